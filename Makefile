@@ -1,0 +1,40 @@
+# The verbs people and CI use alike. `make install` once, then any of the others.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install lint format typecheck test test-fast run bench schema clean
+
+install:            ## create the virtualenv and install dlrhub with its dev tools
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+lint:               ## ruff lint and format check
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+format:             ## apply ruff's formatting and fixes
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+typecheck:          ## mypy --strict on the package, tests and benchmarks
+	$(BIN)/mypy
+
+test:               ## the whole suite (PostgreSQL at 127.0.0.1:5432 required in CI)
+	$(BIN)/pytest -q
+
+test-fast:          ## unit tests only
+	$(BIN)/pytest -q tests/unit
+
+run:                ## dlrhub on SQLite with the Zalo simulator and a demo account
+	$(BIN)/dlrhub serve
+
+bench:              ## every benchmark in bench/, each printing a ratio against its in-run baseline
+	for b in bench/*.py; do case $$b in */_*) continue;; esac; $(BIN)/python $$b || exit 1; done
+
+schema:             ## regenerate the schema snapshot after changing a migration
+	$(BIN)/python scripts/schema.py > src/dlrhub/store/schema.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

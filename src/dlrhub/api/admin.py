@@ -1,0 +1,66 @@
+"""Admin endpoints, behind the bearer token: create and list accounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import fastapi
+import pydantic
+
+from dlrhub.api import deps
+from dlrhub.services import accounts
+
+router = fastapi.APIRouter(
+    prefix="/v1/admin", tags=["admin"], dependencies=[fastapi.Depends(deps.require_admin)]
+)
+
+
+class AccountIn(pydantic.BaseModel):
+    """A new account."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str = pydantic.Field(min_length=1, max_length=200)
+    currency: str = pydantic.Field("VND", pattern=r"^[A-Z]{3}$")
+    balance: Decimal = pydantic.Field(Decimal("1000000"), ge=0, le=Decimal("1e15"))
+    utc_offset_minutes: int = pydantic.Field(420, ge=-720, le=840)
+    dr_url: str | None = pydantic.Field(None, max_length=256)
+    signed: bool = pydantic.Field(False, description="Sign callbacks with a fresh Standard Webhooks secret.")
+
+
+def account_json(account: Any) -> dict[str, Any]:
+    """An account without its secrets."""
+    return {
+        "id": account.id,
+        "name": account.name,
+        "status": account.status.value,
+        "balance": str(account.balance),
+        "currency": account.currency,
+        "utc_offset_minutes": account.utc_offset_minutes,
+        "esms_api_key": account.esms_api_key,
+        "nx_access_key": account.nx_access_key,
+        "signed": bool(account.signing_secrets),
+        "created_at": account.created_at.isoformat(),
+    }
+
+
+@router.post("/accounts", status_code=201)
+async def create_account(body: AccountIn, hub: deps.HubDep) -> fastapi.Response:
+    """Create an account; the answer holds its secrets, shown only this once."""
+    made = await accounts.create(
+        hub,
+        body.name,
+        currency=body.currency,
+        balance=body.balance,
+        utc_offset_minutes=body.utc_offset_minutes,
+        dr_url=body.dr_url,
+        signed=body.signed,
+    )
+    return deps.json_response(made.credentials(), 201)
+
+
+@router.get("/accounts")
+async def list_accounts(hub: deps.HubDep) -> fastapi.Response:
+    """Every account, oldest first, without secrets."""
+    return deps.json_response({"accounts": [account_json(a) for a in await hub.store.list_accounts()]})

@@ -1,0 +1,117 @@
+"""Assembles the FastAPI application: the front doors, error answers and request metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+
+import fastapi
+import fastapi.exceptions
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dlrhub import __version__, errors
+from dlrhub.api import admin, deps, native, ops
+from dlrhub.services import hub as hub_
+
+#: Front doors contributed by the dialect and channel modules, mounted when present.
+OPTIONAL_ROUTERS = (
+    "dlrhub.api.esms",
+    "dlrhub.api.nxcloud",
+    "dlrhub.api.zalo_webhook",
+    "dlrhub.api.callbacks",
+)
+
+
+def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> fastapi.FastAPI:
+    """The HTTP application over `hub`. With `manage_store`, it migrates the store at start and closes it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: fastapi.FastAPI) -> AsyncIterator[None]:
+        if manage_store:
+            await hub.store.migrate()
+        try:
+            yield
+        finally:
+            if manage_store:
+                await hub.close()
+
+    app = fastapi.FastAPI(
+        title="dlrhub",
+        version=__version__,
+        description="Delivery reports for Zalo ZNS, SMS and Viber: eSMS.vn and NXCloud dialects, native API.",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    for router in (ops.router, admin.router, native.router):
+        app.include_router(router)
+    for name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+    _install_error_answers(app)
+    app.add_middleware(RequestMetrics, hub=hub)
+    return app
+
+
+def _install_error_answers(app: fastapi.FastAPI) -> None:
+    @app.exception_handler(fastapi.exceptions.RequestValidationError)
+    async def invalid(_: fastapi.Request, exc: fastapi.exceptions.RequestValidationError) -> fastapi.Response:
+        fields = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            fields.append({"field": loc, "problem": err.get("msg", "invalid")})
+        message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+        return deps.problem(422, "invalid_request", message, fields=fields)
+
+    statuses: list[tuple[type[errors.DlrhubError], int, str]] = [
+        (errors.NotAuthorized, 401, "not_authorized"),
+        (errors.NotFound, 404, "not_found"),
+        (errors.Conflict, 409, "conflict"),
+        (errors.InvalidInput, 422, "invalid_request"),
+        (errors.BlockedURL, 422, "blocked_url"),
+    ]
+    for cls, status, code in statuses:
+
+        async def handler(
+            _: fastapi.Request, exc: Exception, status: int = status, code: str = code
+        ) -> fastapi.Response:
+            extra = {"field": exc.field} if isinstance(exc, errors.InvalidInput) else {}
+            headers = {"www-authenticate": "Bearer"} if status == 401 else None
+            response = deps.problem(status, code, str(exc), **extra)
+            if headers:
+                response.headers.update(headers)
+            return response
+
+        app.add_exception_handler(cls, handler)
+
+
+class RequestMetrics:
+    """ASGI middleware counting requests by route template and status."""
+
+    def __init__(self, app: ASGIApp, hub: hub_.Hub) -> None:
+        self.app = app
+        self.hub = hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            self.hub.metrics.requests.labels(method=scope["method"], route=path, status=str(status)).inc()

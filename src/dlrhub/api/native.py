@@ -1,0 +1,148 @@
+"""The native `/v1` API: status events from external engines, and messages with their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import fastapi
+import pydantic
+
+from dlrhub import errors, models, urlguard
+from dlrhub.api import deps
+from dlrhub.services import events
+
+router = fastapi.APIRouter(prefix="/v1", tags=["native"])
+
+Id = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+TYPE_IDS = (1, 2, 23, 24, 25, 26, 27)
+
+
+class EventIn(pydantic.BaseModel):
+    """One status event from a platform's own sending engine."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    event_id: Id = pydantic.Field(
+        description="Idempotency key chosen by the engine; a repeat changes nothing."
+    )
+    message_id: Id = pydantic.Field(description="The message's public id (SMSID, requestId or your own).")
+    account: Id = pydantic.Field(description="The account id the message belongs to.")
+    type_id: Literal[1, 2, 23, 24, 25, 26, 27] = pydantic.Field(description="eSMS TypeId.")
+    status: Literal["accepted", "success", "failed", "delivered"]
+    dialect: models.Dialect = models.Dialect.NATIVE
+    code: int | None = pydantic.Field(None, ge=-(2**31), lt=2**31)
+    text: str | None = pydantic.Field(None, max_length=1000)
+    price: Decimal = pydantic.Field(Decimal(0), ge=0, le=Decimal("1e12"), decimal_places=4)
+    recipient: str = pydantic.Field("", max_length=64)
+    callback_url: str | None = pydantic.Field(None, max_length=2048)
+    request_id: str | None = pydantic.Field(None, max_length=50)
+    telco_id: int | None = pydantic.Field(None, ge=0, le=99)
+    oa_id: str | None = pydantic.Field(None, max_length=64)
+    template_id: str | None = pydantic.Field(None, max_length=64)
+    zalo_msg_id: str | None = pydantic.Field(None, max_length=64)
+    occurred_at: dt.datetime | None = None
+    raw: dict[str, Any] | None = pydantic.Field(None, description="The upstream payload, kept for audit.")
+
+    @pydantic.field_validator("callback_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                urlguard.check_url(value)
+            except errors.BlockedURL as exc:
+                raise ValueError(str(exc)) from exc
+        return value or None
+
+    @pydantic.field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
+        return value
+
+
+def message_json(message: models.Message) -> dict[str, Any]:
+    """A message as the native API shows it."""
+    return {
+        "id": message.id,
+        "account": message.account_id,
+        "dialect": message.dialect.value,
+        "type_id": message.type_id,
+        "recipient": message.recipient,
+        "state": message.state.value,
+        "seq": message.seq,
+        "code": message.code,
+        "text": message.text,
+        "price": str(message.price),
+        "currency": message.currency,
+        "callback_url": message.callback_url,
+        "request_id": message.request_id,
+        "oa_id": message.oa_id,
+        "template_id": message.template_id,
+        "zalo_msg_id": message.zalo_msg_id,
+        "journey_id": message.journey_id,
+        "created_at": message.created_at.isoformat(),
+        "updated_at": message.updated_at.isoformat(),
+    }
+
+
+def event_json(event: models.StatusEvent) -> dict[str, Any]:
+    """An event as the native API shows it."""
+    return {
+        "id": event.id,
+        "seq": event.seq,
+        "kind": event.kind.value,
+        "applied": event.applied,
+        "code": event.code,
+        "text": event.text,
+        "occurred_at": event.occurred_at.isoformat(),
+        "zalo_res": event.zalo_res,
+    }
+
+
+@router.post("/events", status_code=202, dependencies=[fastapi.Depends(deps.require_admin)])
+async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
+    """Ingest one status event. 202 when stored, 200 when the event id was seen before."""
+    ev = events.ExternalEvent(
+        event_id=body.event_id,
+        message_id=body.message_id,
+        account_id=body.account,
+        kind=models.EventKind(body.status),
+        type_id=body.type_id,
+        dialect=body.dialect,
+        occurred_at=body.occurred_at or hub.clock(),
+        code=body.code,
+        text=body.text,
+        price=body.price,
+        recipient=body.recipient,
+        callback_url=body.callback_url,
+        request_id=body.request_id,
+        telco_id=body.telco_id,
+        oa_id=body.oa_id,
+        template_id=body.template_id,
+        zalo_msg_id=body.zalo_msg_id,
+        raw=body.raw,
+    )
+    result = await events.ingest_external(hub, ev)
+    return deps.json_response(
+        {
+            "event_id": result.event.id,
+            "message_id": body.message_id,
+            "duplicate": result.duplicate,
+            "applied": result.event.applied,
+            "seq": result.event.seq,
+            "state": result.message.state.value if result.message else None,
+            "callbacks": [c.id for c in result.callbacks],
+        },
+        200 if result.duplicate else 202,
+    )
+
+
+@router.get("/messages/{message_id}", dependencies=[fastapi.Depends(deps.require_admin)])
+async def get_message(message_id: str, hub: deps.HubDep) -> fastapi.Response:
+    """A message with its event history, oldest first."""
+    message = await hub.store.get_message(message_id)
+    history = await hub.store.list_events(message_id)
+    return deps.json_response({**message_json(message), "events": [event_json(e) for e in history]})

@@ -1,0 +1,33 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import fastapi
+
+from dlrhub.api import deps
+
+router = fastapi.APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(hub: deps.HubDep) -> fastapi.Response:
+    """The process can reach its database."""
+    try:
+        await hub.store.ping()
+    except Exception as exc:  # any driver failure means not ready
+        return deps.problem(503, "not_ready", f"database unreachable: {type(exc).__name__}")
+    return deps.json_response({"status": "ready"})
+
+
+@router.get("/metrics")
+async def metrics(hub: deps.HubDep) -> fastapi.Response:
+    """Prometheus text format: requests, events ingested, callbacks by state and more."""
+    for state, count in (await hub.store.count_callbacks()).items():
+        hub.metrics.callbacks.labels(state=state.value).set(count)
+    return fastapi.Response(hub.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,419 @@
+"""The Zalo simulator: an ASGI app that answers like Zalo (ZNS, journeys, OAuth v4) and posts signed receipts.
+
+Failure modes are chosen by the recipient's last digits (`simulator_modes.MODES`, documented in
+`docs/reference/simulator.md`). State lives in memory and is bounded; background posts are cancelled on
+shutdown. Mounted inside another app, call `start()`/`aclose()` from that app's lifespan (a mounted app's own
+lifespan does not run); it also starts lazily on the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import secrets
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dlrhub.channels.zalo import codes, simulator_config, simulator_outbox, webhook, wire
+from dlrhub.channels.zalo import simulator_modes as modes
+
+MAX_REQUEST_BYTES = 64 * 1024
+#: The simulator's own OAuth error codes (Zalo's refresh-specific codes were not found, PROTOCOLS §3.6).
+OAUTH_BAD_APP = -14001
+OAUTH_BAD_SECRET = -14002
+OAUTH_BAD_REFRESH_TOKEN = -14014
+
+
+@dataclasses.dataclass(slots=True)
+class _Sent:
+    phone: str
+    tracking_id: str
+    oa: simulator_config.SimOA
+    delivered_ms: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class _Journey:
+    token: str
+    journey_id: str
+    oa: simulator_config.SimOA
+    phone: str
+    created_ms: int
+    expires_ms: int
+    acknowledged: bool = False
+
+
+class _Bounded(collections.OrderedDict[str, Any]):
+    """A dict that forgets its oldest entries beyond `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+def _json(obj: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
+
+
+def _error(code: int, **extra: object) -> Response:
+    return _json({"error": code, "message": codes.error_message(code), **extra})
+
+
+def _normal_phone(phone: str) -> str:
+    """The `84…` form Zalo reports in `recipient.id`."""
+    digits = phone.lstrip("+")
+    return "84" + digits[1:] if digits.startswith("0") else digits
+
+
+async def _read(request: Request) -> bytes | None:
+    """The request body, or None when over MAX_REQUEST_BYTES."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REQUEST_BYTES:
+            return None
+    return bytes(body)
+
+
+class Simulator:
+    """Zalo's ZNS, journey and OAuth endpoints, in memory. `app` is the ASGI application."""
+
+    def __init__(
+        self,
+        config: simulator_config.SimulatorConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or simulator_config.SimulatorConfig()
+        self.webhook_url = self.config.webhook_url
+        self._clock = clock
+        limit = self.config.max_tracked
+        self._outbox = simulator_outbox.Outbox(
+            max_pending=limit,
+            max_concurrent=self.config.max_concurrent_posts,
+            timeout=self.config.post_timeout,
+            retries=self.config.receipt_retries,
+            retry_delay=self.config.retry_delay,
+        )
+        self._tokens: _Bounded = _Bounded(limit)  # access token -> (simulator_config.SimOA, expires_ms)
+        self._refresh: _Bounded = _Bounded(limit)  # refresh token -> simulator_config.SimOA
+        self._used_refresh: _Bounded = _Bounded(limit)
+        self._burned: _Bounded = _Bounded(limit)  # access tokens made invalid by mode -124
+        self._burned_for: _Bounded = _Bounded(limit)  # tracking ids that already burned a token
+        self._sent: _Bounded = _Bounded(limit)  # msg_id -> _Sent
+        self._journeys: _Bounded = _Bounded(limit)  # journey token -> _Journey
+        self._used: dict[tuple[str, str], int] = {}  # (oa_id, day) -> sends
+        for oa in self.config.oas:
+            if oa.refresh_token:
+                self._refresh[oa.refresh_token] = oa
+        self.app = Starlette(
+            routes=[
+                Route(wire.PATH_TEMPLATE, self._send, methods=["POST"]),
+                Route(wire.PATH_TEMPLATE_HASHPHONE, self._send, methods=["POST"]),
+                Route(wire.PATH_JOURNEY_GET_TOKEN, self._get_journey_token, methods=["POST"]),
+                Route(wire.PATH_JOURNEY_CHECK_TOKEN, self._check_journey_token, methods=["GET"]),
+                Route(wire.PATH_MESSAGE_STATUS, self._message_status, methods=["GET"]),
+                Route(wire.PATH_QUOTA, self._quota, methods=["GET"]),
+                Route(wire.PATH_OAUTH_TOKEN, self._oauth, methods=["POST"]),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        await self.aclose()
+
+    @property
+    def outbox(self) -> simulator_outbox.Outbox:
+        """The posts in flight and their counters."""
+        return self._outbox
+
+    async def aclose(self) -> None:
+        """Cancel pending receipts and journey timers; close the HTTP session."""
+        await self._outbox.aclose()
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _oa_for_token(self, token: str) -> simulator_config.SimOA | None:
+        """The OA a token belongs to, or None when it is empty, burned or expired (-124)."""
+        if not token or len(token) > 512 or token in self._burned:
+            return None
+        issued = self._tokens.get(token)
+        if issued is not None:
+            oa, expires_ms = issued
+            return oa if self._now_ms() < expires_ms else None
+        return next((oa for oa in self.config.oas if oa.access_token == token), self.config.oas[0])
+
+    def _quota_left(self, oa: simulator_config.SimOA) -> int:
+        day = time.strftime("%Y-%m-%d", time.gmtime(self._clock() + 7 * 3600))
+        return self.config.daily_quota - self._used.get((oa.oa_id, day), 0)
+
+    def _take_quota(self, oa: simulator_config.SimOA) -> None:
+        day = time.strftime("%Y-%m-%d", time.gmtime(self._clock() + 7 * 3600))
+        if len(self._used) > 10_000:
+            self._used.clear()
+        self._used[(oa.oa_id, day)] = self._used.get((oa.oa_id, day), 0) + 1
+
+    def _quota_json(self, oa: simulator_config.SimOA) -> dict[str, str]:
+        return {
+            "dailyQuota": str(self.config.daily_quota),
+            "remainingQuota": str(max(self._quota_left(oa), 0)),
+        }
+
+    async def _hang(self, request: Request) -> None:
+        """Wait until the client hangs up, or `hang_seconds`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.hang_seconds):
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
+
+    async def _send(self, request: Request) -> Response:
+        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        if oa is None:
+            return _error(codes.ERROR_TOKEN_INVALID)
+        raw = await _read(request)
+        if not raw:
+            return _error(-121)
+        try:
+            body = wire.loads(raw)
+        except Exception:
+            return _error(-122)
+        if not isinstance(body, dict):
+            return _error(-122)
+        phone = body.get("phone")
+        by_hash = request.url.path.endswith("/hashphone")
+        if by_hash:
+            if not isinstance(phone, str) or len(phone) != 64:
+                return _error(-108)
+            mode = modes.Mode.OK
+        else:
+            if not isinstance(phone, str) or not phone.lstrip("+").isdigit() or not 8 <= len(phone) <= 16:
+                return _error(-108)
+            mode = modes.mode_for(phone)
+        tracking_id = body.get("tracking_id")
+        if not isinstance(tracking_id, str) or not 0 < len(tracking_id) <= 48:
+            return _error(-132)
+        if not isinstance(body.get("template_id"), str) or not body["template_id"]:
+            return _error(-109)
+        if not isinstance(body.get("template_data"), dict) or not body["template_data"]:
+            return _error(-111)
+        sending_mode = body.get("sending_mode", "1")
+        if sending_mode not in ("1", "2", "3"):
+            return _error(-161)
+        journey: _Journey | None = None
+        if "journey_token" in request.headers:
+            journey = self._journeys.get(request.headers["journey_token"])
+            if journey is None:
+                return _error(-148)
+            if self._now_ms() >= journey.expires_ms:
+                return _error(-150)
+            if journey.oa.oa_id != oa.oa_id:
+                return _error(-149)
+        fixed = {
+            modes.Mode.ERROR_118: -118,
+            modes.Mode.ERROR_114: -114,
+            modes.Mode.ERROR_108: -108,
+        }
+        if mode in fixed:
+            return _error(fixed[mode])
+        if mode is modes.Mode.ERROR_124 and tracking_id not in self._burned_for:
+            self._burned_for[tracking_id] = True
+            self._burned[request.headers["access_token"]] = True
+            return _error(codes.ERROR_TOKEN_INVALID)
+        if mode in (modes.Mode.OUT_OF_QUOTA, modes.Mode.DAILY_LIMIT):
+            code = -115 if mode is modes.Mode.OUT_OF_QUOTA else -144
+            return _error(
+                code, data={"quota": {"dailyQuota": str(self.config.daily_quota), "remainingQuota": "0"}}
+            )
+        if mode is modes.Mode.NO_ANSWER:
+            await self._hang(request)
+            return _error(-100)
+        if self._quota_left(oa) <= 0:
+            return _error(-144, data={"quota": self._quota_json(oa)})
+        self._take_quota(oa)
+        msg_id = secrets.token_hex(10)
+        sent = _Sent(phone, tracking_id, oa)
+        self._sent[msg_id] = sent
+        if mode is modes.Mode.RECEIPT_FIRST:
+            await self._deliver(msg_id, sent, journey)
+        elif mode is not modes.Mode.NO_RECEIPT:
+            copies = 2 if mode is modes.Mode.RECEIPT_TWICE else 1
+            self._outbox.schedule(
+                self.config.receipt_delay, lambda: self._deliver(msg_id, sent, journey, copies)
+            )
+        data = {
+            "msg_id": msg_id,
+            "sent_time": str(self._now_ms()),
+            "sending_mode": sending_mode,
+            "quota": self._quota_json(oa),
+        }
+        return _json({"error": 0, "message": "Success", "data": data})
+
+    async def _post_event(self, oa: simulator_config.SimOA, body: dict[str, Any], *, zns: bool) -> bool:
+        url = self.webhook_url
+        if url is None:
+            return False
+        raw = webhook.encode(body)
+        headers = {
+            "Content-Type": "application/json",
+            webhook.SIGNATURE_HEADER: webhook.signature(
+                self.config.app_id, raw, body["timestamp"], oa.oa_secret
+            ),
+        }
+        if zns:
+            headers[webhook.SERVER_HEADER] = webhook.SERVER_ZNS
+        return await self._outbox.post(url, raw, headers)
+
+    async def _deliver(self, msg_id: str, sent: _Sent, journey: _Journey | None, copies: int = 1) -> None:
+        """Post the receipt (`copies` times, identical), then the journey's first acknowledgement."""
+        now = self._now_ms()
+        sent.delivered_ms = str(now)
+        body = {
+            "sender": {"id": sent.oa.oa_id},
+            "recipient": {"id": sent.phone if len(sent.phone) == 64 else _normal_phone(sent.phone)},
+            "event_name": webhook.USER_RECEIVED_MESSAGE,
+            "message": {"delivery_time": str(now), "msg_id": msg_id, "tracking_id": sent.tracking_id},
+            "app_id": self.config.app_id,
+            "timestamp": str(now),
+        }
+        for _ in range(copies):
+            await self._post_event(sent.oa, body, zns=True)
+        if journey is not None and not journey.acknowledged:
+            journey.acknowledged = True
+            ack = {
+                "app_id": self.config.app_id,
+                "oa_id": journey.oa.oa_id,
+                "event_name": webhook.JOURNEY_ACKNOWLEDGED,
+                "journey_id": journey.journey_id,
+                "msg_id": msg_id,
+                "tracking_id": sent.tracking_id,
+                "timestamp": str(self._now_ms()),
+            }
+            await self._post_event(journey.oa, ack, zns=False)
+
+    async def _time_out(self, journey: _Journey) -> None:
+        if journey.acknowledged:
+            return
+        body = {
+            "app_id": self.config.app_id,
+            "oa_id": journey.oa.oa_id,
+            "event_name": webhook.JOURNEY_TIME_OUT,
+            "journey_id": journey.journey_id,
+            "timestamp": str(self._now_ms()),
+        }
+        await self._post_event(journey.oa, body, zns=False)
+
+    async def _get_journey_token(self, request: Request) -> Response:
+        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        if oa is None:
+            return _error(codes.ERROR_TOKEN_INVALID)
+        raw = await _read(request)
+        try:
+            body = wire.loads(raw or b"")
+        except Exception:
+            return _error(-122)
+        phone = body.get("phone") if isinstance(body, dict) else None
+        if not isinstance(phone, str) or not phone.lstrip("+").isdigit() or not 8 <= len(phone) <= 16:
+            return _error(-108)
+        now = self._now_ms()
+        journey = _Journey(
+            token=secrets.token_urlsafe(24),
+            journey_id=str(10**18 + secrets.randbelow(9 * 10**18)),
+            oa=oa,
+            phone=phone,
+            created_ms=now,
+            expires_ms=now + int(self.config.journey_lifetime * 1000),
+        )
+        self._journeys[journey.token] = journey
+        self._outbox.schedule(self.config.journey_lifetime, lambda: self._time_out(journey))
+        return _json(
+            {"error": 0, "message": "Success", "token": journey.token, "journey_id": journey.journey_id}
+        )
+
+    async def _check_journey_token(self, request: Request) -> Response:
+        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        if oa is None:
+            return _error(codes.ERROR_TOKEN_INVALID)
+        journey = self._journeys.get(request.headers.get("journey_token", ""))
+        if journey is None:
+            return _error(-148)
+        data = {
+            "appId": self.config.app_id,
+            "oaId": journey.oa.oa_id,
+            "createdAt": str(journey.created_ms),
+            "expiredAt": str(journey.expires_ms),
+        }
+        return _json({"error": 0, "message": "Success", "data": data})
+
+    async def _message_status(self, request: Request) -> Response:
+        if self._oa_for_token(request.headers.get("access_token", "")) is None:
+            return _error(codes.ERROR_TOKEN_INVALID)
+        sent = self._sent.get(request.query_params.get("message_id", ""))
+        if sent is None:
+            return _error(-107)
+        if sent.delivered_ms is None:
+            data = {"delivery_time": None, "message": "The message was sent to Zalo's server", "status": 0}
+        else:
+            data = {
+                "delivery_time": sent.delivered_ms,
+                "message": "The message was delivered to the user's phone",
+                "status": 1,
+            }
+        return _json({"error": 0, "message": "Success", "data": data})
+
+    async def _quota(self, request: Request) -> Response:
+        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        if oa is None:
+            return _error(codes.ERROR_TOKEN_INVALID)
+        return _json({"error": 0, "message": "Success", "data": self._quota_json(oa)})
+
+    async def _oauth(self, request: Request) -> Response:
+        raw = await _read(request) or b""
+        form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+        app_id = form.get("app_id", [""])[0]
+        grant = form.get("grant_type", [""])[0]
+        if app_id != self.config.app_id:
+            return _json({"error": OAUTH_BAD_APP, "message": "Invalid app_id"})
+        if request.headers.get("secret_key", "") != self.config.app_secret:
+            return _json({"error": OAUTH_BAD_SECRET, "message": "Invalid secret_key"})
+        if grant == "refresh_token":
+            old = form.get("refresh_token", [""])[0]
+            if not old or len(old) > 512 or old in self._used_refresh:
+                return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid refresh_token"})
+            oa = self._refresh.pop(old, self.config.oas[0])
+            self._used_refresh[old] = True
+        elif grant == "authorization_code" and form.get("code", [""])[0]:
+            oa = self.config.oas[0]
+        else:
+            return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid grant_type"})
+        access, refresh = "sim." + secrets.token_urlsafe(24), "simr." + secrets.token_urlsafe(24)
+        self._tokens[access] = (oa, self._now_ms() + self.config.token_ttl * 1000)
+        self._refresh[refresh] = oa
+        return _json(
+            {"access_token": access, "refresh_token": refresh, "expires_in": str(self.config.token_ttl)}
+        )
+
+
+def create_app(config: simulator_config.SimulatorConfig | None = None) -> Starlette:
+    """A simulator's ASGI app (for `uvicorn dlrhub.channels.zalo.simulator:create_app --factory`)."""
+    return Simulator(config).app

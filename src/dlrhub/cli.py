@@ -1,0 +1,207 @@
+"""The `dlrhub` command: serve, api, worker, migrate, accounts, and the groups each part contributes."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+import secrets
+import sys
+import types
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dlrhub import errors, runtime, settings
+from dlrhub.services import accounts
+from dlrhub.services import hub as hub_
+
+app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+console = Console()
+
+#: Command groups contributed by other parts: (module, name).
+GROUPS = (("dlrhub.commands.nxcloud", "nxcloud"), ("dlrhub.commands.replay", "replay"))
+#: Single commands contributed by other parts: (module, function, name).
+COMMANDS = (("dlrhub.commands.demo", "demo", "demo"),)
+
+
+def _settings() -> settings.Settings:
+    try:
+        return settings.load()
+    except errors.ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _logging(config: settings.Settings) -> None:
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+@app.command()
+def serve() -> None:
+    """Run everything in one process: the API, the callback dispatcher, the Zalo channel (the simulator when
+    no Zalo credentials are set). Creates a demo account on first start and prints its credentials."""
+    config = _settings()
+    changes: dict[str, object] = {}
+    if not config.admin_token:
+        changes["admin_token"] = secrets.token_urlsafe(24)
+    if config.demo_account and not config.callback_allow:
+        changes["callback_allow"] = ("127.0.0.1", "::1")
+    config = dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+    _logging(config)
+
+    async def main() -> None:
+        hub = hub_.Hub.open(config)
+        await hub.store.migrate()
+        made = await accounts.ensure_demo(hub) if config.demo_account else None
+        base = f"http://{config.host}:{config.port}"
+        console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")
+        if "admin_token" in changes:
+            console.print(
+                f"admin token (this run only; set DLRHUB_ADMIN_TOKEN to fix it): {config.admin_token}"
+            )
+        if "callback_allow" in changes:
+            console.print(
+                "callbacks to 127.0.0.1 are allowed for the demo (set DLRHUB_CALLBACK_ALLOW to change)"
+            )
+        if made is not None:
+            console.print("demo account created; its credentials (shown once):")
+            console.print_json(json.dumps(made.credentials()))
+        await runtime.run(hub)
+
+    runtime.start(main)
+
+
+@app.command()
+def api() -> None:
+    """Run only the HTTP API (scale it out beside `dlrhub worker` on PostgreSQL)."""
+    config = _settings()
+    _logging(config)
+    runtime.start(lambda: runtime.run(hub_.Hub.open(config), background=False))
+
+
+@app.command()
+def worker() -> None:
+    """Run only the background workers: the callback dispatcher and the Zalo channel."""
+    config = _settings()
+    _logging(config)
+    runtime.start(lambda: runtime.run(hub_.Hub.open(config), http=False))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    config = _settings()
+
+    async def main() -> None:
+        hub = hub_.Hub.open(config)
+        try:
+            applied = await hub.store.migrate()
+        finally:
+            await hub.close()
+        console.print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
+
+    runtime.start(main)
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Option(help="The customer's name.")],
+    currency: Annotated[str, typer.Option(help="Balance and price currency.")] = "VND",
+    balance: Annotated[str, typer.Option(help="Opening balance.")] = "1000000",
+    dr_url: Annotated[str | None, typer.Option(help="The default app's NXCloud DR URL.")] = None,
+    signed: Annotated[bool, typer.Option(help="Sign callbacks with a new Standard Webhooks secret.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Create an account and print its credentials in both dialects (shown once)."""
+    config = _settings()
+
+    async def main() -> None:
+        hub = hub_.Hub.open(config)
+        try:
+            await hub.store.migrate()
+            made = await accounts.create(
+                hub, name, currency=currency, balance=Decimal(balance), dr_url=dr_url, signed=signed
+            )
+        except errors.DlrhubError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        finally:
+            await hub.close()
+        if as_json:
+            sys.stdout.write(json.dumps(made.credentials()) + "\n")
+        else:
+            console.print_json(json.dumps(made.credentials()))
+
+    runtime.start(main)
+
+
+@accounts_app.command("list")
+def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List accounts (without secrets)."""
+    config = _settings()
+
+    async def main() -> None:
+        hub = hub_.Hub.open(config)
+        try:
+            await hub.store.migrate()
+            found = await hub.store.list_accounts()
+        finally:
+            await hub.close()
+        if as_json:
+            rows = [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "status": a.status.value,
+                    "balance": str(a.balance),
+                    "currency": a.currency,
+                    "esms_api_key": a.esms_api_key,
+                    "nx_access_key": a.nx_access_key,
+                }
+                for a in found
+            ]
+            sys.stdout.write(json.dumps(rows) + "\n")
+            return
+        table = Table("id", "name", "status", "balance", "eSMS ApiKey", "NXCloud accessKey")
+        for a in found:
+            table.add_row(
+                a.id, a.name, a.status.value, f"{a.balance} {a.currency}", a.esms_api_key, a.nx_access_key
+            )
+        console.print(table)
+
+    runtime.start(main)
+
+
+def _mount_contributed() -> None:
+    for module_name, group in GROUPS:
+        module = _optional(module_name)
+        if module is not None:
+            app.add_typer(module.app, name=group)
+    for module_name, function, command in COMMANDS:
+        module = _optional(module_name)
+        if module is not None:
+            app.command(command)(getattr(module, function))
+
+
+def _optional(name: str) -> types.ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def main() -> None:
+    """Entry point of the `dlrhub` script."""
+    _mount_contributed()
+    app()

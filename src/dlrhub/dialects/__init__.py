@@ -1,0 +1,3 @@
+"""The wire dialects: each parses its front door's requests and renders its callbacks."""
+
+from __future__ import annotations

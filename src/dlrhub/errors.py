@@ -1,0 +1,92 @@
+"""The exceptions dlrhub raises, all under one base.
+
+DlrhubError
+├── ConfigError            a setting is missing or malformed
+├── NotAuthorized          missing or wrong credentials
+├── NotFound               a referenced record does not exist
+│   ├── UnknownAccount
+│   ├── UnknownMessage
+│   └── UnknownCallback
+├── Conflict               the request clashes with stored state
+│   ├── DuplicateRequest   a RequestId seen within its window
+│   └── InsufficientBalance the account cannot pay for the message
+├── InvalidInput           a request is malformed (names the field)
+├── DialectError           a front door refuses with a code from its own table
+├── BlockedURL             the URL guard refused a callback destination
+└── UpstreamError          Zalo (or the simulator) failed or did not answer
+"""
+
+from __future__ import annotations
+
+
+class DlrhubError(Exception):
+    """dlrhub failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class ConfigError(DlrhubError):
+    """A setting is missing or malformed."""
+
+
+class NotAuthorized(DlrhubError):
+    """Missing or wrong credentials."""
+
+
+class NotFound(DlrhubError):
+    """The record does not exist."""
+
+
+class UnknownAccount(NotFound):
+    """No such account."""
+
+
+class UnknownMessage(NotFound):
+    """No such message."""
+
+
+class UnknownCallback(NotFound):
+    """No such callback."""
+
+
+class Conflict(DlrhubError):
+    """The request clashes with stored state."""
+
+
+class DuplicateRequest(Conflict):
+    """This RequestId was already used within its window."""
+
+    def __init__(self, existing_message_id: str) -> None:
+        super().__init__(f"duplicate request; original message {existing_message_id}")
+        self.existing_message_id = existing_message_id
+
+
+class InsufficientBalance(Conflict):
+    """The account's balance is below the message's price."""
+
+
+class InvalidInput(DlrhubError):
+    """The request is malformed."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class DialectError(DlrhubError):
+    """A front door refuses the request with a code from its dialect's table."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.text = message
+
+
+class BlockedURL(DlrhubError):
+    """The URL guard refused this callback destination."""
+
+
+class UpstreamError(DlrhubError):
+    """Zalo failed or did not answer."""

@@ -1,0 +1,93 @@
+"""Running dlrhub: the HTTP server and the background workers of one process, until a signal stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvicorn
+
+from dlrhub.api import app as app_
+from dlrhub.services import hub as hub_
+
+log = logging.getLogger("dlrhub")
+
+#: A background worker: runs until `stop` is set, then returns.
+Worker = Callable[[hub_.Hub, asyncio.Event], Coroutine[Any, Any, None]]
+
+#: Modules whose `run(hub, stop)` is a worker, started when present: the dispatcher and the Zalo channel.
+WORKER_MODULES = ("dlrhub.dispatch.dispatcher", "dlrhub.channels.zalo.worker")
+
+
+def workers() -> list[Worker]:
+    """The workers this installation has."""
+    found: list[Worker] = []
+    for name in WORKER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.append(module.run)
+    return found
+
+
+async def run(hub: hub_.Hub, *, http: bool = True, background: bool = True) -> None:
+    """Serve HTTP and/or run the workers until SIGINT or SIGTERM; then stop them and close the store."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    if background:
+        tasks = [
+            asyncio.create_task(w(hub, stop), name=getattr(w, "__module__", "worker")) for w in workers()
+        ]
+    server: uvicorn.Server | None = None
+    try:
+        if http:
+            config = uvicorn.Config(
+                app_.create_app(hub),
+                host=hub.settings.host,
+                port=hub.settings.port,
+                log_level=hub.settings.log_level,
+                access_log=False,
+                lifespan="on",
+            )
+            server = uvicorn.Server(config)
+            serving = asyncio.create_task(server.serve())
+            await asyncio.wait(
+                [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            stop.set()
+            server.should_exit = True
+            await serving
+        else:
+            await stop.wait()
+    finally:
+        stop.set()
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+            except Exception:
+                log.exception("worker %s failed while stopping", task.get_name())
+        await hub.close()
+
+
+def start(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `main` on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+        return
+    uvloop.run(main())

@@ -1,0 +1,127 @@
+"""Ingesting status events: from external engines (`/v1/events`), Zalo, and dlrhub's own channel worker."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from dlrhub import errors, models, store
+from dlrhub.services import hub as hub_
+from dlrhub.services import render
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExternalEvent:
+    """A status event from a platform's own sending engine, with what dlrhub needs to know its message."""
+
+    event_id: str
+    message_id: str
+    account_id: str
+    kind: models.EventKind
+    type_id: int
+    dialect: models.Dialect
+    occurred_at: dt.datetime
+    code: int | None = None
+    text: str | None = None
+    price: Decimal = Decimal(0)
+    recipient: str = ""
+    callback_url: str | None = None
+    request_id: str | None = None
+    telco_id: int | None = None
+    oa_id: str | None = None
+    template_id: str | None = None
+    zalo_msg_id: str | None = None
+    raw: dict[str, object] | None = None
+
+
+async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResult:
+    """Store an external engine's event, creating its message on first sight.
+
+    Idempotent by `event_id`. Raises errors.UnknownAccount, and errors.Conflict when the message id belongs to
+    another account.
+    """
+    account = await hub.store.get_account(ev.account_id)
+    now = hub.clock()
+    new_message = models.Message(
+        id=ev.message_id,
+        account_id=account.id,
+        dialect=ev.dialect,
+        type_id=ev.type_id,
+        recipient=ev.recipient,
+        state=models.MessageState.ACCEPTED,
+        seq=0,
+        created_at=now,
+        updated_at=now,
+        callback_url=ev.callback_url,
+        request_id=ev.request_id,
+        oa_id=ev.oa_id,
+        template_id=ev.template_id,
+        price=ev.price,
+        currency=account.currency,
+        telco_id=ev.telco_id,
+        zalo_msg_id=ev.zalo_msg_id,
+    )
+    try:
+        existing = await hub.store.get_message(ev.message_id)
+    except errors.UnknownMessage:
+        existing = None
+    if existing is not None and existing.account_id != account.id:
+        raise errors.Conflict(f"message {ev.message_id!r} belongs to another account")
+    event = models.StatusEvent(
+        id=ev.event_id,
+        kind=ev.kind,
+        occurred_at=ev.occurred_at,
+        message_id=ev.message_id,
+        code=ev.code,
+        text=ev.text,
+        zalo_res=_zalo_res(ev),
+        raw=ev.raw,
+    )
+    return await apply(hub, event, account, new_message=None if existing else new_message)
+
+
+def _zalo_res(ev: ExternalEvent) -> dict[str, object] | None:
+    if ev.zalo_msg_id is None:
+        return None
+    return {
+        "error": 0 if ev.kind is not models.EventKind.FAILED else ev.code,
+        "message": ev.text,
+        "data": {"msg_id": ev.zalo_msg_id},
+    }
+
+
+async def apply(
+    hub: hub_.Hub,
+    event: models.StatusEvent,
+    account: models.Account,
+    *,
+    app: models.App | None = None,
+    new_message: models.Message | None = None,
+) -> store.IngestResult:
+    """Apply one event with its dialect's rendering, and count it. The common path of every event source.
+
+    The app (NXCloud DR URL and quotation) is looked up from the journey or message when not given.
+    """
+    if app is None:
+        app = await _app_of(hub, event)
+    result = await hub.store.apply_event(
+        event, render.render_fn(account, app, hub.settings), new_message=new_message
+    )
+    if not result.duplicate:
+        dialect = result.message.dialect.value if result.message else models.Dialect.NXCLOUD.value
+        hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=dialect).inc()
+    return result
+
+
+async def _app_of(hub: hub_.Hub, event: models.StatusEvent) -> models.App | None:
+    appkey = None
+    if event.journey_id:
+        journey = await hub.store.get_journey(event.journey_id)
+        appkey = journey.appkey if journey else None
+    if appkey is None and event.message_id:
+        try:
+            appkey = (await hub.store.get_message(event.message_id)).appkey
+        except errors.UnknownMessage:
+            return None
+    return await hub.store.get_app(appkey) if appkey else None

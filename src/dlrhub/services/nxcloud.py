@@ -1,0 +1,201 @@
+"""NXCloud use cases: authenticate a signed request, accept an `mt` send, issue and check journey tokens.
+
+Every refusal is an `errors.DialectError` carrying an NXCloud code; the front door turns it into the answer body.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+
+from dlrhub import errors, ids, models, urlguard
+from dlrhub.channels.zalo import client as zalo_client
+from dlrhub.dialects.nxcloud import codes, requests, signing
+from dlrhub.services import hub as hub_
+from dlrhub.services import render
+
+#: eSMS TypeIds, used by the shared message table: a normal ZNS, and a ZNS sent on a journey token.
+TYPE_ZNS = 25
+TYPE_JOURNEY_ZNS = 27
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Route:
+    """An app checked for sending: active, quoted and routed to an active OA of the account."""
+
+    app: models.App
+    oa: models.OA
+
+
+def _now_ms(hub: hub_.Hub) -> int:
+    return int(hub.clock().timestamp() * 1000)
+
+
+async def authenticate(
+    hub: hub_.Hub, headers: Mapping[str, str], raw_body: bytes, *, api: str
+) -> models.Account:
+    """The active account that signed this request to `api` (`mt`, `initJourneyToken`, `checkJourneyToken`).
+
+    Raises `errors.DialectError`: 1001–1005 (see `signing.verify`), 1100 when the account is locked.
+    """
+    now_ms = _now_ms(hub)
+    checked = signing.parse_headers(headers, now_ms, api=api)
+    account = await hub.store.find_account_by_nx_key(checked.access_key)
+    signing.verify(headers, raw_body, account.nx_access_secret if account else None, now_ms, api=api)
+    assert account is not None  # verify raised 1005 otherwise
+    if account.status is not models.AccountStatus.ACTIVE:
+        raise codes.error(codes.Code.CUSTOMER_UNAVAILABLE)
+    return account
+
+
+async def route(hub: hub_.Hub, account: models.Account, appkey: str) -> Route:
+    """The account's app `appkey`, ready to send. Raises `errors.DialectError` 9003, 9004 or 9005."""
+    app = await hub.store.get_app(appkey)
+    if app is None or app.account_id != account.id or not app.active:
+        raise codes.error(codes.Code.APP_UNAVAILABLE)
+    if app.quotation is None:
+        raise codes.error(codes.Code.APP_NO_QUOTATION)
+    oa = await hub.store.get_oa(app.oa_id) if app.routed and app.oa_id else None
+    if oa is None or oa.account_id != account.id or not oa.active:
+        raise codes.error(codes.Code.APP_NO_ROUTE)
+    return Route(app, oa)
+
+
+def _refuse(field: str, problem: str) -> errors.DialectError:
+    err = codes.error(codes.Code.PARAMETER_ERROR)
+    err.__cause__ = errors.InvalidInput(field, problem)
+    return err
+
+
+async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> models.Message:
+    """Accept one `mt` send: validate, route, price, store, and queue it for Zalo. Returns the stored message.
+
+    Its DR URL is the request's `drWebhook`, else the app's DR URL, else none (the status stays visible in the
+    native API). The price is the app's quotation, in the app's currency, debited from the balance.
+    Raises `errors.DialectError`: 9000, 9002 (body), 9003–9005 (app), 1102 (balance).
+    """
+    req = requests.parse_mt(raw_body)
+    target = await route(hub, account, req.appkey)
+    app = target.app
+    if req.dr_webhook is not None:
+        try:
+            urlguard.check_url(req.dr_webhook)
+        except errors.BlockedURL as exc:
+            raise _refuse("drWebhook", str(exc)) from None
+    journey_id = None
+    if req.journey_token is not None:
+        journey = await hub.store.get_journey_by_token(req.journey_token)
+        if journey is None or journey.account_id != account.id or journey.oa_id != target.oa.oa_id:
+            raise _refuse("messageData.journeyToken", "not a journey token of this app's OA")
+        journey_id = journey.journey_id
+    now = hub.clock()
+    assert app.quotation is not None  # route() refused 9004 otherwise
+    message = models.Message(
+        id=ids.message_id(models.Dialect.NXCLOUD),
+        account_id=account.id,
+        dialect=models.Dialect.NXCLOUD,
+        type_id=TYPE_JOURNEY_ZNS if journey_id else TYPE_ZNS,
+        recipient=req.phone,
+        state=models.MessageState.ACCEPTED,
+        seq=0,
+        created_at=now,
+        updated_at=now,
+        callback_url=req.dr_webhook or app.dr_url or None,
+        oa_id=target.oa.oa_id,
+        template_id=req.template_id,
+        template_data=req.template_data,
+        appkey=app.appkey,
+        ext=req.ext,
+        price=app.quotation,
+        currency=app.currency,
+        journey_id=journey_id,
+    )
+    event = models.StatusEvent(
+        id=f"{message.id}:{models.EventKind.ACCEPTED.value}",
+        kind=models.EventKind.ACCEPTED,
+        occurred_at=now,
+        message_id=message.id,
+    )
+    try:
+        result = await hub.store.accept_message(
+            message,
+            event,
+            render.render_fn(account, app, hub.settings),
+            charge=app.quotation,
+            channel_due_at=now,
+        )
+    except errors.InsufficientBalance:
+        raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
+    hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=message.dialect.value).inc()
+    return result.message or message
+
+
+def _token_days(token_type: str) -> int:
+    return 30 if token_type.endswith("_30") else 7
+
+
+async def init_journey_token(
+    hub: hub_.Hub, zalo: zalo_client.ZaloClient, account: models.Account, raw_body: bytes
+) -> models.Journey:
+    """Ask Zalo for a journey token for a phone, through the app's OA, and keep it.
+
+    Raises `errors.DialectError`: 9000, 9002 (body), 9003–9005 (app), -1 when Zalo refuses or does not answer.
+    """
+    req = requests.parse_init_journey_token(raw_body)
+    target = await route(hub, account, req.appkey)
+    answer = await zalo.get_journey_token(target.oa.access_token, req.phone, req.token_type)
+    if answer.value is None:
+        raise codes.error(codes.Code.FAILURE)
+    now = hub.clock()
+    journey = models.Journey(
+        journey_id=answer.value.journey_id or ids.token(9),
+        account_id=account.id,
+        appkey=target.app.appkey,
+        oa_id=target.oa.oa_id,
+        token=answer.value.token,
+        token_type=req.token_type,
+        phone=req.phone,
+        state=models.JourneyState.ISSUED,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=_token_days(req.token_type)),
+    )
+    await hub.store.put_journey(journey)
+    return journey
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What `checkJourneyToken` answers."""
+
+    created_at: dt.datetime
+    expired_at: dt.datetime
+    app_id: str
+    token_type: str
+    oa_id: str
+
+
+async def check_journey_token(
+    hub: hub_.Hub, zalo: zalo_client.ZaloClient, account: models.Account, raw_body: bytes
+) -> TokenCheck:
+    """What Zalo says about a journey token this account's app was issued.
+
+    Raises `errors.DialectError`: 9000 (body), 9003–9005 (app), -1 when the token is not this app's, or Zalo
+    refuses or does not answer.
+    """
+    req = requests.parse_check_journey_token(raw_body)
+    target = await route(hub, account, req.appkey)
+    journey = await hub.store.get_journey_by_token(req.journey_token)
+    if journey is None or journey.account_id != account.id or journey.oa_id != target.oa.oa_id:
+        raise codes.error(codes.Code.FAILURE)
+    answer = await zalo.check_journey_token(target.oa.access_token, req.journey_token)
+    if answer.value is None:
+        raise codes.error(codes.Code.FAILURE)
+    info = answer.value
+    return TokenCheck(
+        created_at=info.created_at,
+        expired_at=info.expired_at,
+        app_id=info.app_id or target.oa.app_id,
+        token_type=journey.token_type,
+        oa_id=info.oa_id or journey.oa_id,
+    )

@@ -1,0 +1,252 @@
+"""The store interface: the only contract between dlrhub and its databases."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from dlrhub import models, planning
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What storing one event did."""
+
+    event: models.StatusEvent
+    message: models.Message | None
+    journey: models.Journey | None
+    callbacks: list[models.Callback]
+    #: True when the event id was already stored: nothing was written.
+    duplicate: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """One finished attempt and what the retry policy made of its callback."""
+
+    attempt: models.Attempt
+    #: The callback's state after this attempt.
+    state: models.CallbackState
+    #: When to try again (for `pending`).
+    due_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallbackFilter:
+    """Which callbacks to find (for replay): by ids, by message, or by creation time and state; all given must match."""
+
+    ids: tuple[str, ...] = ()
+    message_id: str | None = None
+    account_id: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    states: tuple[models.CallbackState, ...] = ()
+    #: At most this many, oldest first.
+    limit: int = 1000
+
+
+class Store(abc.ABC):
+    """Async storage for every dlrhub noun. Each method is one transaction."""
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def migrate(self) -> list[str]:
+        """Apply pending numbered migrations; return the names applied."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise when the database cannot answer a trivial query."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+    # -- accounts, apps, OAs -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+        """Insert an account with its apps. Raises errors.Conflict when a credential is taken."""
+
+    @abc.abstractmethod
+    async def get_account(self, account_id: str) -> models.Account:
+        """Raises errors.UnknownAccount."""
+
+    @abc.abstractmethod
+    async def list_accounts(self) -> list[models.Account]:
+        """All accounts, oldest first."""
+
+    @abc.abstractmethod
+    async def find_account_by_esms_key(self, api_key: str) -> models.Account | None:
+        """The account whose eSMS ApiKey this is."""
+
+    @abc.abstractmethod
+    async def find_account_by_nx_key(self, access_key: str) -> models.Account | None:
+        """The account whose NXCloud accessKey this is."""
+
+    @abc.abstractmethod
+    async def get_app(self, appkey: str) -> models.App | None:
+        """The app with this appkey."""
+
+    @abc.abstractmethod
+    async def list_apps(self, account_id: str) -> list[models.App]:
+        """An account's apps."""
+
+    @abc.abstractmethod
+    async def put_oa(self, oa: models.OA) -> None:
+        """Insert or replace an OA."""
+
+    @abc.abstractmethod
+    async def get_oa(self, oa_id: str) -> models.OA | None:
+        """The OA with this id."""
+
+    @abc.abstractmethod
+    async def list_oas(self, account_id: str) -> list[models.OA]:
+        """An account's OAs."""
+
+    # -- messages and events -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def accept_message(
+        self,
+        message: models.Message,
+        event: models.StatusEvent,
+        render: planning.RenderFn,
+        *,
+        charge: Decimal = Decimal(0),
+        dedup_since: dt.datetime | None = None,
+        channel_due_at: dt.datetime | None = None,
+    ) -> IngestResult:
+        """Store a new message with its `accepted` event and callbacks, and debit `charge`, atomically.
+
+        With `channel_due_at`, the message is queued for the channel worker (Zalo) from that time on.
+
+        Raises errors.DuplicateRequest when the message's RequestId was used after `dedup_since`, and
+        errors.InsufficientBalance when the balance is below `charge`. Nothing is written then.
+        """
+
+    @abc.abstractmethod
+    async def apply_event(
+        self,
+        event: models.StatusEvent,
+        render: planning.RenderFn,
+        *,
+        new_message: models.Message | None = None,
+    ) -> IngestResult:
+        """Store an event, the message's (and journey's) new state and its callbacks in one transaction.
+
+        An event id already stored changes nothing (`duplicate=True`). `new_message` is created when the event's
+        message does not exist yet (an external engine's first event). Raises errors.UnknownMessage when the
+        message does not exist and no `new_message` is given.
+        """
+
+    @abc.abstractmethod
+    async def get_message(self, message_id: str) -> models.Message:
+        """Raises errors.UnknownMessage."""
+
+    @abc.abstractmethod
+    async def get_messages(self, account_id: str, message_ids: list[str]) -> list[models.Message]:
+        """The account's messages among `message_ids`, in the order given, skipping unknown ids."""
+
+    @abc.abstractmethod
+    async def list_events(self, message_id: str) -> list[models.StatusEvent]:
+        """A message's events, in sequence order."""
+
+    # -- callbacks ----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim_due_callbacks(
+        self, owner: str, now: dt.datetime, limit: int, lease_s: float
+    ) -> list[models.Callback]:
+        """Lease up to `limit` due pending callbacks whose earlier callbacks (same order key) are all done."""
+
+    @abc.abstractmethod
+    async def record_attempts(self, results: list[AttemptResult], now: dt.datetime) -> None:
+        """Store attempts and move their callbacks, in one transaction, releasing the leases."""
+
+    @abc.abstractmethod
+    async def list_callbacks(self, message_id: str) -> list[models.Callback]:
+        """A message's callbacks, in order."""
+
+    @abc.abstractmethod
+    async def get_callback(self, callback_id: str) -> models.Callback:
+        """Raises errors.UnknownCallback."""
+
+    @abc.abstractmethod
+    async def list_attempts(self, callback_id: str) -> list[models.Attempt]:
+        """A callback's attempts, in order."""
+
+    @abc.abstractmethod
+    async def count_callbacks(self) -> dict[models.CallbackState, int]:
+        """How many callbacks are in each state."""
+
+    # -- dispatch: endpoint health, deferral, replay, wake-up ----------------------------------------------
+    @abc.abstractmethod
+    async def release_callbacks(
+        self, owner: str, due: list[tuple[str, dt.datetime]], now: dt.datetime
+    ) -> None:
+        """Give back leased callbacks unsent, each due again at its time (a paused or busy destination)."""
+
+    @abc.abstractmethod
+    async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
+        """Cancel these callbacks if still pending; return how many were."""
+
+    @abc.abstractmethod
+    async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
+        """Cancel every pending callback to `endpoint` (it was disabled); return how many."""
+
+    @abc.abstractmethod
+    async def find_callbacks(self, where: CallbackFilter) -> list[models.Callback]:
+        """Callbacks matching `where`, oldest first, at most `where.limit`."""
+
+    @abc.abstractmethod
+    async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
+        """Replay: make each `(callback id, url, endpoint)` pending and due now, to that URL, with a fresh retry
+        schedule (same id, attempts keep counting). Returns how many callbacks were requeued."""
+
+    @abc.abstractmethod
+    async def get_endpoints(self, endpoints: list[str]) -> dict[str, models.Endpoint]:
+        """The stored health of these destinations (absent ones were never unhealthy)."""
+
+    @abc.abstractmethod
+    async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
+        """Insert or replace destinations' health."""
+
+    @abc.abstractmethod
+    async def list_endpoints(self, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
+        """Stored destinations (all, or those in `states`), by name; at most 10,000."""
+
+    @abc.abstractmethod
+    async def count_endpoints(self) -> dict[models.EndpointState, int]:
+        """How many stored destinations are in each state."""
+
+    @abc.abstractmethod
+    async def wait_for_callbacks(self, timeout: float) -> None:
+        """Return when new callbacks may be due (written by this process, or NOTIFY on PostgreSQL), or after
+        `timeout` seconds."""
+
+    # -- journeys -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def put_journey(self, journey: models.Journey) -> None:
+        """Insert or replace a journey."""
+
+    @abc.abstractmethod
+    async def get_journey(self, journey_id: str) -> models.Journey | None:
+        """The journey with this id."""
+
+    @abc.abstractmethod
+    async def get_journey_by_token(self, token: str) -> models.Journey | None:
+        """The journey holding this token."""
+
+
+def from_url(url: str) -> Store:
+    """Open the store a `DLRHUB_DATABASE_URL` names, loading only that backend's driver."""
+    if url.startswith("sqlite:///"):
+        from dlrhub.store import sqlite
+
+        return sqlite.SqliteStore(url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        from dlrhub.store import postgres
+
+        return postgres.PostgresStore(url)
+    from dlrhub import errors
+
+    raise errors.ConfigError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")

@@ -1,0 +1,87 @@
+"""Accounts, apps, OAs and journeys on PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import asyncpg
+
+from dlrhub import errors, models
+from dlrhub.store import rows
+from dlrhub.store.postgres import core
+
+T = TypeVar("T")
+
+
+def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
+    cols = [c for c in row if c != key]
+    suffix = f"ON CONFLICT ({key}) DO UPDATE SET ({', '.join(cols)}) = ROW({', '.join('EXCLUDED.' + c for c in cols)})"
+    return core.insert_sql(table, row, suffix)
+
+
+class PostgresAccounts(core.PostgresCore):
+    """Accounts, apps, OAs and journeys."""
+
+    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            try:
+                await conn.execute(*core.insert_sql("accounts", rows.to_row(account, core.BACKEND)))
+                for app in apps:
+                    await conn.execute(*core.insert_sql("apps", rows.to_row(app, core.BACKEND)))
+            except asyncpg.UniqueViolationError as exc:
+                raise errors.Conflict(f"account or app already exists: {exc}") from exc
+
+    async def get_account(self, account_id: str) -> models.Account:
+        account = await self._one(models.Account, "SELECT * FROM accounts WHERE id = $1", account_id)
+        if account is None:
+            raise errors.UnknownAccount(f"no account {account_id!r}")
+        return account
+
+    async def _one(self, cls: type[T], sql: str, value: str) -> T | None:
+        pool = await self.pool()
+        row = await pool.fetchrow(sql, value)
+        return None if row is None else rows.from_row(cls, row)
+
+    async def _many(self, cls: type[T], sql: str, *args: object) -> list[T]:
+        pool = await self.pool()
+        return [rows.from_row(cls, r) for r in await pool.fetch(sql, *args)]
+
+    async def list_accounts(self) -> list[models.Account]:
+        return await self._many(models.Account, "SELECT * FROM accounts ORDER BY created_at")
+
+    async def find_account_by_esms_key(self, api_key: str) -> models.Account | None:
+        return await self._one(models.Account, "SELECT * FROM accounts WHERE esms_api_key = $1", api_key)
+
+    async def find_account_by_nx_key(self, access_key: str) -> models.Account | None:
+        return await self._one(models.Account, "SELECT * FROM accounts WHERE nx_access_key = $1", access_key)
+
+    async def get_app(self, appkey: str) -> models.App | None:
+        return await self._one(models.App, "SELECT * FROM apps WHERE appkey = $1", appkey)
+
+    async def list_apps(self, account_id: str) -> list[models.App]:
+        return await self._many(
+            models.App, "SELECT * FROM apps WHERE account_id = $1 ORDER BY appkey", account_id
+        )
+
+    async def put_oa(self, oa: models.OA) -> None:
+        pool = await self.pool()
+        await pool.execute(*_upsert("oas", "oa_id", rows.to_row(oa, core.BACKEND)))
+
+    async def get_oa(self, oa_id: str) -> models.OA | None:
+        return await self._one(models.OA, "SELECT * FROM oas WHERE oa_id = $1", oa_id)
+
+    async def list_oas(self, account_id: str) -> list[models.OA]:
+        return await self._many(
+            models.OA, "SELECT * FROM oas WHERE account_id = $1 ORDER BY oa_id", account_id
+        )
+
+    async def put_journey(self, journey: models.Journey) -> None:
+        pool = await self.pool()
+        await pool.execute(*_upsert("journeys", "journey_id", rows.to_row(journey, core.BACKEND)))
+
+    async def get_journey(self, journey_id: str) -> models.Journey | None:
+        return await self._one(models.Journey, "SELECT * FROM journeys WHERE journey_id = $1", journey_id)
+
+    async def get_journey_by_token(self, token: str) -> models.Journey | None:
+        return await self._one(models.Journey, "SELECT * FROM journeys WHERE token = $1", token)

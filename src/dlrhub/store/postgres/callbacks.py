@@ -1,0 +1,107 @@
+"""The callback outbox on PostgreSQL: `FOR UPDATE SKIP LOCKED` claims under a lease, batched attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dlrhub import errors, models
+from dlrhub.store import base, rows
+from dlrhub.store.postgres import core
+
+CLAIM_DUE = """
+WITH due AS (
+    SELECT c.id FROM callbacks c
+    WHERE c.state = 'pending' AND c.due_at <= $1 AND (c.lease_until IS NULL OR c.lease_until < $1)
+      AND NOT EXISTS (
+        SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+      )
+    ORDER BY c.due_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE callbacks SET lease_until = $3, lease_owner = $4
+FROM due WHERE callbacks.id = due.id
+RETURNING callbacks.*
+"""
+INSERT_ATTEMPTS = """
+INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error)
+SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::float8[], $5::text[], $6::int[], $7::text[],
+                     $8::text[])
+"""
+FINISH_ATTEMPTS = """
+UPDATE callbacks SET state = u.state, due_at = COALESCE(u.due_at, callbacks.due_at), attempts = u.number,
+    last_outcome = u.outcome, last_status = u.status_code, lease_until = NULL, lease_owner = NULL, updated_at = $7
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::int[])
+    AS u(id, state, due_at, number, outcome, status_code)
+WHERE callbacks.id = u.id
+"""
+
+
+class PostgresCallbacks(core.PostgresCore):
+    """Claiming, recording and listing callbacks."""
+
+    async def claim_due_callbacks(
+        self, owner: str, now: dt.datetime, limit: int, lease_s: float
+    ) -> list[models.Callback]:
+        pool = await self.pool()
+        until = now + dt.timedelta(seconds=lease_s)
+        found = await pool.fetch(CLAIM_DUE, now, limit, until, owner)
+        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed.sort(key=lambda c: c.due_at)
+        return claimed
+
+    async def record_attempts(self, results: list[base.AttemptResult], now: dt.datetime) -> None:
+        if not results:
+            return
+        attempts = [r.attempt for r in results]
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                INSERT_ATTEMPTS,
+                [a.callback_id for a in attempts],
+                [a.number for a in attempts],
+                [a.started_at for a in attempts],
+                [a.duration_ms for a in attempts],
+                [a.outcome.value for a in attempts],
+                [a.status_code for a in attempts],
+                [a.response for a in attempts],
+                [a.error for a in attempts],
+            )
+            await conn.execute(
+                FINISH_ATTEMPTS,
+                [a.callback_id for a in attempts],
+                [r.state.value for r in results],
+                [r.due_at for r in results],
+                [a.number for a in attempts],
+                [a.outcome.value for a in attempts],
+                [a.status_code for a in attempts],
+                now,
+            )
+
+    async def list_callbacks(self, message_id: str) -> list[models.Callback]:
+        pool = await self.pool()
+        found = await pool.fetch(
+            "SELECT * FROM callbacks WHERE message_id = $1 ORDER BY seq, created_at", message_id
+        )
+        return [rows.from_row(models.Callback, r) for r in found]
+
+    async def get_callback(self, callback_id: str) -> models.Callback:
+        pool = await self.pool()
+        row = await pool.fetchrow("SELECT * FROM callbacks WHERE id = $1", callback_id)
+        if row is None:
+            raise errors.UnknownCallback(f"no callback {callback_id!r}")
+        return rows.from_row(models.Callback, row)
+
+    async def list_attempts(self, callback_id: str) -> list[models.Attempt]:
+        pool = await self.pool()
+        found = await pool.fetch(
+            "SELECT * FROM attempts WHERE callback_id = $1 ORDER BY number, id", callback_id
+        )
+        return [rows.from_row(models.Attempt, r) for r in found]
+
+    async def count_callbacks(self) -> dict[models.CallbackState, int]:
+        pool = await self.pool()
+        found = await pool.fetch("SELECT state, count(*) AS n FROM callbacks GROUP BY state")
+        counts = dict.fromkeys(models.CallbackState, 0)
+        counts.update({models.CallbackState(r["state"]): r["n"] for r in found})
+        return counts

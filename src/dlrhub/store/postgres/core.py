@@ -1,0 +1,80 @@
+"""The PostgreSQL connection pool (asyncpg), JSON codecs and migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+import orjson
+
+from dlrhub.store import migrations, rows
+
+BACKEND: rows.Backend = "postgres"
+#: The channel `NOTIFY` uses when new callbacks are due, so dispatchers need not poll hard.
+CALLBACKS_CHANNEL = "dlrhub_callbacks"
+_MIGRATION_LOCK = 7_210_001
+
+
+def _encode_json(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    for name in ("jsonb", "json"):
+        await conn.set_type_codec(name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog")
+
+
+def insert_sql(table: str, row: dict[str, Any], suffix: str = "") -> tuple[Any, ...]:
+    """`(sql, *values)` inserting `row` into `table`: spread it into `conn.execute(*...)`."""
+    cols = ", ".join(row)
+    marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    return (f"INSERT INTO {table} ({cols}) VALUES ({marks}) {suffix}", *row.values())
+
+
+class PostgresCore:
+    """Owns the pool; the concern mixins use `pool()`."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=self._min_size, max_size=self._max_size, init=_init
+            )
+        return self._pool
+
+    def clock(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    async def migrate(self) -> list[str]:
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            applied = []
+            for name, sql in migrations.load(BACKEND):
+                if name in done:
+                    continue
+                await conn.execute(sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)", name, self.clock()
+                )
+                applied.append(name)
+            return applied
+
+    async def ping(self) -> None:
+        pool = await self.pool()
+        await pool.fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

@@ -1,0 +1,189 @@
+"""Messages and their events on PostgreSQL: accepting a message and applying a status event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import asyncpg
+
+from dlrhub import errors, models, planning
+from dlrhub.store import base, rows
+from dlrhub.store.postgres import core
+
+_MESSAGE_COLUMNS = [
+    k
+    for k in rows.to_row(
+        models.Message(
+            id="",
+            account_id="",
+            dialect=models.Dialect.NATIVE,
+            type_id=0,
+            recipient="",
+            state=models.MessageState.ACCEPTED,
+            seq=0,
+            created_at=dt.datetime.now(dt.UTC),
+            updated_at=dt.datetime.now(dt.UTC),
+        ),
+        core.BACKEND,
+    )
+    if k != "id"
+]
+UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_MESSAGE_COLUMNS, start=2))} WHERE id = $1"
+INSERT_CALLBACK = (
+    "INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,"
+    " content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+_CALLBACK_ORDER = (
+    "id",
+    "event_id",
+    "account_id",
+    "dialect",
+    "message_id",
+    "order_key",
+    "seq",
+    "method",
+    "url",
+    "body",
+    "content_type",
+    "endpoint",
+    "state",
+    "due_at",
+    "attempts",
+    "last_outcome",
+    "last_status",
+    "created_at",
+)
+CHECK_REQUEST_ID = (
+    "SELECT message_id, created_at FROM request_ids WHERE account_id = $1 AND request_id = $2 FOR UPDATE"
+)
+UPSERT_REQUEST_ID = (
+    "INSERT INTO request_ids (account_id, request_id, message_id, created_at) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (account_id, request_id) DO UPDATE SET message_id = EXCLUDED.message_id,"
+    " created_at = EXCLUDED.created_at"
+)
+DEBIT = "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2"
+
+
+class PostgresMessages(core.PostgresCore):
+    """Accepting messages, applying events, reading messages and events."""
+
+    async def accept_message(
+        self,
+        message: models.Message,
+        event: models.StatusEvent,
+        render: planning.RenderFn,
+        *,
+        charge: Decimal = Decimal(0),
+        dedup_since: dt.datetime | None = None,
+        channel_due_at: dt.datetime | None = None,
+    ) -> base.IngestResult:
+        now = self.clock()
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            if message.request_id is not None and dedup_since is not None:
+                # Serialise concurrent sends of the same RequestId on a row lock (inserted if missing).
+                await conn.execute(
+                    "INSERT INTO request_ids (account_id, request_id, message_id, created_at)"
+                    " VALUES ($1, $2, '', '-infinity') ON CONFLICT DO NOTHING",
+                    message.account_id,
+                    message.request_id,
+                )
+                row = await conn.fetchrow(CHECK_REQUEST_ID, message.account_id, message.request_id)
+                if row is not None and row["message_id"] and row["created_at"] >= dedup_since:
+                    raise errors.DuplicateRequest(row["message_id"])
+                await conn.execute(UPSERT_REQUEST_ID, message.account_id, message.request_id, message.id, now)
+            if charge > 0 and await conn.execute(DEBIT, message.account_id, charge) == "UPDATE 0":
+                raise errors.InsufficientBalance()
+            plan = planning.plan_event(event, message, None, render, now)
+            assert plan.message is not None
+            mrow = rows.to_row(plan.message, core.BACKEND)
+            if channel_due_at is not None:
+                mrow.update(channel_state="queued", channel_due_at=channel_due_at)
+            await conn.execute(*core.insert_sql("messages", mrow))
+            await self._write_plan(conn, plan, now, message_written=True)
+            return base.IngestResult(plan.event, plan.message, None, plan.callbacks)
+
+    async def apply_event(
+        self,
+        event: models.StatusEvent,
+        render: planning.RenderFn,
+        *,
+        new_message: models.Message | None = None,
+    ) -> base.IngestResult:
+        now = self.clock()
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            message = None
+            if event.message_id:
+                if new_message is not None:
+                    mrow = rows.to_row(new_message, core.BACKEND)
+                    await conn.execute(*core.insert_sql("messages", mrow, "ON CONFLICT (id) DO NOTHING"))
+                row = await conn.fetchrow("SELECT * FROM messages WHERE id = $1 FOR UPDATE", event.message_id)
+                if row is None:
+                    raise errors.UnknownMessage(f"no message {event.message_id!r}")
+                message = rows.from_row(models.Message, row)
+            journey = None
+            if event.journey_id:
+                jrow = await conn.fetchrow(
+                    "SELECT * FROM journeys WHERE journey_id = $1 FOR UPDATE", event.journey_id
+                )
+                journey = None if jrow is None else rows.from_row(models.Journey, jrow)
+            seen = await conn.fetchrow("SELECT * FROM events WHERE id = $1", event.id)
+            if seen is not None:
+                return base.IngestResult(
+                    rows.from_row(models.StatusEvent, seen), message, journey, [], duplicate=True
+                )
+            plan = planning.plan_event(event, message, journey, render, now)
+            await self._write_plan(conn, plan, now, message_written=False)
+            return base.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
+
+    async def _write_plan(
+        self, conn: asyncpg.Connection, plan: planning.Plan, now: dt.datetime, *, message_written: bool
+    ) -> None:
+        if plan.message is not None and not message_written and plan.event.applied:
+            mrow = rows.to_row(plan.message, core.BACKEND)
+            await conn.execute(UPDATE_MESSAGE, mrow["id"], *(mrow[c] for c in _MESSAGE_COLUMNS))
+        if plan.journey is not None and plan.event.applied:
+            await conn.execute(
+                "UPDATE journeys SET state = $2, acknowledged_message_id = $3 WHERE journey_id = $1",
+                plan.journey.journey_id,
+                plan.journey.state.value,
+                plan.journey.acknowledged_message_id,
+            )
+        erow = rows.to_row(plan.event, core.BACKEND)
+        erow["recorded_at"] = now
+        await conn.execute(*core.insert_sql("events", erow))
+        if plan.callbacks:
+            params = []
+            for callback in plan.callbacks:
+                crow = rows.to_row(callback, core.BACKEND)
+                params.append([crow[c] for c in _CALLBACK_ORDER])
+            await conn.executemany(INSERT_CALLBACK, params)
+            await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
+
+    async def get_message(self, message_id: str) -> models.Message:
+        pool = await self.pool()
+        row = await pool.fetchrow("SELECT * FROM messages WHERE id = $1", message_id)
+        if row is None:
+            raise errors.UnknownMessage(f"no message {message_id!r}")
+        return rows.from_row(models.Message, row)
+
+    async def get_messages(self, account_id: str, message_ids: list[str]) -> list[models.Message]:
+        if not message_ids:
+            return []
+        pool = await self.pool()
+        found = await pool.fetch(
+            "SELECT * FROM messages WHERE account_id = $1 AND id = ANY($2::text[])", account_id, message_ids
+        )
+        by_id = {r["id"]: rows.from_row(models.Message, r) for r in found}
+        return [by_id[i] for i in dict.fromkeys(message_ids) if i in by_id]
+
+    async def list_events(self, message_id: str) -> list[models.StatusEvent]:
+        pool = await self.pool()
+        found = await pool.fetch(
+            "SELECT * FROM events WHERE message_id = $1 ORDER BY seq, recorded_at", message_id
+        )
+        return [rows.from_row(models.StatusEvent, r) for r in found]

@@ -1,0 +1,94 @@
+"""Accounts, apps, OAs and journeys on SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from dlrhub import errors, models
+from dlrhub.store import rows
+from dlrhub.store.sqlite import core
+
+
+def _insert(table: str, row: dict[str, object], *, replace: bool = False) -> tuple[str, tuple[object, ...]]:
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return f"{verb} INTO {table} ({cols}) VALUES ({marks})", tuple(row.values())
+
+
+class SqliteAccounts(core.SqliteCore):
+    """Accounts, apps, OAs and journeys."""
+
+    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(*_insert("accounts", rows.to_row(account, core.BACKEND)))
+                for app in apps:
+                    conn.execute(*_insert("apps", rows.to_row(app, core.BACKEND)))
+            except sqlite3.IntegrityError as exc:
+                raise errors.Conflict(f"account or app already exists: {exc}") from exc
+
+        await self._tx(run)
+
+    async def get_account(self, account_id: str) -> models.Account:
+        account = await self._one_account("SELECT * FROM accounts WHERE id = ?", account_id)
+        if account is None:
+            raise errors.UnknownAccount(f"no account {account_id!r}")
+        return account
+
+    async def _one_account(self, sql: str, value: str) -> models.Account | None:
+        row = await self._read(lambda conn: conn.execute(sql, (value,)).fetchone())
+        return None if row is None else rows.from_row(models.Account, row)
+
+    async def list_accounts(self) -> list[models.Account]:
+        found = await self._read(lambda c: c.execute("SELECT * FROM accounts ORDER BY created_at").fetchall())
+        return [rows.from_row(models.Account, r) for r in found]
+
+    async def find_account_by_esms_key(self, api_key: str) -> models.Account | None:
+        return await self._one_account("SELECT * FROM accounts WHERE esms_api_key = ?", api_key)
+
+    async def find_account_by_nx_key(self, access_key: str) -> models.Account | None:
+        return await self._one_account("SELECT * FROM accounts WHERE nx_access_key = ?", access_key)
+
+    async def get_app(self, appkey: str) -> models.App | None:
+        row = await self._read(
+            lambda c: c.execute("SELECT * FROM apps WHERE appkey = ?", (appkey,)).fetchone()
+        )
+        return None if row is None else rows.from_row(models.App, row)
+
+    async def list_apps(self, account_id: str) -> list[models.App]:
+        found = await self._read(
+            lambda c: c.execute(
+                "SELECT * FROM apps WHERE account_id = ? ORDER BY appkey", (account_id,)
+            ).fetchall()
+        )
+        return [rows.from_row(models.App, r) for r in found]
+
+    async def put_oa(self, oa: models.OA) -> None:
+        await self._tx(lambda c: c.execute(*_insert("oas", rows.to_row(oa, core.BACKEND), replace=True)))
+
+    async def get_oa(self, oa_id: str) -> models.OA | None:
+        row = await self._read(lambda c: c.execute("SELECT * FROM oas WHERE oa_id = ?", (oa_id,)).fetchone())
+        return None if row is None else rows.from_row(models.OA, row)
+
+    async def list_oas(self, account_id: str) -> list[models.OA]:
+        found = await self._read(
+            lambda c: c.execute(
+                "SELECT * FROM oas WHERE account_id = ? ORDER BY oa_id", (account_id,)
+            ).fetchall()
+        )
+        return [rows.from_row(models.OA, r) for r in found]
+
+    async def put_journey(self, journey: models.Journey) -> None:
+        row = rows.to_row(journey, core.BACKEND)
+        await self._tx(lambda c: c.execute(*_insert("journeys", row, replace=True)))
+
+    async def get_journey(self, journey_id: str) -> models.Journey | None:
+        return await self._one_journey("SELECT * FROM journeys WHERE journey_id = ?", journey_id)
+
+    async def get_journey_by_token(self, token: str) -> models.Journey | None:
+        return await self._one_journey("SELECT * FROM journeys WHERE token = ?", token)
+
+    async def _one_journey(self, sql: str, value: str) -> models.Journey | None:
+        row = await self._read(lambda conn: conn.execute(sql, (value,)).fetchone())
+        return None if row is None else rows.from_row(models.Journey, row)

@@ -1,0 +1,156 @@
+"""The dispatcher's storage on SQLite: endpoint health, giving back and cancelling callbacks, replay, wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import sqlite3
+from typing import Any
+
+import orjson
+
+from dlrhub import models
+from dlrhub.store import base, rows
+from dlrhub.store.sqlite import core
+
+RELEASE = (
+    "UPDATE callbacks SET due_at = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?"
+    " WHERE id = ? AND lease_owner = ? AND state = 'pending'"
+)
+CANCEL = (
+    "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
+    " WHERE id = ? AND state = 'pending'"
+)
+CANCEL_ENDPOINT = (
+    "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
+    " WHERE endpoint = ? AND state = 'pending'"
+)
+REQUEUE = (
+    "UPDATE callbacks SET state = 'pending', due_at = ?, url = ?, endpoint = ?, retry_from = attempts,"
+    " lease_until = NULL, lease_owner = NULL, updated_at = ? WHERE id = ?"
+)
+#: `find_callbacks` joins the fragments of the filters given.
+FIND = "SELECT * FROM callbacks WHERE 1 = 1"
+FIND_IDS = " AND id IN (SELECT value FROM json_each(:ids))"
+FIND_MESSAGE = " AND message_id = :message_id"
+FIND_ACCOUNT = " AND account_id = :account_id"
+FIND_FROM = " AND created_at >= :created_from"
+FIND_TO = " AND created_at < :created_to"
+FIND_STATES = " AND state IN (SELECT value FROM json_each(:states))"
+FIND_END = " ORDER BY created_at, seq LIMIT :limit"
+UPSERT_ENDPOINT = """
+INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, paused_until, updated_at)
+VALUES (:endpoint, :state, :consecutive_failures, :failing_since, :paused_until, :updated_at)
+ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failures = excluded.consecutive_failures,
+    failing_since = excluded.failing_since, paused_until = excluded.paused_until, updated_at = excluded.updated_at
+"""
+GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint IN (SELECT value FROM json_each(?))"
+LIST_ENDPOINTS = "SELECT * FROM endpoints ORDER BY endpoint LIMIT 10000"
+LIST_ENDPOINTS_IN = (
+    "SELECT * FROM endpoints WHERE state IN (SELECT value FROM json_each(?)) ORDER BY endpoint LIMIT 10000"
+)
+COUNT_ENDPOINTS = "SELECT state, count(*) AS n FROM endpoints GROUP BY state"
+
+
+def _json(values: list[str]) -> str:
+    return orjson.dumps(values).decode()
+
+
+class SqliteDispatch(core.SqliteCore):
+    """Endpoint health, release, cancel, replay and the in-process wake-up."""
+
+    _callbacks_due: asyncio.Event | None = None
+
+    def _due(self) -> asyncio.Event:
+        if self._callbacks_due is None:
+            self._callbacks_due = asyncio.Event()
+        return self._callbacks_due
+
+    def _notify_callbacks(self) -> None:
+        self._due().set()
+
+    async def wait_for_callbacks(self, timeout: float) -> None:
+        due = self._due()
+        if not due.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(due.wait(), timeout)
+        due.clear()
+
+    async def release_callbacks(
+        self, owner: str, due: list[tuple[str, dt.datetime]], now: dt.datetime
+    ) -> None:
+        if not due:
+            return
+        params = [(at.timestamp(), now.timestamp(), cid, owner) for cid, at in due]
+        await self._tx(lambda conn: conn.executemany(RELEASE, params))
+
+    async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
+        if not ids:
+            return 0
+        params = [(now.timestamp(), cid) for cid in ids]
+        return await self._tx(lambda conn: conn.executemany(CANCEL, params).rowcount)
+
+    async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
+        return await self._tx(
+            lambda conn: conn.execute(CANCEL_ENDPOINT, (now.timestamp(), endpoint)).rowcount
+        )
+
+    async def find_callbacks(self, where: base.CallbackFilter) -> list[models.Callback]:
+        sql = FIND
+        params: dict[str, Any] = {"limit": max(0, min(where.limit, 100_000))}
+        if where.ids:
+            sql += FIND_IDS
+            params["ids"] = _json(list(where.ids))
+        if where.message_id is not None:
+            sql += FIND_MESSAGE
+            params["message_id"] = where.message_id
+        if where.account_id is not None:
+            sql += FIND_ACCOUNT
+            params["account_id"] = where.account_id
+        if where.created_from is not None:
+            sql += FIND_FROM
+            params["created_from"] = where.created_from.timestamp()
+        if where.created_to is not None:
+            sql += FIND_TO
+            params["created_to"] = where.created_to.timestamp()
+        if where.states:
+            sql += FIND_STATES
+            params["states"] = _json([s.value for s in where.states])
+        found = await self._read(lambda conn: conn.execute(sql + FIND_END, params).fetchall())
+        return [rows.from_row(models.Callback, r) for r in found]
+
+    async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
+        if not changes:
+            return 0
+        stamp = now.timestamp()
+        params = [(stamp, url, endpoint, stamp, cid) for cid, url, endpoint in changes]
+        count = await self._tx(lambda conn: conn.executemany(REQUEUE, params).rowcount)
+        self._notify_callbacks()
+        return count
+
+    async def get_endpoints(self, endpoints: list[str]) -> dict[str, models.Endpoint]:
+        if not endpoints:
+            return {}
+        found = await self._read(lambda conn: conn.execute(GET_ENDPOINTS, (_json(endpoints),)).fetchall())
+        return {r["endpoint"]: rows.from_row(models.Endpoint, r) for r in found}
+
+    async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
+        if not endpoints:
+            return
+        params = [rows.to_row(e, core.BACKEND) for e in endpoints]
+        await self._tx(lambda conn: conn.executemany(UPSERT_ENDPOINT, params))
+
+    async def list_endpoints(self, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            if states:
+                return conn.execute(LIST_ENDPOINTS_IN, (_json([s.value for s in states]),)).fetchall()
+            return conn.execute(LIST_ENDPOINTS).fetchall()
+
+        return [rows.from_row(models.Endpoint, r) for r in await self._read(run)]
+
+    async def count_endpoints(self) -> dict[models.EndpointState, int]:
+        found = await self._read(lambda conn: conn.execute(COUNT_ENDPOINTS).fetchall())
+        counts = dict.fromkeys(models.EndpointState, 0)
+        counts.update({models.EndpointState(r["state"]): r["n"] for r in found})
+        return counts

@@ -1,0 +1,189 @@
+"""Messages and their events on SQLite: accepting a message and applying a status event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from decimal import Decimal
+from typing import Any
+
+from dlrhub import errors, models, planning
+from dlrhub.store import base, rows
+from dlrhub.store.sqlite import core
+
+_MESSAGE_COLUMNS = [
+    k
+    for k in rows.to_row(
+        models.Message(
+            id="",
+            account_id="",
+            dialect=models.Dialect.NATIVE,
+            type_id=0,
+            recipient="",
+            state=models.MessageState.ACCEPTED,
+            seq=0,
+            created_at=dt.datetime.now(dt.UTC),
+            updated_at=dt.datetime.now(dt.UTC),
+        ),
+        core.BACKEND,
+    )
+    if k != "id"
+]
+UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = :{c}' for c in _MESSAGE_COLUMNS)} WHERE id = :id"
+INSERT_EVENT = (
+    "INSERT INTO events (id, message_id, journey_id, seq, kind, code, text, zalo_res, raw, applied, occurred_at,"
+    " recorded_at) VALUES (:id, :message_id, :journey_id, :seq, :kind, :code, :text, :zalo_res, :raw, :applied,"
+    " :occurred_at, :recorded_at)"
+)
+INSERT_CALLBACK = (
+    "INSERT OR IGNORE INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url,"
+    " body, content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at)"
+    " VALUES (:id, :event_id, :account_id, :dialect, :message_id, :order_key, :seq, :method, :url, :body,"
+    " :content_type, :endpoint, :state, :due_at, :attempts, :last_outcome, :last_status, :created_at, :created_at)"
+)
+UPDATE_JOURNEY = "UPDATE journeys SET state = ?, acknowledged_message_id = ? WHERE journey_id = ?"
+
+
+def insert_sql(table: str, row: dict[str, Any]) -> str:
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"
+
+
+class SqliteMessages(core.SqliteCore):
+    """Accepting messages, applying events, reading messages and events."""
+
+    def clock(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    async def accept_message(
+        self,
+        message: models.Message,
+        event: models.StatusEvent,
+        render: planning.RenderFn,
+        *,
+        charge: Decimal = Decimal(0),
+        dedup_since: dt.datetime | None = None,
+        channel_due_at: dt.datetime | None = None,
+    ) -> base.IngestResult:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> base.IngestResult:
+            if message.request_id is not None and dedup_since is not None:
+                row = conn.execute(
+                    "SELECT message_id, created_at FROM request_ids WHERE account_id = ? AND request_id = ?",
+                    (message.account_id, message.request_id),
+                ).fetchone()
+                if row is not None and row["created_at"] >= dedup_since.timestamp():
+                    raise errors.DuplicateRequest(row["message_id"])
+                conn.execute(
+                    "INSERT OR REPLACE INTO request_ids (account_id, request_id, message_id, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (message.account_id, message.request_id, message.id, now.timestamp()),
+                )
+            if charge > 0:
+                row = conn.execute(
+                    "SELECT balance FROM accounts WHERE id = ?", (message.account_id,)
+                ).fetchone()
+                if row is None or Decimal(row["balance"]) < charge:
+                    raise errors.InsufficientBalance()
+                conn.execute(
+                    "UPDATE accounts SET balance = ? WHERE id = ?",
+                    (str(Decimal(row["balance"]) - charge), message.account_id),
+                )
+            plan = planning.plan_event(event, message, None, render, now)
+            assert plan.message is not None
+            mrow = rows.to_row(plan.message, core.BACKEND)
+            if channel_due_at is not None:
+                mrow.update(channel_state="queued", channel_due_at=channel_due_at.timestamp())
+            conn.execute(insert_sql("messages", mrow), mrow)
+            self._write_plan(conn, plan, now, message_written=True)
+            return base.IngestResult(plan.event, plan.message, None, plan.callbacks)
+
+        result = await self._tx(run)
+        if result.callbacks:
+            self._notify_callbacks()
+        return result
+
+    async def apply_event(
+        self,
+        event: models.StatusEvent,
+        render: planning.RenderFn,
+        *,
+        new_message: models.Message | None = None,
+    ) -> base.IngestResult:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> base.IngestResult:
+            seen = conn.execute("SELECT * FROM events WHERE id = ?", (event.id,)).fetchone()
+            message = self._message(conn, event.message_id) if event.message_id else None
+            if seen is not None:
+                return base.IngestResult(
+                    rows.from_row(models.StatusEvent, seen), message, None, [], duplicate=True
+                )
+            journey = None
+            if event.journey_id:
+                jrow = conn.execute(
+                    "SELECT * FROM journeys WHERE journey_id = ?", (event.journey_id,)
+                ).fetchone()
+                journey = None if jrow is None else rows.from_row(models.Journey, jrow)
+            created = False
+            if message is None and event.message_id:
+                if new_message is None:
+                    raise errors.UnknownMessage(f"no message {event.message_id!r}")
+                message, created = new_message, True
+            plan = planning.plan_event(event, message, journey, render, now)
+            if created and plan.message is not None:
+                mrow = rows.to_row(plan.message, core.BACKEND)
+                conn.execute(insert_sql("messages", mrow), mrow)
+            self._write_plan(conn, plan, now, message_written=created)
+            return base.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
+
+        result = await self._tx(run)
+        if result.callbacks:
+            self._notify_callbacks()
+        return result
+
+    def _write_plan(
+        self, conn: sqlite3.Connection, plan: planning.Plan, now: dt.datetime, *, message_written: bool
+    ) -> None:
+        if plan.message is not None and not message_written and plan.event.applied:
+            conn.execute(UPDATE_MESSAGE, rows.to_row(plan.message, core.BACKEND))
+        if plan.journey is not None and plan.event.applied:
+            conn.execute(
+                UPDATE_JOURNEY,
+                (plan.journey.state.value, plan.journey.acknowledged_message_id, plan.journey.journey_id),
+            )
+        erow = rows.to_row(plan.event, core.BACKEND)
+        erow["recorded_at"] = now.timestamp()
+        conn.execute(INSERT_EVENT, erow)
+        conn.executemany(INSERT_CALLBACK, [rows.to_row(c, core.BACKEND) for c in plan.callbacks])
+
+    @staticmethod
+    def _message(conn: sqlite3.Connection, message_id: str) -> models.Message | None:
+        row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return None if row is None else rows.from_row(models.Message, row)
+
+    async def get_message(self, message_id: str) -> models.Message:
+        message = await self._read(lambda conn: self._message(conn, message_id))
+        if message is None:
+            raise errors.UnknownMessage(f"no message {message_id!r}")
+        return message
+
+    async def get_messages(self, account_id: str, message_ids: list[str]) -> list[models.Message]:
+        if not message_ids:
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            marks = ", ".join("?" for _ in message_ids)
+            sql = f"SELECT * FROM messages WHERE account_id = ? AND id IN ({marks})"
+            return conn.execute(sql, (account_id, *message_ids)).fetchall()
+
+        by_id = {r["id"]: rows.from_row(models.Message, r) for r in await self._read(run)}
+        return [by_id[i] for i in dict.fromkeys(message_ids) if i in by_id]
+
+    async def list_events(self, message_id: str) -> list[models.StatusEvent]:
+        found = await self._read(
+            lambda c: c.execute(
+                "SELECT * FROM events WHERE message_id = ? ORDER BY seq, recorded_at", (message_id,)
+            ).fetchall()
+        )
+        return [rows.from_row(models.StatusEvent, r) for r in found]

@@ -1,0 +1,253 @@
+"""The sender against real loopback receivers: each answer class, signing on the wire, caps and the guard."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp.abc
+import pytest
+import standardwebhooks
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from dlrhub import models, urlguard, webhook_signing
+from dlrhub.dispatch import sender
+
+LOOPBACK = urlguard.parse_allowlist(["127.0.0.1/32"])
+SECRETS = (webhook_signing.new_secret(b"a" * 24), webhook_signing.new_secret(b"b" * 32))
+OUT = models.AttemptOutcome
+
+
+class Receiver:
+    """A loopback receiver whose paths choose the answer."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.release = asyncio.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        #: Set once `full_at` requests hang at the same time.
+        self.full = asyncio.Event()
+        self.full_at = 3
+        app = web.Application()
+        app.router.add_route("*", "/{kind}", self.handle)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        kind = request.match_info["kind"]
+        body = await request.read()
+        self.seen.append((request.method, request.raw_path, dict(request.headers), body))
+        if kind == "ok":
+            return web.Response(text="thanks")
+        if kind == "500":
+            return web.Response(status=500, text="boom")
+        if kind == "410":
+            return web.Response(status=410)
+        if kind == "429":
+            return web.Response(status=429, headers={"Retry-After": "120"})
+        if kind == "302":
+            raise web.HTTPFound("/ok")
+        if kind == "big":
+            return web.Response(body=b"x" * 5000)
+        if kind == "hang":
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.in_flight >= self.full_at:
+                self.full.set()
+            try:
+                await self.release.wait()
+            finally:
+                self.in_flight -= 1
+            return web.Response(text="late")
+        return web.Response(status=404)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver()
+    await rec.server.start_server()
+    yield rec
+    rec.release.set()
+    await rec.server.close()
+
+
+@pytest.fixture
+async def snd() -> AsyncIterator[sender.Sender]:
+    async with sender.Sender(sender.SenderConfig(timeout_s=2.0, per_endpoint=4, allow=LOOPBACK)) as s:
+        yield s
+
+
+def callback(url: str, method: str = "POST", body: bytes = b'{"a":1}', attempts: int = 0) -> models.Callback:
+    now = dt.datetime.now(dt.UTC)
+    return models.Callback(
+        id="cb_test",
+        event_id="ev",
+        account_id="acc",
+        dialect=models.Dialect.NATIVE,
+        order_key="m",
+        seq=1,
+        request=models.CallbackRequest(method=method, url=url, body=body, content_type="application/json"),
+        state=models.CallbackState.PENDING,
+        due_at=now,
+        attempts=attempts,
+        created_at=now,
+    )
+
+
+async def test_200_is_ok_and_keeps_the_body(receiver, snd):
+    attempt = await snd.send(callback(receiver.url("/ok"), attempts=2))
+    assert attempt.outcome is OUT.OK
+    assert attempt.status_code == 200
+    assert attempt.response == "thanks"
+    assert attempt.number == 3
+    assert attempt.callback_id == "cb_test"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/500", 500), ("/410", 410), ("/302", 302)])
+async def test_non_2xx_statuses_are_http_status_and_redirects_are_not_followed(receiver, snd, path, status):
+    attempt = await snd.send(callback(receiver.url(path)))
+    assert attempt.outcome is OUT.HTTP_STATUS
+    assert attempt.status_code == status
+    assert [s[1] for s in receiver.seen] == [path]
+
+
+async def test_429_carries_retry_after(receiver, snd):
+    attempt = await snd.send(callback(receiver.url("/429")))
+    assert attempt.status_code == 429
+    assert attempt.retry_after_s == 120.0
+
+
+async def test_only_the_first_kilobyte_is_kept(receiver, snd):
+    attempt = await snd.send(callback(receiver.url("/big")))
+    assert attempt.outcome is OUT.OK
+    assert attempt.response == "x" * 1024
+
+
+async def test_a_hang_is_a_timeout(receiver):
+    async with sender.Sender(sender.SenderConfig(timeout_s=0.3, allow=LOOPBACK)) as s:
+        attempt = await s.send(callback(receiver.url("/hang")))
+    assert attempt.outcome is OUT.TIMEOUT
+    assert attempt.status_code is None
+
+
+async def test_a_closed_connection_and_a_refused_port_are_connect_failures(snd):
+    async def slam(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(10)
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(slam, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        attempt = await snd.send(callback(f"http://127.0.0.1:{port}/x"))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert attempt.outcome is OUT.CONNECT
+    # The same port, now closed: the connection is refused.
+    assert (await snd.send(callback(f"http://127.0.0.1:{port}/x"))).outcome is OUT.CONNECT
+
+
+async def test_post_signature_verifies_with_the_pypi_library_on_the_wire(receiver):
+    async with sender.Sender(sender.SenderConfig(allow=LOOPBACK)) as s:
+        attempt = await s.send(callback(receiver.url("/ok")), secrets=SECRETS)
+    assert attempt.outcome is OUT.OK
+    [(method, _, headers, body)] = receiver.seen
+    assert method == "POST"
+    assert headers["Content-Type"] == "application/json"
+    for secret in SECRETS:
+        assert standardwebhooks.Webhook(secret).verify(body, headers) == {"a": 1}
+
+
+async def test_get_is_sent_byte_for_byte_and_its_query_signature_verifies(receiver, snd):
+    query = "SMSID=1&error_info=%257B%2522error%2522%253A0%257D____07%252F01&oaid=&x=%7B%7d"
+    cb = callback(receiver.url("/ok") + "?" + query, method="GET", body=b"")
+    attempt = await snd.send(cb, secrets=SECRETS[:1])
+    assert attempt.outcome is OUT.OK
+    [(method, raw_path, headers, body)] = receiver.seen
+    assert method == "GET"
+    assert body == b""
+    assert raw_path == "/ok?" + query
+    assert webhook_signing.verify(SECRETS[:1], headers, cb.request, now=int(time.time()))
+
+
+async def test_replay_to_another_url(receiver, snd):
+    attempt = await snd.send(callback("http://127.0.0.1:9/never"), url=receiver.url("/ok"))
+    assert attempt.outcome is OUT.OK
+    assert len(receiver.seen) == 1
+
+
+async def test_loopback_is_blocked_without_the_allow_list(receiver):
+    async with sender.Sender(sender.SenderConfig()) as s:
+        literal = await s.send(callback(receiver.url("/ok")))
+        by_name = await s.send(callback(f"http://localhost:{receiver.server.port}/ok"))
+        bad_scheme = await s.send(callback("ftp://example.com/x"))
+    assert literal.outcome is OUT.BLOCKED_URL
+    assert by_name.outcome is OUT.BLOCKED_URL
+    assert bad_scheme.outcome is OUT.BLOCKED_URL
+    assert receiver.seen == []
+
+
+class FixedResolver(aiohttp.abc.AbstractResolver):
+    """Answers every name with fixed addresses, or fails like a missing name."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        if not self.addresses:
+            raise OSError(socket.EAI_NONAME, "Name or service not known")
+        return [
+            {"hostname": host, "host": a, "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}
+            for a in self.addresses
+        ]
+
+    async def close(self):
+        return None
+
+
+async def test_the_resolver_connects_only_to_checked_addresses(receiver):
+    # A name resolving to a metadata address and to the (allowed) receiver: only the receiver is dialled.
+    config = sender.SenderConfig(allow=LOOPBACK)
+    resolver = FixedResolver(["169.254.169.254", "127.0.0.1"])
+    async with sender.Sender(config, resolver=resolver) as s:
+        attempt = await s.send(callback(f"http://hooks.example.com:{receiver.server.port}/ok"))
+    assert attempt.outcome is OUT.OK
+    async with sender.Sender(config, resolver=FixedResolver(["169.254.169.254", "10.0.0.1"])) as s:
+        blocked = await s.send(callback(f"http://hooks.example.com:{receiver.server.port}/ok"))
+    assert blocked.outcome is OUT.BLOCKED_URL
+    assert "metadata" in blocked.error or "private" in blocked.error
+    assert len(receiver.seen) == 1
+
+
+async def test_a_missing_name_is_a_dns_failure():
+    async with sender.Sender(sender.SenderConfig(), resolver=FixedResolver([])) as s:
+        attempt = await s.send(callback("http://no-such-name.example/x"))
+    assert attempt.outcome is OUT.DNS
+
+
+async def test_per_endpoint_cap_and_a_hanging_endpoint_does_not_slow_a_healthy_one(receiver):
+    healthy = Receiver()
+    await healthy.server.start_server()
+    try:
+        async with sender.Sender(sender.SenderConfig(timeout_s=30, per_endpoint=3, allow=LOOPBACK)) as s:
+            stuck = [asyncio.create_task(s.send(callback(receiver.url("/hang")))) for _ in range(10)]
+            await receiver.full.wait()
+            assert s.limiter.in_flight(urlguard.check_url(receiver.url("/")).endpoint) == 10
+            done = await asyncio.gather(*(s.send(callback(healthy.url("/ok"))) for _ in range(30)))
+            assert [a.outcome for a in done] == [OUT.OK] * 30
+            assert not any(t.done() for t in stuck)
+            assert receiver.max_in_flight == 3
+            receiver.release.set()
+            results = await asyncio.gather(*stuck)
+        assert [a.outcome for a in results] == [OUT.OK] * 10
+        assert receiver.max_in_flight == 3
+    finally:
+        await healthy.server.close()

@@ -1,0 +1,184 @@
+"""The URL guard: syntax rules, refused address classes, the allow-list, and properties over hostile input."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlrhub import errors, urlguard
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("http://example.com/cb?x=1", "http://example.com:80"),
+        ("HTTPS://Example.COM./cb", "https://example.com:443"),
+        ("https://example.com:8443", "https://example.com:8443"),
+        ("http://[2606:4700::1111]:81/x", "http://[2606:4700::1111]:81"),
+        ("http://bücher.example/cb", "http://xn--bcher-kva.example:80"),
+    ],
+)
+def test_check_url_accepts_and_names_the_endpoint(url, endpoint):
+    assert urlguard.check_url(url).endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/",
+        "file:///etc/passwd",
+        "gopher://example.com/",
+        "javascript:alert(1)",
+        "http:///nohost",
+        "http://",
+        "https://user:pw@example.com/",
+        "http://example.com:0/",
+        "http://example.com:99999/",
+        "http://exa mple.com/",
+        "http://example.com/\r\nHost: evil",
+        "https://example.com/" + "a" * 2048,
+        "//example.com/",
+        "example.com",
+    ],
+)
+def test_check_url_refuses(url):
+    with pytest.raises(errors.BlockedURL):
+        urlguard.check_url(url)
+
+
+def test_url_of_exactly_2048_characters_passes():
+    url = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
+    assert len(url) == 2048
+    urlguard.check_url(url)
+
+
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "127.0.0.1",
+        "127.5.6.7",
+        "::1",
+        "10.0.0.1",
+        "172.16.3.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "169.254.1.1",
+        "fe80::1",
+        "fd00:ec2::254",
+        "fc00::5",
+        "0.0.0.0",
+        "::",
+        "224.0.0.1",
+        "ff02::1",
+        "100.64.0.1",
+        "100.127.255.254",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::ffff:10.0.0.1",
+        "2002:7f00:1::",
+        "64:ff9b::a9fe:a9fe",
+        "::127.0.0.1",
+        "192.0.2.1",
+    ],
+)
+def test_refused_addresses(ip):
+    with pytest.raises(errors.BlockedURL):
+        urlguard.check_address(ip)
+
+
+@pytest.mark.parametrize(
+    "ip", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:1.1.1.1", "100.128.0.1"]
+)
+def test_public_addresses_pass(ip):
+    assert str(urlguard.check_address(ip)) == str(ipaddress.ip_address(ip))
+
+
+def test_metadata_is_named():
+    with pytest.raises(errors.BlockedURL, match="metadata"):
+        urlguard.check_address("169.254.169.254")
+
+
+def test_allow_list_opens_loopback_only_as_listed():
+    allow = urlguard.parse_allowlist(["127.0.0.1", "10.1.0.0/16", "Receiver.Local."])
+    urlguard.check_address("127.0.0.1", allow)
+    urlguard.check_address("10.1.200.3", allow)
+    urlguard.check_address("192.168.0.9", allow, host="receiver.local")
+    for ip in ("127.0.0.2", "10.2.0.1", "::1", "169.254.169.254"):
+        with pytest.raises(errors.BlockedURL):
+            urlguard.check_address(ip, allow)
+
+
+def test_check_target_checks_ip_literals_and_leaves_names_to_the_resolver():
+    with pytest.raises(errors.BlockedURL):
+        urlguard.check_target("http://127.0.0.1:8080/cb")
+    with pytest.raises(errors.BlockedURL):
+        urlguard.check_target("http://[::ffff:7f00:1]/cb")
+    allow = urlguard.parse_allowlist(["127.0.0.1/32"])
+    assert urlguard.check_target("http://127.0.0.1:8080/cb", allow).port == 8080
+    assert urlguard.check_target("http://localhost/cb").host == "localhost"
+
+
+def test_parse_allowlist_refuses_garbage():
+    with pytest.raises(errors.ConfigError):
+        urlguard.parse_allowlist(["not a host!"])
+    with pytest.raises(errors.ConfigError):
+        urlguard.parse_allowlist(["1.1.1.1"] * (urlguard.MAX_ALLOW_ENTRIES + 1))
+
+
+def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    try:
+        urlguard.check_address(ip)
+    except errors.BlockedURL:
+        return True
+    return False
+
+
+@given(st.ip_addresses(v=4))
+def test_every_v4_refusal_holds_for_its_mapped_v6_form(ip):
+    mapped = ipaddress.IPv6Address(f"::ffff:{ip}")
+    assert _blocked(ip) == _blocked(mapped)
+
+
+@given(st.ip_addresses())
+def test_a_passing_address_is_global_and_not_special(ip):
+    if not _blocked(ip):
+        assert ip.is_global
+        assert not ip.is_loopback
+        assert not ip.is_private
+        assert not ip.is_link_local
+        assert not ip.is_multicast
+
+
+@given(
+    st.ip_addresses(network="10.0.0.0/8")
+    | st.ip_addresses(network="127.0.0.0/8")
+    | st.ip_addresses(network="169.254.0.0/16")
+    | st.ip_addresses(network="fc00::/7")
+)
+def test_private_ranges_are_always_refused(ip):
+    assert _blocked(ip)
+
+
+@given(st.text(max_size=300))
+def test_check_url_only_ever_raises_blocked_url(text):
+    try:
+        target = urlguard.check_url(text)
+    except errors.BlockedURL:
+        return
+    assert target.scheme in ("http", "https")
+    assert target.host
+    assert 1 <= target.port <= 65535
+
+
+@given(st.from_regex(r"\Ahttps?://[a-z0-9.\-]{1,30}(:[0-9]{1,5})?(/[ -~]{0,40})?\Z"))
+def test_check_url_on_url_shaped_input(text):
+    try:
+        target = urlguard.check_url(text)
+    except errors.BlockedURL:
+        return
+    assert target.endpoint.startswith(("http://", "https://"))
