@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import fastapi
 import fastapi.exceptions
+import starlette.exceptions
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlrhub import __version__, errors
@@ -54,6 +55,7 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> fastapi.FastAPI:
             continue
         app.include_router(module.router)
     _install_error_answers(app)
+    app.add_middleware(BodyLimit, limit=hub.settings.max_body_bytes, prefixes=NATIVE_PREFIXES)
     app.add_middleware(RequestMetrics, hub=hub)
     return app
 
@@ -67,6 +69,14 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
             fields.append({"field": loc, "problem": err.get("msg", "invalid")})
         message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
         return deps.problem(422, "invalid_request", message, fields=fields)
+
+    @app.exception_handler(starlette.exceptions.HTTPException)
+    async def http_error(_: fastapi.Request, exc: starlette.exceptions.HTTPException) -> fastapi.Response:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 400 and "pars" in message:
+            message = f"body: not valid JSON ({message})"
+        return deps.problem(exc.status_code, code, message)
 
     statuses: list[tuple[type[errors.DlrhubError], int, str]] = [
         (errors.NotAuthorized, 401, "not_authorized"),
@@ -88,6 +98,54 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
             return response
 
         app.add_exception_handler(cls, handler)
+
+
+#: Paths whose bodies BodyLimit caps; the dialect doors cap their own, to answer in their own code tables.
+NATIVE_PREFIXES = ("/v1/events", "/v1/messages", "/v1/admin", "/v1/callbacks", "/v1/endpoints")
+
+
+class BodyLimit:
+    """ASGI middleware answering 413 when a native request's body grows past `limit` bytes."""
+
+    def __init__(self, app: ASGIApp, limit: int, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.limit = limit
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+        received = 0
+        refused = False
+
+        async def bounded_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    # Answer now; the app then sees a disconnect and anything it sends is dropped.
+                    await self._too_large(scope, receive, send)
+                    refused = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, bounded_receive, guarded_send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = deps.problem(413, "body_too_large", f"the request body exceeds {self.limit} bytes")
+        await response(scope, receive, send)
 
 
 class RequestMetrics:

@@ -75,7 +75,7 @@ def message_json(message: models.Message) -> dict[str, Any]:
         "seq": message.seq,
         "code": message.code,
         "text": message.text,
-        "price": str(message.price),
+        "price": f"{message.price:.4f}",
         "currency": message.currency,
         "callback_url": message.callback_url,
         "request_id": message.request_id,

@@ -19,6 +19,7 @@ Backend = Literal["sqlite", "postgres"]
 T = TypeVar("T")
 _Conv = Callable[[Any], Any]
 
+FOUR_PLACES = Decimal("0.0001")
 #: Columns of `callbacks` that hold the CallbackRequest.
 REQUEST_COLUMNS = ("method", "url", "body", "content_type")
 
@@ -33,6 +34,11 @@ def _to_json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
+def _to_decimal(value: Any) -> Decimal:
+    """Money and prices: always 4 decimal places, as both backends store them."""
+    return Decimal(str(value)).quantize(FOUR_PLACES)
+
+
 def _reader(hint: Any) -> _Conv:
     args = typing.get_args(hint)
     if args and type(None) in args:
@@ -41,7 +47,7 @@ def _reader(hint: Any) -> _Conv:
     if hint is dt.datetime:
         return _to_dt
     if hint is Decimal:
-        return lambda v: Decimal(str(v))
+        return _to_decimal
     if hint is bool:
         return bool
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
@@ -52,7 +58,7 @@ def _reader(hint: Any) -> _Conv:
     if origin is dict:
         value_type = args[1] if len(args) == 2 else Any
         if value_type is Decimal:
-            return lambda v: {k: Decimal(str(x)) for k, x in _to_json(v).items()}
+            return lambda v: {k: _to_decimal(x) for k, x in _to_json(v).items()}
         return _to_json
     return lambda v: v
 
@@ -84,7 +90,7 @@ def _write(value: Any, backend: Backend) -> Any:
     if isinstance(value, dt.datetime):
         return value.timestamp() if backend == "sqlite" else value
     if isinstance(value, Decimal):
-        return str(value) if backend == "sqlite" else value
+        return str(value.quantize(FOUR_PLACES)) if backend == "sqlite" else value
     if isinstance(value, bool):
         return int(value) if backend == "sqlite" else value
     if isinstance(value, dict | list | tuple):

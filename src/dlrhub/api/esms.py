@@ -1,0 +1,147 @@
+"""The eSMS-compatible front door: the ZNS send paths, GetCallback and the status APIs, at eSMS's own paths.
+
+Answers follow eSMS: HTTP 200 with the result code in the body (`CodeResult`, `CodeResponse` or `Code`), except
+GetCallback over its TPS limit, which gets HTTP 429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import fastapi
+
+from dlrhub import errors, ratelimit
+from dlrhub.api import deps
+from dlrhub.dialects.esms import codes, requests, responses
+from dlrhub.services import esms
+from dlrhub.services import hub as hub_
+
+#: Send paths live under this prefix, as on `rest.esms.vn`.
+PREFIX = "/MainService.svc/json/"
+#: The GetCallback path, as on `status-sms.esms.vn`.
+GET_CALLBACK = "/ZaloCallback/GetCallback"
+#: The rate-limit scope of GetCallback.
+GET_CALLBACK_SCOPE = "esms-getcallback"
+_LIMITER = "esms_limiter"
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: fastapi.FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await close_limiter(app)
+
+
+router = fastapi.APIRouter(tags=["esms"], lifespan=_lifespan)
+
+
+def limiter(app: fastapi.FastAPI, hub: hub_.Hub) -> ratelimit.Limiter:
+    """The app's GetCallback limiter, made on first use (Redis when `redis_url` is set)."""
+    found: ratelimit.Limiter | None = getattr(app.state, _LIMITER, None)
+    if found is None:
+        found = ratelimit.Limiter.from_settings(hub.settings.redis_url)
+        setattr(app.state, _LIMITER, found)
+    return found
+
+
+async def close_limiter(app: fastapi.FastAPI) -> None:
+    """Close the app's limiter, if one was made."""
+    found: ratelimit.Limiter | None = getattr(app.state, _LIMITER, None)
+    if found is not None:
+        setattr(app.state, _LIMITER, None)
+        await found.close()
+
+
+def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> fastapi.Response:
+    return fastapi.Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+async def _body(request: fastapi.Request, hub: hub_.Hub) -> bytes:
+    raw = await deps.read_body(request, hub.settings.max_body_bytes)
+    if raw is None:
+        raise codes.error(codes.Code.BAD_REQUEST_DATA, "Invalid request: body is too large")
+    return raw
+
+
+def _send_route(
+    variant: requests.Variant,
+) -> Callable[[fastapi.Request, hub_.Hub], Awaitable[fastapi.Response]]:
+    async def send(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+        try:
+            sms_id = await esms.send(hub, await _body(request, hub), variant)
+        except errors.DialectError as exc:
+            return _json(responses.send_error(exc.code, exc.text))
+        return _json(responses.send_ok(sms_id))
+
+    send.__name__ = f"esms_{variant.name.lower()}"
+    send.__doc__ = f'eSMS `{variant.value}`: send one ZNS; answers `CodeResult` "100" with the SMSID.'
+    return send
+
+
+for _variant in requests.Variant:
+    _handler = _send_route(_variant)
+    router.add_api_route(PREFIX + _variant.value, _handler, methods=["POST"])
+    router.add_api_route(
+        PREFIX + _variant.value.rstrip("/"), _handler, methods=["POST"], include_in_schema=False
+    )
+
+
+@router.post(GET_CALLBACK)
+async def get_callback(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """eSMS GetCallback: the latest status of up to 200 messages sent with a CallbackUrl."""
+    try:
+        query, account = await esms.authenticate_get_callback(hub, await _body(request, hub))
+        wait = await limiter(request.app, hub).hit(
+            GET_CALLBACK_SCOPE, account.id, hub.settings.esms_getcallback_tps
+        )
+        if wait is not None:
+            return _json(responses.tps_exceeded(), 429, {"Retry-After": str(wait)})
+        records = await esms.get_callback(hub, query, account)
+    except errors.DialectError as exc:
+        return _json(responses.get_callback_error(exc.code, exc.text))
+    return _json(responses.get_callback(records))
+
+
+@router.get(PREFIX + "GetSendStatus")
+async def get_send_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """eSMS GetSendStatus (`?RefId=&ApiKey=&SecretKey=`)."""
+    try:
+        body = await esms.send_status(hub, dict(request.query_params))
+    except errors.DialectError as exc:
+        return _json(responses.code_response_error(exc.code, exc.text))
+    return _json(responses.code_result(body))
+
+
+@router.post(PREFIX + "QueryZnsStatus/")
+@router.post(PREFIX + "QueryZnsStatus", include_in_schema=False)
+async def query_zns_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """eSMS QueryZnsStatus: a ZNS message's status by SMSID."""
+    try:
+        body = await esms.zns_status(hub, await _body(request, hub))
+    except errors.DialectError as exc:
+        return _json(responses.code_result_error(exc.code, exc.text))
+    return _json(responses.code_result(body))
+
+
+@router.post(PREFIX + "GetZaloMessageStatus")
+@router.post(PREFIX + "GetZaloMessageStatus/", include_in_schema=False)
+async def get_zalo_message_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """eSMS GetZaloMessageStatus: Zalo's delivery status of a message by its Zalo msg id."""
+    try:
+        body = await esms.zalo_message_status(hub, await _body(request, hub))
+    except errors.DialectError as exc:
+        return _json(responses.code_result_error(exc.code, exc.text))
+    return _json(responses.code_result(body))
+
+
+@router.post(PREFIX + "GetBalance_json")
+@router.post(PREFIX + "GetBalance_json/", include_in_schema=False)
+async def get_balance(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """eSMS GetBalance: the account's balance."""
+    try:
+        body = await esms.balance(hub, await _body(request, hub))
+    except errors.DialectError as exc:
+        return _json(responses.balance_error(exc.code, exc.text))
+    return _json(responses.code_result(body))

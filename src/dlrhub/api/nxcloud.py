@@ -1,0 +1,112 @@
+"""The NXCloud front door: `POST /v1/zalo/mt`, `/initJourneyToken` and `/checkJourneyToken`, signed requests.
+
+Every answer is HTTP 200 with NXCloud's `{"code", "message"[, "data"]}` body. Bodies are read raw (the signature
+covers their exact bytes) and bounded; anything refused gets a code from `dialects.nxcloud.codes`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import fastapi
+
+from dlrhub import errors, models
+from dlrhub.api import deps
+from dlrhub.channels.zalo import client as zalo_client
+from dlrhub.dialects.nxcloud import codes, requests, responses
+from dlrhub.services import hub as hub_
+from dlrhub.services import nxcloud
+
+log = logging.getLogger(__name__)
+
+router = fastapi.APIRouter(prefix="/v1/zalo", tags=["nxcloud"])
+
+_JSON = "application/json"
+_OPENAPI_BODY = {
+    "requestBody": {"required": True, "content": {_JSON: {"schema": {"type": "object"}}}},
+    "parameters": [
+        {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+        for name in ("accessKey", "ts", "bizType", "action", "sign")
+    ]
+    + [{"name": "algorithm", "in": "header", "required": False, "schema": {"enum": ["md5", "sha256"]}}],
+}
+
+Handler = Callable[[hub_.Hub, fastapi.Request, models.Account, bytes], Awaitable[bytes]]
+
+
+def _answer(body: bytes) -> fastapi.Response:
+    return fastapi.Response(body, media_type=_JSON)
+
+
+async def _signed(request: fastapi.Request, hub: hub_.Hub, api: str, handle: Handler) -> fastapi.Response:
+    """Read, authenticate and hand a signed request to `handle`; every refusal becomes a coded answer."""
+    limit = min(hub.settings.max_body_bytes, requests.MAX_BODY_BYTES)
+    raw = await deps.read_body(request, limit)
+    try:
+        if raw is None:
+            raise codes.error(codes.Code.PARAMETER_ERROR)
+        account = await nxcloud.authenticate(hub, request.headers, raw, api=api)
+        return _answer(await handle(hub, request, account, raw))
+    except errors.DialectError as err:
+        return _answer(responses.from_error(err))
+    except errors.DlrhubError:
+        log.exception("nxcloud %s failed", api)
+        return _answer(responses.refused(codes.Code.UNKNOWN))
+
+
+@contextlib.asynccontextmanager
+async def _zalo(request: fastapi.Request, hub: hub_.Hub) -> AsyncIterator[zalo_client.ZaloClient]:
+    """The process's shared Zalo client (`app.state.zalo_client`) or, without one, a client for this call."""
+    shared = getattr(request.app.state, "zalo_client", None)
+    if isinstance(shared, zalo_client.ZaloClient):
+        yield shared
+        return
+    async with zalo_client.ZaloClient(
+        api_base=hub.settings.zalo_api_url,
+        oauth_base=hub.settings.zalo_oauth_url,
+        timeout=hub.settings.zalo_timeout_s,
+    ) as client:
+        yield client
+
+
+async def _mt(hub: hub_.Hub, request: fastapi.Request, account: models.Account, raw: bytes) -> bytes:
+    message = await nxcloud.send_mt(hub, account, raw)
+    return responses.accepted(message.id)
+
+
+async def _init(hub: hub_.Hub, request: fastapi.Request, account: models.Account, raw: bytes) -> bytes:
+    async with _zalo(request, hub) as zalo:
+        journey = await nxcloud.init_journey_token(hub, zalo, account, raw)
+    return responses.journey_token(journey.journey_id, journey.token)
+
+
+async def _check(hub: hub_.Hub, request: fastapi.Request, account: models.Account, raw: bytes) -> bytes:
+    async with _zalo(request, hub) as zalo:
+        info = await nxcloud.check_journey_token(hub, zalo, account, raw)
+    return responses.journey_check(
+        int(info.created_at.timestamp() * 1000),
+        int(info.expired_at.timestamp() * 1000),
+        info.app_id,
+        info.token_type,
+        info.oa_id,
+    )
+
+
+@router.post("/mt", openapi_extra=_OPENAPI_BODY)
+async def mt(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """Send one ZNS template message. Answers `{"code":0,"message":"Success","data":{"requestId":…}}`."""
+    return await _signed(request, hub, "mt", _mt)
+
+
+@router.post("/initJourneyToken", openapi_extra=_OPENAPI_BODY)
+async def init_journey_token(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """Get a Zalo journey token for a phone: `data` is `{journeyId, token}`."""
+    return await _signed(request, hub, "initJourneyToken", _init)
+
+
+@router.post("/checkJourneyToken", openapi_extra=_OPENAPI_BODY)
+async def check_journey_token(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """Show a journey token: `data` is `{createdAt, expiredAt, appId, tokenType, oaId}` (ms strings)."""
+    return await _signed(request, hub, "checkJourneyToken", _check)

@@ -1,0 +1,47 @@
+"""Settings: environment over file over defaults, clear errors, and an example that lists every setting."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dlrhub import errors, settings
+
+EXAMPLE = Path(__file__).parents[3] / "dlrhub.example.toml"
+
+
+def test_example_lists_every_setting_with_its_default() -> None:
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert list(data) == settings.field_names()
+    assert settings.load({}, EXAMPLE) == settings.Settings()
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for name in settings.field_names():
+        assert f"DLRHUB_{name.upper()}" in text
+
+
+def test_environment_wins_over_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('port = 9000\ncallback_allow = ["10.0.0.0/8"]\n', encoding="utf-8")
+    loaded = settings.load({"DLRHUB_PORT": "9001", "DLRHUB_ESMS_DELIVERED_CALLBACK": "off"}, path)
+    assert (loaded.port, loaded.callback_allow, loaded.esms_delivered_callback) == (9001, ("10.0.0.0/8",), False)
+    env = settings.load({"DLRHUB_CALLBACK_ALLOW": "127.0.0.1, ::1", "DLRHUB_CONFIG": str(path)})
+    assert env.callback_allow == ("127.0.0.1", "::1")
+    assert env.port == 9000
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [({"DLRHUB_PORT": "eighty"}, "port"), ({"DLRHUB_DEMO_ACCOUNT": "maybe"}, "demo_account")],
+)
+def test_bad_values_name_the_setting(env: dict[str, str], name: str) -> None:
+    with pytest.raises(errors.ConfigError, match=name):
+        settings.load(env)
+
+
+def test_unknown_file_keys_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("prot = 1\n", encoding="utf-8")
+    with pytest.raises(errors.ConfigError, match="prot"):
+        settings.load({}, path)
