@@ -23,7 +23,7 @@ from dlrhub.services import hub as hub_
 app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
-console = Console()
+console = Console(soft_wrap=True)
 
 #: Command groups contributed by other parts: (module, name).
 GROUPS = (("dlrhub.commands.nxcloud", "nxcloud"), ("dlrhub.commands.replay", "replay"))
