@@ -1,0 +1,47 @@
+"""Accepting a send at any front door: the accepted event, the charge, RequestId dedup, queueing for Zalo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from dlrhub import models, store
+from dlrhub.services import hub as hub_
+from dlrhub.services import render
+
+#: How long a client's RequestId blocks a repeat (eSMS: 24 h).
+REQUEST_ID_WINDOW = dt.timedelta(hours=24)
+
+
+async def accept(
+    hub: hub_.Hub,
+    account: models.Account,
+    message: models.Message,
+    *,
+    app: models.App | None = None,
+    charge: Decimal = Decimal(0),
+    via_zalo: bool = True,
+) -> store.IngestResult:
+    """Store a new message (state `accepted`, seq 0 on input) with its accepted event, atomically.
+
+    `via_zalo` queues it for the Zalo channel worker at `message.send_at` (or now). Raises
+    errors.DuplicateRequest (the RequestId was used in the last 24 h) and errors.InsufficientBalance; nothing is
+    written then.
+    """
+    now = hub.clock()
+    event = models.StatusEvent(
+        id=f"{message.id}:{models.EventKind.ACCEPTED.value}",
+        kind=models.EventKind.ACCEPTED,
+        occurred_at=now,
+        message_id=message.id,
+    )
+    result = await hub.store.accept_message(
+        message,
+        event,
+        render.render_fn(account, app, hub.settings),
+        charge=charge,
+        dedup_since=now - REQUEST_ID_WINDOW if message.request_id else None,
+        channel_due_at=(message.send_at or now) if via_zalo else None,
+    )
+    hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=message.dialect.value).inc()
+    return result
