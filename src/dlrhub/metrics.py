@@ -40,6 +40,18 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+        self.zalo_sends = prom.Counter(
+            "dlrhub_zalo_sends",
+            "Zalo template sends by the channel worker, by dlrhub code (0, 17004, 17005).",
+            ["code"],
+            registry=self.registry,
+        )
+        self.zalo_orphans = prom.Counter(
+            "dlrhub_zalo_orphan_receipts",
+            "Zalo receipts kept as orphans (no send result yet), and orphans matched later.",
+            ["what"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -37,7 +37,10 @@ class Limiter:
         """Counters in the Redis at `url` (`redis://host:port/db`), shared by every node using it."""
         pool = redis.asyncio.ConnectionPool.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         storage = limits.aio.storage.RedisStorage(
-            "async+" + url, implementation="redispy", wrap_exceptions=True, connection_pool=pool
+            "async+" + url,
+            implementation="redispy",
+            wrap_exceptions=True,
+            connection_pool=pool,  # type: ignore[arg-type]  # passed through to redis-py
         )
         return cls(storage, pool)
 

@@ -109,6 +109,24 @@ def policy_for(
     return base
 
 
+def policies(esms_s: Sequence[float], standard_s: Sequence[float]) -> dict[models.Dialect, RetryPolicy]:
+    """The policy of every dialect from schedules in seconds (the `*_retry_schedule` settings).
+
+    A schedule lists the delay before each retry. A leading 0 stands for the immediate first attempt, as the
+    Standard Webhooks table writes it, and is dropped. Raises errors.ConfigError on a bad schedule.
+    """
+
+    def delays(seconds: Sequence[float]) -> tuple[dt.timedelta, ...]:
+        items = list(seconds)
+        if items and items[0] == 0:
+            items = items[1:]
+        return tuple(_s(s) for s in items)
+
+    esms = dataclasses.replace(ESMS, delays=delays(esms_s))
+    standard = dataclasses.replace(STANDARD_WEBHOOKS, delays=delays(standard_s))
+    return {models.Dialect.ESMS: esms, models.Dialect.NXCLOUD: standard, models.Dialect.NATIVE: standard}
+
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DELAY = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,3})?)\s*(ms|s|m|h|d)?\s*$")
 

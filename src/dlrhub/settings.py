@@ -41,6 +41,13 @@ class Settings:
     zalo_timeout_s: float = 10.0
     #: Seconds the simulator waits before posting a delivery receipt.
     simulator_receipt_delay_s: float = 0.5
+    #: Seconds a journey token issued by the simulator lives before `event_journey_time_out` (Zalo: 7 days).
+    simulator_journey_lifetime_s: float = 604_800.0
+    #: Zalo sends in flight at once per OA (the channel worker), and in all.
+    zalo_oa_concurrency: int = 8
+    zalo_concurrency: int = 64
+    #: Seconds after a worker died mid-send before the message, with no receipt seen, fails with 17005.
+    zalo_recovery_grace_s: float = 600.0
     #: Callback destinations the SSRF guard lets through although they are loopback or private (CIDRs or hosts).
     callback_allow: tuple[str, ...] = ()
     #: Seconds before a callback attempt counts as a timeout.

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlrhub import __version__, errors
 from dlrhub.api import admin, deps, native, ops
+from dlrhub.channels.zalo import wiring as zalo_wiring
 from dlrhub.services import hub as hub_
 
 #: Front doors contributed by the dialect and channel modules, mounted when present.
@@ -34,6 +35,7 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> fastapi.FastAPI:
         try:
             yield
         finally:
+            await zalo_wiring.close(app)
             if manage_store:
                 await hub.close()
 
@@ -54,6 +56,7 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> fastapi.FastAPI:
                 raise
             continue
         app.include_router(module.router)
+    zalo_wiring.install(app, hub)
     _install_error_answers(app)
     app.add_middleware(BodyLimit, limit=hub.settings.max_body_bytes, prefixes=NATIVE_PREFIXES)
     app.add_middleware(RequestMetrics, hub=hub)

@@ -24,6 +24,10 @@ GET_CALLBACK = "/ZaloCallback/GetCallback"
 #: The rate-limit scope of GetCallback.
 GET_CALLBACK_SCOPE = "esms-getcallback"
 _LIMITER = "esms_limiter"
+#: The request body in the OpenAPI document: a JSON object (each handler reads and validates it itself).
+JSON_BODY: dict[str, object] = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+}
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +92,7 @@ for _variant in requests.Variant:
     )
 
 
-@router.post(GET_CALLBACK)
+@router.post(GET_CALLBACK, openapi_extra=JSON_BODY)
 async def get_callback(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetCallback: the latest status of up to 200 messages sent with a CallbackUrl."""
     try:
@@ -114,7 +118,7 @@ async def get_send_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi
     return _json(responses.code_result(body))
 
 
-@router.post(PREFIX + "QueryZnsStatus/")
+@router.post(PREFIX + "QueryZnsStatus/", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "QueryZnsStatus", include_in_schema=False)
 async def query_zns_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS QueryZnsStatus: a ZNS message's status by SMSID."""
@@ -125,7 +129,7 @@ async def query_zns_status(request: fastapi.Request, hub: deps.HubDep) -> fastap
     return _json(responses.code_result(body))
 
 
-@router.post(PREFIX + "GetZaloMessageStatus")
+@router.post(PREFIX + "GetZaloMessageStatus", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "GetZaloMessageStatus/", include_in_schema=False)
 async def get_zalo_message_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetZaloMessageStatus: Zalo's delivery status of a message by its Zalo msg id."""
@@ -136,7 +140,7 @@ async def get_zalo_message_status(request: fastapi.Request, hub: deps.HubDep) ->
     return _json(responses.code_result(body))
 
 
-@router.post(PREFIX + "GetBalance_json")
+@router.post(PREFIX + "GetBalance_json", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "GetBalance_json/", include_in_schema=False)
 async def get_balance(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetBalance: the account's balance."""

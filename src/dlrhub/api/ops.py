@@ -30,4 +30,6 @@ async def metrics(hub: deps.HubDep) -> fastapi.Response:
     """Prometheus text format: requests, events ingested, callbacks by state and more."""
     for state, count in (await hub.store.count_callbacks()).items():
         hub.metrics.callbacks.labels(state=state.value).set(count)
+    for ep_state, ep_count in (await hub.store.count_endpoints()).items():
+        hub.metrics.endpoints.labels(state=ep_state.value).set(ep_count)
     return fastapi.Response(hub.metrics.render(), media_type="text/plain; version=0.0.4")

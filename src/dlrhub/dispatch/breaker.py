@@ -72,12 +72,14 @@ def record(
     status: int | None,
     now: dt.datetime,
     config: BreakerConfig,
+    *,
+    gone_disables: bool = True,
 ) -> models.Endpoint:
     """The destination's health after one attempt to it.
 
-    A 2xx heals it. 410 disables it. Any other answer, a timeout or a connection failure is a failure; an
-    attempt the URL guard refused never reached it and changes nothing. A destination stays disabled until
-    an operator resets it.
+    A 2xx heals it. 410 disables it when `gone_disables` (the dialect's retry policy says so). Any other
+    answer, a timeout or a connection failure is a failure; an attempt the URL guard refused never reached
+    it and changes nothing. A destination stays disabled until an operator resets it.
     """
     if endpoint.state is models.EndpointState.DISABLED:
         return endpoint
@@ -87,7 +89,7 @@ def record(
         if endpoint.state is models.EndpointState.HEALTHY and endpoint.consecutive_failures == 0:
             return endpoint
         return fresh(endpoint.endpoint, now)
-    if outcome is models.AttemptOutcome.HTTP_STATUS and status == 410:
+    if outcome is models.AttemptOutcome.HTTP_STATUS and status == 410 and gone_disables:
         return disable(endpoint, now)
     failures = endpoint.consecutive_failures + 1
     since = endpoint.failing_since or now

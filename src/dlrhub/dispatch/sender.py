@@ -36,7 +36,7 @@ class SenderConfig:
 
     #: Seconds before an attempt counts as a timeout (connect, send and read the first 1 KB).
     timeout_s: float = 10.0
-    #: Connections open at once across all destinations (the pool).
+    #: Requests in flight at once across all destinations (and so, connections open at once).
     pool_size: int = 256
     #: Requests in flight at once to one destination (scheme, host, port).
     per_endpoint: int = 64
@@ -128,6 +128,9 @@ class Sender:
         self._inner_resolver = resolver
         self._session: aiohttp.ClientSession | None = None
         self.limiter = EndpointLimiter(self.config.per_endpoint)
+        if self.config.pool_size < 1:
+            raise errors.ConfigError("the sender's pool size must be at least 1")
+        self._slots = asyncio.Semaphore(self.config.pool_size)
 
     async def __aenter__(self) -> Sender:
         await self.start()
@@ -143,7 +146,9 @@ class Sender:
         if self._session is not None:
             return
         connector = aiohttp.TCPConnector(
-            limit=self.config.pool_size,
+            # Concurrency is capped by `_slots` instead, so no request ever queues inside aiohttp's pool
+            # (where the wait would count against its timeout).
+            limit=0,
             limit_per_host=0,
             resolver=urlguard.GuardedResolver(self.config.allow, self._inner_resolver),
             ttl_dns_cache=10,
@@ -175,8 +180,6 @@ class Sender:
         """
         number = callback.attempts + 1
         request = callback.request if url is None else dataclasses.replace(callback.request, url=url)
-        started_at = self._clock()
-        t0 = time.perf_counter()
         try:
             target = urlguard.check_target(request.url, self.config.allow)
             wire = _wire_url(request.url)
@@ -187,14 +190,20 @@ class Sender:
             return models.Attempt(
                 callback_id=callback.id,
                 number=number,
-                started_at=started_at,
+                started_at=self._clock(),
                 duration_ms=0.0,
                 outcome=models.AttemptOutcome.BLOCKED_URL,
                 error=str(exc)[:200],
             )
+        # The destination's slot first, then one of the pool's: a stuck destination waits on its own cap and
+        # holds at most that many of the pool. The timeout starts once both are held, so waiting for a slot is
+        # never counted against a healthy receiver.
         await self.limiter.acquire(target.endpoint)
         try:
-            return await self._attempt(callback.id, number, request, wire, secrets, started_at, t0)
+            async with self._slots:
+                started_at = self._clock()
+                t0 = time.perf_counter()
+                return await self._attempt(callback.id, number, request, wire, secrets, started_at, t0)
         finally:
             self.limiter.release(target.endpoint)
 

@@ -7,17 +7,47 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
-from dlrhub import errors, ids, models, urlguard
+from dlrhub import errors, ids, models, store, urlguard
 from dlrhub.channels.zalo import client as zalo_client
 from dlrhub.dialects.nxcloud import codes, requests, signing
+from dlrhub.services import group_commit, render
 from dlrhub.services import hub as hub_
-from dlrhub.services import render
+from dlrhub.store import base as store_base
 
 #: eSMS TypeIds, used by the shared message table: a normal ZNS, and a ZNS sent on a journey token.
 TYPE_ZNS = 25
 TYPE_JOURNEY_ZNS = 27
+#: How long an account, app or OA read for a request is reused. A change (a locked account, a new quotation, a
+#: rotated secret) reaches the NXCloud front door within this many seconds. Balances are always read fresh.
+LOOKUP_TTL_S = 2.0
+#: Entries kept per store before the cache is emptied (bounds memory under a flood of keys).
+LOOKUP_MAX = 10_000
+
+T = TypeVar("T")
+_caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[float, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _cached(hub: hub_.Hub, kind: str, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
+    """`load()`, reused for LOOKUP_TTL_S seconds when it found something (misses are not kept)."""
+    cache = _caches.setdefault(hub.store, {})
+    now = time.monotonic()
+    hit = cache.get((kind, key))
+    if hit is not None and hit[0] > now:
+        found: T = hit[1]
+        return found
+    value = await load()
+    if value is not None:
+        if len(cache) >= LOOKUP_MAX:
+            cache.clear()
+        cache[(kind, key)] = (now + LOOKUP_TTL_S, value)
+    return value
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,7 +71,8 @@ async def authenticate(
     """
     now_ms = _now_ms(hub)
     checked = signing.parse_headers(headers, now_ms, api=api)
-    account = await hub.store.find_account_by_nx_key(checked.access_key)
+    key = checked.access_key
+    account = await _cached(hub, "account", key, lambda: hub.store.find_account_by_nx_key(key))
     signing.verify(headers, raw_body, account.nx_access_secret if account else None, now_ms, api=api)
     assert account is not None  # verify raised 1005 otherwise
     if account.status is not models.AccountStatus.ACTIVE:
@@ -51,12 +82,13 @@ async def authenticate(
 
 async def route(hub: hub_.Hub, account: models.Account, appkey: str) -> Route:
     """The account's app `appkey`, ready to send. Raises `errors.DialectError` 9003, 9004 or 9005."""
-    app = await hub.store.get_app(appkey)
+    app = await _cached(hub, "app", appkey, lambda: hub.store.get_app(appkey))
     if app is None or app.account_id != account.id or not app.active:
         raise codes.error(codes.Code.APP_UNAVAILABLE)
     if app.quotation is None:
         raise codes.error(codes.Code.APP_NO_QUOTATION)
-    oa = await hub.store.get_oa(app.oa_id) if app.routed and app.oa_id else None
+    oa_id = app.oa_id
+    oa = await _cached(hub, "oa", oa_id, lambda: hub.store.get_oa(oa_id)) if app.routed and oa_id else None
     if oa is None or oa.account_id != account.id or not oa.active:
         raise codes.error(codes.Code.APP_NO_ROUTE)
     return Route(app, oa)
@@ -117,14 +149,11 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
         occurred_at=now,
         message_id=message.id,
     )
+    item = store_base.Accept(
+        message, event, render.render_fn(account, app, hub.settings), charge=app.quotation, channel_due_at=now
+    )
     try:
-        result = await hub.store.accept_message(
-            message,
-            event,
-            render.render_fn(account, app, hub.settings),
-            charge=app.quotation,
-            channel_due_at=now,
-        )
+        result = await group_commit.accept(hub.store, item)
     except errors.InsufficientBalance:
         raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
     hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=message.dialect.value).inc()
@@ -197,5 +226,5 @@ async def check_journey_token(
         expired_at=info.expired_at,
         app_id=info.app_id or target.oa.app_id,
         token_type=journey.token_type,
-        oa_id=info.oa_id or journey.oa_id,
+        oa_id=journey.oa_id,
     )

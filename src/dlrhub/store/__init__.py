@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from dlrhub.store.base import AttemptResult, IngestResult, Store, from_url
+from dlrhub.store.base import AttemptResult, CallbackFilter, IngestResult, MessageStatus, Store, from_url
 
-__all__ = ["AttemptResult", "IngestResult", "Store", "from_url"]
+__all__ = ["AttemptResult", "CallbackFilter", "IngestResult", "MessageStatus", "Store", "from_url"]

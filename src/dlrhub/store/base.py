@@ -6,8 +6,9 @@ import abc
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import NamedTuple
 
-from dlrhub import models, planning
+from dlrhub import errors, models, planning
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,6 +35,18 @@ class AttemptResult:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Accept:
+    """One `accept_message` call, for `accept_messages`."""
+
+    message: models.Message
+    event: models.StatusEvent
+    render: planning.RenderFn
+    charge: Decimal = Decimal(0)
+    dedup_since: dt.datetime | None = None
+    channel_due_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CallbackFilter:
     """Which callbacks to find (for replay): by ids, by message, or by creation time and state; all given must match."""
 
@@ -45,6 +58,27 @@ class CallbackFilter:
     states: tuple[models.CallbackState, ...] = ()
     #: At most this many, oldest first.
     limit: int = 1000
+
+
+class MessageStatus(NamedTuple):
+    """A light read of a message's latest status, for pull APIs that answer for many messages at once."""
+
+    id: str
+    type_id: int
+    recipient: str
+    recipient_kind: str
+    state: models.MessageState
+    callback_url: str | None
+    request_id: str | None
+    oa_id: str | None
+    template_id: str | None
+    price: Decimal
+    telco_id: int | None
+    zalo_msg_id: str | None
+    code: int | None
+    text: str | None
+    zalo_res: models.JSON | None
+    updated_at: dt.datetime
 
 
 class Store(abc.ABC):
@@ -125,6 +159,14 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def accept_messages(self, batch: list[Accept]) -> list[IngestResult | errors.DlrhubError]:
+        """`accept_message` for each of `batch`, in one transaction (group commit), in order.
+
+        Each accept is all or nothing on its own: one refused (errors.DuplicateRequest,
+        errors.InsufficientBalance) writes nothing and its error takes its place in the result.
+        """
+
+    @abc.abstractmethod
     async def apply_event(
         self,
         event: models.StatusEvent,
@@ -146,6 +188,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_messages(self, account_id: str, message_ids: list[str]) -> list[models.Message]:
         """The account's messages among `message_ids`, in the order given, skipping unknown ids."""
+
+    @abc.abstractmethod
+    async def get_message_statuses(self, account_id: str, message_ids: list[str]) -> list[MessageStatus]:
+        """The latest status of the account's messages among `message_ids`, in the order given (first
+        occurrence), skipping unknown ids (eSMS GetCallback)."""
+
+    @abc.abstractmethod
+    async def find_message_by_zalo_msg_id_for_account(
+        self, account_id: str, zalo_msg_id: str
+    ) -> models.Message | None:
+        """The account's message that Zalo answered with `zalo_msg_id` (eSMS GetZaloMessageStatus)."""
 
     @abc.abstractmethod
     async def list_events(self, message_id: str) -> list[models.StatusEvent]:
@@ -219,9 +272,9 @@ class Store(abc.ABC):
         """How many stored destinations are in each state."""
 
     @abc.abstractmethod
-    async def wait_for_callbacks(self, timeout: float) -> None:
+    async def wait_for_callbacks(self, within_s: float) -> None:
         """Return when new callbacks may be due (written by this process, or NOTIFY on PostgreSQL), or after
-        `timeout` seconds."""
+        `within_s` seconds."""
 
     # -- journeys -----------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -235,6 +288,48 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_journey_by_token(self, token: str) -> models.Journey | None:
         """The journey holding this token."""
+
+    # -- the Zalo channel worker (dlrhub.channels.zalo.worker) ----------------------------------------------
+    @abc.abstractmethod
+    async def claim_channel_messages(
+        self, now: dt.datetime, limit: int, lease_s: float, day: str, next_day: dt.datetime
+    ) -> list[models.Message]:
+        """Mark up to `limit` queued, due, non-sandbox messages `sending` and return them, oldest due first.
+
+        The mark is committed before any send, with a lease of `lease_s` seconds and `channel_due_at = now` (the
+        time sending began). Each claim spends one unit of its OA's `daily_quota` for `day`; a message whose OA has
+        none left is not claimed but deferred to `next_day`.
+        """
+
+    @abc.abstractmethod
+    async def finish_channel_message(self, message_id: str, now: dt.datetime) -> None:
+        """The send's outcome is recorded: the message leaves the channel queue for good (`done`)."""
+
+    @abc.abstractmethod
+    async def claim_stale_channel_messages(
+        self, now: dt.datetime, limit: int, recheck_s: float
+    ) -> list[tuple[models.Message, dt.datetime]]:
+        """Messages left `sending` past their lease (a worker died mid-send), with the time sending began.
+
+        Their lease is pushed `recheck_s` seconds on, so one worker looks at each at a time. They are never resent.
+        """
+
+    @abc.abstractmethod
+    async def put_orphan_receipt(
+        self, msg_id: str, tracking_id: str | None, payload: dict[str, object], received_at: dt.datetime
+    ) -> bool:
+        """Keep a Zalo receipt no message can take yet; False (nothing changed) when `msg_id` is already kept."""
+
+    @abc.abstractmethod
+    async def take_orphan_receipt(
+        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime
+    ) -> dict[str, object] | None:
+        """The payload of an unmatched receipt kept after `since`, by `msg_id` or else `tracking_id`; marks it
+        matched, so only one caller gets it."""
+
+    @abc.abstractmethod
+    async def count_orphan_receipts(self) -> int:
+        """Receipts kept and not yet matched."""
 
 
 def from_url(url: str) -> Store:

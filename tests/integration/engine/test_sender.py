@@ -251,3 +251,21 @@ async def test_per_endpoint_cap_and_a_hanging_endpoint_does_not_slow_a_healthy_o
         assert receiver.max_in_flight == 3
     finally:
         await healthy.server.close()
+
+
+async def test_waiting_for_a_pool_slot_does_not_count_against_the_timeout(receiver):
+    healthy = Receiver()
+    await healthy.server.start_server()
+    try:
+        config = sender.SenderConfig(timeout_s=0.5, pool_size=2, per_endpoint=10, allow=LOOPBACK)
+        async with sender.Sender(config) as s:
+            receiver.full_at = 2
+            stuck = [asyncio.create_task(s.send(callback(receiver.url("/hang")))) for _ in range(2)]
+            await receiver.full.wait()
+            ok = await s.send(callback(healthy.url("/ok")))
+            timed_out = await asyncio.gather(*stuck)
+        # The healthy request waited for the pool until the stuck ones timed out, then got its full timeout.
+        assert [a.outcome for a in timed_out] == [OUT.TIMEOUT, OUT.TIMEOUT]
+        assert ok.outcome is OUT.OK
+    finally:
+        await healthy.server.close()

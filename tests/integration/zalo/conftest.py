@@ -36,9 +36,9 @@ class Receiver:
             self._arrived.notify_all()
         return web.Response(status=self.status, text="ok")
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Posted]:
-        """Wait until `count` posts arrived (fails the test after `timeout`)."""
-        async with asyncio.timeout(timeout), self._arrived:
+    async def wait_for(self, count: int) -> list[Posted]:
+        """Wait until `count` posts arrived (fails the test after 10 s)."""
+        async with asyncio.timeout(10), self._arrived:
             await self._arrived.wait_for(lambda: len(self.posts) >= count)
         return self.posts
 
@@ -68,7 +68,13 @@ class RunningSimulator:
 
 async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on", timeout_graceful_shutdown=2
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from dlrhub import models
-from dlrhub.channels.zalo import client, simulator_modes, tokens, webhook
+from dlrhub.channels.zalo import client, codes, simulator_modes, tokens, webhook, wire
 
 Mode = simulator_modes.Mode
 OA = "2222222222222222222"
@@ -41,7 +41,7 @@ async def test_success_then_signed_receipt(start_simulator, receiver):
         out = await send(c, "84900000300", tracking_id="zalomid.ok")
     assert (out.kind, out.code) == (models.EventKind.SUCCESS, 0)
     assert out.msg_id is not None
-    assert out.quota == client.wire.Quota(5000, 4999)
+    assert out.quota == wire.Quota(5000, 4999)
     [posted] = await receiver.wait_for(1)
     assert posted.headers["X-ZEvent-Signature"].startswith("mac=")
     event = check_signed(posted)
@@ -65,7 +65,7 @@ async def test_error_modes_are_17004_with_zalo_res(start_simulator, receiver, mo
         out = await send(c, simulator_modes.phone_with(mode))
     assert (out.kind, out.code, out.zalo_error) == (models.EventKind.FAILED, 17004, error)
     assert out.zalo_res["error"] == error
-    assert out.zalo_res["message"] == client.wire.codes.error_message(error)
+    assert out.zalo_res["message"] == codes.error_message(error)
     assert out.text == f"Zalo send error({out.zalo_res['message']})"
     await running.sim.outbox.drain()
     assert receiver.posts == []
@@ -82,15 +82,15 @@ async def test_daily_limit_mode_and_real_quota_exhaustion(start_simulator):
     running = await start_simulator(daily_quota=2)
     async with zalo(running.url) as c:
         limited = await send(c, simulator_modes.phone_with(Mode.DAILY_LIMIT))
-        assert (limited.zalo_error, limited.quota) == (-144, client.wire.Quota(2, 0))
+        assert (limited.zalo_error, limited.quota) == (-144, wire.Quota(2, 0))
         first = await send(c, "84900000300", tracking_id="a")
         second = await send(c, "84900000301", tracking_id="b")
         third = await send(c, "84900000302", tracking_id="c")
         quota = await c.quota("tok")
     assert [first.code, second.code] == [0, 0]
-    assert second.quota == client.wire.Quota(2, 0)
-    assert (third.code, third.zalo_error, third.quota) == (17004, -144, client.wire.Quota(2, 0))
-    assert quota.value == client.wire.Quota(2, 0)
+    assert second.quota == wire.Quota(2, 0)
+    assert (third.code, third.zalo_error, third.quota) == (17004, -144, wire.Quota(2, 0))
+    assert quota.value == wire.Quota(2, 0)
 
 
 async def test_no_answer_is_17005(start_simulator, receiver):
@@ -129,7 +129,7 @@ async def test_receipt_twice_and_never(start_simulator, receiver):
     event = check_signed(receiver.posts[0])
     assert isinstance(event, webhook.DeliveryReceipt)
     assert event.msg_id == twice.msg_id
-    assert status.value == client.wire.MessageStatus(0, "The message was sent to Zalo's server", None)
+    assert status.value == wire.MessageStatus(0, "The message was sent to Zalo's server", None)
 
 
 async def test_receipt_before_the_send_result(start_simulator, receiver):
@@ -174,7 +174,9 @@ async def test_124_refreshes_once_and_the_retry_succeeds(start_simulator, receiv
             c,
             app_id=APP,
             app_secret="dlrhub-sim-app-secret",
-            state=tokens.TokenState("seeded", "seeded-refresh", dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)),
+            state=tokens.TokenState(
+                "seeded", "seeded-refresh", dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)
+            ),
             clock=lambda: dt.datetime.now(dt.UTC),
             persist=persist,
         )
@@ -186,8 +188,6 @@ async def test_124_refreshes_once_and_the_retry_succeeds(start_simulator, receiv
             template_data={"k": "v"},
             tracking_id="t124",
         )
-        # The old token is dead now: a plain send with it gets -124.
-        dead = await send(c, "84900000300", token="seeded")
         # The single-use refresh token cannot be replayed.
         replay = await c.refresh_token(APP, "dlrhub-sim-app-secret", "seeded-refresh")
     assert out.code == 0
@@ -195,7 +195,6 @@ async def test_124_refreshes_once_and_the_retry_succeeds(start_simulator, receiv
     assert len(persisted) == 1
     assert persisted[0].refresh_token != "seeded-refresh"
     assert persisted[0].access_token == keeper.state.access_token
-    assert dead.zalo_error == -124
     assert (replay.ok, replay.error) == (False, -14014)
     await receiver.wait_for(1)
 
@@ -256,7 +255,10 @@ async def test_journey_times_out_unused(start_simulator, receiver):
         [posted] = await receiver.wait_for(1)
         late = await send(c, "84900000300", journey_token=got.value.token)
     event = check_signed(posted)
-    assert event == webhook.JourneyTimedOut(APP, OA, event.timestamp, got.value.journey_id, event.timed_out_at)
+    assert isinstance(event, webhook.JourneyTimedOut)
+    assert event == webhook.JourneyTimedOut(
+        APP, OA, event.timestamp, got.value.journey_id, event.timed_out_at
+    )
     assert late.zalo_error == -150
 
 
@@ -280,3 +282,12 @@ async def test_shutdown_cancels_pending_receipts(start_simulator, receiver):
     assert running.sim.outbox.pending == 0
     await asyncio.sleep(0)
     assert receiver.posts == []
+
+
+async def test_expired_issued_token_is_124(start_simulator):
+    running = await start_simulator(token_ttl=0)
+    async with zalo(running.url) as c:
+        grant = await c.refresh_token(APP, "dlrhub-sim-app-secret", "any-refresh")
+        assert grant.value is not None
+        out = await send(c, "84900000300", token=grant.value.access_token)
+    assert (out.code, out.zalo_error) == (17004, -124)

@@ -90,6 +90,10 @@ def test_410_disables_at_once_and_blocked_changes_nothing():
     ep = breaker.fresh("e", T0)
     assert breaker.record(ep, OUT.HTTP_STATUS, 410, T0, CONFIG).state is S.DISABLED
     assert breaker.record(ep, OUT.BLOCKED_URL, None, T0, CONFIG) == ep
+    # eSMS does not treat 410 specially: it is one more failure.
+    counted = breaker.record(ep, OUT.HTTP_STATUS, 410, T0, CONFIG, gone_disables=False)
+    assert counted.state is S.HEALTHY
+    assert counted.consecutive_failures == 1
 
 
 def test_config_is_checked():

@@ -164,3 +164,13 @@ def test_due_times_never_go_backwards_along_the_schedule(policy, outcome, status
     ]
     if all(d is not None for d in due):
         assert due == sorted(due)  # type: ignore[type-var]
+
+
+def test_policies_from_settings_drop_the_leading_immediate_attempt():
+    made = retry.policies((10, 30, 120, 600, 1800), (0, 5, 300, 1800, 7200, 18000, 36000, 36000))
+    assert made[models.Dialect.ESMS].delays == retry.ESMS.delays
+    assert made[models.Dialect.NXCLOUD].delays == retry.STANDARD_WEBHOOKS.delays
+    assert made[models.Dialect.NATIVE] is made[models.Dialect.NXCLOUD]
+    assert made[models.Dialect.ESMS].retry_any_status is False
+    with pytest.raises(errors.ConfigError):
+        retry.policies((-1,), ())

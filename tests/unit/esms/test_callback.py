@@ -115,6 +115,17 @@ def test_rejection_before_sending_is_send_status_4():
     }
 
 
+@pytest.mark.parametrize(
+    ("code", "esms"),
+    [(9005, [799, "OAID is inactive, wrong or not added to the account"]), (9000, [110, "Invalid request"])],
+)
+def test_channel_refusal_shows_the_nearest_esms_code(code, esms):
+    event = factories.event(E.FAILED, code=code, text="Missing customer APP routes", zalo_res=None)
+    [request] = render(factories.message(), event)
+    assert value(request, "SendStatus") == "4"
+    assert list(json.loads(json.loads(value(request, "error_info"))).values()) == esms
+
+
 def test_engine_timeout_without_zalo_answer_is_a_failure_not_a_rejection():
     [request] = render(
         factories.message(), factories.event(E.FAILED, code=-100, text="timeout", zalo_res=None)

@@ -98,7 +98,7 @@ async def test_refreshes_before_expiry_and_persists_new_refresh_token():
 
 async def test_concurrent_callers_share_one_refresh():
     refresher = FakeRefresher()
-    keeper, clock, _ = make_keeper(refresher, expires_in=dt.timedelta(minutes=1))
+    keeper, _, _ = make_keeper(refresher, expires_in=dt.timedelta(minutes=1))
     got = await asyncio.gather(*(keeper.access_token() for _ in range(20)))
     assert set(got) == {"access-1"}
     assert refresher.calls == ["refresh-0"]

@@ -15,7 +15,7 @@ import dataclasses
 import secrets
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -32,6 +32,9 @@ MAX_REQUEST_BYTES = 64 * 1024
 OAUTH_BAD_APP = -14001
 OAUTH_BAD_SECRET = -14002
 OAUTH_BAD_REFRESH_TOKEN = -14014
+
+#: Lists the OAs the simulator should know (dlrhub's own, in `dlrhub serve`); reloaded on unknown credentials.
+Directory = Callable[[], Awaitable[Sequence[simulator_config.SimOA]]]
 
 
 @dataclasses.dataclass(slots=True)
@@ -101,8 +104,13 @@ class Simulator:
         config: simulator_config.SimulatorConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        directory: Directory | None = None,
     ) -> None:
         self.config = config or simulator_config.SimulatorConfig()
+        self._directory = directory
+        self._known: tuple[simulator_config.SimOA, ...] = self.config.oas
+        self._reload_lock = asyncio.Lock()
+        self._reloads = 0
         self.webhook_url = self.config.webhook_url
         self._clock = clock
         limit = self.config.max_tracked
@@ -116,14 +124,11 @@ class Simulator:
         self._tokens: _Bounded = _Bounded(limit)  # access token -> (simulator_config.SimOA, expires_ms)
         self._refresh: _Bounded = _Bounded(limit)  # refresh token -> simulator_config.SimOA
         self._used_refresh: _Bounded = _Bounded(limit)
-        self._burned: _Bounded = _Bounded(limit)  # access tokens made invalid by mode -124
-        self._burned_for: _Bounded = _Bounded(limit)  # tracking ids that already burned a token
+        # Tracking ids that already got their one -124 (mode `error_-124`).
+        self._refused_124: _Bounded = _Bounded(limit)
         self._sent: _Bounded = _Bounded(limit)  # msg_id -> _Sent
         self._journeys: _Bounded = _Bounded(limit)  # journey token -> _Journey
         self._used: dict[tuple[str, str], int] = {}  # (oa_id, day) -> sends
-        for oa in self.config.oas:
-            if oa.refresh_token:
-                self._refresh[oa.refresh_token] = oa
         self.app = Starlette(
             routes=[
                 Route(wire.PATH_TEMPLATE, self._send, methods=["POST"]),
@@ -154,15 +159,32 @@ class Simulator:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _oa_for_token(self, token: str) -> simulator_config.SimOA | None:
-        """The OA a token belongs to, or None when it is empty, burned or expired (-124)."""
-        if not token or len(token) > 512 or token in self._burned:
+    async def _find_oa(
+        self, match: Callable[[simulator_config.SimOA], bool]
+    ) -> simulator_config.SimOA | None:
+        """The known OA `match` picks; on a miss the directory is reloaded (one reload at a time, shared).
+
+        Without a directory, an unknown credential belongs to the first configured OA.
+        """
+        found = next((oa for oa in self._known if match(oa)), None)
+        if found is not None or self._directory is None:
+            return found or (self.config.oas[0] if self.config.oas else None)
+        seen = self._reloads
+        async with self._reload_lock:
+            if self._reloads == seen:
+                self._known = (*self.config.oas, *await self._directory())
+                self._reloads += 1
+            return next((oa for oa in self._known if match(oa)), None)
+
+    async def _oa_for_token(self, token: str) -> simulator_config.SimOA | None:
+        """The OA a token belongs to, or None when it is empty, unknown or expired (-124)."""
+        if not token or len(token) > 512:
             return None
         issued = self._tokens.get(token)
         if issued is not None:
             oa, expires_ms = issued
             return oa if self._now_ms() < expires_ms else None
-        return next((oa for oa in self.config.oas if oa.access_token == token), self.config.oas[0])
+        return await self._find_oa(lambda oa: oa.access_token == token)
 
     def _quota_left(self, oa: simulator_config.SimOA) -> int:
         day = time.strftime("%Y-%m-%d", time.gmtime(self._clock() + 7 * 3600))
@@ -188,7 +210,7 @@ class Simulator:
                     pass
 
     async def _send(self, request: Request) -> Response:
-        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self._oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
             return _error(codes.ERROR_TOKEN_INVALID)
         raw = await _read(request)
@@ -236,9 +258,9 @@ class Simulator:
         }
         if mode in fixed:
             return _error(fixed[mode])
-        if mode is modes.Mode.ERROR_124 and tracking_id not in self._burned_for:
-            self._burned_for[tracking_id] = True
-            self._burned[request.headers["access_token"]] = True
+        if mode is modes.Mode.ERROR_124 and tracking_id not in self._refused_124:
+            # The token itself stays valid: killing it would fail unrelated sends racing with the refresh.
+            self._refused_124[tracking_id] = True
             return _error(codes.ERROR_TOKEN_INVALID)
         if mode in (modes.Mode.OUT_OF_QUOTA, modes.Mode.DAILY_LIMIT):
             code = -115 if mode is modes.Mode.OUT_OF_QUOTA else -144
@@ -276,9 +298,7 @@ class Simulator:
         raw = webhook.encode(body)
         headers = {
             "Content-Type": "application/json",
-            webhook.SIGNATURE_HEADER: webhook.signature(
-                self.config.app_id, raw, body["timestamp"], oa.oa_secret
-            ),
+            webhook.SIGNATURE_HEADER: webhook.signature(oa.app_id, raw, body["timestamp"], oa.oa_secret),
         }
         if zns:
             headers[webhook.SERVER_HEADER] = webhook.SERVER_ZNS
@@ -293,7 +313,7 @@ class Simulator:
             "recipient": {"id": sent.phone if len(sent.phone) == 64 else _normal_phone(sent.phone)},
             "event_name": webhook.USER_RECEIVED_MESSAGE,
             "message": {"delivery_time": str(now), "msg_id": msg_id, "tracking_id": sent.tracking_id},
-            "app_id": self.config.app_id,
+            "app_id": sent.oa.app_id,
             "timestamp": str(now),
         }
         for _ in range(copies):
@@ -301,7 +321,7 @@ class Simulator:
         if journey is not None and not journey.acknowledged:
             journey.acknowledged = True
             ack = {
-                "app_id": self.config.app_id,
+                "app_id": journey.oa.app_id,
                 "oa_id": journey.oa.oa_id,
                 "event_name": webhook.JOURNEY_ACKNOWLEDGED,
                 "journey_id": journey.journey_id,
@@ -315,7 +335,7 @@ class Simulator:
         if journey.acknowledged:
             return
         body = {
-            "app_id": self.config.app_id,
+            "app_id": journey.oa.app_id,
             "oa_id": journey.oa.oa_id,
             "event_name": webhook.JOURNEY_TIME_OUT,
             "journey_id": journey.journey_id,
@@ -324,7 +344,7 @@ class Simulator:
         await self._post_event(journey.oa, body, zns=False)
 
     async def _get_journey_token(self, request: Request) -> Response:
-        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self._oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
             return _error(codes.ERROR_TOKEN_INVALID)
         raw = await _read(request)
@@ -351,14 +371,14 @@ class Simulator:
         )
 
     async def _check_journey_token(self, request: Request) -> Response:
-        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self._oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
             return _error(codes.ERROR_TOKEN_INVALID)
         journey = self._journeys.get(request.headers.get("journey_token", ""))
         if journey is None:
             return _error(-148)
         data = {
-            "appId": self.config.app_id,
+            "appId": journey.oa.app_id,
             "oaId": journey.oa.oa_id,
             "createdAt": str(journey.created_ms),
             "expiredAt": str(journey.expires_ms),
@@ -366,7 +386,7 @@ class Simulator:
         return _json({"error": 0, "message": "Success", "data": data})
 
     async def _message_status(self, request: Request) -> Response:
-        if self._oa_for_token(request.headers.get("access_token", "")) is None:
+        if await self._oa_for_token(request.headers.get("access_token", "")) is None:
             return _error(codes.ERROR_TOKEN_INVALID)
         sent = self._sent.get(request.query_params.get("message_id", ""))
         if sent is None:
@@ -382,7 +402,7 @@ class Simulator:
         return _json({"error": 0, "message": "Success", "data": data})
 
     async def _quota(self, request: Request) -> Response:
-        oa = self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self._oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
             return _error(codes.ERROR_TOKEN_INVALID)
         return _json({"error": 0, "message": "Success", "data": self._quota_json(oa)})
@@ -392,20 +412,25 @@ class Simulator:
         form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
         app_id = form.get("app_id", [""])[0]
         grant = form.get("grant_type", [""])[0]
-        if app_id != self.config.app_id:
-            return _json({"error": OAUTH_BAD_APP, "message": "Invalid app_id"})
-        if request.headers.get("secret_key", "") != self.config.app_secret:
-            return _json({"error": OAUTH_BAD_SECRET, "message": "Invalid secret_key"})
+        old = form.get("refresh_token", [""])[0]
+        oa: simulator_config.SimOA | None
         if grant == "refresh_token":
-            old = form.get("refresh_token", [""])[0]
             if not old or len(old) > 512 or old in self._used_refresh:
                 return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid refresh_token"})
-            oa = self._refresh.pop(old, self.config.oas[0])
-            self._used_refresh[old] = True
+            oa = self._refresh.get(old) or await self._find_oa(lambda o: o.refresh_token == old)
+            if oa is None:
+                return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid refresh_token"})
         elif grant == "authorization_code" and form.get("code", [""])[0]:
-            oa = self.config.oas[0]
+            oa = await self._find_oa(lambda o: o.app_id == app_id)
         else:
             return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid grant_type"})
+        if oa is None or app_id != oa.app_id:
+            return _json({"error": OAUTH_BAD_APP, "message": "Invalid app_id"})
+        if request.headers.get("secret_key", "") != oa.app_secret:
+            return _json({"error": OAUTH_BAD_SECRET, "message": "Invalid secret_key"})
+        if grant == "refresh_token":
+            self._refresh.pop(old, None)
+            self._used_refresh[old] = True
         access, refresh = "sim." + secrets.token_urlsafe(24), "simr." + secrets.token_urlsafe(24)
         self._tokens[access] = (oa, self._now_ms() + self.config.token_ttl * 1000)
         self._refresh[refresh] = oa

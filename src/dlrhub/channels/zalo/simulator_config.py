@@ -7,10 +7,12 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SimOA:
-    """An OA the simulator knows. A token it did not issue counts as the first OA's, unless listed here."""
+    """An OA the simulator knows, with the app it is linked to (whose id signs its events)."""
 
     oa_id: str = "2222222222222222222"
     oa_secret: str = "dlrhub-sim-oa-secret"  # noqa: S105 (simulator default)
+    app_id: str = "1111111111111111111"
+    app_secret: str = "dlrhub-sim-app-secret"  # noqa: S105 (simulator default)
     access_token: str = ""
     refresh_token: str = ""
 
@@ -19,8 +21,7 @@ class SimOA:
 class SimulatorConfig:
     """Everything about the simulator a test or `dlrhub serve` may choose."""
 
-    app_id: str = "1111111111111111111"
-    app_secret: str = "dlrhub-sim-app-secret"  # noqa: S105 (simulator default)
+    #: The OAs known from the start. Without a directory, a token the simulator did not issue is the first's.
     oas: tuple[SimOA, ...] = (SimOA(),)
     #: Where receipts and journey events are posted; None posts nothing.
     webhook_url: str | None = None

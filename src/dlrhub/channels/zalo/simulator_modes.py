@@ -19,7 +19,7 @@ class Mode(enum.StrEnum):
     ERROR_118 = "error_-118"
     #: Zalo error -114: user inactive or rejected the message.
     ERROR_114 = "error_-114"
-    #: Zalo error -124 once per message: the access token is burned; after a refresh the retry succeeds.
+    #: Zalo error -124 on a message's first try; after a refresh the retry succeeds.
     ERROR_124 = "error_-124"
     #: Zalo error -108: phone number invalid.
     ERROR_108 = "error_-108"
@@ -55,7 +55,7 @@ MODES: tuple[Rule, ...] = (
     Rule(
         "124",
         Mode.ERROR_124,
-        "-124 on the first try of each `tracking_id`; the token used stays dead",
+        "-124 on the first try of each `tracking_id` (the token stays valid)",
         "refresh, retry once, success 0",
     ),
     Rule("108", Mode.ERROR_108, "`error` -108 (also for any number that is not 8-15 digits)", "failed 17004"),

@@ -35,7 +35,8 @@ class Outbox:
         self._timeout = timeout
         self._retries = retries
         self._retry_delay = retry_delay
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: Each scheduled job's task and its due time (loop clock).
+        self._tasks: dict[asyncio.Task[None], float] = {}
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         #: Counters for tests and the demo: posts answered 2xx, posts given up, jobs refused (no room).
@@ -58,10 +59,14 @@ class Outbox:
         if self._closed or len(self._tasks) >= self._max_pending:
             self.dropped += 1
             return False
-        task = asyncio.get_running_loop().create_task(self._run(delay, job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._run(delay, job))
+        self._tasks[task] = loop.time() + delay
+        task.add_done_callback(self._forget)
         return True
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     async def _run(self, delay: float, job: Job) -> None:
         if delay > 0:
@@ -92,10 +97,11 @@ class Outbox:
         self.failed += 1
         return False
 
-    async def drain(self) -> None:
-        """Wait until nothing is scheduled (jobs scheduled meanwhile are waited for too)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, horizon: float = 60.0) -> None:
+        """Wait for every job due within `horizon` seconds, including jobs those schedule meanwhile."""
+        loop = asyncio.get_running_loop()
+        while due := [t for t, at in self._tasks.items() if at <= loop.time() + horizon]:
+            await asyncio.wait(due)
 
     async def aclose(self) -> None:
         """Cancel every pending job and close the HTTP session."""

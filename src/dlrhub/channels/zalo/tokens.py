@@ -62,6 +62,7 @@ class Sender(Protocol):
 
 
 Persist = Callable[[TokenState], Awaitable[None]]
+Reload = Callable[[], Awaitable[TokenState]]
 
 
 class TokenKeeper:
@@ -69,7 +70,8 @@ class TokenKeeper:
 
     `persist` is awaited with the new state before the new access token is handed out: the old refresh token
     is dead once Zalo answers, so the new one must be stored first. If `persist` raises, the error propagates
-    (the new state is still kept in memory, so this process can go on).
+    (the new state is still kept in memory, so this process can go on). `reload`, when given, reads the stored
+    tokens before each refresh, so processes sharing an OA adopt each other's grants instead of racing.
     """
 
     def __init__(
@@ -82,8 +84,10 @@ class TokenKeeper:
         clock: Callable[[], dt.datetime],
         persist: Persist,
         margin: dt.timedelta = DEFAULT_MARGIN,
+        reload: Reload | None = None,
     ) -> None:
         self._refresher = refresher
+        self._reload = reload
         self._app_id = app_id
         self._app_secret = app_secret
         self._state = state
@@ -124,6 +128,15 @@ class TokenKeeper:
             return None
 
     async def _refresh(self) -> bool:
+        if self._reload is not None:
+            # Another process may have refreshed already (and so spent our refresh token): adopt its tokens.
+            stored = await self._reload()
+            if stored.access_token != self._state.access_token and not needs_refresh(
+                stored, self._clock(), self._margin
+            ):
+                self._state = stored
+                return True
+            self._state = dataclasses.replace(self._state, refresh_token=stored.refresh_token)
         answer = await self._refresher.refresh_token(
             self._app_id, self._app_secret, self._state.refresh_token
         )

@@ -130,9 +130,11 @@ def url_with_query(base: str, query_string: str) -> str:
     return f"{base}&{query_string}"
 
 
-def _msg_id(message: models.Message, zalo_res: Any) -> str:
-    if message.zalo_msg_id:
-        return message.zalo_msg_id
+def partner_id(zalo_msg_id: str | None, zalo_res: Any) -> str:
+    """`partnerids`: Zalo's msg id as stored, else as found in Zalo's answer (`data.msg_id` or
+    `data.message_id`), else empty."""
+    if zalo_msg_id:
+        return zalo_msg_id
     data = zalo_res.get("data") if isinstance(zalo_res, dict) else None
     if isinstance(data, dict):
         for key in ("msg_id", "message_id"):
@@ -178,7 +180,7 @@ def fields_for(
         type_id=message.type_id,
         telco_id="" if telco is None else str(telco),
         phone_number=message.recipient,
-        partner_ids=_msg_id(message, zalo_res) if sent else "",
+        partner_ids=partner_id(message.zalo_msg_id, zalo_res) if sent else "",
         error_info=error_info,
         oa_id=message.oa_id or "",
         template_id=message.template_id or "",

@@ -135,6 +135,19 @@ TEXT: dict[Code, str] = {
 }
 
 
+#: dlrhub's channel worker refuses a message it cannot send with the NXCloud table's codes (seed 000); an eSMS
+#: message shows the nearest eSMS code instead.
+FROM_ENGINE: dict[int, Code] = {
+    1100: Code.ACCOUNT_LOCKED,
+    1102: Code.INSUFFICIENT_BALANCE,
+    9000: Code.BAD_REQUEST_DATA,
+    9002: Code.BAD_PHONE,
+    9003: Code.OA_INVALID,
+    9004: Code.NO_PRICE_LIST,
+    9005: Code.OA_INVALID,
+}
+
+
 def text(code: int) -> str:
     """The `ErrorMessage` of `code`; a generic text for a code outside the table."""
     try:

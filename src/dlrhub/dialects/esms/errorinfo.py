@@ -109,6 +109,9 @@ def zalo_object(
         }
     if result is outcome.Outcome.REJECTED:
         rejected = code if code is not None else int(codes.Code.BAD_REQUEST_DATA)
+        mapped = codes.FROM_ENGINE.get(rejected)
+        if mapped is not None:
+            return {"error": int(mapped), "message": codes.TEXT[mapped]}
         return {"error": rejected, "message": text or codes.text(rejected)}
     if full and "error" in res:
         return res

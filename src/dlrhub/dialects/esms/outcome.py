@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from typing import Any, Protocol
 
 from dlrhub import models
 from dlrhub.dialects.esms import codes
@@ -53,13 +54,9 @@ def counts(outcome: Outcome) -> Counts:
 
 
 def is_rejection(code: int | None, zalo_res: object) -> bool:
-    """A failure is a rejection when dlrhub refused it with an eSMS code and Zalo never answered."""
-    return (
-        zalo_res is None
-        and code is not None
-        and code != int(codes.Code.ACCEPTED)
-        and codes.is_esms_code(code)
-    )
+    """A failure is a rejection when dlrhub refused the message itself (a positive code: eSMS's table, or the
+    channel worker's 1100/1102/9000-9005) and Zalo never answered. Zalo's own codes are 0 or negative."""
+    return zalo_res is None and code is not None and code > 0 and code != int(codes.Code.ACCEPTED)
 
 
 def of_event(event: models.StatusEvent) -> Outcome | None:
@@ -75,7 +72,18 @@ def of_event(event: models.StatusEvent) -> Outcome | None:
     return None
 
 
-def of_message(message: models.Message) -> Outcome:
+class HasStatus(Protocol):
+    """What `of_message` reads: a `models.Message` or a `store.MessageStatus`."""
+
+    @property
+    def state(self) -> models.MessageState: ...
+    @property
+    def code(self) -> int | None: ...
+    @property
+    def zalo_res(self) -> Any: ...
+
+
+def of_message(message: HasStatus) -> Outcome:
     """The outcome of a message's current state."""
     if message.state is models.MessageState.SUCCESS:
         return Outcome.SENT

@@ -7,9 +7,10 @@ Key order, casing and JSON types follow the documented examples (DECISIONS › G
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -29,21 +30,71 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _error_info(message: models.Message, result: outcome.Outcome) -> str | None:
+class Status(Protocol):
+    """What a GetCallback record reads: a `models.Message` or a `store.MessageStatus`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type_id(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def recipient_kind(self) -> str: ...
+    @property
+    def state(self) -> models.MessageState: ...
+    @property
+    def callback_url(self) -> str | None: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def oa_id(self) -> str | None: ...
+    @property
+    def template_id(self) -> str | None: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def telco_id(self) -> int | None: ...
+    @property
+    def zalo_msg_id(self) -> str | None: ...
+    @property
+    def code(self) -> int | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def zalo_res(self) -> Any: ...
+    @property
+    def updated_at(self) -> dt.datetime: ...
+
+
+#: ErrorInfo texts of the plain `{error, message}` objects, which repeat across messages (Zalo has few answers).
+_PLAIN_TEXTS: dict[tuple[object, object], str] = {}
+_MAX_PLAIN_TEXTS = 4096
+
+
+def _error_info(message: Status, result: outcome.Outcome) -> str | None:
     """`ErrorInfo` of a GetCallback record: the clean JSON text of the Zalo object of the latest callback
     (no form-B time stamp, no encoding), or None while queued."""
+    if result is outcome.Outcome.QUEUED:
+        return None
+    full = message.type_id in (26, 27) and result is not outcome.Outcome.DELIVERED
+    res = message.zalo_res
+    if not full and result is not outcome.Outcome.DELIVERED and isinstance(res, dict):
+        key = (res.get("error"), res.get("message"))
+        if type(key[0]) is int and type(key[1]) is str:
+            found = _PLAIN_TEXTS.get(key)
+            if found is None:
+                found = orjson.dumps({"error": key[0], "message": key[1]}).decode()
+                if len(_PLAIN_TEXTS) < _MAX_PLAIN_TEXTS:
+                    _PLAIN_TEXTS[key] = found
+            return found
     zalo = errorinfo.zalo_object(
-        result,
-        code=message.code,
-        text=message.text,
-        zalo_res=message.zalo_res,
-        full=message.type_id in (26, 27) and result is not outcome.Outcome.DELIVERED,
-        at=message.updated_at,
+        result, code=message.code, text=message.text, zalo_res=res, full=full, at=message.updated_at
     )
-    return None if zalo is None else errorinfo.compact(zalo)
+    return None if zalo is None else orjson.dumps(zalo).decode()
 
 
-def _telco(message: models.Message) -> int:
+def _telco(message: Status) -> int:
     """`Telcoid`: a number, never null (eSMS is .NET and types it `int`); 0 when unknown."""
     if message.telco_id is not None:
         return message.telco_id
@@ -52,12 +103,10 @@ def _telco(message: models.Message) -> int:
     return 0
 
 
-def callback_record(message: models.Message) -> dict[str, Any]:
+def callback_record(message: Status) -> dict[str, Any]:
     """One `Data_callback` record of GetCallback, in the example's key order."""
     result = outcome.of_message(message)
     counts = outcome.counts(result)
-    sent = result in (outcome.Outcome.SENT, outcome.Outcome.DELIVERED)
-    fields = callback.fields_for(message, result)
     return {
         "SMSID": message.id,
         "SendFailed": counts.send_failed,
@@ -71,7 +120,7 @@ def callback_record(message: models.Message) -> dict[str, Any]:
         "Telcoid": _telco(message),
         "PhoneNumber": message.recipient,
         "CallbackUrl": message.callback_url,
-        "Partnerids": fields.partner_ids if sent else "",
+        "Partnerids": callback.partner_id(message.zalo_msg_id, message.zalo_res) if counts.charged else "",
         "ErrorInfo": _error_info(message, result),
         "OAId": message.oa_id or "",
         "ZnsTempId": message.template_id or "",

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dlrhub.store import base
-from dlrhub.store.postgres import accounts, callbacks, messages
+from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, messages
 
 
 class PostgresStore(
-    accounts.PostgresAccounts, messages.PostgresMessages, callbacks.PostgresCallbacks, base.Store
+    batch.PostgresBatch,
+    accounts.PostgresAccounts,
+    messages.PostgresMessages,
+    callbacks.PostgresCallbacks,
+    dispatch.PostgresDispatch,
+    esms.PostgresEsms,
+    channel.PostgresChannel,
+    base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""

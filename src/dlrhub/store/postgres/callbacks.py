@@ -24,9 +24,10 @@ FROM due WHERE callbacks.id = due.id
 RETURNING callbacks.*
 """
 INSERT_ATTEMPTS = """
-INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error)
+INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error,
+                      retry_after_s)
 SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::float8[], $5::text[], $6::int[], $7::text[],
-                     $8::text[])
+                     $8::text[], $9::float8[])
 """
 FINISH_ATTEMPTS = """
 UPDATE callbacks SET state = u.state, due_at = COALESCE(u.due_at, callbacks.due_at), attempts = u.number,
@@ -66,6 +67,7 @@ class PostgresCallbacks(core.PostgresCore):
                 [a.status_code for a in attempts],
                 [a.response for a in attempts],
                 [a.error for a in attempts],
+                [a.retry_after_s for a in attempts],
             )
             await conn.execute(
                 FINISH_ATTEMPTS,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dlrhub.store import base
-from dlrhub.store.sqlite import accounts, callbacks, dispatch, messages
+from dlrhub.store.sqlite import accounts, batch, callbacks, channel, dispatch, esms, messages
 
 
 class SqliteStore(
+    batch.SqliteBatch,
     accounts.SqliteAccounts,
     messages.SqliteMessages,
     callbacks.SqliteCallbacks,
     dispatch.SqliteDispatch,
+    esms.SqliteEsms,
+    channel.SqliteChannel,
     base.Store,
 ):
     """The Store on one SQLite file."""

@@ -5,29 +5,43 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+import orjson
+
 from dlrhub import errors, models
 from dlrhub.store import base, rows
 from dlrhub.store.sqlite import core
 
+# One statement each, whatever the batch size: the writer thread then hands the GIL back and forth only a
+# few times per batch instead of once per row (the event loop thread is busy sending meanwhile).
 CLAIM_DUE = """
-SELECT c.* FROM callbacks c
-WHERE c.state = 'pending' AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
-  AND NOT EXISTS (
-    SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
-  )
-ORDER BY c.due_at
-LIMIT :limit
+UPDATE callbacks SET lease_until = :until, lease_owner = :owner
+WHERE id IN (
+  SELECT c.id FROM callbacks c
+  WHERE c.state = 'pending' AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
+    AND NOT EXISTS (
+      SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+    )
+  ORDER BY c.due_at
+  LIMIT :limit
+)
+RETURNING *
 """
-LEASE = "UPDATE callbacks SET lease_until = ?, lease_owner = ? WHERE id = ?"
-INSERT_ATTEMPT = (
-    "INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error)"
-    " VALUES (:callback_id, :number, :started_at, :duration_ms, :outcome, :status_code, :response, :error)"
-)
-FINISH_ATTEMPT = (
-    "UPDATE callbacks SET state = :state, due_at = COALESCE(:due_at, due_at), attempts = :number,"
-    " last_outcome = :outcome, last_status = :status_code, lease_until = NULL, lease_owner = NULL,"
-    " updated_at = :now WHERE id = :callback_id"
-)
+#: `:batch` is a JSON array of [callback_id, number, started_at, duration_ms, outcome, status_code, response,
+#: error, retry_after_s, state, due_at] rows.
+INSERT_ATTEMPTS = """
+INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error,
+                      retry_after_s)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+       value ->> 8
+FROM json_each(:batch)
+"""
+FINISH_ATTEMPTS = """
+UPDATE callbacks SET state = u.value ->> 9, due_at = COALESCE(u.value ->> 10, callbacks.due_at),
+    attempts = u.value ->> 1, last_outcome = u.value ->> 4, last_status = u.value ->> 5, lease_until = NULL,
+    lease_owner = NULL, updated_at = :now
+FROM json_each(:batch) AS u
+WHERE callbacks.id = u.value ->> 0
+"""
 
 
 class SqliteCallbacks(core.SqliteCore):
@@ -36,30 +50,42 @@ class SqliteCallbacks(core.SqliteCore):
     async def claim_due_callbacks(
         self, owner: str, now: dt.datetime, limit: int, lease_s: float
     ) -> list[models.Callback]:
-        def run(conn: sqlite3.Connection) -> list[models.Callback]:
-            found = conn.execute(CLAIM_DUE, {"now": now.timestamp(), "limit": limit}).fetchall()
-            until = now.timestamp() + lease_s
-            conn.executemany(LEASE, [(until, owner, r["id"]) for r in found])
-            return [rows.from_row(models.Callback, r) for r in found]
+        params = {"now": now.timestamp(), "limit": limit, "until": now.timestamp() + lease_s, "owner": owner}
 
-        return await self._tx(run)
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            return conn.execute(CLAIM_DUE, params).fetchall()
+
+        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found.sort(key=lambda c: c.due_at)
+        return found
 
     async def record_attempts(self, results: list[base.AttemptResult], now: dt.datetime) -> None:
         if not results:
             return
+        batch = orjson.dumps(
+            [
+                (
+                    a.callback_id,
+                    a.number,
+                    a.started_at.timestamp(),
+                    a.duration_ms,
+                    a.outcome.value,
+                    a.status_code,
+                    a.response,
+                    a.error,
+                    a.retry_after_s,
+                    r.state.value,
+                    None if r.due_at is None else r.due_at.timestamp(),
+                )
+                for r in results
+                for a in (r.attempt,)
+            ]
+        ).decode()
+        params = {"batch": batch, "now": now.timestamp()}
 
         def run(conn: sqlite3.Connection) -> None:
-            params = []
-            for result in results:
-                row = rows.to_row(result.attempt, core.BACKEND)
-                row.update(
-                    state=result.state.value,
-                    due_at=None if result.due_at is None else result.due_at.timestamp(),
-                    now=now.timestamp(),
-                )
-                params.append(row)
-            conn.executemany(INSERT_ATTEMPT, params)
-            conn.executemany(FINISH_ATTEMPT, params)
+            conn.execute(INSERT_ATTEMPTS, {"batch": batch})
+            conn.execute(FINISH_ATTEMPTS, params)
 
         await self._tx(run)
 

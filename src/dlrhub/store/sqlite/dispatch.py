@@ -70,11 +70,11 @@ class SqliteDispatch(core.SqliteCore):
     def _notify_callbacks(self) -> None:
         self._due().set()
 
-    async def wait_for_callbacks(self, timeout: float) -> None:
+    async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()
         if not due.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(due.wait(), timeout)
+                await asyncio.wait_for(due.wait(), within_s)
         due.clear()
 
     async def release_callbacks(

@@ -187,3 +187,11 @@ CREATE TABLE orphan_receipts (
     matched_at  real
 );
 CREATE INDEX orphan_receipts_tracking ON orphan_receipts (tracking_id) WHERE tracking_id IS NOT NULL;
+
+-- Sends per OA per Vietnam day, counted when the Zalo channel worker claims a message (the daily quota).
+CREATE TABLE oa_quota (
+    oa_id text NOT NULL,
+    day   text NOT NULL,
+    used  integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (oa_id, day)
+);

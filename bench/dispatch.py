@@ -1,0 +1,410 @@
+"""Dispatch benchmark: callbacks/s from SQLite to a local receiver, against the raw client limit in the same run.
+
+1. Raw: the dispatcher's own HTTP client (`dispatch.sender.Sender`: same pool, same per-destination cap, same
+   requests) sends N requests from `--concurrency` workers, with no storage at all.
+2. Dispatch: N callbacks pre-queued in a fresh SQLite store are claimed, sent and recorded by the dispatcher.
+3. Latency: events are ingested through the real path (`services.events`) at half the dispatch rate while the
+   dispatcher runs; first-attempt latency = the first attempt's start - the callback's creation (p50, p99).
+4. RSS: `--pending` callbacks pending in SQLite; a separate dispatcher process works on them for
+   `--rss-seconds` and reports its peak RSS.
+
+The receiver runs in its own process: nginx when Debian's package is installed, else a minimal aiohttp
+low-level server (one 200 per request, keep-alive).
+
+    python bench/dispatch.py [--callbacks 50000] [--concurrency 256] [--pending 1000000] [--quick]
+
+Targets (2 cores): dispatch >= 60 % of raw; first attempt p50 < 20 ms, p99 < 100 ms; RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import resource
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dlrhub import ids, models, settings, store, urlguard
+from dlrhub.dispatch import dispatcher, sender
+from dlrhub.services import events
+from dlrhub.services import hub as hub_
+from dlrhub.store import rows
+from dlrhub.store.sqlite import messages as sqlite_messages
+
+BODY = (
+    b'{"type":"message.success","timestamp":"2026-01-01T00:00:00.000Z","data":{"message_id":"msg_bench",'
+    b'"status":"success","code":0,"text":"Success","recipient":"84901234567","type_id":24}}'
+)
+LOOPBACK = ("127.0.0.1",)
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log crit;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "ok"; }}
+    }}
+}}
+"""
+
+
+# -- the receiver -------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def serve_sink(port: int) -> None:
+    """The aiohttp sink (run in its own process)."""
+    from aiohttp import web
+
+    async def handle(request: Any) -> Any:
+        await request.read()
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        server = web.Server(handle, access_log=None)
+        loop = asyncio.get_running_loop()
+        await loop.create_server(server, "127.0.0.1", port, backlog=4096)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    _run(main())
+
+
+def start_sink(workdir: Path) -> tuple[subprocess.Popen[bytes], int, str]:
+    port = free_port()
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx:
+        conf = workdir / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
+        kind = "nginx"
+    else:
+        proc = subprocess.Popen([sys.executable, __file__, "_sink", str(port)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        kind = "aiohttp low-level server"
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, port, kind
+        time.sleep(0.05)
+    raise RuntimeError("the receiver did not start")
+
+
+# -- setup --------------------------------------------------------------------------------------------------
+def bench_settings(db_url: str, concurrency: int) -> settings.Settings:
+    return settings.Settings(
+        database_url=db_url,
+        callback_allow=LOOPBACK,
+        dispatch_concurrency=concurrency,
+        endpoint_concurrency=concurrency,
+        dispatch_batch_size=500,
+    )
+
+
+def callback(i: int, url: str, now: dt.datetime) -> models.Callback:
+    event_id = f"ev{i}"
+    return models.Callback(
+        id=ids.callback_id(event_id, url),
+        event_id=event_id,
+        account_id="acc_bench",
+        dialect=models.Dialect.NATIVE,
+        order_key=f"m{i}",
+        seq=1,
+        request=models.CallbackRequest("POST", url, BODY, "application/json"),
+        state=models.CallbackState.PENDING,
+        due_at=now,
+        attempts=0,
+        created_at=now,
+        message_id=f"m{i}",
+        endpoint=urlguard.check_url(url).endpoint,
+    )
+
+
+async def new_store(path: Path) -> store.Store:
+    db = store.from_url(f"sqlite:///{path}")
+    await db.migrate()
+    await db.create_account(
+        models.Account(
+            id="acc_bench",
+            name="bench",
+            status=models.AccountStatus.ACTIVE,
+            esms_api_key=ids.token(),
+            esms_secret_key=ids.token(),
+            nx_access_key=ids.token(8),
+            nx_access_secret=ids.token(),
+            balance=Decimal(0),
+            currency="VND",
+            prices={},
+            utc_offset_minutes=420,
+            signing_secrets=(),
+            created_at=dt.datetime.now(dt.UTC),
+        ),
+        [],
+    )
+    return db
+
+
+def prequeue(path: Path, url: str, n: int) -> None:
+    """Insert `n` due callbacks straight into the SQLite file (setup, not measured)."""
+    conn = sqlite3.connect(path)
+    now = dt.datetime.now(dt.UTC)
+    chunk = 50_000
+    for start in range(0, n, chunk):
+        batch = [rows.to_row(callback(i, url, now), "sqlite") for i in range(start, min(n, start + chunk))]
+        conn.executemany(sqlite_messages.INSERT_CALLBACK, batch)
+        conn.commit()
+    conn.close()
+
+
+# -- 1. raw -------------------------------------------------------------------------------------------------
+async def raw(url: str, n: int, config: settings.Settings) -> float:
+    now = dt.datetime.now(dt.UTC)
+    cbs = [callback(i, url, now) for i in range(n)]
+    async with sender.Sender(dispatcher.sender_config(config)) as snd:
+        await asyncio.gather(*(snd.send(cbs[i]) for i in range(min(n, 200))))  # warm the pool
+        it = iter(cbs)
+        failures = 0
+
+        async def worker() -> None:
+            nonlocal failures
+            for cb in it:
+                attempt = await snd.send(cb)
+                failures += attempt.outcome is not models.AttemptOutcome.OK
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(config.dispatch_concurrency)))
+        elapsed = time.perf_counter() - t0
+    if failures:
+        raise RuntimeError(f"raw: {failures} requests failed")
+    return n / elapsed
+
+
+# -- 2. dispatch --------------------------------------------------------------------------------------------
+async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -> float:
+    path = workdir / "dispatch.sqlite3"
+    db = await new_store(path)
+    prequeue(path, url, n)
+    recorded = 0
+    all_done = asyncio.Event()
+    original = db.record_attempts
+
+    async def counting(results: list[store.AttemptResult], now: dt.datetime) -> None:
+        nonlocal recorded
+        await original(results, now)
+        recorded += len(results)
+        if recorded >= n:
+            all_done.set()
+
+    db.record_attempts = counting  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    async with sender.Sender(dispatcher.sender_config(config)) as snd:
+        d = dispatcher.Dispatcher(db, snd, dispatcher.DispatchConfig.from_settings(config))
+        t0 = time.perf_counter()
+        task = asyncio.create_task(d.run(stop))
+        await all_done.wait()
+        elapsed = time.perf_counter() - t0
+        stop.set()
+        await task
+    counts = await db.count_callbacks()
+    await db.close()
+    if counts[models.CallbackState.SUCCEEDED] != n:
+        raise RuntimeError(f"dispatch: only {counts} succeeded")
+    return n / elapsed
+
+
+# -- 3. latency ---------------------------------------------------------------------------------------------
+async def latency(
+    workdir: Path, url: str, rate: float | None, seconds: float, config: settings.Settings, name: str
+) -> dict[str, float]:
+    """Ingest events at `rate` per second (None: as fast as the path goes) while the dispatcher runs."""
+    db = await new_store(workdir / f"{name}.sqlite3")
+    hub = hub_.Hub(settings=config, store=db)
+    total = max(100, int((rate or 2000.0) * seconds))
+    stop = asyncio.Event()
+    async with sender.Sender(dispatcher.sender_config(config)) as snd:
+        d = dispatcher.Dispatcher(db, snd, dispatcher.DispatchConfig.from_settings(config))
+        task = asyncio.create_task(d.run(stop))
+        t0 = time.perf_counter()
+        lanes = 16
+
+        async def lane(k: int) -> None:
+            for i in range(k, total, lanes):
+                delay = 0.0 if rate is None else t0 + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await events.ingest_external(
+                    hub,
+                    events.ExternalEvent(
+                        event_id=f"lat{i}:success",
+                        message_id=f"lat{i}",
+                        account_id="acc_bench",
+                        kind=models.EventKind.SUCCESS,
+                        type_id=24,
+                        dialect=models.Dialect.NATIVE,
+                        occurred_at=dt.datetime.now(dt.UTC),
+                        callback_url=url,
+                    ),
+                )
+
+        await asyncio.gather(*(lane(k) for k in range(lanes)))
+        achieved = total / (time.perf_counter() - t0)
+        for _ in range(600):
+            if (await db.count_callbacks())[models.CallbackState.SUCCEEDED] >= total:
+                break
+            await asyncio.sleep(0.05)
+        delivered = total / (time.perf_counter() - t0)
+        stop.set()
+        await task
+    samples = []
+    for i in range(total):
+        [cb] = await db.list_callbacks(f"lat{i}")
+        first = (await db.list_attempts(cb.id))[0]
+        samples.append((first.started_at - cb.created_at).total_seconds() * 1000)
+    await db.close()
+    samples.sort()
+    return {
+        "rate": achieved,
+        "delivered": delivered,
+        "n": float(total),
+        "p50": statistics.median(samples),
+        "p99": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
+    }
+
+
+# -- 4. RSS with many pending -------------------------------------------------------------------------------
+def rss_child(db_path: str, seconds: float, concurrency: int) -> None:
+    """Run a dispatcher on an existing store for `seconds`; print peak RSS (MB) and callbacks sent."""
+
+    async def main() -> None:
+        config = bench_settings(f"sqlite:///{db_path}", concurrency)
+        db = store.from_url(config.database_url)
+        stop = asyncio.Event()
+        async with sender.Sender(dispatcher.sender_config(config)) as snd:
+            d = dispatcher.Dispatcher(db, snd, dispatcher.DispatchConfig.from_settings(config))
+            task = asyncio.create_task(d.run(stop))
+            await asyncio.sleep(seconds)
+            stop.set()
+            await task
+        sent = (await db.count_callbacks())[models.CallbackState.SUCCEEDED]
+        await db.close()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{peak_mb:.1f} {sent}", flush=True)
+
+    _run(main())
+
+
+async def peak_rss(
+    workdir: Path, url: str, pending: int, seconds: float, concurrency: int
+) -> tuple[float, int]:
+    path = workdir / "pending.sqlite3"
+    db = await new_store(path)
+    await db.close()
+    prequeue(path, url, pending)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "_rss", str(path), str(seconds), str(concurrency), stdout=subprocess.PIPE
+    )
+    stdout, _ = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the RSS child failed ({child.returncode})")
+    out = stdout.decode().split()
+    return float(out[0]), int(out[1])
+
+
+# -- main ---------------------------------------------------------------------------------------------------
+def _run(main: Any) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
+async def amain(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="dlrhub-bench-") as tmp:
+        workdir = Path(tmp)
+        sink, port, kind = start_sink(workdir)
+        url = f"http://127.0.0.1:{port}/hook"
+        config = bench_settings("sqlite:///unused", args.concurrency)
+        try:
+            print(f"receiver: {kind}; concurrency {args.concurrency}; {args.callbacks} callbacks")
+            raw_rate = await raw(url, args.callbacks, config)
+            print(f"raw client (no storage):  {raw_rate:8.0f} req/s")
+            rate = await dispatch(workdir, url, args.callbacks, config)
+            print(
+                f"dispatch (SQLite):        {rate:8.0f} callbacks/s  = {rate / raw_rate:.0%} of raw (target >= 60 %)"
+            )
+            if not args.skip_latency:
+                # The max rate of the whole path in one process: ingest (services.events) and dispatch sharing
+                # one core and the one SQLite writer; then the latency at half of it.
+                top = await latency(workdir, url, None, args.latency_seconds, config, "top")
+                print(
+                    f"ingest + dispatch, one process, unthrottled: {top['delivered']:.0f} delivered/s "
+                    f"(ingested {top['rate']:.0f}/s; first attempt p50 {top['p50']:.1f} ms, p99 {top['p99']:.1f} ms)"
+                )
+                lat = await latency(workdir, url, top["delivered"] / 2, args.latency_seconds, config, "half")
+                print(
+                    f"first-attempt latency at half that, {lat['rate']:.0f}/s ({lat['n']:.0f} events): "
+                    f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (targets < 20, < 100)"
+                )
+            if args.pending:
+                peak, sent = await peak_rss(workdir, url, args.pending, args.rss_seconds, args.concurrency)
+                print(
+                    f"peak RSS with {args.pending} pending: {peak:.0f} MB "
+                    f"(dispatcher process, {sent} sent in {args.rss_seconds:.0f} s; target < 300 MB)"
+                )
+        finally:
+            sink.terminate()
+            sink.wait(timeout=10)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_sink":
+        serve_sink(int(sys.argv[2]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_rss":
+        rss_child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--callbacks", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--pending", type=int, default=1_000_000, help="0 skips the RSS measurement")
+    parser.add_argument("--rss-seconds", type=float, default=10.0)
+    parser.add_argument("--latency-seconds", type=float, default=5.0)
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="5,000 callbacks, 100,000 pending")
+    args = parser.parse_args()
+    if args.quick:
+        args.callbacks, args.pending, args.rss_seconds, args.latency_seconds = 5_000, 100_000, 3.0, 2.0
+    _run(amain(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Callback routes of the native API: a message's callbacks with attempts, replay, and endpoint health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import fastapi
+import pydantic
+
+from dlrhub import errors, models, urlguard
+from dlrhub.api import deps
+from dlrhub.services import endpoints, replay
+
+router = fastapi.APIRouter(
+    prefix="/v1", tags=["callbacks"], dependencies=[fastapi.Depends(deps.require_admin)]
+)
+
+Id = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
+def attempt_json(attempt: models.Attempt) -> dict[str, Any]:
+    """One attempt as the API shows it."""
+    return {
+        "number": attempt.number,
+        "started_at": attempt.started_at.isoformat(),
+        "duration_ms": round(attempt.duration_ms, 3),
+        "outcome": attempt.outcome.value,
+        "status_code": attempt.status_code,
+        "response": attempt.response,
+        "error": attempt.error,
+        "retry_after_s": attempt.retry_after_s,
+    }
+
+
+def callback_json(cb: models.Callback, attempts: list[models.Attempt] | None = None) -> dict[str, Any]:
+    """One callback (and its attempts, when given) as the API shows it. The body is shown as text."""
+    shown: dict[str, Any] = {
+        "id": cb.id,
+        "event_id": cb.event_id,
+        "message_id": cb.message_id,
+        "dialect": cb.dialect.value,
+        "seq": cb.seq,
+        "method": cb.request.method,
+        "url": cb.request.url,
+        "body": cb.request.body.decode("utf-8", errors="replace"),
+        "endpoint": cb.endpoint,
+        "state": cb.state.value,
+        "due_at": cb.due_at.isoformat(),
+        "attempts": cb.attempts,
+        "last_outcome": cb.last_outcome.value if cb.last_outcome else None,
+        "last_status": cb.last_status,
+        "created_at": cb.created_at.isoformat(),
+    }
+    if attempts is not None:
+        shown["attempt_log"] = [attempt_json(a) for a in attempts]
+    return shown
+
+
+def endpoint_json(ep: models.Endpoint) -> dict[str, Any]:
+    """One destination's health."""
+    return {
+        "endpoint": ep.endpoint,
+        "state": ep.state.value,
+        "consecutive_failures": ep.consecutive_failures,
+        "failing_since": ep.failing_since.isoformat() if ep.failing_since else None,
+        "paused_until": ep.paused_until.isoformat() if ep.paused_until else None,
+        "updated_at": ep.updated_at.isoformat(),
+    }
+
+
+@router.get("/messages/{message_id}/callbacks")
+async def message_callbacks(message_id: str, hub: deps.HubDep) -> fastapi.Response:
+    """A message's callbacks in delivery order, each with every attempt made."""
+    found = await replay.history(hub, message_id)
+    return deps.json_response(
+        {"message_id": message_id, "callbacks": [callback_json(cb, attempts) for cb, attempts in found]}
+    )
+
+
+@router.get("/callbacks/{callback_id}")
+async def get_callback(callback_id: str, hub: deps.HubDep) -> fastapi.Response:
+    """One callback with its attempts."""
+    cb = await hub.store.get_callback(callback_id)
+    return deps.json_response(callback_json(cb, await hub.store.list_attempts(cb.id)))
+
+
+class ReplayIn(pydantic.BaseModel):
+    """What to redeliver: callback ids, a message, or a time range; states and account narrow it."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    callback_ids: list[Id] = pydantic.Field(default_factory=list, max_length=replay.MAX_IDS)
+    message_id: Id | None = None
+    account: Id | None = None
+    since: dt.datetime | None = pydantic.Field(None, description="Callbacks created at or after this time.")
+    until: dt.datetime | None = pydantic.Field(None, description="Callbacks created before this time.")
+    states: list[models.CallbackState] = pydantic.Field(default_factory=list, max_length=4)
+    url: str | None = pydantic.Field(None, max_length=urlguard.MAX_URL_LENGTH, description="Send elsewhere.")
+    limit: int = pydantic.Field(1000, ge=1, le=replay.MAX_REPLAY)
+    dry_run: bool = False
+
+    @pydantic.field_validator("since", "until")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
+        return value
+
+
+@router.post("/callbacks/replay")
+async def post_replay(body: ReplayIn, hub: deps.HubDep) -> fastapi.Response:
+    """Redeliver the selected callbacks now (same ids, fresh retry schedule); `dry_run` only lists them."""
+    result = await replay.replay(
+        hub,
+        replay.ReplayRequest(
+            callback_ids=tuple(body.callback_ids),
+            message_id=body.message_id,
+            account_id=body.account,
+            since=body.since,
+            until=body.until,
+            states=tuple(body.states),
+            url=body.url,
+            limit=body.limit,
+            dry_run=body.dry_run,
+        ),
+    )
+    return deps.json_response(
+        {
+            "selected": len(result.selected),
+            "requeued": result.requeued,
+            "dry_run": body.dry_run,
+            "callbacks": [cb.id for cb in result.selected],
+        }
+    )
+
+
+@router.get("/endpoints")
+async def list_endpoints(
+    hub: deps.HubDep, state: Annotated[list[models.EndpointState] | None, fastapi.Query()] = None
+) -> fastapi.Response:
+    """Callback destinations with their health: paused ones wait for `paused_until`, disabled ones refuse."""
+    found = await endpoints.listing(hub, tuple(state or ()))
+    return deps.json_response({"endpoints": [endpoint_json(e) for e in found]})
+
+
+class EndpointIn(pydantic.BaseModel):
+    """A destination, as `scheme://host:port`."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    endpoint: str = pydantic.Field(min_length=1, max_length=300)
+
+
+@router.post("/endpoints/reset")
+async def reset_endpoint(body: EndpointIn, hub: deps.HubDep) -> fastapi.Response:
+    """Re-enable a paused or disabled destination. Cancelled callbacks stay cancelled: replay them."""
+    try:
+        healthy = await endpoints.reset(hub, body.endpoint)
+    except errors.NotFound as exc:
+        return deps.problem(404, "not_found", str(exc))
+    return deps.json_response(endpoint_json(healthy))

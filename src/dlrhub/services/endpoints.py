@@ -1,0 +1,25 @@
+"""Endpoint health for operators: list destinations by state, and re-enable one."""
+
+from __future__ import annotations
+
+from dlrhub import errors, models
+from dlrhub.dispatch import breaker
+from dlrhub.services import hub as hub_
+
+
+async def listing(hub: hub_.Hub, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
+    """Destinations the dispatcher has judged (healthy ones appear once they have failed)."""
+    return await hub.store.list_endpoints(states)
+
+
+async def reset(hub: hub_.Hub, endpoint: str) -> models.Endpoint:
+    """Make a paused or disabled destination healthy again. Raises errors.NotFound if it was never stored.
+
+    Callbacks already cancelled stay cancelled; replay them to send them again.
+    """
+    found = (await hub.store.get_endpoints([endpoint])).get(endpoint)
+    if found is None:
+        raise errors.NotFound(f"no endpoint {endpoint!r}")
+    healthy = breaker.reset(found, hub.clock())
+    await hub.store.put_endpoints([healthy])
+    return healthy

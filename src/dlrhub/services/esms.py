@@ -1,0 +1,170 @@
+"""The eSMS use cases: accept a ZNS send, answer GetCallback and the status APIs.
+
+Each takes the raw request (bytes or query parameters) and returns the answer body, or raises
+`errors.DialectError` with the eSMS code. The HTTP layer only maps those onto the wire.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dlrhub import errors, ids, models, urlguard
+from dlrhub.dialects.esms import checks, codes, pull, queries, requests
+from dlrhub.services import hub as hub_
+from dlrhub.services import send as send_
+
+
+class _TtlCache:
+    """Records read for GetCallback, kept for `ttl` seconds: at up to 20 requests per second per account, the
+    account and OA lookups would otherwise cost as much as the messages themselves."""
+
+    def __init__(self, ttl: float = 1.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[tuple[int, str], tuple[float, Any]] = {}
+
+    def get(self, hub: hub_.Hub, key: str) -> tuple[bool, Any]:
+        found = self._items.get((id(hub.store), key))
+        if found is None or found[0] < time.monotonic():
+            return False, None
+        return True, found[1]
+
+    def put(self, hub: hub_.Hub, key: str, value: Any) -> None:
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[(id(hub.store), key)] = (time.monotonic() + self.ttl, value)
+
+
+#: Accounts by ApiKey and OAs by id, for GetCallback only (sends and balances always read afresh).
+_PULL_ACCOUNTS = _TtlCache()
+_PULL_OAS = _TtlCache()
+
+
+async def _account(hub: hub_.Hub, api_key: str, secret_key: str) -> models.Account:
+    return checks.check_account(await hub.store.find_account_by_esms_key(api_key), api_key, secret_key)
+
+
+async def authenticate_get_callback(
+    hub: hub_.Hub, raw: object
+) -> tuple[queries.CallbackQuery, models.Account]:
+    """A GetCallback request and the account it authenticates; raises 110 (malformed), 101 or 143."""
+    query = queries.parse_get_callback(raw)
+    hit, account = _PULL_ACCOUNTS.get(hub, query.api_key)
+    if not hit:
+        account = await hub.store.find_account_by_esms_key(query.api_key)
+        _PULL_ACCOUNTS.put(hub, query.api_key, account)
+    return query, checks.check_account(account, query.api_key, query.secret_key)
+
+
+async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
+    """Accept one ZNS send of `variant`; returns its SMSID.
+
+    A sandbox request is checked like a real one, then answered with an SMSID that is neither stored, charged
+    nor sent. Raises `errors.DialectError` with the eSMS code (124 for a RequestId seen within 24 h, whose
+    original message is left untouched).
+    """
+    request = requests.parse_send(raw, variant)
+    if request.callback_url is not None:
+        try:
+            urlguard.check_url(request.callback_url)
+        except errors.BlockedURL:
+            raise codes.error(
+                codes.Code.BAD_REQUEST_DATA, "Invalid request: CallbackUrl must be an http(s) URL"
+            ) from None
+    account = await hub.store.find_account_by_esms_key(request.api_key)
+    oa = await hub.store.get_oa(request.oa_id)
+    price = checks.check_send(request, account, oa, None)
+    assert account is not None  # check_send refuses a missing account
+    sms_id = ids.message_id(models.Dialect.ESMS)
+    if request.sandbox:
+        return sms_id
+    now = hub.clock()
+    message = models.Message(
+        id=sms_id,
+        account_id=account.id,
+        dialect=models.Dialect.ESMS,
+        type_id=request.type_id,
+        recipient=request.recipient,
+        recipient_kind=request.recipient_kind.value,
+        state=models.MessageState.ACCEPTED,
+        seq=0,
+        created_at=now,
+        updated_at=now,
+        callback_url=request.callback_url,
+        request_id=request.request_id,
+        oa_id=request.oa_id,
+        template_id=request.template_id,
+        template_data=dict(request.template_data),
+        price=price,
+        currency=account.currency,
+        telco_id=request.telco_id,
+        journey_id=request.order_id,
+        send_at=request.send_at,
+        sending_mode=request.sending_mode,
+    )
+    try:
+        await send_.accept(hub, account, message, charge=price)
+    except errors.DuplicateRequest:
+        raise codes.error(codes.Code.DUPLICATE_REQUEST) from None
+    except errors.InsufficientBalance:
+        raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
+    return sms_id
+
+
+async def get_callback(
+    hub: hub_.Hub, query: queries.CallbackQuery, account: models.Account
+) -> list[dict[str, Any]]:
+    """The GetCallback records of `query` for an authenticated account: the first 200 ids, in order, only
+    messages sent with a CallbackUrl, only the OA asked for. Raises 204 for an OAId not on the account."""
+    if query.oa_id is not None:
+        hit, oa = _PULL_OAS.get(hub, query.oa_id)
+        if not hit:
+            oa = await hub.store.get_oa(query.oa_id)
+            _PULL_OAS.put(hub, query.oa_id, oa)
+        checks.check_pull_oa(oa, account)
+    messages = await hub.store.get_message_statuses(account.id, list(query.sms_ids))
+    return [
+        pull.callback_record(message)
+        for message in messages
+        if message.callback_url and (query.oa_id is None or message.oa_id == query.oa_id)
+    ]
+
+
+async def _message(hub: hub_.Hub, account: models.Account, message_id: str) -> models.Message:
+    found = await hub.store.get_messages(account.id, [message_id])
+    if not found:
+        raise codes.error(codes.Code.MESSAGE_NOT_FOUND)
+    return found[0]
+
+
+async def send_status(hub: hub_.Hub, params: dict[str, Any]) -> dict[str, Any]:
+    """The GetSendStatus body for `RefId`; 105 when the account has no such message."""
+    query = queries.parse_send_status(params)
+    account = await _account(hub, query.api_key, query.secret_key)
+    return pull.send_status(await _message(hub, account, query.message_id))
+
+
+async def zns_status(hub: hub_.Hub, raw: object) -> dict[str, Any]:
+    """The QueryZnsStatus body for `SmsId`; 105 when the account has no such message."""
+    query = queries.parse_zns_status(raw)
+    account = await _account(hub, query.api_key, query.secret_key)
+    return pull.zns_status(await _message(hub, account, query.message_id))
+
+
+async def zalo_message_status(hub: hub_.Hub, raw: object) -> dict[str, Any]:
+    """The GetZaloMessageStatus body for a Zalo `MessageId`; 854 when the account sent no such message."""
+    query = queries.parse_zalo_message_status(raw)
+    account = await _account(hub, query.api_key, query.secret_key)
+    checks.check_pull_oa(await hub.store.get_oa(query.oa_id or ""), account)
+    message = await hub.store.find_message_by_zalo_msg_id_for_account(account.id, query.message_id)
+    if message is None or message.oa_id != query.oa_id:
+        raise codes.error(codes.Code.NO_DATA)
+    return pull.zalo_message_status(message)
+
+
+async def balance(hub: hub_.Hub, raw: object) -> dict[str, Any]:
+    """The GetBalance body."""
+    query = queries.parse_balance(raw)
+    account = await _account(hub, query.api_key, query.secret_key)
+    return pull.balance(account)

@@ -1,0 +1,65 @@
+"""Group commit for accepted sends: requests that arrive together share one store transaction.
+
+A send waits for no timer: when the store is idle its accept is written at once; while a transaction is being
+written, the accepts that arrive meanwhile queue up and go together in the next one (`Store.accept_messages`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+from dlrhub import errors, store
+from dlrhub.store import base
+
+#: The most accepts written in one transaction.
+MAX_BATCH = 256
+
+
+class AcceptQueue:
+    """The accept queue of one store, in one event loop."""
+
+    def __init__(self, target: store.Store, max_batch: int = MAX_BATCH) -> None:
+        self.store = target
+        self.max_batch = max_batch
+        self._pending: list[tuple[base.Accept, asyncio.Future[store.IngestResult]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def accept(self, item: base.Accept) -> store.IngestResult:
+        """Store one accept (as `Store.accept_message`); raises its refusal (DuplicateRequest, ...)."""
+        future: asyncio.Future[store.IngestResult] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                results = await self.store.accept_messages([item for item, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():  # the caller went away
+                    continue
+                if isinstance(result, errors.DlrhubError):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
+_queues: weakref.WeakKeyDictionary[store.Store, AcceptQueue] = weakref.WeakKeyDictionary()
+
+
+async def accept(target: store.Store, item: base.Accept) -> store.IngestResult:
+    """Accept `item` through `target`'s shared queue (see the module docstring)."""
+    queue = _queues.get(target)
+    if queue is None:
+        queue = _queues[target] = AcceptQueue(target)
+    return await queue.accept(item)

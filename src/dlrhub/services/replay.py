@@ -1,0 +1,104 @@
+"""Replay: redeliver callbacks by id, by message, or by time range and state, optionally to another URL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from dlrhub import errors, models, planning, store, urlguard
+from dlrhub.services import hub as hub_
+
+#: The most callbacks one replay may requeue.
+MAX_REPLAY = 10_000
+#: The most ids one replay may name.
+MAX_IDS = 1_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReplayRequest:
+    """What to redeliver. Give ids, a message, or a time range (`since`); states and account narrow it."""
+
+    callback_ids: tuple[str, ...] = ()
+    message_id: str | None = None
+    account_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    states: tuple[models.CallbackState, ...] = ()
+    #: Send to this URL instead (a GET callback keeps its own query string).
+    url: str | None = None
+    limit: int = 1_000
+    #: Only report what would be replayed.
+    dry_run: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """The callbacks a replay selected, and how many it requeued (0 on a dry run)."""
+
+    selected: list[models.Callback]
+    requeued: int
+
+
+def redirected(request: models.CallbackRequest, url: str) -> str:
+    """The URL a callback is replayed to at `url`: POST goes to `url` as is; GET keeps its query string."""
+    if request.method.upper() != "GET":
+        return url
+    _, sep, query = request.url.partition("?")
+    if not sep or not query:
+        return url
+    base = url.partition("#")[0]
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}{query}" if not base.endswith(("?", "&")) else base + query
+
+
+def _filter(req: ReplayRequest) -> store.CallbackFilter:
+    if len(req.callback_ids) > MAX_IDS:
+        raise errors.InvalidInput("callback_ids", f"at most {MAX_IDS}")
+    if not req.callback_ids and req.message_id is None and req.since is None:
+        raise errors.InvalidInput("selector", "give callback ids, a message id, or a time range (since)")
+    if req.since is not None and req.until is not None and req.until <= req.since:
+        raise errors.InvalidInput("until", "must be after since")
+    if not 1 <= req.limit <= MAX_REPLAY:
+        raise errors.InvalidInput("limit", f"must be 1 to {MAX_REPLAY}")
+    if req.url is not None:
+        urlguard.check_url(req.url)
+    return store.CallbackFilter(
+        ids=req.callback_ids,
+        message_id=req.message_id,
+        account_id=req.account_id,
+        created_from=req.since,
+        created_to=req.until,
+        states=req.states,
+        limit=req.limit,
+    )
+
+
+async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
+    """Requeue the selected callbacks: pending, due now, same ids, a fresh retry schedule.
+
+    Raises errors.InvalidInput on a request without a selector or with bad bounds, errors.BlockedURL when
+    `url` breaks the URL rules, and errors.UnknownCallback when named ids match nothing.
+    """
+    where = _filter(req)
+    selected = await hub.store.find_callbacks(where)
+    if req.callback_ids and not selected:
+        raise errors.UnknownCallback(f"no callback among {len(req.callback_ids)} id(s)")
+    if req.dry_run or not selected:
+        return ReplayResult(selected, 0)
+    changes = []
+    for cb in selected:
+        url = cb.request.url if req.url is None else redirected(cb.request, req.url)
+        if len(url) > urlguard.MAX_URL_LENGTH:
+            raise errors.BlockedURL(
+                f"replay URL for {cb.id} is longer than {urlguard.MAX_URL_LENGTH} characters"
+            )
+        changes.append((cb.id, url, planning.endpoint_of(url)))
+    count = await hub.store.requeue_callbacks(changes, hub.clock())
+    return ReplayResult(selected, count)
+
+
+async def history(hub: hub_.Hub, message_id: str) -> list[tuple[models.Callback, list[models.Attempt]]]:
+    """A message's callbacks in order, each with its attempts. Raises errors.UnknownMessage."""
+    await hub.store.get_message(message_id)
+    found = await hub.store.list_callbacks(message_id)
+    return [(cb, await hub.store.list_attempts(cb.id)) for cb in found]

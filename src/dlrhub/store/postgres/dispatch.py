@@ -1,0 +1,172 @@
+"""The dispatcher's storage on PostgreSQL: endpoint health, giving back and cancelling callbacks, replay, LISTEN."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from dlrhub import models
+from dlrhub.store import base, rows
+from dlrhub.store.postgres import core
+
+RELEASE = """
+UPDATE callbacks SET due_at = u.due_at, lease_until = NULL, lease_owner = NULL, updated_at = $3
+FROM unnest($1::text[], $2::timestamptz[]) AS u(id, due_at)
+WHERE callbacks.id = u.id AND callbacks.lease_owner = $4 AND callbacks.state = 'pending'
+"""
+CANCEL = """
+UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = $2
+WHERE id = ANY($1::text[]) AND state = 'pending'
+"""
+CANCEL_ENDPOINT = """
+UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = $2
+WHERE endpoint = $1 AND state = 'pending'
+"""
+REQUEUE = """
+UPDATE callbacks SET state = 'pending', due_at = $4, url = u.url, endpoint = u.endpoint, retry_from = attempts,
+    lease_until = NULL, lease_owner = NULL, updated_at = $4
+FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, url, endpoint)
+WHERE callbacks.id = u.id
+"""
+#: `find_callbacks`: every filter is optional (NULL or an empty array matches everything).
+FIND = """
+SELECT * FROM callbacks
+WHERE (cardinality($1::text[]) = 0 OR id = ANY($1::text[]))
+  AND ($2::text IS NULL OR message_id = $2)
+  AND ($3::text IS NULL OR account_id = $3)
+  AND ($4::timestamptz IS NULL OR created_at >= $4)
+  AND ($5::timestamptz IS NULL OR created_at < $5)
+  AND (cardinality($6::text[]) = 0 OR state = ANY($6::text[]))
+ORDER BY created_at, seq
+LIMIT $7
+"""
+UPSERT_ENDPOINTS = """
+INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, paused_until, updated_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failures = excluded.consecutive_failures,
+    failing_since = excluded.failing_since, paused_until = excluded.paused_until, updated_at = excluded.updated_at
+"""
+GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint = ANY($1::text[])"
+LIST_ENDPOINTS = """
+SELECT * FROM endpoints WHERE cardinality($1::text[]) = 0 OR state = ANY($1::text[]) ORDER BY endpoint LIMIT 10000
+"""
+COUNT_ENDPOINTS = "SELECT state, count(*) AS n FROM endpoints GROUP BY state"
+NOTIFY = "SELECT pg_notify($1, '')"
+
+
+class PostgresDispatch(core.PostgresCore):
+    """Endpoint health, release, cancel, replay and the LISTEN wake-up."""
+
+    _callbacks_due: asyncio.Event | None = None
+    _listener: asyncpg.Connection | None = None
+
+    def _due(self) -> asyncio.Event:
+        if self._callbacks_due is None:
+            self._callbacks_due = asyncio.Event()
+        return self._callbacks_due
+
+    def _on_notify(self, *_: Any) -> None:
+        self._due().set()
+
+    async def wait_for_callbacks(self, within_s: float) -> None:
+        due = self._due()
+        if self._listener is None or self._listener.is_closed():
+            # A fresh connection of its own: pooled connections are reset on release, which drops LISTEN.
+            self._listener = await asyncpg.connect(self.url)
+            await self._listener.add_listener(core.CALLBACKS_CHANNEL, self._on_notify)
+        if not due.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(due.wait(), within_s)
+        due.clear()
+
+    async def close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            await listener.close()
+        await super().close()
+
+    async def release_callbacks(
+        self, owner: str, due: list[tuple[str, dt.datetime]], now: dt.datetime
+    ) -> None:
+        if not due:
+            return
+        pool = await self.pool()
+        await pool.execute(RELEASE, [cid for cid, _ in due], [at for _, at in due], now, owner)
+
+    async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
+        if not ids:
+            return 0
+        pool = await self.pool()
+        return _count(await pool.execute(CANCEL, ids, now))
+
+    async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
+        pool = await self.pool()
+        return _count(await pool.execute(CANCEL_ENDPOINT, endpoint, now))
+
+    async def find_callbacks(self, where: base.CallbackFilter) -> list[models.Callback]:
+        pool = await self.pool()
+        found = await pool.fetch(
+            FIND,
+            list(where.ids),
+            where.message_id,
+            where.account_id,
+            where.created_from,
+            where.created_to,
+            [s.value for s in where.states],
+            max(0, min(where.limit, 100_000)),
+        )
+        return [rows.from_row(models.Callback, r) for r in found]
+
+    async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
+        if not changes:
+            return 0
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                REQUEUE, [c[0] for c in changes], [c[1] for c in changes], [c[2] for c in changes], now
+            )
+            await conn.execute(NOTIFY, core.CALLBACKS_CHANNEL)
+        return _count(status)
+
+    async def get_endpoints(self, endpoints: list[str]) -> dict[str, models.Endpoint]:
+        if not endpoints:
+            return {}
+        pool = await self.pool()
+        found = await pool.fetch(GET_ENDPOINTS, endpoints)
+        return {r["endpoint"]: rows.from_row(models.Endpoint, r) for r in found}
+
+    async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
+        if not endpoints:
+            return
+        pool = await self.pool()
+        await pool.execute(
+            UPSERT_ENDPOINTS,
+            [e.endpoint for e in endpoints],
+            [e.state.value for e in endpoints],
+            [e.consecutive_failures for e in endpoints],
+            [e.failing_since for e in endpoints],
+            [e.paused_until for e in endpoints],
+            [e.updated_at for e in endpoints],
+        )
+
+    async def list_endpoints(self, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
+        pool = await self.pool()
+        found = await pool.fetch(LIST_ENDPOINTS, [s.value for s in states])
+        return [rows.from_row(models.Endpoint, r) for r in found]
+
+    async def count_endpoints(self) -> dict[models.EndpointState, int]:
+        pool = await self.pool()
+        found = await pool.fetch(COUNT_ENDPOINTS)
+        counts = dict.fromkeys(models.EndpointState, 0)
+        counts.update({models.EndpointState(r["state"]): r["n"] for r in found})
+        return counts
+
+
+def _count(status: str) -> int:
+    """The row count of an asyncpg command status such as `UPDATE 3`."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

@@ -1,0 +1,120 @@
+"""The Zalo channel worker's queue on SQLite: claiming sends under the OA's daily quota, stale sends, orphans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import orjson
+
+from dlrhub import models
+from dlrhub.store import rows
+from dlrhub.store.sqlite import core
+
+SELECT_DUE = (
+    "SELECT * FROM messages WHERE channel_state = 'queued' AND channel_due_at <= ? AND sandbox = 0"
+    " ORDER BY channel_due_at LIMIT ?"
+)
+SELECT_QUOTA = "SELECT daily_quota FROM oas WHERE oa_id = ?"
+SELECT_USED = "SELECT used FROM oa_quota WHERE oa_id = ? AND day = ?"
+SPEND_QUOTA = (
+    "INSERT INTO oa_quota (oa_id, day, used) VALUES (?, ?, 1)"
+    " ON CONFLICT (oa_id, day) DO UPDATE SET used = used + 1"
+)
+DEFER = "UPDATE messages SET channel_due_at = ? WHERE id = ?"
+MARK_SENDING = (
+    "UPDATE messages SET channel_state = 'sending', channel_due_at = ?, channel_lease_until = ? WHERE id = ?"
+)
+MARK_DONE = "UPDATE messages SET channel_state = 'done', channel_lease_until = NULL WHERE id = ?"
+SELECT_STALE = (
+    "SELECT * FROM messages WHERE channel_state = 'sending' AND channel_lease_until < ?"
+    " ORDER BY channel_lease_until LIMIT ?"
+)
+RELEASE_LEASE = "UPDATE messages SET channel_lease_until = ? WHERE id = ?"
+INSERT_ORPHAN = (
+    "INSERT OR IGNORE INTO orphan_receipts (msg_id, tracking_id, payload, received_at) VALUES (?, ?, ?, ?)"
+)
+FIND_ORPHAN = (
+    "SELECT msg_id, payload FROM orphan_receipts WHERE matched_at IS NULL AND received_at >= ?"
+    " AND (msg_id = ? OR tracking_id = ?) ORDER BY msg_id = ? DESC LIMIT 1"
+)
+MATCH_ORPHAN = "UPDATE orphan_receipts SET matched_at = ? WHERE msg_id = ?"
+COUNT_ORPHANS = "SELECT count(*) FROM orphan_receipts WHERE matched_at IS NULL"
+
+
+class SqliteChannel(core.SqliteCore):
+    """The channel queue's methods of the Store."""
+
+    async def claim_channel_messages(
+        self, now: dt.datetime, limit: int, lease_s: float, day: str, next_day: dt.datetime
+    ) -> list[models.Message]:
+        t = now.timestamp()
+
+        def run(conn: sqlite3.Connection) -> list[models.Message]:
+            claimed: list[models.Message] = []
+            quotas: dict[str, int] = {}
+            for row in conn.execute(SELECT_DUE, (t, limit)).fetchall():
+                oa_id = row["oa_id"]
+                if oa_id is not None:
+                    if oa_id not in quotas:
+                        q = conn.execute(SELECT_QUOTA, (oa_id,)).fetchone()
+                        quotas[oa_id] = q["daily_quota"] if q is not None else 0
+                    used = conn.execute(SELECT_USED, (oa_id, day)).fetchone()
+                    if q_spent(used) >= quotas[oa_id] and quotas[oa_id] > 0:
+                        conn.execute(DEFER, (next_day.timestamp(), row["id"]))
+                        continue
+                    conn.execute(SPEND_QUOTA, (oa_id, day))
+                conn.execute(MARK_SENDING, (t, t + lease_s, row["id"]))
+                claimed.append(rows.from_row(models.Message, row))
+            return claimed
+
+        return await self._tx(run)
+
+    async def finish_channel_message(self, message_id: str, now: dt.datetime) -> None:
+        await self._tx(lambda conn: conn.execute(MARK_DONE, (message_id,)))
+
+    async def claim_stale_channel_messages(
+        self, now: dt.datetime, limit: int, recheck_s: float
+    ) -> list[tuple[models.Message, dt.datetime]]:
+        t = now.timestamp()
+
+        def run(conn: sqlite3.Connection) -> list[tuple[models.Message, dt.datetime]]:
+            found = []
+            for row in conn.execute(SELECT_STALE, (t, limit)).fetchall():
+                conn.execute(RELEASE_LEASE, (t + recheck_s, row["id"]))
+                since = dt.datetime.fromtimestamp(row["channel_due_at"], dt.UTC)
+                found.append((rows.from_row(models.Message, row), since))
+            return found
+
+        return await self._tx(run)
+
+    async def put_orphan_receipt(
+        self, msg_id: str, tracking_id: str | None, payload: dict[str, object], received_at: dt.datetime
+    ) -> bool:
+        raw = orjson.dumps(payload).decode()
+        cursor = await self._tx(
+            lambda conn: conn.execute(INSERT_ORPHAN, (msg_id, tracking_id, raw, received_at.timestamp()))
+        )
+        return cursor.rowcount == 1
+
+    async def take_orphan_receipt(
+        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime
+    ) -> dict[str, object] | None:
+        def run(conn: sqlite3.Connection) -> dict[str, object] | None:
+            row = conn.execute(FIND_ORPHAN, (since.timestamp(), msg_id, tracking_id, msg_id)).fetchone()
+            if row is None:
+                return None
+            conn.execute(MATCH_ORPHAN, (dt.datetime.now(dt.UTC).timestamp(), row["msg_id"]))
+            payload: dict[str, object] = orjson.loads(row["payload"])
+            return payload
+
+        return await self._tx(run)
+
+    async def count_orphan_receipts(self) -> int:
+        row = await self._read(lambda conn: conn.execute(COUNT_ORPHANS).fetchone())
+        return int(row[0])
+
+
+def q_spent(row: sqlite3.Row | None) -> int:
+    """Units spent from a `SELECT_USED` row (none yet when there is no row)."""
+    return 0 if row is None else int(row["used"])

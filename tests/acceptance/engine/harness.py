@@ -1,0 +1,129 @@
+"""Real `dlrhub worker` processes and a recording receiver, for the engine's acceptance tests."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from dlrhub import models, settings, store
+from dlrhub.services import events
+from dlrhub.services import hub as hub_
+
+DLRHUB = str(Path(sys.executable).parent / "dlrhub")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Recorder:
+    """A receiver on a fixed loopback port that records every webhook-id it answers 200 to (after a delay).
+
+    It can be stopped and started again on the same port, to play a receiver that is down for a while.
+    """
+
+    def __init__(self, port: int, delay_s: float = 0.02) -> None:
+        self.port = port
+        self.delay_s = delay_s
+        #: (webhook-id or body, monotonic time the request arrived), appended when answered
+        self.seen: list[tuple[str, float]] = []
+        self._runner: web.AppRunner | None = None
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        body = await request.read()
+        await asyncio.sleep(self.delay_s)
+        key = request.headers.get("webhook-id") or body.decode()
+        self.seen.append((key, arrived))
+        return web.Response(text="ok")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def counts(self) -> collections.Counter[str]:
+        return collections.Counter(key for key, _ in self.seen)
+
+
+def worker_env(db_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")}
+    env.update(
+        DLRHUB_DATABASE_URL=db_url,
+        DLRHUB_CALLBACK_ALLOW="127.0.0.1",
+        DLRHUB_CALLBACK_TIMEOUT_S="1",
+        DLRHUB_DISPATCH_LEASE_S="3",
+        DLRHUB_DISPATCH_CONCURRENCY="32",
+        DLRHUB_DISPATCH_BATCH_SIZE="50",
+        DLRHUB_LOG_LEVEL="warning",
+        DLRHUB_ZALO_MODE="simulator",
+    )
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([DLRHUB, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+async def queue(db: store.Store, account: models.Account, url: str, n: int, prefix: str) -> None:
+    """Ingest `n` native `success` events, each making one callback to `url`."""
+    hub = hub_.Hub(settings=settings.Settings(), store=db)
+    for i in range(n):
+        await events.ingest_external(
+            hub,
+            events.ExternalEvent(
+                event_id=f"{prefix}{i}:success",
+                message_id=f"{prefix}{i}",
+                account_id=account.id,
+                kind=models.EventKind.SUCCESS,
+                type_id=24,
+                dialect=models.Dialect.NATIVE,
+                occurred_at=dt.datetime.now(dt.UTC),
+                callback_url=url,
+            ),
+        )
+
+
+async def wait_until(check, within_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    for _ in range(int(within_s / 0.05)):
+        if await check():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"worker exited with {proc.returncode}")
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")

@@ -1,0 +1,158 @@
+"""From a send request in each dialect to the callback at a real receiver, through a real `dlrhub serve`.
+
+The Zalo simulator inside `dlrhub serve` picks each outcome by the number's last digits (docs/reference/simulator.md).
+eSMS has no journey callbacks (PROTOCOLS §4): its journey sends report success and delivery like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.engine import harness
+from tests.acceptance.zalo import serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serve.Served]:
+    running = serve.start(Path(tmp_path_factory.mktemp("serve")))
+    try:
+        yield running
+    finally:
+        harness.stop_worker(running.proc)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[serve.Receiver]:
+    rec = serve.Receiver()
+    await rec.start()
+    try:
+        yield rec
+    finally:
+        await rec.stop()
+
+
+@pytest.fixture
+async def customer(served: serve.Served, receiver: serve.Receiver) -> AsyncIterator[serve.Customer]:
+    async with httpx.AsyncClient(base_url=served.url, timeout=10) as http:
+        yield await serve.Customer.create(http, receiver.url + "/app")
+
+
+def esms_of(sms_id: str):
+    return lambda c: c.path == "/esms" and c.query.get("SMSID") == sms_id
+
+
+def nx_of(request_id: str, status: str):
+    return lambda c: (
+        c.path == "/nx"
+        and c.body is not None
+        and (c.body.get("requestId"), c.body["status"])
+        == (
+            request_id,
+            status,
+        )
+    )
+
+
+async def test_esms_success_then_delivered(customer, receiver):
+    sms_id = await customer.esms("0900000300", receiver.url + "/esms")
+    sent, delivered = await receiver.wait(esms_of(sms_id), 2)
+    assert (sent.query["SendStatus"], sent.query["SendSuccess"], sent.query["SendFailed"]) == ("5", "1", "0")
+    assert sent.query["partnerids"]
+    info = serve.error_info(delivered)
+    assert info["data"]["status"] == 1
+    assert info["data"]["message"] == "The message was delivered to the user's phone"
+
+
+async def test_esms_failed_118(customer, receiver):
+    sms_id = await customer.esms("0900000118", receiver.url + "/esms")
+    [failed] = await receiver.wait(esms_of(sms_id))
+    assert (failed.query["SendSuccess"], failed.query["SendFailed"], failed.query["partnerids"]) == (
+        "0",
+        "1",
+        "",
+    )
+    assert serve.error_info(failed) == {"error": -118, "message": "Zalo account not existed"}
+
+
+async def test_esms_17005(customer, receiver):
+    sms_id = await customer.esms("0900000005", receiver.url + "/esms")
+    [failed] = await receiver.wait(esms_of(sms_id))
+    assert (failed.query["SendSuccess"], failed.query["SendFailed"]) == ("0", "1")
+
+
+async def test_nx_success_then_delivered(customer, receiver):
+    request_id = await customer.mt("84900000300", receiver.url + "/nx")
+    [success] = await receiver.wait(nx_of(request_id, "success"))
+    [delivered] = await receiver.wait(nx_of(request_id, "delivered"))
+    assert (success.body["code"], success.body["ext"]) == (0, "x")
+    assert success.body["zaloRes"]["error"] == 0
+    assert success.body["zaloRes"]["data"]["msg_id"]
+    assert (delivered.body["code"], delivered.body["message"]) == (17003, "Zalo message has delivered")
+
+
+async def test_nx_failed_118(customer, receiver):
+    request_id = await customer.mt("84900000118", receiver.url + "/nx")
+    [failed] = await receiver.wait(nx_of(request_id, "failed"))
+    assert failed.body["code"] == 17004
+    assert failed.body["message"] == "Zalo send error(Zalo account not existed)"
+    assert failed.body["zaloRes"]["error"] == -118
+    assert failed.body["zaloRes"]["data"] is None
+
+
+async def test_nx_17005(customer, receiver):
+    request_id = await customer.mt("84900000005", receiver.url + "/nx")
+    [failed] = await receiver.wait(nx_of(request_id, "failed"))
+    assert failed.body["code"] == 17005
+    assert failed.body["zaloRes"] == {
+        "sysMsg": "Zalo engine api timeout",
+        "cusMsg": "Zalo engine api timeout",
+        "error": None,
+        "message": None,
+        "data": None,
+    }
+
+
+async def test_nx_journey_acknowledged(customer, receiver):
+    journey = await customer.journey("84900000300")
+    request_id = await customer.mt("84900000300", receiver.url + "/nx", journey_token=journey["token"])
+    [acked] = await receiver.wait(nx_of(request_id, "journey_acknowledged"))
+    assert acked.body["code"] == 17006
+    assert acked.body["journeyId"] == journey["journeyId"]
+    await receiver.wait(nx_of(request_id, "delivered"))
+
+
+async def test_nx_journey_timed_out(customer, receiver):
+    journey = await customer.journey("84900000301")
+    # The serve process's simulator lets journey tokens live 3 s; this one is never used.
+    [timed_out] = await receiver.wait(
+        lambda c: c.body is not None and c.body.get("status") == "journey_time_out", within_s=30
+    )
+    assert timed_out.path == "/app"  # the app's DR URL: a journey event belongs to no message
+    assert (timed_out.body["code"], timed_out.body["journeyId"]) == (17007, journey["journeyId"])
+    assert "requestId" not in timed_out.body
+
+
+async def test_esms_journey_sends_and_is_delivered(customer, receiver):
+    e = customer.credentials["esms"]
+    body = {
+        "ApiKey": e["ApiKey"],
+        "SecretKey": e["SecretKey"],
+        "OAID": e["OAID"],
+        "TempID": e["TempIDs"][0],
+        "Params": ["An"],
+        "Phone": "0900000302",
+        "IsJourney": True,
+        "OrderId": "order-1",
+        "CallbackUrl": receiver.url + "/esms",
+    }
+    answer = await customer.http.post("/MainService.svc/json/SendZaloMessage_V4_post_json/", json=body)
+    assert answer.json()["CodeResult"] == "100", answer.text
+    sent, delivered = await receiver.wait(esms_of(answer.json()["SMSID"]), 2)
+    assert (sent.query["TypeId"], sent.query["SendSuccess"]) == ("27", "1")
+    assert serve.error_info(delivered)["data"]["status"] == 1

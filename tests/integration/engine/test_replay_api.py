@@ -1,0 +1,143 @@
+"""Replay and the callback routes over HTTP (ASGI), with a real dispatcher and receiver, on each backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+
+from dlrhub import models, settings, webhook_signing
+from dlrhub.api import app as app_
+from dlrhub.services import hub as hub_
+from tests.conftest import make_account
+from tests.integration.engine.receivers import Receiver
+from tests.integration.engine.test_dispatcher import config, eventually, ingest, running, states
+
+TOKEN = "t0ken"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+S = models.CallbackState
+
+
+def client(db) -> httpx.AsyncClient:
+    hub = hub_.Hub(settings=settings.Settings(admin_token=TOKEN), store=db)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app_.create_app(hub)), base_url="http://t")
+
+
+async def test_list_replay_by_message_and_to_another_url(db):
+    secret = webhook_signing.new_secret(b"r" * 24)
+    account = make_account(signing_secrets=(secret,))
+    await db.create_account(account, [])
+    async with Receiver() as rec, client(db) as http:
+        await ingest(db, account, "m1", models.EventKind.SUCCESS, rec.url("/hook"))
+        async with running(db, config()):
+
+            async def first():
+                return await states(db, "m1") == [S.SUCCEEDED]
+
+            await eventually(first)
+            listed = (await http.get("/v1/messages/m1/callbacks", headers=AUTH)).json()
+            [cb] = listed["callbacks"]
+            assert cb["state"] == "succeeded"
+            assert [a["outcome"] for a in cb["attempt_log"]] == ["ok"]
+
+            answer = await http.post("/v1/callbacks/replay", json={"message_id": "m1"}, headers=AUTH)
+            assert answer.status_code == 200
+            assert answer.json()["requeued"] == 1
+
+            async def twice():
+                return len(rec.hits) == 2 and await states(db, "m1") == [S.SUCCEEDED]
+
+            await eventually(twice)
+            answer = await http.post(
+                "/v1/callbacks/replay",
+                json={"callback_ids": [cb["id"]], "url": rec.url("/elsewhere")},
+                headers=AUTH,
+            )
+            assert answer.json()["requeued"] == 1
+
+            async def moved():
+                return [h.path for h in rec.hits] == ["/hook", "/hook", "/elsewhere"]
+
+            await eventually(moved)
+    # The same id every time: receivers drop duplicates by it.
+    assert {h.headers["webhook-id"] for h in rec.hits} == {cb["id"]}
+    attempts = await db.list_attempts(cb["id"])
+    assert [a.number for a in attempts] == [1, 2, 3]
+
+
+async def test_replay_failed_in_a_time_range_gets_a_fresh_schedule(db):
+    account = make_account()
+    await db.create_account(account, [])
+    async with Receiver() as rec, client(db) as http:
+        rec.scripts["/fail"] = [500]
+        await ingest(db, account, "mf", models.EventKind.SUCCESS, rec.url("/fail"))
+        await ingest(db, account, "mok", models.EventKind.SUCCESS, rec.url("/ok"))
+        async with running(db, config()):
+
+            async def failed():
+                return await states(db, "mf") == [S.FAILED] and await states(db, "mok") == [S.SUCCEEDED]
+
+            await eventually(failed)
+            since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+            dry = await http.post(
+                "/v1/callbacks/replay",
+                json={"since": since, "states": ["failed"], "dry_run": True},
+                headers=AUTH,
+            )
+            assert dry.json()["selected"] == 1
+            assert dry.json()["requeued"] == 0
+            rec.scripts["/fail"] = [500, 500, 500, 500, 500, 200]
+            answer = await http.post(
+                "/v1/callbacks/replay", json={"since": since, "states": ["failed"]}, headers=AUTH
+            )
+            assert answer.json()["requeued"] == 1
+
+            async def recovered():
+                return await states(db, "mf") == [S.SUCCEEDED]
+
+            await eventually(recovered)
+        [cb] = await db.list_callbacks("mf")
+        assert [a.number for a in await db.list_attempts(cb.id)] == [1, 2, 3, 4, 5, 6]
+        assert len([h for h in rec.hits if h.path == "/ok"]) == 1
+
+
+async def test_endpoints_listing_and_reset(db):
+    account = make_account()
+    await db.create_account(account, [])
+    async with Receiver() as rec, client(db) as http:
+        rec.scripts["/gone"] = [410]
+        await ingest(db, account, "mg", models.EventKind.SUCCESS, rec.url("/gone"))
+        async with running(db, config()):
+
+            async def disabled():
+                return await states(db, "mg") == [S.FAILED]
+
+            await eventually(disabled)
+        listed = (await http.get("/v1/endpoints", params={"state": "disabled"}, headers=AUTH)).json()
+        [ep] = listed["endpoints"]
+        assert ep["state"] == "disabled"
+        assert (await http.get("/v1/endpoints", params={"state": "paused"}, headers=AUTH)).json()[
+            "endpoints"
+        ] == []
+        metrics = (await http.get("/metrics")).text
+        assert 'dlrhub_endpoints{state="disabled"} 1.0' in metrics
+        reset = await http.post("/v1/endpoints/reset", json={"endpoint": ep["endpoint"]}, headers=AUTH)
+        assert reset.json()["state"] == "healthy"
+        missing = await http.post("/v1/endpoints/reset", json={"endpoint": "http://nowhere:80"}, headers=AUTH)
+        assert missing.status_code == 404
+
+
+async def test_replay_refuses_bad_requests(db):
+    async with client(db) as http:
+        assert (await http.post("/v1/callbacks/replay", json={"message_id": "x"})).status_code == 401
+        assert (await http.post("/v1/callbacks/replay", json={}, headers=AUTH)).status_code == 422
+        naive = await http.post("/v1/callbacks/replay", json={"since": "2024-01-01T00:00:00"}, headers=AUTH)
+        assert naive.status_code == 422
+        bad_url = await http.post(
+            "/v1/callbacks/replay", json={"message_id": "x", "url": "ftp://example.com/"}, headers=AUTH
+        )
+        assert bad_url.status_code == 422
+        unknown = await http.post("/v1/callbacks/replay", json={"callback_ids": ["cb_nope"]}, headers=AUTH)
+        assert unknown.status_code == 404
+        assert (await http.get("/v1/messages/nope/callbacks", headers=AUTH)).status_code == 404
+        assert (await http.get("/v1/callbacks/nope", headers=AUTH)).status_code == 404

@@ -1,0 +1,63 @@
+"""SMS and Viber statuses from an external engine (`/v1/events` service) become eSMS GET callbacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from decimal import Decimal
+
+import pytest
+
+from dlrhub import models, store
+from dlrhub.services import events
+from tests.integration.esms.conftest import Customer
+
+
+async def ingest(customer: Customer, kind: models.EventKind, type_id: int, **changes) -> store.IngestResult:
+    fields = {
+        "event_id": f"e-{type_id}-{kind.value}",
+        "message_id": f"sms-{type_id}",
+        "account_id": customer.new.account.id,
+        "kind": kind,
+        "type_id": type_id,
+        "dialect": models.Dialect.ESMS,
+        "occurred_at": dt.datetime(2024, 4, 24, 9, 58, 1, tzinfo=dt.UTC),
+        "recipient": "0901888484",
+        "callback_url": "https://customer.example/esms?src=engine",
+        "telco_id": 2,
+        "price": Decimal(470),
+        **changes,
+    }
+    return await events.ingest_external(customer.hub, events.ExternalEvent(**fields))
+
+
+@pytest.mark.parametrize(
+    ("type_id", "tail"),
+    [
+        (1, ""),
+        (2, "&telcoid=2&phonenumber=0901888484&switchsmsid="),
+        (23, "&telcoid=2&phonenumber=0901888484"),
+    ],
+)
+async def test_sms_and_viber_success_callbacks(customer: Customer, type_id, tail):
+    result = await ingest(customer, models.EventKind.SUCCESS, type_id)
+    [cb] = result.callbacks
+    assert cb.request.method == "GET"
+    assert cb.request.url == (
+        f"https://customer.example/esms?src=engine&SMSID=sms-{type_id}&SendFailed=0&SendStatus=5&SendSuccess=1"
+        f"&TotalPrice=470.0000&TotalReceiver=1&TotalSent=1&RequestId=&TypeId={type_id}{tail}"
+    )
+    stored = await customer.hub.store.list_callbacks(f"sms-{type_id}")
+    assert [c.id for c in stored] == [cb.id]
+
+
+async def test_accepted_sends_nothing_and_failure_sends_one(customer: Customer):
+    assert (await ingest(customer, models.EventKind.ACCEPTED, 2)).callbacks == []
+    result = await ingest(customer, models.EventKind.FAILED, 2, code=-1, text="undeliverable")
+    [cb] = result.callbacks
+    query = dict(urllib.parse.parse_qsl(cb.request.url.split("?", 1)[1], keep_blank_values=True))
+    assert (query["SendStatus"], query["SendFailed"], query["TotalPrice"]) == ("5", "1", "0.0000")
+
+
+async def test_without_url_no_callback(customer: Customer):
+    assert (await ingest(customer, models.EventKind.SUCCESS, 23, callback_url=None)).callbacks == []

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from dlrhub import models
+from dlrhub.services import events
+from tests.integration.nxcloud.conftest import APP_DR_URL, Customer, mt_body, new_customer
+
+pytestmark = pytest.mark.timeout(60)
+DR_URL = "https://customer.example/per-request-dr"
+
+
+def _success(message_id: str, at: dt.datetime) -> models.StatusEvent:
+    zalo = {
+        "error": 0,
+        "message": "Success",
+        "data": {"msg_id": "m1", "sent_time": str(int(at.timestamp() * 1000))},
+    }
+    return models.StatusEvent(
+        id=f"{message_id}:success", kind=models.EventKind.SUCCESS, occurred_at=at, message_id=message_id,
+        code=0, zalo_res=zalo,
+    )  # fmt: skip
+
+
+async def test_accepted_send_is_stored_priced_and_visible(customer: Customer):
+    answer = await customer.post("/v1/zalo/mt", mt_body(ext="ext info", drWebhook=DR_URL))
+    assert list(answer) == ["code", "message", "data"]
+    assert (answer["code"], answer["message"]) == (0, "Success")
+    request_id = answer["data"]["requestId"]
+    assert re.fullmatch(r"zalomid\.[0-9a-f]{32}", request_id)
+    shown = await customer.native(request_id)
+    assert (shown["dialect"], shown["state"], shown["recipient"]) == ("nxcloud", "accepted", "84901888484")
+    assert (shown["price"], shown["currency"], shown["template_id"]) == ("0.0125", "USD", "100001")
+    stored = await customer.hub.store.get_message(request_id)
+    assert (stored.ext, stored.appkey, stored.oa_id) == ("ext info", customer.appkey, customer.new.oa.oa_id)
+    assert stored.template_data == {"name": "An", "order": "A-1"}
+    account = await customer.hub.store.get_account(customer.new.account.id)
+    assert account.balance == customer.new.account.balance - Decimal("0.0125")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [({"drWebhook": DR_URL}, DR_URL), ({}, APP_DR_URL), ({"drWebhook": ""}, APP_DR_URL)],
+)
+async def test_dr_webhook_overrides_the_apps_dr_url(customer: Customer, extra, expected):
+    answer = await customer.post("/v1/zalo/mt", mt_body(ext="e", **extra))
+    request_id = answer["data"]["requestId"]
+    result = await events.apply(
+        customer.hub, _success(request_id, customer.hub.clock()), customer.new.account
+    )
+    [callback] = result.callbacks
+    assert callback.request.url == expected
+    dr = orjson.loads(callback.request.body)
+    assert (dr["status"], dr["requestId"], dr["ext"]) == ("success", request_id, "e")
+    assert dr["cost"] == {"currency": "USD", "originalPrice": 0.0125}
+
+
+async def test_a_message_with_no_dr_url_still_shows_its_status(customer: Customer):
+    lonely = await new_customer(customer, dr_url=None)
+    answer = await lonely.post("/v1/zalo/mt", mt_body())
+    assert answer["code"] == 0, answer
+    request_id = answer["data"]["requestId"]
+    result = await events.apply(lonely.hub, _success(request_id, lonely.hub.clock()), lonely.new.account)
+    assert result.callbacks == []
+    shown = await lonely.native(request_id)
+    assert (shown["state"], shown["callback_url"]) == ("success", None)
+    assert [e["kind"] for e in shown["events"]] == ["accepted", "success"]

@@ -1,0 +1,210 @@
+"""The channel worker and the webhook, over real loopback HTTP against the mounted simulator, on both backends."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from dlrhub import models
+from dlrhub.channels.zalo import simulator_modes
+from tests.integration.zalo.channel import running
+
+Mode = simulator_modes.Mode
+
+
+async def test_success_then_delivered_with_tracking_id(db):
+    async with running(db) as r:
+        message = await r.send("84900000300")
+        await r.send_all()
+        stored = await r.hub.store.get_message(message.id)
+        assert stored.state is models.MessageState.DELIVERED
+        assert await r.kinds(message.id) == [
+            ("accepted", None, True),
+            ("success", 0, True),
+            ("delivered", 17003, True),
+        ]
+        [delivered] = [e for e in await r.hub.store.list_events(message.id) if e.kind.value == "delivered"]
+        # The simulator's receipt carried the message id as `tracking_id`, and the msg_id of the send result.
+        assert delivered.raw is not None
+        assert delivered.raw["message"]["tracking_id"] == message.id
+        assert delivered.raw["message"]["msg_id"] == stored.zalo_msg_id
+        # Nothing is left queued.
+        assert await r.hub.store.claim_channel_messages(r.clock(), 10, 60, "2000-01-01", r.clock()) == []
+
+
+async def test_failed_118_and_17005(db):
+    async with running(db, zalo_timeout_s=0.3) as r:
+        failed = await r.send(simulator_modes.phone_with(Mode.ERROR_118))
+        timeout = await r.send(simulator_modes.phone_with(Mode.NO_ANSWER))
+        await r.send_all()
+        f = await r.hub.store.get_message(failed.id)
+        t = await r.hub.store.get_message(timeout.id)
+    assert (f.state, f.code, f.text) == (
+        models.MessageState.FAILED,
+        17004,
+        "Zalo send error(Zalo account not existed)",
+    )
+    assert f.zalo_res == {"error": -118, "message": "Zalo account not existed", "data": None}
+    assert (t.state, t.code) == (models.MessageState.FAILED, 17005)
+    assert t.zalo_res is not None
+    assert t.zalo_res["sysMsg"] == "Zalo engine api timeout"
+
+
+async def test_124_refreshes_and_persists_the_new_tokens(db):
+    async with running(db) as r:
+        before = r.new.oa
+        message = await r.send(simulator_modes.phone_with(Mode.ERROR_124))
+        await r.send_all()
+        after = await r.hub.store.get_oa(before.oa_id)
+        stored = await r.hub.store.get_message(message.id)
+    assert stored.state is models.MessageState.DELIVERED
+    assert after is not None
+    assert after.access_token != before.access_token
+    assert after.refresh_token != before.refresh_token
+    assert after.token_expires_at > before.token_expires_at
+
+
+async def test_receipt_before_result_and_receipt_twice(db):
+    async with running(db) as r:
+        first = await r.send(simulator_modes.phone_with(Mode.RECEIPT_FIRST))
+        twice = await r.send(simulator_modes.phone_with(Mode.RECEIPT_TWICE))
+        never = await r.send(simulator_modes.phone_with(Mode.NO_RECEIPT))
+        await r.send_all()
+        assert await r.hub.store.count_orphan_receipts() == 0
+        assert await r.kinds(first.id) == [
+            ("accepted", None, True),
+            ("success", 0, True),
+            ("delivered", 17003, True),
+        ]
+        assert await r.kinds(twice.id) == [
+            ("accepted", None, True),
+            ("success", 0, True),
+            ("delivered", 17003, True),
+        ]
+        assert (await r.hub.store.get_message(never.id)).state is models.MessageState.SUCCESS
+
+
+async def test_daily_quota_defers_the_rest_to_tomorrow(db):
+    async with running(db) as r:
+        await r.hub.store.put_oa(dataclasses.replace(r.new.oa, daily_quota=2))
+        sent = [await r.send(f"8490000030{i}") for i in range(3)]
+        await r.send_all()
+        states = [(await r.hub.store.get_message(m.id)).state for m in sent]
+        assert states.count(models.MessageState.ACCEPTED) == 1
+        r.clock.offset = dt.timedelta(days=1)
+        await r.send_all()
+        states = [(await r.hub.store.get_message(m.id)).state for m in sent]
+    assert models.MessageState.ACCEPTED not in states
+
+
+async def test_bad_signature_is_401_and_nothing_stored(db):
+    async with running(db) as r:
+        message = await r.send("84900000300")
+        body = r.receipt("0123456789abcdef0123", message.id)
+        bad = await r.post_event(body, secret="not-the-oa-secret")
+        unsigned = await r.http.post("/zalo/webhook", content=b'{"a":1}', headers={"X-ZEvent-Server": "ZNS"})
+        other_oa = await r.post_event(body | {"sender": {"id": "999"}})
+        assert bad.status_code == 401
+        assert other_oa.status_code == 401
+        assert unsigned.status_code == 400
+        assert await r.hub.store.count_orphan_receipts() == 0
+        assert await r.kinds(message.id) == [("accepted", None, True)]
+        good = await r.post_event(body)
+        assert good.status_code == 200
+        assert good.json()["result"] == "orphan"
+        again = await r.post_event(body)
+        assert again.json()["result"] == "orphan"
+        assert await r.hub.store.count_orphan_receipts() == 1
+
+
+async def test_orphan_is_matched_later_and_repeats_change_nothing(db):
+    async with running(db) as r:
+        message = await r.send("84900000300")
+        # Zalo's receipt arrives before dlrhub has even sent (by tracking_id): kept as an orphan.
+        early = r.receipt("feedfacefeedfacefeed", message.id)
+        assert (await r.post_event(early)).json()["result"] == "orphan"
+        await r.send_all()
+        # The send result (its own msg_id) took the orphan: delivered once, from the early receipt.
+        events = await r.kinds(message.id)
+        assert events.count(("delivered", 17003, True)) == 1
+        assert await r.hub.store.count_orphan_receipts() == 0
+        callbacks = await r.hub.store.list_callbacks(message.id)
+        repeat = await r.post_event(early)
+        assert repeat.json()["result"] == "applied"
+        assert await r.kinds(message.id) == events
+        assert await r.hub.store.list_callbacks(message.id) == callbacks
+
+
+async def test_journey_acknowledged_and_timed_out(db):
+    async with running(db) as r:
+        acked = models.Journey(
+            journey_id="1257624175686111232",
+            account_id=r.new.account.id,
+            appkey=r.new.app.appkey,
+            oa_id=r.new.oa.oa_id,
+            token="tok-a",
+            token_type="token_logistics_7",
+            phone="84900000300",
+            state=models.JourneyState.ISSUED,
+            created_at=r.clock(),
+            expires_at=r.clock() + dt.timedelta(days=7),
+        )
+        await r.hub.store.put_journey(acked)
+        await r.hub.store.put_journey(dataclasses.replace(acked, journey_id="77", token="tok-b"))
+        ts = str(int(r.clock().timestamp() * 1000))
+        base = {"app_id": r.new.oa.app_id, "oa_id": r.new.oa.oa_id, "timestamp": ts}
+        ack = base | {"event_name": "event_journey_acknowledged", "journey_id": acked.journey_id}
+        out = base | {"event_name": "event_journey_time_out", "journey_id": "77"}
+        assert (await r.post_event(ack, zns=False)).json()["result"] == "applied"
+        assert (await r.post_event(out, zns=False)).json()["result"] == "applied"
+        assert (
+            await r.post_event(base | {"event_name": "event_journey_time_out", "journey_id": "5"}, zns=False)
+        ).json()["result"] == "ignored"
+        j1 = await r.hub.store.get_journey(acked.journey_id)
+        j2 = await r.hub.store.get_journey("77")
+    assert j1 is not None
+    assert j2 is not None
+    assert (j1.state, j2.state) == (models.JourneyState.ACKNOWLEDGED, models.JourneyState.TIMED_OUT)
+
+
+async def test_left_mid_send_is_resolved_by_its_receipt_never_resent(db):
+    async with running(db) as r:
+        message = await r.send("84900000300")
+        # A worker claims (marks `sending`) and dies before Zalo answers.
+        [claimed] = await r.hub.store.claim_channel_messages(r.clock(), 10, 5, "2000-01-01", r.clock())
+        assert claimed.id == message.id
+        # Zalo had sent it: its receipt, with our tracking_id, arrives and waits as an orphan.
+        assert (await r.post_event(r.receipt("abcabcabcabcabcabcab", message.id))).json()[
+            "result"
+        ] == "orphan"
+        await r.send_all()  # within the lease: nothing happens
+        assert await r.kinds(message.id) == [("accepted", None, True)]
+        r.clock.offset = dt.timedelta(seconds=10)
+        await r.send_all()
+        stored = await r.hub.store.get_message(message.id)
+        quota = await r.worker.zalo.quota(r.new.oa.access_token)
+    assert await r.kinds(message.id) == [
+        ("accepted", None, True),
+        ("success", 0, True),
+        ("delivered", 17003, True),
+    ]
+    assert stored.zalo_msg_id == "abcabcabcabcabcabcab"
+    # The simulator never saw a send: the full daily quota is left.
+    assert quota.value is not None
+    assert quota.value.remaining == quota.value.daily
+
+
+async def test_left_mid_send_without_receipt_fails_17005_after_grace(db):
+    async with running(db, zalo_recovery_grace_s=60) as r:
+        message = await r.send("84900000300")
+        await r.hub.store.claim_channel_messages(r.clock(), 10, 5, "2000-01-01", r.clock())
+        r.clock.offset = dt.timedelta(seconds=10)
+        await r.send_all()
+        assert await r.kinds(message.id) == [("accepted", None, True)]
+        r.clock.offset = dt.timedelta(seconds=120)
+        await r.send_all()
+        stored = await r.hub.store.get_message(message.id)
+        quota = await r.worker.zalo.quota(r.new.oa.access_token)
+    assert (stored.state, stored.code) == (models.MessageState.FAILED, 17005)
+    assert quota.value is not None
+    assert quota.value.remaining == quota.value.daily
