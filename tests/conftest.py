@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ async def db(db_url: str) -> AsyncIterator[store.Store]:
     await s.close()
 
 
-def make_account(**changes: object) -> models.Account:
+def make_account(**changes: Any) -> models.Account:
     """An active account with fresh credentials and a VND price list."""
     account = models.Account(
         id=ids.account_id(),

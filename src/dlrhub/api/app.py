@@ -75,7 +75,9 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
 
     @app.exception_handler(starlette.exceptions.HTTPException)
     async def http_error(_: fastapi.Request, exc: starlette.exceptions.HTTPException) -> fastapi.Response:
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 400 and "pars" in message:
             message = f"body: not valid JSON ({message})"

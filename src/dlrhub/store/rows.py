@@ -7,7 +7,7 @@ import datetime as dt
 import enum
 import functools
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 

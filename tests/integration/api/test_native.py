@@ -35,9 +35,17 @@ async def new_account(client: httpx.AsyncClient) -> str:
 
 def event(account: str, **changes: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "event_id": "e-1", "message_id": "m-1", "account": account, "type_id": 2, "status": "success",
-        "code": 0, "text": "sent", "price": "800", "recipient": "0901888484",
-        "callback_url": "https://customer.example/cb?x=1", "dialect": "esms",
+        "event_id": "e-1",
+        "message_id": "m-1",
+        "account": account,
+        "type_id": 2,
+        "status": "success",
+        "code": 0,
+        "text": "sent",
+        "price": "800",
+        "recipient": "0901888484",
+        "callback_url": "https://customer.example/cb?x=1",
+        "dialect": "esms",
         "raw": {"upstream": {"ok": True}},
     }
     body.update(changes)
@@ -68,7 +76,11 @@ async def test_event_is_idempotent_by_id(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/events", json=stale, headers=AUTH)
     assert r.json()["applied"] is False and r.json()["state"] == "delivered"
     history = (await client.get("/v1/messages/m-1", headers=AUTH)).json()["events"]
-    assert [(e["kind"], e["applied"]) for e in history] == [("success", True), ("delivered", True), ("failed", False)]
+    assert [(e["kind"], e["applied"]) for e in history] == [
+        ("success", True),
+        ("delivered", True),
+        ("failed", False),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +114,9 @@ async def test_unknown_account_and_message(client: httpx.AsyncClient) -> None:
 
 
 async def test_non_json_and_huge_bodies(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/events", content=b"\xff{not json", headers={**AUTH, "content-type": "application/json"})
+    r = await client.post(
+        "/v1/events", content=b"\xff{not json", headers={**AUTH, "content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["message"].startswith("body: not valid JSON")
     huge = b'{"event_id":"' + b"a" * 70_000 + b'"}'
@@ -113,7 +127,9 @@ async def test_non_json_and_huge_bodies(client: httpx.AsyncClient) -> None:
         for _ in range(10):
             yield b" " * 10_000
 
-    r = await client.post("/v1/events", content=chunks(), headers={**AUTH, "content-type": "application/json"})
+    r = await client.post(
+        "/v1/events", content=chunks(), headers={**AUTH, "content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -17,10 +18,10 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 @pytest.fixture(autouse=True)
 def pinned_clock(db: store.Store) -> None:
     """The store's clock reads NOW, so due times and windows are exact."""
-    db.clock = lambda: NOW  # type: ignore[method-assign]
+    db.clock = lambda: NOW  # type: ignore[attr-defined]
 
 
-def new_message(account: models.Account, mid: str = "m1", **changes: object) -> models.Message:
+def new_message(account: models.Account, mid: str = "m1", **changes: Any) -> models.Message:
     message = models.Message(
         id=mid,
         account_id=account.id,
@@ -50,12 +51,10 @@ def one_get(
     return [models.CallbackRequest("GET", f"https://example.com/cb?id={message.id}&s={ev.kind.value}")]
 
 
-async def accept(
-    db: store.Store, account: models.Account, mid: str = "m1", **kw: object
-) -> store.IngestResult:
+async def accept(db: store.Store, account: models.Account, mid: str = "m1", **kw: Any) -> store.IngestResult:
     return await db.accept_message(
         new_message(account, mid), event(mid, models.EventKind.ACCEPTED), one_get, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_migrate_is_idempotent(db: store.Store) -> None:

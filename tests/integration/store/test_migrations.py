@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncpg
 
 from dlrhub import models
@@ -40,7 +42,7 @@ async def test_every_model_field_has_a_column(tmp_path) -> None:
     columns = await schema_dump.sqlite_columns(str(tmp_path / "s.sqlite3"))
     for model, table in TABLES.items():
         names = {c.split()[0] for c in columns[table]}
-        fields = {f for f in model.__dataclass_fields__ if f != "request"}
+        fields = {f.name for f in dataclasses.fields(model) if f.name != "request"}
         assert fields <= names, f"{table} lacks {fields - names}"
 
 

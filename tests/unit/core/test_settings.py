@@ -25,7 +25,11 @@ def test_environment_wins_over_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('port = 9000\ncallback_allow = ["10.0.0.0/8"]\n', encoding="utf-8")
     loaded = settings.load({"DLRHUB_PORT": "9001", "DLRHUB_ESMS_DELIVERED_CALLBACK": "off"}, path)
-    assert (loaded.port, loaded.callback_allow, loaded.esms_delivered_callback) == (9001, ("10.0.0.0/8",), False)
+    assert (loaded.port, loaded.callback_allow, loaded.esms_delivered_callback) == (
+        9001,
+        ("10.0.0.0/8",),
+        False,
+    )
     env = settings.load({"DLRHUB_CALLBACK_ALLOW": "127.0.0.1, ::1", "DLRHUB_CONFIG": str(path)})
     assert env.callback_allow == ("127.0.0.1", "::1")
     assert env.port == 9000
