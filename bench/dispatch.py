@@ -12,6 +12,10 @@ The receiver runs in its own process: nginx when Debian's package is installed, 
 low-level server (one 200 per request, keep-alive).
 
     python bench/dispatch.py [--callbacks 50000] [--concurrency 256] [--pending 1000000] [--quick]
+    python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
+
+With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
+empties of callbacks first, and prints the delivery rate of each round (first attempt to last).
 
 Targets (2 cores): dispatch >= 60 % of raw; first attempt p50 < 20 ms, p99 < 100 ms; RSS < 300 MB.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import resource
 import shutil
 import socket
@@ -335,6 +340,63 @@ async def peak_rss(
     return float(out[0]), int(out[1])
 
 
+# -- PostgreSQL, several worker processes --------------------------------------------------------------------
+PG_COLUMNS = (
+    "id", "event_id", "account_id", "dialect", "message_id", "order_key", "seq", "method", "url", "body",
+    "content_type", "endpoint", "state", "due_at", "attempts", "created_at", "updated_at",
+)  # fmt: skip
+PG_SPAN = "SELECT extract(epoch FROM max(started_at) - min(started_at)) AS s, count(*) AS n FROM attempts"
+
+
+async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concurrency: int) -> None:
+    import asyncpg
+
+    db = store.from_url(url)
+    await db.migrate()
+    await db.close()
+    conn = await asyncpg.connect(url)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")},
+        "DLRHUB_DATABASE_URL": url,
+        "DLRHUB_CALLBACK_ALLOW": "127.0.0.1",
+        "DLRHUB_DISPATCH_CONCURRENCY": str(concurrency),
+        "DLRHUB_ENDPOINT_CONCURRENCY": str(concurrency),
+        "DLRHUB_LOG_LEVEL": "warning",
+    }
+    try:
+        for count in workers:
+            await conn.execute("TRUNCATE callbacks, attempts, endpoints")
+            now = dt.datetime.now(dt.UTC)
+            records = []
+            for i in range(n):
+                row = rows.to_row(callback(i, sink, now), "postgres")
+                row["updated_at"] = now
+                records.append(tuple(row[c] for c in PG_COLUMNS))
+            await conn.copy_records_to_table("callbacks", records=records, columns=list(PG_COLUMNS))
+            procs = [
+                await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).parent / "dlrhub"), "worker", env=env
+                )
+                for _ in range(count)
+            ]
+            try:
+                for _ in range(3000):
+                    done = await conn.fetchval("SELECT count(*) FROM callbacks WHERE state = 'succeeded'")
+                    if done >= n:
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                for proc in procs:
+                    await proc.wait()
+            span = await conn.fetchrow(PG_SPAN)
+            rate = span["n"] / float(span["s"] or 1)
+            print(f"PostgreSQL, {count} worker process(es): {rate:8.0f} callbacks/s ({span['n']} attempts)")
+    finally:
+        await conn.close()
+
+
 # -- main ---------------------------------------------------------------------------------------------------
 def _run(main: Any) -> None:
     try:
@@ -352,6 +414,14 @@ async def amain(args: argparse.Namespace) -> None:
         url = f"http://127.0.0.1:{port}/hook"
         config = bench_settings("sqlite:///unused", args.concurrency)
         try:
+            if args.postgres:
+                print(
+                    f"receiver: {kind}; concurrency {args.concurrency} per worker; {args.callbacks} callbacks"
+                )
+                raw_rate = await raw(url, args.callbacks, config)
+                print(f"raw client (no storage, one process): {raw_rate:8.0f} req/s")
+                await postgres_rounds(args.postgres, url, args.callbacks, args.workers, args.concurrency)
+                return
             print(f"receiver: {kind}; concurrency {args.concurrency}; {args.callbacks} callbacks")
             raw_rate = await raw(url, args.callbacks, config)
             print(f"raw client (no storage):  {raw_rate:8.0f} req/s")
@@ -400,6 +470,12 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=5.0)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--quick", action="store_true", help="5,000 callbacks, 100,000 pending")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="measure `dlrhub worker` processes on this database"
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="worker counts (with --postgres)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.callbacks, args.pending, args.rss_seconds, args.latency_seconds = 5_000, 100_000, 3.0, 2.0

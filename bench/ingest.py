@@ -108,8 +108,23 @@ def _free_port() -> int:
         return port
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux `/proc`; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def _server(kind: str, database_url: str) -> Iterator[str]:
+def _server(kind: str, database_url: str) -> Iterator[Server]:
     port = _free_port()
     cmd = [sys.executable, __file__, "_serve", kind, str(port), database_url]
     proc = subprocess.Popen(cmd, env=os.environ | {"PYTHONUNBUFFERED": "1"})
@@ -121,7 +136,7 @@ def _server(kind: str, database_url: str) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} server did not start")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/v1/zalo/mt"
+        yield Server(f"http://127.0.0.1:{port}/v1/zalo/mt", proc.pid)
     finally:
         proc.terminate()
         try:
@@ -136,13 +151,22 @@ class Result:
     ok: int = 0
     refused: int = 0
     seconds: float = 0.0
+    #: Server CPU seconds used while measuring.
+    cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU microseconds per accepted request."""
+        return self.cpu / self.ok * 1e6 if self.ok else 0.0
 
-async def _load(url: str, creds: dict[str, str], seconds: float, concurrency: int, warmup: float) -> Result:
+
+async def _load(
+    server: Server, creds: dict[str, str], seconds: float, concurrency: int, warmup: float
+) -> Result:
     raw = orjson.dumps({"appkey": creds["appkey"]} | BODY_TEMPLATE)
     result = Result()
     measuring = False
@@ -152,7 +176,7 @@ async def _load(url: str, creds: dict[str, str], seconds: float, concurrency: in
         while time.monotonic() < stop_at:
             headers = signing.sign_headers(creds["access_key"], creds["secret"], raw)
             headers["Content-Type"] = "application/json"
-            async with session.post(url, data=raw, headers=headers) as resp:
+            async with session.post(server.url, data=raw, headers=headers) as resp:
                 answer = await resp.read()
             if not measuring:
                 continue
@@ -166,9 +190,10 @@ async def _load(url: str, creds: dict[str, str], seconds: float, concurrency: in
         tasks = [asyncio.create_task(worker(session)) for _ in range(concurrency)]
         await asyncio.sleep(warmup)
         measuring = True
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu_seconds(server.pid)
         await asyncio.gather(*tasks)
         result.seconds = time.monotonic() - started
+        result.cpu = _cpu_seconds(server.pid) - cpu
     return result
 
 
@@ -196,8 +221,8 @@ def main() -> None:
         results: dict[str, Result] = {}
         for _ in range(args.rounds):
             for kind in ("bare", "dlrhub"):
-                with _server(kind, database_url) as url:
-                    got = asyncio.run(_load(url, creds, args.seconds, args.concurrency, args.warmup))
+                with _server(kind, database_url) as server:
+                    got = asyncio.run(_load(server, creds, args.seconds, args.concurrency, args.warmup))
                 if kind not in results or got.rate > results[kind].rate:
                     results[kind] = got
                 results[kind].refused = max(results[kind].refused, got.refused)
@@ -212,6 +237,8 @@ def main() -> None:
         "dlrhub_rps": round(full.rate),
         "dlrhub_refused": full.refused,
         "ratio": round(ratio, 3),
+        "bare_cpu_us": round(bare.cpu_us),
+        "dlrhub_cpu_us": round(full.cpu_us),
         "target": 0.5,
         "cpus": os.cpu_count(),
     }
@@ -222,8 +249,13 @@ def main() -> None:
             f"ingest ({figures['backend']}, {args.concurrency} connections, {args.seconds:g} s x {args.rounds}"
             " rounds each, best round kept)"
         )
-        print(f"  bare FastAPI JSON parse : {bare.rate:8.0f} req/s")
-        print(f"  dlrhub signed mt        : {full.rate:8.0f} req/s  ({full.refused} refused)")
+        print(
+            f"  bare FastAPI JSON parse : {bare.rate:8.0f} req/s  {bare.cpu_us:6.0f} us server CPU per request"
+        )
+        print(
+            f"  dlrhub signed mt        : {full.rate:8.0f} req/s  {full.cpu_us:6.0f} us server CPU per request"
+            f"  ({full.refused} refused)"
+        )
         print(f"  ratio                   : {ratio:8.1%}  (target >= 50 %)")
     if full.refused:
         sys.exit(1)

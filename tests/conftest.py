@@ -75,7 +75,7 @@ def make_account(**changes: Any) -> models.Account:
         balance=Decimal("1000000"),
         currency="VND",
         prices={"24": Decimal("350"), "25": Decimal("300"), "27": Decimal("220")},
-        utc_offset_minutes=420,
+        utc_offset_minutes=480,
         signing_secrets=(),
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )

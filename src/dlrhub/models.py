@@ -128,7 +128,7 @@ class Account:
     currency: str
     #: TypeId (as a string) -> unit price, in `currency`.
     prices: dict[str, Decimal]
-    #: Offset from UTC in minutes used to render times (NXCloud `sendTime`).
+    #: Offset from UTC in minutes of the NXCloud `sendTime` (default UTC+08:00); eSMS times are always Vietnam time.
     utc_offset_minutes: int
     #: Standard Webhooks secrets (`whsec_...`); empty means callbacks are not signed.
     signing_secrets: tuple[str, ...]
@@ -210,6 +210,8 @@ class Message:
     #: Zalo's raw answer (or the engine's payload) of the latest event.
     zalo_res: JSON | None = None
     sent_at: dt.datetime | None = None
+    #: The customer's campaign label (eSMS `campaignid`, at most 254 characters).
+    campaign_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

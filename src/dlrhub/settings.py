@@ -32,7 +32,8 @@ class Settings:
     admin_token: str = ""
     #: Redis URL for shared rate-limit counters across nodes; empty keeps counters in memory.
     redis_url: str = ""
-    #: `auto` uses the built-in Zalo simulator unless OAs have real credentials; `simulator` or `zalo` force one.
+    #: `auto` uses the built-in Zalo simulator unless `zalo_api_url` was changed from Zalo's own
+    #: (then that URL); `simulator` or `zalo` force one.
     zalo_mode: str = "auto"
     #: Zalo's business API and OAuth base URLs (point them at a simulator to test).
     zalo_api_url: str = "https://business.openapi.zalo.me"

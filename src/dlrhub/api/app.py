@@ -22,6 +22,7 @@ OPTIONAL_ROUTERS = (
     "dlrhub.api.nxcloud",
     "dlrhub.api.zalo_webhook",
     "dlrhub.api.callbacks",
+    "dlrhub.api.orphans",
 )
 
 

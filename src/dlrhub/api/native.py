@@ -83,6 +83,7 @@ def message_json(message: models.Message) -> dict[str, Any]:
         "template_id": message.template_id,
         "zalo_msg_id": message.zalo_msg_id,
         "journey_id": message.journey_id,
+        "campaign_id": message.campaign_id,
         "created_at": message.created_at.isoformat(),
         "updated_at": message.updated_at.isoformat(),
     }

@@ -15,6 +15,7 @@ import fastapi
 from dlrhub import errors, models
 from dlrhub.api import deps
 from dlrhub.channels.zalo import client as zalo_client
+from dlrhub.channels.zalo import wiring as zalo_wiring
 from dlrhub.dialects.nxcloud import codes, requests, responses
 from dlrhub.services import hub as hub_
 from dlrhub.services import nxcloud
@@ -61,16 +62,12 @@ async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastap
 
 @contextlib.asynccontextmanager
 async def _zalo(request: fastapi.Request, hub: hub_.Hub) -> AsyncIterator[zalo_client.ZaloClient]:
-    """The process's shared Zalo client (`app.state.zalo_client`) or, without one, a client for this call."""
+    """The app's shared Zalo client (`app.state.zalo_client`, set by `zalo.wiring`), else one for this call."""
     shared = getattr(request.app.state, "zalo_client", None)
     if isinstance(shared, zalo_client.ZaloClient):
         yield shared
         return
-    async with zalo_client.ZaloClient(
-        api_base=hub.settings.zalo_api_url,
-        oauth_base=hub.settings.zalo_oauth_url,
-        timeout=hub.settings.zalo_timeout_s,
-    ) as client:
+    async with zalo_wiring.make_client(hub.settings) as client:
         yield client
 
 

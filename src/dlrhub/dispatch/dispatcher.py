@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -122,6 +123,7 @@ class Dispatcher:
         self._endpoints: dict[str, tuple[models.Endpoint, float]] = {}
         self._dirty: dict[str, models.Endpoint] = {}
         self._disable: set[str] = set()
+        self._pause: dict[str, dt.datetime] = {}
         self._probing: set[str] = set()
         self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -134,7 +136,11 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 claimed = await self._guarded(self.tick())
-                if claimed is None or claimed < self.config.batch_size:
+                if claimed is None:
+                    # The store failed: back off instead of spinning on it.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.config.idle_s)
+                elif claimed < self.config.batch_size:
                     await self._idle(stop)
         finally:
             await self._drain()
@@ -156,7 +162,7 @@ class Dispatcher:
         if stop.is_set():
             return
         waits = [
-            asyncio.ensure_future(self.store.wait_for_callbacks(self.config.idle_s)),
+            asyncio.ensure_future(self._store_wake()),
             asyncio.ensure_future(self._wake.wait()),
             asyncio.ensure_future(stop.wait()),
         ]
@@ -166,6 +172,13 @@ class Dispatcher:
             for w in waits:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _store_wake(self) -> None:
+        try:
+            await self.store.wait_for_callbacks(self.config.idle_s)
+        except Exception as exc:
+            log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
+            await asyncio.sleep(self.config.idle_s)
 
     async def tick(self) -> int:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed."""
@@ -210,14 +223,15 @@ class Dispatcher:
                 task = asyncio.create_task(self._deliver(cb, secrets.get(cb.account_id, ())))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-        if release:
-            await self.store.release_callbacks(self.owner, release, now)
-        if cancel:
-            await self.store.cancel_callbacks(cancel, now)
+        # Forget them first: if giving them back fails, their leases expire and they come due again anyway.
         for cid in cancel:
             self.holding.pop(cid, None)
         for cid, _ in release:
             self.holding.pop(cid, None)
+        if release:
+            await self.store.release_callbacks(self.owner, release, now)
+        if cancel:
+            await self.store.cancel_callbacks(cancel, now)
 
     async def _deliver(self, cb: models.Callback, secrets: tuple[str, ...]) -> None:
         try:
@@ -274,6 +288,10 @@ class Dispatcher:
             ):
                 log.warning("dispatch: endpoint %s disabled after %s", cb.endpoint, attempt.outcome)
                 self._disable.add(cb.endpoint)
+            elif after.state is models.EndpointState.PAUSED and after.paused_until != before.paused_until:
+                assert after.paused_until is not None
+                log.info("dispatch: endpoint %s paused until %s", cb.endpoint, after.paused_until.isoformat())
+                self._pause[cb.endpoint] = after.paused_until
         if self.metrics is not None:
             self.metrics.attempts.labels(outcome=attempt.outcome.value).inc()
         self._have_results.set()
@@ -299,6 +317,7 @@ class Dispatcher:
         released, self._released = self._released, []
         dirty, self._dirty = self._dirty, {}
         disable, self._disable = self._disable, set()
+        pause, self._pause = self._pause, {}
         now = self.clock()
         try:
             if results:
@@ -309,12 +328,16 @@ class Dispatcher:
                 await self.store.put_endpoints(list(dirty.values()))
             for endpoint in disable:
                 await self.store.cancel_endpoint_callbacks(endpoint, now)
+            for endpoint, until in pause.items():
+                # Its whole backlog at once, rather than claiming and giving it back a batch at a time.
+                await self.store.defer_endpoint_callbacks(endpoint, until, now)
         except BaseException:
             # Keep them for the next flush (at least once: the leases still hold them).
             self._results[:0] = results
             self._released[:0] = released
             self._dirty = {**dirty, **self._dirty}
             self._disable |= disable
+            self._pause = {**pause, **self._pause}
             raise
         for result in results:
             self.holding.pop(result.attempt.callback_id, None)

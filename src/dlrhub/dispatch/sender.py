@@ -236,7 +236,11 @@ class Sender:
             ) as resp:
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
-                body = await resp.content.read(RESPONSE_KEEP)
+                while len(body) < RESPONSE_KEEP:
+                    chunk = await resp.content.read(RESPONSE_KEEP - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
                 if not resp.content.at_eof():
                     # Do not read a large body through: drop the connection instead of reusing it.
                     resp.close()

@@ -65,10 +65,9 @@ async def create(
     *,
     currency: str = "VND",
     balance: Decimal = Decimal("1000000"),
-    utc_offset_minutes: int = 420,
+    utc_offset_minutes: int = 480,
     dr_url: str | None = None,
-    quotation: Decimal = Decimal("0.0100"),
-    app_currency: str = "USD",
+    quotation: Decimal | None = None,
     signed: bool = False,
 ) -> NewAccount:
     """Create an active account with fresh credentials, one app and one OA registered with DEFAULT_TEMPLATES.
@@ -104,8 +103,8 @@ async def create(
         name=f"{account.name} app",
         active=True,
         dr_url=dr_url,
-        quotation=quotation,
-        currency=app_currency,
+        quotation=DEFAULT_PRICES["25"] if quotation is None else quotation,
+        currency=currency,
         routed=True,
         oa_id=oa_id,
     )

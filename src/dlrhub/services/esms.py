@@ -102,6 +102,7 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         journey_id=request.order_id,
         send_at=request.send_at,
         sending_mode=request.sending_mode,
+        campaign_id=request.campaign_id,
     )
     try:
         await send_.accept(hub, account, message, charge=price)

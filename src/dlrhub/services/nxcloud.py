@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -37,7 +36,7 @@ _caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[floa
 async def _cached(hub: hub_.Hub, kind: str, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
     """`load()`, reused for LOOKUP_TTL_S seconds when it found something (misses are not kept)."""
     cache = _caches.setdefault(hub.store, {})
-    now = time.monotonic()
+    now = hub.clock().timestamp()
     hit = cache.get((kind, key))
     if hit is not None and hit[0] > now:
         found: T = hit[1]
@@ -73,8 +72,8 @@ async def authenticate(
     checked = signing.parse_headers(headers, now_ms, api=api)
     key = checked.access_key
     account = await _cached(hub, "account", key, lambda: hub.store.find_account_by_nx_key(key))
-    signing.verify(headers, raw_body, account.nx_access_secret if account else None, now_ms, api=api)
-    assert account is not None  # verify raised 1005 otherwise
+    signing.check_sign(checked, raw_body, account.nx_access_secret if account else None)
+    assert account is not None  # check_sign raised 1005 otherwise
     if account.status is not models.AccountStatus.ACTIVE:
         raise codes.error(codes.Code.CUSTOMER_UNAVAILABLE)
     return account
@@ -85,7 +84,8 @@ async def route(hub: hub_.Hub, account: models.Account, appkey: str) -> Route:
     app = await _cached(hub, "app", appkey, lambda: hub.store.get_app(appkey))
     if app is None or app.account_id != account.id or not app.active:
         raise codes.error(codes.Code.APP_UNAVAILABLE)
-    if app.quotation is None:
+    if app.quotation is None or app.currency != account.currency:
+        # A quotation in another currency than the balance cannot be debited without a rate we do not have.
         raise codes.error(codes.Code.APP_NO_QUOTATION)
     oa_id = app.oa_id
     oa = await _cached(hub, "oa", oa_id, lambda: hub.store.get_oa(oa_id)) if app.routed and oa_id else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import datetime as dt
 from decimal import Decimal
@@ -58,6 +59,19 @@ class CallbackFilter:
     states: tuple[models.CallbackState, ...] = ()
     #: At most this many, oldest first.
     limit: int = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrphanReceipt:
+    """A Zalo receipt kept because no message could take it when it came (DECISIONS › Zalo upstream)."""
+
+    msg_id: str
+    tracking_id: str | None
+    #: The receipt as received.
+    payload: dict[str, object]
+    received_at: dt.datetime
+    #: When a message took it; None while it waits.
+    matched_at: dt.datetime | None
 
 
 class MessageStatus(NamedTuple):
@@ -139,7 +153,6 @@ class Store(abc.ABC):
         """An account's OAs."""
 
     # -- messages and events -----------------------------------------------------------------------------
-    @abc.abstractmethod
     async def accept_message(
         self,
         message: models.Message,
@@ -157,6 +170,12 @@ class Store(abc.ABC):
         Raises errors.DuplicateRequest when the message's RequestId was used after `dedup_since`, and
         errors.InsufficientBalance when the balance is below `charge`. Nothing is written then.
         """
+        (result,) = await self.accept_messages(
+            [Accept(message, event, render, charge, dedup_since, channel_due_at)]
+        )
+        if isinstance(result, errors.DlrhubError):
+            raise result
+        return result
 
     @abc.abstractmethod
     async def accept_messages(self, batch: list[Accept]) -> list[IngestResult | errors.DlrhubError]:
@@ -237,6 +256,10 @@ class Store(abc.ABC):
         self, owner: str, due: list[tuple[str, dt.datetime]], now: dt.datetime
     ) -> None:
         """Give back leased callbacks unsent, each due again at its time (a paused or busy destination)."""
+
+    @abc.abstractmethod
+    async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
+        """Push every unleased pending callback to `endpoint` due before `until` to `until` (it was paused)."""
 
     @abc.abstractmethod
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
@@ -330,6 +353,20 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def count_orphan_receipts(self) -> int:
         """Receipts kept and not yet matched."""
+
+    @abc.abstractmethod
+    def oa_token_lock(self, oa_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the OA's token-refresh lock: one holder at a time, across every process sharing the store
+        (PostgreSQL: an advisory lock held in a transaction; SQLite: within this process, its one writer).
+
+        A refresher reads the stored tokens, refreshes and stores the new ones while holding it, so a second
+        refresher finds the new tokens instead of spending the single-use refresh token again.
+        """
+
+    @abc.abstractmethod
+    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[OrphanReceipt]:
+        """Kept receipts, newest first: only unmatched ones (`matched=False`), only matched ones (True), or all
+        (None); at most `limit`."""
 
 
 def from_url(url: str) -> Store:

@@ -98,6 +98,14 @@ def _write(value: Any, backend: Backend) -> Any:
     return value
 
 
+def columns(cls: type) -> list[str]:
+    """The column names of model `cls`, in field order (a Callback's request spread into REQUEST_COLUMNS)."""
+    names: list[str] = []
+    for f in dataclasses.fields(cls):
+        names.extend(REQUEST_COLUMNS if f.name == "request" else (f.name,))
+    return names
+
+
 def to_row(obj: Any, backend: Backend) -> dict[str, Any]:
     """The column values of a model instance (a Callback's request spread into REQUEST_COLUMNS)."""
     row: dict[str, Any] = {}

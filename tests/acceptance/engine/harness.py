@@ -90,14 +90,15 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([DLRHUB, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+async def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a worker and wait for it off the event loop, so the receiver keeps answering meanwhile."""
     if proc.poll() is None:
         proc.send_signal(sig)
     try:
-        proc.wait(timeout=20)
+        await asyncio.to_thread(proc.wait, 20)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(timeout=5)
+        await asyncio.to_thread(proc.wait, 5)
 
 
 async def queue(db: store.Store, account: models.Account, url: str, n: int, prefix: str) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from typing import Any
 
 from dlrhub import models, store
 from tests.acceptance.engine import harness
 from tests.conftest import make_account
 
 
-async def cli(env: dict[str, str], *args: str) -> object:
+async def cli(env: dict[str, str], *args: str) -> Any:
     proc = await asyncio.create_subprocess_exec(
         harness.DLRHUB, "replay", *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

@@ -156,3 +156,26 @@ async def test_esms_journey_sends_and_is_delivered(customer, receiver):
     sent, delivered = await receiver.wait(esms_of(answer.json()["SMSID"]), 2)
     assert (sent.query["TypeId"], sent.query["SendSuccess"]) == ("27", "1")
     assert serve.error_info(delivered)["data"]["status"] == 1
+
+
+async def test_esms_send_by_zalo_uid_gets_form_c_with_telcoid_9(customer, receiver):
+    e = customer.credentials["esms"]
+    uid = "5308693166941955300"
+    body = {
+        "ApiKey": e["ApiKey"],
+        "SecretKey": e["SecretKey"],
+        "OAID": e["OAID"],
+        "TempID": e["TempIDs"][0],
+        "TempData": {"name": "An"},
+        "ZaloUid": uid,
+        "CallbackUrl": receiver.url + "/esms",
+    }
+    answer = await customer.http.post("/MainService.svc/json/SendZaloMessage_V6/zalo_uid/", json=body)
+    assert answer.json()["CodeResult"] == "100", answer.text
+    sent, delivered = await receiver.wait(esms_of(answer.json()["SMSID"]), 2)
+    assert (sent.query["SendSuccess"], sent.query["telcoid"], sent.query["phonenumber"]) == ("1", "9", uid)
+    assert (delivered.query["telcoid"], delivered.query["phonenumber"]) == ("9", uid)
+    assert delivered.query["partnerids"] == sent.query["partnerids"] != ""
+    info = serve.error_info(delivered)
+    assert (info["error"], info["data"]["status"]) == (0, 1)
+    assert info["data"]["message"] == "The message was delivered to the user's phone"

@@ -55,7 +55,14 @@ async def eventually(check: Callable[[], object], within_s: float = 20.0) -> Non
     raise AssertionError("condition not reached")
 
 
-async def ingest(db: store.Store, account: models.Account, message_id: str, kind: models.EventKind, url: str):
+async def ingest(
+    db: store.Store,
+    account: models.Account,
+    message_id: str,
+    kind: models.EventKind,
+    url: str,
+    dialect: models.Dialect = models.Dialect.NATIVE,
+):
     hub = hub_.Hub(settings=settings.Settings(), store=db)
     return await events.ingest_external(
         hub,
@@ -65,7 +72,7 @@ async def ingest(db: store.Store, account: models.Account, message_id: str, kind
             account_id=account.id,
             kind=kind,
             type_id=24,
-            dialect=models.Dialect.NATIVE,
+            dialect=dialect,
             occurred_at=dt.datetime.now(dt.UTC),
             callback_url=url,
         ),
@@ -172,7 +179,7 @@ async def test_a_failing_endpoint_is_paused_and_seen_in_the_store(db):
     cfg = config(breaker=breaker.BreakerConfig(failures=3, pause=dt.timedelta(minutes=5)))
     async with Receiver() as rec:
         rec.scripts["/down"] = [503]
-        for i in range(6):
+        for i in range(30):
             await ingest(db, account, f"md{i}", models.EventKind.SUCCESS, rec.url("/down"))
         async with running(db, cfg):
 
@@ -180,13 +187,19 @@ async def test_a_failing_endpoint_is_paused_and_seen_in_the_store(db):
                 return [e.state for e in await db.list_endpoints()] == [models.EndpointState.PAUSED]
 
             await eventually(paused)
-            sent = len(rec.hits)
-            await asyncio.sleep(0.3)
-            assert len(rec.hits) == sent
+            await asyncio.sleep(0.5)
+        # Without the breaker, 30 callbacks x 4 attempts (50 ms apart) would all have gone out by now. With it,
+        # only what was already on its way when the breaker opened: at most twice the destination's cap.
+        assert len(rec.hits) <= 2 * cfg.per_endpoint
         [endpoint] = await db.list_endpoints()
         assert endpoint.consecutive_failures >= 3
         counts = await db.count_endpoints()
         assert counts[models.EndpointState.PAUSED] == 1
+        # Its whole backlog waits for the pause to end, without being claimed batch by batch meanwhile.
+        assert endpoint.paused_until is not None
+        pending = await db.find_callbacks(store.CallbackFilter(states=(S.PENDING,)))
+        assert len(pending) == 30
+        assert all(cb.due_at >= endpoint.paused_until - dt.timedelta(milliseconds=1) for cb in pending)
 
 
 async def test_a_hanging_endpoint_does_not_slow_the_healthy_ones(db):
@@ -209,3 +222,31 @@ async def test_a_hanging_endpoint_does_not_slow_the_healthy_ones(db):
             assert bad.hanging == 2
             assert all([await states(db, f"bad{i}") == [S.PENDING] for i in range(30)])
             bad.release.set()
+
+
+async def test_esms_get_callbacks_follow_the_esms_policy_and_are_signed_over_the_query(db):
+    secret = webhook_signing.new_secret(b"e" * 24)
+    account = make_account(signing_secrets=(secret,))
+    await db.create_account(account, [])
+    async with Receiver() as rec:
+        rec.scripts["/final"] = [404]
+        rec.scripts["/flaky"] = [502, 200]
+        await ingest(db, account, "e1", models.EventKind.SUCCESS, rec.url("/final"), models.Dialect.ESMS)
+        await ingest(db, account, "e2", models.EventKind.SUCCESS, rec.url("/flaky"), models.Dialect.ESMS)
+        async with running(db, config()):
+
+            async def done():
+                return await states(db, "e1") == [S.FAILED] and await states(db, "e2") == [S.SUCCEEDED]
+
+            await eventually(done)
+    # eSMS: a 404 is final (one attempt, the endpoint stays enabled); a 502 is retried.
+    assert [h.status for h in rec.hits if h.path == "/final"] == [404]
+    assert [h.status for h in rec.hits if h.path == "/flaky"] == [502, 200]
+    assert [e.state for e in await db.list_endpoints()] in ([], [models.EndpointState.HEALTHY])
+    for hit in rec.hits:
+        assert hit.body == b""
+        assert "SMSID=" in hit.query
+        [cb] = await db.list_callbacks("e1" if hit.path == "/final" else "e2")
+        assert webhook_signing.verify(
+            (secret,), hit.headers, cb.request, now=int(dt.datetime.now(dt.UTC).timestamp())
+        )

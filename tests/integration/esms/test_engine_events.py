@@ -61,3 +61,25 @@ async def test_accepted_sends_nothing_and_failure_sends_one(customer: Customer):
 
 async def test_without_url_no_callback(customer: Customer):
     assert (await ingest(customer, models.EventKind.SUCCESS, 23, callback_url=None)).callbacks == []
+
+
+@pytest.mark.parametrize("type_id", [1, 2, 23])
+async def test_sms_and_viber_delivered_after_success_sends_no_second_callback(customer: Customer, type_id):
+    [sent] = (await ingest(customer, models.EventKind.SUCCESS, type_id)).callbacks
+    delivered = await ingest(customer, models.EventKind.DELIVERED, type_id)
+    assert delivered.event.applied
+    assert delivered.message is not None and delivered.message.state is models.MessageState.DELIVERED
+    assert delivered.callbacks == []
+    assert [c.id for c in await customer.hub.store.list_callbacks(f"sms-{type_id}")] == [sent.id]
+
+
+@pytest.mark.parametrize("type_id", [1, 2, 23])
+async def test_sms_and_viber_delivered_without_success_sends_one(customer: Customer, type_id):
+    [cb] = (await ingest(customer, models.EventKind.DELIVERED, type_id)).callbacks
+    assert "&SendStatus=5&SendSuccess=1&" in cb.request.url
+
+
+async def test_zns_from_an_engine_still_gets_its_delivered_callback(customer: Customer):
+    changes = {"oa_id": customer.new.oa.oa_id, "template_id": "100001", "zalo_msg_id": "abc"}
+    await ingest(customer, models.EventKind.SUCCESS, 25, **changes)
+    assert len((await ingest(customer, models.EventKind.DELIVERED, 25, **changes)).callbacks) == 1

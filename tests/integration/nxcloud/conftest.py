@@ -154,13 +154,20 @@ async def custom_customer(
 
 async def new_customer(customer: Customer, **kw: Any) -> Customer:
     """Another customer of the same dlrhub (`accounts.create` keyword arguments)."""
-    new = await accounts.create(customer.hub, "another customer", **kw)
+    new = await accounts.create(customer.hub, "another customer", **{"currency": "USD", **kw})
     return Customer(customer.hub, customer.api, customer.http, new)
 
 
 @pytest.fixture
 async def customer(hub: hub_.Hub, api: fastapi.FastAPI, http: httpx.AsyncClient) -> Customer:
-    new = await accounts.create(hub, "nx customer", dr_url=APP_DR_URL, quotation=Decimal("0.0125"))
+    new = await accounts.create(
+        hub,
+        "nx customer",
+        currency="USD",
+        balance=Decimal("1000"),
+        dr_url=APP_DR_URL,
+        quotation=Decimal("0.0125"),
+    )
     return Customer(hub, api, http, new)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
@@ -8,7 +9,7 @@ import orjson
 import pytest
 
 from dlrhub import models
-from dlrhub.services import events
+from dlrhub.services import events, nxcloud
 from tests.integration.nxcloud.conftest import APP_DR_URL, Customer, mt_body, new_customer
 
 pytestmark = pytest.mark.timeout(60)
@@ -70,3 +71,15 @@ async def test_a_message_with_no_dr_url_still_shows_its_status(customer: Custome
     shown = await lonely.native(request_id)
     assert (shown["state"], shown["callback_url"]) == ("success", None)
     assert [e["kind"] for e in shown["events"]] == ["accepted", "success"]
+
+
+async def test_lookups_are_reused_for_the_ttl_then_read_again(customer: Customer):
+    base_time = customer.hub.clock()
+    clock = [base_time]
+    customer.hub.clock = lambda: clock[0]
+    assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 0  # loads account, app and OA
+    await customer.hub.store.put_oa(dataclasses.replace(customer.new.oa, active=False))
+    clock[0] = base_time + dt.timedelta(seconds=nxcloud.LOOKUP_TTL_S / 2)
+    assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 0  # the cached OA is still active
+    clock[0] = base_time + dt.timedelta(seconds=nxcloud.LOOKUP_TTL_S + 0.1)
+    assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 9005

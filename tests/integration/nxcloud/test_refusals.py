@@ -135,13 +135,16 @@ async def test_app_checks_9003_9004_9005(customer: Customer):
             "ok": {},
             "off": {"active": False},
             "unquoted": {"quotation": None},
+            "other_currency": {"currency": "EUR"},  # no rate to debit a USD balance: no usable quotation
             "unrouted": {"routed": False},
             "no-oa": {"oa_id": "0000"},
         },
+        currency="USD",
     )
     assert (await c.post(MT, mt_body(appkey="ok")))["code"] == 0
     assert await c.post(MT, mt_body(appkey="off")) == _answer(9003)
     assert await c.post(MT, mt_body(appkey="unquoted")) == _answer(9004)
+    assert await c.post(MT, mt_body(appkey="other_currency")) == _answer(9004)
     assert await c.post(MT, mt_body(appkey="unrouted")) == _answer(9005)
     assert await c.post(MT, mt_body(appkey="no-oa")) == _answer(9005)
 

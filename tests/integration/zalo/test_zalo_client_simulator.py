@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 
+import aiohttp
 import pytest
 
 from dlrhub import models
@@ -291,3 +292,52 @@ async def test_expired_issued_token_is_124(start_simulator):
         assert grant.value is not None
         out = await send(c, "84900000300", token=grant.value.access_token)
     assert (out.code, out.zalo_error) == (17004, -124)
+
+
+async def test_send_by_user_id_gets_a_receipt_naming_the_user(start_simulator, receiver):
+    running = await start_simulator()
+    async with zalo(running.url) as c:
+        out = await c.send_template(
+            "tok",
+            user_id="5308693166941955300",
+            template_id="523194",
+            template_data={"name": "An"},
+            tracking_id="zalomid.uid",
+        )
+    assert (out.kind, out.code) == (models.EventKind.SUCCESS, 0)
+    [posted] = await receiver.wait_for(1)
+    event = check_signed(posted)
+    assert isinstance(event, webhook.DeliveryReceipt)
+    assert (event.recipient, event.msg_id, event.tracking_id) == (
+        "5308693166941955300",
+        out.msg_id,
+        "zalomid.uid",
+    )
+
+
+async def test_user_id_modes_follow_the_last_digits(start_simulator):
+    running = await start_simulator()
+    async with zalo(running.url) as c:
+        out = await c.send_template(
+            "tok", user_id="5308693166941955118", template_id="1", template_data={"a": 1}, tracking_id="u"
+        )
+    assert (out.code, out.zalo_error) == (17004, -118)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"user_id": "123", "phone": "84900000300"},
+        {"user_id": "1" * 21},
+        {"user_id": 5308693166941955879},
+    ],
+)
+async def test_simulator_refuses_malformed_user_id_sends(start_simulator, body):
+    running = await start_simulator()
+    async with aiohttp.ClientSession() as http:
+        sent = {**body, "template_id": "1", "template_data": {"a": 1}, "tracking_id": "u"}
+        async with http.post(
+            running.url + wire.PATH_TEMPLATE, json=sent, headers={"access_token": "tok"}
+        ) as resp:
+            answer = await resp.json()
+    assert answer["error"] == -132

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 from dlrhub.channels.zalo import tokens, wire
@@ -150,3 +151,45 @@ async def test_concurrent_124s_refresh_once():
     )
     assert {o.code for o in outs} == {0}
     assert refresher.calls == ["refresh-0"]
+
+
+async def test_shared_lock_is_held_around_reload_grant_and_persist():
+    """Two keepers (two processes) sharing one store and one lock: one grant, the other adopts it."""
+    refresher = FakeRefresher()
+    stored = [tokens.TokenState("access-0", "refresh-0", T0)]
+    trace: list[str] = []
+    lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def shared():
+        async with lock:
+            trace.append("lock")
+            yield
+            trace.append("unlock")
+
+    def keeper() -> tokens.TokenKeeper:
+        async def reload():
+            trace.append("reload")
+            await asyncio.sleep(0)
+            return stored[-1]
+
+        async def persist(state):
+            trace.append("persist")
+            stored.append(state)
+
+        return tokens.TokenKeeper(
+            refresher,
+            app_id="app",
+            app_secret="secret",
+            state=stored[0],
+            clock=lambda: T0,
+            persist=persist,
+            reload=reload,
+            lock=shared,
+        )
+
+    first, second = keeper(), keeper()
+    got = await asyncio.gather(first.access_token(), second.access_token())
+    assert list(got) == ["access-1", "access-1"]
+    assert refresher.calls == ["refresh-0"]
+    assert trace == ["lock", "reload", "persist", "unlock", "lock", "reload", "unlock"]

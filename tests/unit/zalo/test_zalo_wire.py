@@ -171,3 +171,34 @@ def test_epoch_helpers_round_trip_and_refuse_garbage():
     for bad in ["", "12a", True, None, "1" * 16, -5, "9" * 15]:
         with pytest.raises(errors.InvalidInput):
             wire.from_epoch_ms(bad, "t")
+
+
+def test_template_request_by_user_id():
+    path, body = wire.template_request(
+        phone=None,
+        hash_phone=None,
+        user_id="5308693166941955879",
+        template_id="523194",
+        template_data={"k": "v"},
+        tracking_id="t",
+    )
+    assert path == "/message/template"
+    assert list(body) == ["user_id", "template_id", "template_data", "tracking_id", "sending_mode"]
+    assert body["user_id"] == "5308693166941955879"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"phone": "84987654321", "user_id": "123"}, "phone"),
+        ({"phone": None, "hash_phone": "a" * 64, "user_id": "123"}, "phone"),
+        ({"phone": None, "user_id": "1" * 21}, "user_id"),
+        ({"phone": None, "user_id": "12a"}, "user_id"),
+        ({"phone": None, "user_id": ""}, "user_id"),
+    ],
+)
+def test_template_request_refuses_bad_user_ids(kwargs, field):
+    args = {"hash_phone": None, "template_id": "1", "template_data": {"k": "v"}, "tracking_id": "t", **kwargs}
+    with pytest.raises(errors.InvalidInput) as info:
+        wire.template_request(**args)
+    assert info.value.field == field

@@ -7,6 +7,7 @@
 - `tokens`: `TokenKeeper`, OAuth v4 refresh before expiry and once more after -124.
 - `simulator_modes`: the simulator's deterministic failure modes (pure, the one source of the doc table).
 - `simulator_config`, `simulator_outbox`: the simulator's settings, and its bounded signed posts.
+- `simulator_http`, `simulator_oauth`: its plumbing (bounded memory, Zalo-shaped answers) and its OAuth v4.
 - `simulator`: an ASGI app that answers like Zalo and posts signed receipts.
 """
 

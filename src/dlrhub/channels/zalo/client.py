@@ -107,8 +107,10 @@ class ZaloClient:
         hash_phone: str | None = None,
         sending_mode: str = "1",
         journey_token: str | None = None,
+        user_id: str | None = None,
     ) -> wire.SendOutcome:
-        """Send a ZNS template by phone or hash phone (journey token in the `journey_token` header).
+        """Send a ZNS template by phone, hash phone or Zalo user id (a journey's token goes in the
+        `journey_token` header).
 
         Returns SUCCESS/0, FAILED/17004 (Zalo's error in `zalo_res`) or FAILED/17005 (no answer).
         Raises InvalidInput when the request itself is malformed (nothing was sent).
@@ -120,6 +122,7 @@ class ZaloClient:
             template_data=template_data,
             tracking_id=tracking_id,
             sending_mode=sending_mode,
+            user_id=user_id,
         )
         headers = self._json_headers(oa_token)
         if journey_token is not None:

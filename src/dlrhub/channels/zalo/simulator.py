@@ -9,29 +9,21 @@ lifespan does not run); it also starts lazily on the first request.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import secrets
 import time
-import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dlrhub.channels.zalo import codes, simulator_config, simulator_outbox, webhook, wire
+from dlrhub.channels.zalo import codes, simulator_config, simulator_oauth, simulator_outbox, webhook, wire
+from dlrhub.channels.zalo import simulator_http as http
 from dlrhub.channels.zalo import simulator_modes as modes
-
-MAX_REQUEST_BYTES = 64 * 1024
-#: The simulator's own OAuth error codes (Zalo's refresh-specific codes were not found, PROTOCOLS §3.6).
-OAUTH_BAD_APP = -14001
-OAUTH_BAD_SECRET = -14002
-OAUTH_BAD_REFRESH_TOKEN = -14014
 
 #: Lists the OAs the simulator should know (dlrhub's own, in `dlrhub serve`); reloaded on unknown credentials.
 Directory = Callable[[], Awaitable[Sequence[simulator_config.SimOA]]]
@@ -39,7 +31,8 @@ Directory = Callable[[], Awaitable[Sequence[simulator_config.SimOA]]]
 
 @dataclasses.dataclass(slots=True)
 class _Sent:
-    phone: str
+    #: As Zalo reports it in the receipt's `recipient.id`: `84…`, the hash phone, or the user id.
+    recipient: str
     tracking_id: str
     oa: simulator_config.SimOA
     delivered_ms: str | None = None
@@ -54,46 +47,6 @@ class _Journey:
     created_ms: int
     expires_ms: int
     acknowledged: bool = False
-
-
-class _Bounded(collections.OrderedDict[str, Any]):
-    """A dict that forgets its oldest entries beyond `limit`."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        while len(self) > self.limit:
-            self.popitem(last=False)
-
-
-def _json(obj: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
-
-
-def _error(code: int, **extra: object) -> Response:
-    return _json({"error": code, "message": codes.error_message(code), **extra})
-
-
-def _normal_phone(phone: str) -> str:
-    """The `84…` form Zalo reports in `recipient.id`."""
-    digits = phone.lstrip("+")
-    return "84" + digits[1:] if digits.startswith("0") else digits
-
-
-async def _read(request: Request) -> bytes | None:
-    """The request body, or None when over MAX_REQUEST_BYTES."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_REQUEST_BYTES:
-            return None
-    return bytes(body)
 
 
 class Simulator:
@@ -121,13 +74,12 @@ class Simulator:
             retries=self.config.receipt_retries,
             retry_delay=self.config.retry_delay,
         )
-        self._tokens: _Bounded = _Bounded(limit)  # access token -> (simulator_config.SimOA, expires_ms)
-        self._refresh: _Bounded = _Bounded(limit)  # refresh token -> simulator_config.SimOA
-        self._used_refresh: _Bounded = _Bounded(limit)
+        #: OAuth v4: the tokens it issued, and whose they are.
+        self.tokens = simulator_oauth.TokenDesk(self.config, self._now_ms, self._find_oa)
         # Tracking ids that already got their one -124 (mode `error_-124`).
-        self._refused_124: _Bounded = _Bounded(limit)
-        self._sent: _Bounded = _Bounded(limit)  # msg_id -> _Sent
-        self._journeys: _Bounded = _Bounded(limit)  # journey token -> _Journey
+        self._refused_124: http.Bounded = http.Bounded(limit)
+        self._sent: http.Bounded = http.Bounded(limit)  # msg_id -> _Sent
+        self._journeys: http.Bounded = http.Bounded(limit)  # journey token -> _Journey
         self._used: dict[tuple[str, str], int] = {}  # (oa_id, day) -> sends
         self.app = Starlette(
             routes=[
@@ -137,7 +89,7 @@ class Simulator:
                 Route(wire.PATH_JOURNEY_CHECK_TOKEN, self._check_journey_token, methods=["GET"]),
                 Route(wire.PATH_MESSAGE_STATUS, self._message_status, methods=["GET"]),
                 Route(wire.PATH_QUOTA, self._quota, methods=["GET"]),
-                Route(wire.PATH_OAUTH_TOKEN, self._oauth, methods=["POST"]),
+                Route(wire.PATH_OAUTH_TOKEN, self.tokens.handle, methods=["POST"]),
             ],
             lifespan=self._lifespan,
         )
@@ -176,16 +128,6 @@ class Simulator:
                 self._reloads += 1
             return next((oa for oa in self._known if match(oa)), None)
 
-    async def _oa_for_token(self, token: str) -> simulator_config.SimOA | None:
-        """The OA a token belongs to, or None when it is empty, unknown or expired (-124)."""
-        if not token or len(token) > 512:
-            return None
-        issued = self._tokens.get(token)
-        if issued is not None:
-            oa, expires_ms = issued
-            return oa if self._now_ms() < expires_ms else None
-        return await self._find_oa(lambda oa: oa.access_token == token)
-
     def _quota_left(self, oa: simulator_config.SimOA) -> int:
         day = time.strftime("%Y-%m-%d", time.gmtime(self._clock() + 7 * 3600))
         return self.config.daily_quota - self._used.get((oa.oa_id, day), 0)
@@ -210,71 +152,65 @@ class Simulator:
                     pass
 
     async def _send(self, request: Request) -> Response:
-        oa = await self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self.tokens.oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
-            return _error(codes.ERROR_TOKEN_INVALID)
-        raw = await _read(request)
+            return http.error(codes.ERROR_TOKEN_INVALID)
+        raw = await http.read_body(request)
         if not raw:
-            return _error(-121)
+            return http.error(-121)
         try:
             body = wire.loads(raw)
         except Exception:
-            return _error(-122)
+            return http.error(-122)
         if not isinstance(body, dict):
-            return _error(-122)
-        phone = body.get("phone")
-        by_hash = request.url.path.endswith("/hashphone")
-        if by_hash:
-            if not isinstance(phone, str) or len(phone) != 64:
-                return _error(-108)
-            mode = modes.Mode.OK
-        else:
-            if not isinstance(phone, str) or not phone.lstrip("+").isdigit() or not 8 <= len(phone) <= 16:
-                return _error(-108)
-            mode = modes.mode_for(phone)
+            return http.error(-122)
+        found = _recipient(body, by_hash=request.url.path.endswith("/hashphone"))
+        if isinstance(found, Response):
+            return found
+        recipient, mode = found
         tracking_id = body.get("tracking_id")
         if not isinstance(tracking_id, str) or not 0 < len(tracking_id) <= 48:
-            return _error(-132)
+            return http.error(-132)
         if not isinstance(body.get("template_id"), str) or not body["template_id"]:
-            return _error(-109)
+            return http.error(-109)
         if not isinstance(body.get("template_data"), dict) or not body["template_data"]:
-            return _error(-111)
+            return http.error(-111)
         sending_mode = body.get("sending_mode", "1")
         if sending_mode not in ("1", "2", "3"):
-            return _error(-161)
+            return http.error(-161)
         journey: _Journey | None = None
         if "journey_token" in request.headers:
             journey = self._journeys.get(request.headers["journey_token"])
             if journey is None:
-                return _error(-148)
+                return http.error(-148)
             if self._now_ms() >= journey.expires_ms:
-                return _error(-150)
+                return http.error(-150)
             if journey.oa.oa_id != oa.oa_id:
-                return _error(-149)
+                return http.error(-149)
         fixed = {
             modes.Mode.ERROR_118: -118,
             modes.Mode.ERROR_114: -114,
             modes.Mode.ERROR_108: -108,
         }
         if mode in fixed:
-            return _error(fixed[mode])
+            return http.error(fixed[mode])
         if mode is modes.Mode.ERROR_124 and tracking_id not in self._refused_124:
             # The token itself stays valid: killing it would fail unrelated sends racing with the refresh.
             self._refused_124[tracking_id] = True
-            return _error(codes.ERROR_TOKEN_INVALID)
+            return http.error(codes.ERROR_TOKEN_INVALID)
         if mode in (modes.Mode.OUT_OF_QUOTA, modes.Mode.DAILY_LIMIT):
             code = -115 if mode is modes.Mode.OUT_OF_QUOTA else -144
-            return _error(
+            return http.error(
                 code, data={"quota": {"dailyQuota": str(self.config.daily_quota), "remainingQuota": "0"}}
             )
         if mode is modes.Mode.NO_ANSWER:
             await self._hang(request)
-            return _error(-100)
+            return http.error(-100)
         if self._quota_left(oa) <= 0:
-            return _error(-144, data={"quota": self._quota_json(oa)})
+            return http.error(-144, data={"quota": self._quota_json(oa)})
         self._take_quota(oa)
         msg_id = secrets.token_hex(10)
-        sent = _Sent(phone, tracking_id, oa)
+        sent = _Sent(recipient, tracking_id, oa)
         self._sent[msg_id] = sent
         if mode is modes.Mode.RECEIPT_FIRST:
             await self._deliver(msg_id, sent, journey)
@@ -289,7 +225,7 @@ class Simulator:
             "sending_mode": sending_mode,
             "quota": self._quota_json(oa),
         }
-        return _json({"error": 0, "message": "Success", "data": data})
+        return http.json_response({"error": 0, "message": "Success", "data": data})
 
     async def _post_event(self, oa: simulator_config.SimOA, body: dict[str, Any], *, zns: bool) -> bool:
         url = self.webhook_url
@@ -310,7 +246,7 @@ class Simulator:
         sent.delivered_ms = str(now)
         body = {
             "sender": {"id": sent.oa.oa_id},
-            "recipient": {"id": sent.phone if len(sent.phone) == 64 else _normal_phone(sent.phone)},
+            "recipient": {"id": sent.recipient},
             "event_name": webhook.USER_RECEIVED_MESSAGE,
             "message": {"delivery_time": str(now), "msg_id": msg_id, "tracking_id": sent.tracking_id},
             "app_id": sent.oa.app_id,
@@ -344,17 +280,17 @@ class Simulator:
         await self._post_event(journey.oa, body, zns=False)
 
     async def _get_journey_token(self, request: Request) -> Response:
-        oa = await self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self.tokens.oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
-            return _error(codes.ERROR_TOKEN_INVALID)
-        raw = await _read(request)
+            return http.error(codes.ERROR_TOKEN_INVALID)
+        raw = await http.read_body(request)
         try:
             body = wire.loads(raw or b"")
         except Exception:
-            return _error(-122)
+            return http.error(-122)
         phone = body.get("phone") if isinstance(body, dict) else None
         if not isinstance(phone, str) or not phone.lstrip("+").isdigit() or not 8 <= len(phone) <= 16:
-            return _error(-108)
+            return http.error(-108)
         now = self._now_ms()
         journey = _Journey(
             token=secrets.token_urlsafe(24),
@@ -366,31 +302,31 @@ class Simulator:
         )
         self._journeys[journey.token] = journey
         self._outbox.schedule(self.config.journey_lifetime, lambda: self._time_out(journey))
-        return _json(
+        return http.json_response(
             {"error": 0, "message": "Success", "token": journey.token, "journey_id": journey.journey_id}
         )
 
     async def _check_journey_token(self, request: Request) -> Response:
-        oa = await self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self.tokens.oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
-            return _error(codes.ERROR_TOKEN_INVALID)
+            return http.error(codes.ERROR_TOKEN_INVALID)
         journey = self._journeys.get(request.headers.get("journey_token", ""))
         if journey is None:
-            return _error(-148)
+            return http.error(-148)
         data = {
             "appId": journey.oa.app_id,
             "oaId": journey.oa.oa_id,
             "createdAt": str(journey.created_ms),
             "expiredAt": str(journey.expires_ms),
         }
-        return _json({"error": 0, "message": "Success", "data": data})
+        return http.json_response({"error": 0, "message": "Success", "data": data})
 
     async def _message_status(self, request: Request) -> Response:
-        if await self._oa_for_token(request.headers.get("access_token", "")) is None:
-            return _error(codes.ERROR_TOKEN_INVALID)
+        if await self.tokens.oa_for_token(request.headers.get("access_token", "")) is None:
+            return http.error(codes.ERROR_TOKEN_INVALID)
         sent = self._sent.get(request.query_params.get("message_id", ""))
         if sent is None:
-            return _error(-107)
+            return http.error(-107)
         if sent.delivered_ms is None:
             data = {"delivery_time": None, "message": "The message was sent to Zalo's server", "status": 0}
         else:
@@ -399,44 +335,33 @@ class Simulator:
                 "message": "The message was delivered to the user's phone",
                 "status": 1,
             }
-        return _json({"error": 0, "message": "Success", "data": data})
+        return http.json_response({"error": 0, "message": "Success", "data": data})
 
     async def _quota(self, request: Request) -> Response:
-        oa = await self._oa_for_token(request.headers.get("access_token", ""))
+        oa = await self.tokens.oa_for_token(request.headers.get("access_token", ""))
         if oa is None:
-            return _error(codes.ERROR_TOKEN_INVALID)
-        return _json({"error": 0, "message": "Success", "data": self._quota_json(oa)})
+            return http.error(codes.ERROR_TOKEN_INVALID)
+        return http.json_response({"error": 0, "message": "Success", "data": self._quota_json(oa)})
 
-    async def _oauth(self, request: Request) -> Response:
-        raw = await _read(request) or b""
-        form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
-        app_id = form.get("app_id", [""])[0]
-        grant = form.get("grant_type", [""])[0]
-        old = form.get("refresh_token", [""])[0]
-        oa: simulator_config.SimOA | None
-        if grant == "refresh_token":
-            if not old or len(old) > 512 or old in self._used_refresh:
-                return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid refresh_token"})
-            oa = self._refresh.get(old) or await self._find_oa(lambda o: o.refresh_token == old)
-            if oa is None:
-                return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid refresh_token"})
-        elif grant == "authorization_code" and form.get("code", [""])[0]:
-            oa = await self._find_oa(lambda o: o.app_id == app_id)
-        else:
-            return _json({"error": OAUTH_BAD_REFRESH_TOKEN, "message": "Invalid grant_type"})
-        if oa is None or app_id != oa.app_id:
-            return _json({"error": OAUTH_BAD_APP, "message": "Invalid app_id"})
-        if request.headers.get("secret_key", "") != oa.app_secret:
-            return _json({"error": OAUTH_BAD_SECRET, "message": "Invalid secret_key"})
-        if grant == "refresh_token":
-            self._refresh.pop(old, None)
-            self._used_refresh[old] = True
-        access, refresh = "sim." + secrets.token_urlsafe(24), "simr." + secrets.token_urlsafe(24)
-        self._tokens[access] = (oa, self._now_ms() + self.config.token_ttl * 1000)
-        self._refresh[refresh] = oa
-        return _json(
-            {"access_token": access, "refresh_token": refresh, "expires_in": str(self.config.token_ttl)}
-        )
+
+def _recipient(body: dict[str, Any], *, by_hash: bool) -> tuple[str, modes.Mode] | Response:
+    """Who a send goes to (as the receipt will name them) and its mode; or Zalo's error answer.
+
+    `/message/template` takes `phone` or (dlrhub's choice, Inf) `user_id`, never both; a user id gets its mode
+    from its last digits like a phone. `/message/template/hashphone` takes a 64-character hash in `phone`.
+    """
+    phone, user_id = body.get("phone"), body.get("user_id")
+    if by_hash:
+        if not isinstance(phone, str) or len(phone) != 64:
+            return http.error(-108)
+        return phone, modes.Mode.OK
+    if user_id is not None:
+        if phone is not None or not isinstance(user_id, str) or not wire.USER_ID.fullmatch(user_id):
+            return http.error(-132)
+        return user_id, modes.mode_for(user_id)
+    if not isinstance(phone, str) or not phone.lstrip("+").isdigit() or not 8 <= len(phone) <= 16:
+        return http.error(-108)
+    return http.normal_phone(phone), modes.mode_for(phone)
 
 
 def create_app(config: simulator_config.SimulatorConfig | None = None) -> Starlette:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -58,11 +59,14 @@ class Sender(Protocol):
         hash_phone: str | None = None,
         sending_mode: str = "1",
         journey_token: str | None = None,
+        user_id: str | None = None,
     ) -> wire.SendOutcome: ...
 
 
 Persist = Callable[[TokenState], Awaitable[None]]
 Reload = Callable[[], Awaitable[TokenState]]
+#: A lock shared by every process refreshing this OA (`Store.oa_token_lock`), held around reload, grant, persist.
+SharedLock = Callable[[], contextlib.AbstractAsyncContextManager[None]]
 
 
 class TokenKeeper:
@@ -71,7 +75,8 @@ class TokenKeeper:
     `persist` is awaited with the new state before the new access token is handed out: the old refresh token
     is dead once Zalo answers, so the new one must be stored first. If `persist` raises, the error propagates
     (the new state is still kept in memory, so this process can go on). `reload`, when given, reads the stored
-    tokens before each refresh, so processes sharing an OA adopt each other's grants instead of racing.
+    tokens before each refresh, so processes sharing an OA adopt each other's grants. `lock`, when given, is
+    held around reload, grant and persist, so two processes never spend the same refresh token at once.
     """
 
     def __init__(
@@ -85,9 +90,11 @@ class TokenKeeper:
         persist: Persist,
         margin: dt.timedelta = DEFAULT_MARGIN,
         reload: Reload | None = None,
+        lock: SharedLock | None = None,
     ) -> None:
         self._refresher = refresher
         self._reload = reload
+        self._shared_lock = lock
         self._app_id = app_id
         self._app_secret = app_secret
         self._state = state
@@ -128,6 +135,12 @@ class TokenKeeper:
             return None
 
     async def _refresh(self) -> bool:
+        if self._shared_lock is None:
+            return await self._refresh_now()
+        async with self._shared_lock():
+            return await self._refresh_now()
+
+    async def _refresh_now(self) -> bool:
         if self._reload is not None:
             # Another process may have refreshed already (and so spent our refresh token): adopt its tokens.
             stored = await self._reload()
@@ -165,6 +178,7 @@ async def send_with_refresh(
     hash_phone: str | None = None,
     sending_mode: str = "1",
     journey_token: str | None = None,
+    user_id: str | None = None,
 ) -> wire.SendOutcome:
     """Send with the keeper's token; after -124 refresh once and retry once (Zalo refused: nothing was sent).
 
@@ -180,6 +194,7 @@ async def send_with_refresh(
         hash_phone=hash_phone,
         sending_mode=sending_mode,
         journey_token=journey_token,
+        user_id=user_id,
     )
     if not outcome.token_invalid:
         return outcome
@@ -195,4 +210,5 @@ async def send_with_refresh(
         hash_phone=hash_phone,
         sending_mode=sending_mode,
         journey_token=journey_token,
+        user_id=user_id,
     )

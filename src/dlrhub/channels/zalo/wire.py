@@ -31,6 +31,8 @@ MAX_ANSWER_BYTES = 256 * 1024
 
 _PHONE = re.compile(r"\+?[0-9]{8,15}")
 _HASH_PHONE = re.compile(r"[0-9a-f]{64}")
+#: A Zalo user id: digits only, at most 20 (eSMS's `ZaloUid` bound; the UID sample has 19).
+USER_ID = re.compile(r"[0-9]{1,20}")
 _TEMPLATE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _TRACKING_ID = re.compile(r"[0-9A-Za-z._:-]{1,48}")
 _SENDING_MODES = frozenset({"1", "2", "3"})
@@ -179,10 +181,15 @@ def template_request(
     template_data: Mapping[str, object],
     tracking_id: str,
     sending_mode: str = "1",
+    user_id: str | None = None,
 ) -> tuple[str, models.JSON]:
-    """The path and JSON body of a template send, by phone or by hash phone; raises InvalidInput."""
-    if (phone is None) == (hash_phone is None):
-        raise errors.InvalidInput("phone", "give exactly one of phone and hash_phone")
+    """The path and JSON body of a template send, by phone, hash phone or Zalo user id; raises InvalidInput.
+
+    By user id (Inf, dlrhub's choice: Zalo's UID path was not found in the documents read) the send goes to
+    `/message/template` with `user_id` in place of `phone`.
+    """
+    if sum(v is not None for v in (phone, hash_phone, user_id)) != 1:
+        raise errors.InvalidInput("phone", "give exactly one of phone, hash_phone and user_id")
     if not _TEMPLATE_ID.fullmatch(template_id):
         raise errors.InvalidInput("template_id", "1-64 letters, digits, _ or -")
     if not _TRACKING_ID.fullmatch(tracking_id):
@@ -199,7 +206,12 @@ def template_request(
         if isinstance(value, str) and len(value) > _MAX_TEMPLATE_VALUE:
             raise errors.InvalidInput(f"template_data.{key}", "too long")
     body: models.JSON
-    if phone is not None:
+    if user_id is not None:
+        if not USER_ID.fullmatch(user_id):
+            raise errors.InvalidInput("user_id", "expected 1-20 digits")
+        body = {"user_id": user_id}
+        path = PATH_TEMPLATE
+    elif phone is not None:
         if not _PHONE.fullmatch(phone):
             raise errors.InvalidInput("phone", "expected 8-15 digits, optionally after +")
         body = {"phone": phone}

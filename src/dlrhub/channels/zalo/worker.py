@@ -133,6 +133,7 @@ class ChannelWorker:
                 return refused_event(message, CODE_BAD_REQUEST, TEXT_BAD_REQUEST, now)
             journey_token = journey.token
         by_hash = message.recipient_kind == "hash_phone"
+        by_uid = message.recipient_kind == "zalo_uid"
         try:
             outcome = await tokens.send_with_refresh(
                 self._keeper(oa),
@@ -140,8 +141,9 @@ class ChannelWorker:
                 template_id=message.template_id or "",
                 template_data=message.template_data or {},
                 tracking_id=message.id,
-                phone=None if by_hash else message.recipient,
+                phone=None if by_hash or by_uid else message.recipient,
                 hash_phone=message.recipient if by_hash else None,
+                user_id=message.recipient if by_uid else None,
                 sending_mode=message.sending_mode,
                 journey_token=journey_token,
             )
@@ -210,6 +212,7 @@ class ChannelWorker:
             clock=self.hub.clock,
             persist=persist,
             reload=reload,
+            lock=lambda: store.oa_token_lock(oa.oa_id),
         )
         self._keepers[oa.oa_id] = keeper
         return keeper

@@ -36,6 +36,9 @@ class Layout(enum.StrEnum):
     OA = "oa"
 
 
+#: The layouts of Zalo messages: the ones with `error_info`, so a delivery receipt says something new.
+_ZALO_LAYOUTS = frozenset({Layout.ZNS_PHONE, Layout.ZNS_UID, Layout.OA})
+
 _TAILS: dict[Layout, tuple[str, ...]] = {
     Layout.ADVERTISING: (),
     Layout.CARE: ("telcoid", "phonenumber", "switchsmsid"),
@@ -189,13 +192,22 @@ def fields_for(
 
 def should_send(event: models.StatusEvent, message: models.Message, *, delivered: bool) -> bool:
     """Whether this event calls the message's `CallbackUrl`: a final send result (sent, failed, rejected)
-    does; a delivery receipt does when `delivered` is on; acceptance and journey events never do."""
+    does; acceptance and journey events never do.
+
+    A delivery receipt of a Zalo message (its second callback, with Zalo's status in `error_info`) does when
+    `delivered` is on. SMS and Viber callbacks carry no `error_info`, so their `delivered` would repeat the
+    `sent` callback byte for byte: it calls only when no send result came first (`message.sent_at` unset).
+    """
     if not message.callback_url or message.sandbox or not event.applied:
         return False
     result = outcome.of_event(event)
     if result is None or result is outcome.Outcome.QUEUED:
         return False
-    return result is not outcome.Outcome.DELIVERED or delivered
+    if result is not outcome.Outcome.DELIVERED:
+        return True
+    if layout_of(message.type_id, message.recipient_kind, message.oa_id) in _ZALO_LAYOUTS:
+        return delivered
+    return message.sent_at is None
 
 
 def render(ctx: rendering.RenderContext) -> list[models.CallbackRequest]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 
 from dlrhub import models
-from dlrhub.store import rows
+from dlrhub.store import base, rows
 from dlrhub.store.postgres import core
 
 SELECT_DUE = (
@@ -39,7 +41,14 @@ TAKE_ORPHAN = (
     " WHERE matched_at IS NULL AND received_at >= $1 AND (msg_id = $2 OR tracking_id = $3)"
     " ORDER BY msg_id = $2 DESC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING payload"
 )
+#: Waits for, then holds until the transaction ends, the lock of one OA's token refresh (released if the
+#: connection dies).
+LOCK_OA_REFRESH = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 COUNT_ORPHANS = "SELECT count(*) FROM orphan_receipts WHERE matched_at IS NULL"
+LIST_ORPHANS = (
+    "SELECT msg_id, tracking_id, payload, received_at, matched_at FROM orphan_receipts"
+    " WHERE ($1::boolean IS NULL OR (matched_at IS NOT NULL) = $1) ORDER BY received_at DESC, msg_id LIMIT $2"
+)
 
 
 class PostgresChannel(core.PostgresCore):
@@ -99,3 +108,23 @@ class PostgresChannel(core.PostgresCore):
     async def count_orphan_receipts(self) -> int:
         pool = await self.pool()
         return int(await pool.fetchval(COUNT_ORPHANS))
+
+    @contextlib.asynccontextmanager
+    async def oa_token_lock(self, oa_id: str) -> AsyncIterator[None]:
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(LOCK_OA_REFRESH, f"dlrhub.oa_token:{oa_id}")
+            yield
+
+    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[base.OrphanReceipt]:
+        pool = await self.pool()
+        return [
+            base.OrphanReceipt(
+                msg_id=row["msg_id"],
+                tracking_id=row["tracking_id"],
+                payload=dict(row["payload"]),
+                received_at=row["received_at"],
+                matched_at=row["matched_at"],
+            )
+            for row in await pool.fetch(LIST_ORPHANS, matched, limit)
+        ]

@@ -18,6 +18,10 @@ UPDATE callbacks SET due_at = u.due_at, lease_until = NULL, lease_owner = NULL, 
 FROM unnest($1::text[], $2::timestamptz[]) AS u(id, due_at)
 WHERE callbacks.id = u.id AND callbacks.lease_owner = $4 AND callbacks.state = 'pending'
 """
+DEFER_ENDPOINT = """
+UPDATE callbacks SET due_at = $2, updated_at = $3
+WHERE endpoint = $1 AND state = 'pending' AND due_at < $2 AND (lease_until IS NULL OR lease_until < $3)
+"""
 CANCEL = """
 UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = $2
 WHERE id = ANY($1::text[]) AND state = 'pending'
@@ -96,6 +100,10 @@ class PostgresDispatch(core.PostgresCore):
             return
         pool = await self.pool()
         await pool.execute(RELEASE, [cid for cid, _ in due], [at for _, at in due], now, owner)
+
+    async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
+        pool = await self.pool()
+        return _count(await pool.execute(DEFER_ENDPOINT, endpoint, until, now))
 
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         if not ids:

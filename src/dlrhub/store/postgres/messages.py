@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import asyncpg
 
@@ -11,24 +10,7 @@ from dlrhub import errors, models, planning
 from dlrhub.store import base, rows
 from dlrhub.store.postgres import core
 
-_MESSAGE_COLUMNS = [
-    k
-    for k in rows.to_row(
-        models.Message(
-            id="",
-            account_id="",
-            dialect=models.Dialect.NATIVE,
-            type_id=0,
-            recipient="",
-            state=models.MessageState.ACCEPTED,
-            seq=0,
-            created_at=dt.datetime.now(dt.UTC),
-            updated_at=dt.datetime.now(dt.UTC),
-        ),
-        core.BACKEND,
-    )
-    if k != "id"
-]
+_MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
 UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_MESSAGE_COLUMNS, start=2))} WHERE id = $1"
 INSERT_CALLBACK = (
     "INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,"
@@ -69,42 +51,6 @@ DEBIT = "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >=
 
 class PostgresMessages(core.PostgresCore):
     """Accepting messages, applying events, reading messages and events."""
-
-    async def accept_message(
-        self,
-        message: models.Message,
-        event: models.StatusEvent,
-        render: planning.RenderFn,
-        *,
-        charge: Decimal = Decimal(0),
-        dedup_since: dt.datetime | None = None,
-        channel_due_at: dt.datetime | None = None,
-    ) -> base.IngestResult:
-        now = self.clock()
-        pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
-            if message.request_id is not None and dedup_since is not None:
-                # Serialise concurrent sends of the same RequestId on a row lock (inserted if missing).
-                await conn.execute(
-                    "INSERT INTO request_ids (account_id, request_id, message_id, created_at)"
-                    " VALUES ($1, $2, '', '-infinity') ON CONFLICT DO NOTHING",
-                    message.account_id,
-                    message.request_id,
-                )
-                row = await conn.fetchrow(CHECK_REQUEST_ID, message.account_id, message.request_id)
-                if row is not None and row["message_id"] and row["created_at"] >= dedup_since:
-                    raise errors.DuplicateRequest(row["message_id"])
-                await conn.execute(UPSERT_REQUEST_ID, message.account_id, message.request_id, message.id, now)
-            if charge > 0 and await conn.execute(DEBIT, message.account_id, charge) == "UPDATE 0":
-                raise errors.InsufficientBalance()
-            plan = planning.plan_event(event, message, None, render, now)
-            assert plan.message is not None
-            mrow = rows.to_row(plan.message, core.BACKEND)
-            if channel_due_at is not None:
-                mrow.update(channel_state="queued", channel_due_at=channel_due_at)
-            await conn.execute(*core.insert_sql("messages", mrow))
-            await self._write_plan(conn, plan, now, message_written=True)
-            return base.IngestResult(plan.event, plan.message, None, plan.callbacks)
 
     async def apply_event(
         self,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
+from collections.abc import AsyncIterator
 
 import orjson
 
 from dlrhub import models
-from dlrhub.store import rows
+from dlrhub.store import base, rows
 from dlrhub.store.sqlite import core
 
 SELECT_DUE = (
@@ -40,6 +43,10 @@ FIND_ORPHAN = (
 )
 MATCH_ORPHAN = "UPDATE orphan_receipts SET matched_at = ? WHERE msg_id = ?"
 COUNT_ORPHANS = "SELECT count(*) FROM orphan_receipts WHERE matched_at IS NULL"
+LIST_ORPHANS = (
+    "SELECT msg_id, tracking_id, payload, received_at, matched_at FROM orphan_receipts"
+    " WHERE (? IS NULL OR (matched_at IS NOT NULL) = ?) ORDER BY received_at DESC, msg_id LIMIT ?"
+)
 
 
 class SqliteChannel(core.SqliteCore):
@@ -113,6 +120,29 @@ class SqliteChannel(core.SqliteCore):
     async def count_orphan_receipts(self) -> int:
         row = await self._read(lambda conn: conn.execute(COUNT_ORPHANS).fetchone())
         return int(row[0])
+
+    @contextlib.asynccontextmanager
+    async def oa_token_lock(self, oa_id: str) -> AsyncIterator[None]:
+        # One process writes a SQLite file: an in-process lock per OA is enough.
+        locks: dict[str, asyncio.Lock] = vars(self).setdefault("_oa_token_locks", {})
+        async with locks.setdefault(oa_id, asyncio.Lock()):
+            yield
+
+    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[base.OrphanReceipt]:
+        flag = None if matched is None else int(matched)
+        found = await self._read(lambda conn: conn.execute(LIST_ORPHANS, (flag, flag, limit)).fetchall())
+        return [
+            base.OrphanReceipt(
+                msg_id=row["msg_id"],
+                tracking_id=row["tracking_id"],
+                payload=orjson.loads(row["payload"]),
+                received_at=dt.datetime.fromtimestamp(row["received_at"], dt.UTC),
+                matched_at=None
+                if row["matched_at"] is None
+                else dt.datetime.fromtimestamp(row["matched_at"], dt.UTC),
+            )
+            for row in found
+        ]
 
 
 def q_spent(row: sqlite3.Row | None) -> int:

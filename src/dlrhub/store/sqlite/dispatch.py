@@ -18,6 +18,10 @@ RELEASE = (
     "UPDATE callbacks SET due_at = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?"
     " WHERE id = ? AND lease_owner = ? AND state = 'pending'"
 )
+DEFER_ENDPOINT = (
+    "UPDATE callbacks SET due_at = ?, updated_at = ?"
+    " WHERE endpoint = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?)"
+)
 CANCEL = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
     " WHERE id = ? AND state = 'pending'"
@@ -84,6 +88,10 @@ class SqliteDispatch(core.SqliteCore):
             return
         params = [(at.timestamp(), now.timestamp(), cid, owner) for cid, at in due]
         await self._tx(lambda conn: conn.executemany(RELEASE, params))
+
+    async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
+        params = (until.timestamp(), now.timestamp(), endpoint, until.timestamp(), now.timestamp())
+        return await self._tx(lambda conn: conn.execute(DEFER_ENDPOINT, params).rowcount)
 
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         if not ids:

@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from decimal import Decimal
 from typing import Any
 
 from dlrhub import errors, models, planning
 from dlrhub.store import base, rows
 from dlrhub.store.sqlite import core
 
-_MESSAGE_COLUMNS = [
-    k
-    for k in rows.to_row(
-        models.Message(
-            id="",
-            account_id="",
-            dialect=models.Dialect.NATIVE,
-            type_id=0,
-            recipient="",
-            state=models.MessageState.ACCEPTED,
-            seq=0,
-            created_at=dt.datetime.now(dt.UTC),
-            updated_at=dt.datetime.now(dt.UTC),
-        ),
-        core.BACKEND,
-    )
-    if k != "id"
-]
+_MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
 UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = :{c}' for c in _MESSAGE_COLUMNS)} WHERE id = :id"
 INSERT_EVENT = (
     "INSERT INTO events (id, message_id, journey_id, seq, kind, code, text, zalo_res, raw, applied, occurred_at,"
@@ -53,55 +35,6 @@ class SqliteMessages(core.SqliteCore):
 
     def clock(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
-
-    async def accept_message(
-        self,
-        message: models.Message,
-        event: models.StatusEvent,
-        render: planning.RenderFn,
-        *,
-        charge: Decimal = Decimal(0),
-        dedup_since: dt.datetime | None = None,
-        channel_due_at: dt.datetime | None = None,
-    ) -> base.IngestResult:
-        now = self.clock()
-
-        def run(conn: sqlite3.Connection) -> base.IngestResult:
-            if message.request_id is not None and dedup_since is not None:
-                row = conn.execute(
-                    "SELECT message_id, created_at FROM request_ids WHERE account_id = ? AND request_id = ?",
-                    (message.account_id, message.request_id),
-                ).fetchone()
-                if row is not None and row["created_at"] >= dedup_since.timestamp():
-                    raise errors.DuplicateRequest(row["message_id"])
-                conn.execute(
-                    "INSERT OR REPLACE INTO request_ids (account_id, request_id, message_id, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (message.account_id, message.request_id, message.id, now.timestamp()),
-                )
-            if charge > 0:
-                row = conn.execute(
-                    "SELECT balance FROM accounts WHERE id = ?", (message.account_id,)
-                ).fetchone()
-                if row is None or Decimal(row["balance"]) < charge:
-                    raise errors.InsufficientBalance()
-                conn.execute(
-                    "UPDATE accounts SET balance = ? WHERE id = ?",
-                    (str(Decimal(row["balance"]) - charge), message.account_id),
-                )
-            plan = planning.plan_event(event, message, None, render, now)
-            assert plan.message is not None
-            mrow = rows.to_row(plan.message, core.BACKEND)
-            if channel_due_at is not None:
-                mrow.update(channel_state="queued", channel_due_at=channel_due_at.timestamp())
-            conn.execute(insert_sql("messages", mrow), mrow)
-            self._write_plan(conn, plan, now, message_written=True)
-            return base.IngestResult(plan.event, plan.message, None, plan.callbacks)
-
-        result = await self._tx(run)
-        if result.callbacks:
-            self._notify_callbacks()
-        return result
 
     async def apply_event(
         self,

@@ -10,7 +10,7 @@ CREATE TABLE accounts (
     balance            numeric(20, 4) NOT NULL DEFAULT 0,
     currency           text NOT NULL DEFAULT 'VND',
     prices             jsonb NOT NULL DEFAULT '{}',
-    utc_offset_minutes integer NOT NULL DEFAULT 420,
+    utc_offset_minutes integer NOT NULL DEFAULT 480,
     signing_secrets    jsonb NOT NULL DEFAULT '[]',
     created_at         timestamptz NOT NULL
 );
@@ -73,6 +73,7 @@ CREATE TABLE messages (
     text                text,
     zalo_res            jsonb,
     sent_at             timestamptz,
+    campaign_id         text,
     created_at          timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL,
     -- The channel worker's queue: queued -> sending -> done (or none for messages it does not send).

@@ -10,7 +10,7 @@ CREATE TABLE accounts (
     balance            text NOT NULL DEFAULT '0',
     currency           text NOT NULL DEFAULT 'VND',
     prices             text NOT NULL DEFAULT '{}',
-    utc_offset_minutes integer NOT NULL DEFAULT 420,
+    utc_offset_minutes integer NOT NULL DEFAULT 480,
     signing_secrets    text NOT NULL DEFAULT '[]',
     created_at         real NOT NULL
 );
@@ -73,6 +73,7 @@ CREATE TABLE messages (
     text                text,
     zalo_res            text,
     sent_at             real,
+    campaign_id         text,
     created_at          real NOT NULL,
     updated_at          real NOT NULL,
     -- The channel worker's queue: queued -> sending -> done (or none for messages it does not send).
