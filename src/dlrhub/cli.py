@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 import secrets
 import sys
-import types
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import errors, runtime, settings
+from dlrhub.commands import demo, nxcloud, replay
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 
@@ -25,10 +24,9 @@ accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=Tru
 app.add_typer(accounts_app, name="accounts")
 console = Console(soft_wrap=True)
 
-#: Command groups contributed by other parts: (module, name).
-GROUPS = (("dlrhub.commands.nxcloud", "nxcloud"), ("dlrhub.commands.replay", "replay"))
-#: Single commands contributed by other parts: (module, function, name).
-COMMANDS = (("dlrhub.commands.demo", "demo", "demo"),)
+app.add_typer(nxcloud.app, name="nxcloud")
+app.add_typer(replay.app, name="replay")
+app.command("demo")(demo.demo)
 
 
 def _settings() -> settings.Settings:
@@ -47,8 +45,8 @@ def _logging(config: settings.Settings) -> None:
 
 @app.command()
 def serve() -> None:
-    """Run everything in one process: the API, the callback dispatcher, the Zalo channel (the simulator when
-    no Zalo credentials are set). Creates a demo account on first start and prints its credentials."""
+    """Run everything in one process: the API, the callback dispatcher and the Zalo channel (the built-in
+    simulator unless DLRHUB_ZALO_MODE says otherwise). Creates a demo account on first start and prints it."""
     config = _settings()
     changes: dict[str, object] = {}
     if not config.admin_token:
@@ -181,27 +179,6 @@ def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     runtime.start(main)
 
 
-def _mount_contributed() -> None:
-    for module_name, group in GROUPS:
-        module = _optional(module_name)
-        if module is not None:
-            app.add_typer(module.app, name=group)
-    for module_name, function, command in COMMANDS:
-        module = _optional(module_name)
-        if module is not None:
-            app.command(command)(getattr(module, function))
-
-
-def _optional(name: str) -> types.ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
-
-
 def main() -> None:
     """Entry point of the `dlrhub` script."""
-    _mount_contributed()
     app()

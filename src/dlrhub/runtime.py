@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -13,6 +12,8 @@ from typing import Any
 import uvicorn
 
 from dlrhub.api import app as app_
+from dlrhub.channels.zalo import worker as zalo_worker
+from dlrhub.dispatch import dispatcher
 from dlrhub.services import hub as hub_
 
 log = logging.getLogger("dlrhub")
@@ -20,22 +21,10 @@ log = logging.getLogger("dlrhub")
 #: A background worker: runs until `stop` is set, then returns.
 Worker = Callable[[hub_.Hub, asyncio.Event], Coroutine[Any, Any, None]]
 
-#: Modules whose `run(hub, stop)` is a worker, started when present: the dispatcher and the Zalo channel.
-WORKER_MODULES = ("dlrhub.dispatch.dispatcher", "dlrhub.channels.zalo.worker")
-
 
 def workers() -> list[Worker]:
-    """The workers this installation has."""
-    found: list[Worker] = []
-    for name in WORKER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        found.append(module.run)
-    return found
+    """The background workers of a process: the callback dispatcher and the Zalo channel."""
+    return [dispatcher.run, zalo_worker.run]
 
 
 async def run(hub: hub_.Hub, *, http: bool = True, background: bool = True) -> None:
