@@ -14,9 +14,8 @@ from typing import Any, TypeVar
 from dlrhub import errors, ids, models, store, urlguard
 from dlrhub.channels.zalo import client as zalo_client
 from dlrhub.dialects.nxcloud import codes, requests, signing
-from dlrhub.services import group_commit, render
 from dlrhub.services import hub as hub_
-from dlrhub.store import base as store_base
+from dlrhub.services import send
 
 #: eSMS TypeIds, used by the shared message table: a normal ZNS, and a ZNS sent on a journey token.
 TYPE_ZNS = 25
@@ -143,20 +142,10 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
         currency=app.currency,
         journey_id=journey_id,
     )
-    event = models.StatusEvent(
-        id=f"{message.id}:{models.EventKind.ACCEPTED.value}",
-        kind=models.EventKind.ACCEPTED,
-        occurred_at=now,
-        message_id=message.id,
-    )
-    item = store_base.Accept(
-        message, event, render.render_fn(account, app, hub.settings), charge=app.quotation, channel_due_at=now
-    )
     try:
-        result = await group_commit.accept(hub.store, item)
+        result = await send.accept(hub, account, message, app=app, charge=app.quotation)
     except errors.InsufficientBalance:
         raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
-    hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=message.dialect.value).inc()
     return result.message or message
 
 

@@ -6,8 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 from dlrhub import models, store
+from dlrhub.services import group_commit, render
 from dlrhub.services import hub as hub_
-from dlrhub.services import render
+from dlrhub.store import base as store_base
 
 #: How long a client's RequestId blocks a repeat (eSMS: 24 h).
 REQUEST_ID_WINDOW = dt.timedelta(hours=24)
@@ -35,7 +36,7 @@ async def accept(
         occurred_at=now,
         message_id=message.id,
     )
-    result = await hub.store.accept_message(
+    item = store_base.Accept(
         message,
         event,
         render.render_fn(account, app, hub.settings),
@@ -43,5 +44,7 @@ async def accept(
         dedup_since=now - REQUEST_ID_WINDOW if message.request_id else None,
         channel_due_at=(message.send_at or now) if via_zalo else None,
     )
+    # Sends that arrive together share one transaction (group commit); each is still all or nothing.
+    result = await group_commit.accept(hub.store, item)
     hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=message.dialect.value).inc()
     return result
