@@ -386,10 +386,14 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
                         break
                     await asyncio.sleep(0.1)
             finally:
+                early = [proc.returncode for proc in procs if proc.returncode is not None]
                 for proc in procs:
-                    proc.terminate()
+                    if proc.returncode is None:
+                        proc.terminate()
                 for proc in procs:
                     await proc.wait()
+            if early:
+                print(f"  (worker processes exited early with {early}; the figure below is suspect)")
             span = await conn.fetchrow(PG_SPAN)
             rate = span["n"] / float(span["s"] or 1)
             print(f"PostgreSQL, {count} worker process(es): {rate:8.0f} callbacks/s ({span['n']} attempts)")

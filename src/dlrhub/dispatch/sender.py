@@ -105,7 +105,8 @@ def _check_literal(host: str, allow: urlguard.Allowlist) -> None:
 
 
 def _classify(exc: BaseException) -> models.AttemptOutcome:
-    if isinstance(exc, errors.BlockedURL):
+    if isinstance(exc, errors.BlockedURL | aiohttp.InvalidURL):
+        # InvalidURL: aiohttp refuses it too (e.g. a legacy numeric IPv4 host such as `127.1`).
         return models.AttemptOutcome.BLOCKED_URL
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return models.AttemptOutcome.DNS

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from decimal import Decimal
+from typing import Any
 
-from dlrhub import models, store
+from dlrhub import metrics, models, store
 from dlrhub.services import group_commit, render
 from dlrhub.services import hub as hub_
 from dlrhub.store import base as store_base
@@ -46,5 +48,20 @@ async def accept(
     )
     # Sends that arrive together share one transaction (group commit); each is still all or nothing.
     result = await group_commit.accept(hub.store, item)
-    hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=message.dialect.value).inc()
+    _accepted_counter(hub.metrics, message.dialect).inc()
     return result
+
+
+_accepted_counters: weakref.WeakKeyDictionary[metrics.Metrics, dict[models.Dialect, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _accepted_counter(registry: metrics.Metrics, dialect: models.Dialect) -> Any:
+    """The `events_ingested` child counting accepted sends in `dialect`, looked up once (sends are hot)."""
+    children = _accepted_counters.setdefault(registry, {})
+    child = children.get(dialect)
+    if child is None:
+        kind = models.EventKind.ACCEPTED.value
+        child = children[dialect] = registry.events_ingested.labels(kind=kind, dialect=dialect.value)
+    return child

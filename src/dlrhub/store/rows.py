@@ -85,36 +85,63 @@ def from_row(cls: type[T], row: Any) -> T:
 
 
 def _write(value: Any, backend: Backend) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dt.datetime):
-        return value.timestamp() if backend == "sqlite" else value
-    if isinstance(value, Decimal):
-        return str(value.quantize(FOUR_PLACES)) if backend == "sqlite" else value
-    if isinstance(value, bool):
-        return int(value) if backend == "sqlite" else value
-    if isinstance(value, dict | list | tuple):
-        return orjson.dumps(value, default=str).decode()
-    return value
+    conv = _writer(type(value), backend)
+    return value if conv is None else conv(value)
+
+
+#: `_writer`'s answers by backend and type (a few dozen types at most: the models' field types).
+_writers: dict[Backend, dict[type, _Conv | None]] = {"sqlite": {}, "postgres": {}}
+
+
+def _writer(kind: type, backend: Backend) -> _Conv | None:
+    """How a value of type `kind` is stored (None: as it is). Decided once per type, since rows are hot."""
+    known = _writers[backend]
+    if kind not in known:
+        known[kind] = _decide_writer(kind, backend)
+    return known[kind]
+
+
+def _decide_writer(kind: type, backend: Backend) -> _Conv | None:
+    if issubclass(kind, enum.Enum):
+        return lambda v: v.value
+    if issubclass(kind, dt.datetime):
+        return dt.datetime.timestamp if backend == "sqlite" else None
+    if issubclass(kind, Decimal):
+        return (lambda v: str(v.quantize(FOUR_PLACES))) if backend == "sqlite" else None
+    if issubclass(kind, bool):
+        return int if backend == "sqlite" else None
+    if issubclass(kind, dict | list | tuple):
+        return lambda v: orjson.dumps(v, default=str).decode()
+    return None
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def columns(cls: type) -> list[str]:
     """The column names of model `cls`, in field order (a Callback's request spread into REQUEST_COLUMNS)."""
     names: list[str] = []
-    for f in dataclasses.fields(cls):
-        names.extend(REQUEST_COLUMNS if f.name == "request" else (f.name,))
+    for name in _fields(cls):
+        names.extend(REQUEST_COLUMNS if name == "request" else (name,))
     return names
 
 
 def to_row(obj: Any, backend: Backend) -> dict[str, Any]:
     """The column values of a model instance (a Callback's request spread into REQUEST_COLUMNS)."""
     row: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if f.name == "request":
+    writers = _writers[backend]
+    for name in _fields(type(obj)):
+        value = getattr(obj, name)
+        kind = type(value)
+        if name == "request":
             row.update(method=value.method, url=value.url, body=value.body, content_type=value.content_type)
+        elif kind is str or value is None:
+            row[name] = value
         else:
-            row[f.name] = _write(value, backend)
+            conv = writers[kind] if kind in writers else _writer(kind, backend)
+            row[name] = value if conv is None else conv(value)
     return row
 
 

@@ -90,15 +90,20 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([DLRHUB, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    """Stop a worker and wait for it off the event loop, so the receiver keeps answering meanwhile."""
+def stop_worker(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a process and wait for it (blocking: use `stop_worker_async` while a local receiver must answer)."""
     if proc.poll() is None:
         proc.send_signal(sig)
     try:
-        await asyncio.to_thread(proc.wait, 20)
+        proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-        await asyncio.to_thread(proc.wait, 5)
+        proc.wait(timeout=5)
+
+
+async def stop_worker_async(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """`stop_worker` off the event loop, so a receiver on this loop keeps answering meanwhile."""
+    await asyncio.to_thread(stop_worker, proc, sig)
 
 
 async def queue(db: store.Store, account: models.Account, url: str, n: int, prefix: str) -> None:

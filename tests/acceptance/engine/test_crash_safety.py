@@ -51,7 +51,7 @@ async def test_sigkill_mid_flight_loses_nothing_and_repeats_only_what_was_in_fli
         try:
             await harness.wait_until(lambda: _all_succeeded(db), 90, restarted)
         finally:
-            await harness.stop_worker(restarted)
+            await harness.stop_worker_async(restarted)
         counts = receiver.counts()
         assert set(counts) == ids  # none lost
         first: dict[str, int] = {}
@@ -91,7 +91,7 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(sqlit
         await receiver.start()
         await harness.wait_until(lambda: _all_succeeded(db), 90, worker)
     finally:
-        await harness.stop_worker(worker)
+        await harness.stop_worker_async(worker)
         await receiver.stop()
     counts = receiver.counts()
     assert len(counts) == N

@@ -32,7 +32,7 @@ async def test_three_workers_share_the_work_without_duplicates(pg_url, tmp_path)
         assert all(w.poll() is None for w in workers)
     finally:
         for w in workers:
-            await harness.stop_worker(w)
+            await harness.stop_worker_async(w)
         await receiver.stop()
     counts = receiver.counts()
     assert len(counts) == N

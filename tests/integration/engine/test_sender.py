@@ -189,6 +189,10 @@ async def test_loopback_is_blocked_without_the_allow_list(receiver):
         literal = await s.send(callback(receiver.url("/ok")))
         by_name = await s.send(callback(f"http://localhost:{receiver.server.port}/ok"))
         bad_scheme = await s.send(callback("ftp://example.com/x"))
+        legacy = await s.send(callback(f"http://127.1:{receiver.server.port}/ok"))
+        decimal = await s.send(callback(f"http://2130706433:{receiver.server.port}/ok"))
+    assert legacy.outcome is OUT.BLOCKED_URL
+    assert decimal.outcome is OUT.BLOCKED_URL
     assert literal.outcome is OUT.BLOCKED_URL
     assert by_name.outcome is OUT.BLOCKED_URL
     assert bad_scheme.outcome is OUT.BLOCKED_URL
