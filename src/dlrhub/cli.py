@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import errors, runtime, settings
-from dlrhub.commands import demo, nxcloud, replay
+from dlrhub.commands import demo, nxcloud, receive, replay
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 
@@ -27,6 +27,7 @@ console = Console(soft_wrap=True)
 app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
 app.command("demo")(demo.demo)
+app.command("receive")(receive.receive)
 
 
 def _settings() -> settings.Settings:
