@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from dlrhub import ids, models, settings, store, urlguard
+from dlrhub.dispatch import config as config_
 from dlrhub.dispatch import dispatcher, sender
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
@@ -190,7 +191,7 @@ def prequeue(path: Path, url: str, n: int) -> None:
 async def raw(url: str, n: int, config: settings.Settings) -> float:
     now = dt.datetime.now(dt.UTC)
     cbs = [callback(i, url, now) for i in range(n)]
-    async with sender.Sender(dispatcher.sender_config(config)) as snd:
+    async with sender.Sender(config_.sender_config(config)) as snd:
         await asyncio.gather(*(snd.send(cbs[i]) for i in range(min(n, 200))))  # warm the pool
         it = iter(cbs)
         failures = 0
@@ -227,8 +228,8 @@ async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -
 
     db.record_attempts = counting  # type: ignore[method-assign]
     stop = asyncio.Event()
-    async with sender.Sender(dispatcher.sender_config(config)) as snd:
-        d = dispatcher.Dispatcher(db, snd, dispatcher.DispatchConfig.from_settings(config))
+    async with sender.Sender(config_.sender_config(config)) as snd:
+        d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
         t0 = time.perf_counter()
         task = asyncio.create_task(d.run(stop))
         await all_done.wait()
@@ -251,8 +252,8 @@ async def latency(
     hub = hub_.Hub(settings=config, store=db)
     total = max(100, int((rate or 2000.0) * seconds))
     stop = asyncio.Event()
-    async with sender.Sender(dispatcher.sender_config(config)) as snd:
-        d = dispatcher.Dispatcher(db, snd, dispatcher.DispatchConfig.from_settings(config))
+    async with sender.Sender(config_.sender_config(config)) as snd:
+        d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
         task = asyncio.create_task(d.run(stop))
         t0 = time.perf_counter()
         lanes = 16
@@ -309,8 +310,8 @@ def rss_child(db_path: str, seconds: float, concurrency: int) -> None:
         config = bench_settings(f"sqlite:///{db_path}", concurrency)
         db = store.from_url(config.database_url)
         stop = asyncio.Event()
-        async with sender.Sender(dispatcher.sender_config(config)) as snd:
-            d = dispatcher.Dispatcher(db, snd, dispatcher.DispatchConfig.from_settings(config))
+        async with sender.Sender(config_.sender_config(config)) as snd:
+            d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
             task = asyncio.create_task(d.run(stop))
             await asyncio.sleep(seconds)
             stop.set()

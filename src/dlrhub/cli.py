@@ -1,4 +1,4 @@
-"""The `dlrhub` command: serve, api, worker, migrate, accounts, and the groups each part contributes."""
+"""The `dlrhub` command: serve, api, worker, migrate, accounts, and the groups under `dlrhub.commands`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dlrhub import errors, runtime, settings
-from dlrhub.commands import demo, nxcloud, receive, replay
+from dlrhub import runtime, settings
+from dlrhub.commands import demo, nxcloud, receive, replay, session
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 
@@ -30,14 +30,6 @@ app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 
 
-def _settings() -> settings.Settings:
-    try:
-        return settings.load()
-    except errors.ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
 def _logging(config: settings.Settings) -> None:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -48,7 +40,7 @@ def _logging(config: settings.Settings) -> None:
 def serve() -> None:
     """Run everything in one process: the API, the callback dispatcher and the Zalo channel (the built-in
     simulator unless DLRHUB_ZALO_MODE says otherwise). Creates a demo account on first start and prints it."""
-    config = _settings()
+    config = session.load_settings(console)
     changes: dict[str, object] = {}
     if not config.admin_token:
         changes["admin_token"] = secrets.token_urlsafe(24)
@@ -82,7 +74,7 @@ def serve() -> None:
 @app.command()
 def api() -> None:
     """Run only the HTTP API (scale it out beside `dlrhub worker` on PostgreSQL)."""
-    config = _settings()
+    config = session.load_settings(console)
     _logging(config)
     runtime.start(lambda: runtime.run(hub_.Hub.open(config), background=False))
 
@@ -90,7 +82,7 @@ def api() -> None:
 @app.command()
 def worker() -> None:
     """Run only the background workers: the callback dispatcher and the Zalo channel."""
-    config = _settings()
+    config = session.load_settings(console)
     _logging(config)
     runtime.start(lambda: runtime.run(hub_.Hub.open(config), http=False))
 
@@ -98,7 +90,7 @@ def worker() -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    config = _settings()
+    config = session.load_settings(console)
 
     async def main() -> None:
         hub = hub_.Hub.open(config)
@@ -121,20 +113,13 @@ def accounts_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create an account and print its credentials in both dialects (shown once)."""
-    config = _settings()
+    config = session.load_settings(console)
 
     async def main() -> None:
-        hub = hub_.Hub.open(config)
-        try:
-            await hub.store.migrate()
+        async with session.migrated_hub(config, console) as hub:
             made = await accounts.create(
                 hub, name, currency=currency, balance=Decimal(balance), dr_url=dr_url, signed=signed
             )
-        except errors.DlrhubError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
-        finally:
-            await hub.close()
         if as_json:
             sys.stdout.write(json.dumps(made.credentials()) + "\n")
         else:
@@ -146,15 +131,11 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List accounts (without secrets)."""
-    config = _settings()
+    config = session.load_settings(console)
 
     async def main() -> None:
-        hub = hub_.Hub.open(config)
-        try:
-            await hub.store.migrate()
+        async with session.migrated_hub(config, console) as hub:
             found = await hub.store.list_accounts()
-        finally:
-            await hub.close()
         if as_json:
             rows = [
                 {

@@ -27,13 +27,19 @@ def workers() -> list[Worker]:
     return [dispatcher.run, zalo_worker.run]
 
 
-async def run(hub: hub_.Hub, *, http: bool = True, background: bool = True) -> None:
-    """Serve HTTP and/or run the workers until SIGINT or SIGTERM; then stop them and close the store."""
+def stop_on_signals() -> asyncio.Event:
+    """An event that SIGINT or SIGTERM sets (where the platform lets the running loop catch them)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run(hub: hub_.Hub, *, http: bool = True, background: bool = True) -> None:
+    """Serve HTTP and/or run the workers until SIGINT or SIGTERM; then stop them and close the store."""
+    stop = stop_on_signals()
     tasks: list[asyncio.Task[None]] = []
     if background:
         tasks = [

@@ -17,6 +17,8 @@ from typing import Any
 from dlrhub import errors
 
 ENV_PREFIX = "DLRHUB_"
+#: Settings whose values may hold a secret (a token, or a password inside a URL): never echoed in errors.
+SECRET_SETTINGS = frozenset({"admin_token", "database_url", "redis_url"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,7 +30,8 @@ class Settings:
     #: Address and port `dlrhub serve` and `dlrhub api` listen on.
     host: str = "127.0.0.1"
     port: int = 8080
-    #: Bearer token for `/v1/admin/*`. Empty: `dlrhub serve` makes one at start and prints it.
+    #: Bearer token for the native and admin routes (`/v1/events`, `/v1/messages`, `/v1/callbacks`,
+    #: `/v1/endpoints`, `/v1/admin/*`). Empty: `dlrhub serve` makes one at start and prints it.
     admin_token: str = ""
     #: Redis URL for shared rate-limit counters across nodes; empty keeps counters in memory.
     redis_url: str = ""
@@ -76,11 +79,6 @@ class Settings:
     demo_account: bool = True
     #: `debug`, `info`, `warning` or `error`.
     log_level: str = "info"
-
-    @property
-    def is_postgres(self) -> bool:
-        """True when the store is PostgreSQL."""
-        return self.database_url.startswith(("postgresql://", "postgres://"))
 
 
 def field_names() -> list[str]:
@@ -134,4 +132,5 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         items = value if isinstance(value, list) else [v for v in str(value).split(",") if v.strip()]
         return tuple(_coerce(name, item, v.strip() if isinstance(v, str) else v) for v in items)
     except (TypeError, ValueError) as exc:
-        raise errors.ConfigError(f"setting {name} ({ENV_PREFIX}{name.upper()}): bad value {value!r}") from exc
+        shown = "(hidden)" if name in SECRET_SETTINGS else repr(value)
+        raise errors.ConfigError(f"setting {name} ({ENV_PREFIX}{name.upper()}): bad value {shown}") from exc

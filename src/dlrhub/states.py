@@ -52,11 +52,6 @@ class JourneyMove:
     applied: bool
 
 
-def is_message_event(kind: models.EventKind) -> bool:
-    """True for the events that move a message's own status."""
-    return kind in _MESSAGE_TARGET
-
-
 def is_journey_event(kind: models.EventKind) -> bool:
     """True for the events that move a journey."""
     return kind in _JOURNEY_TARGET

@@ -34,12 +34,6 @@ def _key(secret: str) -> bytes:
     return key
 
 
-def validate_secret(secret: str) -> str:
-    """Return `secret` when it is a well-formed `whsec_` secret; raise errors.InvalidInput if not."""
-    _key(secret)
-    return secret
-
-
 def new_secret(entropy: bytes) -> str:
     """A `whsec_` secret from 24..64 random bytes supplied by the caller."""
     if not MIN_KEY_BYTES <= len(entropy) <= MAX_KEY_BYTES:

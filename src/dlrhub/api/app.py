@@ -30,41 +30,43 @@ ROUTERS = (
     admin.router,
     ops.router,
 )
-#: Endpoints served on the fast lane (see `App`): each takes only the request and returns a Response.
-FAST_ENDPOINTS: tuple[Callable[[fastapi.Request], Awaitable[fastapi.Response]], ...] = (nxcloud.mt,)
-
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]
+#: Endpoints served on the fast lane (see `App`): each takes only the request and answers every refusal itself.
+FAST_ENDPOINTS: tuple[Endpoint, ...] = (nxcloud.mt,)
 
 
 class App(fastapi.FastAPI):
     """dlrhub's FastAPI application, with a fast lane for the busiest send doors.
 
-    A request for a fast door (`FAST_ENDPOINTS`, at its route's method and path) goes straight to the endpoint,
-    skipping FastAPI's middleware stack, router walk and dependency solving: the endpoint already reads and
-    answers everything itself (body limit, coded refusals). It is counted as `RequestMetrics` would count it,
-    and an unexpected exception gets the same plain 500 as the stack would give, then propagates to the server.
-    Every door stays an ordinary FastAPI route too, so it is in the OpenAPI document and answers under a
-    `root_path` (which the lane leaves to the stack). FastAPI's OpenTelemetry spans do not cover the lane.
+    A request for a fast door (at its route's method and path) goes straight to the endpoint, skipping
+    FastAPI's middleware stack, router walk and dependency solving, which cost more than the door's own work
+    (bench/ingest.py). The endpoint reads and bounds the body and answers every refusal itself; the lane counts
+    the request as `RequestMetrics` does, and answers an unexpected exception with the stack's plain 500 before
+    letting it propagate to the server. The door stays an ordinary route too: it is in the OpenAPI document,
+    and the stack serves it under a `root_path` or an app-wide body limit, which the lane leaves alone.
+    FastAPI's own OpenTelemetry spans do not cover the lane; dlrhub's Prometheus counters do.
     """
 
-    fast_lane: dict[tuple[str, str], tuple[Endpoint, Callable[[int], Any]]]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_lane: dict[tuple[str, str], tuple[Endpoint, Callable[[int], None]]] = {}
 
     def open_fast_lane(
         self, hub: hub_.Hub, routers: tuple[fastapi.APIRouter, ...], endpoints: tuple[Endpoint, ...]
     ) -> None:
-        """Serve `endpoints` on the fast lane: routes of `routers`, which are included here without a prefix."""
-        self.fast_lane = {}
+        """Serve `endpoints`, routes of `routers` (included in this app without a prefix), on the fast lane."""
+        if self.root_path or self.max_body_size is not None:
+            return
         for route in (r for router in routers for r in router.routes):
             if not isinstance(route, fastapi.routing.APIRoute) or route.endpoint not in endpoints:
                 continue
             if len(inspect.signature(route.endpoint).parameters) != 1 or route.dependant.dependencies:
-                raise TypeError(f"{route.path}: a fast endpoint takes only the request")
-            for method in route.methods:
-                counter = _counter(hub, method, route.path)
-                self.fast_lane[(method, route.path)] = (route.endpoint, counter)
+                raise TypeError(f"{route.path}: a fast-lane endpoint takes only the request")
+            for method in route.methods or ():
+                self.fast_lane[(method, route.path)] = (route.endpoint, _counter(hub, method, route.path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path") and not self.root_path:
+        if scope["type"] == "http" and not scope.get("root_path"):
             door = self.fast_lane.get((scope["method"], scope["path"]))
             if door is not None:
                 scope["app"] = self
@@ -73,21 +75,23 @@ class App(fastapi.FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def _counter(hub: hub_.Hub, method: str, path: str) -> Callable[[int], Any]:
-    """Counts one request to `path` by status, with the label children bound once."""
+def _counter(hub: hub_.Hub, method: str, path: str) -> Callable[[int], None]:
+    """Counts a request to `path` by status into `dlrhub_http_requests`, each label set looked up once."""
     children: dict[int, Any] = {}
 
     def count(status: int) -> None:
         child = children.get(status)
         if child is None:
-            child = children[status] = hub.metrics.requests.labels(method=method, route=path, status=str(status))
+            child = children[status] = hub.metrics.requests.labels(
+                method=method, route=path, status=str(status)
+            )
         child.inc()
 
     return count
 
 
 async def _serve_fast(
-    endpoint: Endpoint, count: Callable[[int], Any], scope: Scope, receive: Receive, send: Send
+    endpoint: Endpoint, count: Callable[[int], None], scope: Scope, receive: Receive, send: Send
 ) -> None:
     try:
         response = await endpoint(fastapi.Request(scope, receive))

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import fastapi
 import pydantic
 
 from dlrhub import errors, models, urlguard
-from dlrhub.api import deps
+from dlrhub.api import deps, native
 from dlrhub.services import endpoints, replay
 
 router = fastapi.APIRouter(
     prefix="/v1", tags=["callbacks"], dependencies=[fastapi.Depends(deps.require_admin)]
 )
-
-Id = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
 def attempt_json(attempt: models.Attempt) -> dict[str, Any]:
@@ -90,22 +87,17 @@ class ReplayIn(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    callback_ids: list[Id] = pydantic.Field(default_factory=list, max_length=replay.MAX_IDS)
-    message_id: Id | None = None
-    account: Id | None = None
-    since: dt.datetime | None = pydantic.Field(None, description="Callbacks created at or after this time.")
-    until: dt.datetime | None = pydantic.Field(None, description="Callbacks created before this time.")
+    callback_ids: list[native.Id] = pydantic.Field(default_factory=list, max_length=replay.MAX_IDS)
+    message_id: native.Id | None = None
+    account: native.Id | None = None
+    since: native.AwareTime | None = pydantic.Field(
+        None, description="Callbacks created at or after this time."
+    )
+    until: native.AwareTime | None = pydantic.Field(None, description="Callbacks created before this time.")
     states: list[models.CallbackState] = pydantic.Field(default_factory=list, max_length=4)
     url: str | None = pydantic.Field(None, max_length=urlguard.MAX_URL_LENGTH, description="Send elsewhere.")
     limit: int = pydantic.Field(1000, ge=1, le=replay.MAX_REPLAY)
     dry_run: bool = False
-
-    @pydantic.field_validator("since", "until")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
-        return value
 
 
 @router.post("/callbacks/replay")

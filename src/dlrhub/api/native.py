@@ -15,8 +15,18 @@ from dlrhub.services import events
 
 router = fastapi.APIRouter(prefix="/v1", tags=["native"])
 
+#: An id in a native request: 1 to 128 printable ASCII characters, no spaces.
 Id = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
-TYPE_IDS = (1, 2, 23, 24, 25, 26, 27)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
+    return value
+
+
+#: A time in a native request; one without a time zone is refused.
+AwareTime = Annotated[dt.datetime, pydantic.AfterValidator(_aware)]
 
 
 class EventIn(pydantic.BaseModel):
@@ -42,7 +52,7 @@ class EventIn(pydantic.BaseModel):
     oa_id: str | None = pydantic.Field(None, max_length=64)
     template_id: str | None = pydantic.Field(None, max_length=64)
     zalo_msg_id: str | None = pydantic.Field(None, max_length=64)
-    occurred_at: dt.datetime | None = None
+    occurred_at: AwareTime | None = None
     raw: dict[str, Any] | None = pydantic.Field(None, description="The upstream payload, kept for audit.")
 
     @pydantic.field_validator("callback_url")
@@ -54,13 +64,6 @@ class EventIn(pydantic.BaseModel):
             except errors.BlockedURL as exc:
                 raise ValueError(str(exc)) from exc
         return value or None
-
-    @pydantic.field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
-        return value
 
 
 def message_json(message: models.Message) -> dict[str, Any]:

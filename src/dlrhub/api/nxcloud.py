@@ -52,7 +52,9 @@ async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastap
         if raw is None:
             raise codes.error(codes.Code.PARAMETER_ERROR)
         # ASGI header names are lowercase bytes; a plain dict of them is cheaper to search than `request.headers`.
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
+        }
         account = await nxcloud.authenticate(hub, headers, raw, api=api)
         return _answer(await handle(hub, request, account, raw))
     except errors.DialectError as err:

@@ -1,1 +1,1 @@
-"""CLI command groups contributed by each part (`nxcloud`, `replay`, `demo`); `cli.py` mounts them."""
+"""The CLI's command groups and commands (`nxcloud`, `replay`, `demo`, `receive`); `cli.py` mounts them."""

@@ -289,17 +289,12 @@ def demo(
     and late receipts included, by number), with a local receiver; show progress, then statuses, callbacks and
     latency. Runs on a throwaway SQLite file and free loopback ports: no network, nothing kept."""
     console = Console()
-    summary = runtime_run(count, within, console)
-    print_summary(summary, console)
-    if not summary.finished:
-        raise typer.Exit(1)
-
-
-def runtime_run(count: int, within: float, console: Console) -> Summary:
     result: list[Summary] = []
 
     async def main() -> None:
         result.append(await run_demo(count, within, console))
 
     runtime.start(main)
-    return result[0]
+    print_summary(result[0], console)
+    if not result[0].finished:
+        raise typer.Exit(1)

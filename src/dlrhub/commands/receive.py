@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -12,6 +10,8 @@ import typer
 from aiohttp import web
 from rich.console import Console
 from rich.markup import escape
+
+from dlrhub import runtime
 
 console = Console(soft_wrap=True, highlight=False)
 
@@ -42,11 +42,7 @@ async def _serve(host: str, port: int, status: int) -> None:
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     console.print(f"receiving callbacks on http://{host}:{port}/ (answering {status}); Ctrl+C to stop")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = runtime.stop_on_signals()
     try:
         await stop.wait()
     finally:

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dlrhub import errors, models, runtime, settings
-from dlrhub.services import hub as hub_
+from dlrhub import errors, models, runtime
+from dlrhub.commands import session
 from dlrhub.services import replay
 
 app = typer.Typer(help="Redeliver callbacks, and show a message's callbacks with their attempts.")
@@ -57,12 +57,10 @@ def run(
     Examples: `dlrhub replay run --id cb_...`, `dlrhub replay run --message zalomid.abc`,
     `dlrhub replay run --since 1h --state failed`.
     """
-    config = _settings()
+    config = session.load_settings(console)
 
     async def main() -> None:
-        hub = hub_.Hub.open(config)
-        try:
-            await hub.store.migrate()
+        async with session.migrated_hub(config, console) as hub:
             now = hub.clock()
             result = await replay.replay(
                 hub,
@@ -78,11 +76,6 @@ def run(
                     dry_run=dry_run,
                 ),
             )
-        except errors.DlrhubError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
-        finally:
-            await hub.close()
         if as_json:
             out = {"selected": len(result.selected), "requeued": result.requeued, "dry_run": dry_run}
             sys.stdout.write(json.dumps({**out, "callbacks": [c.id for c in result.selected]}) + "\n")
@@ -104,18 +97,11 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """A message's callbacks in order, each with its attempts."""
-    config = _settings()
+    config = session.load_settings(console)
 
     async def main() -> None:
-        hub = hub_.Hub.open(config)
-        try:
-            await hub.store.migrate()
+        async with session.migrated_hub(config, console) as hub:
             found = await replay.history(hub, message_id)
-        except errors.DlrhubError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
-        finally:
-            await hub.close()
         if as_json:
             rows = [
                 {
@@ -147,11 +133,3 @@ def show(
         console.print(table)
 
     runtime.start(main)
-
-
-def _settings() -> settings.Settings:
-    try:
-        return settings.load()
-    except errors.ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc

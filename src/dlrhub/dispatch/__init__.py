@@ -1,3 +1,3 @@
-"""The callback engine: the sender, the circuit breaker and the dispatcher loop."""
+"""The callback engine: its configuration, the sender, the circuit breaker and the dispatcher loop."""
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import aiohttp
 import yarl
 
 from dlrhub import errors, models, retry, urlguard, webhook_signing
+from dlrhub.services import hub as hub_
 
 USER_AGENT = "dlrhub-webhooks/0.1"
 #: How much of an answer's body an Attempt keeps.
@@ -23,11 +24,6 @@ RESPONSE_KEEP = 1024
 IDLE_LIMITERS = 4096
 
 Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    """The wall clock, in UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,7 +117,7 @@ class Sender:
     def __init__(
         self,
         config: SenderConfig | None = None,
-        clock: Clock = utcnow,
+        clock: Clock = hub_.utcnow,
         resolver: aiohttp.abc.AbstractResolver | None = None,
     ) -> None:
         self.config = config or SenderConfig()

@@ -12,6 +12,7 @@ from dlrhub import store as store_
 
 
 def utcnow() -> dt.datetime:
+    """The wall clock, in UTC: every process's default clock."""
     return dt.datetime.now(dt.UTC)
 
 

@@ -132,7 +132,8 @@ def to_row(obj: Any, backend: Backend) -> dict[str, Any]:
     """The column values of a model instance (a Callback's request spread into REQUEST_COLUMNS)."""
     row: dict[str, Any] = {}
     writers = _writers[backend]
-    for name in _fields(type(obj)):
+    cls: type = type(obj)
+    for name in _fields(cls):
         value = getattr(obj, name)
         kind = type(value)
         if name == "request":

@@ -12,6 +12,7 @@ import standardwebhooks
 
 from dlrhub import models, retry, settings, store, urlguard, webhook_signing
 from dlrhub.dispatch import breaker, dispatcher, sender
+from dlrhub.dispatch import config as config_
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from tests.conftest import make_account
@@ -22,16 +23,16 @@ FAST = retry.policies((0.05, 0.05, 0.05), (0.05, 0.05, 0.05))
 S = models.CallbackState
 
 
-def config(**changes: object) -> dispatcher.DispatchConfig:
-    base = dispatcher.DispatchConfig(
+def config(**changes: object) -> config_.DispatchConfig:
+    base = config_.DispatchConfig(
         batch_size=50, lease_s=30, concurrency=32, per_endpoint=8, idle_s=0.05, defer_s=0.2, policies=FAST
     )
-    return dispatcher.DispatchConfig(**{**{f: getattr(base, f) for f in base.__slots__}, **changes})
+    return config_.DispatchConfig(**{**{f: getattr(base, f) for f in base.__slots__}, **changes})
 
 
 @contextlib.asynccontextmanager
 async def running(
-    db: store.Store, cfg: dispatcher.DispatchConfig, timeout_s: float = 2.0
+    db: store.Store, cfg: config_.DispatchConfig, timeout_s: float = 2.0
 ) -> AsyncIterator[None]:
     stop = asyncio.Event()
     scfg = sender.SenderConfig(

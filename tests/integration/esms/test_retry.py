@@ -9,6 +9,7 @@ import urllib.parse
 from collections.abc import AsyncIterator
 
 from dlrhub import models, retry, store, urlguard
+from dlrhub.dispatch import config as config_
 from dlrhub.dispatch import dispatcher, sender
 from dlrhub.services import events
 from tests.integration.engine.receivers import Receiver
@@ -21,7 +22,7 @@ FAST_ESMS = retry.policies((0.05,) * 5, (0.05,))
 
 @contextlib.asynccontextmanager
 async def running(db: store.Store, timeout_s: float) -> AsyncIterator[None]:
-    cfg = dispatcher.DispatchConfig(
+    cfg = config_.DispatchConfig(
         batch_size=50, lease_s=30, concurrency=8, per_endpoint=8, idle_s=0.05, defer_s=0.2, policies=FAST_ESMS
     )
     scfg = sender.SenderConfig(

@@ -49,3 +49,11 @@ def test_unknown_file_keys_are_refused(tmp_path: Path) -> None:
     path.write_text("prot = 1\n", encoding="utf-8")
     with pytest.raises(errors.ConfigError, match="prot"):
         settings.load({}, path)
+
+
+def test_bad_secret_values_are_not_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("admin_token = 918273645\n", encoding="utf-8")
+    with pytest.raises(errors.ConfigError, match="admin_token") as caught:
+        settings.load({}, path)
+    assert "918273645" not in str(caught.value)

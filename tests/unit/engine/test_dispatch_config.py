@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 
 from dlrhub import errors, models, retry, settings
-from dlrhub.dispatch import dispatcher
+from dlrhub.dispatch import config as config_
 
 
 def test_defaults_follow_the_decisions():
-    config = dispatcher.DispatchConfig.from_settings(settings.Settings())
+    config = config_.DispatchConfig.from_settings(settings.Settings())
     assert config.policies[models.Dialect.ESMS].delays == retry.ESMS.delays
     assert config.policies[models.Dialect.NXCLOUD].delays == retry.STANDARD_WEBHOOKS.delays
     assert config.policies[models.Dialect.NATIVE].throttle_floor == dt.timedelta(seconds=60)
@@ -22,7 +22,7 @@ def test_defaults_follow_the_decisions():
 
 
 def test_settings_change_schedules_and_breaker():
-    config = dispatcher.DispatchConfig.from_settings(
+    config = config_.DispatchConfig.from_settings(
         dataclasses.replace(
             settings.Settings(),
             esms_retry_schedule=(1.0, 2.0),
@@ -48,4 +48,4 @@ def test_settings_change_schedules_and_breaker():
 )
 def test_bad_settings_are_refused(changes):
     with pytest.raises(errors.ConfigError):
-        dispatcher.DispatchConfig.from_settings(dataclasses.replace(settings.Settings(), **changes))
+        config_.DispatchConfig.from_settings(dataclasses.replace(settings.Settings(), **changes))

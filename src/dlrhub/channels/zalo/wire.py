@@ -1,4 +1,4 @@
-"""Zalo's wire shapes, its error table, and the mapping of a Zalo answer to a dlrhub outcome (pure)."""
+"""Zalo's wire shapes: request bodies, answers, and the mapping of a Zalo answer to a dlrhub outcome (pure)."""
 
 from __future__ import annotations
 
