@@ -103,7 +103,7 @@ async def _serve_fast(
     await response(scope, receive, send)
 
 
-def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> fastapi.FastAPI:
+def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> App:
     """The HTTP application over `hub`. With `manage_store`, it migrates the store at start and closes it."""
 
     @contextlib.asynccontextmanager
