@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dlrhub.store import migrations, rows
+from dlrhub.store.sqlite import checkpoint
 
 T = TypeVar("T")
 BACKEND: rows.Backend = "sqlite"
@@ -32,6 +33,7 @@ class SqliteCore:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlrhub-sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: checkpoint.Checkpointer | None = None
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -41,6 +43,9 @@ class SqliteCore:
             conn.row_factory = sqlite3.Row
             for pragma in _PRAGMAS:
                 conn.execute(pragma)
+            if self.path != ":memory:":
+                conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it instead
+                self._checkpointer = checkpoint.Checkpointer(self.path)
             self._conn = conn
         return self._conn
 
@@ -96,6 +101,9 @@ class SqliteCore:
 
     async def close(self) -> None:
         def run() -> None:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
