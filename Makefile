@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint format typecheck test test-fast run bench schema clean
+.PHONY: install lint format typecheck test check test-fast run bench schema clean
 
 install:            ## create the virtualenv and install dlrhub with its dev tools
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,8 @@ typecheck:          ## mypy --strict on the package, tests and benchmarks
 
 test:               ## the whole suite (PostgreSQL at 127.0.0.1:5432 required in CI)
 	$(BIN)/pytest -q
+
+check: lint typecheck test   ## what CI runs: lint, types, then the whole suite
 
 test-fast:          ## unit tests only
 	$(BIN)/pytest -q tests/unit

@@ -12,8 +12,9 @@ DlrhubError
 │   └── InsufficientBalance the account cannot pay for the message
 ├── InvalidInput           a request is malformed (names the field)
 ├── DialectError           a front door refuses with a code from its own table
-├── BlockedURL             the URL guard refused a callback destination
-└── UpstreamError          Zalo (or the simulator) failed or did not answer
+└── BlockedURL             the URL guard refused a callback destination
+
+Zalo's failures are not exceptions: the Zalo client returns them as values (`wire.SendOutcome`, `wire.Answer`).
 """
 
 from __future__ import annotations
@@ -86,7 +87,3 @@ class DialectError(DlrhubError):
 
 class BlockedURL(DlrhubError):
     """The URL guard refused this callback destination."""
-
-
-class UpstreamError(DlrhubError):
-    """Zalo failed or did not answer."""
