@@ -1,10 +1,20 @@
-"""The SQLite connection: one file in WAL mode, one writer thread, every call one transaction."""
+"""The SQLite connections: one file in WAL mode, written on the event loop, read on a reader thread.
+
+Writes run inline on the calling event loop, each `_tx` one short transaction on the one writer connection.
+With WAL and `synchronous=NORMAL` a commit is a write into the WAL (no fsync; the checkpointer's thread does
+those), so a batch of accepts takes a fraction of a millisecond. A writer thread was tried first: handing
+every transaction to it, and its sharing of the GIL with the loop, cost more than the SQLite work itself
+(bench/ingest.py; docs/adr/0002-sqlite-writes-on-the-event-loop.md). Every write is therefore bounded by its
+caller (a batch, a `LIMIT`), so the loop is never held for long. Reads run on their own connection in a thread,
+so a large read never holds the loop; WAL lets them run beside the writer.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,48 +25,58 @@ from dlrhub.store.sqlite import checkpoint
 
 T = TypeVar("T")
 BACKEND: rows.Backend = "sqlite"
+MEMORY = ":memory:"
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # NORMAL in WAL mode survives a process crash; only an OS crash may lose the last commits.
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
+    # Only another process (a CLI command on the same file) can hold the write lock; its transactions are short.
     "PRAGMA busy_timeout=10000",
     "PRAGMA cache_size=-65536",
 )
+#: The most rows one write transaction changes when a caller's set may be large: about a millisecond of the
+#: loop's time per transaction, the loop free between them.
+CHUNK_ROWS = 1_000
+_READER_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON", "PRAGMA cache_size=-65536")
 
 
 class SqliteCore:
-    """Owns the connection and the thread that uses it; the concern mixins build on `_tx` and `_read`."""
+    """Owns the connections; the concern mixins build on `_tx` and `_read`."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlrhub-sqlite")
-        self._conn: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        # The writer is used on the loop's thread; the lock only keeps a second thread (a test client's, say)
+        # from interleaving its transaction with ours.
+        self._writer_lock = threading.Lock()
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlrhub-sqlite-read")
+        self._reader: sqlite3.Connection | None = None
         self._checkpointer: checkpoint.Checkpointer | None = None
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if self.path != ":memory:":
+    def _connect(self, pragmas: tuple[str, ...]) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in pragmas:
+            conn.execute(pragma)
+        return conn
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        if self._writer is None:
+            if self.path != MEMORY:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                conn.execute(pragma)
-            if self.path != ":memory:":
+            conn = self._connect(_PRAGMAS)
+            if self.path != MEMORY:
                 conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it instead
                 self._checkpointer = checkpoint.Checkpointer(self.path)
-            self._conn = conn
-        return self._conn
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+            self._writer = conn
+        return self._writer
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` in one write transaction on the writer thread."""
-
-        def run() -> T:
-            conn = self._connection()
+        """Run `fn` in one write transaction, inline: it must be short (see the module docstring)."""
+        with self._writer_lock:
+            conn = self._writer_connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
@@ -66,14 +86,50 @@ class SqliteCore:
             conn.execute("COMMIT")
             return result
 
-        return await self._run(run)
+    async def _executemany(self, sql: str, params: list[Any]) -> int:
+        """`sql` for each of `params`, CHUNK_ROWS to a transaction; returns the rows changed in all."""
+        changed = 0
+        for start in range(0, len(params), CHUNK_ROWS):
+            if start:
+                await asyncio.sleep(0)
+            chunk = params[start : start + CHUNK_ROWS]
+
+            def run(conn: sqlite3.Connection, chunk: list[Any] = chunk) -> int:
+                return conn.executemany(sql, chunk).rowcount
+
+            changed += await self._tx(run)
+        return changed
+
+    async def _update_all(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Repeat `sql`, an UPDATE of at most CHUNK_ROWS rows that takes them out of its own `WHERE`, until it
+        changes fewer; returns the rows changed in all."""
+        changed = 0
+        while True:
+            count = await self._tx(lambda conn: conn.execute(sql, (*params, CHUNK_ROWS)).rowcount)
+            changed += count
+            if count < CHUNK_ROWS:
+                return changed
+            await asyncio.sleep(0)
 
     def _notify_callbacks(self) -> None:
         """Called after a commit that wrote callbacks; the dispatch mixin wakes this process's dispatcher."""
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` on the writer thread outside any explicit transaction."""
-        return await self._run(lambda: fn(self._connection()))
+        """Run `fn` outside any transaction on the reader connection, in its thread.
+
+        An in-memory database has no second connection to read it by, so its reads share the writer's.
+        """
+        if self.path == MEMORY:
+            with self._writer_lock:
+                return fn(self._writer_connection())
+        return await asyncio.get_running_loop().run_in_executor(self._reads, self._read_now, fn)
+
+    def _read_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._reader is None:
+            with self._writer_lock:  # the writer creates the file and sets WAL mode first
+                self._writer_connection()
+            self._reader = self._connect(_READER_PRAGMAS)
+        return fn(self._reader)
 
     async def migrate(self) -> list[str]:
         def run(conn: sqlite3.Connection) -> list[str]:
@@ -100,16 +156,20 @@ class SqliteCore:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        def run() -> None:
+        def close_reader() -> None:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+        await asyncio.get_running_loop().run_in_executor(self._reads, close_reader)
+        self._reads.shutdown(wait=True)
+        with self._writer_lock:
             if self._checkpointer is not None:
                 self._checkpointer.close()
                 self._checkpointer = None
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._run(run)
-        self._executor.shutdown(wait=True)
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
 
 def _statements(sql: str) -> list[str]:

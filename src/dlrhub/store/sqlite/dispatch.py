@@ -18,9 +18,10 @@ RELEASE = (
     "UPDATE callbacks SET due_at = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?"
     " WHERE id = ? AND lease_owner = ? AND state = 'pending'"
 )
+#: Endpoint-wide changes go CHUNK_ROWS (the last parameter) at a time: an endpoint may have a million pending.
 DEFER_ENDPOINT = (
-    "UPDATE callbacks SET due_at = ?, updated_at = ?"
-    " WHERE endpoint = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?)"
+    "UPDATE callbacks SET due_at = ?, updated_at = ? WHERE id IN (SELECT id FROM callbacks"
+    " WHERE endpoint = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?) LIMIT ?)"
 )
 CANCEL = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
@@ -28,7 +29,7 @@ CANCEL = (
 )
 CANCEL_ENDPOINT = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
-    " WHERE endpoint = ? AND state = 'pending'"
+    " WHERE id IN (SELECT id FROM callbacks WHERE endpoint = ? AND state = 'pending' LIMIT ?)"
 )
 REQUEUE = (
     "UPDATE callbacks SET state = 'pending', due_at = ?, url = ?, endpoint = ?, retry_from = attempts,"
@@ -91,18 +92,16 @@ class SqliteDispatch(core.SqliteCore):
 
     async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
         params = (until.timestamp(), now.timestamp(), endpoint, until.timestamp(), now.timestamp())
-        return await self._tx(lambda conn: conn.execute(DEFER_ENDPOINT, params).rowcount)
+        return await self._update_all(DEFER_ENDPOINT, params)
 
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         if not ids:
             return 0
         params = [(now.timestamp(), cid) for cid in ids]
-        return await self._tx(lambda conn: conn.executemany(CANCEL, params).rowcount)
+        return await self._executemany(CANCEL, params)
 
     async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
-        return await self._tx(
-            lambda conn: conn.execute(CANCEL_ENDPOINT, (now.timestamp(), endpoint)).rowcount
-        )
+        return await self._update_all(CANCEL_ENDPOINT, (now.timestamp(), endpoint))
 
     async def find_callbacks(self, where: base.CallbackFilter) -> list[models.Callback]:
         sql = FIND
@@ -133,7 +132,7 @@ class SqliteDispatch(core.SqliteCore):
             return 0
         stamp = now.timestamp()
         params = [(stamp, url, endpoint, stamp, cid) for cid, url, endpoint in changes]
-        count = await self._tx(lambda conn: conn.executemany(REQUEUE, params).rowcount)
+        count = await self._executemany(REQUEUE, params)
         self._notify_callbacks()
         return count
 

@@ -1,0 +1,90 @@
+"""SQLite's two connections: writes inline on the caller's thread, reads on the reader thread, large changes in
+chunks of `core.CHUNK_ROWS` transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+
+import pytest
+
+from dlrhub import models, store
+from dlrhub.store.sqlite import core
+from tests.conftest import make_account
+from tests.integration.engine.test_dispatcher import ingest
+
+A = "http://a.example:80"
+
+
+@pytest.fixture
+async def lite(sqlite_url: str):
+    s = store.from_url(sqlite_url)
+    assert isinstance(s, core.SqliteCore)
+    yield s
+    await s.close()
+
+
+async def test_writes_run_on_the_loop_and_reads_see_them_at_once(lite):
+    """Pins the design of docs/adr/0002: a write never hops to another thread; a read does, on its own
+    connection, and sees every write committed before it started."""
+    threads: dict[str, int] = {}
+
+    def write(conn: sqlite3.Connection) -> None:
+        threads["write"] = threading.get_ident()
+        conn.execute("INSERT INTO oa_quota (oa_id, day, used) VALUES ('oa', '2026-12-01', 7)")
+
+    def read(conn: sqlite3.Connection) -> int:
+        threads["read"] = threading.get_ident()
+        used: int = conn.execute("SELECT used FROM oa_quota WHERE oa_id = 'oa'").fetchone()[0]
+        return used
+
+    await lite._tx(write)
+    assert await lite._read(read) == 7
+    assert threads["write"] == threading.get_ident()
+    assert threads["read"] != threading.get_ident()
+
+
+async def test_the_reader_connection_cannot_write(lite):
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await lite._read(lambda conn: conn.execute("DELETE FROM accounts"))
+
+
+async def test_a_failed_write_leaves_nothing_behind(lite):
+    def write_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO oa_quota (oa_id, day, used) VALUES ('oa', '2026-12-01', 1)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await lite._tx(write_then_fail)
+    assert await lite._read(lambda conn: conn.execute("SELECT count(*) FROM oa_quota").fetchone()[0]) == 0
+
+
+async def test_in_memory_store_reads_its_own_writes():
+    mem = store.from_url("sqlite:///:memory:")
+    try:
+        await mem.migrate()
+        account = make_account()
+        await mem.create_account(account, [])
+        assert await mem.get_account(account.id) == account
+    finally:
+        await mem.close()
+
+
+async def test_endpoint_wide_changes_and_replay_cover_more_than_one_chunk(lite, monkeypatch):
+    monkeypatch.setattr(core, "CHUNK_ROWS", 3)
+    account = make_account()
+    await lite.create_account(account, [])
+    for n in range(8):
+        await ingest(lite, account, f"m{n}", models.EventKind.SUCCESS, f"http://a.example/{n}")
+    ids = [(await lite.list_callbacks(f"m{n}"))[0].id for n in range(8)]
+    now = dt.datetime.now(dt.UTC)
+    later = now + dt.timedelta(minutes=5)
+    assert await lite.defer_endpoint_callbacks(A, later, now) == 8
+    assert {(await lite.get_callback(i)).due_at for i in ids} == {later}
+    assert await lite.cancel_endpoint_callbacks(A, now) == 8
+    assert await lite.cancel_endpoint_callbacks(A, now) == 0
+    changes = [(i, "http://b.example/x", "http://b.example:80") for i in ids]
+    assert await lite.requeue_callbacks(changes, now) == 8
+    assert await lite.cancel_callbacks(ids, now) == 8
+    assert {(await lite.get_callback(i)).state for i in ids} == {models.CallbackState.CANCELLED}
