@@ -15,7 +15,9 @@ SHAPES = {
 
 
 def _hex32(message_id: str) -> str:
-    return re.findall(r"[0-9a-f]{32}", message_id)[0]
+    found = re.search(r"[0-9a-f]{32}", message_id)
+    assert found is not None
+    return found.group()
 
 
 def test_each_dialect_has_its_shape():
