@@ -3,14 +3,16 @@ chunks of `core.CHUNK_ROWS` transactions."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
-from dlrhub import models, store
-from dlrhub.store.sqlite import core
+from dlrhub import ids, models, store
+from dlrhub.store.sqlite import checkpoint, core
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
 
@@ -88,3 +90,31 @@ async def test_endpoint_wide_changes_and_replay_cover_more_than_one_chunk(lite, 
     assert await lite.requeue_callbacks(changes, now) == 8
     assert await lite.cancel_callbacks(ids, now) == 8
     assert {(await lite.get_callback(i)).state for i in ids} == {models.CallbackState.CANCELLED}
+
+
+async def test_the_wal_stays_bounded_under_writes_that_never_pause(sqlite_url, monkeypatch):
+    """SQLite starts the WAL over only when a write finds it all copied back; the checkpointer holds writes
+    back for one pass once it is past its limit, or a steady load would grow it without end."""
+    limit = 256 * 1024
+    # A write every half millisecond or so: never a pause long enough for a checkpoint and its fsyncs.
+    monkeypatch.setattr(checkpoint, "WAL_LIMIT_BYTES", limit)
+    lite = store.from_url(sqlite_url)
+    assert isinstance(lite, core.SqliteCore)
+    blob = b"x" * 4096
+    written = 0
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO orphan_receipts (msg_id, payload, received_at) VALUES (?, ?, 0)", (ids.token(), blob)
+        )
+
+    try:
+        while written < 20 * limit:
+            await lite._tx(write)
+            written += len(blob)
+            await asyncio.sleep(0.0005)
+        wal = Path(lite.path + "-wal").stat().st_size
+    finally:
+        await lite.close()
+    # Without the hold the WAL keeps every frame written (several times the blobs); with it, only the last few.
+    assert wal < written / 2, f"the WAL grew to {wal} bytes for {written} written"

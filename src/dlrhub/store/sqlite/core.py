@@ -12,10 +12,11 @@ so a large read never holds the loop; WAL lets them run beside the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,6 +55,9 @@ class SqliteCore:
         self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlrhub-sqlite-read")
         self._reader: sqlite3.Connection | None = None
         self._checkpointer: checkpoint.Checkpointer | None = None
+        # While the checkpointer holds writes back, `_tx` waits on this (see `_hold_writes`).
+        self._writes_held: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _connect(self, pragmas: tuple[str, ...]) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -69,12 +73,16 @@ class SqliteCore:
             conn = self._connect(_PRAGMAS)
             if self.path != MEMORY:
                 conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it instead
-                self._checkpointer = checkpoint.Checkpointer(self.path)
+                conn.execute(f"PRAGMA journal_size_limit={checkpoint.WAL_LIMIT_BYTES}")
+                self._checkpointer = checkpoint.Checkpointer(self.path, self._hold_writes)
             self._writer = conn
         return self._writer
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in one write transaction, inline: it must be short (see the module docstring)."""
+        while self._writes_held is not None:
+            await self._writes_held.wait()
+        self._loop = asyncio.get_running_loop()
         with self._writer_lock:
             conn = self._writer_connection()
             conn.execute("BEGIN IMMEDIATE")
@@ -110,6 +118,40 @@ class SqliteCore:
             if count < CHUNK_ROWS:
                 return changed
             await asyncio.sleep(0)
+
+    @contextlib.contextmanager
+    def _hold_writes(self) -> Iterator[bool]:
+        """(On the checkpointer's thread.) Hold new write transactions back, without blocking the loop they run
+        on, while the body runs; yields False when the loop did not answer."""
+        loop = self._loop
+        if loop is None:
+            yield False
+            return
+        held, holding = asyncio.Event(), threading.Event()
+
+        def hold() -> None:
+            # On the loop, between two writes: none is open now, and none starts until `release`.
+            self._writes_held = held
+            holding.set()
+
+        def release() -> None:
+            self._writes_held = None
+            held.set()
+
+        try:
+            loop.call_soon_threadsafe(hold)
+        except RuntimeError:  # the loop is closed
+            yield False
+            return
+        try:
+            if holding.wait(timeout=1):
+                with self._writer_lock:  # and no write from another thread either
+                    yield True
+            else:
+                yield False
+        finally:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(release)  # after `hold` on the loop, whenever that runs
 
     def _notify_callbacks(self) -> None:
         """Called after a commit that wrote callbacks; the dispatch mixin wakes this process's dispatcher."""
@@ -163,10 +205,11 @@ class SqliteCore:
 
         await asyncio.get_running_loop().run_in_executor(self._reads, close_reader)
         self._reads.shutdown(wait=True)
+        if self._checkpointer is not None:
+            # Off the loop: the checkpointer may be waiting for the loop to hold writes back.
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.close)
+            self._checkpointer = None
         with self._writer_lock:
-            if self._checkpointer is not None:
-                self._checkpointer.close()
-                self._checkpointer = None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
