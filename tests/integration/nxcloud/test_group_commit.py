@@ -78,3 +78,42 @@ async def test_concurrent_accepts_share_transactions_and_keep_their_own_answers(
     assert {o.message.id for o in accepted if o.message} == {
         m.id for m in await db.get_messages(account.id, [f"c{i}" for i in range(40)])
     }
+
+
+@pytest.mark.postgres
+async def test_batches_of_two_processes_race_for_one_request_id_and_balance(pg_url: str):
+    """Two stores (two pools, as two `dlrhub api` processes) send at once from one account: each RequestId
+    makes one message, the balance pays for exactly what was accepted, and no batch deadlocks."""
+    first, second = store.from_url(pg_url), store.from_url(pg_url)
+    try:
+        account = make_account(balance=Decimal("12"))
+        await first.create_account(account, [])
+        # Each RequestId was used long ago, so its row exists and the sends below differ only in who locks it.
+        pool = await first.pool()  # type: ignore[attr-defined]
+        await pool.executemany(
+            "INSERT INTO request_ids VALUES ($1, $2, $3, '2020-01-01')",
+            [(account.id, f"r{r}", f"old-{r}") for r in range(20)],
+        )
+        # Free sends with the same RequestIds, in opposite orders: only the request ids' row locks keep them apart.
+        same_ids = [
+            asyncio.gather(
+                first.accept_messages([_accept(account, f"a{n}-{r}", "0", f"r{r}") for r in (n, n + 1)]),
+                second.accept_messages([_accept(account, f"b{n}-{r}", "0", f"r{r}") for r in (n + 1, n)]),
+            )
+            for n in range(0, 20, 2)
+        ]
+        # Paid sends without RequestIds: only the account's row lock keeps the balance right.
+        paid = [
+            (first if n % 2 else second).accept_messages([_accept(account, f"p{n}-{k}") for k in range(3)])
+            for n in range(8)
+        ]
+        pairs, charged = await asyncio.gather(asyncio.gather(*same_ids), asyncio.gather(*paid))
+        outcomes = [o for pair in pairs for batch in pair for o in batch]
+        made = [o.message.request_id for o in outcomes if isinstance(o, store.IngestResult) and o.message]
+        assert sorted(map(str, made)) == sorted(f"r{r}" for r in range(20)), "one message per RequestId"
+        paid_for = [o for batch in charged for o in batch if isinstance(o, store.IngestResult)]
+        assert len(paid_for) == 12  # 24 paid sends, a balance for 12
+        assert (await first.get_account(account.id)).balance == Decimal("0")
+    finally:
+        await first.close()
+        await second.close()

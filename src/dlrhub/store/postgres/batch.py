@@ -1,59 +1,89 @@
-"""Group commit on PostgreSQL: many `accept_message` calls in one transaction, each in its own savepoint."""
+"""Group commit on PostgreSQL: many `accept_message` calls in one transaction, in a few round trips."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import asyncpg
 
-from dlrhub import errors, planning
-from dlrhub.store import base, rows
+from dlrhub import errors
+from dlrhub.store import accepting, base, rows
 from dlrhub.store.postgres import core, messages
 
-SEED_REQUEST_ID = (
+#: The batch's request ids are inserted if missing, then locked, in one order (so batches cannot deadlock):
+#: a concurrent send of the same RequestId waits for this transaction, then sees its message.
+SEED_REQUEST_IDS = (
     "INSERT INTO request_ids (account_id, request_id, message_id, created_at)"
-    " VALUES ($1, $2, '', '-infinity') ON CONFLICT DO NOTHING"
+    " SELECT a, r, '', '-infinity' FROM unnest($1::text[], $2::text[]) AS t(a, r) ORDER BY a, r"
+    " ON CONFLICT DO NOTHING"
 )
+LOCK_REQUEST_IDS = (
+    "SELECT account_id, request_id, message_id, created_at FROM request_ids"
+    " WHERE (account_id, request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    " ORDER BY account_id, request_id FOR UPDATE"
+)
+LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+SET_BALANCE = "UPDATE accounts SET balance = $2 WHERE id = $1"
 
 
 class PostgresBatch(messages.PostgresMessages):
-    """`accept_messages`: the accept path of `PostgresMessages.accept_message`, batched."""
+    """`accept_messages`: the accept path of `PostgresMessages.accept_message`, batched.
+
+    The batch's request ids and balances are read and locked up front, `accepting.decide` settles every accept
+    from them, and the rows go per table with `executemany` (which asyncpg pipelines): a batch costs the same
+    few round trips however many sends it holds.
+    """
 
     async def accept_messages(self, batch: list[base.Accept]) -> list[base.IngestResult | errors.DlrhubError]:
         if not batch:
             return []
         now = self.clock()
-
-        async def accept(conn: asyncpg.Connection, item: base.Accept) -> base.IngestResult:
-            message = item.message
-            if message.request_id is not None and item.dedup_since is not None:
-                # Serialise concurrent sends of the same RequestId on a row lock (inserted if missing).
-                await conn.execute(SEED_REQUEST_ID, message.account_id, message.request_id)
-                row = await conn.fetchrow(messages.CHECK_REQUEST_ID, message.account_id, message.request_id)
-                if row is not None and row["message_id"] and row["created_at"] >= item.dedup_since:
-                    raise errors.DuplicateRequest(row["message_id"])
-                await conn.execute(
-                    messages.UPSERT_REQUEST_ID, message.account_id, message.request_id, message.id, now
-                )
-            if (
-                item.charge > 0
-                and await conn.execute(messages.DEBIT, message.account_id, item.charge) == "UPDATE 0"
-            ):
-                raise errors.InsufficientBalance()
-            plan = planning.plan_event(item.event, message, None, item.render, now)
-            assert plan.message is not None
-            mrow = rows.to_row(plan.message, core.BACKEND)
-            if item.channel_due_at is not None:
-                mrow.update(channel_state="queued", channel_due_at=item.channel_due_at)
-            await conn.execute(*core.insert_sql("messages", mrow))
-            await self._write_plan(conn, plan, now, message_written=True)
-            return base.IngestResult(plan.event, plan.message, None, plan.callbacks)
-
-        out: list[base.IngestResult | errors.DlrhubError] = []
+        keys = accepting.request_keys(batch)
+        charged = accepting.charged_accounts(batch)
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
-            for item in batch:
-                try:
-                    async with conn.transaction():  # a savepoint: a refusal undoes only this accept
-                        out.append(await accept(conn, item))
-                except errors.DlrhubError as exc:
-                    out.append(exc)
-        return out
+            seen = {}
+            if keys:
+                accounts, request_ids = [k[0] for k in keys], [k[1] for k in keys]
+                await conn.execute(SEED_REQUEST_IDS, accounts, request_ids)
+                for row in await conn.fetch(LOCK_REQUEST_IDS, accounts, request_ids):
+                    if row["message_id"]:  # not a row this batch just seeded
+                        key = (row["account_id"], row["request_id"])
+                        seen[key] = accepting.Seen(row["message_id"], row["created_at"])
+            balances = {}
+            if charged:
+                balances = {r["id"]: r["balance"] for r in await conn.fetch(LOCK_BALANCES, charged)}
+            decided = accepting.decide(batch, now, seen, balances)
+            await _write(conn, decided, now)
+        return decided.results
+
+
+async def _write(conn: asyncpg.Connection, decided: accepting.Decided, now: dt.datetime) -> None:
+    """The writes of `PostgresMessages._write_plan` for new messages, one statement per table."""
+    message_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    event_rows: list[tuple[Any, ...]] = []
+    callback_rows: list[list[Any]] = []
+    for accepted in decided.accepted:
+        plan = accepted.plan
+        assert plan.message is not None
+        mrow = rows.to_row(plan.message, core.BACKEND)
+        if accepted.channel_due_at is not None:
+            mrow.update(channel_state="queued", channel_due_at=accepted.channel_due_at)
+        message_rows.setdefault(tuple(mrow), []).append(tuple(mrow.values()))
+        erow = rows.to_row(plan.event, core.BACKEND)
+        erow["recorded_at"] = now
+        event_rows.append(tuple(erow[c] for c in messages.EVENT_ORDER))
+        for callback in plan.callbacks:
+            crow = rows.to_row(callback, core.BACKEND)
+            callback_rows.append([crow[c] for c in messages.CALLBACK_ORDER])
+    if decided.request_ids:
+        await conn.executemany(messages.UPSERT_REQUEST_ID, [(*r, now) for r in decided.request_ids])
+    for columns, group in message_rows.items():
+        await conn.executemany(core.insert_sql("messages", dict.fromkeys(columns))[0], group)
+    await conn.executemany(messages.INSERT_EVENT, event_rows)
+    if callback_rows:
+        await conn.executemany(messages.INSERT_CALLBACK, callback_rows)
+        await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
+    if decided.balances:
+        await conn.executemany(SET_BALANCE, list(decided.balances.items()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -40,12 +41,15 @@ class PostgresCore:
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self.url, min_size=self._min_size, max_size=self._max_size, init=_init
-            )
+            async with self._pool_lock:  # the first calls may come together: they share one pool
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self.url, min_size=self._min_size, max_size=self._max_size, init=_init
+                    )
         return self._pool
 
     def clock(self) -> dt.datetime:

@@ -18,7 +18,7 @@ INSERT_CALLBACK = (
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)"
     " ON CONFLICT (id) DO NOTHING"
 )
-_CALLBACK_ORDER = (
+CALLBACK_ORDER = (
     "id",
     "event_id",
     "account_id",
@@ -38,15 +38,29 @@ _CALLBACK_ORDER = (
     "last_status",
     "created_at",
 )
-CHECK_REQUEST_ID = (
-    "SELECT message_id, created_at FROM request_ids WHERE account_id = $1 AND request_id = $2 FOR UPDATE"
+INSERT_EVENT = (
+    "INSERT INTO events (id, message_id, journey_id, seq, kind, code, text, zalo_res, raw, applied, occurred_at,"
+    " recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+)
+EVENT_ORDER = (
+    "id",
+    "message_id",
+    "journey_id",
+    "seq",
+    "kind",
+    "code",
+    "text",
+    "zalo_res",
+    "raw",
+    "applied",
+    "occurred_at",
+    "recorded_at",
 )
 UPSERT_REQUEST_ID = (
     "INSERT INTO request_ids (account_id, request_id, message_id, created_at) VALUES ($1, $2, $3, $4)"
     " ON CONFLICT (account_id, request_id) DO UPDATE SET message_id = EXCLUDED.message_id,"
     " created_at = EXCLUDED.created_at"
 )
-DEBIT = "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2"
 
 
 class PostgresMessages(core.PostgresCore):
@@ -101,12 +115,12 @@ class PostgresMessages(core.PostgresCore):
             )
         erow = rows.to_row(plan.event, core.BACKEND)
         erow["recorded_at"] = now
-        await conn.execute(*core.insert_sql("events", erow))
+        await conn.execute(INSERT_EVENT, *(erow[c] for c in EVENT_ORDER))
         if plan.callbacks:
             params = []
             for callback in plan.callbacks:
                 crow = rows.to_row(callback, core.BACKEND)
-                params.append([crow[c] for c in _CALLBACK_ORDER])
+                params.append([crow[c] for c in CALLBACK_ORDER])
             await conn.executemany(INSERT_CALLBACK, params)
             await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
 
