@@ -60,8 +60,8 @@ def _balances(conn: sqlite3.Connection, batch: list[base.Accept]) -> dict[str, D
 def _write(conn: sqlite3.Connection, decided: accepting.Decided, now: dt.datetime) -> None:
     """The writes of `SqliteMessages._write_plan` for new messages, one statement per table."""
     stamp = now.timestamp()
-    message_rows: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    event_rows: list[dict[str, Any]] = []
+    message_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    event_rows: list[tuple[Any, ...]] = []
     callback_rows: list[dict[str, Any]] = []
     for accepted in decided.accepted:
         plan = accepted.plan
@@ -69,15 +69,13 @@ def _write(conn: sqlite3.Connection, decided: accepting.Decided, now: dt.datetim
         mrow = rows.to_row(plan.message, core.BACKEND)
         if accepted.channel_due_at is not None:
             mrow.update(channel_state="queued", channel_due_at=accepted.channel_due_at.timestamp())
-        message_rows.setdefault(tuple(mrow), []).append(mrow)
-        erow = rows.to_row(plan.event, core.BACKEND)
-        erow["recorded_at"] = stamp
-        event_rows.append(erow)
+        message_rows.setdefault(tuple(mrow), []).append(tuple(mrow.values()))
+        event_rows.append(messages.event_values(plan.event, now))
         callback_rows.extend(rows.to_row(c, core.BACKEND) for c in plan.callbacks)
     if decided.request_ids:
         conn.executemany(UPSERT_REQUEST_ID, [(*r, stamp) for r in decided.request_ids])
     for columns, group in message_rows.items():
-        conn.executemany(messages.insert_sql("messages", dict.fromkeys(columns)), group)
+        conn.executemany(messages.insert_sql("messages", columns), group)
     conn.executemany(messages.INSERT_EVENT, event_rows)
     if callback_rows:
         conn.executemany(messages.INSERT_CALLBACK, callback_rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from dlrhub import errors, models, planning
@@ -12,10 +13,23 @@ from dlrhub.store.sqlite import core
 
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
 UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = :{c}' for c in _MESSAGE_COLUMNS)} WHERE id = :id"
+#: An event row's columns, in the order of INSERT_EVENT's parameters (positional binding is the cheaper).
+EVENT_COLUMNS = (
+    "id",
+    "message_id",
+    "journey_id",
+    "seq",
+    "kind",
+    "code",
+    "text",
+    "zalo_res",
+    "raw",
+    "applied",
+    "occurred_at",
+    "recorded_at",
+)
 INSERT_EVENT = (
-    "INSERT INTO events (id, message_id, journey_id, seq, kind, code, text, zalo_res, raw, applied, occurred_at,"
-    " recorded_at) VALUES (:id, :message_id, :journey_id, :seq, :kind, :code, :text, :zalo_res, :raw, :applied,"
-    " :occurred_at, :recorded_at)"
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
 INSERT_CALLBACK = (
     "INSERT OR IGNORE INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url,"
@@ -26,8 +40,17 @@ INSERT_CALLBACK = (
 UPDATE_JOURNEY = "UPDATE journeys SET state = ?, acknowledged_message_id = ? WHERE journey_id = ?"
 
 
-def insert_sql(table: str, row: dict[str, Any]) -> str:
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"
+def insert_sql(table: str, columns: Iterable[str]) -> str:
+    """An INSERT of `columns` into `table`, bound by position: pass a row's values in the same order."""
+    names = list(columns)
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+
+
+def event_values(event: models.StatusEvent, recorded_at: dt.datetime) -> tuple[Any, ...]:
+    """INSERT_EVENT's parameters for `event`."""
+    erow = rows.to_row(event, core.BACKEND)
+    erow["recorded_at"] = recorded_at.timestamp()
+    return tuple(erow[c] for c in EVENT_COLUMNS)
 
 
 class SqliteMessages(core.SqliteCore):
@@ -66,7 +89,7 @@ class SqliteMessages(core.SqliteCore):
             plan = planning.plan_event(event, message, journey, render, now)
             if created and plan.message is not None:
                 mrow = rows.to_row(plan.message, core.BACKEND)
-                conn.execute(insert_sql("messages", mrow), mrow)
+                conn.execute(insert_sql("messages", mrow), tuple(mrow.values()))
             self._write_plan(conn, plan, now, message_written=created)
             return base.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
 
@@ -85,9 +108,7 @@ class SqliteMessages(core.SqliteCore):
                 UPDATE_JOURNEY,
                 (plan.journey.state.value, plan.journey.acknowledged_message_id, plan.journey.journey_id),
             )
-        erow = rows.to_row(plan.event, core.BACKEND)
-        erow["recorded_at"] = now.timestamp()
-        conn.execute(INSERT_EVENT, erow)
+        conn.execute(INSERT_EVENT, event_values(plan.event, now))
         conn.executemany(INSERT_CALLBACK, [rows.to_row(c, core.BACKEND) for c in plan.callbacks])
 
     @staticmethod
