@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import secrets
-import time
 import uuid
 
 from dlrhub import models
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MS = dt.timedelta(milliseconds=1)
 
-def message_id(dialect: models.Dialect) -> str:
+
+def message_id(dialect: models.Dialect, created_at: dt.datetime) -> str:
     """A new public message id: an eSMS `SMSID` (32 hex + a short numeric suffix), an NXCloud
     `zalomid.<32 hex>`, or a native `msg_<32 hex>`.
 
-    The 32 hex are time-ordered, as in a UUIDv7: the creation time in milliseconds, then 80 random bits. New
+    The 32 hex are time-ordered, as in a UUIDv7: `created_at` in milliseconds, then 80 random bits. New
     ids then land at the end of every index keyed by message id, so a commit writes a few pages instead of one
     per index per message (random ids cost about a fifth of the ingest rate on SQLite; bench/ingest.py).
     """
-    hex32 = _time_ordered_hex32()
+    ms = (created_at - _EPOCH) // _MS
+    hex32 = f"{ms & 0xFFFF_FFFF_FFFF:012x}{os.urandom(10).hex()}"
     if dialect is models.Dialect.ESMS:
         return f"{hex32}{secrets.randbelow(900) + 100}"
     if dialect is models.Dialect.NXCLOUD:
         return f"zalomid.{hex32}"
     return f"msg_{hex32}"
-
-
-def _time_ordered_hex32() -> str:
-    return f"{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}{os.urandom(10).hex()}"
 
 
 def callback_id(event_id: str, url: str) -> str:

@@ -76,10 +76,10 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
     oa = await hub.store.get_oa(request.oa_id)
     price = checks.check_send(request, account, oa, None)
     assert account is not None  # check_send refuses a missing account
-    sms_id = ids.message_id(models.Dialect.ESMS)
+    now = hub.clock()
+    sms_id = ids.message_id(models.Dialect.ESMS, now)
     if request.sandbox:
         return sms_id
-    now = hub.clock()
     message = models.Message(
         id=sms_id,
         account_id=account.id,

@@ -123,7 +123,7 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
     now = hub.clock()
     assert app.quotation is not None  # route() refused 9004 otherwise
     message = models.Message(
-        id=ids.message_id(models.Dialect.NXCLOUD),
+        id=ids.message_id(models.Dialect.NXCLOUD, now),
         account_id=account.id,
         dialect=models.Dialect.NXCLOUD,
         type_id=TYPE_JOURNEY_ZNS if journey_id else TYPE_ZNS,

@@ -118,3 +118,34 @@ async def test_the_wal_stays_bounded_under_writes_that_never_pause(sqlite_url, m
         await lite.close()
     # Without the hold the WAL keeps every frame written (several times the blobs); with it, only the last few.
     assert wal < written / 2, f"the WAL grew to {wal} bytes for {written} written"
+
+
+async def test_an_idle_store_is_not_held_again_and_again(sqlite_url, monkeypatch):
+    """Past the limit with nothing being written, the next write starts the WAL over by itself: the
+    checkpointer does not keep holding writes back meanwhile."""
+    monkeypatch.setattr(checkpoint, "WAL_LIMIT_BYTES", 64 * 1024)
+    holds = 0
+    hold = core.SqliteCore._hold_writes
+
+    def counted(self):
+        nonlocal holds
+        holds += 1
+        return hold(self)
+
+    monkeypatch.setattr(core.SqliteCore, "_hold_writes", counted)
+    lite = store.from_url(sqlite_url)
+    assert isinstance(lite, core.SqliteCore)
+    try:
+        blob = b"x" * 4096
+        for _ in range(100):  # 400 KB in one go: past the limit before the first pass
+            await lite._tx(
+                lambda conn: conn.execute(
+                    "INSERT INTO orphan_receipts (msg_id, payload, received_at) VALUES (?, ?, 0)",
+                    (ids.token(), blob),
+                )
+            )
+        holds = 0
+        await asyncio.sleep(20 * checkpoint.INTERVAL_S)  # idle: about twenty passes
+    finally:
+        await lite.close()
+    assert holds <= 1

@@ -1,12 +1,13 @@
-"""Message ids: each dialect's shape, time-ordered, never repeated."""
+"""Message ids: each dialect's shape, ordered by their creation time, never repeated."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import time
 
 from dlrhub import ids, models
 
+T0 = dt.datetime(2026, 12, 1, 7, 8, 31, 123000, tzinfo=dt.UTC)
 SHAPES = {
     models.Dialect.ESMS: re.compile(r"[0-9a-f]{32}[1-9][0-9]{2}"),
     models.Dialect.NXCLOUD: re.compile(r"zalomid\.[0-9a-f]{32}"),
@@ -22,22 +23,17 @@ def _hex32(message_id: str) -> str:
 
 def test_each_dialect_has_its_shape():
     for dialect, shape in SHAPES.items():
-        assert shape.fullmatch(ids.message_id(dialect)), dialect
+        assert shape.fullmatch(ids.message_id(dialect, T0)), dialect
 
 
 def test_ids_start_with_their_creation_millisecond():
-    before = time.time_ns() // 1_000_000
-    hex32 = _hex32(ids.message_id(models.Dialect.NXCLOUD))
-    after = time.time_ns() // 1_000_000
-    assert before <= int(hex32[:12], 16) <= after
+    hex32 = _hex32(ids.message_id(models.Dialect.NXCLOUD, T0))
+    assert int(hex32[:12], 16) == 1_796_108_911_123
 
 
 def test_later_ids_sort_after_earlier_ones_and_none_repeat():
-    made = []
-    for _ in range(3):
-        made += [ids.message_id(models.Dialect.NXCLOUD) for _ in range(1000)]
-        time.sleep(0.002)
-    assert len(set(made)) == len(made)
-    firsts = [made[0], made[1000], made[2000]]
-    assert firsts == sorted(firsts)
-    assert made[2999] > made[0]
+    times = [T0 + dt.timedelta(milliseconds=n) for n in range(3)]
+    made = [[ids.message_id(models.Dialect.NXCLOUD, t) for _ in range(1000)] for t in times]
+    every = [i for same_ms in made for i in same_ms]
+    assert len(set(every)) == len(every)
+    assert max(made[0]) < min(made[1]) and max(made[1]) < min(made[2])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def test_error_carries_code_and_text():
 
 
 def test_accepted_body():
-    rid = ids.message_id(models.Dialect.NXCLOUD)
+    rid = ids.message_id(models.Dialect.NXCLOUD, dt.datetime.now(dt.UTC))
     assert re.fullmatch(responses.REQUEST_ID, rid)
     assert responses.accepted(rid) == (
         b'{"code":0,"message":"Success","data":{"requestId":"' + rid.encode() + b'"}}'

@@ -1,4 +1,4 @@
-"""The embedded SQLite store: one file, WAL, one writer thread."""
+"""The embedded SQLite store: one file, WAL, written on the event loop, read on a thread of its own."""
 
 from __future__ import annotations
 

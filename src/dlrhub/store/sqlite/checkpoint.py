@@ -50,11 +50,16 @@ class Checkpointer:
         try:
             conn.execute("PRAGMA busy_timeout=1000")
             page_bytes: int = conn.execute("PRAGMA page_size").fetchone()[0]
+            previous = 0
             while not self._stop.wait(self._interval_s):
-                if self._pass(conn) * page_bytes > self._wal_limit_bytes and not self._stop.is_set():
+                # `frames` is the WAL as this pass found it (writes made meanwhile are past it). When it has not
+                # grown since the last pass, nothing was written: the next write starts the WAL over by itself.
+                frames = self._pass(conn)
+                grew, previous = frames != previous, frames
+                if frames * page_bytes > self._wal_limit_bytes and grew and not self._stop.is_set():
                     with self._hold_writes() as held:
                         if held:
-                            self._pass(conn)
+                            previous = self._pass(conn)
         finally:
             conn.close()
 
