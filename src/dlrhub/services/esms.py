@@ -6,39 +6,13 @@ Each takes the raw request (bytes or query parameters) and returns the answer bo
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from dlrhub import errors, ids, models, urlguard
 from dlrhub.dialects.esms import checks, codes, pull, queries, requests
 from dlrhub.services import hub as hub_
+from dlrhub.services import lookups
 from dlrhub.services import send as send_
-
-
-class _TtlCache:
-    """Records read for GetCallback, kept for `ttl` seconds: at up to 20 requests per second per account, the
-    account and OA lookups would otherwise cost as much as the messages themselves."""
-
-    def __init__(self, ttl: float = 1.0, size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._items: dict[tuple[int, str], tuple[float, Any]] = {}
-
-    def get(self, hub: hub_.Hub, key: str) -> tuple[bool, Any]:
-        found = self._items.get((id(hub.store), key))
-        if found is None or found[0] < time.monotonic():
-            return False, None
-        return True, found[1]
-
-    def put(self, hub: hub_.Hub, key: str, value: Any) -> None:
-        if len(self._items) >= self.size:
-            self._items.clear()
-        self._items[(id(hub.store), key)] = (time.monotonic() + self.ttl, value)
-
-
-#: Accounts by ApiKey and OAs by id, for GetCallback only (sends and balances always read afresh).
-_PULL_ACCOUNTS = _TtlCache()
-_PULL_OAS = _TtlCache()
 
 
 async def _account(hub: hub_.Hub, api_key: str, secret_key: str) -> models.Account:
@@ -50,10 +24,7 @@ async def authenticate_get_callback(
 ) -> tuple[queries.CallbackQuery, models.Account]:
     """A GetCallback request and the account it authenticates; raises 110 (malformed), 101 or 143."""
     query = queries.parse_get_callback(raw)
-    hit, account = _PULL_ACCOUNTS.get(hub, query.api_key)
-    if not hit:
-        account = await hub.store.find_account_by_esms_key(query.api_key)
-        _PULL_ACCOUNTS.put(hub, query.api_key, account)
+    account = await lookups.account_by_esms_key(hub, query.api_key)
     return query, checks.check_account(account, query.api_key, query.secret_key)
 
 
@@ -72,8 +43,8 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
             raise codes.error(
                 codes.Code.BAD_REQUEST_DATA, "Invalid request: CallbackUrl must be an http(s) URL"
             ) from None
-    account = await hub.store.find_account_by_esms_key(request.api_key)
-    oa = await hub.store.get_oa(request.oa_id)
+    account = await lookups.account_by_esms_key(hub, request.api_key)
+    oa = await lookups.oa(hub, request.oa_id)
     price = checks.check_send(request, account, oa, None)
     assert account is not None  # check_send refuses a missing account
     now = hub.clock()
@@ -119,11 +90,7 @@ async def get_callback(
     """The GetCallback records of `query` for an authenticated account: the first 200 ids, in order, only
     messages sent with a CallbackUrl, only the OA asked for. Raises 204 for an OAId not on the account."""
     if query.oa_id is not None:
-        hit, oa = _PULL_OAS.get(hub, query.oa_id)
-        if not hit:
-            oa = await hub.store.get_oa(query.oa_id)
-            _PULL_OAS.put(hub, query.oa_id, oa)
-        checks.check_pull_oa(oa, account)
+        checks.check_pull_oa(await lookups.oa(hub, query.oa_id), account)
     messages = await hub.store.get_message_statuses(account.id, list(query.sms_ids))
     return [
         pull.callback_record(message)

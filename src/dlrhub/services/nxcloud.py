@@ -7,45 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import weakref
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
 
-from dlrhub import errors, ids, models, store, urlguard
+from dlrhub import errors, ids, models, urlguard
 from dlrhub.channels.zalo import client as zalo_client
 from dlrhub.dialects.nxcloud import codes, requests, signing
 from dlrhub.services import hub as hub_
-from dlrhub.services import send
+from dlrhub.services import lookups, send
 
 #: eSMS TypeIds, used by the shared message table: a normal ZNS, and a ZNS sent on a journey token.
 TYPE_ZNS = 25
 TYPE_JOURNEY_ZNS = 27
-#: How long an account, app or OA read for a request is reused. A change (a locked account, a new quotation, a
-#: rotated secret) reaches the NXCloud front door within this many seconds. Balances are always read fresh.
-LOOKUP_TTL_S = 2.0
-#: Entries kept per store before the cache is emptied (bounds memory under a flood of keys).
-LOOKUP_MAX = 10_000
-
-T = TypeVar("T")
-_caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[float, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _cached(hub: hub_.Hub, kind: str, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
-    """`load()`, reused for LOOKUP_TTL_S seconds when it found something (misses are not kept)."""
-    cache = _caches.setdefault(hub.store, {})
-    now = hub.clock().timestamp()
-    hit = cache.get((kind, key))
-    if hit is not None and hit[0] > now:
-        found: T = hit[1]
-        return found
-    value = await load()
-    if value is not None:
-        if len(cache) >= LOOKUP_MAX:
-            cache.clear()
-        cache[(kind, key)] = (now + LOOKUP_TTL_S, value)
-    return value
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,7 +42,7 @@ async def authenticate(
     now_ms = _now_ms(hub)
     checked = signing.parse_headers(headers, now_ms, api=api)
     key = checked.access_key
-    account = await _cached(hub, "account", key, lambda: hub.store.find_account_by_nx_key(key))
+    account = await lookups.account_by_nx_key(hub, key)
     signing.check_sign(checked, raw_body, account.nx_access_secret if account else None)
     assert account is not None  # check_sign raised 1005 otherwise
     if account.status is not models.AccountStatus.ACTIVE:
@@ -80,14 +52,14 @@ async def authenticate(
 
 async def route(hub: hub_.Hub, account: models.Account, appkey: str) -> Route:
     """The account's app `appkey`, ready to send. Raises `errors.DialectError` 9003, 9004 or 9005."""
-    app = await _cached(hub, "app", appkey, lambda: hub.store.get_app(appkey))
+    app = await lookups.app(hub, appkey)
     if app is None or app.account_id != account.id or not app.active:
         raise codes.error(codes.Code.APP_UNAVAILABLE)
     if app.quotation is None or app.currency != account.currency:
         # A quotation in another currency than the balance cannot be debited without a rate we do not have.
         raise codes.error(codes.Code.APP_NO_QUOTATION)
     oa_id = app.oa_id
-    oa = await _cached(hub, "oa", oa_id, lambda: hub.store.get_oa(oa_id)) if app.routed and oa_id else None
+    oa = await lookups.oa(hub, oa_id) if app.routed and oa_id else None
     if oa is None or oa.account_id != account.id or not oa.active:
         raise codes.error(codes.Code.APP_NO_ROUTE)
     return Route(app, oa)

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from dlrhub import models
-from dlrhub.services import events, nxcloud
+from dlrhub.services import events, lookups
 from tests.integration.nxcloud.conftest import APP_DR_URL, Customer, mt_body, new_customer
 
 pytestmark = pytest.mark.timeout(60)
@@ -79,7 +79,7 @@ async def test_lookups_are_reused_for_the_ttl_then_read_again(customer: Customer
     customer.hub.clock = lambda: clock[0]
     assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 0  # loads account, app and OA
     await customer.hub.store.put_oa(dataclasses.replace(customer.new.oa, active=False))
-    clock[0] = base_time + dt.timedelta(seconds=nxcloud.LOOKUP_TTL_S / 2)
+    clock[0] = base_time + dt.timedelta(seconds=lookups.TTL_S / 2)
     assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 0  # the cached OA is still active
-    clock[0] = base_time + dt.timedelta(seconds=nxcloud.LOOKUP_TTL_S + 0.1)
+    clock[0] = base_time + dt.timedelta(seconds=lookups.TTL_S + 0.1)
     assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 9005
