@@ -4,8 +4,9 @@ The full path is dlrhub's own app: verify the signature, validate the body, rout
 message with its `accepted` event (SQLite by default, or `--database-url`). The baseline, in the same run with
 the same uvicorn settings, is a bare FastAPI endpoint that only parses the same JSON. Each server runs alone in
 its own process while one client process drives it over loopback with `--concurrency` keep-alive connections.
+`--door esms` measures eSMS `SendZaloMessage_V6` sends the same way (ApiKey/SecretKey instead of a signature).
 
-    python bench/ingest.py [--seconds 5] [--concurrency 32] [--database-url sqlite:///...]
+    python bench/ingest.py [--seconds 5] [--concurrency 32] [--database-url sqlite:///...] [--door esms]
 
 Prints the two rates and their ratio (target: full path >= 50 % of the bare rate).
 """
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,13 @@ BODY_TEMPLATE: dict[str, Any] = {
     "messageData": {"templateId": "100001", "templateData": {"name": "Nguyen Van An", "order": "A-10023"}},
     "ext": "bench",
 }
+ESMS_BODY_TEMPLATE: dict[str, Any] = {
+    "TempID": "100001",
+    "Phone": "0901888484",
+    "TempData": {"name": "Nguyen Van An", "order": "A-10023"},
+}
+#: The path each door is measured at (the bare server answers both).
+PATHS = {"nxcloud": "/v1/zalo/mt", "esms": "/MainService.svc/json/SendZaloMessage_V6/"}
 UVICORN = {
     "host": "127.0.0.1",
     "log_level": "warning",
@@ -54,11 +62,19 @@ UVICORN = {
 def _bare_app() -> Any:
     app = fastapi.FastAPI()
 
-    @app.post("/v1/zalo/mt")
+    @app.post(PATHS["nxcloud"])
     async def mt(request: fastapi.Request) -> fastapi.Response:
         body = orjson.loads(await request.body())
         return fastapi.Response(
             orjson.dumps({"code": 0, "message": "Success", "data": {"requestId": str(len(body))}}),
+            media_type="application/json",
+        )
+
+    @app.post(PATHS["esms"])
+    async def send(request: fastapi.Request) -> fastapi.Response:
+        body = orjson.loads(await request.body())
+        return fastapi.Response(
+            orjson.dumps({"CodeResult": "100", "CountRegenerate": 0, "SMSID": str(len(body))}),
             media_type="application/json",
         )
 
@@ -98,7 +114,14 @@ async def _setup(database_url: str) -> dict[str, str]:
     finally:
         await hub.close()
     a = new.account
-    return {"access_key": a.nx_access_key, "secret": a.nx_access_secret, "appkey": new.app.appkey}
+    return {
+        "access_key": a.nx_access_key,
+        "secret": a.nx_access_secret,
+        "appkey": new.app.appkey,
+        "api_key": a.esms_api_key,
+        "secret_key": a.esms_secret_key,
+        "oa_id": new.oa.oa_id,
+    }
 
 
 def _free_port() -> int:
@@ -136,7 +159,7 @@ def _server(kind: str, database_url: str) -> Iterator[Server]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} server did not start")
             time.sleep(0.05)
-        yield Server(f"http://127.0.0.1:{port}/v1/zalo/mt", proc.pid)
+        yield Server(f"http://127.0.0.1:{port}", proc.pid)
     finally:
         proc.terminate()
         try:
@@ -164,23 +187,42 @@ class Result:
         return self.cpu / self.ok * 1e6 if self.ok else 0.0
 
 
-async def _load(
-    server: Server, creds: dict[str, str], seconds: float, concurrency: int, warmup: float
-) -> Result:
+def _request(door: str, creds: dict[str, str]) -> tuple[bytes, Callable[[], dict[str, str]]]:
+    """The body a door is sent, and the headers of each request (NXCloud's signature has a timestamp)."""
+    if door == "esms":
+        keys = {"ApiKey": creds["api_key"], "SecretKey": creds["secret_key"], "OAID": creds["oa_id"]}
+        return orjson.dumps(keys | ESMS_BODY_TEMPLATE), lambda: {"Content-Type": "application/json"}
     raw = orjson.dumps({"appkey": creds["appkey"]} | BODY_TEMPLATE)
+
+    def signed() -> dict[str, str]:
+        return signing.sign_headers(creds["access_key"], creds["secret"], raw) | {
+            "Content-Type": "application/json"
+        }
+
+    return raw, signed
+
+
+def _accepted(door: str, answer: bytes) -> bool:
+    body = orjson.loads(answer)
+    return bool(body.get("CodeResult") == "100") if door == "esms" else bool(body.get("code") == 0)
+
+
+async def _load(
+    server: Server, creds: dict[str, str], seconds: float, concurrency: int, warmup: float, door: str
+) -> Result:
+    raw, headers_for = _request(door, creds)
+    url = server.url + PATHS[door]
     result = Result()
     measuring = False
     stop_at = time.monotonic() + warmup + seconds
 
     async def worker(session: aiohttp.ClientSession) -> None:
         while time.monotonic() < stop_at:
-            headers = signing.sign_headers(creds["access_key"], creds["secret"], raw)
-            headers["Content-Type"] = "application/json"
-            async with session.post(server.url, data=raw, headers=headers) as resp:
+            async with session.post(url, data=raw, headers=headers_for()) as resp:
                 answer = await resp.read()
             if not measuring:
                 continue
-            if resp.status == 200 and orjson.loads(answer).get("code") == 0:
+            if resp.status == 200 and _accepted(door, answer):
                 result.ok += 1
             else:
                 result.refused += 1
@@ -209,6 +251,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="alternate the two servers this often; best kept"
     )
+    parser.add_argument(
+        "--door", choices=sorted(PATHS), default="nxcloud", help="the send door (default nxcloud)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if not 0 < args.seconds <= 120 or not 0 < args.concurrency <= 1024 or not 0 < args.rounds <= 10:
@@ -222,13 +267,16 @@ def main() -> None:
         for _ in range(args.rounds):
             for kind in ("bare", "dlrhub"):
                 with _server(kind, database_url) as server:
-                    got = asyncio.run(_load(server, creds, args.seconds, args.concurrency, args.warmup))
+                    got = asyncio.run(
+                        _load(server, creds, args.seconds, args.concurrency, args.warmup, args.door)
+                    )
                 if kind not in results or got.rate > results[kind].rate:
                     results[kind] = got
                 results[kind].refused = max(results[kind].refused, got.refused)
     bare, full = results["bare"], results["dlrhub"]
     ratio = full.rate / bare.rate if bare.rate else 0.0
     figures = {
+        "door": args.door,
         "backend": database_url.split(":", 1)[0],
         "concurrency": args.concurrency,
         "seconds": args.seconds,
@@ -246,14 +294,14 @@ def main() -> None:
         print(json.dumps(figures))
     else:
         print(
-            f"ingest ({figures['backend']}, {args.concurrency} connections, {args.seconds:g} s x {args.rounds}"
+            f"ingest ({args.door}, {figures['backend']}, {args.concurrency} connections, {args.seconds:g} s x {args.rounds}"
             " rounds each, best round kept)"
         )
         print(
             f"  bare FastAPI JSON parse : {bare.rate:8.0f} req/s  {bare.cpu_us:6.0f} us server CPU per request"
         )
         print(
-            f"  dlrhub signed mt        : {full.rate:8.0f} req/s  {full.cpu_us:6.0f} us server CPU per request"
+            f"  dlrhub {args.door + ' send':17}: {full.rate:8.0f} req/s  {full.cpu_us:6.0f} us server CPU per request"
             f"  ({full.refused} refused)"
         )
         print(f"  ratio                   : {ratio:8.1%}  (target >= 50 %)")

@@ -20,7 +20,7 @@ def message_id(dialect: models.Dialect, created_at: dt.datetime) -> str:
 
     The 32 hex are time-ordered, as in a UUIDv7: `created_at` in milliseconds, then 80 random bits. New
     ids then land at the end of every index keyed by message id, so a commit writes a few pages instead of one
-    per index per message (random ids cost about a fifth of the ingest rate on SQLite; bench/ingest.py).
+    per index per message (docs/adr/0003-time-ordered-message-ids.md).
     """
     ms = (created_at - _EPOCH) // _MS
     hex32 = f"{ms & 0xFFFF_FFFF_FFFF:012x}{os.urandom(10).hex()}"

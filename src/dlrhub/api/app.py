@@ -32,7 +32,7 @@ ROUTERS = (
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]
 #: Endpoints served on the fast lane (see `App`): each takes only the request and answers every refusal itself.
-FAST_ENDPOINTS: tuple[Endpoint, ...] = (nxcloud.mt,)
+FAST_ENDPOINTS: tuple[Endpoint, ...] = (nxcloud.mt, *esms.SEND_ENDPOINTS)
 
 
 class App(fastapi.FastAPI):

@@ -96,7 +96,9 @@ class MessageStatus(NamedTuple):
 
 
 class Store(abc.ABC):
-    """Async storage for every dlrhub noun. Each method is one transaction."""
+    """Async storage for every dlrhub noun. Each method is one transaction, except the few that change a set of
+    callbacks each of which stands alone (defer, cancel, requeue): a backend may split those into several, so an
+    error or crash can leave them part done, and running them again finishes the job."""
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -1,4 +1,5 @@
-"""The NXCloud send door's fast lane answers as the ordinary route would, and is counted the same way."""
+"""The send doors' fast lane (NXCloud mt, the eSMS sends) answers as the ordinary route would, and is counted the
+same way."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from dlrhub import settings, store
 from dlrhub.api import app as app_
+from dlrhub.api import esms as esms_api
 from dlrhub.dialects.nxcloud import signing
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
@@ -53,3 +55,24 @@ async def test_fast_lane_sends_counts_and_leaves_other_methods_to_the_stack(
     metrics = (await client.get("/metrics")).text
     assert 'dlrhub_http_requests_total{method="POST",route="/v1/zalo/mt",status="200"} 2.0' in metrics
     assert "/v1/zalo/mt" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_every_esms_send_path_is_on_the_fast_lane_and_answers_in_its_dialect(
+    hub: hub_.Hub, client: httpx.AsyncClient
+) -> None:
+    app = client._transport.app  # type: ignore[attr-defined]
+    send_paths = [p for (m, p) in app.fast_lane if p.startswith(esms_api.PREFIX)]
+    assert len(send_paths) == 2 * len(esms_api.SEND_ENDPOINTS)  # with and without the trailing slash
+    made = await accounts.create(hub, "lane")
+    a = made.account
+    path = esms_api.PREFIX + "SendZaloMessage_V6/"
+    body = {"ApiKey": a.esms_api_key, "SecretKey": a.esms_secret_key, "OAID": made.oa.oa_id, "TempID": "100001",
+            "Phone": "0901888484", "TempData": {"name": "An"}}  # fmt: skip
+    sent = (await client.post(path, json=body)).json()
+    assert sent["CodeResult"] == "100"
+    assert (await hub.store.get_message(sent["SMSID"])).state.value == "accepted"
+    refused = (await client.post(path, json={**body, "SecretKey": "wrong"})).json()
+    assert refused["CodeResult"] == "101"
+    assert (await client.post(path, content=b"{not json")).json()["CodeResult"] != "100"
+    metrics = (await client.get("/metrics")).text
+    assert f'dlrhub_http_requests_total{{method="POST",route="{path}",status="200"}} 3.0' in metrics

@@ -81,19 +81,21 @@ async def test_concurrent_accepts_share_transactions_and_keep_their_own_answers(
 
 
 @pytest.mark.postgres
-async def test_batches_of_two_processes_race_for_one_request_id_and_balance(pg_url: str):
+@pytest.mark.parametrize("used_before", [False, True], ids=["new-request-ids", "request-ids-used-long-ago"])
+async def test_batches_of_two_processes_race_for_one_request_id_and_balance(pg_url: str, used_before: bool):
     """Two stores (two pools, as two `dlrhub api` processes) send at once from one account: each RequestId
-    makes one message, the balance pays for exactly what was accepted, and no batch deadlocks."""
+    makes one message, the balance pays for exactly what was accepted, and no batch deadlocks. A new RequestId
+    is kept apart by its unique key (the second insert waits); one used long ago by its row lock."""
     first, second = store.from_url(pg_url), store.from_url(pg_url)
     try:
         account = make_account(balance=Decimal("12"))
         await first.create_account(account, [])
-        # Each RequestId was used long ago, so its row exists and the sends below differ only in who locks it.
-        pool = await first.pool()  # type: ignore[attr-defined]
-        await pool.executemany(
-            "INSERT INTO request_ids VALUES ($1, $2, $3, '2020-01-01')",
-            [(account.id, f"r{r}", f"old-{r}") for r in range(20)],
-        )
+        if used_before:  # each RequestId's row exists: the sends below differ only in who locks it
+            pool = await first.pool()  # type: ignore[attr-defined]
+            await pool.executemany(
+                "INSERT INTO request_ids VALUES ($1, $2, $3, '2020-01-01')",
+                [(account.id, f"r{r}", f"old-{r}") for r in range(20)],
+            )
         # Free sends with the same RequestIds, in opposite orders: only the request ids' row locks keep them apart.
         same_ids = [
             asyncio.gather(
@@ -117,3 +119,17 @@ async def test_batches_of_two_processes_race_for_one_request_id_and_balance(pg_u
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.postgres
+async def test_a_refused_accept_leaves_no_request_id_behind(pg_url: str):
+    db = store.from_url(pg_url)
+    try:
+        poor = make_account(balance=Decimal("0"))
+        await db.create_account(poor, [])
+        results = await db.accept_messages([_accept(poor, "m1", request_id="r1")])
+        assert isinstance(results[0], errors.InsufficientBalance)
+        pool = await db.pool()  # type: ignore[attr-defined]
+        assert await pool.fetchval("SELECT count(*) FROM request_ids") == 0
+    finally:
+        await db.close()

@@ -73,23 +73,54 @@ async def test_in_memory_store_reads_its_own_writes():
         await mem.close()
 
 
-async def test_endpoint_wide_changes_and_replay_cover_more_than_one_chunk(lite, monkeypatch):
+async def test_endpoint_wide_changes_and_replay_go_a_chunk_to_a_transaction(lite, monkeypatch):
     monkeypatch.setattr(core, "CHUNK_ROWS", 3)
+    transactions = 0
+    tx = lite._tx
+
+    async def counted(fn):
+        nonlocal transactions
+        transactions += 1
+        return await tx(fn)
+
     account = make_account()
     await lite.create_account(account, [])
     for n in range(8):
         await ingest(lite, account, f"m{n}", models.EventKind.SUCCESS, f"http://a.example/{n}")
-    ids = [(await lite.list_callbacks(f"m{n}"))[0].id for n in range(8)]
+    callback_ids = [(await lite.list_callbacks(f"m{n}"))[0].id for n in range(8)]
+    monkeypatch.setattr(lite, "_tx", counted)
     now = dt.datetime.now(dt.UTC)
     later = now + dt.timedelta(minutes=5)
-    assert await lite.defer_endpoint_callbacks(A, later, now) == 8
-    assert {(await lite.get_callback(i)).due_at for i in ids} == {later}
-    assert await lite.cancel_endpoint_callbacks(A, now) == 8
-    assert await lite.cancel_endpoint_callbacks(A, now) == 0
-    changes = [(i, "http://b.example/x", "http://b.example:80") for i in ids]
-    assert await lite.requeue_callbacks(changes, now) == 8
-    assert await lite.cancel_callbacks(ids, now) == 8
-    assert {(await lite.get_callback(i)).state for i in ids} == {models.CallbackState.CANCELLED}
+    changes = [(i, "http://b.example/x", "http://b.example:80") for i in callback_ids]
+    steps = [
+        (lite.defer_endpoint_callbacks(A, later, now), 8),
+        (lite.cancel_endpoint_callbacks(A, now), 8),
+        (lite.cancel_endpoint_callbacks(A, now), 0),
+        (lite.requeue_callbacks(changes, now), 8),
+        (lite.cancel_callbacks(callback_ids, now), 8),
+    ]
+    for step, changed in steps:
+        transactions = 0
+        assert await step == changed
+        assert transactions == changed // 3 + 1  # chunks of 3, the last one short
+    assert {(await lite.get_callback(i)).state for i in callback_ids} == {models.CallbackState.CANCELLED}
+
+
+async def test_a_failed_checkpointer_hands_checkpoints_back_to_sqlite(sqlite_url, monkeypatch):
+    def broken(self, conn):
+        raise sqlite3.DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "_pass", broken)
+    lite = store.from_url(sqlite_url)
+    assert isinstance(lite, core.SqliteCore)
+    try:
+        await lite._tx(lambda conn: conn.execute("SELECT 1"))
+        assert lite._checkpointer is not None
+        await asyncio.get_running_loop().run_in_executor(None, lite._checkpointer._thread.join, 10)
+        assert not lite._checkpointer._thread.is_alive()
+        assert await lite._tx(lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]) == 1000
+    finally:
+        await lite.close()
 
 
 async def test_the_wal_stays_bounded_under_writes_that_never_pause(sqlite_url, monkeypatch):

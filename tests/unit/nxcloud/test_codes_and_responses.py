@@ -32,7 +32,7 @@ def test_error_carries_code_and_text():
 
 
 def test_accepted_body():
-    rid = ids.message_id(models.Dialect.NXCLOUD, dt.datetime.now(dt.UTC))
+    rid = ids.message_id(models.Dialect.NXCLOUD, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert re.fullmatch(responses.REQUEST_ID, rid)
     assert responses.accepted(rid) == (
         b'{"code":0,"message":"Success","data":{"requestId":"' + rid.encode() + b'"}}'

@@ -23,8 +23,15 @@ LOCK_REQUEST_IDS = (
     " WHERE (account_id, request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
     " ORDER BY account_id, request_id FOR UPDATE"
 )
-LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+#: NO KEY UPDATE, as an UPDATE of the balance would take: it leaves the account's key free, so the foreign-key
+#: checks of other sends' messages (KEY SHARE) do not wait for this batch.
+LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
 SET_BALANCE = "UPDATE accounts SET balance = $2 WHERE id = $1"
+#: The seeded rows no accept of the batch used (it was refused): a refused accept leaves nothing behind.
+DROP_UNUSED_SEEDS = (
+    "DELETE FROM request_ids WHERE message_id = ''"
+    " AND (account_id, request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+)
 
 
 class PostgresBatch(messages.PostgresMessages):
@@ -56,6 +63,8 @@ class PostgresBatch(messages.PostgresMessages):
                 balances = {r["id"]: r["balance"] for r in await conn.fetch(LOCK_BALANCES, charged)}
             decided = accepting.decide(batch, now, seen, balances)
             await _write(conn, decided, now)
+            if keys and len(decided.request_ids) < len(keys):
+                await conn.execute(DROP_UNUSED_SEEDS, accounts, request_ids)
         return decided.results
 
 
@@ -73,7 +82,7 @@ async def _write(conn: asyncpg.Connection, decided: accepting.Decided, now: dt.d
         message_rows.setdefault(tuple(mrow), []).append(tuple(mrow.values()))
         erow = rows.to_row(plan.event, core.BACKEND)
         erow["recorded_at"] = now
-        event_rows.append(tuple(erow[c] for c in messages.EVENT_ORDER))
+        event_rows.append(tuple(erow[c] for c in messages.EVENT_COLUMNS))
         for callback in plan.callbacks:
             crow = rows.to_row(callback, core.BACKEND)
             callback_rows.append([crow[c] for c in messages.CALLBACK_ORDER])

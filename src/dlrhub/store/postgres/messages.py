@@ -38,23 +38,11 @@ CALLBACK_ORDER = (
     "last_status",
     "created_at",
 )
+#: An event row's columns, in the order of INSERT_EVENT's parameters.
+EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at")
 INSERT_EVENT = (
-    "INSERT INTO events (id, message_id, journey_id, seq, kind, code, text, zalo_res, raw, applied, occurred_at,"
-    " recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-)
-EVENT_ORDER = (
-    "id",
-    "message_id",
-    "journey_id",
-    "seq",
-    "kind",
-    "code",
-    "text",
-    "zalo_res",
-    "raw",
-    "applied",
-    "occurred_at",
-    "recorded_at",
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(EVENT_COLUMNS) + 1))})"
 )
 UPSERT_REQUEST_ID = (
     "INSERT INTO request_ids (account_id, request_id, message_id, created_at) VALUES ($1, $2, $3, $4)"
@@ -115,7 +103,7 @@ class PostgresMessages(core.PostgresCore):
             )
         erow = rows.to_row(plan.event, core.BACKEND)
         erow["recorded_at"] = now
-        await conn.execute(INSERT_EVENT, *(erow[c] for c in EVENT_ORDER))
+        await conn.execute(INSERT_EVENT, *(erow[c] for c in EVENT_COLUMNS))
         if plan.callbacks:
             params = []
             for callback in plan.callbacks:

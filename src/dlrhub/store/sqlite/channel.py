@@ -14,9 +14,12 @@ from dlrhub import models
 from dlrhub.store import base, rows
 from dlrhub.store.sqlite import core
 
+#: `channel_state IN ('queued', 'sending')` repeats the partial index's own condition: SQLite uses a partial
+#: index only for a query that states it, and would otherwise scan every message ever stored.
+IN_FLIGHT = "channel_state IN ('queued', 'sending')"
 SELECT_DUE = (
-    "SELECT * FROM messages WHERE channel_state = 'queued' AND channel_due_at <= ? AND sandbox = 0"
-    " ORDER BY channel_due_at LIMIT ?"
+    f"SELECT * FROM messages WHERE {IN_FLIGHT} AND channel_state = 'queued' AND channel_due_at <= ?"
+    " AND sandbox = 0 ORDER BY channel_due_at LIMIT ?"
 )
 SELECT_QUOTA = "SELECT daily_quota FROM oas WHERE oa_id = ?"
 SELECT_USED = "SELECT used FROM oa_quota WHERE oa_id = ? AND day = ?"
@@ -30,7 +33,7 @@ MARK_SENDING = (
 )
 MARK_DONE = "UPDATE messages SET channel_state = 'done', channel_lease_until = NULL WHERE id = ?"
 SELECT_STALE = (
-    "SELECT * FROM messages WHERE channel_state = 'sending' AND channel_lease_until < ?"
+    f"SELECT * FROM messages WHERE {IN_FLIGHT} AND channel_state = 'sending' AND channel_lease_until < ?"
     " ORDER BY channel_lease_until LIMIT ?"
 )
 RELEASE_LEASE = "UPDATE messages SET channel_lease_until = ? WHERE id = ?"

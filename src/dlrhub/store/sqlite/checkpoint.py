@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -11,6 +12,11 @@ from collections.abc import Callable
 INTERVAL_S = 0.05
 #: WAL size past which the checkpointer holds writes back for one pass, so that the WAL can start over.
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
+
+#: The most passes the checkpointer lets go by without holding writes when holding did not let the WAL start over.
+MAX_BACKOFF_PASSES = 64
+
+log = logging.getLogger(__name__)
 
 #: Holds new write transactions back while its body runs; yields False when it could not.
 HoldWrites = Callable[[], contextlib.AbstractContextManager[bool]]
@@ -27,13 +33,15 @@ class Checkpointer:
     happens while writes keep arriving: under a steady load the WAL grew by about 60 MB a second. So once it
     passes `wal_limit_bytes`, a pass runs under `hold_writes`: the writes of that moment wait (on the event
     loop, which stays free) while the pass copies the few frames since the last one, and the next write then
-    starts the WAL over (`journal_size_limit` trims the file back).
+    starts the WAL over (`journal_size_limit` trims the file back). Should the thread fail, `fallback` is called
+    (the store turns SQLite's automatic checkpoints back on), so the WAL never grows unchecked.
     """
 
     def __init__(
         self,
         path: str,
         hold_writes: HoldWrites,
+        fallback: Callable[[], None],
         interval_s: float = INTERVAL_S,
         wal_limit_bytes: int | None = None,
     ) -> None:
@@ -41,6 +49,8 @@ class Checkpointer:
         self._hold_writes = hold_writes
         self._interval_s = interval_s
         self._wal_limit_bytes = WAL_LIMIT_BYTES if wal_limit_bytes is None else wal_limit_bytes
+        self._fallback = fallback
+        self._warned = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dlrhub-sqlite-checkpoint", daemon=True)
         self._thread.start()
@@ -50,26 +60,44 @@ class Checkpointer:
         try:
             conn.execute("PRAGMA busy_timeout=1000")
             page_bytes: int = conn.execute("PRAGMA page_size").fetchone()[0]
-            previous = 0
+            limit_frames = self._wal_limit_bytes // page_bytes
+            previous, held_at, skip, backoff = 0, 0, 0, 0
             while not self._stop.wait(self._interval_s):
+                frames = self._pass(conn)
+                if frames is None:
+                    continue
+                if held_at:
+                    # Did the WAL start over after the last hold? A reader elsewhere (a backup, say) can stop it;
+                    # then hold less and less often rather than at every pass.
+                    backoff = 0 if frames < held_at else min(2 * backoff or 1, MAX_BACKOFF_PASSES)
+                    skip, held_at = backoff, 0
                 # `frames` is the WAL as this pass found it (writes made meanwhile are past it). When it has not
                 # grown since the last pass, nothing was written: the next write starts the WAL over by itself.
-                frames = self._pass(conn)
                 grew, previous = frames != previous, frames
-                if frames * page_bytes > self._wal_limit_bytes and grew and not self._stop.is_set():
-                    with self._hold_writes() as held:
-                        if held:
-                            previous = self._pass(conn)
+                if frames <= limit_frames or not grew or self._stop.is_set():
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                with self._hold_writes() as held:
+                    if held:
+                        previous = held_at = self._pass(conn) or frames
+        except sqlite3.Error:
+            log.exception("the SQLite checkpointer stopped; SQLite's own checkpoints take over")
+            self._fallback()
         finally:
             conn.close()
 
-    @staticmethod
-    def _pass(conn: sqlite3.Connection) -> int:
-        """One PASSIVE checkpoint; returns the frames in the WAL (0 when the database was busy)."""
+    def _pass(self, conn: sqlite3.Connection) -> int | None:
+        """One PASSIVE checkpoint; returns the frames in the WAL, or None when the database was busy."""
         try:
             _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.OperationalError:  # busy or locked: the next round catches up
-            return 0
+        except sqlite3.OperationalError as exc:  # busy or locked: the next round catches up
+            if not self._warned:
+                log.warning("SQLite checkpoint skipped: %s", exc)
+                self._warned = True
+            return None
+        self._warned = False
         return int(frames)
 
     def close(self) -> None:

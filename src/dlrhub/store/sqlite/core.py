@@ -4,9 +4,9 @@ Writes run inline on the calling event loop, each `_tx` one short transaction on
 With WAL and `synchronous=NORMAL` a commit is a write into the WAL (no fsync; the checkpointer's thread does
 those), so a batch of accepts takes a fraction of a millisecond. A writer thread was tried first: handing
 every transaction to it, and its sharing of the GIL with the loop, cost more than the SQLite work itself
-(bench/ingest.py; docs/adr/0002-sqlite-writes-on-the-event-loop.md). Every write is therefore bounded by its
-caller (a batch, a `LIMIT`), so the loop is never held for long. Reads run on their own connection in a thread,
-so a large read never holds the loop; WAL lets them run beside the writer.
+(bench/ingest.py; docs/adr/0002-sqlite-writes-on-the-event-loop.md). Every write must therefore be kept short by
+its caller (a batch, a `LIMIT` on an indexed query, `CHUNK_ROWS` with `_executemany` and `_update_all`). Reads
+run on their own connection in a thread, so a large read never holds the loop; WAL lets them run beside it.
 """
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ class SqliteCore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._writer: sqlite3.Connection | None = None
-        # The writer is used on the loop's thread; the lock only keeps a second thread (a test client's, say)
-        # from interleaving its transaction with ours.
+        # The writer is used on the loop's thread. The lock keeps the other threads that touch it (the
+        # checkpointer's, the reader's on its first read) from doing so mid-transaction.
         self._writer_lock = threading.Lock()
+        self._closed = False
         self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlrhub-sqlite-read")
         self._reader: sqlite3.Connection | None = None
         self._checkpointer: checkpoint.Checkpointer | None = None
@@ -67,6 +68,8 @@ class SqliteCore:
         return conn
 
     def _writer_connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the SQLite store is closed")
         if self._writer is None:
             if self.path != MEMORY:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -74,9 +77,17 @@ class SqliteCore:
             if self.path != MEMORY:
                 conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it instead
                 conn.execute(f"PRAGMA journal_size_limit={checkpoint.WAL_LIMIT_BYTES}")
-                self._checkpointer = checkpoint.Checkpointer(self.path, self._hold_writes)
+                self._checkpointer = checkpoint.Checkpointer(
+                    self.path, self._hold_writes, self._auto_checkpoints
+                )
             self._writer = conn
         return self._writer
+
+    def _auto_checkpoints(self) -> None:
+        """(On the checkpointer's thread, which failed.) Let SQLite checkpoint on commit again."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.execute("PRAGMA wal_autocheckpoint=1000")
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in one write transaction, inline: it must be short (see the module docstring)."""
@@ -109,14 +120,24 @@ class SqliteCore:
         return changed
 
     async def _update_all(self, sql: str, params: tuple[Any, ...]) -> int:
-        """Repeat `sql`, an UPDATE of at most CHUNK_ROWS rows that takes them out of its own `WHERE`, until it
-        changes fewer; returns the rows changed in all."""
-        changed = 0
+        """Repeat `sql` until it changes fewer than CHUNK_ROWS rows; returns the rows changed in all.
+
+        `sql` is an UPDATE of the rows after a rowid, in rowid order, at most a number of them (its last two
+        parameters), that returns their rowids: each transaction starts after the last one's last row.
+        """
+        changed, after = 0, 0
         while True:
-            count = await self._tx(lambda conn: conn.execute(sql, (*params, CHUNK_ROWS)).rowcount)
-            changed += count
-            if count < CHUNK_ROWS:
+
+            def run(
+                conn: sqlite3.Connection, args: tuple[Any, ...] = (*params, after, CHUNK_ROWS)
+            ) -> list[Any]:
+                return conn.execute(sql, args).fetchall()
+
+            done = await self._tx(run)
+            changed += len(done)
+            if len(done) < CHUNK_ROWS:
                 return changed
+            after = max(row[0] for row in done)
             await asyncio.sleep(0)
 
     @contextlib.contextmanager
@@ -140,7 +161,7 @@ class SqliteCore:
 
         try:
             loop.call_soon_threadsafe(hold)
-        except RuntimeError:  # the loop is closed
+        except RuntimeError:  # the loop is closed: no write waits on it
             yield False
             return
         try:
@@ -150,8 +171,10 @@ class SqliteCore:
             else:
                 yield False
         finally:
-            with contextlib.suppress(RuntimeError):
+            try:
                 loop.call_soon_threadsafe(release)  # after `hold` on the loop, whenever that runs
+            except RuntimeError:  # the loop closed meanwhile: nothing can be waiting on it
+                self._writes_held = None
 
     def _notify_callbacks(self) -> None:
         """Called after a commit that wrote callbacks; the dispatch mixin wakes this process's dispatcher."""
@@ -198,6 +221,8 @@ class SqliteCore:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
+        self._closed = True
+
         def close_reader() -> None:
             if self._reader is not None:
                 self._reader.close()

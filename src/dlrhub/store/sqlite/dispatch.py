@@ -18,10 +18,13 @@ RELEASE = (
     "UPDATE callbacks SET due_at = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?"
     " WHERE id = ? AND lease_owner = ? AND state = 'pending'"
 )
-#: Endpoint-wide changes go CHUNK_ROWS (the last parameter) at a time: an endpoint may have a million pending.
+#: Endpoint-wide changes go CHUNK_ROWS at a time (an endpoint may have a million pending), in rowid order from
+#: the last two parameters (the rowid to start after, the chunk): each chunk starts where the last one ended,
+#: rather than walking again past the rows already changed that are still pending.
 DEFER_ENDPOINT = (
-    "UPDATE callbacks SET due_at = ?, updated_at = ? WHERE id IN (SELECT id FROM callbacks"
-    " WHERE endpoint = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?) LIMIT ?)"
+    "UPDATE callbacks SET due_at = ?, updated_at = ? WHERE rowid IN (SELECT rowid FROM callbacks"
+    " WHERE endpoint = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?)"
+    " AND rowid > ? ORDER BY rowid LIMIT ?) RETURNING rowid"
 )
 CANCEL = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
@@ -29,7 +32,8 @@ CANCEL = (
 )
 CANCEL_ENDPOINT = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
-    " WHERE id IN (SELECT id FROM callbacks WHERE endpoint = ? AND state = 'pending' LIMIT ?)"
+    " WHERE rowid IN (SELECT rowid FROM callbacks WHERE endpoint = ? AND state = 'pending'"
+    " AND rowid > ? ORDER BY rowid LIMIT ?) RETURNING rowid"
 )
 REQUEUE = (
     "UPDATE callbacks SET state = 'pending', due_at = ?, url = ?, endpoint = ?, retry_from = attempts,"

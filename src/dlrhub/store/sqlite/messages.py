@@ -14,20 +14,7 @@ from dlrhub.store.sqlite import core
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
 UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = :{c}' for c in _MESSAGE_COLUMNS)} WHERE id = :id"
 #: An event row's columns, in the order of INSERT_EVENT's parameters (positional binding is the cheaper).
-EVENT_COLUMNS = (
-    "id",
-    "message_id",
-    "journey_id",
-    "seq",
-    "kind",
-    "code",
-    "text",
-    "zalo_res",
-    "raw",
-    "applied",
-    "occurred_at",
-    "recorded_at",
-)
+EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at")
 INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
