@@ -45,7 +45,14 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
             ) from None
     account = await lookups.account_by_esms_key(hub, request.api_key)
     oa = await lookups.oa(hub, request.oa_id)
-    price = checks.check_send(request, account, oa, None)
+    try:
+        price = checks.check_send(request, account, oa, None)
+    except errors.DialectError as exc:
+        if exc.code != codes.Code.INSUFFICIENT_BALANCE:
+            raise
+        # The looked-up balance may predate a top-up: refuse only on a fresh one (the store checks it again).
+        account = await hub.store.find_account_by_esms_key(request.api_key)
+        price = checks.check_send(request, account, oa, None)
     assert account is not None  # check_send refuses a missing account
     now = hub.clock()
     sms_id = ids.message_id(models.Dialect.ESMS, now)

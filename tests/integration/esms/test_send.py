@@ -11,6 +11,7 @@ import pytest
 from dlrhub import errors, models
 from dlrhub.api import esms as esms_api
 from dlrhub.dialects.esms import requests
+from dlrhub.store.sqlite import core as sqlite_core
 from tests.integration.esms.conftest import SEND, Customer, open_customer
 
 
@@ -217,3 +218,24 @@ async def test_campaignid_is_stored_and_shown_by_the_native_api(db):
     finally:
         await customer.http.aclose()
         await esms_api.close_limiter(api)
+
+
+async def test_a_balance_topped_up_since_the_lookup_is_honoured_at_once(customer: Customer, db):
+    poor = dataclasses.replace(
+        customer.new.account,
+        id="acc_topped",
+        balance=Decimal(10),
+        esms_api_key="TOPPEDKEY",
+        nx_access_key="toppednx",
+    )
+    await db.create_account(poor, [])
+    await db.put_oa(dataclasses.replace(customer.new.oa, oa_id="9998", account_id="acc_topped"))
+    body = customer.zns(ApiKey="TOPPEDKEY", OAID="9998")
+    assert code(await customer.post(SEND + "SendZaloMessage_V6/", body)) == "103"  # the account is now cached
+    if isinstance(db, sqlite_core.SqliteCore):
+        await db._tx(
+            lambda conn: conn.execute("UPDATE accounts SET balance = '1000' WHERE id = 'acc_topped'")
+        )
+    else:
+        await (await db.pool()).execute("UPDATE accounts SET balance = 1000 WHERE id = 'acc_topped'")
+    assert code(await customer.post(SEND + "SendZaloMessage_V6/", body)) == "100"
