@@ -37,7 +37,7 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA cache_size=-65536",
 )
-#: The most rows one write transaction changes when a caller's set may be large: about a millisecond of the
+#: The most rows one write transaction changes when a caller's set may be large: a few milliseconds of the
 #: loop's time per transaction, the loop free between them.
 CHUNK_ROWS = 1_000
 _READER_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON", "PRAGMA cache_size=-65536")
