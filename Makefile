@@ -10,9 +10,10 @@ install:            ## create the virtualenv and install dlrhub with its dev too
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-lint:               ## ruff lint and format check
+lint:               ## ruff lint and format check, and the import-linter contracts (layers)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports
 
 format:             ## apply ruff's formatting and fixes
 	$(BIN)/ruff format src tests bench scripts

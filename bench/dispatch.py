@@ -39,13 +39,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dlrhub import ids, models, settings, store, urlguard
-from dlrhub.dispatch import config as config_
-from dlrhub.dispatch import dispatcher, sender
+from dlrhub import settings, store
+from dlrhub.adapters import sender
+from dlrhub.core import ids, models, urls
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.store import rows
 from dlrhub.store.sqlite import messages as sqlite_messages
+from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import dispatcher
 
 BODY = (
     b'{"type":"message.success","timestamp":"2026-01-01T00:00:00.000Z","data":{"message_id":"msg_bench",'
@@ -147,7 +149,7 @@ def callback(i: int, url: str, now: dt.datetime) -> models.Callback:
         attempts=0,
         created_at=now,
         message_id=f"m{i}",
-        endpoint=urlguard.check_url(url).endpoint,
+        endpoint=urls.check_url(url).endpoint,
     )
 
 

@@ -36,7 +36,8 @@ from typing import Any
 
 import orjson
 
-from dlrhub import ratelimit, settings, store
+from dlrhub import settings, store
+from dlrhub.adapters import ratelimit
 from dlrhub.api import esms as esms_api
 from dlrhub.dialects.esms import responses
 from dlrhub.services import accounts, esms

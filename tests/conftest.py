@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from dlrhub import ids, models, store
+from dlrhub import store
+from dlrhub.core import ids, models
 from tests import pg
 
 

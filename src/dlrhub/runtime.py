@@ -12,9 +12,9 @@ from typing import Any
 import uvicorn
 
 from dlrhub.api import app as app_
-from dlrhub.channels.zalo import worker as zalo_worker
-from dlrhub.dispatch import dispatcher
 from dlrhub.services import hub as hub_
+from dlrhub.workers import dispatcher
+from dlrhub.workers import zalo_channel as zalo_worker
 
 log = logging.getLogger("dlrhub")
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dlrhub import errors
+from dlrhub.core import errors
 
 ENV_PREFIX = "DLRHUB_"
 #: Settings whose values may hold a secret (a token, or a password inside a URL): never echoed in errors.

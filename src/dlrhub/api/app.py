@@ -14,10 +14,11 @@ import starlette.exceptions
 import starlette.responses
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dlrhub import __version__, errors
+from dlrhub import __version__
 from dlrhub.api import admin, callbacks, deps, esms, native, nxcloud, ops, orphans, zalo_webhook
-from dlrhub.channels.zalo import wiring as zalo_wiring
+from dlrhub.core import errors
 from dlrhub.services import hub as hub_
+from dlrhub.services import zalo_wiring
 
 #: The front doors, busiest first: FastAPI tries routes in this order, so the send doors answer soonest.
 ROUTERS = (

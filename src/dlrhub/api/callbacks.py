@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import fastapi
 import pydantic
 
-from dlrhub import errors, models, urlguard
 from dlrhub.api import deps, native
+from dlrhub.core import errors, models, urls
 from dlrhub.services import endpoints, replay
 
 router = fastapi.APIRouter(
@@ -95,7 +95,7 @@ class ReplayIn(pydantic.BaseModel):
     )
     until: native.AwareTime | None = pydantic.Field(None, description="Callbacks created before this time.")
     states: list[models.CallbackState] = pydantic.Field(default_factory=list, max_length=4)
-    url: str | None = pydantic.Field(None, max_length=urlguard.MAX_URL_LENGTH, description="Send elsewhere.")
+    url: str | None = pydantic.Field(None, max_length=urls.MAX_URL_LENGTH, description="Send elsewhere.")
     limit: int = pydantic.Field(1000, ge=1, le=replay.MAX_REPLAY)
     dry_run: bool = False
 

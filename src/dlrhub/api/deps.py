@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import fastapi
 import orjson
 
-from dlrhub import errors
+from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 
 

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import fastapi
 
-from dlrhub import errors, ratelimit
+from dlrhub.adapters import ratelimit
 from dlrhub.api import deps
+from dlrhub.core import errors
 from dlrhub.dialects.esms import codes, requests, responses
 from dlrhub.services import esms
 from dlrhub.services import hub as hub_

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 import fastapi
 import pydantic
 
-from dlrhub import errors, models, urlguard
 from dlrhub.api import deps
+from dlrhub.core import errors, models, urls
 from dlrhub.services import events
 
 router = fastapi.APIRouter(prefix="/v1", tags=["native"])
@@ -60,7 +60,7 @@ class EventIn(pydantic.BaseModel):
     def _url(cls, value: str | None) -> str | None:
         if value:
             try:
-                urlguard.check_url(value)
+                urls.check_url(value)
             except errors.BlockedURL as exc:
                 raise ValueError(str(exc)) from exc
         return value or None

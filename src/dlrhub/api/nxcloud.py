@@ -12,13 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import fastapi
 
-from dlrhub import errors, models
+from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.api import deps
-from dlrhub.channels.zalo import client as zalo_client
-from dlrhub.channels.zalo import wiring as zalo_wiring
+from dlrhub.core import errors, models
 from dlrhub.dialects.nxcloud import codes, requests, responses
 from dlrhub.services import hub as hub_
-from dlrhub.services import nxcloud
+from dlrhub.services import nxcloud, zalo_wiring
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import fastapi
 
 from dlrhub.api import deps
-from dlrhub.channels.zalo import inbound
+from dlrhub.services import zalo_inbound as inbound
 from dlrhub.store import base
 
 router = fastapi.APIRouter(

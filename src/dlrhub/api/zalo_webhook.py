@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import fastapi
 
-from dlrhub import errors
 from dlrhub.api import deps
-from dlrhub.channels.zalo import inbound, webhook
+from dlrhub.core import errors
+from dlrhub.dialects.zalo import webhook
+from dlrhub.services import zalo_inbound as inbound
 
 router = fastapi.APIRouter(tags=["zalo"])
 

@@ -25,12 +25,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dlrhub import models, runtime, settings
+from dlrhub import runtime, settings
 from dlrhub.api import app as app_
-from dlrhub.channels.zalo import simulator_modes
+from dlrhub.core import models
 from dlrhub.dialects.nxcloud import signing
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.simulator import modes as simulator_modes
 
 #: The mix of simulator modes, by position in a cycle of 20 sends per dialect (sends alternate between the
 #: dialects); the rest succeed and are delivered.

@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dlrhub import errors, models, runtime
+from dlrhub import runtime
 from dlrhub.commands import session
+from dlrhub.core import errors, models
 from dlrhub.services import replay
 
 app = typer.Typer(help="Redeliver callbacks, and show a message's callbacks with their attempts.")

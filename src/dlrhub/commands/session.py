@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import typer
 from rich.console import Console
 
-from dlrhub import errors, settings
+from dlrhub import settings
+from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-from dlrhub import errors, ids, models
+from dlrhub.core import errors, ids, models
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).

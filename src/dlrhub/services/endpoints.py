@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dlrhub import errors, models
-from dlrhub.dispatch import breaker
+from dlrhub.core import breaker, errors, models
 from dlrhub.services import hub as hub_
 
 

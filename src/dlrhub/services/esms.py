@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlrhub import errors, ids, models, urlguard
+from dlrhub.core import errors, ids, models, urls
 from dlrhub.dialects.esms import checks, codes, pull, queries, requests
 from dlrhub.services import hub as hub_
 from dlrhub.services import lookups
@@ -38,7 +38,7 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
     request = requests.parse_send(raw, variant)
     if request.callback_url is not None:
         try:
-            urlguard.check_url(request.callback_url)
+            urls.check_url(request.callback_url)
         except errors.BlockedURL:
             raise codes.error(
                 codes.Code.BAD_REQUEST_DATA, "Invalid request: CallbackUrl must be an http(s) URL"

@@ -6,7 +6,8 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from dlrhub import errors, models, store
+from dlrhub import store
+from dlrhub.core import errors, models
 from dlrhub.services import hub as hub_
 from dlrhub.services import render
 

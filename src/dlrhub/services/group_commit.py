@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from dlrhub import errors, store
-from dlrhub.store import base
+from dlrhub import store
+from dlrhub.core import errors
+from dlrhub.planning import accepts
 
 #: The most accepts written in one transaction.
 MAX_BATCH = 256
@@ -22,10 +23,10 @@ class AcceptQueue:
     def __init__(self, target: store.Store, max_batch: int = MAX_BATCH) -> None:
         self.store = target
         self.max_batch = max_batch
-        self._pending: list[tuple[base.Accept, asyncio.Future[store.IngestResult]]] = []
+        self._pending: list[tuple[accepts.Accept, asyncio.Future[store.IngestResult]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def accept(self, item: base.Accept) -> store.IngestResult:
+    async def accept(self, item: accepts.Accept) -> store.IngestResult:
         """Store one accept (as `Store.accept_message`); raises its refusal (DuplicateRequest, ...)."""
         future: asyncio.Future[store.IngestResult] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
@@ -57,7 +58,7 @@ class AcceptQueue:
 _queues: weakref.WeakKeyDictionary[store.Store, AcceptQueue] = weakref.WeakKeyDictionary()
 
 
-async def accept(target: store.Store, item: base.Accept) -> store.IngestResult:
+async def accept(target: store.Store, item: accepts.Accept) -> store.IngestResult:
     """Accept `item` through `target`'s shared queue (see the module docstring)."""
     queue = _queues.get(target)
     if queue is None:

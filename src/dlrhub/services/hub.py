@@ -6,14 +6,10 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
-from dlrhub import metrics as metrics_
 from dlrhub import settings as settings_
 from dlrhub import store as store_
-
-
-def utcnow() -> dt.datetime:
-    """The wall clock, in UTC: every process's default clock."""
-    return dt.datetime.now(dt.UTC)
+from dlrhub.adapters import metrics as metrics_
+from dlrhub.core import clock as clock_
 
 
 @dataclasses.dataclass(slots=True)
@@ -23,7 +19,7 @@ class Hub:
     settings: settings_.Settings
     store: store_.Store
     metrics: metrics_.Metrics = dataclasses.field(default_factory=lambda: metrics_.Metrics())
-    clock: Callable[[], dt.datetime] = utcnow
+    clock: Callable[[], dt.datetime] = clock_.utcnow
 
     @classmethod
     def open(cls, config: settings_.Settings) -> Hub:

@@ -11,7 +11,8 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from dlrhub import models, store
+from dlrhub import store
+from dlrhub.core import models
 from dlrhub.services import hub as hub_
 
 #: Seconds a found record is reused (misses are not kept: a new account works at once).

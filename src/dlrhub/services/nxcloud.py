@@ -9,8 +9,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
-from dlrhub import errors, ids, models, urlguard
-from dlrhub.channels.zalo import client as zalo_client
+from dlrhub.adapters.zalo import client as zalo_client
+from dlrhub.core import errors, ids, models, urls
 from dlrhub.dialects.nxcloud import codes, requests, signing
 from dlrhub.services import hub as hub_
 from dlrhub.services import lookups, send
@@ -83,7 +83,7 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
     app = target.app
     if req.dr_webhook is not None:
         try:
-            urlguard.check_url(req.dr_webhook)
+            urls.check_url(req.dr_webhook)
         except errors.BlockedURL as exc:
             raise _refuse("drWebhook", str(exc)) from None
     journey_id = None

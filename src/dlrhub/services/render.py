@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dlrhub import models, planning, rendering, settings
-from dlrhub.dialects import native
+from dlrhub import settings
+from dlrhub.core import models, rendering
 from dlrhub.dialects.esms import callback as esms_callback
+from dlrhub.dialects.native import render as native
 from dlrhub.dialects.nxcloud import dr as nxcloud_dr
+from dlrhub.planning import events as planning
 
 RENDERERS: dict[models.Dialect, rendering.Renderer] = {
     models.Dialect.NATIVE: native.render,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from dlrhub import errors, models, planning, store, urlguard
+from dlrhub import store
+from dlrhub.core import errors, models, urls
+from dlrhub.planning import events as planning
 from dlrhub.services import hub as hub_
 
 #: The most callbacks one replay may requeue.
@@ -61,7 +63,7 @@ def _filter(req: ReplayRequest) -> store.CallbackFilter:
     if not 1 <= req.limit <= MAX_REPLAY:
         raise errors.InvalidInput("limit", f"must be 1 to {MAX_REPLAY}")
     if req.url is not None:
-        urlguard.check_url(req.url)
+        urls.check_url(req.url)
     return store.CallbackFilter(
         ids=req.callback_ids,
         message_id=req.message_id,
@@ -88,10 +90,8 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
     changes = []
     for cb in selected:
         url = cb.request.url if req.url is None else redirected(cb.request, req.url)
-        if len(url) > urlguard.MAX_URL_LENGTH:
-            raise errors.BlockedURL(
-                f"replay URL for {cb.id} is longer than {urlguard.MAX_URL_LENGTH} characters"
-            )
+        if len(url) > urls.MAX_URL_LENGTH:
+            raise errors.BlockedURL(f"replay URL for {cb.id} is longer than {urls.MAX_URL_LENGTH} characters")
         changes.append((cb.id, url, planning.endpoint_of(url)))
     count = await hub.store.requeue_callbacks(changes, hub.clock())
     return ReplayResult(selected, count)

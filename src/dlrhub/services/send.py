@@ -7,10 +7,12 @@ import weakref
 from decimal import Decimal
 from typing import Any
 
-from dlrhub import metrics, models, store
+from dlrhub import store
+from dlrhub.adapters import metrics
+from dlrhub.core import models
+from dlrhub.planning import accepts
 from dlrhub.services import group_commit, render
 from dlrhub.services import hub as hub_
-from dlrhub.store import base as store_base
 
 #: How long a client's RequestId blocks a repeat (eSMS: 24 h).
 REQUEST_ID_WINDOW = dt.timedelta(hours=24)
@@ -38,7 +40,7 @@ async def accept(
         occurred_at=now,
         message_id=message.id,
     )
-    item = store_base.Accept(
+    item = accepts.Accept(
         message,
         event,
         render.render_fn(account, app, hub.settings),

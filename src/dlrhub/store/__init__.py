@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from dlrhub.store.base import AttemptResult, CallbackFilter, IngestResult, MessageStatus, Store, from_url
+from dlrhub.planning.events import IngestResult
+from dlrhub.store.base import AttemptResult, CallbackFilter, MessageStatus, Store, from_url
 
 __all__ = ["AttemptResult", "CallbackFilter", "IngestResult", "MessageStatus", "Store", "from_url"]

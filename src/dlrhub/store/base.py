@@ -9,19 +9,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import NamedTuple
 
-from dlrhub import errors, models, planning
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class IngestResult:
-    """What storing one event did."""
-
-    event: models.StatusEvent
-    message: models.Message | None
-    journey: models.Journey | None
-    callbacks: list[models.Callback]
-    #: True when the event id was already stored: nothing was written.
-    duplicate: bool = False
+from dlrhub.core import errors, models
+from dlrhub.planning import accepts, events
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -33,18 +22,6 @@ class AttemptResult:
     state: models.CallbackState
     #: When to try again (for `pending`).
     due_at: dt.datetime | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Accept:
-    """One `accept_message` call, for `accept_messages`."""
-
-    message: models.Message
-    event: models.StatusEvent
-    render: planning.RenderFn
-    charge: Decimal = Decimal(0)
-    dedup_since: dt.datetime | None = None
-    channel_due_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,12 +136,12 @@ class Store(abc.ABC):
         self,
         message: models.Message,
         event: models.StatusEvent,
-        render: planning.RenderFn,
+        render: events.RenderFn,
         *,
         charge: Decimal = Decimal(0),
         dedup_since: dt.datetime | None = None,
         channel_due_at: dt.datetime | None = None,
-    ) -> IngestResult:
+    ) -> events.IngestResult:
         """Store a new message with its `accepted` event and callbacks, and debit `charge`, atomically.
 
         With `channel_due_at`, the message is queued for the channel worker (Zalo) from that time on.
@@ -173,14 +150,16 @@ class Store(abc.ABC):
         errors.InsufficientBalance when the balance is below `charge`. Nothing is written then.
         """
         (result,) = await self.accept_messages(
-            [Accept(message, event, render, charge, dedup_since, channel_due_at)]
+            [accepts.Accept(message, event, render, charge, dedup_since, channel_due_at)]
         )
         if isinstance(result, errors.DlrhubError):
             raise result
         return result
 
     @abc.abstractmethod
-    async def accept_messages(self, batch: list[Accept]) -> list[IngestResult | errors.DlrhubError]:
+    async def accept_messages(
+        self, batch: list[accepts.Accept]
+    ) -> list[events.IngestResult | errors.DlrhubError]:
         """`accept_message` for each of `batch`, in one transaction (group commit), in order.
 
         Each accept is all or nothing on its own: one refused (errors.DuplicateRequest,
@@ -191,10 +170,10 @@ class Store(abc.ABC):
     async def apply_event(
         self,
         event: models.StatusEvent,
-        render: planning.RenderFn,
+        render: events.RenderFn,
         *,
         new_message: models.Message | None = None,
-    ) -> IngestResult:
+    ) -> events.IngestResult:
         """Store an event, the message's (and journey's) new state and its callbacks in one transaction.
 
         An event id already stored changes nothing (`duplicate=True`). `new_message` is created when the event's
@@ -314,7 +293,7 @@ class Store(abc.ABC):
     async def get_journey_by_token(self, token: str) -> models.Journey | None:
         """The journey holding this token."""
 
-    # -- the Zalo channel worker (dlrhub.channels.zalo.worker) ----------------------------------------------
+    # -- the Zalo channel worker (dlrhub.workers.zalo_channel) ----------------------------------------------
     @abc.abstractmethod
     async def claim_channel_messages(
         self, now: dt.datetime, limit: int, lease_s: float, day: str, next_day: dt.datetime
@@ -381,6 +360,6 @@ def from_url(url: str) -> Store:
         from dlrhub.store import postgres
 
         return postgres.PostgresStore(url)
-    from dlrhub import errors
+    from dlrhub.core import errors
 
     raise errors.ConfigError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from dlrhub import models
+from dlrhub.core import models
 
 Backend = Literal["sqlite", "postgres"]
 T = TypeVar("T")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dlrhub import models, settings, store
+from dlrhub import settings, store
+from dlrhub.core import models
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dlrhub import models, store, webhook_signing
+from dlrhub import store
+from dlrhub.core import models
+from dlrhub.core import signing as webhook_signing
 from tests.acceptance.engine import harness
 from tests.conftest import make_account
 

@@ -7,7 +7,8 @@ import json
 import subprocess
 from typing import Any
 
-from dlrhub import models, store
+from dlrhub import store
+from dlrhub.core import models
 from tests.acceptance.engine import harness
 from tests.conftest import make_account
 

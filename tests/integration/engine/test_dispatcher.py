@@ -10,15 +10,18 @@ from collections.abc import AsyncIterator, Callable
 import orjson
 import standardwebhooks
 
-from dlrhub import models, retry, settings, store, urlguard, webhook_signing
-from dlrhub.dispatch import breaker, dispatcher, sender
-from dlrhub.dispatch import config as config_
+from dlrhub import settings, store
+from dlrhub.adapters import sender
+from dlrhub.core import breaker, models, retry, urls
+from dlrhub.core import signing as webhook_signing
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
+from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import dispatcher
 from tests.conftest import make_account
 from tests.integration.engine.receivers import Receiver
 
-LOOPBACK = urlguard.parse_allowlist(["127.0.0.1"])
+LOOPBACK = urls.parse_allowlist(["127.0.0.1"])
 FAST = retry.policies((0.05, 0.05, 0.05), (0.05, 0.05, 0.05))
 S = models.CallbackState
 

@@ -6,8 +6,10 @@ import datetime as dt
 
 import httpx
 
-from dlrhub import models, settings, webhook_signing
+from dlrhub import settings
 from dlrhub.api import app as app_
+from dlrhub.core import models
+from dlrhub.core import signing as webhook_signing
 from dlrhub.services import hub as hub_
 from tests.conftest import make_account
 from tests.integration.engine.receivers import Receiver

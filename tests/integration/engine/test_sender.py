@@ -14,10 +14,11 @@ import standardwebhooks
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from dlrhub import models, urlguard, webhook_signing
-from dlrhub.dispatch import sender
+from dlrhub.adapters import sender
+from dlrhub.core import models, urls
+from dlrhub.core import signing as webhook_signing
 
-LOOPBACK = urlguard.parse_allowlist(["127.0.0.1/32"])
+LOOPBACK = urls.parse_allowlist(["127.0.0.1/32"])
 SECRETS = (webhook_signing.new_secret(b"a" * 24), webhook_signing.new_secret(b"b" * 32))
 OUT = models.AttemptOutcome
 
@@ -244,7 +245,7 @@ async def test_per_endpoint_cap_and_a_hanging_endpoint_does_not_slow_a_healthy_o
         async with sender.Sender(sender.SenderConfig(timeout_s=30, per_endpoint=3, allow=LOOPBACK)) as s:
             stuck = [asyncio.create_task(s.send(callback(receiver.url("/hang")))) for _ in range(10)]
             await receiver.full.wait()
-            assert s.limiter.in_flight(urlguard.check_url(receiver.url("/")).endpoint) == 10
+            assert s.limiter.in_flight(urls.check_url(receiver.url("/")).endpoint) == 10
             done = await asyncio.gather(*(s.send(callback(healthy.url("/ok"))) for _ in range(30)))
             assert [a.outcome for a in done] == [OUT.OK] * 30
             assert not any(t.done() for t in stuck)

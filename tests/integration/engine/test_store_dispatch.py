@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dlrhub import models, store
-from dlrhub.dispatch import breaker
+from dlrhub import store
+from dlrhub.core import breaker, models
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
 

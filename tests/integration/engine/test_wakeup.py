@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from dlrhub import models, store
+from dlrhub import store
+from dlrhub.core import models
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
 

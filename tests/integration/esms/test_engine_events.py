@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from dlrhub import models, store
+from dlrhub import store
+from dlrhub.core import models
 from dlrhub.services import events
 from tests.integration.esms.conftest import Customer
 

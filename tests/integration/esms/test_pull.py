@@ -10,8 +10,9 @@ import orjson
 import pytest
 import redis.asyncio
 
-from dlrhub import models, store
+from dlrhub import store
 from dlrhub.api import esms as esms_api
+from dlrhub.core import models
 from dlrhub.services import events
 from tests.integration.esms.conftest import SEND, Customer, open_customer
 

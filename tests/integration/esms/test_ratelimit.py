@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis.asyncio
 
-from dlrhub import ratelimit
+from dlrhub.adapters import ratelimit
 
 
 async def _redis_up() -> bool:

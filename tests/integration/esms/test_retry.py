@@ -8,10 +8,12 @@ import datetime as dt
 import urllib.parse
 from collections.abc import AsyncIterator
 
-from dlrhub import models, retry, store, urlguard
-from dlrhub.dispatch import config as config_
-from dlrhub.dispatch import dispatcher, sender
+from dlrhub import store
+from dlrhub.adapters import sender
+from dlrhub.core import models, retry, urls
 from dlrhub.services import events
+from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import dispatcher
 from tests.integration.engine.receivers import Receiver
 from tests.integration.esms.conftest import SEND, Customer
 
@@ -26,7 +28,7 @@ async def running(db: store.Store, timeout_s: float) -> AsyncIterator[None]:
         batch_size=50, lease_s=30, concurrency=8, per_endpoint=8, idle_s=0.05, defer_s=0.2, policies=FAST_ESMS
     )
     scfg = sender.SenderConfig(
-        timeout_s=timeout_s, pool_size=8, per_endpoint=8, allow=urlguard.parse_allowlist(["127.0.0.1"])
+        timeout_s=timeout_s, pool_size=8, per_endpoint=8, allow=urls.parse_allowlist(["127.0.0.1"])
     )
     stop = asyncio.Event()
     async with sender.Sender(scfg) as snd:

@@ -8,8 +8,8 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from dlrhub import errors, models
 from dlrhub.api import esms as esms_api
+from dlrhub.core import errors, models
 from dlrhub.dialects.esms import requests
 from dlrhub.store.sqlite import core as sqlite_core
 from tests.integration.esms.conftest import SEND, Customer, open_customer

@@ -6,7 +6,8 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from dlrhub import models, store
+from dlrhub import store
+from dlrhub.core import models
 from tests.integration.esms.conftest import Customer
 from tests.integration.esms.test_pull import apply, send
 

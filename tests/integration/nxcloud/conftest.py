@@ -15,12 +15,13 @@ import pytest
 import uvicorn
 
 from dlrhub import settings, store
+from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.api import app as app_
-from dlrhub.channels.zalo import client as zalo_client
-from dlrhub.channels.zalo import simulator, simulator_config
 from dlrhub.dialects.nxcloud import signing
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.simulator import app as simulator
+from dlrhub.simulator import config as simulator_config
 from tests.conftest import make_account
 
 ADMIN = "test-admin-token"

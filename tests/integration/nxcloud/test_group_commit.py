@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from dlrhub import errors, models, store
+from dlrhub import store
+from dlrhub.core import errors, models
+from dlrhub.planning import accepts
 from dlrhub.services import group_commit
-from dlrhub.store import base
 from tests.conftest import make_account
 
 NOW = dt.datetime(2024, 5, 1, 2, 12, 39, tzinfo=dt.UTC)
@@ -22,7 +23,7 @@ def _no_callbacks(message, journey, event):
 
 def _accept(
     account: models.Account, message_id: str, charge: str = "1", request_id: str | None = None
-) -> base.Accept:
+) -> accepts.Accept:
     message = models.Message(
         id=message_id, account_id=account.id, dialect=models.Dialect.NXCLOUD, type_id=25, recipient="84901888484",
         state=models.MessageState.ACCEPTED, seq=0, created_at=NOW, updated_at=NOW, request_id=request_id,
@@ -32,7 +33,7 @@ def _accept(
         id=f"{message_id}:accepted", kind=models.EventKind.ACCEPTED, occurred_at=NOW, message_id=message_id
     )
     since = NOW - dt.timedelta(hours=24) if request_id else None
-    return base.Accept(message, accepted, _no_callbacks, charge=Decimal(charge), dedup_since=since)
+    return accepts.Accept(message, accepted, _no_callbacks, charge=Decimal(charge), dedup_since=since)
 
 
 async def test_each_accept_stands_alone_in_one_transaction(db: store.Store):

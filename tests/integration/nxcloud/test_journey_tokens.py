@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlrhub.channels.zalo import client as zalo_client
+from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.dialects.nxcloud import codes
 from tests.integration.nxcloud.conftest import Customer, mt_body
 

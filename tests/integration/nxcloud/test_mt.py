@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.services import events, lookups
 from tests.integration.nxcloud.conftest import APP_DR_URL, Customer, mt_body, new_customer
 

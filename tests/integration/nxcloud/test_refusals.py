@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.dialects.nxcloud import codes, signing
 from tests.integration.nxcloud.conftest import Customer, custom_customer, mt_body, new_customer
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from dlrhub import errors, models, store
+from dlrhub import store
+from dlrhub.core import errors, models
 from tests.conftest import make_account
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -6,7 +6,7 @@ import dataclasses
 
 import asyncpg
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.store import migrations, schema_dump
 from tests import pg
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dlrhub import ids, models, store
+from dlrhub import store
+from dlrhub.core import ids, models
 from dlrhub.store.sqlite import checkpoint, core
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest

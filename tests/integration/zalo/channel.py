@@ -14,11 +14,15 @@ import httpx
 import orjson
 import uvicorn
 
-from dlrhub import models, settings, store
+from dlrhub import settings, store
 from dlrhub.api import app as app_
-from dlrhub.channels.zalo import simulator, webhook, wiring, worker
+from dlrhub.core import models
+from dlrhub.dialects.zalo import webhook
 from dlrhub.services import accounts, nxcloud
 from dlrhub.services import hub as hub_
+from dlrhub.services import zalo_wiring as wiring
+from dlrhub.simulator import app as simulator
+from dlrhub.workers import zalo_channel as worker
 
 
 class Clock:

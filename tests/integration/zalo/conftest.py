@@ -11,7 +11,8 @@ import pytest
 import uvicorn
 from aiohttp import web
 
-from dlrhub.channels.zalo import simulator, simulator_config
+from dlrhub.simulator import app as simulator
+from dlrhub.simulator import config as simulator_config
 
 
 @dataclasses.dataclass

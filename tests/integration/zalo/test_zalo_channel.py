@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from dlrhub import models
-from dlrhub.channels.zalo import simulator_modes
+from dlrhub.core import models
+from dlrhub.simulator import modes as simulator_modes
 from tests.integration.zalo.channel import running
 
 Mode = simulator_modes.Mode

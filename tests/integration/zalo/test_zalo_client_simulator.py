@@ -9,8 +9,10 @@ import hashlib
 import aiohttp
 import pytest
 
-from dlrhub import models
-from dlrhub.channels.zalo import client, codes, simulator_modes, tokens, webhook, wire
+from dlrhub.adapters.zalo import client, tokens
+from dlrhub.core import models
+from dlrhub.dialects.zalo import codes, webhook, wire
+from dlrhub.simulator import modes as simulator_modes
 
 Mode = simulator_modes.Mode
 OA = "2222222222222222222"

@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from dlrhub import models
 from dlrhub.commands import demo
+from dlrhub.core import models
 
 
 async def test_demo_settles_everything_and_reports():

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dlrhub import settings, store
-from dlrhub.channels.zalo import client, simulator_config, worker
+from dlrhub.adapters.zalo import client
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.simulator import config as simulator_config
+from dlrhub.workers import zalo_channel as worker
 from tests.integration.zalo.conftest import RunningSimulator
 
 

@@ -7,7 +7,7 @@ import urllib.parse
 
 import orjson
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.dialects.esms import requests
 from dlrhub.services import esms
 from tests.integration.zalo.channel import running

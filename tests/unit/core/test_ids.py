@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from dlrhub import ids, models
+from dlrhub.core import ids, models
 
 T0 = dt.datetime(2026, 12, 1, 7, 8, 31, 123000, tzinfo=dt.UTC)
 SHAPES = {

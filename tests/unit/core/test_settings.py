@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dlrhub import errors, settings
+from dlrhub import settings
+from dlrhub.core import errors
 
 EXAMPLE = Path(__file__).parents[3] / "dlrhub.example.toml"
 

@@ -8,7 +8,8 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import models, planning, states
+from dlrhub.core import models, states
+from dlrhub.planning import events as planning
 
 NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 KINDS = st.sampled_from(list(models.EventKind))

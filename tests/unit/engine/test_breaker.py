@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import errors, models
-from dlrhub.dispatch import breaker
+from dlrhub.core import breaker, errors, models
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 OUT = models.AttemptOutcome

@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
-from dlrhub import errors, models, retry, settings
-from dlrhub.dispatch import config as config_
+from dlrhub import settings
+from dlrhub.core import errors, models, retry
+from dlrhub.workers import dispatch_config as config_
 
 
 def test_defaults_follow_the_decisions():

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import orjson
 
-from dlrhub import models, rendering
-from dlrhub.dialects import native
+from dlrhub.core import models, rendering
+from dlrhub.dialects.native import render as native
 
 T = dt.datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=dt.UTC)
 ACCOUNT = models.Account(

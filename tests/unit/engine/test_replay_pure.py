@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from dlrhub import errors, models
 from dlrhub.commands import replay as replay_cli
+from dlrhub.core import errors, models
 from dlrhub.services import replay
 
 NOW = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import errors, models, retry
+from dlrhub.core import errors, models, retry
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 OUT = models.AttemptOutcome

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import errors, urlguard
+from dlrhub.core import errors, urls
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from dlrhub import errors, urlguard
     ],
 )
 def test_check_url_accepts_and_names_the_endpoint(url, endpoint):
-    assert urlguard.check_url(url).endpoint == endpoint
+    assert urls.check_url(url).endpoint == endpoint
 
 
 @pytest.mark.parametrize(
@@ -46,13 +46,13 @@ def test_check_url_accepts_and_names_the_endpoint(url, endpoint):
 )
 def test_check_url_refuses(url):
     with pytest.raises(errors.BlockedURL):
-        urlguard.check_url(url)
+        urls.check_url(url)
 
 
 def test_url_of_exactly_2048_characters_passes():
     url = "https://example.com/" + "a" * (2048 - len("https://example.com/"))
     assert len(url) == 2048
-    urlguard.check_url(url)
+    urls.check_url(url)
 
 
 @pytest.mark.parametrize(
@@ -88,51 +88,51 @@ def test_url_of_exactly_2048_characters_passes():
 )
 def test_refused_addresses(ip):
     with pytest.raises(errors.BlockedURL):
-        urlguard.check_address(ip)
+        urls.check_address(ip)
 
 
 @pytest.mark.parametrize(
     "ip", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:1.1.1.1", "100.128.0.1"]
 )
 def test_public_addresses_pass(ip):
-    assert str(urlguard.check_address(ip)) == str(ipaddress.ip_address(ip))
+    assert str(urls.check_address(ip)) == str(ipaddress.ip_address(ip))
 
 
 def test_metadata_is_named():
     with pytest.raises(errors.BlockedURL, match="metadata"):
-        urlguard.check_address("169.254.169.254")
+        urls.check_address("169.254.169.254")
 
 
 def test_allow_list_opens_loopback_only_as_listed():
-    allow = urlguard.parse_allowlist(["127.0.0.1", "10.1.0.0/16", "Receiver.Local."])
-    urlguard.check_address("127.0.0.1", allow)
-    urlguard.check_address("10.1.200.3", allow)
-    urlguard.check_address("192.168.0.9", allow, host="receiver.local")
+    allow = urls.parse_allowlist(["127.0.0.1", "10.1.0.0/16", "Receiver.Local."])
+    urls.check_address("127.0.0.1", allow)
+    urls.check_address("10.1.200.3", allow)
+    urls.check_address("192.168.0.9", allow, host="receiver.local")
     for ip in ("127.0.0.2", "10.2.0.1", "::1", "169.254.169.254"):
         with pytest.raises(errors.BlockedURL):
-            urlguard.check_address(ip, allow)
+            urls.check_address(ip, allow)
 
 
 def test_check_target_checks_ip_literals_and_leaves_names_to_the_resolver():
     with pytest.raises(errors.BlockedURL):
-        urlguard.check_target("http://127.0.0.1:8080/cb")
+        urls.check_target("http://127.0.0.1:8080/cb")
     with pytest.raises(errors.BlockedURL):
-        urlguard.check_target("http://[::ffff:7f00:1]/cb")
-    allow = urlguard.parse_allowlist(["127.0.0.1/32"])
-    assert urlguard.check_target("http://127.0.0.1:8080/cb", allow).port == 8080
-    assert urlguard.check_target("http://localhost/cb").host == "localhost"
+        urls.check_target("http://[::ffff:7f00:1]/cb")
+    allow = urls.parse_allowlist(["127.0.0.1/32"])
+    assert urls.check_target("http://127.0.0.1:8080/cb", allow).port == 8080
+    assert urls.check_target("http://localhost/cb").host == "localhost"
 
 
 def test_parse_allowlist_refuses_garbage():
     with pytest.raises(errors.ConfigError):
-        urlguard.parse_allowlist(["not a host!"])
+        urls.parse_allowlist(["not a host!"])
     with pytest.raises(errors.ConfigError):
-        urlguard.parse_allowlist(["1.1.1.1"] * (urlguard.MAX_ALLOW_ENTRIES + 1))
+        urls.parse_allowlist(["1.1.1.1"] * (urls.MAX_ALLOW_ENTRIES + 1))
 
 
 def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     try:
-        urlguard.check_address(ip)
+        urls.check_address(ip)
     except errors.BlockedURL:
         return True
     return False
@@ -167,7 +167,7 @@ def test_private_ranges_are_always_refused(ip):
 @given(st.text(max_size=300))
 def test_check_url_only_ever_raises_blocked_url(text):
     try:
-        target = urlguard.check_url(text)
+        target = urls.check_url(text)
     except errors.BlockedURL:
         return
     assert target.scheme in ("http", "https")
@@ -178,7 +178,7 @@ def test_check_url_only_ever_raises_blocked_url(text):
 @given(st.from_regex(r"\Ahttps?://[a-z0-9.\-]{1,30}(:[0-9]{1,5})?(/[ -~]{0,40})?\Z"))
 def test_check_url_on_url_shaped_input(text):
     try:
-        target = urlguard.check_url(text)
+        target = urls.check_url(text)
     except errors.BlockedURL:
         return
     assert target.endpoint.startswith(("http://", "https://"))

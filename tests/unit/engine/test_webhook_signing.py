@@ -13,7 +13,8 @@ import standardwebhooks
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import errors, models, webhook_signing
+from dlrhub.core import errors, models
+from dlrhub.core import signing as webhook_signing
 
 SECRETS = (
     webhook_signing.new_secret(bytes(range(24))),

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dlrhub import models
+from dlrhub.core import models
 
 GOLDEN = Path(__file__).parent / "golden"
 T0 = dt.datetime(2024, 4, 24, 9, 58, 1, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from dlrhub import models, rendering
+from dlrhub.core import models, rendering
 from dlrhub.dialects.esms import callback, errorinfo
 from tests.unit.esms import factories
 

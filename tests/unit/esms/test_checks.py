@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from dlrhub import errors, models
+from dlrhub.core import errors, models
 from dlrhub.dialects.esms import checks, requests
 from tests.unit.esms import factories
 

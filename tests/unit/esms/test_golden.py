@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from dlrhub import models, rendering
+from dlrhub.core import models, rendering
 from dlrhub.dialects.esms import callback, errorinfo, vntime
 from tests.unit.esms import factories
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.dialects.esms import pull, responses
 from tests.unit.esms import factories
 

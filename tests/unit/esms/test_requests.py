@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlrhub import errors
+from dlrhub.core import errors
 from dlrhub.dialects.esms import fields, requests
 
 V = requests.Variant

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlrhub import errors
+from dlrhub.core import errors
 from dlrhub.dialects.esms import codes, responses
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from dlrhub import errors, ids, models
+from dlrhub.core import errors, ids, models
 from dlrhub.dialects.nxcloud import codes, responses
 
 SEED_TABLE = (Path(__file__).parent / "golden" / "codes.txt").read_text(encoding="utf-8").splitlines()[1:]

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from dlrhub import models, rendering
+from dlrhub.core import models, rendering
 from dlrhub.dialects.nxcloud import dr
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import errors
+from dlrhub.core import errors
 from dlrhub.dialects.nxcloud import requests
 
 GOOD: dict[str, Any] = {

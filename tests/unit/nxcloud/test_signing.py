@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlrhub import errors
+from dlrhub.core import errors
 from dlrhub.dialects.nxcloud import signing
 
 # PROTOCOLS.md §2.1: the published test vectors (md5) and the computed sha256 values.

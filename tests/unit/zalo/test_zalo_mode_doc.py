@@ -6,7 +6,7 @@ import inspect
 from pathlib import Path
 
 from dlrhub import settings
-from dlrhub.channels.zalo import wiring
+from dlrhub.services import zalo_wiring as wiring
 
 EXAMPLE = Path(__file__).parents[3] / "dlrhub.example.toml"
 

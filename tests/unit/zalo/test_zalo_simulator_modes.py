@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from dlrhub.channels.zalo import simulator_modes as modes
+from dlrhub.simulator import modes
 
 DOC = pathlib.Path(__file__).resolve().parents[3] / "docs" / "reference" / "simulator.md"
 

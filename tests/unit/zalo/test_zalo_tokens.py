@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import datetime as dt
 
-from dlrhub.channels.zalo import tokens, wire
+from dlrhub.adapters.zalo import tokens
+from dlrhub.dialects.zalo import wire
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

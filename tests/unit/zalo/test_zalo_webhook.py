@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlrhub import errors
-from dlrhub.channels.zalo import webhook
+from dlrhub.core import errors
+from dlrhub.dialects.zalo import webhook
 
 # PROTOCOLS §3.5: the exact 276 bytes as received.
 EXAMPLE_BODY = (

@@ -7,8 +7,8 @@ import datetime as dt
 import orjson
 import pytest
 
-from dlrhub import errors, models
-from dlrhub.channels.zalo import codes, wire
+from dlrhub.core import errors, models
+from dlrhub.dialects.zalo import codes, wire
 
 # PROTOCOLS §3.1, verbatim.
 SUCCESS = (

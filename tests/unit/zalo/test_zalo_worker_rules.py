@@ -7,8 +7,11 @@ import datetime as dt
 
 import pytest
 
-from dlrhub import errors, models, settings
-from dlrhub.channels.zalo import wire, wiring, worker
+from dlrhub import settings
+from dlrhub.core import errors, models
+from dlrhub.dialects.zalo import wire
+from dlrhub.services import zalo_wiring as wiring
+from dlrhub.workers import zalo_channel as worker
 
 NOW = dt.datetime(2026, 3, 1, 16, 59, 59, tzinfo=dt.UTC)  # 23:59:59 in Vietnam
 

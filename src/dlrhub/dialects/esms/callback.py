@@ -13,7 +13,7 @@ import urllib.parse
 from decimal import Decimal
 from typing import Any
 
-from dlrhub import models, rendering
+from dlrhub.core import models, rendering
 from dlrhub.dialects.esms import errorinfo, outcome, requests
 
 _FOUR_PLACES = Decimal("0.0001")

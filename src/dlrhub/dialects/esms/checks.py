@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from decimal import Decimal
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.dialects.esms import codes, requests
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import enum
 from typing import Any, Protocol
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.dialects.esms import codes
 
 

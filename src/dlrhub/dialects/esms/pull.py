@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.dialects.esms import callback, errorinfo, outcome, requests
 
 #: `GetZaloMessageStatus` texts per Zalo `status` (-1 unknown, 0 at Zalo's server, 1 on the phone).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from dlrhub import errors
+from dlrhub.core import errors
 
 
 class Code(enum.IntEnum):

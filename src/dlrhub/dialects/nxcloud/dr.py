@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from dlrhub import models, rendering
+from dlrhub.core import models, rendering
 from dlrhub.dialects.nxcloud import codes
 
 CONTENT_TYPE = "application/json"

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from dlrhub import errors, models
+from dlrhub.core import errors, models
 from dlrhub.dialects.nxcloud import codes
 
 #: The largest body accepted. `ext` alone may take 65,535 UTF-8 bytes, which JSON escaping can grow sixfold.

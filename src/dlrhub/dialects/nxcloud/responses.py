@@ -6,7 +6,7 @@ import re
 
 import orjson
 
-from dlrhub import errors
+from dlrhub.core import errors
 from dlrhub.dialects.nxcloud import codes
 
 #: The shape of an NXCloud `requestId` (`ids.message_id(Dialect.NXCLOUD, now)` makes them).

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from dlrhub import errors, models
+from dlrhub.core import errors, models
 from dlrhub.store import rows
 from dlrhub.store.postgres import core
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from dlrhub import errors
-from dlrhub.store import accepting, base, rows
+from dlrhub.core import errors
+from dlrhub.planning import accepts as accepting
+from dlrhub.planning import events
+from dlrhub.store import rows
 from dlrhub.store.postgres import core, messages
 
 #: The batch's request ids are inserted if missing, then locked, in one order (so batches cannot deadlock):
@@ -42,7 +44,9 @@ class PostgresBatch(messages.PostgresMessages):
     few round trips however many sends it holds.
     """
 
-    async def accept_messages(self, batch: list[base.Accept]) -> list[base.IngestResult | errors.DlrhubError]:
+    async def accept_messages(
+        self, batch: list[accepting.Accept]
+    ) -> list[events.IngestResult | errors.DlrhubError]:
         if not batch:
             return []
         now = self.clock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dlrhub import errors, models
+from dlrhub.core import errors, models
 from dlrhub.store import base, rows
 from dlrhub.store.postgres import core
 

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.store import base, rows
 from dlrhub.store.postgres import core
 

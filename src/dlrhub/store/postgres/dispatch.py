@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.store import base, rows
 from dlrhub.store.postgres import core
 

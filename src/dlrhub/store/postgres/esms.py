@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.store import base, rows
 from dlrhub.store.postgres import core
 

@@ -6,8 +6,9 @@ import datetime as dt
 
 import asyncpg
 
-from dlrhub import errors, models, planning
-from dlrhub.store import base, rows
+from dlrhub.core import errors, models
+from dlrhub.planning import events as planning
+from dlrhub.store import rows
 from dlrhub.store.postgres import core
 
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
@@ -60,7 +61,7 @@ class PostgresMessages(core.PostgresCore):
         render: planning.RenderFn,
         *,
         new_message: models.Message | None = None,
-    ) -> base.IngestResult:
+    ) -> planning.IngestResult:
         now = self.clock()
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
@@ -81,12 +82,12 @@ class PostgresMessages(core.PostgresCore):
                 journey = None if jrow is None else rows.from_row(models.Journey, jrow)
             seen = await conn.fetchrow("SELECT * FROM events WHERE id = $1", event.id)
             if seen is not None:
-                return base.IngestResult(
+                return planning.IngestResult(
                     rows.from_row(models.StatusEvent, seen), message, journey, [], duplicate=True
                 )
             plan = planning.plan_event(event, message, journey, render, now)
             await self._write_plan(conn, plan, now, message_written=False)
-            return base.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
+            return planning.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
 
     async def _write_plan(
         self, conn: asyncpg.Connection, plan: planning.Plan, now: dt.datetime, *, message_written: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from dlrhub import errors, models
+from dlrhub.core import errors, models
 from dlrhub.store import rows
 from dlrhub.store.sqlite import core
 

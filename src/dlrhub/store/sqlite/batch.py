@@ -7,8 +7,10 @@ import sqlite3
 from decimal import Decimal
 from typing import Any
 
-from dlrhub import errors
-from dlrhub.store import accepting, base, rows
+from dlrhub.core import errors
+from dlrhub.planning import accepts as accepting
+from dlrhub.planning import events
+from dlrhub.store import rows
 from dlrhub.store.sqlite import core, messages
 
 SELECT_REQUEST_ID = "SELECT message_id, created_at FROM request_ids WHERE account_id = ? AND request_id = ?"
@@ -22,23 +24,27 @@ SET_BALANCE = "UPDATE accounts SET balance = ? WHERE id = ?"
 class SqliteBatch(messages.SqliteMessages):
     """`accept_messages`: the accept path of `SqliteMessages.accept_message`, batched."""
 
-    async def accept_messages(self, batch: list[base.Accept]) -> list[base.IngestResult | errors.DlrhubError]:
+    async def accept_messages(
+        self, batch: list[accepting.Accept]
+    ) -> list[events.IngestResult | errors.DlrhubError]:
         if not batch:
             return []
         now = self.clock()
 
-        def run(conn: sqlite3.Connection) -> list[base.IngestResult | errors.DlrhubError]:
+        def run(conn: sqlite3.Connection) -> list[events.IngestResult | errors.DlrhubError]:
             decided = accepting.decide(batch, now, _seen(conn, batch), _balances(conn, batch))
             _write(conn, decided, now)
             return decided.results
 
         results = await self._tx(run)
-        if any(isinstance(r, base.IngestResult) and r.callbacks for r in results):
+        if any(isinstance(r, events.IngestResult) and r.callbacks for r in results):
             self._notify_callbacks()
         return results
 
 
-def _seen(conn: sqlite3.Connection, batch: list[base.Accept]) -> dict[accepting.RequestKey, accepting.Seen]:
+def _seen(
+    conn: sqlite3.Connection, batch: list[accepting.Accept]
+) -> dict[accepting.RequestKey, accepting.Seen]:
     seen = {}
     for key in accepting.request_keys(batch):
         row = conn.execute(SELECT_REQUEST_ID, key).fetchone()
@@ -49,7 +55,7 @@ def _seen(conn: sqlite3.Connection, batch: list[base.Accept]) -> dict[accepting.
     return seen
 
 
-def _balances(conn: sqlite3.Connection, batch: list[base.Accept]) -> dict[str, Decimal | None]:
+def _balances(conn: sqlite3.Connection, batch: list[accepting.Accept]) -> dict[str, Decimal | None]:
     balances: dict[str, Decimal | None] = {}
     for account_id in accepting.charged_accounts(batch):
         row = conn.execute(SELECT_BALANCE, (account_id,)).fetchone()

@@ -7,7 +7,7 @@ import sqlite3
 
 import orjson
 
-from dlrhub import errors, models
+from dlrhub.core import errors, models
 from dlrhub.store import base, rows
 from dlrhub.store.sqlite import core
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 
-from dlrhub import models
+from dlrhub.core import models
 from dlrhub.store import base, rows
 from dlrhub.store.sqlite import core
 

@@ -7,8 +7,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from dlrhub import errors, models, planning
-from dlrhub.store import base, rows
+from dlrhub.core import errors, models
+from dlrhub.planning import events as planning
+from dlrhub.store import rows
 from dlrhub.store.sqlite import core
 
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
@@ -52,14 +53,14 @@ class SqliteMessages(core.SqliteCore):
         render: planning.RenderFn,
         *,
         new_message: models.Message | None = None,
-    ) -> base.IngestResult:
+    ) -> planning.IngestResult:
         now = self.clock()
 
-        def run(conn: sqlite3.Connection) -> base.IngestResult:
+        def run(conn: sqlite3.Connection) -> planning.IngestResult:
             seen = conn.execute("SELECT * FROM events WHERE id = ?", (event.id,)).fetchone()
             message = self._message(conn, event.message_id) if event.message_id else None
             if seen is not None:
-                return base.IngestResult(
+                return planning.IngestResult(
                     rows.from_row(models.StatusEvent, seen), message, None, [], duplicate=True
                 )
             journey = None
@@ -78,7 +79,7 @@ class SqliteMessages(core.SqliteCore):
                 mrow = rows.to_row(plan.message, core.BACKEND)
                 conn.execute(insert_sql("messages", mrow), tuple(mrow.values()))
             self._write_plan(conn, plan, now, message_written=created)
-            return base.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
+            return planning.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
 
         result = await self._tx(run)
         if result.callbacks:

@@ -1,0 +1,268 @@
+"""The sender: one pooled keep-alive aiohttp session per worker that makes one attempt of a callback."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import datetime as dt
+import ipaddress
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+import aiohttp
+import yarl
+
+from dlrhub.adapters import resolver
+from dlrhub.core import clock as clock_
+from dlrhub.core import errors, models, retry, urls
+from dlrhub.core import signing as webhook_signing
+
+USER_AGENT = "dlrhub-webhooks/0.1"
+#: How much of an answer's body an Attempt keeps.
+RESPONSE_KEEP = 1024
+#: Endpoint semaphores kept when idle, before idle ones are dropped.
+IDLE_LIMITERS = 4096
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SenderConfig:
+    """How the sender's HTTP client behaves."""
+
+    #: Seconds before an attempt counts as a timeout (connect, send and read the first 1 KB).
+    timeout_s: float = 10.0
+    #: Requests in flight at once across all destinations (and so, connections open at once).
+    pool_size: int = 256
+    #: Requests in flight at once to one destination (scheme, host, port).
+    per_endpoint: int = 64
+    allow: urls.Allowlist = urls.NOTHING
+
+
+class EndpointLimiter:
+    """A cap on requests in flight per destination; idle caps are forgotten so the table stays bounded."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise errors.ConfigError("per-endpoint concurrency must be at least 1")
+        self.limit = limit
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._busy: collections.Counter[str] = collections.Counter()
+
+    def in_flight(self, endpoint: str) -> int:
+        """Requests holding or waiting for the cap of `endpoint`."""
+        return self._busy[endpoint]
+
+    async def acquire(self, endpoint: str) -> None:
+        """Wait for one of `endpoint`'s slots; pair with `release`."""
+        sem = self._sems.get(endpoint)
+        if sem is None:
+            if len(self._sems) >= IDLE_LIMITERS:
+                self._forget_idle()
+            sem = self._sems[endpoint] = asyncio.Semaphore(self.limit)
+        self._busy[endpoint] += 1
+        try:
+            await sem.acquire()
+        except BaseException:
+            self._done(endpoint)
+            raise
+
+    def release(self, endpoint: str) -> None:
+        """Give back a slot taken by `acquire`."""
+        self._sems[endpoint].release()
+        self._done(endpoint)
+
+    def _done(self, endpoint: str) -> None:
+        left = self._busy[endpoint] - 1
+        if left <= 0:
+            del self._busy[endpoint]
+        else:
+            self._busy[endpoint] = left
+
+    def _forget_idle(self) -> None:
+        for key in [k for k in self._sems if k not in self._busy]:
+            del self._sems[key]
+
+
+def _wire_url(url: str) -> yarl.URL:
+    # Send an ASCII URL byte for byte (the GET signature covers its exact query); quote anything else once.
+    try:
+        return yarl.URL(url, encoded=url.isascii())
+    except ValueError as exc:
+        raise errors.BlockedURL(f"URL cannot be parsed: {exc}") from exc
+
+
+def _check_literal(host: str, allow: urls.Allowlist) -> None:
+    try:
+        ip = ipaddress.ip_address(host.strip("[]").partition("%")[0])
+    except ValueError:
+        return
+    urls.check_address(ip, allow)
+
+
+def _classify(exc: BaseException) -> models.AttemptOutcome:
+    if isinstance(exc, errors.BlockedURL | aiohttp.InvalidURL):
+        # InvalidURL: aiohttp refuses it too (e.g. a legacy numeric IPv4 host such as `127.1`).
+        return models.AttemptOutcome.BLOCKED_URL
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return models.AttemptOutcome.DNS
+    if isinstance(exc, TimeoutError):
+        return models.AttemptOutcome.TIMEOUT
+    return models.AttemptOutcome.CONNECT
+
+
+class Sender:
+    """Makes attempts: guard the URL, sign, send, classify, keep the first 1 KB. Use as an async context."""
+
+    def __init__(
+        self,
+        config: SenderConfig | None = None,
+        clock: Clock = clock_.utcnow,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+    ) -> None:
+        self.config = config or SenderConfig()
+        self._clock = clock
+        self._inner_resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+        self.limiter = EndpointLimiter(self.config.per_endpoint)
+        if self.config.pool_size < 1:
+            raise errors.ConfigError("the sender's pool size must be at least 1")
+        self._slots = asyncio.Semaphore(self.config.pool_size)
+
+    async def __aenter__(self) -> Sender:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the pooled session."""
+        if self._session is not None:
+            return
+        connector = aiohttp.TCPConnector(
+            # Concurrency is capped by `_slots` instead, so no request ever queues inside aiohttp's pool
+            # (where the wait would count against its timeout).
+            limit=0,
+            limit_per_host=0,
+            resolver=resolver.GuardedResolver(self.config.allow, self._inner_resolver),
+            ttl_dns_cache=10,
+            enable_cleanup_closed=False,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.config.timeout_s),
+            headers={"User-Agent": USER_AGENT},
+            auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding",),
+        )
+
+    async def close(self) -> None:
+        """Close the session and its connections."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def send(
+        self,
+        callback: models.Callback,
+        secrets: Sequence[str] = (),
+        url: str | None = None,
+    ) -> models.Attempt:
+        """Make attempt `callback.attempts + 1` of `callback`, to `url` when given (a replay elsewhere).
+
+        Never raises for a failed attempt: every failure is an Attempt with its outcome class.
+        """
+        number = callback.attempts + 1
+        request = callback.request if url is None else dataclasses.replace(callback.request, url=url)
+        try:
+            target = urls.check_target(request.url, self.config.allow)
+            wire = _wire_url(request.url)
+            if wire.raw_host != target.host and target.ip is None:
+                # yarl reads the host unlike the guard: an IP literal to yarl is never resolved, so check it.
+                _check_literal(wire.raw_host or "", self.config.allow)
+        except errors.BlockedURL as exc:
+            return models.Attempt(
+                callback_id=callback.id,
+                number=number,
+                started_at=self._clock(),
+                duration_ms=0.0,
+                outcome=models.AttemptOutcome.BLOCKED_URL,
+                error=str(exc)[:200],
+            )
+        # The destination's slot first, then one of the pool's: a stuck destination waits on its own cap and
+        # holds at most that many of the pool. The timeout starts once both are held, so waiting for a slot is
+        # never counted against a healthy receiver.
+        await self.limiter.acquire(target.endpoint)
+        try:
+            async with self._slots:
+                started_at = self._clock()
+                t0 = time.perf_counter()
+                return await self._attempt(callback.id, number, request, wire, secrets, started_at, t0)
+        finally:
+            self.limiter.release(target.endpoint)
+
+    async def _attempt(
+        self,
+        callback_id: str,
+        number: int,
+        request: models.CallbackRequest,
+        wire: yarl.URL,
+        secrets: Sequence[str],
+        started_at: dt.datetime,
+        t0: float,
+    ) -> models.Attempt:
+        if self._session is None:
+            raise RuntimeError("Sender.send before Sender.start")
+        signed = request if str(wire) == request.url else dataclasses.replace(request, url=str(wire))
+        headers = webhook_signing.headers_for(callback_id, int(started_at.timestamp()), secrets, signed)
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        status: int | None = None
+        body = b""
+        retry_after: str | None = None
+        try:
+            async with self._session.request(
+                request.method,
+                wire,
+                data=request.body if request.method.upper() != "GET" else None,
+                headers=headers,
+                allow_redirects=False,
+            ) as resp:
+                status = resp.status
+                retry_after = resp.headers.get("Retry-After")
+                while len(body) < RESPONSE_KEEP:
+                    chunk = await resp.content.read(RESPONSE_KEEP - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                if not resp.content.at_eof():
+                    # Do not read a large body through: drop the connection instead of reusing it.
+                    resp.close()
+        except (aiohttp.ClientError, TimeoutError, OSError, errors.BlockedURL) as exc:
+            if status is None:
+                return models.Attempt(
+                    callback_id=callback_id,
+                    number=number,
+                    started_at=started_at,
+                    duration_ms=(time.perf_counter() - t0) * 1000.0,
+                    outcome=_classify(exc),
+                    error=(type(exc).__name__ + ": " + str(exc))[:200],
+                )
+            # The status line arrived but the body did not: judge by the status.
+        assert status is not None
+        delay = retry.parse_retry_after(retry_after, started_at)
+        return models.Attempt(
+            callback_id=callback_id,
+            number=number,
+            started_at=started_at,
+            duration_ms=(time.perf_counter() - t0) * 1000.0,
+            outcome=models.AttemptOutcome.OK if 200 <= status <= 299 else models.AttemptOutcome.HTTP_STATUS,
+            status_code=status,
+            response=body.decode("utf-8", errors="replace"),
+            retry_after_s=delay.total_seconds() if delay is not None else None,
+        )

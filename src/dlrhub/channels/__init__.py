@@ -1,3 +1,0 @@
-"""Upstream channels: the engines that actually deliver messages (Zalo ZNS, and its simulator)."""
-
-from __future__ import annotations

@@ -1,0 +1,197 @@
+"""The SSRF guard's rules on callback URLs (pure): syntax, refused address classes, and the allow-list."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Iterable
+
+from dlrhub.core import errors
+
+MAX_URL_LENGTH = 2048
+#: Most entries an allow-list may hold.
+MAX_ALLOW_ENTRIES = 256
+SCHEMES = {"http": 80, "https": 443}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+_METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedTarget:
+    """A callback URL that passed the syntax rules."""
+
+    scheme: str
+    #: Lower-case host name or IP literal (IPv6 without brackets), no trailing dot.
+    host: str
+    port: int
+    #: Set when `host` is an IP literal; such hosts are checked without resolving.
+    ip: IPAddress | None
+
+    @property
+    def endpoint(self) -> str:
+        """`scheme://host:port`: the unit of endpoint health and concurrency."""
+        host = f"[{self.host}]" if self.ip is not None and self.ip.version == 6 else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Allowlist:
+    """Networks and host names the guard lets through although they would be refused."""
+
+    networks: tuple[IPNetwork, ...] = ()
+    hosts: frozenset[str] = frozenset()
+
+    def admits(self, ip: IPAddress, host: str | None = None) -> bool:
+        """Whether `ip` (reached by the name `host`, if any) is on the list."""
+        if host is not None and host.lower().rstrip(".") in self.hosts:
+            return True
+        return any(ip.version == net.version and ip in net for net in self.networks)
+
+
+NOTHING = Allowlist()
+
+
+def parse_allowlist(entries: Iterable[str]) -> Allowlist:
+    """Read allow-list entries: CIDRs (`127.0.0.1/32`), bare addresses (`::1`) or host names (`localhost`).
+
+    Raises errors.ConfigError on more than MAX_ALLOW_ENTRIES or a malformed entry.
+    """
+    networks: list[IPNetwork] = []
+    hosts: set[str] = set()
+    for count, raw in enumerate(entries, start=1):
+        if count > MAX_ALLOW_ENTRIES:
+            raise errors.ConfigError(f"url allow-list: more than {MAX_ALLOW_ENTRIES} entries")
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+            continue
+        except ValueError:
+            pass
+        name = entry.lower().rstrip(".")
+        if not name or len(name) > 253 or not all(c.isalnum() or c in "-._" for c in name):
+            raise errors.ConfigError(f"url allow-list: cannot read {entry[:80]!r}")
+        hosts.add(name)
+    return Allowlist(networks=tuple(networks), hosts=frozenset(hosts))
+
+
+def check_url(url: str) -> ParsedTarget:
+    """Check a callback URL's syntax: http or https, at most 2,048 characters, a host, a valid port.
+
+    Raises errors.BlockedURL naming the rule broken. Addresses are not checked here (see `check_target`).
+    """
+    if len(url) > MAX_URL_LENGTH:
+        raise errors.BlockedURL(f"URL longer than {MAX_URL_LENGTH} characters")
+    if _CONTROL.search(url) is not None:
+        raise errors.BlockedURL("URL holds whitespace or control characters")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise errors.BlockedURL("only http and https URLs are allowed")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return _check_authority(scheme, netloc)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_authority(scheme: str, netloc: str) -> ParsedTarget:
+    try:
+        parts = urllib.parse.urlsplit(f"{scheme}://{netloc}")
+        port = parts.port
+    except ValueError as exc:
+        raise errors.BlockedURL(f"URL cannot be parsed: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise errors.BlockedURL("only http and https URLs are allowed")
+    if parts.username is not None or parts.password is not None:
+        raise errors.BlockedURL("URL must not carry credentials")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise errors.BlockedURL("URL has no host")
+    if port == 0:
+        raise errors.BlockedURL("URL port 0 is not allowed")
+    try:
+        ip: IPAddress | None = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        ip = None
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise errors.BlockedURL("URL host is not a valid name") from exc
+    return ParsedTarget(scheme=scheme, host=host.lower(), port=port or SCHEMES[scheme], ip=ip)
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) >> 32 == 0 and int(ip) > 1:
+        # Deprecated IPv4-compatible form ::a.b.c.d.
+        return ipaddress.IPv4Address(int(ip))
+    return None
+
+
+def refusal(ip: IPAddress) -> str | None:
+    """Why `ip` is refused as a callback destination, or None when it is a public address."""
+    if ip in _METADATA:
+        return "metadata"
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_v4(ip)
+        if embedded is not None:
+            inner = refusal(embedded)
+            return f"{inner} (embedded in IPv6)" if inner else None
+    checks = (
+        ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("cgnat", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    )
+    for name, hit in checks:
+        if hit:
+            return name
+    if not ip.is_global:
+        return "not global"
+    return None
+
+
+def check_address(ip: IPAddress | str, allow: Allowlist = NOTHING, host: str | None = None) -> IPAddress:
+    """Return `ip` when a callback may connect to it; raise errors.BlockedURL when it is refused.
+
+    Refused: loopback, private, link-local, multicast, unspecified, reserved, CGNAT, metadata, and those
+    inside IPv4-mapped, 6to4, Teredo or NAT64 IPv6 forms, unless `allow` admits the address or `host`.
+    """
+    if isinstance(ip, str):
+        try:
+            ip = ipaddress.ip_address(ip.partition("%")[0])
+        except ValueError as exc:
+            raise errors.BlockedURL("not an IP address") from exc
+    if allow.admits(ip, host):
+        return ip
+    reason = refusal(ip)
+    if reason is not None:
+        raise errors.BlockedURL(f"destination address is {reason}")
+    return ip
+
+
+def check_target(url: str, allow: Allowlist = NOTHING) -> ParsedTarget:
+    """`check_url`, plus `check_address` when the host is an IP literal (those are never resolved)."""
+    target = check_url(url)
+    if target.ip is not None:
+        check_address(target.ip, allow)
+    return target

@@ -1,0 +1,91 @@
+"""The Zalo simulator's OAuth v4: it issues access tokens and single-use refresh tokens, and knows whose they are."""
+
+from __future__ import annotations
+
+import secrets
+import urllib.parse
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dlrhub.simulator import config as simulator_config
+from dlrhub.simulator import http
+
+#: The simulator's own OAuth error codes (Zalo's refresh-specific codes were not found, PROTOCOLS §3.6).
+OAUTH_BAD_APP = -14001
+OAUTH_BAD_SECRET = -14002
+OAUTH_BAD_REFRESH_TOKEN = -14014
+
+#: Finds the known OA a predicate picks (reloading the simulator's directory on a miss).
+FindOA = Callable[[Callable[[simulator_config.SimOA], bool]], Awaitable[simulator_config.SimOA | None]]
+
+
+class TokenDesk:
+    """`POST /v4/oa/access_token`, and which OA an access token belongs to.
+
+    A refresh token works once: the grant that spends it returns a new pair, and a second use is refused
+    with OAUTH_BAD_REFRESH_TOKEN, as Zalo does.
+    """
+
+    def __init__(
+        self, config: simulator_config.SimulatorConfig, clock_ms: Callable[[], int], find_oa: FindOA
+    ) -> None:
+        self.config = config
+        self._now_ms = clock_ms
+        self._find_oa = find_oa
+        limit = config.max_tracked
+        self._tokens = http.Bounded(limit)  # access token -> (SimOA, expires_ms)
+        self._refresh = http.Bounded(limit)  # refresh token -> SimOA
+        self._used_refresh = http.Bounded(limit)
+        #: Successful grants (for tests: two racing refreshers must make one).
+        self.grants = 0
+
+    async def oa_for_token(self, token: str) -> simulator_config.SimOA | None:
+        """The OA a token belongs to, or None when it is empty, unknown or expired (-124)."""
+        if not token or len(token) > 512:
+            return None
+        issued = self._tokens.get(token)
+        if issued is not None:
+            oa, expires_ms = issued
+            return oa if self._now_ms() < expires_ms else None
+        return await self._find_oa(lambda oa: oa.access_token == token)
+
+    async def handle(self, request: Request) -> Response:
+        """The OAuth v4 token endpoint: `refresh_token` and `authorization_code` grants (form-encoded)."""
+        raw = await http.read_body(request) or b""
+        form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+        app_id = form.get("app_id", [""])[0]
+        grant = form.get("grant_type", [""])[0]
+        old = form.get("refresh_token", [""])[0]
+        oa: simulator_config.SimOA | None
+        if grant == "refresh_token":
+            if not old or len(old) > 512 or old in self._used_refresh:
+                return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid refresh_token")
+            oa = self._refresh.get(old) or await self._find_oa(lambda o: o.refresh_token == old)
+            if oa is None:
+                return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid refresh_token")
+        elif grant == "authorization_code" and form.get("code", [""])[0]:
+            oa = await self._find_oa(lambda o: o.app_id == app_id)
+        else:
+            return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid grant_type")
+        if oa is None or app_id != oa.app_id:
+            return _refused(OAUTH_BAD_APP, "Invalid app_id")
+        if request.headers.get("secret_key", "") != oa.app_secret:
+            return _refused(OAUTH_BAD_SECRET, "Invalid secret_key")
+        if grant == "refresh_token":
+            if old in self._used_refresh:  # spent by a racing request while the directory was read
+                return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid refresh_token")
+            self._refresh.pop(old, None)
+            self._used_refresh[old] = True
+        access, refresh = "sim." + secrets.token_urlsafe(24), "simr." + secrets.token_urlsafe(24)
+        self._tokens[access] = (oa, self._now_ms() + self.config.token_ttl * 1000)
+        self._refresh[refresh] = oa
+        self.grants += 1
+        return http.json_response(
+            {"access_token": access, "refresh_token": refresh, "expires_in": str(self.config.token_ttl)}
+        )
+
+
+def _refused(code: int, message: str) -> Response:
+    return http.json_response({"error": code, "message": message})

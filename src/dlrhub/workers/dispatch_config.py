@@ -1,0 +1,78 @@
+"""The dispatcher's and the sender's configuration, read from the settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from dlrhub import settings
+from dlrhub.adapters import sender
+from dlrhub.core import breaker, errors, models, retry, urls
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    """How one dispatcher claims and paces callbacks."""
+
+    #: Callbacks claimed per query, and how long a claim is held before others may take it.
+    batch_size: int = 500
+    lease_s: float = 60.0
+    #: Requests in flight at once (the connection pool); twice this many may be claimed and unrecorded.
+    concurrency: int = 256
+    #: Requests in flight per destination; twice this many may wait for it before claims are given back.
+    per_endpoint: int = 64
+    #: Longest sleep when nothing is due and nothing wakes the dispatcher.
+    idle_s: float = 1.0
+    #: How far a callback is put back when its destination is busy or being probed.
+    defer_s: float = 1.0
+    #: How long a destination's stored health and an account's secrets are trusted before re-reading.
+    endpoint_cache_s: float = 2.0
+    account_cache_s: float = 10.0
+    policies: dict[models.Dialect, retry.RetryPolicy] = dataclasses.field(
+        default_factory=lambda: retry.policies(
+            [d.total_seconds() for d in retry.ESMS.delays],
+            [d.total_seconds() for d in retry.STANDARD_WEBHOOKS.delays],
+        )
+    )
+    breaker: breaker.BreakerConfig = dataclasses.field(default_factory=breaker.BreakerConfig)
+
+    @property
+    def max_backlog(self) -> int:
+        """Callbacks claimed and not yet recorded, at most."""
+        return self.concurrency * 2
+
+    @classmethod
+    def from_settings(cls, config: settings.Settings) -> DispatchConfig:
+        """The dispatcher's part of the settings. Raises errors.ConfigError on bad values."""
+        if (
+            config.dispatch_batch_size < 1
+            or config.dispatch_concurrency < 1
+            or config.endpoint_concurrency < 1
+        ):
+            raise errors.ConfigError("dispatch batch size and concurrency must be at least 1")
+        if config.dispatch_lease_s < 3 * config.callback_timeout_s:
+            # A claim may wait for one attempt ahead of it at a busy destination, then make its own, then flush.
+            raise errors.ConfigError("dispatch_lease_s must be at least 3 x callback_timeout_s")
+        return cls(
+            batch_size=config.dispatch_batch_size,
+            lease_s=config.dispatch_lease_s,
+            concurrency=config.dispatch_concurrency,
+            per_endpoint=config.endpoint_concurrency,
+            policies=retry.policies(config.esms_retry_schedule, config.standard_retry_schedule),
+            breaker=breaker.BreakerConfig(
+                failures=config.breaker_failures,
+                pause=dt.timedelta(seconds=config.breaker_pause_s),
+                max_pause=max(dt.timedelta(minutes=10), dt.timedelta(seconds=config.breaker_pause_s)),
+                disable_after=dt.timedelta(seconds=config.endpoint_disable_after_s),
+            ),
+        )
+
+
+def sender_config(config: settings.Settings) -> sender.SenderConfig:
+    """The sender's part of the settings."""
+    return sender.SenderConfig(
+        timeout_s=config.callback_timeout_s,
+        pool_size=config.dispatch_concurrency,
+        per_endpoint=config.endpoint_concurrency,
+        allow=urls.parse_allowlist(config.callback_allow),
+    )

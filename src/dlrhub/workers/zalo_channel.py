@@ -1,0 +1,285 @@
+"""The Zalo channel worker: sends queued ZNS messages at most once each, bounded per OA, under its daily quota.
+
+At-most-once: the store marks a message `sending` (in the claim's transaction) before Zalo is called, and the
+send carries `tracking_id` = the message id. A message found still `sending` after its lease (the worker died
+mid-send) is never resent: a receipt bearing its `tracking_id` proves Zalo sent it (success, then delivered);
+with none after `zalo_recovery_grace_s`, it fails with 17005. `message_status` cannot help there, because it
+needs the `msg_id` that only the lost answer carried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from typing import Any
+
+from dlrhub.adapters.zalo import client, tokens
+from dlrhub.core import errors, models
+from dlrhub.dialects.zalo import codes, wire
+from dlrhub.services import events
+from dlrhub.services import hub as hub_
+from dlrhub.services import zalo_inbound as inbound
+from dlrhub.services import zalo_wiring as wiring
+
+log = logging.getLogger(__name__)
+
+#: Vietnam time: Zalo's quota day.
+VN = dt.timezone(dt.timedelta(hours=7))
+#: A claimed message not finished within this long counts as left behind by a dead worker.
+CLAIM_LEASE_S = 600.0
+#: A stale message still waiting for its receipt is looked at again this often.
+RECHECK_S = 30.0
+IDLE_WAIT_S = 0.1
+#: 9000 / 9005 from NXCloud's table: dlrhub refused the message itself, so there is no `zaloRes`.
+CODE_BAD_REQUEST, TEXT_BAD_REQUEST = 9000, "Request parameter error"
+CODE_NO_ROUTE, TEXT_NO_ROUTE = 9005, "Missing customer APP routes"
+
+
+def quota_day(now: dt.datetime) -> tuple[str, dt.datetime]:
+    """The Vietnam day `now` falls in (`YYYY-MM-DD`), and when the next one starts (UTC)."""
+    local = now.astimezone(VN)
+    start = dt.datetime.combine(local.date(), dt.time(), VN)
+    return local.date().isoformat(), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
+
+
+def outcome_event(message: models.Message, outcome: wire.SendOutcome, now: dt.datetime) -> models.StatusEvent:
+    """The `success`/`failed` event of a send's outcome."""
+    return models.StatusEvent(
+        id=f"{message.id}:{outcome.kind.value}",
+        kind=outcome.kind,
+        occurred_at=outcome.sent_at or now,
+        message_id=message.id,
+        code=outcome.code,
+        text=outcome.text,
+        zalo_res=outcome.zalo_res,
+    )
+
+
+def refused_event(message: models.Message, code: int, text: str, now: dt.datetime) -> models.StatusEvent:
+    """A `failed` event for a message dlrhub did not send (no route, malformed): no `zaloRes`."""
+    return models.StatusEvent(
+        id=f"{message.id}:{models.EventKind.FAILED.value}",
+        kind=models.EventKind.FAILED,
+        occurred_at=now,
+        message_id=message.id,
+        code=code,
+        text=text,
+    )
+
+
+class ChannelWorker:
+    """Claims due messages in batches no larger than its free slots, and sends each in its own task."""
+
+    def __init__(self, hub: hub_.Hub, zalo: client.ZaloClient, *, lease_s: float = CLAIM_LEASE_S) -> None:
+        self.hub = hub
+        self.zalo = zalo
+        self.lease_s = lease_s
+        self._free = hub.settings.zalo_concurrency
+        self._per_oa: dict[str, asyncio.Semaphore] = {}
+        self._keepers: dict[str, tokens.TokenKeeper] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Messages sent, by outcome code (for the demo and tests).
+        self.sent: dict[int, int] = {}
+
+    async def run_once(self) -> int:
+        """Resolve stale sends, then claim and start a batch; the number of messages claimed."""
+        await self.recover()
+        if self._free <= 0:
+            return 0
+        now = self.hub.clock()
+        day, next_day = quota_day(now)
+        claimed = await self.hub.store.claim_channel_messages(now, self._free, self.lease_s, day, next_day)
+        for message in claimed:
+            self._free -= 1
+            task = asyncio.create_task(self._send(message), name=f"zalo-send-{message.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+        return len(claimed)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._free += 1
+
+    async def drain(self) -> None:
+        """Wait for the sends in flight."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def _send(self, message: models.Message) -> None:
+        per_oa = self._per_oa.setdefault(
+            message.oa_id or "", asyncio.Semaphore(self.hub.settings.zalo_oa_concurrency)
+        )
+        try:
+            async with per_oa:
+                event = await self._zalo_send(message)
+            await self._record(message, event)
+        except Exception:
+            # The message stays `sending`; recovery resolves it after its lease, never by resending.
+            log.exception("zalo send of %s failed inside dlrhub", message.id)
+
+    async def _zalo_send(self, message: models.Message) -> models.StatusEvent:
+        now = self.hub.clock()
+        oa = await self.hub.store.get_oa(message.oa_id) if message.oa_id else None
+        if oa is None or not oa.active:
+            return refused_event(message, CODE_NO_ROUTE, TEXT_NO_ROUTE, now)
+        journey_token = None
+        if message.journey_id:
+            journey = await self.hub.store.get_journey(message.journey_id)
+            if journey is None or journey.account_id != message.account_id:
+                journey = (
+                    await self._own_journey(oa, message) if message.dialect is models.Dialect.ESMS else None
+                )
+            if journey is None:
+                return refused_event(message, CODE_BAD_REQUEST, TEXT_BAD_REQUEST, now)
+            journey_token = journey.token
+        by_hash = message.recipient_kind == "hash_phone"
+        by_uid = message.recipient_kind == "zalo_uid"
+        try:
+            outcome = await tokens.send_with_refresh(
+                self._keeper(oa),
+                self.zalo,
+                template_id=message.template_id or "",
+                template_data=message.template_data or {},
+                tracking_id=message.id,
+                phone=None if by_hash or by_uid else message.recipient,
+                hash_phone=message.recipient if by_hash else None,
+                user_id=message.recipient if by_uid else None,
+                sending_mode=message.sending_mode,
+                journey_token=journey_token,
+            )
+        except errors.InvalidInput as exc:
+            log.info("message %s not sent: %s", message.id, exc)
+            return refused_event(message, CODE_BAD_REQUEST, TEXT_BAD_REQUEST, now)
+        self.sent[outcome.code] = self.sent.get(outcome.code, 0) + 1
+        self.hub.metrics.zalo_sends.labels(code=str(outcome.code)).inc()
+        return outcome_event(message, outcome, self.hub.clock())
+
+    async def _record(self, message: models.Message, event: models.StatusEvent) -> None:
+        account = await self.hub.store.get_account(message.account_id)
+        result = await events.apply(self.hub, event, account)
+        await self.hub.store.finish_channel_message(message.id, self.hub.clock())
+        if event.kind is models.EventKind.SUCCESS and result.message is not None:
+            await inbound.match_orphan(self.hub, result.message)
+
+    async def _own_journey(self, oa: models.OA, message: models.Message) -> models.Journey | None:
+        """eSMS journeys name only an `OrderId`: dlrhub asks Zalo for the token itself (PROTOCOLS §1.2, Inf)."""
+        answer = await self.zalo.get_journey_token(await self._keeper(oa).access_token(), message.recipient)
+        if answer.value is None:
+            log.info("no journey token for %s: %s %s", message.id, answer.error, answer.message)
+            return None
+        now = self.hub.clock()
+        journey = models.Journey(
+            journey_id=answer.value.journey_id or f"{message.journey_id}",
+            account_id=message.account_id,
+            appkey=None,
+            oa_id=oa.oa_id,
+            token=answer.value.token,
+            token_type="token_logistics_7",  # noqa: S106 (a token type, not a secret)
+            phone=message.recipient,
+            state=models.JourneyState.ISSUED,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=7),
+        )
+        await self.hub.store.put_journey(journey)
+        return journey
+
+    def _keeper(self, oa: models.OA) -> tokens.TokenKeeper:
+        keeper = self._keepers.get(oa.oa_id)
+        if keeper is not None:
+            return keeper
+        store = self.hub.store
+
+        async def reload() -> tokens.TokenState:
+            current = await store.get_oa(oa.oa_id) or oa
+            return tokens.TokenState(current.access_token, current.refresh_token, current.token_expires_at)
+
+        async def persist(state: tokens.TokenState) -> None:
+            current = await store.get_oa(oa.oa_id) or oa
+            await store.put_oa(
+                dataclasses.replace(
+                    current,
+                    access_token=state.access_token,
+                    refresh_token=state.refresh_token,
+                    token_expires_at=state.expires_at,
+                )
+            )
+
+        keeper = tokens.TokenKeeper(
+            self.zalo,
+            app_id=oa.app_id,
+            app_secret=oa.app_secret,
+            state=tokens.TokenState(oa.access_token, oa.refresh_token, oa.token_expires_at),
+            clock=self.hub.clock,
+            persist=persist,
+            reload=reload,
+            lock=lambda: store.oa_token_lock(oa.oa_id),
+        )
+        self._keepers[oa.oa_id] = keeper
+        return keeper
+
+    async def recover(self) -> None:
+        """Resolve messages a dead worker left `sending`, without resending them."""
+        now = self.hub.clock()
+        grace = dt.timedelta(seconds=self.hub.settings.zalo_recovery_grace_s)
+        for message, since in await self.hub.store.claim_stale_channel_messages(now, 100, RECHECK_S):
+            if message.state is not models.MessageState.ACCEPTED:
+                await self.hub.store.finish_channel_message(message.id, now)
+                continue
+            receipt = await self.hub.store.take_orphan_receipt(None, message.id, now - inbound.ORPHAN_WINDOW)
+            if receipt is not None:
+                await self._recover_sent(message, receipt)
+            elif now - since >= grace:
+                log.warning(
+                    "message %s was left mid-send and no receipt came: failing it with 17005", message.id
+                )
+                await self._record(message, outcome_event(message, wire.timeout_outcome(), now))
+
+    async def _recover_sent(self, message: models.Message, receipt: dict[str, Any]) -> None:
+        """A receipt proves Zalo sent it: record the success its lost answer would have given, then delivery."""
+        body = receipt.get("message")
+        msg_id = body.get("msg_id") if isinstance(body, dict) else None
+        now = self.hub.clock()
+        outcome = wire.SendOutcome(
+            models.EventKind.SUCCESS,
+            codes.CODE_SENT,
+            codes.TEXT_SENT,
+            {"error": 0, "message": "Success", "data": {"msg_id": msg_id}},
+            0,
+            msg_id=msg_id if isinstance(msg_id, str) else None,
+        )
+        await self._record(message, outcome_event(message, outcome, now))
+        stored = await self.hub.store.get_message(message.id)
+        await inbound.deliver(self.hub, stored, receipt)
+
+
+async def _wait_for_simulator(hub: hub_.Hub, zalo: client.ZaloClient, stop: asyncio.Event) -> None:
+    """In `dlrhub serve` the simulator is served by this very process: wait until it answers."""
+    if not wiring.uses_simulator(hub.settings):
+        return
+    while not stop.is_set():
+        answer = await zalo.quota("readiness-probe")
+        if not answer.timed_out:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.2)
+
+
+async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
+    """Send queued Zalo messages until `stop` is set; then let the sends in flight finish."""
+    async with wiring.make_client(hub.settings) as zalo:
+        await _wait_for_simulator(hub, zalo, stop)
+        worker = ChannelWorker(hub, zalo)
+        log.info("zalo channel worker sending to %s", zalo.api_base)
+        while not stop.is_set():
+            try:
+                claimed = await worker.run_once()
+            except Exception:
+                log.exception("zalo channel worker loop failed; retrying")
+                claimed = 0
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), IDLE_WAIT_S)
+        await worker.drain()
