@@ -1,22 +1,38 @@
-"""Identifiers: message ids in each dialect's shape, callback ids, and account credentials."""
+"""Identifiers: message ids in the shapes dialects use, callback ids, and account credentials."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import os
 import secrets
 import uuid
 
-from dlrhub.core import models
-
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MS = dt.timedelta(milliseconds=1)
 
 
-def message_id(dialect: models.Dialect, created_at: dt.datetime) -> str:
-    """A new public message id: an eSMS `SMSID` (32 hex + a short numeric suffix), an NXCloud
-    `zalomid.<32 hex>`, or a native `msg_<32 hex>`.
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdShape:
+    """How a public message id looks around its 32 time-ordered hex digits."""
+
+    #: Written before the hex digits.
+    prefix: str = ""
+    #: Random decimal digits written after them (the first is never 0).
+    suffix_digits: int = 0
+
+
+#: An eSMS `SMSID`: 32 hex and a 3-digit numeric suffix.
+SMSID = IdShape(suffix_digits=3)
+#: An NXCloud `requestId`: `zalomid.<32 hex>`.
+ZALOMID = IdShape(prefix="zalomid.")
+#: A native id: `msg_<32 hex>`.
+NATIVE = IdShape(prefix="msg_")
+
+
+def message_id(shape: IdShape, created_at: dt.datetime) -> str:
+    """A new public message id in `shape` (the dialect registry names each dialect's).
 
     The 32 hex are time-ordered, as in a UUIDv7: `created_at` in milliseconds, then 80 random bits. New
     ids then land at the end of every index keyed by message id, so a commit writes a few pages instead of one
@@ -24,11 +40,11 @@ def message_id(dialect: models.Dialect, created_at: dt.datetime) -> str:
     """
     ms = (created_at - _EPOCH) // _MS
     hex32 = f"{ms & 0xFFFF_FFFF_FFFF:012x}{os.urandom(10).hex()}"
-    if dialect is models.Dialect.ESMS:
-        return f"{hex32}{secrets.randbelow(900) + 100}"
-    if dialect is models.Dialect.NXCLOUD:
-        return f"zalomid.{hex32}"
-    return f"msg_{hex32}"
+    suffix = ""
+    if shape.suffix_digits:
+        low = 10 ** (shape.suffix_digits - 1)
+        suffix = str(secrets.randbelow(9 * low) + low)
+    return f"{shape.prefix}{hex32}{suffix}"
 
 
 def callback_id(event_id: str, url: str) -> str:

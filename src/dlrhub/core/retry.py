@@ -1,4 +1,4 @@
-"""Retry timing per dialect: whether a callback is retried (and when), succeeds, gives up, or disables."""
+"""Retry policies and timing: whether a callback is retried (and when), succeeds, gives up, or disables."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ ESMS = RetryPolicy(
     disable_on_gone=False,
 )
 
-#: NXCloud and native: the Standard Webhooks schedule (DECISIONS.md › NXCloud › Retries).
+#: The Standard Webhooks schedule (DECISIONS.md › NXCloud › Retries).
 STANDARD_WEBHOOKS = RetryPolicy(
     name="standard-webhooks",
     delays=(_s(5), _s(300), _s(1800), _s(7200), _s(18000), _s(36000), _s(36000)),
@@ -97,34 +97,16 @@ STANDARD_WEBHOOKS = RetryPolicy(
 )
 
 
-def policy_for(
-    dialect: models.Dialect, schedules: dict[models.Dialect, Sequence[dt.timedelta]] | None = None
-) -> RetryPolicy:
-    """The retry policy of a dialect, with its schedule replaced when `schedules` names one."""
-    base = ESMS if dialect is models.Dialect.ESMS else STANDARD_WEBHOOKS
-    if schedules and dialect in schedules:
-        return dataclasses.replace(
-            base, name=f"{base.name}:{dialect.value}", delays=tuple(schedules[dialect])
-        )
-    return base
-
-
-def policies(esms_s: Sequence[float], standard_s: Sequence[float]) -> dict[models.Dialect, RetryPolicy]:
-    """The policy of every dialect from schedules in seconds (the `*_retry_schedule` settings).
+def scheduled(policy: RetryPolicy, seconds: Sequence[float]) -> RetryPolicy:
+    """`policy` with its delays read from a schedule in seconds (a `*_retry_schedule` setting).
 
     A schedule lists the delay before each retry. A leading 0 stands for the immediate first attempt, as the
     Standard Webhooks table writes it, and is dropped. Raises errors.ConfigError on a bad schedule.
     """
-
-    def delays(seconds: Sequence[float]) -> tuple[dt.timedelta, ...]:
-        items = list(seconds)
-        if items and items[0] == 0:
-            items = items[1:]
-        return tuple(_s(s) for s in items)
-
-    esms = dataclasses.replace(ESMS, delays=delays(esms_s))
-    standard = dataclasses.replace(STANDARD_WEBHOOKS, delays=delays(standard_s))
-    return {models.Dialect.ESMS: esms, models.Dialect.NXCLOUD: standard, models.Dialect.NATIVE: standard}
+    items = list(seconds)
+    if items and items[0] == 0:
+        items = items[1:]
+    return dataclasses.replace(policy, delays=tuple(_s(s) for s in items))
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

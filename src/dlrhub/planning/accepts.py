@@ -24,7 +24,7 @@ class Accept:
 
     message: models.Message
     event: models.StatusEvent
-    render: planning.RenderFn
+    inputs: planning.RenderInputs
     charge: Decimal = Decimal(0)
     dedup_since: dt.datetime | None = None
     channel_due_at: dt.datetime | None = None
@@ -105,7 +105,7 @@ def decide(
         if _deduped(item):
             known[key] = Seen(message.id, now)
             request_ids.append((*key, message.id))
-        plan = planning.plan_event(item.event, message, None, item.render, now)
+        plan = planning.plan_event(item.event, message, None, item.inputs, now)
         accepted.append(Accepted(plan, item.channel_due_at))
         results.append(planning.IngestResult(plan.event, plan.message, None, plan.callbacks))
     new_balances = {a: b for a, b in left.items() if a in debited and b is not None}

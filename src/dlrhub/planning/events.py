@@ -1,19 +1,30 @@
-"""What one status event writes: the event row, the message's new state and its callback rows (pure)."""
+"""What one status event writes: the event row, the message's new state and its callback rows (pure).
+
+`decide` is `Store.apply_event`'s one decision for both backends: the backend reads (and on PostgreSQL locks)
+the event's message, journey and any stored event with its id, `decide` settles them, and the backend writes
+what it returns. Callbacks are rendered here, by the dialect registry's renderer, from plain `RenderInputs`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from dlrhub.core import ids, models, states
+from dlrhub.core import errors, ids, models, rendering, states
+from dlrhub.dialects import registry
 
-#: Renders an event (after its move) into callback requests; the service closes it over account and app.
-RenderFn = Callable[
-    [models.Message | None, models.Journey | None, models.StatusEvent], list[models.CallbackRequest]
-]
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RenderInputs:
+    """What the renderers read besides the event, its message and journey: the services pass it to the store."""
+
+    account: models.Account
+    #: The NXCloud app (DR URL and quotation) of the message or journey, if any.
+    app: models.App | None = None
+    #: Whether eSMS customers get a second GET callback on a Zalo delivery receipt (a setting).
+    esms_delivered_callback: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,6 +49,16 @@ class Plan:
     callbacks: list[models.Callback]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Applied:
+    """What `apply_event` returns and writes: nothing when `plan` is None (a duplicate)."""
+
+    result: IngestResult
+    plan: Plan | None
+    #: True when the plan's message is not stored yet: insert it rather than update it.
+    insert_message: bool = False
+
+
 def endpoint_of(url: str) -> str:
     """`scheme://host:port` of a URL: the unit of endpoint health and concurrency caps."""
     parts = urlsplit(url)
@@ -50,7 +71,7 @@ def plan_event(
     event: models.StatusEvent,
     message: models.Message | None,
     journey: models.Journey | None,
-    render: RenderFn,
+    inputs: RenderInputs,
     now: dt.datetime,
 ) -> Plan:
     """Offer `event` to its message and journey, and render callbacks when it applies.
@@ -87,13 +108,22 @@ def plan_event(
     callbacks: list[models.Callback] = []
     if applied:
         account_id = (new_message or new_journey or _missing()).account_id
-        for request in render(new_message, new_journey, recorded):
+        dialect = registry.dialect_of(new_message)
+        ctx = rendering.RenderContext(
+            event=recorded,
+            account=inputs.account,
+            message=new_message,
+            journey=new_journey,
+            app=inputs.app,
+            esms_delivered_callback=inputs.esms_delivered_callback,
+        )
+        for request in registry.of(dialect).renderer(ctx):
             callbacks.append(
                 models.Callback(
                     id=ids.callback_id(event.id, request.url),
                     event_id=event.id,
                     account_id=account_id,
-                    dialect=new_message.dialect if new_message else models.Dialect.NXCLOUD,
+                    dialect=dialect,
                     order_key=order_key,
                     seq=seq,
                     request=request,
@@ -106,6 +136,33 @@ def plan_event(
                 )
             )
     return Plan(recorded, new_message, new_journey, callbacks)
+
+
+def decide(
+    event: models.StatusEvent,
+    seen: models.StatusEvent | None,
+    message: models.Message | None,
+    journey: models.Journey | None,
+    new_message: models.Message | None,
+    inputs: RenderInputs,
+    now: dt.datetime,
+) -> Applied:
+    """Settle `apply_event` for `event`, given what the store holds: the event stored under its id (`seen`),
+    its message and its journey.
+
+    A seen event id is a duplicate: the stored event, message and journey come back and nothing is written.
+    Otherwise `new_message` stands in for a message the store lacks. Raises errors.UnknownMessage when the
+    event names a message that is neither stored nor given.
+    """
+    if seen is not None:
+        return Applied(IngestResult(seen, message, journey, [], duplicate=True), None)
+    insert = False
+    if message is None and event.message_id:
+        if new_message is None:
+            raise errors.UnknownMessage(f"no message {event.message_id!r}")
+        message, insert = new_message, True
+    plan = plan_event(event, message, journey, inputs, now)
+    return Applied(IngestResult(plan.event, plan.message, plan.journey, plan.callbacks), plan, insert)
 
 
 def _advance(

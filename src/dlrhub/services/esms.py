@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlrhub.core import errors, ids, models, urls
+from dlrhub.core import errors, models, urls
+from dlrhub.dialects import registry
 from dlrhub.dialects.esms import checks, codes, pull, queries, requests
 from dlrhub.services import hub as hub_
 from dlrhub.services import lookups
@@ -55,7 +56,7 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         price = checks.check_send(request, account, oa, None)
     assert account is not None  # check_send refuses a missing account
     now = hub.clock()
-    sms_id = ids.message_id(models.Dialect.ESMS, now)
+    sms_id = registry.new_message_id(models.Dialect.ESMS, now)
     if request.sandbox:
         return sms_id
     message = models.Message(

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from dlrhub import store
 from dlrhub.core import errors, models
+from dlrhub.dialects import registry
 from dlrhub.services import hub as hub_
-from dlrhub.services import render
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,11 +106,9 @@ async def apply(
     """
     if app is None:
         app = await _app_of(hub, event)
-    result = await hub.store.apply_event(
-        event, render.render_fn(account, app, hub.settings), new_message=new_message
-    )
+    result = await hub.store.apply_event(event, hub.render_inputs(account, app), new_message=new_message)
     if not result.duplicate:
-        dialect = result.message.dialect.value if result.message else models.Dialect.NXCLOUD.value
+        dialect = registry.dialect_of(result.message).value
         hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=dialect).inc()
     return result
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.core import errors, ids, models, urls
+from dlrhub.dialects import registry
 from dlrhub.dialects.nxcloud import codes, requests, signing
 from dlrhub.services import hub as hub_
 from dlrhub.services import lookups, send
@@ -95,7 +96,7 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
     now = hub.clock()
     assert app.quotation is not None  # route() refused 9004 otherwise
     message = models.Message(
-        id=ids.message_id(models.Dialect.NXCLOUD, now),
+        id=registry.new_message_id(models.Dialect.NXCLOUD, now),
         account_id=account.id,
         dialect=models.Dialect.NXCLOUD,
         type_id=TYPE_JOURNEY_ZNS if journey_id else TYPE_ZNS,

@@ -11,7 +11,7 @@ from dlrhub import store
 from dlrhub.adapters import metrics
 from dlrhub.core import models
 from dlrhub.planning import accepts
-from dlrhub.services import group_commit, render
+from dlrhub.services import group_commit
 from dlrhub.services import hub as hub_
 
 #: How long a client's RequestId blocks a repeat (eSMS: 24 h).
@@ -43,7 +43,7 @@ async def accept(
     item = accepts.Accept(
         message,
         event,
-        render.render_fn(account, app, hub.settings),
+        hub.render_inputs(account, app),
         charge=charge,
         dedup_since=now - REQUEST_ID_WINDOW if message.request_id else None,
         channel_due_at=(message.send_at or now) if via_zalo else None,

@@ -136,7 +136,7 @@ class Store(abc.ABC):
         self,
         message: models.Message,
         event: models.StatusEvent,
-        render: events.RenderFn,
+        inputs: events.RenderInputs,
         *,
         charge: Decimal = Decimal(0),
         dedup_since: dt.datetime | None = None,
@@ -150,7 +150,7 @@ class Store(abc.ABC):
         errors.InsufficientBalance when the balance is below `charge`. Nothing is written then.
         """
         (result,) = await self.accept_messages(
-            [accepts.Accept(message, event, render, charge, dedup_since, channel_due_at)]
+            [accepts.Accept(message, event, inputs, charge, dedup_since, channel_due_at)]
         )
         if isinstance(result, errors.DlrhubError):
             raise result
@@ -170,13 +170,14 @@ class Store(abc.ABC):
     async def apply_event(
         self,
         event: models.StatusEvent,
-        render: events.RenderFn,
+        inputs: events.RenderInputs,
         *,
         new_message: models.Message | None = None,
     ) -> events.IngestResult:
         """Store an event, the message's (and journey's) new state and its callbacks in one transaction.
 
-        An event id already stored changes nothing (`duplicate=True`). `new_message` is created when the event's
+        Both backends settle it with `planning.events.decide`. An event id already stored changes nothing
+        (`duplicate=True`, with the stored event, message and journey). `new_message` is created when the event's
         message does not exist yet (an external engine's first event). Raises errors.UnknownMessage when the
         message does not exist and no `new_message` is given.
         """

@@ -8,6 +8,7 @@ import datetime as dt
 from dlrhub import settings
 from dlrhub.adapters import sender
 from dlrhub.core import breaker, errors, models, retry, urls
+from dlrhub.dialects import registry
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -29,10 +30,7 @@ class DispatchConfig:
     endpoint_cache_s: float = 2.0
     account_cache_s: float = 10.0
     policies: dict[models.Dialect, retry.RetryPolicy] = dataclasses.field(
-        default_factory=lambda: retry.policies(
-            [d.total_seconds() for d in retry.ESMS.delays],
-            [d.total_seconds() for d in retry.STANDARD_WEBHOOKS.delays],
-        )
+        default_factory=registry.retry_policies
     )
     breaker: breaker.BreakerConfig = dataclasses.field(default_factory=breaker.BreakerConfig)
 
@@ -58,7 +56,9 @@ class DispatchConfig:
             lease_s=config.dispatch_lease_s,
             concurrency=config.dispatch_concurrency,
             per_endpoint=config.endpoint_concurrency,
-            policies=retry.policies(config.esms_retry_schedule, config.standard_retry_schedule),
+            policies=registry.retry_policies(
+                {name: getattr(config, field) for name, field in registry.SCHEDULE_SETTINGS.items()}
+            ),
             breaker=breaker.BreakerConfig(
                 failures=config.breaker_failures,
                 pause=dt.timedelta(seconds=config.breaker_pause_s),

@@ -18,6 +18,7 @@ from typing import Any
 
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
+from dlrhub.dialects import registry
 from dlrhub.dialects.zalo import codes, wire
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
@@ -129,9 +130,8 @@ class ChannelWorker:
         if message.journey_id:
             journey = await self.hub.store.get_journey(message.journey_id)
             if journey is None or journey.account_id != message.account_id:
-                journey = (
-                    await self._own_journey(oa, message) if message.dialect is models.Dialect.ESMS else None
-                )
+                own = registry.of(message.dialect).own_journeys
+                journey = await self._own_journey(oa, message) if own else None
             if journey is None:
                 return refused_event(message, CODE_BAD_REQUEST, TEXT_BAD_REQUEST, now)
             journey_token = journey.token

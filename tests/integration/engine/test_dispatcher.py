@@ -14,6 +14,7 @@ from dlrhub import settings, store
 from dlrhub.adapters import sender
 from dlrhub.core import breaker, models, retry, urls
 from dlrhub.core import signing as webhook_signing
+from dlrhub.dialects import registry
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
@@ -22,7 +23,7 @@ from tests.conftest import make_account
 from tests.integration.engine.receivers import Receiver
 
 LOOPBACK = urls.parse_allowlist(["127.0.0.1"])
-FAST = retry.policies((0.05, 0.05, 0.05), (0.05, 0.05, 0.05))
+FAST = registry.retry_policies({p.name: (0.05, 0.05, 0.05) for p in (retry.ESMS, retry.STANDARD_WEBHOOKS)})
 S = models.CallbackState
 
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dlrhub import store
 from dlrhub.adapters import sender
 from dlrhub.core import models, retry, urls
+from dlrhub.dialects import registry
 from dlrhub.services import events
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
@@ -19,7 +20,7 @@ from tests.integration.esms.conftest import SEND, Customer
 
 S = models.CallbackState
 #: The eSMS schedule's shape (5 retries) at test speed; the standard one is not used here.
-FAST_ESMS = retry.policies((0.05,) * 5, (0.05,))
+FAST_ESMS = registry.retry_policies({retry.ESMS.name: (0.05,) * 5, retry.STANDARD_WEBHOOKS.name: (0.05,)})
 
 
 @contextlib.asynccontextmanager

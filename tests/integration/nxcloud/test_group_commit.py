@@ -11,14 +11,11 @@ import pytest
 from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.planning import accepts
+from dlrhub.planning import events as planning
 from dlrhub.services import group_commit
 from tests.conftest import make_account
 
 NOW = dt.datetime(2024, 5, 1, 2, 12, 39, tzinfo=dt.UTC)
-
-
-def _no_callbacks(message, journey, event):
-    return []
 
 
 def _accept(
@@ -33,7 +30,8 @@ def _accept(
         id=f"{message_id}:accepted", kind=models.EventKind.ACCEPTED, occurred_at=NOW, message_id=message_id
     )
     since = NOW - dt.timedelta(hours=24) if request_id else None
-    return accepts.Accept(message, accepted, _no_callbacks, charge=Decimal(charge), dedup_since=since)
+    inputs = planning.RenderInputs(account)
+    return accepts.Accept(message, accepted, inputs, charge=Decimal(charge), dedup_since=since)
 
 
 async def test_each_accept_stands_alone_in_one_transaction(db: store.Store):

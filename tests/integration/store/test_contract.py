@@ -11,6 +11,7 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import errors, models
+from dlrhub.planning import events as planning
 from tests.conftest import make_account
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -44,17 +45,14 @@ def event(mid: str, kind: models.EventKind, eid: str | None = None) -> models.St
     return models.StatusEvent(id=eid or f"{mid}:{kind.value}", kind=kind, occurred_at=NOW, message_id=mid)
 
 
-def one_get(
-    message: models.Message | None, _j: object, ev: models.StatusEvent
-) -> list[models.CallbackRequest]:
-    if message is None or ev.kind is models.EventKind.ACCEPTED:
-        return []
-    return [models.CallbackRequest("GET", f"https://example.com/cb?id={message.id}&s={ev.kind.value}")]
+def inputs(account: models.Account, app: models.App | None = None) -> planning.RenderInputs:
+    """The store renders with the registry: a native message with a URL gets one POST per applied event."""
+    return planning.RenderInputs(account, app)
 
 
 async def accept(db: store.Store, account: models.Account, mid: str = "m1", **kw: Any) -> store.IngestResult:
     return await db.accept_message(
-        new_message(account, mid), event(mid, models.EventKind.ACCEPTED), one_get, **kw
+        new_message(account, mid), event(mid, models.EventKind.ACCEPTED), inputs(account), **kw
     )
 
 
@@ -136,12 +134,12 @@ async def test_request_id_dedup_window(db: store.Store) -> None:
     await db.create_account(account, [])
     since = NOW - dt.timedelta(hours=24)
     first = new_message(account, "m1", request_id="r-1")
-    await db.accept_message(first, event("m1", models.EventKind.ACCEPTED), one_get, dedup_since=since)
+    await db.accept_message(first, event("m1", models.EventKind.ACCEPTED), inputs(account), dedup_since=since)
     with pytest.raises(errors.DuplicateRequest) as caught:
         await db.accept_message(
             new_message(account, "m2", request_id="r-1"),
             event("m2", models.EventKind.ACCEPTED),
-            one_get,
+            inputs(account),
             dedup_since=since,
         )
     assert caught.value.existing_message_id == "m1"
@@ -152,7 +150,7 @@ async def test_request_id_dedup_window(db: store.Store) -> None:
     await db.accept_message(
         new_message(account, "m3", request_id="r-1"),
         event("m3", models.EventKind.ACCEPTED),
-        one_get,
+        inputs(account),
         dedup_since=later,
     )
     assert (await db.get_message("m3")).request_id == "r-1"
@@ -162,13 +160,13 @@ async def test_apply_event_is_idempotent_and_monotonic(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     await accept(db, account)
-    ok = await db.apply_event(event("m1", models.EventKind.SUCCESS), one_get)
+    ok = await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
     assert ok.event.applied and not ok.duplicate and len(ok.callbacks) == 1
-    again = await db.apply_event(event("m1", models.EventKind.SUCCESS), one_get)
+    again = await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
     assert again.duplicate and again.callbacks == []
-    delivered = await db.apply_event(event("m1", models.EventKind.DELIVERED), one_get)
+    delivered = await db.apply_event(event("m1", models.EventKind.DELIVERED), inputs(account))
     assert delivered.message is not None and delivered.message.state is models.MessageState.DELIVERED
-    late = await db.apply_event(event("m1", models.EventKind.FAILED), one_get)
+    late = await db.apply_event(event("m1", models.EventKind.FAILED), inputs(account))
     assert not late.event.applied and late.callbacks == []
     stored = await db.get_message("m1")
     assert (stored.state, stored.seq) == (models.MessageState.DELIVERED, 3)
@@ -186,9 +184,9 @@ async def test_apply_event_creates_an_external_message(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     with pytest.raises(errors.UnknownMessage):
-        await db.apply_event(event("x1", models.EventKind.SUCCESS), one_get)
+        await db.apply_event(event("x1", models.EventKind.SUCCESS), inputs(account))
     result = await db.apply_event(
-        event("x1", models.EventKind.SUCCESS), one_get, new_message=new_message(account, "x1")
+        event("x1", models.EventKind.SUCCESS), inputs(account), new_message=new_message(account, "x1")
     )
     assert result.message is not None and result.message.state is models.MessageState.SUCCESS
     assert (await db.get_message("x1")).state is models.MessageState.SUCCESS
@@ -202,7 +200,7 @@ async def test_zalo_msg_id_comes_from_the_send_result(db: store.Store) -> None:
         event("m1", models.EventKind.SUCCESS),
         zalo_res={"error": 0, "message": "Success", "data": {"msg_id": "abc"}},
     )
-    await db.apply_event(ev, one_get)
+    await db.apply_event(ev, inputs(account))
     assert (await db.get_message("m1")).zalo_msg_id == "abc"
 
 
@@ -211,9 +209,9 @@ async def test_claims_keep_per_message_order_and_leases(db: store.Store) -> None
     await db.create_account(account, [])
     for mid in ("m1", "m2"):
         await accept(db, account, mid)
-    await db.apply_event(event("m1", models.EventKind.SUCCESS), one_get)
-    await db.apply_event(event("m1", models.EventKind.DELIVERED), one_get)
-    await db.apply_event(event("m2", models.EventKind.FAILED), one_get)
+    await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
+    await db.apply_event(event("m1", models.EventKind.DELIVERED), inputs(account))
+    await db.apply_event(event("m2", models.EventKind.FAILED), inputs(account))
     later = NOW + dt.timedelta(seconds=5)
     claimed = await db.claim_due_callbacks("w1", later, 100, 30)
     assert sorted((c.message_id, c.seq) for c in claimed) == [("m1", 2), ("m2", 2)]
@@ -244,7 +242,7 @@ async def test_retry_reschedules(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     await accept(db, account)
-    await db.apply_event(event("m1", models.EventKind.SUCCESS), one_get)
+    await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
     (cb,) = await db.claim_due_callbacks("w", NOW + dt.timedelta(seconds=1), 10, 30)
     attempt = models.Attempt(
         callback_id=cb.id, number=1, started_at=NOW, duration_ms=10000, outcome=models.AttemptOutcome.TIMEOUT
@@ -291,13 +289,22 @@ async def test_journey_events(db: store.Store) -> None:
         journey_id="j1",
     )
 
-    def render(_m: object, j: models.Journey | None, _e: object) -> list[models.CallbackRequest]:
-        assert j is not None and j.state is models.JourneyState.TIMED_OUT
-        return [models.CallbackRequest("POST", "https://example.com/dr", b"{}", "application/json")]
-
-    result = await db.apply_event(timeout, render)
+    app = models.App(
+        appkey="k1",
+        account_id=account.id,
+        name="a",
+        active=True,
+        dr_url="https://example.com/dr",
+        quotation=Decimal("0.01"),
+        currency="USD",
+        routed=True,
+        oa_id="oa",
+    )
+    result = await db.apply_event(timeout, inputs(account, app))
     assert result.event.applied and len(result.callbacks) == 1
+    assert result.journey is not None and result.journey.state is models.JourneyState.TIMED_OUT
     assert result.callbacks[0].order_key == "journey:j1"
+    assert result.callbacks[0].request.url == "https://example.com/dr"
     stored = await db.get_journey("j1")
     assert stored is not None and stored.state is models.JourneyState.TIMED_OUT
-    assert (await db.apply_event(timeout, render)).duplicate
+    assert (await db.apply_event(timeout, inputs(account, app))).duplicate

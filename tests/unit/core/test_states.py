@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dlrhub.core import models, states
 from dlrhub.planning import events as planning
+from tests.conftest import make_account
 
 NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 KINDS = st.sampled_from(list(models.EventKind))
@@ -30,8 +31,8 @@ def message(state: models.MessageState = models.MessageState.ACCEPTED) -> models
     )
 
 
-def no_callbacks(*_: object) -> list[models.CallbackRequest]:
-    return []
+#: Plans render with the registry's renderers: a native message with a URL gets one POST per applied event.
+INPUTS = planning.RenderInputs(make_account())
 
 
 def test_documented_path() -> None:
@@ -75,7 +76,7 @@ def test_an_event_seen_twice_changes_nothing(events: list[tuple[int, models.Even
         models.StatusEvent(id="accepted", kind=models.EventKind.ACCEPTED, occurred_at=NOW, message_id="m1"),
         current,
         None,
-        no_callbacks,
+        INPUTS,
         NOW,
     )
     assert first.message is not None
@@ -86,7 +87,7 @@ def test_an_event_seen_twice_changes_nothing(events: list[tuple[int, models.Even
         if event.id in seen:  # the store drops repeated ids before planning
             continue
         seen.add(event.id)
-        plan = planning.plan_event(event, current, None, no_callbacks, NOW)
+        plan = planning.plan_event(event, current, None, INPUTS, NOW)
         assert plan.message is not None
         assert plan.message.seq >= current.seq
         current = plan.message
@@ -94,7 +95,7 @@ def test_an_event_seen_twice_changes_nothing(events: list[tuple[int, models.Even
     # The same kinds again under new ids: only moves that are still allowed apply, and none goes back.
     for event in history:
         again = planning.plan_event(
-            dataclasses.replace(event, id=event.id + "-again"), current, None, no_callbacks, NOW
+            dataclasses.replace(event, id=event.id + "-again"), current, None, INPUTS, NOW
         )
         assert again.message is not None
         assert states.rank(again.message.state) >= states.rank(current.state)
@@ -102,32 +103,34 @@ def test_an_event_seen_twice_changes_nothing(events: list[tuple[int, models.Even
 
 
 def test_unapplied_event_renders_no_callback() -> None:
-    calls: list[models.StatusEvent] = []
-
-    def render(_m: object, _j: object, event: models.StatusEvent) -> list[models.CallbackRequest]:
-        calls.append(event)
-        return [models.CallbackRequest("GET", "https://example.com/cb?x=1")]
-
+    delivered = message(models.MessageState.DELIVERED)
     failed = planning.plan_event(
         models.StatusEvent(id="f", kind=models.EventKind.FAILED, occurred_at=NOW, message_id="m1"),
-        message(models.MessageState.DELIVERED),
+        delivered,
         None,
-        render,
+        INPUTS,
         NOW,
     )
     assert not failed.event.applied
     assert failed.callbacks == []
-    assert calls == []
     assert failed.message is not None and failed.message.state is models.MessageState.DELIVERED
+    # The same event on a message it moves does render, so the empty list above is the planner's doing.
+    success = planning.plan_event(
+        models.StatusEvent(id="s", kind=models.EventKind.SUCCESS, occurred_at=NOW, message_id="m1"),
+        message(),
+        None,
+        INPUTS,
+        NOW,
+    )
+    assert len(success.callbacks) == 1
 
 
 def test_callback_ids_are_stable_and_ordered() -> None:
-    def render(_m: object, _j: object, _e: object) -> list[models.CallbackRequest]:
-        return [models.CallbackRequest("GET", "https://example.com:8443/cb?x=1")]
-
     event = models.StatusEvent(id="s", kind=models.EventKind.SUCCESS, occurred_at=NOW, message_id="m1")
-    a = planning.plan_event(event, message(), None, render, NOW)
-    b = planning.plan_event(event, message(), None, render, NOW)
+    on_port = dataclasses.replace(message(), callback_url="https://example.com:8443/cb?x=1")
+    a = planning.plan_event(event, on_port, None, INPUTS, NOW)
+    b = planning.plan_event(event, on_port, None, INPUTS, NOW)
     assert [c.id for c in a.callbacks] == [c.id for c in b.callbacks]
     (cb,) = a.callbacks
     assert (cb.order_key, cb.seq, cb.endpoint) == ("m1", 1, "https://example.com:8443")
+    assert (cb.dialect, cb.request.method) == (models.Dialect.NATIVE, "POST")

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlrhub.core import errors, models, retry
+from dlrhub.dialects import registry
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 OUT = models.AttemptOutcome
@@ -91,11 +92,12 @@ def test_jitter_bounds_at_extremes():
 
 
 def test_schedules_are_configurable():
-    policy = retry.policy_for(models.Dialect.ESMS, {models.Dialect.ESMS: retry.parse_schedule("1s, 2m")})
+    seconds = [d.total_seconds() for d in retry.parse_schedule("1s, 2m")]
+    policy = registry.retry_policies({retry.ESMS.name: seconds})[models.Dialect.ESMS]
     assert [delay_of(decide(policy, n, OUT.TIMEOUT)) for n in (1, 2)] == [1, 120]
     assert decide(policy, 3, OUT.TIMEOUT).kind is K.GIVE_UP
-    assert retry.policy_for(models.Dialect.NXCLOUD) is retry.STANDARD_WEBHOOKS
-    assert retry.policy_for(models.Dialect.NATIVE) is retry.STANDARD_WEBHOOKS
+    assert registry.retry_policies()[models.Dialect.NXCLOUD] is retry.STANDARD_WEBHOOKS
+    assert registry.retry_policies()[models.Dialect.NATIVE] is retry.STANDARD_WEBHOOKS
 
 
 def test_parse_schedule_units_and_errors():
@@ -167,10 +169,15 @@ def test_due_times_never_go_backwards_along_the_schedule(policy, outcome, status
 
 
 def test_policies_from_settings_drop_the_leading_immediate_attempt():
-    made = retry.policies((10, 30, 120, 600, 1800), (0, 5, 300, 1800, 7200, 18000, 36000, 36000))
+    made = registry.retry_policies(
+        {
+            retry.ESMS.name: (10, 30, 120, 600, 1800),
+            retry.STANDARD_WEBHOOKS.name: (0, 5, 300, 1800, 7200, 18000, 36000, 36000),
+        }
+    )
     assert made[models.Dialect.ESMS].delays == retry.ESMS.delays
     assert made[models.Dialect.NXCLOUD].delays == retry.STANDARD_WEBHOOKS.delays
     assert made[models.Dialect.NATIVE] is made[models.Dialect.NXCLOUD]
     assert made[models.Dialect.ESMS].retry_any_status is False
     with pytest.raises(errors.ConfigError):
-        retry.policies((-1,), ())
+        retry.scheduled(retry.ESMS, (-1,))

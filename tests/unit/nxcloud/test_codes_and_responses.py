@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from dlrhub.core import errors, ids, models
+from dlrhub.core import errors, ids
 from dlrhub.dialects.nxcloud import codes, responses
 
 SEED_TABLE = (Path(__file__).parent / "golden" / "codes.txt").read_text(encoding="utf-8").splitlines()[1:]
@@ -32,7 +32,7 @@ def test_error_carries_code_and_text():
 
 
 def test_accepted_body():
-    rid = ids.message_id(models.Dialect.NXCLOUD, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    rid = ids.message_id(ids.ZALOMID, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert re.fullmatch(responses.REQUEST_ID, rid)
     assert responses.accepted(rid) == (
         b'{"code":0,"message":"Success","data":{"requestId":"' + rid.encode() + b'"}}'

@@ -9,7 +9,7 @@ import orjson
 from dlrhub.core import errors
 from dlrhub.dialects.nxcloud import codes
 
-#: The shape of an NXCloud `requestId` (`ids.message_id(Dialect.NXCLOUD, now)` makes them).
+#: The shape of an NXCloud `requestId` (`ids.message_id(ids.ZALOMID, now)` makes them).
 REQUEST_ID = re.compile(r"zalomid\.[0-9a-f]{32}")
 
 

@@ -58,7 +58,7 @@ class PostgresMessages(core.PostgresCore):
     async def apply_event(
         self,
         event: models.StatusEvent,
-        render: planning.RenderFn,
+        inputs: planning.RenderInputs,
         *,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
@@ -68,12 +68,11 @@ class PostgresMessages(core.PostgresCore):
             message = None
             if event.message_id:
                 if new_message is not None:
+                    # Insert first, so that concurrent first events for one message queue on its row lock.
                     mrow = rows.to_row(new_message, core.BACKEND)
                     await conn.execute(*core.insert_sql("messages", mrow, "ON CONFLICT (id) DO NOTHING"))
                 row = await conn.fetchrow("SELECT * FROM messages WHERE id = $1 FOR UPDATE", event.message_id)
-                if row is None:
-                    raise errors.UnknownMessage(f"no message {event.message_id!r}")
-                message = rows.from_row(models.Message, row)
+                message = None if row is None else rows.from_row(models.Message, row)
             journey = None
             if event.journey_id:
                 jrow = await conn.fetchrow(
@@ -81,13 +80,11 @@ class PostgresMessages(core.PostgresCore):
                 )
                 journey = None if jrow is None else rows.from_row(models.Journey, jrow)
             seen = await conn.fetchrow("SELECT * FROM events WHERE id = $1", event.id)
-            if seen is not None:
-                return planning.IngestResult(
-                    rows.from_row(models.StatusEvent, seen), message, journey, [], duplicate=True
-                )
-            plan = planning.plan_event(event, message, journey, render, now)
-            await self._write_plan(conn, plan, now, message_written=False)
-            return planning.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
+            stored = None if seen is None else rows.from_row(models.StatusEvent, seen)
+            applied = planning.decide(event, stored, message, journey, new_message, inputs, now)
+            if applied.plan is not None:
+                await self._write_plan(conn, applied.plan, now, message_written=applied.insert_message)
+            return applied.result
 
     async def _write_plan(
         self, conn: asyncpg.Connection, plan: planning.Plan, now: dt.datetime, *, message_written: bool

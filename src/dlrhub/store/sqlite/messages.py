@@ -50,7 +50,7 @@ class SqliteMessages(core.SqliteCore):
     async def apply_event(
         self,
         event: models.StatusEvent,
-        render: planning.RenderFn,
+        inputs: planning.RenderInputs,
         *,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
@@ -59,27 +59,21 @@ class SqliteMessages(core.SqliteCore):
         def run(conn: sqlite3.Connection) -> planning.IngestResult:
             seen = conn.execute("SELECT * FROM events WHERE id = ?", (event.id,)).fetchone()
             message = self._message(conn, event.message_id) if event.message_id else None
-            if seen is not None:
-                return planning.IngestResult(
-                    rows.from_row(models.StatusEvent, seen), message, None, [], duplicate=True
-                )
             journey = None
             if event.journey_id:
                 jrow = conn.execute(
                     "SELECT * FROM journeys WHERE journey_id = ?", (event.journey_id,)
                 ).fetchone()
                 journey = None if jrow is None else rows.from_row(models.Journey, jrow)
-            created = False
-            if message is None and event.message_id:
-                if new_message is None:
-                    raise errors.UnknownMessage(f"no message {event.message_id!r}")
-                message, created = new_message, True
-            plan = planning.plan_event(event, message, journey, render, now)
-            if created and plan.message is not None:
-                mrow = rows.to_row(plan.message, core.BACKEND)
-                conn.execute(insert_sql("messages", mrow), tuple(mrow.values()))
-            self._write_plan(conn, plan, now, message_written=created)
-            return planning.IngestResult(plan.event, plan.message, plan.journey, plan.callbacks)
+            stored = None if seen is None else rows.from_row(models.StatusEvent, seen)
+            applied = planning.decide(event, stored, message, journey, new_message, inputs, now)
+            plan = applied.plan
+            if plan is not None:
+                if applied.insert_message and plan.message is not None:
+                    mrow = rows.to_row(plan.message, core.BACKEND)
+                    conn.execute(insert_sql("messages", mrow), tuple(mrow.values()))
+                self._write_plan(conn, plan, now, message_written=applied.insert_message)
+            return applied.result
 
         result = await self._tx(run)
         if result.callbacks:
