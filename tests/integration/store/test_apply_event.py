@@ -1,0 +1,124 @@
+"""`apply_event` settles duplicate, stale and out-of-order events alike on SQLite and PostgreSQL.
+
+Each test runs on both backends and pins the whole `IngestResult`, so both must return the same one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from dlrhub import store
+from dlrhub.core import models
+from dlrhub.planning import events as planning
+from tests.conftest import make_account
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+E = models.EventKind
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(db: store.Store) -> None:
+    """The store's clock reads NOW, so stored times equal the ones returned."""
+    db.clock = lambda: NOW  # type: ignore[attr-defined]
+
+
+async def _message(db: store.Store) -> planning.RenderInputs:
+    """Account, journey `j1` (issued) and native message `m1` (accepted, on `j1`); the render inputs."""
+    account = make_account()
+    await db.create_account(account, [])
+    await db.put_journey(
+        models.Journey(
+            journey_id="j1", account_id=account.id, appkey=None, oa_id="oa", token="tok",
+            token_type="token_logistics_7", phone="84900000001", state=models.JourneyState.ISSUED,
+            created_at=NOW, expires_at=NOW + dt.timedelta(hours=1),
+        )
+    )  # fmt: skip
+    message = models.Message(
+        id="m1", account_id=account.id, dialect=models.Dialect.NATIVE, type_id=25, recipient="84900000001",
+        state=models.MessageState.ACCEPTED, seq=0, created_at=NOW, updated_at=NOW,
+        callback_url="https://example.com/cb", price=Decimal("300"), journey_id="j1",
+    )  # fmt: skip
+    inputs = planning.RenderInputs(account)
+    await db.accept_message(message, _event(E.ACCEPTED), inputs)
+    return inputs
+
+
+def _event(
+    kind: models.EventKind, eid: str | None = None, journey_id: str | None = None
+) -> models.StatusEvent:
+    return models.StatusEvent(
+        id=eid or f"m1:{kind.value}", kind=kind, occurred_at=NOW, message_id="m1", journey_id=journey_id
+    )
+
+
+async def test_a_duplicate_returns_what_is_stored(db: store.Store) -> None:
+    inputs = await _message(db)
+    ack = _event(E.JOURNEY_ACKNOWLEDGED, journey_id="j1")
+    first = await db.apply_event(ack, inputs)
+    assert first.event.applied and first.journey is not None and len(first.callbacks) == 1
+    again = await db.apply_event(ack, inputs)
+    stored = store.IngestResult(
+        (await db.list_events("m1"))[-1], await db.get_message("m1"), await db.get_journey("j1"), [], True
+    )
+    assert again == stored
+    assert again == dataclasses.replace(first, callbacks=[], duplicate=True)
+    assert len(await db.list_events("m1")) == 2
+
+
+async def test_a_duplicate_after_later_moves_returns_the_first_event_and_the_current_message(
+    db: store.Store,
+) -> None:
+    inputs = await _message(db)
+    success = await db.apply_event(_event(E.SUCCESS), inputs)
+    delivered = await db.apply_event(_event(E.DELIVERED), inputs)
+    again = await db.apply_event(_event(E.SUCCESS), inputs)
+    assert again == store.IngestResult(success.event, delivered.message, None, [], duplicate=True)
+
+
+async def test_a_stale_event_is_recorded_unapplied(db: store.Store) -> None:
+    inputs = await _message(db)
+    await db.apply_event(_event(E.SUCCESS), inputs)
+    delivered = await db.apply_event(_event(E.DELIVERED), inputs)
+    assert delivered.message is not None and delivered.message.seq == 3
+    for late in (_event(E.SUCCESS, "late-success"), _event(E.FAILED)):
+        result = await db.apply_event(late, inputs)
+        unapplied = dataclasses.replace(late, seq=3, applied=False)
+        assert result == store.IngestResult(unapplied, delivered.message, None, [])
+    assert await db.get_message("m1") == delivered.message
+
+
+async def test_out_of_order_events_keep_the_furthest_state(db: store.Store) -> None:
+    inputs = await _message(db)
+    delivered = await db.apply_event(_event(E.DELIVERED), inputs)
+    assert delivered.message is not None
+    assert (delivered.message.state, delivered.message.seq) == (models.MessageState.DELIVERED, 2)
+    assert [c.seq for c in delivered.callbacks] == [2] and delivered.journey is None
+    success = await db.apply_event(_event(E.SUCCESS), inputs)
+    unapplied = dataclasses.replace(_event(E.SUCCESS), seq=2, applied=False)
+    assert success == store.IngestResult(unapplied, delivered.message, None, [])
+    assert [(e.kind, e.seq, e.applied) for e in await db.list_events("m1")] == [
+        (E.ACCEPTED, 1, True),
+        (E.DELIVERED, 2, True),
+        (E.SUCCESS, 2, False),
+    ]
+
+
+async def test_an_acknowledgement_after_the_time_out_is_recorded_unapplied(db: store.Store) -> None:
+    inputs = await _message(db)
+    timeout = models.StatusEvent(
+        id="journey:j1:journey_time_out", kind=E.JOURNEY_TIME_OUT, occurred_at=NOW, journey_id="j1"
+    )
+    timed_out = await db.apply_event(timeout, inputs)
+    assert timed_out.journey is not None and timed_out.journey.state is models.JourneyState.TIMED_OUT
+    ack = _event(E.JOURNEY_ACKNOWLEDGED, journey_id="j1")
+    before = await db.get_message("m1")
+    result = await db.apply_event(ack, inputs)
+    unapplied = dataclasses.replace(ack, seq=1, applied=False)
+    assert (result.event, result.journey, result.callbacks) == (unapplied, timed_out.journey, [])
+    # The result's message is the one planned (seq 2), though the unapplied event leaves the stored one as is.
+    assert result.message is not None and result.message.seq == 2
+    assert await db.get_message("m1") == before
