@@ -6,9 +6,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from dlrhub.core import ids, models, states
+from dlrhub.core import ids, models, states, urls
 
 #: Renders an event (after its move) into callback requests; the service closes it over account and app.
 RenderFn = Callable[
@@ -36,14 +35,6 @@ class Plan:
     message: models.Message | None
     journey: models.Journey | None
     callbacks: list[models.Callback]
-
-
-def endpoint_of(url: str) -> str:
-    """`scheme://host:port` of a URL: the unit of endpoint health and concurrency caps."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 def plan_event(
@@ -102,7 +93,7 @@ def plan_event(
                     attempts=0,
                     created_at=now,
                     message_id=new_message.id if new_message else None,
-                    endpoint=endpoint_of(request.url),
+                    endpoint=urls.endpoint_key(request.url),
                 )
             )
     return Plan(recorded, new_message, new_journey, callbacks)
