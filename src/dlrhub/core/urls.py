@@ -144,6 +144,7 @@ def _check_authority(scheme: str, netloc: str) -> ParsedTarget:
         ip: IPAddress | None = ipaddress.ip_address(literal)
     except ValueError:
         ip = None
+    if ip is None:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
