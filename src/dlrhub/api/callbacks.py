@@ -137,7 +137,7 @@ async def list_endpoints(
 
 
 class EndpointIn(pydantic.BaseModel):
-    """A destination, as `scheme://host:port`."""
+    """A destination, as `scheme://host:port` (any URL on it will do: the store key is `urls.endpoint_key` of it)."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
 

@@ -1,4 +1,4 @@
-"""The SSRF guard's rules on callback URLs (pure): syntax, refused address classes, and the allow-list."""
+"""The SSRF guard's rules on callback URLs (pure): syntax, refused address classes, the allow-list, the endpoint key."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class ParsedTarget:
     """A callback URL that passed the syntax rules."""
 
     scheme: str
-    #: Lower-case host name or IP literal (IPv6 without brackets), no trailing dot.
+    #: Lower-case host name in punycode, no trailing dot; or an IP literal in canonical form (IPv6 without brackets).
     host: str
     port: int
     #: Set when `host` is an IP literal; such hosts are checked without resolving.
@@ -38,7 +38,7 @@ class ParsedTarget:
 
     @property
     def endpoint(self) -> str:
-        """`scheme://host:port`: the unit of endpoint health and concurrency."""
+        """`scheme://host:port`: this target's `endpoint_key`, the unit of endpoint health and concurrency."""
         host = f"[{self.host}]" if self.ip is not None and self.ip.version == 6 else self.host
         return f"{self.scheme}://{host}:{self.port}"
 
@@ -97,8 +97,29 @@ def check_url(url: str) -> ParsedTarget:
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise errors.BlockedURL("only http and https URLs are allowed")
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    return _check_authority(scheme, netloc)
+    return _check_authority(scheme, _netloc(rest))
+
+
+def endpoint_key(url: str) -> str:
+    """`scheme://host:port` of a callback URL: the one key of endpoint health, the breaker and concurrency caps.
+
+    The guard's reading of the URL (`check_url(url).endpoint`): scheme and host lower-cased, no trailing dot, a
+    name in punycode (the stdlib IDNA 2003 codec), an IP literal in canonical form (IPv6 bracketed, RFC 5952),
+    the default port written out. `HTTPS://Bücher.DE./x` gives `https://xn--bcher-kva.de:443`. A key is its own
+    key. A URL whose authority the guard refuses is never sent; it still gets a key (its scheme and authority,
+    lower-cased), so that planning a callback never fails on it.
+    """
+    scheme, sep, rest = url.partition("://")
+    netloc = _netloc(rest)
+    try:
+        return _check_authority(scheme, netloc).endpoint
+    except errors.BlockedURL:
+        return f"{scheme}{sep}{netloc}".lower()
+
+
+def _netloc(rest: str) -> str:
+    """The authority of a URL after its `scheme://`."""
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -118,15 +139,27 @@ def _check_authority(scheme: str, netloc: str) -> ParsedTarget:
         raise errors.BlockedURL("URL has no host")
     if port == 0:
         raise errors.BlockedURL("URL port 0 is not allowed")
+    literal, percent, zone = host.partition("%")
     try:
-        ip: IPAddress | None = ipaddress.ip_address(host.partition("%")[0])
+        ip: IPAddress | None = ipaddress.ip_address(literal)
     except ValueError:
         ip = None
+    if ip is None:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise errors.BlockedURL("URL host is not a valid name") from exc
+    else:
+        # One spelling per address, so that `[::1]` and `[0:0::1]` are one endpoint.
+        host = _canonical(ip) + percent + zone
     return ParsedTarget(scheme=scheme, host=host.lower(), port=port or SCHEMES[scheme], ip=ip)
+
+
+def _canonical(ip: IPAddress) -> str:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        # RFC 5952 section 5, spelled out: Python 3.13 changed `str()` of these, and keys are stored.
+        return f"::ffff:{ip.ipv4_mapped}"
+    return ip.compressed
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

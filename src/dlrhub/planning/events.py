@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit
 
-from dlrhub.core import errors, ids, models, rendering, states
+from dlrhub.core import errors, ids, models, rendering, states, urls
 from dlrhub.dialects import registry
 
 
@@ -57,14 +56,6 @@ class Applied:
     plan: Plan | None
     #: True when the plan's message is not stored yet: insert it rather than update it.
     insert_message: bool = False
-
-
-def endpoint_of(url: str) -> str:
-    """`scheme://host:port` of a URL: the unit of endpoint health and concurrency caps."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
 def plan_event(
@@ -132,7 +123,7 @@ def plan_event(
                     attempts=0,
                     created_at=now,
                     message_id=new_message.id if new_message else None,
-                    endpoint=endpoint_of(request.url),
+                    endpoint=urls.endpoint_key(request.url),
                 )
             )
     return Plan(recorded, new_message, new_journey, callbacks)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlrhub.core import breaker, errors, models
+from dlrhub.core import breaker, errors, models, urls
 from dlrhub.services import hub as hub_
 
 
@@ -14,8 +14,10 @@ async def listing(hub: hub_.Hub, states: tuple[models.EndpointState, ...] = ()) 
 async def reset(hub: hub_.Hub, endpoint: str) -> models.Endpoint:
     """Make a paused or disabled destination healthy again. Raises errors.NotFound if it was never stored.
 
+    `endpoint` is read as `urls.endpoint_key` reads it, so `https://Example.com/` names `https://example.com:443`.
     Callbacks already cancelled stay cancelled; replay them to send them again.
     """
+    endpoint = urls.endpoint_key(endpoint)
     found = (await hub.store.get_endpoints([endpoint])).get(endpoint)
     if found is None:
         raise errors.NotFound(f"no endpoint {endpoint!r}")

@@ -7,7 +7,6 @@ import datetime as dt
 
 from dlrhub import store
 from dlrhub.core import errors, models, urls
-from dlrhub.planning import events as planning
 from dlrhub.services import hub as hub_
 
 #: The most callbacks one replay may requeue.
@@ -92,7 +91,7 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
         url = cb.request.url if req.url is None else redirected(cb.request, req.url)
         if len(url) > urls.MAX_URL_LENGTH:
             raise errors.BlockedURL(f"replay URL for {cb.id} is longer than {urls.MAX_URL_LENGTH} characters")
-        changes.append((cb.id, url, planning.endpoint_of(url)))
+        changes.append((cb.id, url, urls.endpoint_key(url)))
     count = await hub.store.requeue_callbacks(changes, hub.clock())
     return ReplayResult(selected, count)
 

@@ -1,11 +1,30 @@
-"""Numbered SQL migrations, one folder per backend."""
+"""Numbered SQL migrations, one folder per backend, and the Python preludes of those SQL cannot finish alone."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable, Sequence
 from importlib import resources
+from typing import Any
+
+from dlrhub.core import urls
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+#: The temporary table a prelude fills with `(old, new)` pairs; its migration's SQL reads it, then drops it.
+CREATE_MAP = "CREATE TEMP TABLE migration_map (old text PRIMARY KEY, new text NOT NULL)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prelude:
+    """Python run in a migration's transaction before its SQL, for a mapping SQL cannot compute.
+
+    The backend runs `query`, creates the table of CREATE_MAP and fills it with what `compute` makes of the rows.
+    """
+
+    query: str
+    compute: Callable[[Sequence[Sequence[Any]]], list[tuple[str, str]]]
 
 
 def load(backend: str) -> list[tuple[str, str]]:
@@ -13,3 +32,31 @@ def load(backend: str) -> list[tuple[str, str]]:
     folder = resources.files(__package__).joinpath(backend)
     names = sorted(p.name for p in folder.iterdir() if _NAME.match(p.name))
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text(encoding="utf-8")) for name in names]
+
+
+OLD_ENDPOINT_KEYS = "SELECT endpoint FROM callbacks UNION SELECT endpoint FROM endpoints"
+
+
+def _endpoint_keys(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str]]:
+    """`(old, new)` for every stored endpoint key that `urls.endpoint_key` now writes differently."""
+    pairs = []
+    for (old,) in rows:
+        new = urls.endpoint_key(_old_key_url(old))
+        if new != old:
+            pairs.append((old, new))
+    return pairs
+
+
+def _old_key_url(key: str) -> str:
+    """A URL for a key written before 0002: `scheme://host:port`, an IPv6 host without its brackets."""
+    scheme, sep, rest = key.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not sep or not colon or not port.isdigit():
+        return key
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+#: Migration name -> the prelude it needs.
+PRELUDES = {"0002_endpoint_keys": Prelude(OLD_ENDPOINT_KEYS, _endpoint_keys)}

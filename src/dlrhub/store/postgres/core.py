@@ -15,6 +15,8 @@ BACKEND: rows.Backend = "postgres"
 #: The channel `NOTIFY` uses when new callbacks are due, so dispatchers need not poll hard.
 CALLBACKS_CHANNEL = "dlrhub_callbacks"
 _MIGRATION_LOCK = 7_210_001
+#: Fills `migrations.CREATE_MAP`'s table from a migration's prelude.
+FILL_MAP = "INSERT INTO migration_map (old, new) VALUES ($1, $2)"
 
 
 def _encode_json(value: Any) -> str:
@@ -67,6 +69,11 @@ class PostgresCore:
             for name, sql in migrations.load(BACKEND):
                 if name in done:
                     continue
+                prelude = migrations.PRELUDES.get(name)
+                if prelude is not None:
+                    pairs = prelude.compute(await conn.fetch(prelude.query))
+                    await conn.execute(migrations.CREATE_MAP)
+                    await conn.executemany(FILL_MAP, pairs)
                 await conn.execute(sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)", name, self.clock()

@@ -40,6 +40,8 @@ _PRAGMAS = (
 #: The most rows one write transaction changes when a caller's set may be large: a few milliseconds of the
 #: loop's time per transaction, the loop free between them.
 CHUNK_ROWS = 1_000
+#: Fills `migrations.CREATE_MAP`'s table from a migration's prelude.
+FILL_MAP = "INSERT INTO migration_map (old, new) VALUES (?, ?)"
 _READER_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON", "PRAGMA cache_size=-65536")
 
 
@@ -206,6 +208,11 @@ class SqliteCore:
             for name, sql in migrations.load(BACKEND):
                 if name in done:
                     continue
+                prelude = migrations.PRELUDES.get(name)
+                if prelude is not None:
+                    pairs = prelude.compute(conn.execute(prelude.query).fetchall())
+                    conn.execute(migrations.CREATE_MAP)
+                    conn.executemany(FILL_MAP, pairs)
                 for statement in _statements(sql):
                     conn.execute(statement)
                 conn.execute(
