@@ -9,7 +9,7 @@ import fastapi
 
 from dlrhub.api import deps
 from dlrhub.services import zalo_inbound as inbound
-from dlrhub.store import base
+from dlrhub.store import queues
 
 router = fastapi.APIRouter(
     prefix="/v1/admin", tags=["admin"], dependencies=[fastapi.Depends(deps.require_admin)]
@@ -33,7 +33,7 @@ class Which(enum.StrEnum):
 _MATCHED: dict[Which, bool | None] = {Which.UNMATCHED: False, Which.MATCHED: True, Which.ALL: None}
 
 
-def orphan_json(orphan: base.OrphanReceipt, state: str) -> dict[str, Any]:
+def orphan_json(orphan: queues.OrphanReceipt, state: str) -> dict[str, Any]:
     """An orphan receipt as the admin API shows it."""
     sender = orphan.payload.get("sender")
     oa_id = sender.get("id") if isinstance(sender, dict) else orphan.payload.get("oa_id")
@@ -59,7 +59,7 @@ async def list_orphans(
     found = await hub.store.list_orphan_receipts(matched=_MATCHED[state], limit=limit)
     oldest_matchable = hub.clock() - inbound.ORPHAN_WINDOW
 
-    def state_of(orphan: base.OrphanReceipt) -> str:
+    def state_of(orphan: queues.OrphanReceipt) -> str:
         if orphan.matched_at is not None:
             return "matched"
         return "waiting" if orphan.received_at >= oldest_matchable else "expired"

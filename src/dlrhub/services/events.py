@@ -79,7 +79,9 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
         zalo_res=_zalo_res(ev),
         raw=ev.raw,
     )
-    return await apply(hub, event, account, new_message=None if existing else new_message)
+    return await apply(
+        hub, event, account, new_message=None if existing else new_message, message=existing or new_message
+    )
 
 
 def _zalo_res(ev: ExternalEvent) -> dict[str, object] | None:
@@ -99,13 +101,16 @@ async def apply(
     *,
     app: models.App | None = None,
     new_message: models.Message | None = None,
+    message: models.Message | None = None,
 ) -> store.IngestResult:
     """Apply one event with its dialect's rendering, and count it. The common path of every event source.
 
-    The app (NXCloud DR URL and quotation) is looked up from the journey or message when not given.
+    The app (NXCloud DR URL and quotation) is looked up from the journey or message when not given. `message` is
+    the event's message as the caller already has it: its app is found from it without reading it again (the
+    store reads the message once more, inside the event's transaction, to apply the event).
     """
     if app is None:
-        app = await _app_of(hub, event)
+        app = await _app_of(hub, event, message)
     result = await hub.store.apply_event(
         event, render.render_fn(account, app, hub.settings), new_message=new_message
     )
@@ -115,12 +120,16 @@ async def apply(
     return result
 
 
-async def _app_of(hub: hub_.Hub, event: models.StatusEvent) -> models.App | None:
+async def _app_of(
+    hub: hub_.Hub, event: models.StatusEvent, message: models.Message | None
+) -> models.App | None:
     appkey = None
     if event.journey_id:
         journey = await hub.store.get_journey(event.journey_id)
         appkey = journey.appkey if journey else None
-    if appkey is None and event.message_id:
+    if appkey is None and message is not None and message.id == event.message_id:
+        appkey = message.appkey  # set when the message is created, never changed
+    elif appkey is None and event.message_id:
         try:
             appkey = (await hub.store.get_message(event.message_id)).appkey
         except errors.UnknownMessage:

@@ -21,7 +21,7 @@ TTL_S = 2.0
 MAX_ENTRIES = 10_000
 
 T = TypeVar("T")
-_caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[float, Any]]] = (
+_caches: weakref.WeakKeyDictionary[store.Accounts, dict[tuple[str, str], tuple[float, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 

@@ -65,15 +65,16 @@ async def deliver(hub: hub_.Hub, message: models.Message, payload: Mapping[str, 
     """Record a receipt's `delivered` event for `message` (idempotent)."""
     account = await hub.store.get_account(message.account_id)
     event = delivered_event(message, payload, _delivery_time(payload, hub.clock()))
-    await events.apply(hub, event, account)
+    await events.apply(hub, event, account, message=message)
 
 
 async def match_orphan(hub: hub_.Hub, message: models.Message) -> int:
     """After a send result: apply the receipts that arrived first (by msg_id or tracking_id); how many."""
     taken = 0
     while taken < 10:
+        now = hub.clock()
         payload = await hub.store.take_orphan_receipt(
-            message.zalo_msg_id, message.id, hub.clock() - ORPHAN_WINDOW
+            message.zalo_msg_id, message.id, now - ORPHAN_WINDOW, now
         )
         if payload is None:
             break
@@ -110,7 +111,8 @@ async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceip
         message = await _match(hub, oa, receipt.msg_id, receipt.tracking_id)
         if message is None or message.state is models.MessageState.ACCEPTED:
             return Result.ORPHAN
-        await hub.store.take_orphan_receipt(receipt.msg_id, receipt.tracking_id, hub.clock() - ORPHAN_WINDOW)
+        now = hub.clock()
+        await hub.store.take_orphan_receipt(receipt.msg_id, receipt.tracking_id, now - ORPHAN_WINDOW, now)
     await deliver(hub, message, payload)
     return Result.APPLIED
 
