@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import typing
 from decimal import Decimal
 
 from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.services import hub as hub_
 from dlrhub.services import render
+
+
+class AppReads(store.Journeys, store.Messages, store.Accounts, typing.Protocol):
+    """What finding an event's app reads: its journey or message, then the app."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,7 +47,9 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
     Idempotent by `event_id`. Raises errors.UnknownAccount, and errors.Conflict when the message id belongs to
     another account.
     """
-    account = await hub.store.get_account(ev.account_id)
+    accounts: store.Accounts = hub.store
+    messages: store.Messages = hub.store
+    account = await accounts.get_account(ev.account_id)
     now = hub.clock()
     new_message = models.Message(
         id=ev.message_id,
@@ -64,7 +71,7 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
         zalo_msg_id=ev.zalo_msg_id,
     )
     try:
-        existing = await hub.store.get_message(ev.message_id)
+        existing = await messages.get_message(ev.message_id)
     except errors.UnknownMessage:
         existing = None
     if existing is not None and existing.account_id != account.id:
@@ -123,15 +130,16 @@ async def apply(
 async def _app_of(
     hub: hub_.Hub, event: models.StatusEvent, message: models.Message | None
 ) -> models.App | None:
+    db: AppReads = hub.store
     appkey = None
     if event.journey_id:
-        journey = await hub.store.get_journey(event.journey_id)
+        journey = await db.get_journey(event.journey_id)
         appkey = journey.appkey if journey else None
     if appkey is None and message is not None and message.id == event.message_id:
         appkey = message.appkey  # set when the message is created, never changed
     elif appkey is None and event.message_id:
         try:
-            appkey = (await hub.store.get_message(event.message_id)).appkey
+            appkey = (await db.get_message(event.message_id)).appkey
         except errors.UnknownMessage:
             return None
-    return await hub.store.get_app(appkey) if appkey else None
+    return await db.get_app(appkey) if appkey else None
