@@ -8,6 +8,7 @@ from typing import Any
 import fastapi
 import pydantic
 
+from dlrhub import store
 from dlrhub.api import deps
 from dlrhub.services import accounts
 
@@ -65,4 +66,5 @@ async def create_account(body: AccountIn, hub: deps.HubDep) -> fastapi.Response:
 @router.get("/accounts")
 async def list_accounts(hub: deps.HubDep) -> fastapi.Response:
     """Every account, oldest first, without secrets."""
-    return deps.json_response({"accounts": [account_json(a) for a in await hub.store.list_accounts()]})
+    db: store.Accounts = hub.store
+    return deps.json_response({"accounts": [account_json(a) for a in await db.list_accounts()]})

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import fastapi
 import pydantic
 
+from dlrhub import store
 from dlrhub.api import deps, native
 from dlrhub.core import errors, models, urls
 from dlrhub.services import endpoints, replay
@@ -78,8 +79,9 @@ async def message_callbacks(message_id: str, hub: deps.HubDep) -> fastapi.Respon
 @router.get("/callbacks/{callback_id}")
 async def get_callback(callback_id: str, hub: deps.HubDep) -> fastapi.Response:
     """One callback with its attempts."""
-    cb = await hub.store.get_callback(callback_id)
-    return deps.json_response(callback_json(cb, await hub.store.list_attempts(cb.id)))
+    db: store.Callbacks = hub.store
+    cb = await db.get_callback(callback_id)
+    return deps.json_response(callback_json(cb, await db.list_attempts(cb.id)))
 
 
 class ReplayIn(pydantic.BaseModel):

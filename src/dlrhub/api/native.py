@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import fastapi
 import pydantic
 
+from dlrhub import store
 from dlrhub.api import deps
 from dlrhub.core import errors, models, urls
 from dlrhub.services import events
@@ -147,6 +148,7 @@ async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
 @router.get("/messages/{message_id}", dependencies=[fastapi.Depends(deps.require_admin)])
 async def get_message(message_id: str, hub: deps.HubDep) -> fastapi.Response:
     """A message with its event history, oldest first."""
-    message = await hub.store.get_message(message_id)
-    history = await hub.store.list_events(message_id)
+    db: store.Messages = hub.store
+    message = await db.get_message(message_id)
+    history = await db.list_events(message_id)
     return deps.json_response({**message_json(message), "events": [event_json(e) for e in history]})

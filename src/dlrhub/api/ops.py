@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fastapi
 
+from dlrhub import store
 from dlrhub.api import deps
 
 router = fastapi.APIRouter(tags=["ops"])
@@ -28,8 +29,10 @@ async def readyz(hub: deps.HubDep) -> fastapi.Response:
 @router.get("/metrics")
 async def metrics(hub: deps.HubDep) -> fastapi.Response:
     """Prometheus text format: requests, events ingested, callbacks by state and more."""
-    for state, count in (await hub.store.count_callbacks()).items():
+    callbacks: store.Callbacks = hub.store
+    endpoints: store.Endpoints = hub.store
+    for state, count in (await callbacks.count_callbacks()).items():
         hub.metrics.callbacks.labels(state=state.value).set(count)
-    for ep_state, ep_count in (await hub.store.count_endpoints()).items():
+    for ep_state, ep_count in (await endpoints.count_endpoints()).items():
         hub.metrics.endpoints.labels(state=ep_state.value).set(ep_count)
     return fastapi.Response(hub.metrics.render(), media_type="text/plain; version=0.0.4")

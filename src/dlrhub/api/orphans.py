@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import fastapi
 
+from dlrhub import store
 from dlrhub.api import deps
 from dlrhub.services import zalo_inbound as inbound
-from dlrhub.store import base
 
 router = fastapi.APIRouter(
     prefix="/v1/admin", tags=["admin"], dependencies=[fastapi.Depends(deps.require_admin)]
@@ -33,7 +33,7 @@ class Which(enum.StrEnum):
 _MATCHED: dict[Which, bool | None] = {Which.UNMATCHED: False, Which.MATCHED: True, Which.ALL: None}
 
 
-def orphan_json(orphan: base.OrphanReceipt, state: str) -> dict[str, Any]:
+def orphan_json(orphan: store.OrphanReceipt, state: str) -> dict[str, Any]:
     """An orphan receipt as the admin API shows it."""
     sender = orphan.payload.get("sender")
     oa_id = sender.get("id") if isinstance(sender, dict) else orphan.payload.get("oa_id")
@@ -56,10 +56,11 @@ async def list_orphans(
 ) -> fastapi.Response:
     """Orphan receipts, newest first, each `waiting`, `expired` (past the 24 h matching window) or `matched`;
     `unmatched` counts every unmatched one kept (the list stops at `limit`)."""
-    found = await hub.store.list_orphan_receipts(matched=_MATCHED[state], limit=limit)
+    queue: store.ChannelQueue = hub.store
+    found = await queue.list_orphan_receipts(matched=_MATCHED[state], limit=limit)
     oldest_matchable = hub.clock() - inbound.ORPHAN_WINDOW
 
-    def state_of(orphan: base.OrphanReceipt) -> str:
+    def state_of(orphan: store.OrphanReceipt) -> str:
         if orphan.matched_at is not None:
             return "matched"
         return "waiting" if orphan.received_at >= oldest_matchable else "expired"
@@ -67,6 +68,6 @@ async def list_orphans(
     return deps.json_response(
         {
             "orphans": [orphan_json(o, state_of(o)) for o in found],
-            "unmatched": await hub.store.count_orphan_receipts(),
+            "unmatched": await queue.count_orphan_receipts(),
         }
     )

@@ -7,6 +7,7 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
+from dlrhub import store
 from dlrhub.core import errors, ids, models
 from dlrhub.services import hub as hub_
 
@@ -122,13 +123,15 @@ async def create(
         active=True,
         mode3_allowed=False,
     )
-    await hub.store.create_account(account, [app])
-    await hub.store.put_oa(oa)
+    db: store.Accounts = hub.store
+    await db.create_account(account, [app])
+    await db.put_oa(oa)
     return NewAccount(account, app, oa)
 
 
 async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     """Create the demo account when the store has no account yet; None when accounts exist."""
-    if await hub.store.list_accounts():
+    db: store.Accounts = hub.store
+    if await db.list_accounts():
         return None
     return await create(hub, "demo")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlrhub import store
 from dlrhub.core import errors, models, urls
 from dlrhub.dialects import registry
 from dlrhub.dialects.esms import checks, codes, pull, queries, requests
@@ -17,7 +18,8 @@ from dlrhub.services import send as send_
 
 
 async def _account(hub: hub_.Hub, api_key: str, secret_key: str) -> models.Account:
-    return checks.check_account(await hub.store.find_account_by_esms_key(api_key), api_key, secret_key)
+    db: store.Accounts = hub.store
+    return checks.check_account(await db.find_account_by_esms_key(api_key), api_key, secret_key)
 
 
 async def authenticate_get_callback(
@@ -52,7 +54,8 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         if exc.code != codes.Code.INSUFFICIENT_BALANCE:
             raise
         # The looked-up balance may predate a top-up: refuse only on a fresh one (the store checks it again).
-        account = await hub.store.find_account_by_esms_key(request.api_key)
+        db: store.Accounts = hub.store
+        account = await db.find_account_by_esms_key(request.api_key)
         price = checks.check_send(request, account, oa, None)
     assert account is not None  # check_send refuses a missing account
     now = hub.clock()
@@ -99,7 +102,8 @@ async def get_callback(
     messages sent with a CallbackUrl, only the OA asked for. Raises 204 for an OAId not on the account."""
     if query.oa_id is not None:
         checks.check_pull_oa(await lookups.oa(hub, query.oa_id), account)
-    messages = await hub.store.get_message_statuses(account.id, list(query.sms_ids))
+    db: store.Messages = hub.store
+    messages = await db.get_message_statuses(account.id, list(query.sms_ids))
     return [
         pull.callback_record(message)
         for message in messages
@@ -108,7 +112,8 @@ async def get_callback(
 
 
 async def _message(hub: hub_.Hub, account: models.Account, message_id: str) -> models.Message:
-    found = await hub.store.get_messages(account.id, [message_id])
+    db: store.Messages = hub.store
+    found = await db.get_messages(account.id, [message_id])
     if not found:
         raise codes.error(codes.Code.MESSAGE_NOT_FOUND)
     return found[0]
@@ -132,8 +137,10 @@ async def zalo_message_status(hub: hub_.Hub, raw: object) -> dict[str, Any]:
     """The GetZaloMessageStatus body for a Zalo `MessageId`; 854 when the account sent no such message."""
     query = queries.parse_zalo_message_status(raw)
     account = await _account(hub, query.api_key, query.secret_key)
-    checks.check_pull_oa(await hub.store.get_oa(query.oa_id or ""), account)
-    message = await hub.store.find_message_by_zalo_msg_id_for_account(account.id, query.message_id)
+    accounts: store.Accounts = hub.store
+    messages: store.Messages = hub.store
+    checks.check_pull_oa(await accounts.get_oa(query.oa_id or ""), account)
+    message = await messages.find_message_by_zalo_msg_id_for_account(account.id, query.message_id)
     if message is None or message.oa_id != query.oa_id:
         raise codes.error(codes.Code.NO_DATA)
     return pull.zalo_message_status(message)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import typing
 from decimal import Decimal
 
 from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
 from dlrhub.services import hub as hub_
+
+
+class AppReads(store.Journeys, store.Messages, store.Accounts, typing.Protocol):
+    """What finding an event's app reads: its journey or message, then the app."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,7 +47,9 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
     Idempotent by `event_id`. Raises errors.UnknownAccount, and errors.Conflict when the message id belongs to
     another account.
     """
-    account = await hub.store.get_account(ev.account_id)
+    accounts: store.Accounts = hub.store
+    messages: store.Messages = hub.store
+    account = await accounts.get_account(ev.account_id)
     now = hub.clock()
     new_message = models.Message(
         id=ev.message_id,
@@ -64,7 +71,7 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
         zalo_msg_id=ev.zalo_msg_id,
     )
     try:
-        existing = await hub.store.get_message(ev.message_id)
+        existing = await messages.get_message(ev.message_id)
     except errors.UnknownMessage:
         existing = None
     if existing is not None and existing.account_id != account.id:
@@ -79,7 +86,9 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
         zalo_res=_zalo_res(ev),
         raw=ev.raw,
     )
-    return await apply(hub, event, account, new_message=None if existing else new_message)
+    return await apply(
+        hub, event, account, new_message=None if existing else new_message, message=existing or new_message
+    )
 
 
 def _zalo_res(ev: ExternalEvent) -> dict[str, object] | None:
@@ -99,13 +108,16 @@ async def apply(
     *,
     app: models.App | None = None,
     new_message: models.Message | None = None,
+    message: models.Message | None = None,
 ) -> store.IngestResult:
     """Apply one event with its dialect's rendering, and count it. The common path of every event source.
 
-    The app (NXCloud DR URL and quotation) is looked up from the journey or message when not given.
+    The app (NXCloud DR URL and quotation) is looked up from the journey or message when not given. `message` is
+    the event's message as the caller already has it: its app is found from it without reading it again (the
+    store reads the message once more, inside the event's transaction, to apply the event).
     """
     if app is None:
-        app = await _app_of(hub, event)
+        app = await _app_of(hub, event, message)
     result = await hub.store.apply_event(event, hub.render_inputs(account, app), new_message=new_message)
     if not result.duplicate:
         dialect = registry.dialect_of(result.message).value
@@ -113,14 +125,19 @@ async def apply(
     return result
 
 
-async def _app_of(hub: hub_.Hub, event: models.StatusEvent) -> models.App | None:
+async def _app_of(
+    hub: hub_.Hub, event: models.StatusEvent, message: models.Message | None
+) -> models.App | None:
+    db: AppReads = hub.store
     appkey = None
     if event.journey_id:
-        journey = await hub.store.get_journey(event.journey_id)
+        journey = await db.get_journey(event.journey_id)
         appkey = journey.appkey if journey else None
-    if appkey is None and event.message_id:
+    if appkey is None and message is not None and message.id == event.message_id:
+        appkey = message.appkey  # set when the message is created, never changed
+    elif appkey is None and event.message_id:
         try:
-            appkey = (await hub.store.get_message(event.message_id)).appkey
+            appkey = (await db.get_message(event.message_id)).appkey
         except errors.UnknownMessage:
             return None
-    return await hub.store.get_app(appkey) if appkey else None
+    return await db.get_app(appkey) if appkey else None

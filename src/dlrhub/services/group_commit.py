@@ -20,7 +20,7 @@ MAX_BATCH = 256
 class AcceptQueue:
     """The accept queue of one store, in one event loop."""
 
-    def __init__(self, target: store.Store, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, target: store.Ingest, max_batch: int = MAX_BATCH) -> None:
         self.store = target
         self.max_batch = max_batch
         self._pending: list[tuple[accepts.Accept, asyncio.Future[store.IngestResult]]] = []
@@ -55,10 +55,10 @@ class AcceptQueue:
                     future.set_result(result)
 
 
-_queues: weakref.WeakKeyDictionary[store.Store, AcceptQueue] = weakref.WeakKeyDictionary()
+_queues: weakref.WeakKeyDictionary[store.Ingest, AcceptQueue] = weakref.WeakKeyDictionary()
 
 
-async def accept(target: store.Store, item: accepts.Accept) -> store.IngestResult:
+async def accept(target: store.Ingest, item: accepts.Accept) -> store.IngestResult:
     """Accept `item` through `target`'s shared queue (see the module docstring)."""
     queue = _queues.get(target)
     if queue is None:

@@ -21,21 +21,24 @@ TTL_S = 2.0
 MAX_ENTRIES = 10_000
 
 T = TypeVar("T")
-_caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[float, Any]]] = (
+_caches: weakref.WeakKeyDictionary[store.Accounts, dict[tuple[str, str], tuple[float, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def _cached(hub: hub_.Hub, kind: str, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
-    cache = _caches.get(hub.store)
+async def _cached(
+    hub: hub_.Hub, kind: str, key: str, load: Callable[[store.Accounts], Awaitable[T | None]]
+) -> T | None:
+    db: store.Accounts = hub.store
+    cache = _caches.get(db)
     if cache is None:
-        cache = _caches[hub.store] = {}
+        cache = _caches[db] = {}
     now = hub.clock().timestamp()
     hit = cache.get((kind, key))
     if hit is not None and hit[0] > now:
         found: T = hit[1]
         return found
-    value = await load()
+    value = await load(db)
     if value is not None:
         if len(cache) >= MAX_ENTRIES:
             cache.clear()
@@ -45,19 +48,19 @@ async def _cached(hub: hub_.Hub, kind: str, key: str, load: Callable[[], Awaitab
 
 async def account_by_esms_key(hub: hub_.Hub, api_key: str) -> models.Account | None:
     """The account whose eSMS ApiKey this is (its SecretKey still to be checked), or None."""
-    return await _cached(hub, "esms", api_key, lambda: hub.store.find_account_by_esms_key(api_key))
+    return await _cached(hub, "esms", api_key, lambda db: db.find_account_by_esms_key(api_key))
 
 
 async def account_by_nx_key(hub: hub_.Hub, access_key: str) -> models.Account | None:
     """The account whose NXCloud accessKey this is (the signature still to be checked), or None."""
-    return await _cached(hub, "nxcloud", access_key, lambda: hub.store.find_account_by_nx_key(access_key))
+    return await _cached(hub, "nxcloud", access_key, lambda db: db.find_account_by_nx_key(access_key))
 
 
 async def app(hub: hub_.Hub, appkey: str) -> models.App | None:
     """The NXCloud app `appkey` (of whichever account: the caller checks), or None."""
-    return await _cached(hub, "app", appkey, lambda: hub.store.get_app(appkey))
+    return await _cached(hub, "app", appkey, lambda db: db.get_app(appkey))
 
 
 async def oa(hub: hub_.Hub, oa_id: str) -> models.OA | None:
     """The OA `oa_id` (of whichever account: the caller checks), or None."""
-    return await _cached(hub, "oa", oa_id, lambda: hub.store.get_oa(oa_id))
+    return await _cached(hub, "oa", oa_id, lambda db: db.get_oa(oa_id))

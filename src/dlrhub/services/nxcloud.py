@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
+from dlrhub import store
 from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.core import errors, ids, models, urls
 from dlrhub.dialects import registry
@@ -89,7 +90,8 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
             raise _refuse("drWebhook", str(exc)) from None
     journey_id = None
     if req.journey_token is not None:
-        journey = await hub.store.get_journey_by_token(req.journey_token)
+        journeys: store.Journeys = hub.store
+        journey = await journeys.get_journey_by_token(req.journey_token)
         if journey is None or journey.account_id != account.id or journey.oa_id != target.oa.oa_id:
             raise _refuse("messageData.journeyToken", "not a journey token of this app's OA")
         journey_id = journey.journey_id
@@ -151,7 +153,8 @@ async def init_journey_token(
         created_at=now,
         expires_at=now + dt.timedelta(days=_token_days(req.token_type)),
     )
-    await hub.store.put_journey(journey)
+    journeys: store.Journeys = hub.store
+    await journeys.put_journey(journey)
     return journey
 
 
@@ -176,7 +179,8 @@ async def check_journey_token(
     """
     req = requests.parse_check_journey_token(raw_body)
     target = await route(hub, account, req.appkey)
-    journey = await hub.store.get_journey_by_token(req.journey_token)
+    journeys: store.Journeys = hub.store
+    journey = await journeys.get_journey_by_token(req.journey_token)
     if journey is None or journey.account_id != account.id or journey.oa_id != target.oa.oa_id:
         raise codes.error(codes.Code.FAILURE)
     answer = await zalo.check_journey_token(target.oa.access_token, req.journey_token)

@@ -80,8 +80,9 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
     Raises errors.InvalidInput on a request without a selector or with bad bounds, errors.BlockedURL when
     `url` breaks the URL rules, and errors.UnknownCallback when named ids match nothing.
     """
+    db: store.Callbacks = hub.store
     where = _filter(req)
-    selected = await hub.store.find_callbacks(where)
+    selected = await db.find_callbacks(where)
     if req.callback_ids and not selected:
         raise errors.UnknownCallback(f"no callback among {len(req.callback_ids)} id(s)")
     if req.dry_run or not selected:
@@ -92,12 +93,14 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
         if len(url) > urls.MAX_URL_LENGTH:
             raise errors.BlockedURL(f"replay URL for {cb.id} is longer than {urls.MAX_URL_LENGTH} characters")
         changes.append((cb.id, url, urls.endpoint_key(url)))
-    count = await hub.store.requeue_callbacks(changes, hub.clock())
+    count = await db.requeue_callbacks(changes, hub.clock())
     return ReplayResult(selected, count)
 
 
 async def history(hub: hub_.Hub, message_id: str) -> list[tuple[models.Callback, list[models.Attempt]]]:
     """A message's callbacks in order, each with its attempts. Raises errors.UnknownMessage."""
-    await hub.store.get_message(message_id)
-    found = await hub.store.list_callbacks(message_id)
-    return [(cb, await hub.store.list_attempts(cb.id)) for cb in found]
+    messages: store.Messages = hub.store
+    callbacks: store.Callbacks = hub.store
+    await messages.get_message(message_id)
+    found = await callbacks.list_callbacks(message_id)
+    return [(cb, await callbacks.list_attempts(cb.id)) for cb in found]

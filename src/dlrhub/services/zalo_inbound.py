@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.dialects.zalo import codes, webhook
 from dlrhub.services import events
@@ -63,18 +64,19 @@ def _delivery_time(payload: Mapping[str, Any], fallback: dt.datetime) -> dt.date
 
 async def deliver(hub: hub_.Hub, message: models.Message, payload: Mapping[str, Any]) -> None:
     """Record a receipt's `delivered` event for `message` (idempotent)."""
-    account = await hub.store.get_account(message.account_id)
+    accounts: store.Accounts = hub.store
+    account = await accounts.get_account(message.account_id)
     event = delivered_event(message, payload, _delivery_time(payload, hub.clock()))
-    await events.apply(hub, event, account)
+    await events.apply(hub, event, account, message=message)
 
 
 async def match_orphan(hub: hub_.Hub, message: models.Message) -> int:
     """After a send result: apply the receipts that arrived first (by msg_id or tracking_id); how many."""
+    queue: store.ChannelQueue = hub.store
     taken = 0
     while taken < 10:
-        payload = await hub.store.take_orphan_receipt(
-            message.zalo_msg_id, message.id, hub.clock() - ORPHAN_WINDOW
-        )
+        now = hub.clock()
+        payload = await queue.take_orphan_receipt(message.zalo_msg_id, message.id, now - ORPHAN_WINDOW, now)
         if payload is None:
             break
         await deliver(hub, message, payload)
@@ -86,12 +88,13 @@ async def match_orphan(hub: hub_.Hub, message: models.Message) -> int:
 async def _match(
     hub: hub_.Hub, oa: models.OA, msg_id: str | None, tracking_id: str | None
 ) -> models.Message | None:
+    messages: store.Messages = hub.store
     found = None
     if msg_id is not None:
-        found = await hub.store.find_message_by_zalo_msg_id_for_account(oa.account_id, msg_id)
+        found = await messages.find_message_by_zalo_msg_id_for_account(oa.account_id, msg_id)
     if found is None and tracking_id is not None and len(tracking_id) <= 64:
         try:
-            found = await hub.store.get_message(tracking_id)
+            found = await messages.get_message(tracking_id)
         except errors.UnknownMessage:
             return None
         if found.account_id != oa.account_id or found.oa_id not in (None, oa.oa_id):
@@ -100,17 +103,19 @@ async def _match(
 
 
 async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceipt, raw: bytes) -> Result:
+    queue: store.ChannelQueue = hub.store
     payload = orjson.loads(raw)
     message = await _match(hub, oa, receipt.msg_id, receipt.tracking_id)
     if message is None or message.state is models.MessageState.ACCEPTED:
-        if await hub.store.put_orphan_receipt(receipt.msg_id, receipt.tracking_id, payload, hub.clock()):
+        if await queue.put_orphan_receipt(receipt.msg_id, receipt.tracking_id, payload, hub.clock()):
             hub.metrics.zalo_orphans.labels(what="kept").inc()
             log.info("orphan receipt kept for msg_id %s", receipt.msg_id)
         # The send result may have landed between the lookup and the insert: look once more.
         message = await _match(hub, oa, receipt.msg_id, receipt.tracking_id)
         if message is None or message.state is models.MessageState.ACCEPTED:
             return Result.ORPHAN
-        await hub.store.take_orphan_receipt(receipt.msg_id, receipt.tracking_id, hub.clock() - ORPHAN_WINDOW)
+        now = hub.clock()
+        await queue.take_orphan_receipt(receipt.msg_id, receipt.tracking_id, now - ORPHAN_WINDOW, now)
     await deliver(hub, message, payload)
     return Result.APPLIED
 
@@ -118,7 +123,9 @@ async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceip
 async def _journey(
     hub: hub_.Hub, oa: models.OA, event: webhook.JourneyAcknowledged | webhook.JourneyTimedOut
 ) -> Result:
-    journey = await hub.store.get_journey(event.journey_id)
+    journeys: store.Journeys = hub.store
+    accounts: store.Accounts = hub.store
+    journey = await journeys.get_journey(event.journey_id)
     if journey is None or journey.oa_id != oa.oa_id:
         log.info("journey event for unknown journey %s ignored", event.journey_id)
         return Result.IGNORED
@@ -147,7 +154,7 @@ async def _journey(
         code=code,
         text=text,
     )
-    account = await hub.store.get_account(journey.account_id)
+    account = await accounts.get_account(journey.account_id)
     await events.apply(hub, status, account)
     return Result.APPLIED
 
@@ -158,8 +165,9 @@ async def handle(hub: hub_.Hub, raw: bytes, headers: Mapping[str, str]) -> Resul
     Raises errors.InvalidInput (malformed body) and errors.NotAuthorized (unknown OA, or a signature that does
     not match `mac=sha256(app_id + body + timestamp + OA secret)`).
     """
+    accounts: store.Accounts = hub.store
     event = webhook.parse(raw, headers.get(webhook.SERVER_HEADER))
-    oa = await hub.store.get_oa(event.oa_id) if event.oa_id else None
+    oa = await accounts.get_oa(event.oa_id) if event.oa_id else None
     if oa is None or oa.app_id != event.app_id:
         raise errors.NotAuthorized("unknown OA or app")
     if not webhook.verify(

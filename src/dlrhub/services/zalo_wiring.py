@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fastapi
 
-from dlrhub import settings
+from dlrhub import settings, store
 from dlrhub.adapters.zalo import client
 from dlrhub.core import errors
 from dlrhub.dialects.zalo import wire
@@ -56,9 +56,10 @@ def make_simulator(hub: hub_.Hub) -> simulator.Simulator:
     """The simulator `dlrhub serve` mounts: it knows every OA in the store and posts to this process's webhook."""
 
     async def directory() -> list[simulator_config.SimOA]:
+        db: store.Accounts = hub.store
         found = []
-        for account in await hub.store.list_accounts():
-            for oa in await hub.store.list_oas(account.id):
+        for account in await db.list_accounts():
+            for oa in await db.list_oas(account.id):
                 found.append(
                     simulator_config.SimOA(
                         oa_id=oa.oa_id,

@@ -1,8 +1,35 @@
-"""Storage: one interface (`base.Store`), a SQLite and a PostgreSQL implementation, numbered migrations."""
+"""Storage: one interface (`base.Store`, the union of narrower ones), a SQLite and a PostgreSQL implementation,
+numbered migrations."""
 
 from __future__ import annotations
 
 from dlrhub.planning.events import IngestResult
-from dlrhub.store.base import AttemptResult, CallbackFilter, MessageStatus, Store, from_url
+from dlrhub.store.base import Ingest, Store, from_url
+from dlrhub.store.nouns import (
+    Accounts,
+    CallbackFilter,
+    Callbacks,
+    Endpoints,
+    Journeys,
+    Messages,
+    MessageStatus,
+)
+from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
-__all__ = ["AttemptResult", "CallbackFilter", "IngestResult", "MessageStatus", "Store", "from_url"]
+__all__ = [
+    "Accounts",
+    "AttemptResult",
+    "CallbackFilter",
+    "Callbacks",
+    "ChannelQueue",
+    "Endpoints",
+    "Ingest",
+    "IngestResult",
+    "Journeys",
+    "MessageStatus",
+    "Messages",
+    "OrphanReceipt",
+    "Outbox",
+    "Store",
+    "from_url",
+]

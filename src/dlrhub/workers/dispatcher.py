@@ -11,6 +11,7 @@ import os
 import random
 import socket
 import time
+import typing
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -36,12 +37,16 @@ def owner_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class DispatchStore(store.Outbox, store.Endpoints, store.Accounts, typing.Protocol):
+    """What the dispatcher uses of the store: the outbox, endpoint health, and accounts' signing secrets."""
+
+
 class Dispatcher:
     """One process's dispatcher. `run(stop)` loops until `stop` is set, then drains what it holds."""
 
     def __init__(
         self,
-        db: store.Store,
+        db: DispatchStore,
         snd: sender.Sender,
         config: config_.DispatchConfig | None = None,
         *,

@@ -14,8 +14,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import typing
 from typing import Any
 
+from dlrhub import store as store_
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
@@ -71,11 +73,17 @@ def refused_event(message: models.Message, code: int, text: str, now: dt.datetim
     )
 
 
+class ChannelStore(store_.ChannelQueue, store_.Accounts, store_.Journeys, typing.Protocol):
+    """What the worker itself uses of the store: the channel queue, OAs (with their tokens) and journeys."""
+
+
 class ChannelWorker:
     """Claims due messages in batches no larger than its free slots, and sends each in its own task."""
 
     def __init__(self, hub: hub_.Hub, zalo: client.ZaloClient, *, lease_s: float = CLAIM_LEASE_S) -> None:
         self.hub = hub
+        #: The worker's own reads and writes go here; the services it calls (events, inbound) take the hub.
+        self.store: ChannelStore = hub.store
         self.zalo = zalo
         self.lease_s = lease_s
         self._free = hub.settings.zalo_concurrency
@@ -92,7 +100,7 @@ class ChannelWorker:
             return 0
         now = self.hub.clock()
         day, next_day = quota_day(now)
-        claimed = await self.hub.store.claim_channel_messages(now, self._free, self.lease_s, day, next_day)
+        claimed = await self.store.claim_channel_messages(now, self._free, self.lease_s, day, next_day)
         for message in claimed:
             self._free -= 1
             task = asyncio.create_task(self._send(message), name=f"zalo-send-{message.id}")
@@ -123,12 +131,12 @@ class ChannelWorker:
 
     async def _zalo_send(self, message: models.Message) -> models.StatusEvent:
         now = self.hub.clock()
-        oa = await self.hub.store.get_oa(message.oa_id) if message.oa_id else None
+        oa = await self.store.get_oa(message.oa_id) if message.oa_id else None
         if oa is None or not oa.active:
             return refused_event(message, CODE_NO_ROUTE, TEXT_NO_ROUTE, now)
         journey_token = None
         if message.journey_id:
-            journey = await self.hub.store.get_journey(message.journey_id)
+            journey = await self.store.get_journey(message.journey_id)
             if journey is None or journey.account_id != message.account_id:
                 own = registry.of(message.dialect).own_journeys
                 journey = await self._own_journey(oa, message) if own else None
@@ -157,12 +165,14 @@ class ChannelWorker:
         self.hub.metrics.zalo_sends.labels(code=str(outcome.code)).inc()
         return outcome_event(message, outcome, self.hub.clock())
 
-    async def _record(self, message: models.Message, event: models.StatusEvent) -> None:
-        account = await self.hub.store.get_account(message.account_id)
-        result = await events.apply(self.hub, event, account)
-        await self.hub.store.finish_channel_message(message.id, self.hub.clock())
+    async def _record(self, message: models.Message, event: models.StatusEvent) -> models.Message | None:
+        """Apply a send's outcome and take the receipts that came before it; the message as it now stands."""
+        account = await self.store.get_account(message.account_id)
+        result = await events.apply(self.hub, event, account, message=message)
+        await self.store.finish_channel_message(message.id, self.hub.clock())
         if event.kind is models.EventKind.SUCCESS and result.message is not None:
             await inbound.match_orphan(self.hub, result.message)
+        return result.message
 
     async def _own_journey(self, oa: models.OA, message: models.Message) -> models.Journey | None:
         """eSMS journeys name only an `OrderId`: dlrhub asks Zalo for the token itself (PROTOCOLS §1.2, Inf)."""
@@ -183,14 +193,14 @@ class ChannelWorker:
             created_at=now,
             expires_at=now + dt.timedelta(days=7),
         )
-        await self.hub.store.put_journey(journey)
+        await self.store.put_journey(journey)
         return journey
 
     def _keeper(self, oa: models.OA) -> tokens.TokenKeeper:
         keeper = self._keepers.get(oa.oa_id)
         if keeper is not None:
             return keeper
-        store = self.hub.store
+        store = self.store
 
         async def reload() -> tokens.TokenState:
             current = await store.get_oa(oa.oa_id) or oa
@@ -224,11 +234,11 @@ class ChannelWorker:
         """Resolve messages a dead worker left `sending`, without resending them."""
         now = self.hub.clock()
         grace = dt.timedelta(seconds=self.hub.settings.zalo_recovery_grace_s)
-        for message, since in await self.hub.store.claim_stale_channel_messages(now, 100, RECHECK_S):
+        for message, since in await self.store.claim_stale_channel_messages(now, 100, RECHECK_S):
             if message.state is not models.MessageState.ACCEPTED:
-                await self.hub.store.finish_channel_message(message.id, now)
+                await self.store.finish_channel_message(message.id, now)
                 continue
-            receipt = await self.hub.store.take_orphan_receipt(None, message.id, now - inbound.ORPHAN_WINDOW)
+            receipt = await self.store.take_orphan_receipt(None, message.id, now - inbound.ORPHAN_WINDOW, now)
             if receipt is not None:
                 await self._recover_sent(message, receipt)
             elif now - since >= grace:
@@ -250,9 +260,8 @@ class ChannelWorker:
             0,
             msg_id=msg_id if isinstance(msg_id, str) else None,
         )
-        await self._record(message, outcome_event(message, outcome, now))
-        stored = await self.hub.store.get_message(message.id)
-        await inbound.deliver(self.hub, stored, receipt)
+        stored = await self._record(message, outcome_event(message, outcome, now))
+        await inbound.deliver(self.hub, stored or message, receipt)
 
 
 async def _wait_for_simulator(hub: hub_.Hub, zalo: client.ZaloClient, stop: asyncio.Event) -> None:

@@ -34,7 +34,7 @@ async def test_orphans_are_listed_newest_first_with_their_state(db: store.Store)
     await db.put_orphan_receipt(
         "new", "zalomid.n", receipt("new", "zalomid.n"), NOW - dt.timedelta(minutes=1)
     )
-    assert await db.take_orphan_receipt("taken", None, NOW - dt.timedelta(days=1)) is not None
+    assert await db.take_orphan_receipt("taken", None, NOW - dt.timedelta(days=1), NOW) is not None
     transport = httpx.ASGITransport(app=app_.create_app(hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         assert (await http.get("/v1/admin/orphans")).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dlrhub.core import errors, models
-from dlrhub.store import base, rows
+from dlrhub.store import queues, rows
 from dlrhub.store.postgres import core
 
 CLAIM_DUE = """
@@ -51,7 +51,7 @@ class PostgresCallbacks(core.PostgresCore):
         claimed.sort(key=lambda c: c.due_at)
         return claimed
 
-    async def record_attempts(self, results: list[base.AttemptResult], now: dt.datetime) -> None:
+    async def record_attempts(self, results: list[queues.AttemptResult], now: dt.datetime) -> None:
         if not results:
             return
         attempts = [r.attempt for r in results]

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 from dlrhub.core import models
-from dlrhub.store import base, rows
+from dlrhub.store import queues, rows
 from dlrhub.store.postgres import core
 
 SELECT_DUE = (
@@ -99,10 +99,10 @@ class PostgresChannel(core.PostgresCore):
         return bool(status == "INSERT 0 1")
 
     async def take_orphan_receipt(
-        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime
+        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
     ) -> dict[str, object] | None:
         pool = await self.pool()
-        payload = await pool.fetchval(TAKE_ORPHAN, since, msg_id, tracking_id, self.clock())
+        payload = await pool.fetchval(TAKE_ORPHAN, since, msg_id, tracking_id, now)
         return None if payload is None else dict(payload)
 
     async def count_orphan_receipts(self) -> int:
@@ -116,10 +116,10 @@ class PostgresChannel(core.PostgresCore):
             await conn.execute(LOCK_OA_REFRESH, f"dlrhub.oa_token:{oa_id}")
             yield
 
-    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[base.OrphanReceipt]:
+    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[queues.OrphanReceipt]:
         pool = await self.pool()
         return [
-            base.OrphanReceipt(
+            queues.OrphanReceipt(
                 msg_id=row["msg_id"],
                 tracking_id=row["tracking_id"],
                 payload=dict(row["payload"]),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 import asyncpg
 import orjson
 
+from dlrhub.core import clock as clock_
 from dlrhub.store import migrations, rows
 
 BACKEND: rows.Backend = "postgres"
@@ -17,6 +17,8 @@ CALLBACKS_CHANNEL = "dlrhub_callbacks"
 _MIGRATION_LOCK = 7_210_001
 #: Fills `migrations.CREATE_MAP`'s table from a migration's prelude.
 FILL_MAP = "INSERT INTO migration_map (old, new) VALUES ($1, $2)"
+#: A migration's applied-at time is the database's own: migrating takes no clock.
+RECORD_MIGRATION = "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, now())"
 
 
 def _encode_json(value: Any) -> str:
@@ -38,8 +40,12 @@ def insert_sql(table: str, row: dict[str, Any], suffix: str = "") -> tuple[Any, 
 class PostgresCore:
     """Owns the pool; the concern mixins use `pool()`."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, clock: clock_.Clock = clock_.utcnow
+    ) -> None:
         self.url = url
+        #: The caller's clock, for the writes that take no `now` (`base.Ingest`).
+        self.clock = clock
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
@@ -53,9 +59,6 @@ class PostgresCore:
                         self.url, min_size=self._min_size, max_size=self._max_size, init=_init
                     )
         return self._pool
-
-    def clock(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
 
     async def migrate(self) -> list[str]:
         pool = await self.pool()
@@ -75,9 +78,7 @@ class PostgresCore:
                     await conn.execute(migrations.CREATE_MAP)
                     await conn.executemany(FILL_MAP, pairs)
                 await conn.execute(sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)", name, self.clock()
-                )
+                await conn.execute(RECORD_MIGRATION, name)
                 applied.append(name)
             return applied
 

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from dlrhub.core import models
-from dlrhub.store import base, rows
+from dlrhub.store import nouns, rows
 from dlrhub.store.postgres import core
 
 RELEASE = """
@@ -115,7 +115,7 @@ class PostgresDispatch(core.PostgresCore):
         pool = await self.pool()
         return _count(await pool.execute(CANCEL_ENDPOINT, endpoint, now))
 
-    async def find_callbacks(self, where: base.CallbackFilter) -> list[models.Callback]:
+    async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         pool = await self.pool()
         found = await pool.fetch(
             FIND,

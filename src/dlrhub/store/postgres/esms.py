@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlrhub.core import models
-from dlrhub.store import base, rows
+from dlrhub.store import nouns, rows
 from dlrhub.store.postgres import core
 
 FIND_BY_ZALO_MSG_ID = "SELECT * FROM messages WHERE zalo_msg_id = $1 AND account_id = $2 LIMIT 1"
@@ -18,7 +18,9 @@ _STATES = {state.value: state for state in models.MessageState}
 class PostgresEsms(core.PostgresCore):
     """Reads the eSMS pull APIs need beyond the common ones."""
 
-    async def get_message_statuses(self, account_id: str, message_ids: list[str]) -> list[base.MessageStatus]:
+    async def get_message_statuses(
+        self, account_id: str, message_ids: list[str]
+    ) -> list[nouns.MessageStatus]:
         unique = list(dict.fromkeys(message_ids))
         if not unique:
             return []
@@ -30,7 +32,7 @@ class PostgresEsms(core.PostgresCore):
             if row is not None:
                 values = list(row)
                 values[4] = _STATES[values[4]]
-                found.append(base.MessageStatus._make(values))
+                found.append(nouns.MessageStatus._make(values))
         return found
 
     async def find_message_by_zalo_msg_id_for_account(

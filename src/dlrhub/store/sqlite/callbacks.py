@@ -8,7 +8,7 @@ import sqlite3
 import orjson
 
 from dlrhub.core import errors, models
-from dlrhub.store import base, rows
+from dlrhub.store import queues, rows
 from dlrhub.store.sqlite import core
 
 # One statement each, whatever the batch size: fewer, larger statements cost less than one per row (they were
@@ -59,7 +59,7 @@ class SqliteCallbacks(core.SqliteCore):
         found.sort(key=lambda c: c.due_at)
         return found
 
-    async def record_attempts(self, results: list[base.AttemptResult], now: dt.datetime) -> None:
+    async def record_attempts(self, results: list[queues.AttemptResult], now: dt.datetime) -> None:
         if not results:
             return
         batch = orjson.dumps(

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from dlrhub.core import models
-from dlrhub.store import base, rows
+from dlrhub.store import queues, rows
 from dlrhub.store.sqlite import core
 
 #: `channel_state IN ('queued', 'sending')` repeats the partial index's own condition: SQLite uses a partial
@@ -108,13 +108,13 @@ class SqliteChannel(core.SqliteCore):
         return cursor.rowcount == 1
 
     async def take_orphan_receipt(
-        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime
+        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
     ) -> dict[str, object] | None:
         def run(conn: sqlite3.Connection) -> dict[str, object] | None:
             row = conn.execute(FIND_ORPHAN, (since.timestamp(), msg_id, tracking_id, msg_id)).fetchone()
             if row is None:
                 return None
-            conn.execute(MATCH_ORPHAN, (dt.datetime.now(dt.UTC).timestamp(), row["msg_id"]))
+            conn.execute(MATCH_ORPHAN, (now.timestamp(), row["msg_id"]))
             payload: dict[str, object] = orjson.loads(row["payload"])
             return payload
 
@@ -131,11 +131,11 @@ class SqliteChannel(core.SqliteCore):
         async with locks.setdefault(oa_id, asyncio.Lock()):
             yield
 
-    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[base.OrphanReceipt]:
+    async def list_orphan_receipts(self, *, matched: bool | None, limit: int) -> list[queues.OrphanReceipt]:
         flag = None if matched is None else int(matched)
         found = await self._read(lambda conn: conn.execute(LIST_ORPHANS, (flag, flag, limit)).fetchall())
         return [
-            base.OrphanReceipt(
+            queues.OrphanReceipt(
                 msg_id=row["msg_id"],
                 tracking_id=row["tracking_id"],
                 payload=orjson.loads(row["payload"]),

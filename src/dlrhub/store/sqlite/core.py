@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dlrhub.core import clock as clock_
 from dlrhub.store import migrations, rows
 from dlrhub.store.sqlite import checkpoint
 
@@ -42,14 +42,20 @@ _PRAGMAS = (
 CHUNK_ROWS = 1_000
 #: Fills `migrations.CREATE_MAP`'s table from a migration's prelude.
 FILL_MAP = "INSERT INTO migration_map (old, new) VALUES (?, ?)"
+#: A migration's applied-at time (Unix seconds) is the database's own: migrating takes no clock.
+RECORD_MIGRATION = (
+    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, (julianday('now') - 2440587.5) * 86400.0)"
+)
 _READER_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON", "PRAGMA cache_size=-65536")
 
 
 class SqliteCore:
     """Owns the connections; the concern mixins build on `_tx` and `_read`."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, clock: clock_.Clock = clock_.utcnow) -> None:
         self.path = path
+        #: The caller's clock, for the writes that take no `now` (`base.Ingest`).
+        self.clock = clock
         self._writer: sqlite3.Connection | None = None
         # The writer is used on the loop's thread. The lock keeps the other threads that touch it (the
         # checkpointer's, the reader's on its first read) from doing so mid-transaction.
@@ -215,10 +221,7 @@ class SqliteCore:
                     conn.executemany(FILL_MAP, pairs)
                 for statement in _statements(sql):
                     conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                    (name, dt.datetime.now(dt.UTC).timestamp()),
-                )
+                conn.execute(RECORD_MIGRATION, (name,))
                 applied.append(name)
             return applied
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from dlrhub.core import models
-from dlrhub.store import base, rows
+from dlrhub.store import nouns, rows
 from dlrhub.store.sqlite import core
 
 RELEASE = (
@@ -107,7 +107,7 @@ class SqliteDispatch(core.SqliteCore):
     async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
         return await self._update_all(CANCEL_ENDPOINT, (now.timestamp(), endpoint))
 
-    async def find_callbacks(self, where: base.CallbackFilter) -> list[models.Callback]:
+    async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         sql = FIND
         params: dict[str, Any] = {"limit": max(0, min(where.limit, 100_000))}
         if where.ids:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from dlrhub.core import models
-from dlrhub.store import base, rows
+from dlrhub.store import nouns, rows
 from dlrhub.store.sqlite import core
 
 FIND_BY_ZALO_MSG_ID = "SELECT * FROM messages WHERE zalo_msg_id = ? AND account_id = ? LIMIT 1"
@@ -22,20 +22,22 @@ STATUSES = (
 _STATES = {state.value: state for state in models.MessageState}
 
 
-def _status(row: tuple[Any, ...]) -> base.MessageStatus:
+def _status(row: tuple[Any, ...]) -> nouns.MessageStatus:
     values = list(row)
     values[4] = _STATES[values[4]]
     values[9] = Decimal(values[9])
     if values[14] is not None:
         values[14] = orjson.loads(values[14])
     values[15] = dt.datetime.fromtimestamp(values[15], dt.UTC)
-    return base.MessageStatus._make(values)
+    return nouns.MessageStatus._make(values)
 
 
 class SqliteEsms(core.SqliteCore):
     """Reads the eSMS pull APIs need beyond the common ones."""
 
-    async def get_message_statuses(self, account_id: str, message_ids: list[str]) -> list[base.MessageStatus]:
+    async def get_message_statuses(
+        self, account_id: str, message_ids: list[str]
+    ) -> list[nouns.MessageStatus]:
         unique = list(dict.fromkeys(message_ids))
         if not unique:
             return []

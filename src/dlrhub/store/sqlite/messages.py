@@ -44,9 +44,6 @@ def event_values(event: models.StatusEvent, recorded_at: dt.datetime) -> tuple[A
 class SqliteMessages(core.SqliteCore):
     """Accepting messages, applying events, reading messages and events."""
 
-    def clock(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
-
     async def apply_event(
         self,
         event: models.StatusEvent,
