@@ -9,14 +9,13 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import models
-from dlrhub.core import signing as webhook_signing
 from tests.acceptance.engine import harness
-from tests.conftest import make_account
+from tests.conftest import make_account, signing_secret
 
 pytestmark = pytest.mark.slow
 N = 400
 #: Signed, so every request carries its callback id in `webhook-id`.
-SECRET = webhook_signing.new_secret(b"s" * 24)
+SECRET = signing_secret(b"s" * 24)
 
 
 async def _all_succeeded(db: store.Store) -> bool:

@@ -18,7 +18,7 @@ from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
-from tests.conftest import make_account
+from tests.conftest import make_account, signing_secret
 from tests.integration.engine.receivers import Receiver
 
 LOOPBACK = urls.parse_allowlist(["127.0.0.1"])
@@ -88,7 +88,7 @@ async def states(db: store.Store, message_id: str) -> list[S]:
 
 
 async def test_delivers_signed_and_records_the_attempt(db):
-    secret = webhook_signing.new_secret(b"k" * 24)
+    secret = signing_secret(b"k" * 24)
     account = make_account(signing_secrets=(secret,))
     await db.create_account(account, [])
     async with Receiver() as rec, running(db, config()):
@@ -229,7 +229,7 @@ async def test_a_hanging_endpoint_does_not_slow_the_healthy_ones(db):
 
 
 async def test_esms_get_callbacks_follow_the_esms_policy_and_are_signed_over_the_query(db):
-    secret = webhook_signing.new_secret(b"e" * 24)
+    secret = signing_secret(b"e" * 24)
     account = make_account(signing_secrets=(secret,))
     await db.create_account(account, [])
     async with Receiver() as rec:

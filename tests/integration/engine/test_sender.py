@@ -17,9 +17,10 @@ from aiohttp.test_utils import TestServer
 from dlrhub.adapters import sender
 from dlrhub.core import models, urls
 from dlrhub.core import signing as webhook_signing
+from tests import conftest
 
 LOOPBACK = urls.parse_allowlist(["127.0.0.1/32"])
-SECRETS = (webhook_signing.new_secret(b"a" * 24), webhook_signing.new_secret(b"b" * 32))
+SECRETS = (conftest.signing_secret(b"a" * 24), conftest.signing_secret(b"b" * 32))
 OUT = models.AttemptOutcome
 
 
