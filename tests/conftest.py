@@ -15,7 +15,7 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import ids, models
-from tests import pg
+from tests import pg, receivers
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +62,13 @@ async def db(db_url: str) -> AsyncIterator[store.Store]:
     s = store.from_url(db_url)
     yield s
     await s.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[receivers.Receiver]:
+    """A loopback receiver that records every request and answers 200 unless the test scripts otherwise."""
+    async with receivers.Receiver() as rec:
+        yield rec
 
 
 def signing_secret(key: bytes) -> str:

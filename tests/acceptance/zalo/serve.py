@@ -1,8 +1,7 @@
-"""A real `dlrhub serve` process (Zalo simulator mounted), a real callback receiver, and customers of both dialects."""
+"""A real `dlrhub serve` process (Zalo simulator mounted), and customers of both dialects."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -11,15 +10,14 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from aiohttp import web
 
 from dlrhub.dialects.nxcloud import signing
+from tests import receivers
 from tests.acceptance.engine import harness
 
 DLRHUB = str(Path(sys.executable).parent / "dlrhub")
@@ -65,52 +63,6 @@ def start(tmp: Path, **env_extra: str) -> Served:
             time.sleep(0.05)
     harness.stop_worker(proc)
     raise AssertionError("dlrhub serve did not start")
-
-
-@dataclasses.dataclass
-class Callback:
-    path: str
-    query: dict[str, str]
-    body: dict[str, Any] | None
-
-
-class Receiver:
-    """A customer's callback endpoint on loopback: eSMS GETs on /esms, NXCloud DR POSTs on /nx and /app."""
-
-    def __init__(self) -> None:
-        self.got: list[Callback] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = json.loads(raw) if raw else None
-        self.got.append(Callback(request.path, dict(request.query), body))
-        return web.Response(text="ok")
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        port = harness.free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def wait(
-        self, pick: Callable[[Callback], bool], count: int = 1, within_s: float = 30
-    ) -> list[Callback]:
-        """The callbacks `pick` accepts, once there are `count` of them (fails after `within_s`)."""
-        for _ in range(int(within_s / 0.05)):
-            found = [c for c in self.got if pick(c)]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} callbacks; got {self.got}")
 
 
 @dataclasses.dataclass
@@ -171,9 +123,9 @@ class Customer:
         return found
 
 
-def error_info(callback: Callback) -> Any:
+def error_info(callback: receivers.Hit) -> Any:
     """The decoded `error_info` of an eSMS GET callback (forms A and C; form B is encoded once more)."""
-    raw = callback.query.get("error_info") or ""
+    raw = callback.params.get("error_info") or ""
     try:
         value: Any = json.loads(raw)
     except ValueError:

@@ -19,7 +19,7 @@ from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
 from tests.conftest import make_account, signing_secret
-from tests.integration.engine.receivers import Receiver
+from tests.receivers import Receiver
 
 LOOPBACK = urls.parse_allowlist(["127.0.0.1"])
 FAST = retry.policies((0.05, 0.05, 0.05), (0.05, 0.05, 0.05))
@@ -163,7 +163,7 @@ async def test_410_disables_the_endpoint_and_cancels_its_callbacks(db):
 
             await eventually(done)
         [endpoint] = await db.list_endpoints()
-        assert endpoint.endpoint == f"http://127.0.0.1:{rec.server.port}"
+        assert endpoint.endpoint == f"http://127.0.0.1:{rec.port}"
         assert endpoint.state is models.EndpointState.DISABLED
         assert len(rec.hits) == 1
         # A new callback to a disabled endpoint is cancelled without being sent.

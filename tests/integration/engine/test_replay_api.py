@@ -11,8 +11,8 @@ from dlrhub.api import app as app_
 from dlrhub.core import models
 from dlrhub.services import hub as hub_
 from tests.conftest import make_account, signing_secret
-from tests.integration.engine.receivers import Receiver
 from tests.integration.engine.test_dispatcher import config, eventually, ingest, running, states
+from tests.receivers import Receiver
 
 TOKEN = "t0ken"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
