@@ -13,10 +13,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
-
-from dlrhub.dialects.nxcloud import signing
 from tests import receivers
 from tests.acceptance.engine import harness
 
@@ -63,64 +59,6 @@ def start(tmp: Path, **env_extra: str) -> Served:
             time.sleep(0.05)
     harness.stop_worker(proc)
     raise AssertionError("dlrhub serve did not start")
-
-
-@dataclasses.dataclass
-class Customer:
-    http: httpx.AsyncClient
-    credentials: dict[str, Any]
-
-    @classmethod
-    async def create(cls, http: httpx.AsyncClient, dr_url: str) -> Customer:
-        answer = await http.post(
-            "/v1/admin/accounts",
-            json={"name": "acceptance", "dr_url": dr_url},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert answer.status_code == 201, answer.text
-        return cls(http, answer.json())
-
-    async def esms(self, phone: str, callback_url: str) -> str:
-        """An eSMS V6 ZNS send; returns its SMSID."""
-        e = self.credentials["esms"]
-        body = {
-            "ApiKey": e["ApiKey"],
-            "SecretKey": e["SecretKey"],
-            "OAID": e["OAID"],
-            "TempID": e["TempIDs"][0],
-            "TempData": {"name": "An"},
-            "Phone": phone,
-            "CallbackUrl": callback_url,
-        }
-        answer = await self.http.post("/MainService.svc/json/SendZaloMessage_V6/", json=body)
-        assert answer.json()["CodeResult"] == "100", answer.text
-        sms_id: str = answer.json()["SMSID"]
-        return sms_id
-
-    async def nx(self, path: str, body: dict[str, Any], action: str) -> dict[str, Any]:
-        nx = self.credentials["nxcloud"]
-        raw = orjson.dumps({"appkey": nx["appkey"], **body})
-        headers = signing.sign_headers(nx["accessKey"], nx["accessSecret"], raw, action=action)
-        answer = await self.http.post(
-            path, content=raw, headers=headers | {"Content-Type": "application/json"}
-        )
-        found: dict[str, Any] = answer.json()
-        assert found["code"] == 0, found
-        return found
-
-    async def mt(self, phone: str, dr: str, journey_token: str | None = None) -> str:
-        """An NXCloud `mt` send; returns its requestId."""
-        data: dict[str, Any] = {"templateId": "100001", "templateData": {"name": "An"}}
-        if journey_token is not None:
-            data["journeyToken"] = journey_token
-        body = {"phone": phone, "functionType": "template", "messageData": data, "drWebhook": dr, "ext": "x"}
-        request_id: str = (await self.nx("/v1/zalo/mt", body, "mt"))["data"]["requestId"]
-        return request_id
-
-    async def journey(self, phone: str) -> dict[str, Any]:
-        body = {"phone": phone, "tokenType": "token_logistics_7"}
-        found: dict[str, Any] = (await self.nx("/v1/zalo/initJourneyToken", body, "initJourneyToken"))["data"]
-        return found
 
 
 def error_info(callback: receivers.Hit) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import receivers
+from tests import customers, receivers
 from tests.acceptance.engine import harness
 from tests.acceptance.zalo import serve
 
@@ -29,9 +29,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serve.Served]:
 
 
 @pytest.fixture
-async def customer(served: serve.Served, receiver: receivers.Receiver) -> AsyncIterator[serve.Customer]:
+async def customer(served: serve.Served, receiver: receivers.Receiver) -> AsyncIterator[customers.Customer]:
     async with httpx.AsyncClient(base_url=served.url, timeout=10) as http:
-        yield await serve.Customer.create(http, receiver.url("/app"))
+        yield await customers.Customer.create(http, serve.ADMIN, receiver.url("/app"))
 
 
 def esms_of(sms_id: str):

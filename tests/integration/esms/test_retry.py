@@ -14,7 +14,8 @@ from dlrhub.core import models, retry, urls
 from dlrhub.services import events
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
-from tests.integration.esms.conftest import SEND, Customer
+from tests.customers import Customer
+from tests.integration.esms.conftest import SEND
 from tests.receivers import Receiver
 
 S = models.CallbackState
