@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import ids, models
-from tests import pg
+from tests import pg, receivers
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,18 @@ async def db(db_url: str) -> AsyncIterator[store.Store]:
     s = store.from_url(db_url)
     yield s
     await s.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[receivers.Receiver]:
+    """A loopback receiver that records every request and answers 200 unless the test scripts otherwise."""
+    async with receivers.Receiver() as rec:
+        yield rec
+
+
+def signing_secret(key: bytes) -> str:
+    """A Standard Webhooks `whsec_` secret with a chosen key (the product makes random ones: `ids.signing_secret`)."""
+    return "whsec_" + base64.b64encode(key).decode("ascii")
 
 
 def make_account(**changes: Any) -> models.Account:

@@ -34,13 +34,6 @@ def _key(secret: str) -> bytes:
     return key
 
 
-def new_secret(entropy: bytes) -> str:
-    """A `whsec_` secret from 24..64 random bytes supplied by the caller."""
-    if not MIN_KEY_BYTES <= len(entropy) <= MAX_KEY_BYTES:
-        raise errors.InvalidInput("entropy", f"must be {MIN_KEY_BYTES} to {MAX_KEY_BYTES} bytes")
-    return PREFIX + base64.b64encode(entropy).decode("ascii")
-
-
 def signed_content(request: models.CallbackRequest) -> bytes:
     """What the signature covers after `id.timestamp.`: the body, or for GET the exact query string."""
     if request.method.upper() == "GET":

@@ -85,13 +85,3 @@ def journey_move(current: models.JourneyState, kind: models.EventKind) -> Journe
     if target is None or target not in JOURNEY_MOVES[current]:
         return JourneyMove(current, applied=False)
     return JourneyMove(target, applied=True)
-
-
-def rank(state: models.MessageState) -> int:
-    """How far along a message is: 0 accepted, 1 success or failed, 2 delivered."""
-    return {
-        models.MessageState.ACCEPTED: 0,
-        models.MessageState.SUCCESS: 1,
-        models.MessageState.FAILED: 1,
-        models.MessageState.DELIVERED: 2,
-    }[state]

@@ -1,19 +1,15 @@
-"""Real `dlrhub worker` processes and a recording receiver, for the engine's acceptance tests."""
+"""Real `dlrhub worker` processes, for the engine's acceptance tests."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import datetime as dt
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-from aiohttp import web
 
 from dlrhub import settings, store
 from dlrhub.core import models
@@ -28,46 +24,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-class Recorder:
-    """A receiver on a fixed loopback port that records every webhook-id it answers 200 to (after a delay).
-
-    It can be stopped and started again on the same port, to play a receiver that is down for a while.
-    """
-
-    def __init__(self, port: int, delay_s: float = 0.02) -> None:
-        self.port = port
-        self.delay_s = delay_s
-        #: (webhook-id or body, monotonic time the request arrived), appended when answered
-        self.seen: list[tuple[str, float]] = []
-        self._runner: web.AppRunner | None = None
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def handle(self, request: web.Request) -> web.Response:
-        arrived = time.monotonic()
-        body = await request.read()
-        await asyncio.sleep(self.delay_s)
-        key = request.headers.get("webhook-id") or body.decode()
-        self.seen.append((key, arrived))
-        return web.Response(text="ok")
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/hook", self.handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def counts(self) -> collections.Counter[str]:
-        return collections.Counter(key for key, _ in self.seen)
 
 
 def worker_env(db_url: str, **extra: str) -> dict[str, str]:

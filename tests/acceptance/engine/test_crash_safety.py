@@ -9,14 +9,14 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import models
-from dlrhub.core import signing as webhook_signing
+from tests import receivers
 from tests.acceptance.engine import harness
-from tests.conftest import make_account
+from tests.conftest import make_account, signing_secret
 
 pytestmark = pytest.mark.slow
 N = 400
 #: Signed, so every request carries its callback id in `webhook-id`.
-SECRET = webhook_signing.new_secret(b"s" * 24)
+SECRET = signing_secret(b"s" * 24)
 
 
 async def _all_succeeded(db: store.Store) -> bool:
@@ -29,7 +29,7 @@ async def test_sigkill_mid_flight_loses_nothing_and_repeats_only_what_was_in_fli
     await db.migrate()
     account = make_account(signing_secrets=(SECRET,))
     await db.create_account(account, [])
-    receiver = harness.Recorder(harness.free_port(), delay_s=0.05)
+    receiver = receivers.Receiver(harness.free_port(), delay_s=0.05)
     await receiver.start()
     env = harness.worker_env(sqlite_url)
     try:
@@ -39,14 +39,14 @@ async def test_sigkill_mid_flight_loses_nothing_and_repeats_only_what_was_in_fli
         worker = harness.start_worker(env, tmp_path / "worker1.log")
 
         async def some_delivered():
-            return len(receiver.seen) >= 60
+            return len(receiver.hits) >= 60
 
         await harness.wait_until(some_delivered, 60, worker)
         worker.send_signal(signal.SIGKILL)
         await asyncio.to_thread(worker.wait, 10)
         # Let the receiver answer what the dead worker had already sent; nothing else can arrive meanwhile.
         await asyncio.sleep(0.5)
-        cut = len(receiver.seen)
+        cut = len(receiver.hits)
         assert cut < N, "everything was delivered before the kill; the test proves nothing"
 
         restarted = harness.start_worker(env, tmp_path / "worker2.log")
@@ -57,8 +57,8 @@ async def test_sigkill_mid_flight_loses_nothing_and_repeats_only_what_was_in_fli
         counts = receiver.counts()
         assert set(counts) == ids  # none lost
         first: dict[str, int] = {}
-        for index, (key, _) in enumerate(receiver.seen):
-            first.setdefault(key, index)
+        for index, hit in enumerate(receiver.hits):
+            first.setdefault(hit.key, index)
         repeated = {key for key, n in counts.items() if n > 1}
         # A repeat is only ever a callback the killed worker had sent (answered, not yet recorded), once more.
         assert all(first[key] < cut for key in repeated)
@@ -73,7 +73,7 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(sqlit
     await db.migrate()
     account = make_account(signing_secrets=(SECRET,))
     await db.create_account(account, [])
-    receiver = harness.Recorder(harness.free_port())
+    receiver = receivers.Receiver(harness.free_port())
     env = harness.worker_env(
         sqlite_url,
         DLRHUB_STANDARD_RETRY_SCHEDULE="0,1,1,2,2,2,2,2",

@@ -6,9 +6,9 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import models
-from dlrhub.core import signing as webhook_signing
+from tests import receivers
 from tests.acceptance.engine import harness
-from tests.conftest import make_account
+from tests.conftest import make_account, signing_secret
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 N = 600
@@ -17,9 +17,9 @@ WORKERS = 3
 
 async def test_three_workers_share_the_work_without_duplicates(pg_url, tmp_path):
     db = store.from_url(pg_url)
-    account = make_account(signing_secrets=(webhook_signing.new_secret(b"m" * 24),))
+    account = make_account(signing_secrets=(signing_secret(b"m" * 24),))
     await db.create_account(account, [])
-    receiver = harness.Recorder(harness.free_port(), delay_s=0.01)
+    receiver = receivers.Receiver(harness.free_port(), delay_s=0.01)
     await receiver.start()
     # A lease far longer than the run: a second delivery could only come from two workers holding one claim.
     env = harness.worker_env(pg_url, DLRHUB_DISPATCH_LEASE_S="300", DLRHUB_DISPATCH_BATCH_SIZE="20")

@@ -1,8 +1,7 @@
-"""A real `dlrhub serve` process (Zalo simulator mounted), a real callback receiver, and customers of both dialects."""
+"""A real `dlrhub serve` process (Zalo simulator mounted), and customers of both dialects."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -11,15 +10,10 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
-from aiohttp import web
-
-from dlrhub.dialects.nxcloud import signing
+from tests import receivers
 from tests.acceptance.engine import harness
 
 DLRHUB = str(Path(sys.executable).parent / "dlrhub")
@@ -67,113 +61,9 @@ def start(tmp: Path, **env_extra: str) -> Served:
     raise AssertionError("dlrhub serve did not start")
 
 
-@dataclasses.dataclass
-class Callback:
-    path: str
-    query: dict[str, str]
-    body: dict[str, Any] | None
-
-
-class Receiver:
-    """A customer's callback endpoint on loopback: eSMS GETs on /esms, NXCloud DR POSTs on /nx and /app."""
-
-    def __init__(self) -> None:
-        self.got: list[Callback] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = json.loads(raw) if raw else None
-        self.got.append(Callback(request.path, dict(request.query), body))
-        return web.Response(text="ok")
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        port = harness.free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def wait(
-        self, pick: Callable[[Callback], bool], count: int = 1, within_s: float = 30
-    ) -> list[Callback]:
-        """The callbacks `pick` accepts, once there are `count` of them (fails after `within_s`)."""
-        for _ in range(int(within_s / 0.05)):
-            found = [c for c in self.got if pick(c)]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} callbacks; got {self.got}")
-
-
-@dataclasses.dataclass
-class Customer:
-    http: httpx.AsyncClient
-    credentials: dict[str, Any]
-
-    @classmethod
-    async def create(cls, http: httpx.AsyncClient, dr_url: str) -> Customer:
-        answer = await http.post(
-            "/v1/admin/accounts",
-            json={"name": "acceptance", "dr_url": dr_url},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert answer.status_code == 201, answer.text
-        return cls(http, answer.json())
-
-    async def esms(self, phone: str, callback_url: str) -> str:
-        """An eSMS V6 ZNS send; returns its SMSID."""
-        e = self.credentials["esms"]
-        body = {
-            "ApiKey": e["ApiKey"],
-            "SecretKey": e["SecretKey"],
-            "OAID": e["OAID"],
-            "TempID": e["TempIDs"][0],
-            "TempData": {"name": "An"},
-            "Phone": phone,
-            "CallbackUrl": callback_url,
-        }
-        answer = await self.http.post("/MainService.svc/json/SendZaloMessage_V6/", json=body)
-        assert answer.json()["CodeResult"] == "100", answer.text
-        sms_id: str = answer.json()["SMSID"]
-        return sms_id
-
-    async def nx(self, path: str, body: dict[str, Any], action: str) -> dict[str, Any]:
-        nx = self.credentials["nxcloud"]
-        raw = orjson.dumps({"appkey": nx["appkey"], **body})
-        headers = signing.sign_headers(nx["accessKey"], nx["accessSecret"], raw, action=action)
-        answer = await self.http.post(
-            path, content=raw, headers=headers | {"Content-Type": "application/json"}
-        )
-        found: dict[str, Any] = answer.json()
-        assert found["code"] == 0, found
-        return found
-
-    async def mt(self, phone: str, dr: str, journey_token: str | None = None) -> str:
-        """An NXCloud `mt` send; returns its requestId."""
-        data: dict[str, Any] = {"templateId": "100001", "templateData": {"name": "An"}}
-        if journey_token is not None:
-            data["journeyToken"] = journey_token
-        body = {"phone": phone, "functionType": "template", "messageData": data, "drWebhook": dr, "ext": "x"}
-        request_id: str = (await self.nx("/v1/zalo/mt", body, "mt"))["data"]["requestId"]
-        return request_id
-
-    async def journey(self, phone: str) -> dict[str, Any]:
-        body = {"phone": phone, "tokenType": "token_logistics_7"}
-        found: dict[str, Any] = (await self.nx("/v1/zalo/initJourneyToken", body, "initJourneyToken"))["data"]
-        return found
-
-
-def error_info(callback: Callback) -> Any:
+def error_info(callback: receivers.Hit) -> Any:
     """The decoded `error_info` of an eSMS GET callback (forms A and C; form B is encoded once more)."""
-    raw = callback.query.get("error_info") or ""
+    raw = callback.params.get("error_info") or ""
     try:
         value: Any = json.loads(raw)
     except ValueError:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import customers, receivers
 from tests.acceptance.engine import harness
 from tests.acceptance.zalo import serve
 
@@ -28,51 +29,45 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serve.Served]:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[serve.Receiver]:
-    rec = serve.Receiver()
-    await rec.start()
-    try:
-        yield rec
-    finally:
-        await rec.stop()
-
-
-@pytest.fixture
-async def customer(served: serve.Served, receiver: serve.Receiver) -> AsyncIterator[serve.Customer]:
+async def customer(served: serve.Served, receiver: receivers.Receiver) -> AsyncIterator[customers.Customer]:
     async with httpx.AsyncClient(base_url=served.url, timeout=10) as http:
-        yield await serve.Customer.create(http, receiver.url + "/app")
+        yield await customers.Customer.create(http, serve.ADMIN, receiver.url("/app"))
 
 
 def esms_of(sms_id: str):
-    return lambda c: c.path == "/esms" and c.query.get("SMSID") == sms_id
+    return lambda hit: hit.path == "/esms" and hit.params.get("SMSID") == sms_id
 
 
 def nx_of(request_id: str, status: str):
-    return lambda c: (
-        c.path == "/nx"
-        and c.body is not None
-        and (c.body.get("requestId"), c.body["status"])
-        == (
-            request_id,
-            status,
+    def pick(hit: receivers.Hit) -> bool:
+        body = hit.json()
+        return (
+            hit.path == "/nx"
+            and body is not None
+            and (body.get("requestId"), body["status"]) == (request_id, status)
         )
-    )
+
+    return pick
 
 
 async def test_esms_success_then_delivered(customer, receiver):
-    sms_id = await customer.esms("0900000300", receiver.url + "/esms")
+    sms_id = await customer.esms("0900000300", receiver.url("/esms"))
     sent, delivered = await receiver.wait(esms_of(sms_id), 2)
-    assert (sent.query["SendStatus"], sent.query["SendSuccess"], sent.query["SendFailed"]) == ("5", "1", "0")
-    assert sent.query["partnerids"]
+    assert (sent.params["SendStatus"], sent.params["SendSuccess"], sent.params["SendFailed"]) == (
+        "5",
+        "1",
+        "0",
+    )
+    assert sent.params["partnerids"]
     info = serve.error_info(delivered)
     assert info["data"]["status"] == 1
     assert info["data"]["message"] == "The message was delivered to the user's phone"
 
 
 async def test_esms_failed_118(customer, receiver):
-    sms_id = await customer.esms("0900000118", receiver.url + "/esms")
+    sms_id = await customer.esms("0900000118", receiver.url("/esms"))
     [failed] = await receiver.wait(esms_of(sms_id))
-    assert (failed.query["SendSuccess"], failed.query["SendFailed"], failed.query["partnerids"]) == (
+    assert (failed.params["SendSuccess"], failed.params["SendFailed"], failed.params["partnerids"]) == (
         "0",
         "1",
         "",
@@ -81,35 +76,35 @@ async def test_esms_failed_118(customer, receiver):
 
 
 async def test_esms_17005(customer, receiver):
-    sms_id = await customer.esms("0900000005", receiver.url + "/esms")
+    sms_id = await customer.esms("0900000005", receiver.url("/esms"))
     [failed] = await receiver.wait(esms_of(sms_id))
-    assert (failed.query["SendSuccess"], failed.query["SendFailed"]) == ("0", "1")
+    assert (failed.params["SendSuccess"], failed.params["SendFailed"]) == ("0", "1")
 
 
 async def test_nx_success_then_delivered(customer, receiver):
-    request_id = await customer.mt("84900000300", receiver.url + "/nx")
+    request_id = await customer.mt("84900000300", receiver.url("/nx"))
     [success] = await receiver.wait(nx_of(request_id, "success"))
     [delivered] = await receiver.wait(nx_of(request_id, "delivered"))
-    assert (success.body["code"], success.body["ext"]) == (0, "x")
-    assert success.body["zaloRes"]["error"] == 0
-    assert success.body["zaloRes"]["data"]["msg_id"]
-    assert (delivered.body["code"], delivered.body["message"]) == (17003, "Zalo message has delivered")
+    assert (success.json()["code"], success.json()["ext"]) == (0, "x")
+    assert success.json()["zaloRes"]["error"] == 0
+    assert success.json()["zaloRes"]["data"]["msg_id"]
+    assert (delivered.json()["code"], delivered.json()["message"]) == (17003, "Zalo message has delivered")
 
 
 async def test_nx_failed_118(customer, receiver):
-    request_id = await customer.mt("84900000118", receiver.url + "/nx")
+    request_id = await customer.mt("84900000118", receiver.url("/nx"))
     [failed] = await receiver.wait(nx_of(request_id, "failed"))
-    assert failed.body["code"] == 17004
-    assert failed.body["message"] == "Zalo send error(Zalo account not existed)"
-    assert failed.body["zaloRes"]["error"] == -118
-    assert failed.body["zaloRes"]["data"] is None
+    assert failed.json()["code"] == 17004
+    assert failed.json()["message"] == "Zalo send error(Zalo account not existed)"
+    assert failed.json()["zaloRes"]["error"] == -118
+    assert failed.json()["zaloRes"]["data"] is None
 
 
 async def test_nx_17005(customer, receiver):
-    request_id = await customer.mt("84900000005", receiver.url + "/nx")
+    request_id = await customer.mt("84900000005", receiver.url("/nx"))
     [failed] = await receiver.wait(nx_of(request_id, "failed"))
-    assert failed.body["code"] == 17005
-    assert failed.body["zaloRes"] == {
+    assert failed.json()["code"] == 17005
+    assert failed.json()["zaloRes"] == {
         "sysMsg": "Zalo engine api timeout",
         "cusMsg": "Zalo engine api timeout",
         "error": None,
@@ -120,10 +115,10 @@ async def test_nx_17005(customer, receiver):
 
 async def test_nx_journey_acknowledged(customer, receiver):
     journey = await customer.journey("84900000300")
-    request_id = await customer.mt("84900000300", receiver.url + "/nx", journey_token=journey["token"])
+    request_id = await customer.mt("84900000300", receiver.url("/nx"), journey_token=journey["token"])
     [acked] = await receiver.wait(nx_of(request_id, "journey_acknowledged"))
-    assert acked.body["code"] == 17006
-    assert acked.body["journeyId"] == journey["journeyId"]
+    assert acked.json()["code"] == 17006
+    assert acked.json()["journeyId"] == journey["journeyId"]
     await receiver.wait(nx_of(request_id, "delivered"))
 
 
@@ -131,11 +126,11 @@ async def test_nx_journey_timed_out(customer, receiver):
     journey = await customer.journey("84900000301")
     # The serve process's simulator lets journey tokens live 3 s; this one is never used.
     [timed_out] = await receiver.wait(
-        lambda c: c.body is not None and c.body.get("status") == "journey_time_out", within_s=30
+        lambda hit: (hit.json() or {}).get("status") == "journey_time_out", within_s=30
     )
     assert timed_out.path == "/app"  # the app's DR URL: a journey event belongs to no message
-    assert (timed_out.body["code"], timed_out.body["journeyId"]) == (17007, journey["journeyId"])
-    assert "requestId" not in timed_out.body
+    assert (timed_out.json()["code"], timed_out.json()["journeyId"]) == (17007, journey["journeyId"])
+    assert "requestId" not in timed_out.json()
 
 
 async def test_esms_journey_sends_and_is_delivered(customer, receiver):
@@ -149,12 +144,12 @@ async def test_esms_journey_sends_and_is_delivered(customer, receiver):
         "Phone": "0900000302",
         "IsJourney": True,
         "OrderId": "order-1",
-        "CallbackUrl": receiver.url + "/esms",
+        "CallbackUrl": receiver.url("/esms"),
     }
     answer = await customer.http.post("/MainService.svc/json/SendZaloMessage_V4_post_json/", json=body)
     assert answer.json()["CodeResult"] == "100", answer.text
     sent, delivered = await receiver.wait(esms_of(answer.json()["SMSID"]), 2)
-    assert (sent.query["TypeId"], sent.query["SendSuccess"]) == ("27", "1")
+    assert (sent.params["TypeId"], sent.params["SendSuccess"]) == ("27", "1")
     assert serve.error_info(delivered)["data"]["status"] == 1
 
 
@@ -168,14 +163,14 @@ async def test_esms_send_by_zalo_uid_gets_form_c_with_telcoid_9(customer, receiv
         "TempID": e["TempIDs"][0],
         "TempData": {"name": "An"},
         "ZaloUid": uid,
-        "CallbackUrl": receiver.url + "/esms",
+        "CallbackUrl": receiver.url("/esms"),
     }
     answer = await customer.http.post("/MainService.svc/json/SendZaloMessage_V6/zalo_uid/", json=body)
     assert answer.json()["CodeResult"] == "100", answer.text
     sent, delivered = await receiver.wait(esms_of(answer.json()["SMSID"]), 2)
-    assert (sent.query["SendSuccess"], sent.query["telcoid"], sent.query["phonenumber"]) == ("1", "9", uid)
-    assert (delivered.query["telcoid"], delivered.query["phonenumber"]) == ("9", uid)
-    assert delivered.query["partnerids"] == sent.query["partnerids"] != ""
+    assert (sent.params["SendSuccess"], sent.params["telcoid"], sent.params["phonenumber"]) == ("1", "9", uid)
+    assert (delivered.params["telcoid"], delivered.params["phonenumber"]) == ("9", uid)
+    assert delivered.params["partnerids"] == sent.params["partnerids"] != ""
     info = serve.error_info(delivered)
     assert (info["error"], info["data"]["status"]) == (0, 1)
     assert info["data"]["message"] == "The message was delivered to the user's phone"

@@ -19,8 +19,8 @@ from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
-from tests.conftest import make_account
-from tests.integration.engine.receivers import Receiver
+from tests.conftest import make_account, signing_secret
+from tests.receivers import Receiver
 
 LOOPBACK = urls.parse_allowlist(["127.0.0.1"])
 FAST = registry.retry_policies({p.name: (0.05, 0.05, 0.05) for p in (retry.ESMS, retry.STANDARD_WEBHOOKS)})
@@ -89,7 +89,7 @@ async def states(db: store.Store, message_id: str) -> list[S]:
 
 
 async def test_delivers_signed_and_records_the_attempt(db):
-    secret = webhook_signing.new_secret(b"k" * 24)
+    secret = signing_secret(b"k" * 24)
     account = make_account(signing_secrets=(secret,))
     await db.create_account(account, [])
     async with Receiver() as rec, running(db, config()):
@@ -164,7 +164,7 @@ async def test_410_disables_the_endpoint_and_cancels_its_callbacks(db):
 
             await eventually(done)
         [endpoint] = await db.list_endpoints()
-        assert endpoint.endpoint == f"http://127.0.0.1:{rec.server.port}"
+        assert endpoint.endpoint == f"http://127.0.0.1:{rec.port}"
         assert endpoint.state is models.EndpointState.DISABLED
         assert len(rec.hits) == 1
         # A new callback to a disabled endpoint is cancelled without being sent.
@@ -230,7 +230,7 @@ async def test_a_hanging_endpoint_does_not_slow_the_healthy_ones(db):
 
 
 async def test_esms_get_callbacks_follow_the_esms_policy_and_are_signed_over_the_query(db):
-    secret = webhook_signing.new_secret(b"e" * 24)
+    secret = signing_secret(b"e" * 24)
     account = make_account(signing_secrets=(secret,))
     await db.create_account(account, [])
     async with Receiver() as rec:

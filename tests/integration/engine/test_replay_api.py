@@ -9,11 +9,10 @@ import httpx
 from dlrhub import settings
 from dlrhub.api import app as app_
 from dlrhub.core import models
-from dlrhub.core import signing as webhook_signing
 from dlrhub.services import hub as hub_
-from tests.conftest import make_account
-from tests.integration.engine.receivers import Receiver
+from tests.conftest import make_account, signing_secret
 from tests.integration.engine.test_dispatcher import config, eventually, ingest, running, states
+from tests.receivers import Receiver
 
 TOKEN = "t0ken"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -26,7 +25,7 @@ def client(db) -> httpx.AsyncClient:
 
 
 async def test_list_replay_by_message_and_to_another_url(db):
-    secret = webhook_signing.new_secret(b"r" * 24)
+    secret = signing_secret(b"r" * 24)
     account = make_account(signing_secrets=(secret,))
     await db.create_account(account, [])
     async with Receiver() as rec, client(db) as http:

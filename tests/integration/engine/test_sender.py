@@ -11,72 +11,33 @@ from collections.abc import AsyncIterator
 import aiohttp.abc
 import pytest
 import standardwebhooks
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from dlrhub.adapters import sender
 from dlrhub.core import models, urls
 from dlrhub.core import signing as webhook_signing
+from tests import conftest, receivers
 
 LOOPBACK = urls.parse_allowlist(["127.0.0.1/32"])
-SECRETS = (webhook_signing.new_secret(b"a" * 24), webhook_signing.new_secret(b"b" * 32))
+SECRETS = (conftest.signing_secret(b"a" * 24), conftest.signing_secret(b"b" * 32))
 OUT = models.AttemptOutcome
 
 
-class Receiver:
-    """A loopback receiver whose paths choose the answer."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
-        self.release = asyncio.Event()
-        self.in_flight = 0
-        self.max_in_flight = 0
-        #: Set once `full_at` requests hang at the same time.
-        self.full = asyncio.Event()
-        self.full_at = 3
-        app = web.Application()
-        app.router.add_route("*", "/{kind}", self.handle)
-        self.server = TestServer(app, host="127.0.0.1")
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        kind = request.match_info["kind"]
-        body = await request.read()
-        self.seen.append((request.method, request.raw_path, dict(request.headers), body))
-        if kind == "ok":
-            return web.Response(text="thanks")
-        if kind == "500":
-            return web.Response(status=500, text="boom")
-        if kind == "410":
-            return web.Response(status=410)
-        if kind == "429":
-            return web.Response(status=429, headers={"Retry-After": "120"})
-        if kind == "302":
-            raise web.HTTPFound("/ok")
-        if kind == "big":
-            return web.Response(body=b"x" * 5000)
-        if kind == "hang":
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            if self.in_flight >= self.full_at:
-                self.full.set()
-            try:
-                await self.release.wait()
-            finally:
-                self.in_flight -= 1
-            return web.Response(text="late")
-        return web.Response(status=404)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.port}{path}"
+def scripted(rec: receivers.Receiver) -> receivers.Receiver:
+    """The receiver with a path per answer class; unscripted paths answer 404."""
+    rec.status = 404
+    rec.script("/ok", receivers.Answer(200, "thanks"))
+    rec.script("/500", 500)
+    rec.script("/410", 410)
+    rec.script("/429", receivers.Answer(429, headers={"Retry-After": "120"}))
+    rec.script("/302", receivers.Answer(302, headers={"Location": "/ok"}))
+    rec.script("/big", receivers.Answer(200, b"x" * 5000))
+    rec.script("/hang", receivers.HANG)
+    return rec
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    await rec.server.start_server()
-    yield rec
-    rec.release.set()
-    await rec.server.close()
+def receiver(receiver: receivers.Receiver) -> receivers.Receiver:
+    return scripted(receiver)
 
 
 @pytest.fixture
@@ -116,7 +77,7 @@ async def test_non_2xx_statuses_are_http_status_and_redirects_are_not_followed(r
     attempt = await snd.send(callback(receiver.url(path)))
     assert attempt.outcome is OUT.HTTP_STATUS
     assert attempt.status_code == status
-    assert [s[1] for s in receiver.seen] == [path]
+    assert [h.path for h in receiver.hits] == [path]
 
 
 async def test_429_carries_retry_after(receiver, snd):
@@ -160,7 +121,8 @@ async def test_post_signature_verifies_with_the_pypi_library_on_the_wire(receive
     async with sender.Sender(sender.SenderConfig(allow=LOOPBACK)) as s:
         attempt = await s.send(callback(receiver.url("/ok")), secrets=SECRETS)
     assert attempt.outcome is OUT.OK
-    [(method, _, headers, body)] = receiver.seen
+    [hit] = receiver.hits
+    method, headers, body = hit.method, hit.headers, hit.body
     assert method == "POST"
     assert headers["Content-Type"] == "application/json"
     for secret in SECRETS:
@@ -172,7 +134,8 @@ async def test_get_is_sent_byte_for_byte_and_its_query_signature_verifies(receiv
     cb = callback(receiver.url("/ok") + "?" + query, method="GET", body=b"")
     attempt = await snd.send(cb, secrets=SECRETS[:1])
     assert attempt.outcome is OUT.OK
-    [(method, raw_path, headers, body)] = receiver.seen
+    [hit] = receiver.hits
+    method, raw_path, headers, body = hit.method, hit.raw_path, hit.headers, hit.body
     assert method == "GET"
     assert body == b""
     assert raw_path == "/ok?" + query
@@ -182,22 +145,22 @@ async def test_get_is_sent_byte_for_byte_and_its_query_signature_verifies(receiv
 async def test_replay_to_another_url(receiver, snd):
     attempt = await snd.send(callback("http://127.0.0.1:9/never"), url=receiver.url("/ok"))
     assert attempt.outcome is OUT.OK
-    assert len(receiver.seen) == 1
+    assert len(receiver.hits) == 1
 
 
 async def test_loopback_is_blocked_without_the_allow_list(receiver):
     async with sender.Sender(sender.SenderConfig()) as s:
         literal = await s.send(callback(receiver.url("/ok")))
-        by_name = await s.send(callback(f"http://localhost:{receiver.server.port}/ok"))
+        by_name = await s.send(callback(f"http://localhost:{receiver.port}/ok"))
         bad_scheme = await s.send(callback("ftp://example.com/x"))
-        legacy = await s.send(callback(f"http://127.1:{receiver.server.port}/ok"))
-        decimal = await s.send(callback(f"http://2130706433:{receiver.server.port}/ok"))
+        legacy = await s.send(callback(f"http://127.1:{receiver.port}/ok"))
+        decimal = await s.send(callback(f"http://2130706433:{receiver.port}/ok"))
     assert legacy.outcome is OUT.BLOCKED_URL
     assert decimal.outcome is OUT.BLOCKED_URL
     assert literal.outcome is OUT.BLOCKED_URL
     assert by_name.outcome is OUT.BLOCKED_URL
     assert bad_scheme.outcome is OUT.BLOCKED_URL
-    assert receiver.seen == []
+    assert receiver.hits == []
 
 
 class FixedResolver(aiohttp.abc.AbstractResolver):
@@ -223,13 +186,13 @@ async def test_the_resolver_connects_only_to_checked_addresses(receiver):
     config = sender.SenderConfig(allow=LOOPBACK)
     resolver = FixedResolver(["169.254.169.254", "127.0.0.1"])
     async with sender.Sender(config, resolver=resolver) as s:
-        attempt = await s.send(callback(f"http://hooks.example.com:{receiver.server.port}/ok"))
+        attempt = await s.send(callback(f"http://hooks.example.com:{receiver.port}/ok"))
     assert attempt.outcome is OUT.OK
     async with sender.Sender(config, resolver=FixedResolver(["169.254.169.254", "10.0.0.1"])) as s:
-        blocked = await s.send(callback(f"http://hooks.example.com:{receiver.server.port}/ok"))
+        blocked = await s.send(callback(f"http://hooks.example.com:{receiver.port}/ok"))
     assert blocked.outcome is OUT.BLOCKED_URL
     assert "metadata" in blocked.error or "private" in blocked.error
-    assert len(receiver.seen) == 1
+    assert len(receiver.hits) == 1
 
 
 async def test_a_missing_name_is_a_dns_failure():
@@ -239,38 +202,29 @@ async def test_a_missing_name_is_a_dns_failure():
 
 
 async def test_per_endpoint_cap_and_a_hanging_endpoint_does_not_slow_a_healthy_one(receiver):
-    healthy = Receiver()
-    await healthy.server.start_server()
-    try:
+    async with scripted(receivers.Receiver()) as healthy:
         async with sender.Sender(sender.SenderConfig(timeout_s=30, per_endpoint=3, allow=LOOPBACK)) as s:
             stuck = [asyncio.create_task(s.send(callback(receiver.url("/hang")))) for _ in range(10)]
-            await receiver.full.wait()
+            await receiver.wait_hanging(3)
             assert s.limiter.in_flight(urls.check_url(receiver.url("/")).endpoint) == 10
             done = await asyncio.gather(*(s.send(callback(healthy.url("/ok"))) for _ in range(30)))
             assert [a.outcome for a in done] == [OUT.OK] * 30
             assert not any(t.done() for t in stuck)
-            assert receiver.max_in_flight == 3
+            assert receiver.max_hanging == 3
             receiver.release.set()
             results = await asyncio.gather(*stuck)
         assert [a.outcome for a in results] == [OUT.OK] * 10
-        assert receiver.max_in_flight == 3
-    finally:
-        await healthy.server.close()
+        assert receiver.max_hanging == 3
 
 
 async def test_waiting_for_a_pool_slot_does_not_count_against_the_timeout(receiver):
-    healthy = Receiver()
-    await healthy.server.start_server()
-    try:
+    async with scripted(receivers.Receiver()) as healthy:
         config = sender.SenderConfig(timeout_s=0.5, pool_size=2, per_endpoint=10, allow=LOOPBACK)
         async with sender.Sender(config) as s:
-            receiver.full_at = 2
             stuck = [asyncio.create_task(s.send(callback(receiver.url("/hang")))) for _ in range(2)]
-            await receiver.full.wait()
+            await receiver.wait_hanging(2)
             ok = await s.send(callback(healthy.url("/ok")))
             timed_out = await asyncio.gather(*stuck)
         # The healthy request waited for the pool until the stuck ones timed out, then got its full timeout.
         assert [a.outcome for a in timed_out] == [OUT.TIMEOUT, OUT.TIMEOUT]
         assert ok.outcome is OUT.OK
-    finally:
-        await healthy.server.close()

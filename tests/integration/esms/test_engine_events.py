@@ -11,7 +11,7 @@ import pytest
 from dlrhub import store
 from dlrhub.core import models
 from dlrhub.services import events
-from tests.integration.esms.conftest import Customer
+from tests.customers import Customer
 
 
 async def ingest(customer: Customer, kind: models.EventKind, type_id: int, **changes) -> store.IngestResult:

@@ -11,10 +11,11 @@ import pytest
 import redis.asyncio
 
 from dlrhub import store
-from dlrhub.api import esms as esms_api
 from dlrhub.core import models
 from dlrhub.services import events
-from tests.integration.esms.conftest import SEND, Customer, open_customer
+from tests import customers
+from tests.customers import Customer
+from tests.integration.esms.conftest import SEND
 
 GET_CALLBACK = "/ZaloCallback/GetCallback"
 
@@ -90,12 +91,11 @@ async def test_oa_filter_and_unknown_oa(customer: Customer, db: store.Store):
 
 async def test_other_accounts_messages_are_invisible(customer: Customer, db: store.Store):
     sms_id = await send(customer)
-    other, api = await open_customer(db)
+    other = await customers.in_process(db)
     try:
         assert (await get_callback(other, [sms_id])).json()["Data_callback"] == []
     finally:
-        await other.http.aclose()
-        await esms_api.close_limiter(api)
+        await other.aclose()
 
 
 async def test_wrong_keys_are_101(customer: Customer):
@@ -157,7 +157,7 @@ async def test_over_the_tps_limit_is_429(db: store.Store, backend):
         finally:
             await client.aclose()
         config["redis_url"] = "redis://127.0.0.1:6379/15"
-    customer, api = await open_customer(db, **config)
+    customer = await customers.in_process(db, config)
     try:
         statuses, limited = await _hammer(customer, 3, 12)
         # Fixed one-second windows: at most two windows' worth pass in a quick burst.
@@ -166,12 +166,11 @@ async def test_over_the_tps_limit_is_429(db: store.Store, backend):
         assert limited.content == b'{"Code":160,"Message":"TPS exceeded"}'
         assert limited.headers["retry-after"] == "1"
     finally:
-        await customer.http.aclose()
-        await esms_api.close_limiter(api)
+        await customer.aclose()
 
 
 async def test_tps_is_per_account(db: store.Store):
-    one, api_one = await open_customer(db, esms_getcallback_tps=2)
+    one = await customers.in_process(db, {"esms_getcallback_tps": 2})
     two_new = None
     try:
         statuses, _ = await _hammer(one, 2, 8)
@@ -184,8 +183,7 @@ async def test_tps_is_per_account(db: store.Store):
         r = await one.post(GET_CALLBACK, {**creds, "ListRefid": []})
         assert r.status_code == 200
     finally:
-        await one.http.aclose()
-        await esms_api.close_limiter(api_one)
+        await one.aclose()
 
 
 async def test_get_send_status(customer: Customer):

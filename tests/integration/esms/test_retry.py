@@ -15,8 +15,9 @@ from dlrhub.dialects import registry
 from dlrhub.services import events
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
-from tests.integration.engine.receivers import Receiver
-from tests.integration.esms.conftest import SEND, Customer
+from tests.customers import Customer
+from tests.integration.esms.conftest import SEND
+from tests.receivers import Receiver
 
 S = models.CallbackState
 #: The eSMS schedule's shape (5 retries) at test speed; the standard one is not used here.

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from dlrhub import store
 from dlrhub.core import models
-from tests.integration.esms.conftest import Customer
+from tests.customers import Customer
 from tests.integration.esms.test_pull import apply, send
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from dlrhub.core import models
 from dlrhub.services import events, lookups
-from tests.integration.nxcloud.conftest import APP_DR_URL, Customer, mt_body, new_customer
+from tests.customers import Customer
+from tests.integration.nxcloud.conftest import APP_DR_URL, mt_body, new_customer
 
 pytestmark = pytest.mark.timeout(60)
 DR_URL = "https://customer.example/per-request-dr"
@@ -29,7 +30,7 @@ def _success(message_id: str, at: dt.datetime) -> models.StatusEvent:
 
 
 async def test_accepted_send_is_stored_priced_and_visible(customer: Customer):
-    answer = await customer.post("/v1/zalo/mt", mt_body(ext="ext info", drWebhook=DR_URL))
+    answer = await customer.signed("/v1/zalo/mt", mt_body(ext="ext info", drWebhook=DR_URL))
     assert list(answer) == ["code", "message", "data"]
     assert (answer["code"], answer["message"]) == (0, "Success")
     request_id = answer["data"]["requestId"]
@@ -49,7 +50,7 @@ async def test_accepted_send_is_stored_priced_and_visible(customer: Customer):
     [({"drWebhook": DR_URL}, DR_URL), ({}, APP_DR_URL), ({"drWebhook": ""}, APP_DR_URL)],
 )
 async def test_dr_webhook_overrides_the_apps_dr_url(customer: Customer, extra, expected):
-    answer = await customer.post("/v1/zalo/mt", mt_body(ext="e", **extra))
+    answer = await customer.signed("/v1/zalo/mt", mt_body(ext="e", **extra))
     request_id = answer["data"]["requestId"]
     result = await events.apply(
         customer.hub, _success(request_id, customer.hub.clock()), customer.new.account
@@ -63,7 +64,7 @@ async def test_dr_webhook_overrides_the_apps_dr_url(customer: Customer, extra, e
 
 async def test_a_message_with_no_dr_url_still_shows_its_status(customer: Customer):
     lonely = await new_customer(customer, dr_url=None)
-    answer = await lonely.post("/v1/zalo/mt", mt_body())
+    answer = await lonely.signed("/v1/zalo/mt", mt_body())
     assert answer["code"] == 0, answer
     request_id = answer["data"]["requestId"]
     result = await events.apply(lonely.hub, _success(request_id, lonely.hub.clock()), lonely.new.account)
@@ -77,9 +78,9 @@ async def test_lookups_are_reused_for_the_ttl_then_read_again(customer: Customer
     base_time = customer.hub.clock()
     clock = [base_time]
     customer.hub.clock = lambda: clock[0]
-    assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 0  # loads account, app and OA
+    assert (await customer.signed("/v1/zalo/mt", mt_body()))["code"] == 0  # loads account, app and OA
     await customer.hub.store.put_oa(dataclasses.replace(customer.new.oa, active=False))
     clock[0] = base_time + dt.timedelta(seconds=lookups.TTL_S / 2)
-    assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 0  # the cached OA is still active
+    assert (await customer.signed("/v1/zalo/mt", mt_body()))["code"] == 0  # the cached OA is still active
     clock[0] = base_time + dt.timedelta(seconds=lookups.TTL_S + 0.1)
-    assert (await customer.post("/v1/zalo/mt", mt_body()))["code"] == 9005
+    assert (await customer.signed("/v1/zalo/mt", mt_body()))["code"] == 9005

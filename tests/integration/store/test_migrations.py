@@ -1,16 +1,17 @@
-"""Applying every numbered migration to an empty database gives the current schema, on both backends."""
+"""Applying every numbered migration to an empty database gives the checked-in schema snapshot, on both backends."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import asyncpg
+from scripts import schema
 
 from dlrhub.core import models
-from dlrhub.store import migrations, schema_dump
-from tests import pg
+from dlrhub.store import migrations
 
-SNAPSHOT = "src/dlrhub/store/schema.txt"
+SNAPSHOT = Path(__file__).parents[3] / "src" / "dlrhub" / "store" / "schema.txt"
 
 #: Model -> table; every model field must be a column (a Callback's request spreads into four columns).
 TABLES = {
@@ -33,13 +34,18 @@ def test_migrations_are_numbered_in_step() -> None:
 
 
 async def test_sqlite_migrations_give_the_snapshot(tmp_path) -> None:
-    snapshot = await schema_dump.snapshot(str(tmp_path / "s.sqlite3"))
-    with open(SNAPSHOT, encoding="utf-8") as f:
-        assert snapshot == f.read(), "schema changed: run `make schema` and review the diff"
+    path = str(tmp_path / "s.sqlite3")
+    await schema.migrated(path)
+    found = schema.snapshot(path).splitlines()
+    expected = SNAPSHOT.read_text(encoding="utf-8").splitlines()
+    # Compared as lists, so pytest shows the lines a migration added, dropped or changed.
+    assert found == expected, "schema changed: run `make schema` and review the diff"
 
 
 async def test_every_model_field_has_a_column(tmp_path) -> None:
-    columns = await schema_dump.sqlite_columns(str(tmp_path / "s.sqlite3"))
+    path = str(tmp_path / "s.sqlite3")
+    await schema.migrated(path)
+    columns = schema.columns(path)
     for model, table in TABLES.items():
         names = {c.split()[0] for c in columns[table]}
         fields = {f.name for f in dataclasses.fields(model) if f.name != "request"}
@@ -47,18 +53,27 @@ async def test_every_model_field_has_a_column(tmp_path) -> None:
 
 
 async def test_postgres_migrations_match_sqlite(pg_url: str, tmp_path) -> None:
-    sqlite_cols = await schema_dump.sqlite_columns(str(tmp_path / "s.sqlite3"))
+    """The PostgreSQL migrations (applied to an empty template database) make the same tables, columns and indexes."""
+    path = str(tmp_path / "s.sqlite3")
+    await schema.migrated(path)
+    sqlite_cols = {table: {c.split()[0] for c in cols} for table, cols in schema.columns(path).items()}
+    sqlite_indexes = {
+        line.split()[2] for line in schema.snapshot(path).splitlines() if line.startswith("CREATE ")
+    }
     conn = await asyncpg.connect(pg_url)
     try:
         found = await conn.fetch(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
+        )
+        indexes = await conn.fetch(
+            # Indexes that back a primary key or UNIQUE constraint are compared as columns, not by name.
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
         )
     finally:
         await conn.close()
     pg_cols: dict[str, set[str]] = {}
     for r in found:
         pg_cols.setdefault(r["table_name"], set()).add(r["column_name"])
-    assert set(pg_cols) == set(sqlite_cols)
-    for table, cols in sqlite_cols.items():
-        assert pg_cols[table] == {c.split()[0] for c in cols}, table
-    assert pg.admin_dsn() in pg.admin_dsn()  # the PG* variables drive the connection
+    assert pg_cols == sqlite_cols
+    assert {r["indexname"] for r in indexes} == sqlite_indexes

@@ -45,7 +45,7 @@ async def test_success_then_signed_receipt(start_simulator, receiver):
     assert (out.kind, out.code) == (models.EventKind.SUCCESS, 0)
     assert out.msg_id is not None
     assert out.quota == wire.Quota(5000, 4999)
-    [posted] = await receiver.wait_for(1)
+    [posted] = await receiver.wait(count=1)
     assert posted.headers["X-ZEvent-Signature"].startswith("mac=")
     event = check_signed(posted)
     assert isinstance(event, webhook.DeliveryReceipt)
@@ -71,7 +71,7 @@ async def test_error_modes_are_17004_with_zalo_res(start_simulator, receiver, mo
     assert out.zalo_res["message"] == codes.error_message(error)
     assert out.text == f"Zalo send error({out.zalo_res['message']})"
     await running.sim.outbox.drain()
-    assert receiver.posts == []
+    assert receiver.hits == []
 
 
 async def test_118_answer_is_the_seed_message(start_simulator):
@@ -127,9 +127,9 @@ async def test_receipt_twice_and_never(start_simulator, receiver):
         assert never.msg_id is not None
         status = await c.message_status("tok", never.msg_id)
     assert [twice.code, never.code] == [0, 0]
-    assert len(receiver.posts) == 2
-    assert receiver.posts[0].body == receiver.posts[1].body
-    event = check_signed(receiver.posts[0])
+    assert len(receiver.hits) == 2
+    assert receiver.hits[0].body == receiver.hits[1].body
+    event = check_signed(receiver.hits[0])
     assert isinstance(event, webhook.DeliveryReceipt)
     assert event.msg_id == twice.msg_id
     assert status.value == wire.MessageStatus(0, "The message was sent to Zalo's server", None)
@@ -140,8 +140,8 @@ async def test_receipt_before_the_send_result(start_simulator, receiver):
     async with zalo(running.url) as c:
         out = await send(c, simulator_modes.phone_with(Mode.RECEIPT_FIRST), tracking_id="first")
         # The receipt was posted and answered before the send's answer came back.
-        assert len(receiver.posts) == 1
-        event = check_signed(receiver.posts[0])
+        assert len(receiver.hits) == 1
+        event = check_signed(receiver.hits[0])
         assert isinstance(event, webhook.DeliveryReceipt)
         assert event.msg_id == out.msg_id
         assert out.msg_id is not None
@@ -159,7 +159,7 @@ async def test_hash_phone_send(start_simulator, receiver):
             "tok", hash_phone=hashed, template_id="1", template_data={"k": "v"}, tracking_id="h1"
         )
     assert out.code == 0
-    [posted] = await receiver.wait_for(1)
+    [posted] = await receiver.wait(count=1)
     event = check_signed(posted)
     assert isinstance(event, webhook.DeliveryReceipt)
     assert event.recipient == hashed
@@ -199,7 +199,7 @@ async def test_124_refreshes_once_and_the_retry_succeeds(start_simulator, receiv
     assert persisted[0].refresh_token != "seeded-refresh"
     assert persisted[0].access_token == keeper.state.access_token
     assert (replay.ok, replay.error) == (False, -14014)
-    await receiver.wait_for(1)
+    await receiver.wait(count=1)
 
 
 async def test_refresh_before_expiry_against_simulator(start_simulator):
@@ -232,7 +232,7 @@ async def test_journey_acknowledged_after_first_delivery(start_simulator, receiv
         assert got.value is not None
         info = await c.check_journey_token("tok", got.value.token)
         first = await send(c, "84900000300", tracking_id="j1", journey_token=got.value.token)
-        await receiver.wait_for(2)
+        await receiver.wait(count=2)
         second = await send(c, "84900000300", tracking_id="j2", journey_token=got.value.token)
         await running.sim.outbox.drain()
         unknown = await send(c, "84900000300", tracking_id="j3", journey_token="nope")
@@ -241,13 +241,13 @@ async def test_journey_acknowledged_after_first_delivery(start_simulator, receiv
     assert info.value.expired_at - info.value.created_at == dt.timedelta(days=7)
     assert [first.code, second.code] == [0, 0]
     assert unknown.zalo_error == -148
-    events = [check_signed(p) for p in receiver.posts]
+    events = [check_signed(p) for p in receiver.hits]
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["DeliveryReceipt", "JourneyAcknowledged", "DeliveryReceipt"]
     ack = events[1]
     assert isinstance(ack, webhook.JourneyAcknowledged)
     assert (ack.journey_id, ack.msg_id, ack.tracking_id) == (got.value.journey_id, first.msg_id, "j1")
-    assert receiver.posts[1].headers.get("X-ZEvent-Server") is None
+    assert receiver.hits[1].headers.get("X-ZEvent-Server") is None
 
 
 async def test_journey_times_out_unused(start_simulator, receiver):
@@ -255,7 +255,7 @@ async def test_journey_times_out_unused(start_simulator, receiver):
     async with zalo(running.url) as c:
         got = await c.get_journey_token("tok", "84900000300")
         assert got.value is not None
-        [posted] = await receiver.wait_for(1)
+        [posted] = await receiver.wait(count=1)
         late = await send(c, "84900000300", journey_token=got.value.token)
     event = check_signed(posted)
     assert isinstance(event, webhook.JourneyTimedOut)
@@ -271,7 +271,7 @@ async def test_receipts_are_retried_until_2xx(start_simulator, receiver):
     async with zalo(running.url) as c:
         await send(c, "84900000300")
     await running.sim.outbox.drain()
-    assert len(receiver.posts) == 3
+    assert len(receiver.hits) == 3
     assert running.sim.outbox.failed == 1
 
 
@@ -284,7 +284,7 @@ async def test_shutdown_cancels_pending_receipts(start_simulator, receiver):
     await running.sim.aclose()
     assert running.sim.outbox.pending == 0
     await asyncio.sleep(0)
-    assert receiver.posts == []
+    assert receiver.hits == []
 
 
 async def test_expired_issued_token_is_124(start_simulator):
@@ -307,7 +307,7 @@ async def test_send_by_user_id_gets_a_receipt_naming_the_user(start_simulator, r
             tracking_id="zalomid.uid",
         )
     assert (out.kind, out.code) == (models.EventKind.SUCCESS, 0)
-    [posted] = await receiver.wait_for(1)
+    [posted] = await receiver.wait(count=1)
     event = check_signed(posted)
     assert isinstance(event, webhook.DeliveryReceipt)
     assert (event.recipient, event.msg_id, event.tracking_id) == (

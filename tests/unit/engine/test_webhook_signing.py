@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from dlrhub.core import errors, models
 from dlrhub.core import signing as webhook_signing
+from tests import conftest
 
 SECRETS = (
-    webhook_signing.new_secret(bytes(range(24))),
-    webhook_signing.new_secret(bytes(range(100, 132))),
-    webhook_signing.new_secret(b"\xff" * 64),
+    conftest.signing_secret(bytes(range(24))),
+    conftest.signing_secret(bytes(range(100, 132))),
+    conftest.signing_secret(b"\xff" * 64),
 )
 POST = models.CallbackRequest(
     method="POST",
@@ -78,7 +79,7 @@ def test_verify_get_extension_and_its_failures():
     changed = models.CallbackRequest(method="GET", url=GET.url.replace("%257B", "%257b"))
     assert not webhook_signing.verify(SECRETS, headers, changed, now=1700000010)
     assert not webhook_signing.verify(SECRETS, headers, GET, now=1700000000 + 301)
-    assert not webhook_signing.verify((webhook_signing.new_secret(b"z" * 24),), headers, GET, now=1700000000)
+    assert not webhook_signing.verify((conftest.signing_secret(b"z" * 24),), headers, GET, now=1700000000)
     assert not webhook_signing.verify(SECRETS, {**headers, "webhook-id": "cb_10"}, GET, now=1700000000)
     assert not webhook_signing.verify(SECRETS, {}, GET, now=1700000000)
 
@@ -111,7 +112,7 @@ def test_too_many_secrets_are_refused():
     st.binary(max_size=300),
 )
 def test_any_post_signature_verifies_with_the_pypi_library(key, callback_id, body):
-    secret = webhook_signing.new_secret(key)
+    secret = conftest.signing_secret(key)
     request = models.CallbackRequest(method="POST", url="https://e.com/", body=body)
     headers = webhook_signing.headers_for(callback_id, 1700000000, (secret,), request)
     assert webhook_signing.verify((secret,), headers, request, now=1700000000)

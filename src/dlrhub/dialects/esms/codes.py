@@ -156,11 +156,6 @@ def text(code: int) -> str:
         return f"Error {code}"
 
 
-def is_esms_code(code: int | None) -> bool:
-    """True when `code` is in the eSMS table (so it came from dlrhub, not from Zalo, whose codes are <= 0)."""
-    return code is not None and code in Code._value2member_map_
-
-
 def error(code: Code, detail: str | None = None) -> errors.DialectError:
     """A DialectError carrying `code` and its table text, or `detail` (a more precise text) where it helps."""
     return errors.DialectError(int(code), detail if detail is not None else TEXT[code])

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import orjson
 
 from dlrhub.core import errors
 from dlrhub.dialects.nxcloud import codes
-
-#: The shape of an NXCloud `requestId` (`ids.message_id(ids.ZALOMID, now)` makes them).
-REQUEST_ID = re.compile(r"zalomid\.[0-9a-f]{32}")
 
 
 def accepted(request_id: str) -> bytes:

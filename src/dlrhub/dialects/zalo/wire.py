@@ -55,11 +55,6 @@ def from_epoch_ms(value: object, field: str) -> dt.datetime:
         raise errors.InvalidInput(field, "time out of range") from exc
 
 
-def to_epoch_ms(when: dt.datetime) -> str:
-    """Zalo's millisecond epoch string for an aware datetime."""
-    return str(int(when.timestamp() * 1000))
-
-
 def loads(raw: bytes, field: str = "body") -> Any:
     """Parse JSON bytes; raises InvalidInput (never anything else) on a bad or oversized document."""
     if len(raw) > MAX_ANSWER_BYTES:
