@@ -118,7 +118,9 @@ async def apply(
     """
     if app is None:
         app = await _app_of(hub, event, message)
-    result = await hub.store.apply_event(event, hub.render_inputs(account, app), new_message=new_message)
+    result = await hub.store.apply_event(
+        event, hub.render_inputs(account, app), now=hub.clock(), new_message=new_message
+    )
     if not result.duplicate:
         dialect = registry.dialect_of(result.message).value
         hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=dialect).inc()

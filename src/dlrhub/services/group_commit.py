@@ -10,6 +10,7 @@ import asyncio
 import weakref
 
 from dlrhub import store
+from dlrhub.core import clock as clock_
 from dlrhub.core import errors
 from dlrhub.planning import accepts
 
@@ -18,10 +19,11 @@ MAX_BATCH = 256
 
 
 class AcceptQueue:
-    """The accept queue of one store, in one event loop."""
+    """The accept queue of one store, in one event loop; `clock` gives each batch's time as it is written."""
 
-    def __init__(self, target: store.Ingest, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, target: store.Ingest, clock: clock_.Clock, max_batch: int = MAX_BATCH) -> None:
         self.store = target
+        self.clock = clock
         self.max_batch = max_batch
         self._pending: list[tuple[accepts.Accept, asyncio.Future[store.IngestResult]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -38,7 +40,7 @@ class AcceptQueue:
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                results = await self.store.accept_messages([item for item, _ in batch])
+                results = await self.store.accept_messages([item for item, _ in batch], self.clock())
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():
@@ -58,9 +60,10 @@ class AcceptQueue:
 _queues: weakref.WeakKeyDictionary[store.Ingest, AcceptQueue] = weakref.WeakKeyDictionary()
 
 
-async def accept(target: store.Ingest, item: accepts.Accept) -> store.IngestResult:
-    """Accept `item` through `target`'s shared queue (see the module docstring)."""
+async def accept(target: store.Ingest, item: accepts.Accept, clock: clock_.Clock) -> store.IngestResult:
+    """Accept `item` through `target`'s shared queue (see the module docstring); a new queue keeps `clock`, the
+    clock of the hub that owns `target`."""
     queue = _queues.get(target)
     if queue is None:
-        queue = _queues[target] = AcceptQueue(target)
+        queue = _queues[target] = AcceptQueue(target, clock)
     return await queue.accept(item)

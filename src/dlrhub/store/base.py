@@ -11,7 +11,6 @@ import datetime as dt
 import typing
 from decimal import Decimal
 
-from dlrhub.core import clock as clock_
 from dlrhub.core import errors, models
 from dlrhub.planning import accepts, events
 from dlrhub.store import nouns, queues
@@ -20,7 +19,7 @@ from dlrhub.store import nouns, queues
 class Ingest(typing.Protocol):
     """Writing messages and events: the accept path (sends) and the event path (status events).
 
-    These two read the clock the store was opened with (`from_url(clock=)`) until they take a `now` of their own.
+    Each write takes its `now` from the caller, the time that stamps the rows it writes: the store reads no time.
     """
 
     # -- messages and events -----------------------------------------------------------------------------
@@ -30,6 +29,7 @@ class Ingest(typing.Protocol):
         event: models.StatusEvent,
         inputs: events.RenderInputs,
         *,
+        now: dt.datetime,
         charge: Decimal = Decimal(0),
         dedup_since: dt.datetime | None = None,
         channel_due_at: dt.datetime | None = None,
@@ -42,7 +42,7 @@ class Ingest(typing.Protocol):
         errors.InsufficientBalance when the balance is below `charge`. Nothing is written then.
         """
         (result,) = await self.accept_messages(
-            [accepts.Accept(message, event, inputs, charge, dedup_since, channel_due_at)]
+            [accepts.Accept(message, event, inputs, charge, dedup_since, channel_due_at)], now
         )
         if isinstance(result, errors.DlrhubError):
             raise result
@@ -50,7 +50,7 @@ class Ingest(typing.Protocol):
 
     @abc.abstractmethod
     async def accept_messages(
-        self, batch: list[accepts.Accept]
+        self, batch: list[accepts.Accept], now: dt.datetime
     ) -> list[events.IngestResult | errors.DlrhubError]:
         """`accept_message` for each of `batch`, in one transaction (group commit), in order.
 
@@ -64,6 +64,7 @@ class Ingest(typing.Protocol):
         event: models.StatusEvent,
         inputs: events.RenderInputs,
         *,
+        now: dt.datetime,
         new_message: models.Message | None = None,
     ) -> events.IngestResult:
         """Store an event, the message's (and journey's) new state and its callbacks in one transaction.
@@ -103,15 +104,14 @@ class Store(
         """Release connections."""
 
 
-def from_url(url: str, *, clock: clock_.Clock = clock_.utcnow) -> Store:
-    """Open the store a `DLRHUB_DATABASE_URL` names, loading only that backend's driver; `clock` is what the
-    store's writes without a `now` of their own read (`Ingest`)."""
+def from_url(url: str) -> Store:
+    """Open the store a `DLRHUB_DATABASE_URL` names, loading only that backend's driver."""
     if url.startswith("sqlite:///"):
         from dlrhub.store import sqlite
 
-        return sqlite.SqliteStore(url.removeprefix("sqlite:///"), clock=clock)
+        return sqlite.SqliteStore(url.removeprefix("sqlite:///"))
     if url.startswith(("postgresql://", "postgres://")):
         from dlrhub.store import postgres
 
-        return postgres.PostgresStore(url, clock=clock)
+        return postgres.PostgresStore(url)
     raise errors.ConfigError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")

@@ -46,7 +46,7 @@ async def test_each_accept_stands_alone_in_one_transaction(db: store.Store):
         _accept(rich, "m4", request_id="r1"),  # same RequestId as m1, in the same batch
         _accept(rich, "m5", charge="0"),
     ]
-    results = await db.accept_messages(batch)
+    results = await db.accept_messages(batch, NOW)
     assert [type(r).__name__ for r in results] == [
         "IngestResult", "IngestResult", "InsufficientBalance", "DuplicateRequest", "IngestResult",
     ]  # fmt: skip
@@ -60,7 +60,7 @@ async def test_each_accept_stands_alone_in_one_transaction(db: store.Store):
     for refused in ("m3", "m4"):
         with pytest.raises(errors.UnknownMessage):
             await db.get_message(refused)
-    assert await db.accept_messages([]) == []
+    assert await db.accept_messages([], NOW) == []
 
 
 async def test_concurrent_accepts_share_transactions_and_keep_their_own_answers(db: store.Store):
@@ -68,7 +68,8 @@ async def test_concurrent_accepts_share_transactions_and_keep_their_own_answers(
     account = make_account(balance=Decimal("30"))
     await db.create_account(account, [])
     outcomes = await asyncio.gather(
-        *[group_commit.accept(db, _accept(account, f"c{i}")) for i in range(40)], return_exceptions=True
+        *[group_commit.accept(db, _accept(account, f"c{i}"), lambda: NOW) for i in range(40)],
+        return_exceptions=True,
     )
     accepted = [o for o in outcomes if isinstance(o, store.IngestResult)]
     refused = [o for o in outcomes if isinstance(o, errors.InsufficientBalance)]
@@ -98,14 +99,18 @@ async def test_batches_of_two_processes_race_for_one_request_id_and_balance(pg_u
         # Free sends with the same RequestIds, in opposite orders: only the request ids' row locks keep them apart.
         same_ids = [
             asyncio.gather(
-                first.accept_messages([_accept(account, f"a{n}-{r}", "0", f"r{r}") for r in (n, n + 1)]),
-                second.accept_messages([_accept(account, f"b{n}-{r}", "0", f"r{r}") for r in (n + 1, n)]),
+                first.accept_messages([_accept(account, f"a{n}-{r}", "0", f"r{r}") for r in (n, n + 1)], NOW),
+                second.accept_messages(
+                    [_accept(account, f"b{n}-{r}", "0", f"r{r}") for r in (n + 1, n)], NOW
+                ),
             )
             for n in range(0, 20, 2)
         ]
         # Paid sends without RequestIds: only the account's row lock keeps the balance right.
         paid = [
-            (first if n % 2 else second).accept_messages([_accept(account, f"p{n}-{k}") for k in range(3)])
+            (first if n % 2 else second).accept_messages(
+                [_accept(account, f"p{n}-{k}") for k in range(3)], NOW
+            )
             for n in range(8)
         ]
         pairs, charged = await asyncio.gather(asyncio.gather(*same_ids), asyncio.gather(*paid))
@@ -126,7 +131,7 @@ async def test_a_refused_accept_leaves_no_request_id_behind(pg_url: str):
     try:
         poor = make_account(balance=Decimal("0"))
         await db.create_account(poor, [])
-        results = await db.accept_messages([_accept(poor, "m1", request_id="r1")])
+        results = await db.accept_messages([_accept(poor, "m1", request_id="r1")], NOW)
         assert isinstance(results[0], errors.InsufficientBalance)
         pool = await db.pool()  # type: ignore[attr-defined]
         assert await pool.fetchval("SELECT count(*) FROM request_ids") == 0

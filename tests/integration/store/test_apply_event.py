@@ -9,8 +9,6 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-
 from dlrhub import store
 from dlrhub.core import models
 from dlrhub.planning import events as planning
@@ -18,12 +16,6 @@ from tests.conftest import make_account
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 E = models.EventKind
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(db: store.Store) -> None:
-    """The store's clock reads NOW, so stored times equal the ones returned."""
-    db.clock = lambda: NOW  # type: ignore[attr-defined]
 
 
 async def _message(db: store.Store) -> planning.RenderInputs:
@@ -43,7 +35,7 @@ async def _message(db: store.Store) -> planning.RenderInputs:
         callback_url="https://example.com/cb", price=Decimal("300"), journey_id="j1",
     )  # fmt: skip
     inputs = planning.RenderInputs(account)
-    await db.accept_message(message, _event(E.ACCEPTED), inputs)
+    await db.accept_message(message, _event(E.ACCEPTED), inputs, now=NOW)
     return inputs
 
 
@@ -58,9 +50,9 @@ def _event(
 async def test_a_duplicate_returns_what_is_stored(db: store.Store) -> None:
     inputs = await _message(db)
     ack = _event(E.JOURNEY_ACKNOWLEDGED, journey_id="j1")
-    first = await db.apply_event(ack, inputs)
+    first = await db.apply_event(ack, inputs, now=NOW)
     assert first.event.applied and first.journey is not None and len(first.callbacks) == 1
-    again = await db.apply_event(ack, inputs)
+    again = await db.apply_event(ack, inputs, now=NOW)
     stored = store.IngestResult(
         (await db.list_events("m1"))[-1], await db.get_message("m1"), await db.get_journey("j1"), [], True
     )
@@ -73,19 +65,19 @@ async def test_a_duplicate_after_later_moves_returns_the_first_event_and_the_cur
     db: store.Store,
 ) -> None:
     inputs = await _message(db)
-    success = await db.apply_event(_event(E.SUCCESS), inputs)
-    delivered = await db.apply_event(_event(E.DELIVERED), inputs)
-    again = await db.apply_event(_event(E.SUCCESS), inputs)
+    success = await db.apply_event(_event(E.SUCCESS), inputs, now=NOW)
+    delivered = await db.apply_event(_event(E.DELIVERED), inputs, now=NOW)
+    again = await db.apply_event(_event(E.SUCCESS), inputs, now=NOW)
     assert again == store.IngestResult(success.event, delivered.message, None, [], duplicate=True)
 
 
 async def test_a_stale_event_is_recorded_unapplied(db: store.Store) -> None:
     inputs = await _message(db)
-    await db.apply_event(_event(E.SUCCESS), inputs)
-    delivered = await db.apply_event(_event(E.DELIVERED), inputs)
+    await db.apply_event(_event(E.SUCCESS), inputs, now=NOW)
+    delivered = await db.apply_event(_event(E.DELIVERED), inputs, now=NOW)
     assert delivered.message is not None and delivered.message.seq == 3
     for late in (_event(E.SUCCESS, "late-success"), _event(E.FAILED)):
-        result = await db.apply_event(late, inputs)
+        result = await db.apply_event(late, inputs, now=NOW)
         unapplied = dataclasses.replace(late, seq=3, applied=False)
         assert result == store.IngestResult(unapplied, delivered.message, None, [])
     assert await db.get_message("m1") == delivered.message
@@ -93,11 +85,11 @@ async def test_a_stale_event_is_recorded_unapplied(db: store.Store) -> None:
 
 async def test_out_of_order_events_keep_the_furthest_state(db: store.Store) -> None:
     inputs = await _message(db)
-    delivered = await db.apply_event(_event(E.DELIVERED), inputs)
+    delivered = await db.apply_event(_event(E.DELIVERED), inputs, now=NOW)
     assert delivered.message is not None
     assert (delivered.message.state, delivered.message.seq) == (models.MessageState.DELIVERED, 2)
     assert [c.seq for c in delivered.callbacks] == [2] and delivered.journey is None
-    success = await db.apply_event(_event(E.SUCCESS), inputs)
+    success = await db.apply_event(_event(E.SUCCESS), inputs, now=NOW)
     unapplied = dataclasses.replace(_event(E.SUCCESS), seq=2, applied=False)
     assert success == store.IngestResult(unapplied, delivered.message, None, [])
     assert [(e.kind, e.seq, e.applied) for e in await db.list_events("m1")] == [
@@ -112,11 +104,11 @@ async def test_an_acknowledgement_after_the_time_out_is_recorded_unapplied(db: s
     timeout = models.StatusEvent(
         id="journey:j1:journey_time_out", kind=E.JOURNEY_TIME_OUT, occurred_at=NOW, journey_id="j1"
     )
-    timed_out = await db.apply_event(timeout, inputs)
+    timed_out = await db.apply_event(timeout, inputs, now=NOW)
     assert timed_out.journey is not None and timed_out.journey.state is models.JourneyState.TIMED_OUT
     ack = _event(E.JOURNEY_ACKNOWLEDGED, journey_id="j1")
     before = await db.get_message("m1")
-    result = await db.apply_event(ack, inputs)
+    result = await db.apply_event(ack, inputs, now=NOW)
     unapplied = dataclasses.replace(ack, seq=1, applied=False)
     assert (result.event, result.journey, result.callbacks) == (unapplied, timed_out.journey, [])
     # The result's message is the one planned (seq 2), though the unapplied event leaves the stored one as is.

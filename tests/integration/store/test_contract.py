@@ -17,12 +17,6 @@ from tests.conftest import make_account
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-@pytest.fixture(autouse=True)
-def pinned_clock(db: store.Store) -> None:
-    """The store's clock reads NOW, so due times and windows are exact."""
-    db.clock = lambda: NOW  # type: ignore[attr-defined]
-
-
 def new_message(account: models.Account, mid: str = "m1", **changes: Any) -> models.Message:
     message = models.Message(
         id=mid,
@@ -52,7 +46,7 @@ def inputs(account: models.Account, app: models.App | None = None) -> planning.R
 
 async def accept(db: store.Store, account: models.Account, mid: str = "m1", **kw: Any) -> store.IngestResult:
     return await db.accept_message(
-        new_message(account, mid), event(mid, models.EventKind.ACCEPTED), inputs(account), **kw
+        new_message(account, mid), event(mid, models.EventKind.ACCEPTED), inputs(account), now=NOW, **kw
     )
 
 
@@ -134,12 +128,15 @@ async def test_request_id_dedup_window(db: store.Store) -> None:
     await db.create_account(account, [])
     since = NOW - dt.timedelta(hours=24)
     first = new_message(account, "m1", request_id="r-1")
-    await db.accept_message(first, event("m1", models.EventKind.ACCEPTED), inputs(account), dedup_since=since)
+    await db.accept_message(
+        first, event("m1", models.EventKind.ACCEPTED), inputs(account), now=NOW, dedup_since=since
+    )
     with pytest.raises(errors.DuplicateRequest) as caught:
         await db.accept_message(
             new_message(account, "m2", request_id="r-1"),
             event("m2", models.EventKind.ACCEPTED),
             inputs(account),
+            now=NOW,
             dedup_since=since,
         )
     assert caught.value.existing_message_id == "m1"
@@ -151,22 +148,45 @@ async def test_request_id_dedup_window(db: store.Store) -> None:
         new_message(account, "m3", request_id="r-1"),
         event("m3", models.EventKind.ACCEPTED),
         inputs(account),
+        now=NOW,
         dedup_since=later,
     )
     assert (await db.get_message("m3")).request_id == "r-1"
+
+
+async def test_writes_are_stamped_with_the_callers_now(db: store.Store) -> None:
+    """The store reads no clock of its own: a day-old `now` is what its writes record."""
+    then = NOW - dt.timedelta(days=1)
+    account = make_account()
+    await db.create_account(account, [])
+    accepted = [
+        (new_message(account, mid, request_id="r-1"), event(mid, models.EventKind.ACCEPTED))
+        for mid in ("m1", "m2")
+    ]
+    await db.accept_message(
+        *accepted[0], inputs(account), now=then, dedup_since=then - dt.timedelta(hours=24)
+    )
+    # m1's RequestId is stamped `then`, so a window that opens a second later lets m2 use it again.
+    await db.accept_message(
+        *accepted[1], inputs(account), now=then, dedup_since=then + dt.timedelta(seconds=1)
+    )
+    await db.apply_event(event("m2", models.EventKind.SUCCESS), inputs(account), now=then)
+    (callback,) = await db.list_callbacks("m2")
+    assert (callback.created_at, callback.due_at) == (then, then)
+    assert (await db.get_message("m2")).updated_at == then
 
 
 async def test_apply_event_is_idempotent_and_monotonic(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     await accept(db, account)
-    ok = await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
+    ok = await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account), now=NOW)
     assert ok.event.applied and not ok.duplicate and len(ok.callbacks) == 1
-    again = await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
+    again = await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account), now=NOW)
     assert again.duplicate and again.callbacks == []
-    delivered = await db.apply_event(event("m1", models.EventKind.DELIVERED), inputs(account))
+    delivered = await db.apply_event(event("m1", models.EventKind.DELIVERED), inputs(account), now=NOW)
     assert delivered.message is not None and delivered.message.state is models.MessageState.DELIVERED
-    late = await db.apply_event(event("m1", models.EventKind.FAILED), inputs(account))
+    late = await db.apply_event(event("m1", models.EventKind.FAILED), inputs(account), now=NOW)
     assert not late.event.applied and late.callbacks == []
     stored = await db.get_message("m1")
     assert (stored.state, stored.seq) == (models.MessageState.DELIVERED, 3)
@@ -184,9 +204,12 @@ async def test_apply_event_creates_an_external_message(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     with pytest.raises(errors.UnknownMessage):
-        await db.apply_event(event("x1", models.EventKind.SUCCESS), inputs(account))
+        await db.apply_event(event("x1", models.EventKind.SUCCESS), inputs(account), now=NOW)
     result = await db.apply_event(
-        event("x1", models.EventKind.SUCCESS), inputs(account), new_message=new_message(account, "x1")
+        event("x1", models.EventKind.SUCCESS),
+        inputs(account),
+        now=NOW,
+        new_message=new_message(account, "x1"),
     )
     assert result.message is not None and result.message.state is models.MessageState.SUCCESS
     assert (await db.get_message("x1")).state is models.MessageState.SUCCESS
@@ -200,7 +223,7 @@ async def test_zalo_msg_id_comes_from_the_send_result(db: store.Store) -> None:
         event("m1", models.EventKind.SUCCESS),
         zalo_res={"error": 0, "message": "Success", "data": {"msg_id": "abc"}},
     )
-    await db.apply_event(ev, inputs(account))
+    await db.apply_event(ev, inputs(account), now=NOW)
     assert (await db.get_message("m1")).zalo_msg_id == "abc"
 
 
@@ -209,9 +232,9 @@ async def test_claims_keep_per_message_order_and_leases(db: store.Store) -> None
     await db.create_account(account, [])
     for mid in ("m1", "m2"):
         await accept(db, account, mid)
-    await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
-    await db.apply_event(event("m1", models.EventKind.DELIVERED), inputs(account))
-    await db.apply_event(event("m2", models.EventKind.FAILED), inputs(account))
+    await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account), now=NOW)
+    await db.apply_event(event("m1", models.EventKind.DELIVERED), inputs(account), now=NOW)
+    await db.apply_event(event("m2", models.EventKind.FAILED), inputs(account), now=NOW)
     later = NOW + dt.timedelta(seconds=5)
     claimed = await db.claim_due_callbacks("w1", later, 100, 30)
     assert sorted((c.message_id, c.seq) for c in claimed) == [("m1", 2), ("m2", 2)]
@@ -242,7 +265,7 @@ async def test_retry_reschedules(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     await accept(db, account)
-    await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account))
+    await db.apply_event(event("m1", models.EventKind.SUCCESS), inputs(account), now=NOW)
     (cb,) = await db.claim_due_callbacks("w", NOW + dt.timedelta(seconds=1), 10, 30)
     attempt = models.Attempt(
         callback_id=cb.id, number=1, started_at=NOW, duration_ms=10000, outcome=models.AttemptOutcome.TIMEOUT
@@ -300,11 +323,11 @@ async def test_journey_events(db: store.Store) -> None:
         routed=True,
         oa_id="oa",
     )
-    result = await db.apply_event(timeout, inputs(account, app))
+    result = await db.apply_event(timeout, inputs(account, app), now=NOW)
     assert result.event.applied and len(result.callbacks) == 1
     assert result.journey is not None and result.journey.state is models.JourneyState.TIMED_OUT
     assert result.callbacks[0].order_key == "journey:j1"
     assert result.callbacks[0].request.url == "https://example.com/dr"
     stored = await db.get_journey("j1")
     assert stored is not None and stored.state is models.JourneyState.TIMED_OUT
-    assert (await db.apply_event(timeout, inputs(account, app))).duplicate
+    assert (await db.apply_event(timeout, inputs(account, app), now=NOW)).duplicate

@@ -45,11 +45,10 @@ class PostgresBatch(messages.PostgresMessages):
     """
 
     async def accept_messages(
-        self, batch: list[accepting.Accept]
+        self, batch: list[accepting.Accept], now: dt.datetime
     ) -> list[events.IngestResult | errors.DlrhubError]:
         if not batch:
             return []
-        now = self.clock()
         keys = accepting.request_keys(batch)
         charged = accepting.charged_accounts(batch)
         pool = await self.pool()

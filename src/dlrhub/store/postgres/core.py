@@ -8,7 +8,6 @@ from typing import Any
 import asyncpg
 import orjson
 
-from dlrhub.core import clock as clock_
 from dlrhub.store import migrations, rows
 
 BACKEND: rows.Backend = "postgres"
@@ -40,12 +39,8 @@ def insert_sql(table: str, row: dict[str, Any], suffix: str = "") -> tuple[Any, 
 class PostgresCore:
     """Owns the pool; the concern mixins use `pool()`."""
 
-    def __init__(
-        self, url: str, *, min_size: int = 1, max_size: int = 10, clock: clock_.Clock = clock_.utcnow
-    ) -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self.url = url
-        #: The caller's clock, for the writes that take no `now` (`base.Ingest`).
-        self.clock = clock
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None

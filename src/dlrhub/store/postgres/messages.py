@@ -60,9 +60,9 @@ class PostgresMessages(core.PostgresCore):
         event: models.StatusEvent,
         inputs: planning.RenderInputs,
         *,
+        now: dt.datetime,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
-        now = self.clock()
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
             message = None

@@ -25,11 +25,10 @@ class SqliteBatch(messages.SqliteMessages):
     """`accept_messages`: the accept path of `SqliteMessages.accept_message`, batched."""
 
     async def accept_messages(
-        self, batch: list[accepting.Accept]
+        self, batch: list[accepting.Accept], now: dt.datetime
     ) -> list[events.IngestResult | errors.DlrhubError]:
         if not batch:
             return []
-        now = self.clock()
 
         def run(conn: sqlite3.Connection) -> list[events.IngestResult | errors.DlrhubError]:
             decided = accepting.decide(batch, now, _seen(conn, batch), _balances(conn, batch))

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dlrhub.core import clock as clock_
 from dlrhub.store import migrations, rows
 from dlrhub.store.sqlite import checkpoint
 
@@ -52,10 +51,8 @@ _READER_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON", "PRAGMA 
 class SqliteCore:
     """Owns the connections; the concern mixins build on `_tx` and `_read`."""
 
-    def __init__(self, path: str, *, clock: clock_.Clock = clock_.utcnow) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        #: The caller's clock, for the writes that take no `now` (`base.Ingest`).
-        self.clock = clock
         self._writer: sqlite3.Connection | None = None
         # The writer is used on the loop's thread. The lock keeps the other threads that touch it (the
         # checkpointer's, the reader's on its first read) from doing so mid-transaction.

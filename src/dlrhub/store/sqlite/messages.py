@@ -49,9 +49,9 @@ class SqliteMessages(core.SqliteCore):
         event: models.StatusEvent,
         inputs: planning.RenderInputs,
         *,
+        now: dt.datetime,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
-        now = self.clock()
 
         def run(conn: sqlite3.Connection) -> planning.IngestResult:
             seen = conn.execute("SELECT * FROM events WHERE id = ?", (event.id,)).fetchone()
