@@ -90,6 +90,9 @@ def plan_event(
             new_journey = dataclasses.replace(journey, **changes)
     elif message is None and states.is_journey_event(event.kind):
         applied = True
+    if not applied:
+        # An event its journey refuses (an acknowledgement after the time-out) moves the message no more either.
+        new_message = message
     if new_message is not None and event.kind is not models.EventKind.JOURNEY_TIME_OUT:
         seq = new_message.seq if applied else (message.seq if message else 0)
         order_key = new_message.id
