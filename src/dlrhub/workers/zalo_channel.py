@@ -149,14 +149,16 @@ class ChannelWorker:
             outcome = await tokens.send_with_refresh(
                 self._keeper(oa),
                 self.zalo,
-                template_id=message.template_id or "",
-                template_data=message.template_data or {},
-                tracking_id=message.id,
-                phone=None if by_hash or by_uid else message.recipient,
-                hash_phone=message.recipient if by_hash else None,
-                user_id=message.recipient if by_uid else None,
-                sending_mode=message.sending_mode,
-                journey_token=journey_token,
+                wire.TemplateSend(
+                    template_id=message.template_id or "",
+                    template_data=message.template_data or {},
+                    tracking_id=message.id,
+                    phone=None if by_hash or by_uid else message.recipient,
+                    hash_phone=message.recipient if by_hash else None,
+                    user_id=message.recipient if by_uid else None,
+                    sending_mode=message.sending_mode,
+                    journey_token=journey_token,
+                ),
             )
         except errors.InvalidInput as exc:
             log.info("message %s not sent: %s", message.id, exc)

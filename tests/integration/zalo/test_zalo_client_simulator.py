@@ -26,7 +26,10 @@ def zalo(url: str, timeout: float = 2.0) -> client.ZaloClient:
 
 async def send(c: client.ZaloClient, phone: str, tracking_id: str = "zalomid.t1", token: str = "tok", **kw):
     return await c.send_template(
-        token, phone=phone, template_id="228386", template_data={"name": "An"}, tracking_id=tracking_id, **kw
+        token,
+        wire.TemplateSend(
+            phone=phone, template_id="228386", template_data={"name": "An"}, tracking_id=tracking_id, **kw
+        ),
     )
 
 
@@ -156,7 +159,8 @@ async def test_hash_phone_send(start_simulator, receiver):
     hashed = hashlib.sha256(b"84900000118").hexdigest()
     async with zalo(running.url) as c:
         out = await c.send_template(
-            "tok", hash_phone=hashed, template_id="1", template_data={"k": "v"}, tracking_id="h1"
+            "tok",
+            wire.TemplateSend(hash_phone=hashed, template_id="1", template_data={"k": "v"}, tracking_id="h1"),
         )
     assert out.code == 0
     [posted] = await receiver.wait(count=1)
@@ -186,10 +190,12 @@ async def test_124_refreshes_once_and_the_retry_succeeds(start_simulator, receiv
         out = await tokens.send_with_refresh(
             keeper,
             c,
-            phone=simulator_modes.phone_with(Mode.ERROR_124),
-            template_id="1",
-            template_data={"k": "v"},
-            tracking_id="t124",
+            wire.TemplateSend(
+                phone=simulator_modes.phone_with(Mode.ERROR_124),
+                template_id="1",
+                template_data={"k": "v"},
+                tracking_id="t124",
+            ),
         )
         # The single-use refresh token cannot be replayed.
         replay = await c.refresh_token(APP, "dlrhub-sim-app-secret", "seeded-refresh")
@@ -301,10 +307,12 @@ async def test_send_by_user_id_gets_a_receipt_naming_the_user(start_simulator, r
     async with zalo(running.url) as c:
         out = await c.send_template(
             "tok",
-            user_id="5308693166941955300",
-            template_id="523194",
-            template_data={"name": "An"},
-            tracking_id="zalomid.uid",
+            wire.TemplateSend(
+                user_id="5308693166941955300",
+                template_id="523194",
+                template_data={"name": "An"},
+                tracking_id="zalomid.uid",
+            ),
         )
     assert (out.kind, out.code) == (models.EventKind.SUCCESS, 0)
     [posted] = await receiver.wait(count=1)
@@ -321,7 +329,10 @@ async def test_user_id_modes_follow_the_last_digits(start_simulator):
     running = await start_simulator()
     async with zalo(running.url) as c:
         out = await c.send_template(
-            "tok", user_id="5308693166941955118", template_id="1", template_data={"a": 1}, tracking_id="u"
+            "tok",
+            wire.TemplateSend(
+                user_id="5308693166941955118", template_id="1", template_data={"a": 1}, tracking_id="u"
+            ),
         )
     assert (out.code, out.zalo_error) == (17004, -118)
 

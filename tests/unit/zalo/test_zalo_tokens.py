@@ -45,7 +45,7 @@ class FakeSender:
         self.dead = dead
         self.tokens: list[str] = []
 
-    async def send_template(self, oa_token, **kwargs):
+    async def send_template(self, oa_token, send):
         self.tokens.append(oa_token)
         if oa_token in self.dead:
             return wire.send_outcome(b'{"error":-124,"message":"Access token is invalid"}')
@@ -119,7 +119,9 @@ async def test_send_with_refresh_retries_once_after_124():
     keeper, _, persisted = make_keeper(refresher)
     sender = FakeSender(dead={"access-0"})
     out = await tokens.send_with_refresh(
-        keeper, sender, template_id="1", template_data={"k": "v"}, tracking_id="t", phone="84900000124"
+        keeper,
+        sender,
+        wire.TemplateSend(template_id="1", template_data={"k": "v"}, tracking_id="t", phone="84900000124"),
     )
     assert out.code == 0
     assert sender.tokens == ["access-0", "access-1"]
@@ -131,7 +133,9 @@ async def test_124_that_survives_the_refresh_fails_17004_without_a_third_try():
     keeper, _, _ = make_keeper(refresher)
     sender = FakeSender(dead={"access-0", "access-1"})
     out = await tokens.send_with_refresh(
-        keeper, sender, template_id="1", template_data={"k": "v"}, tracking_id="t", phone="84900000124"
+        keeper,
+        sender,
+        wire.TemplateSend(template_id="1", template_data={"k": "v"}, tracking_id="t", phone="84900000124"),
     )
     assert (out.code, out.zalo_error) == (17004, -124)
     assert sender.tokens == ["access-0", "access-1"]
@@ -145,7 +149,11 @@ async def test_concurrent_124s_refresh_once():
     outs = await asyncio.gather(
         *(
             tokens.send_with_refresh(
-                keeper, sender, template_id="1", template_data={"k": "v"}, tracking_id=f"t{i}", phone="849"
+                keeper,
+                sender,
+                wire.TemplateSend(
+                    template_id="1", template_data={"k": "v"}, tracking_id=f"t{i}", phone="849"
+                ),
             )
             for i in range(10)
         )

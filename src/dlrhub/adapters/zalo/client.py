@@ -96,19 +96,7 @@ class ZaloClient:
     def _json_headers(self, oa_token: str, **extra: str) -> dict[str, str]:
         return {"access_token": oa_token, "Content-Type": "application/json", **extra}
 
-    async def send_template(
-        self,
-        oa_token: str,
-        *,
-        template_id: str,
-        template_data: Mapping[str, object],
-        tracking_id: str,
-        phone: str | None = None,
-        hash_phone: str | None = None,
-        sending_mode: str = "1",
-        journey_token: str | None = None,
-        user_id: str | None = None,
-    ) -> wire.SendOutcome:
+    async def send_template(self, oa_token: str, send: wire.TemplateSend) -> wire.SendOutcome:
         """Send a ZNS template by phone, hash phone or Zalo user id (a journey's token goes in the
         `journey_token` header).
 
@@ -116,17 +104,17 @@ class ZaloClient:
         Raises InvalidInput when the request itself is malformed (nothing was sent).
         """
         path, body = wire.template_request(
-            phone=phone,
-            hash_phone=hash_phone,
-            template_id=template_id,
-            template_data=template_data,
-            tracking_id=tracking_id,
-            sending_mode=sending_mode,
-            user_id=user_id,
+            phone=send.phone,
+            hash_phone=send.hash_phone,
+            template_id=send.template_id,
+            template_data=send.template_data,
+            tracking_id=send.tracking_id,
+            sending_mode=send.sending_mode,
+            user_id=send.user_id,
         )
         headers = self._json_headers(oa_token)
-        if journey_token is not None:
-            headers["journey_token"] = journey_token
+        if send.journey_token is not None:
+            headers["journey_token"] = send.journey_token
         try:
             raw = await self._call("POST", self.api_base + path, headers=headers, data=orjson.dumps(body))
         except _NoAnswer:

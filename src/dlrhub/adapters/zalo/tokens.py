@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from dlrhub.dialects.zalo import wire
@@ -48,19 +48,7 @@ class Refresher(Protocol):
 class Sender(Protocol):
     """The one client call `send_with_refresh` needs (`ZaloClient.send_template`)."""
 
-    async def send_template(
-        self,
-        oa_token: str,
-        *,
-        template_id: str,
-        template_data: Mapping[str, object],
-        tracking_id: str,
-        phone: str | None = None,
-        hash_phone: str | None = None,
-        sending_mode: str = "1",
-        journey_token: str | None = None,
-        user_id: str | None = None,
-    ) -> wire.SendOutcome: ...
+    async def send_template(self, oa_token: str, send: wire.TemplateSend) -> wire.SendOutcome: ...
 
 
 Persist = Callable[[TokenState], Awaitable[None]]
@@ -167,48 +155,16 @@ class TokenKeeper:
         return True
 
 
-async def send_with_refresh(
-    keeper: TokenKeeper,
-    sender: Sender,
-    *,
-    template_id: str,
-    template_data: Mapping[str, object],
-    tracking_id: str,
-    phone: str | None = None,
-    hash_phone: str | None = None,
-    sending_mode: str = "1",
-    journey_token: str | None = None,
-    user_id: str | None = None,
-) -> wire.SendOutcome:
+async def send_with_refresh(keeper: TokenKeeper, sender: Sender, send: wire.TemplateSend) -> wire.SendOutcome:
     """Send with the keeper's token; after -124 refresh once and retry once (Zalo refused: nothing was sent).
 
     Returns the final outcome; a -124 that survives the refresh is a FAILED 17004 like any Zalo error.
     """
     token = await keeper.access_token()
-    outcome = await sender.send_template(
-        token,
-        template_id=template_id,
-        template_data=template_data,
-        tracking_id=tracking_id,
-        phone=phone,
-        hash_phone=hash_phone,
-        sending_mode=sending_mode,
-        journey_token=journey_token,
-        user_id=user_id,
-    )
+    outcome = await sender.send_template(token, send)
     if not outcome.token_invalid:
         return outcome
     fresh = await keeper.refresh_after_invalid(token)
     if fresh is None:
         return outcome
-    return await sender.send_template(
-        fresh,
-        template_id=template_id,
-        template_data=template_data,
-        tracking_id=tracking_id,
-        phone=phone,
-        hash_phone=hash_phone,
-        sending_mode=sending_mode,
-        journey_token=journey_token,
-        user_id=user_id,
-    )
+    return await sender.send_template(fresh, send)

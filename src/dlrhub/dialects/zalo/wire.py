@@ -168,6 +168,22 @@ def send_outcome(raw: bytes) -> SendOutcome:
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TemplateSend:
+    """One ZNS template send: the template and its data, and exactly one of phone, hash phone and Zalo user id."""
+
+    template_id: str
+    template_data: Mapping[str, object]
+    #: dlrhub's id for the send, echoed in Zalo's receipt.
+    tracking_id: str
+    phone: str | None = None
+    hash_phone: str | None = None
+    user_id: str | None = None
+    sending_mode: str = "1"
+    #: A journey's token, sent in the `journey_token` header.
+    journey_token: str | None = None
+
+
 def template_request(
     *,
     phone: str | None,
