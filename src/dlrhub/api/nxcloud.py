@@ -58,6 +58,8 @@ async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastap
         return _answer(await handle(hub, request, account, raw))
     except errors.DialectError as err:
         return _answer(responses.from_error(err))
+    except errors.StoreUnavailable:
+        raise  # answered by `outage`, without a traceback per request
     except errors.DlrhubError:
         log.exception("nxcloud %s failed", api)
         return _answer(responses.refused(codes.Code.UNKNOWN))

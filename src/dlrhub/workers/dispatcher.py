@@ -98,6 +98,8 @@ class Dispatcher:
     async def _guarded(self, step: Awaitable[int]) -> int | None:
         try:
             return await step
+        except errors.StoreUnavailable:
+            return None  # the store logs the outage once
         except Exception:
             log.exception("dispatch: claiming failed; trying again")
             return None
@@ -247,8 +249,9 @@ class Dispatcher:
             self._have_results.clear()
             try:
                 await self._flush()
-            except Exception:
-                log.exception("dispatch: recording attempts failed; will retry")
+            except Exception as exc:
+                if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
+                    log.exception("dispatch: recording attempts failed; will retry")
                 await asyncio.sleep(0.5)
                 self._have_results.set()
                 continue

@@ -276,6 +276,8 @@ async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 claimed = await worker.run_once()
+            except errors.StoreUnavailable:
+                claimed = 0  # the store logs the outage once
             except Exception:
                 log.exception("zalo channel worker loop failed; retrying")
                 claimed = 0
