@@ -52,11 +52,11 @@ def is_outage(exc: BaseException) -> bool:
     """
     if isinstance(exc, _DOWN):
         return True
+    if isinstance(exc, sqlite3.ProgrammingError):  # a DatabaseError without a result code
+        return "closed database" in str(exc)
     if isinstance(exc, sqlite3.DatabaseError):
         code = getattr(exc, "sqlite_errorcode", None)
         return code is not None and code & 0xFF in _SQLITE_DOWN
-    if isinstance(exc, sqlite3.ProgrammingError):
-        return "closed database" in str(exc)
     if isinstance(exc, asyncpg.InterfaceError):
         return any(word in str(exc) for word in _PG_GONE)
     return False

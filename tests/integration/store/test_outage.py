@@ -12,13 +12,17 @@ from dlrhub.store import outage
 
 
 def sqlite_error(path: Path, sql: str) -> sqlite3.Error:
+    conn = None
     try:
-        conn = sqlite3.connect(path)
+        conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("CREATE TABLE IF NOT EXISTS t (x integer PRIMARY KEY)")
         conn.execute("INSERT OR IGNORE INTO t VALUES (1)")
         conn.execute(sql)
     except sqlite3.Error as exc:
         return exc
+    finally:
+        if conn is not None:
+            conn.close()
     raise AssertionError(f"{sql} did not fail")
 
 
@@ -27,6 +31,14 @@ def test_sqlite_cannot_open_is_an_outage_a_bad_statement_is_not(tmp_path: Path) 
     assert outage.is_outage(sqlite_error(tmp_path / "dir", "SELECT 1"))
     assert not outage.is_outage(sqlite_error(tmp_path / "f", "SELECT * FROM missing"))
     assert not outage.is_outage(sqlite_error(tmp_path / "f", "INSERT INTO t VALUES (1)"))
+    locker = sqlite3.connect(tmp_path / "f", isolation_level=None, timeout=0)
+    locker.execute("BEGIN IMMEDIATE")
+    busy = sqlite3.connect(tmp_path / "f", timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        busy.execute("BEGIN IMMEDIATE")
+    assert outage.is_outage(locked.value)  # SQLITE_BUSY: another process holds the file past busy_timeout
+    busy.close()
+    locker.close()
     closed = sqlite3.connect(tmp_path / "f")
     closed.close()
     with pytest.raises(sqlite3.ProgrammingError) as raised:
