@@ -14,7 +14,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import math
 from typing import Any
+
+from dlrhub import settings
 
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
@@ -28,8 +31,9 @@ log = logging.getLogger(__name__)
 
 #: Vietnam time: Zalo's quota day.
 VN = dt.timezone(dt.timedelta(hours=7))
-#: A claimed message not finished within this long counts as left behind by a dead worker.
-CLAIM_LEASE_S = 600.0
+#: Zalo calls one live send may make, each bounded by `zalo_timeout_s`: a token refresh and the send, twice
+#: after a -124 (see `lease_s`).
+CALLS_PER_SEND = 4
 #: A stale message still waiting for its receipt is looked at again this often.
 RECHECK_S = 30.0
 IDLE_WAIT_S = 0.1
@@ -70,13 +74,24 @@ def refused_event(message: models.Message, code: int, text: str, now: dt.datetim
     )
 
 
+def lease_s(config: settings.Settings) -> float:
+    """How long a claimed message stays claimed: once past it, it counts as left behind by a dead worker.
+
+    It follows `zalo_recovery_grace_s`, so that a send cut off by a crash gets its report that long after it
+    was claimed; but never less than a live send may take (waiting for its OA's turn, then its Zalo calls),
+    since recovery would otherwise fail with 17005 a message still being sent.
+    """
+    turns = math.ceil(config.zalo_concurrency / max(1, config.zalo_oa_concurrency))
+    return max(config.zalo_recovery_grace_s, turns * CALLS_PER_SEND * config.zalo_timeout_s)
+
+
 class ChannelWorker:
     """Claims due messages in batches no larger than its free slots, and sends each in its own task."""
 
-    def __init__(self, hub: hub_.Hub, zalo: client.ZaloClient, *, lease_s: float = CLAIM_LEASE_S) -> None:
+    def __init__(self, hub: hub_.Hub, zalo: client.ZaloClient) -> None:
         self.hub = hub
         self.zalo = zalo
-        self.lease_s = lease_s
+        self.lease_s = lease_s(hub.settings)
         self._free = hub.settings.zalo_concurrency
         self._per_oa: dict[str, asyncio.Semaphore] = {}
         self._keepers: dict[str, tokens.TokenKeeper] = {}
