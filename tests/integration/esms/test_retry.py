@@ -8,18 +8,32 @@ import datetime as dt
 import urllib.parse
 from collections.abc import AsyncIterator
 
+import pytest
+
 from dlrhub import store
 from dlrhub.adapters import sender
+from dlrhub.api import esms as esms_api
 from dlrhub.core import models, retry, urls
 from dlrhub.services import events
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
 from tests.integration.engine.receivers import Receiver
-from tests.integration.esms.conftest import SEND, Customer
+from tests.integration.esms.conftest import SEND, Customer, open_customer
 
 S = models.CallbackState
 #: The eSMS schedule's shape (5 retries) at test speed; the standard one is not used here.
 FAST_ESMS = retry.policies((0.05,) * 5, (0.05,))
+
+
+@pytest.fixture
+async def customer(db: store.Store) -> AsyncIterator[Customer]:
+    """The eSMS customer, with the loopback receiver opened by the allow-list (else its URL is refused)."""
+    c, api = await open_customer(db, callback_allow=("127.0.0.1",))
+    try:
+        yield c
+    finally:
+        await c.http.aclose()
+        await esms_api.close_limiter(api)
 
 
 @contextlib.asynccontextmanager
