@@ -146,6 +146,9 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
 
     @app.exception_handler(fastapi.exceptions.RequestValidationError)
     async def invalid(_: fastapi.Request, exc: fastapi.exceptions.RequestValidationError) -> fastapi.Response:
+        if any(_not_json(err) for err in exc.errors()):
+            message = "body: not a JSON object (send one with Content-Type: application/json)"
+            return deps.problem(400, "bad_request", message)
         fields = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
@@ -183,6 +186,14 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
             return response
 
         app.add_exception_handler(cls, handler)
+
+
+def _not_json(err: Any) -> bool:
+    """Whether a validation error is about the whole body not being a JSON object: malformed, empty, an array,
+    or sent as text (without `Content-Type: application/json`), rather than about one of its fields."""
+    if err.get("type") == "json_invalid":
+        return True
+    return tuple(err.get("loc", ())) == ("body",) and not isinstance(err.get("input"), dict)
 
 
 #: Paths whose bodies BodyLimit caps; the dialect doors cap their own, to answer in their own code tables.
