@@ -110,3 +110,18 @@ def guarded(cls: S) -> S:
             continue
         setattr(cls, name, _guard(name, getattr(cls, name)))
     return cls
+
+
+async def reach(store: base.Store) -> None:
+    """Ping `store` without logging an outage (a command starting up says why it stops instead).
+
+    Raises errors.StoreUnavailable naming the driver's failure.
+    """
+    ping = type(store).ping
+    try:
+        await getattr(ping, "__wrapped__", ping)(store)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        first_line = (str(exc).splitlines() or [""])[0]
+        raise errors.StoreUnavailable(f"cannot reach the database: {type(exc).__name__}: {first_line}") from exc
