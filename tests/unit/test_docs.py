@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import prometheus_client as prom
 import pytest
 
 from dlrhub.adapters import metrics
@@ -20,13 +19,10 @@ LINK = re.compile(r"\]\((?![a-z]+:|#)([^)\s]+)\)")
 
 def exported_names() -> set[str]:
     """The metric names a scrape shows: a counter's gain `_total`, as prometheus_client writes them."""
-    names = set()
-    for collector in metrics.Metrics().registry._collector_to_names:
-        if isinstance(collector, prom.Counter):
-            names.add(collector._name + "_total")
-        else:
-            names.add(collector._name)
-    return names
+    return {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in metrics.Metrics().registry.collect()
+    }
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -39,7 +35,9 @@ def test_metric_names_in_the_docs_are_the_exported_ones(doc: Path) -> None:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_links_stay_in_the_repository_and_resolve(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
-    assert not re.search(r"shared/|spec/|DESIGN\.md|DECISIONS|PROTOCOLS", text), "points outside the repository"
+    assert not re.search(r"shared/|spec/|DESIGN\.md|DECISIONS|PROTOCOLS", text), (
+        "points outside the repository"
+    )
     for target in LINK.findall(text):
         path = (doc.parent / target.split("#", 1)[0]).resolve()
         assert path.exists(), target

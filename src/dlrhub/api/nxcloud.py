@@ -1,6 +1,7 @@
 """The NXCloud front door: `POST /v1/zalo/mt`, `/initJourneyToken` and `/checkJourneyToken`, signed requests.
 
-Every answer is HTTP 200 with NXCloud's `{"code", "message"[, "data"]}` body. Bodies are read raw (the signature
+Every answer is HTTP 200 with NXCloud's `{"code", "message"[, "data"]}` body (HTTP 503 and 9001 while the
+database does not answer: `api.outage`). Bodies are read raw (the signature
 covers their exact bytes) and bounded; anything refused gets a code from `dialects.nxcloud.codes`.
 """
 

@@ -124,4 +124,6 @@ async def reach(store: base.Store) -> None:
         if not is_outage(exc):
             raise
         first_line = (str(exc).splitlines() or [""])[0]
-        raise errors.StoreUnavailable(f"cannot reach the database: {type(exc).__name__}: {first_line}") from exc
+        raise errors.StoreUnavailable(
+            f"cannot reach the database: {type(exc).__name__}: {first_line}"
+        ) from exc

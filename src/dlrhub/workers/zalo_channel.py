@@ -18,7 +18,6 @@ import math
 from typing import Any
 
 from dlrhub import settings
-
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects.zalo import codes, wire

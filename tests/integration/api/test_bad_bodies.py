@@ -19,7 +19,9 @@ JSON = {"content-type": "application/json"}
 @pytest.fixture
 async def client(db: store.Store) -> AsyncIterator[httpx.AsyncClient]:
     hub = hub_.Hub(settings=settings.Settings(admin_token="t"), store=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_.create_app(hub)), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app_.create_app(hub)), base_url="http://t"
+    ) as c:
         yield c
 
 

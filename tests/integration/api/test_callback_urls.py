@@ -86,7 +86,9 @@ async def test_never_deliverable_urls_are_refused_up_front(door: Door) -> None:
         if opened:
             assert esms["CodeResult"] == "100" and nx["code"] == 0 and native.status_code == 202, url
             continue
-        assert esms["CodeResult"] == "110" and esms["ErrorMessage"].startswith("Invalid request: CallbackUrl"), url
+        assert esms["CodeResult"] == "110" and esms["ErrorMessage"].startswith(
+            "Invalid request: CallbackUrl"
+        ), url
         assert nx == {"code": 9000, "message": "Request parameter error"}, url
         assert native.status_code == 422 and native.json()["message"].startswith("callback_url"), native.text
         assert (await door.http.get(f"/v1/messages/m-{n}", headers=AUTH)).status_code == 404

@@ -82,7 +82,9 @@ async def test_every_door_answers_in_its_shape_and_the_log_has_one_line_per_outa
             esms_api.PREFIX + "GetSendStatus", params={"RefId": "x", **ESMS_KEYS}
         ),
         "esms GetBalance": await client.post(esms_api.PREFIX + "GetBalance_json", json=ESMS_KEYS),
-        "nxcloud mt (fast lane)": await client.post("/v1/zalo/mt", content=nx_body, headers=nx_signed(nx_body)),
+        "nxcloud mt (fast lane)": await client.post(
+            "/v1/zalo/mt", content=nx_body, headers=nx_signed(nx_body)
+        ),
         "native message": await client.get("/v1/messages/m-1", headers=AUTH),
         "admin accounts": await client.get("/v1/admin/accounts", headers=AUTH),
     }

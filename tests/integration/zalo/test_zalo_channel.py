@@ -228,6 +228,8 @@ async def test_a_send_cut_off_by_a_crash_reports_after_the_recovery_grace(db):
 
 
 def test_the_lease_is_never_shorter_than_a_live_send():
-    config = settings.Settings(zalo_recovery_grace_s=1, zalo_timeout_s=2, zalo_concurrency=64, zalo_oa_concurrency=8)
+    config = settings.Settings(
+        zalo_recovery_grace_s=1, zalo_timeout_s=2, zalo_concurrency=64, zalo_oa_concurrency=8
+    )
     # 8 turns of its OA's semaphore, each up to 4 Zalo calls of 2 s.
     assert worker.lease_s(config) == 64
