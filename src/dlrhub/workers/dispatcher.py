@@ -123,7 +123,8 @@ class Dispatcher:
         try:
             await self.store.wait_for_callbacks(self.config.idle_s)
         except Exception as exc:
-            log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
+            if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
+                log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
             await asyncio.sleep(self.config.idle_s)
 
     async def tick(self) -> int:

@@ -3,20 +3,25 @@ and the log says so once per outage."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from dlrhub import settings, store
+from dlrhub.adapters import sender
 from dlrhub.api import app as app_
 from dlrhub.api import esms as esms_api
 from dlrhub.dialects.nxcloud import signing
 from dlrhub.services import hub as hub_
+from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import dispatcher
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -111,3 +116,28 @@ async def test_every_door_answers_in_its_shape_and_the_log_has_one_line_per_outa
     assert (await client.get("/readyz")).status_code == 200
     again = [r for r in caplog.records if "database answers again" in r.getMessage()]
     assert len(again) == 1
+
+
+async def test_the_dispatcher_logs_an_outage_once_not_a_traceback_per_round(
+    broken: Broken, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    stop, rounds = asyncio.Event(), 0
+    claim = broken.db.claim_due_callbacks
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 3:
+            stop.set()
+        return await claim(*args, **kwargs)
+
+    broken.db.claim_due_callbacks = counted  # type: ignore[method-assign]
+    cfg = config_.DispatchConfig(batch_size=10, lease_s=30, concurrency=2, per_endpoint=2, idle_s=0.01)
+    async with sender.Sender(sender.SenderConfig(timeout_s=1, pool_size=2, per_endpoint=2)) as snd:
+        await dispatcher.Dispatcher(broken.db, snd, cfg).run(stop)
+    assert rounds == 3
+    assert len([r for r in caplog.records if "database unavailable" in r.getMessage()]) == 1
+    assert not [
+        r for r in caplog.records if r.exc_info or (r.levelno >= logging.WARNING and "dispatch" in r.name)
+    ]
