@@ -16,6 +16,7 @@ from rich.table import Table
 
 from dlrhub import runtime, settings
 from dlrhub.commands import demo, nxcloud, receive, replay, session
+from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 
@@ -51,6 +52,7 @@ def serve() -> None:
 
     async def main() -> None:
         hub = hub_.Hub.open(config)
+        await session.reach(hub, console)
         await hub.store.migrate()
         made = await accounts.ensure_demo(hub) if config.demo_account else None
         base = f"http://{config.host}:{config.port}"
@@ -76,7 +78,7 @@ def api() -> None:
     """Run only the HTTP API (scale it out beside `dlrhub worker` on PostgreSQL)."""
     config = session.load_settings(console)
     _logging(config)
-    runtime.start(lambda: runtime.run(hub_.Hub.open(config), background=False))
+    runtime.start(lambda: _run(config, background=False))
 
 
 @app.command()
@@ -84,7 +86,14 @@ def worker() -> None:
     """Run only the background workers: the callback dispatcher and the Zalo channel."""
     config = session.load_settings(console)
     _logging(config)
-    runtime.start(lambda: runtime.run(hub_.Hub.open(config), http=False))
+    runtime.start(lambda: _run(config, http=False))
+
+
+async def _run(config: settings.Settings, *, http: bool = True, background: bool = True) -> None:
+    """`runtime.run` on a hub whose database answers at start (else exit 2: see `session.reach`)."""
+    hub = hub_.Hub.open(config)
+    await session.reach(hub, console)
+    await runtime.run(hub, http=http, background=background)
 
 
 @app.command()
@@ -94,6 +103,7 @@ def migrate() -> None:
 
     async def main() -> None:
         hub = hub_.Hub.open(config)
+        await session.reach(hub, console)
         try:
             applied = await hub.store.migrate()
         finally:
@@ -162,5 +172,13 @@ def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 
 
 def main() -> None:
-    """Entry point of the `dlrhub` script."""
-    app()
+    """Entry point of the `dlrhub` script.
+
+    A configuration error, or a database lost while a command runs, ends it with one line and status 2, as
+    the CLI reference says, not with a traceback.
+    """
+    try:
+        app()
+    except (errors.ConfigError, errors.StoreUnavailable) as exc:
+        session.config_error(console, exc)
+        sys.exit(2)

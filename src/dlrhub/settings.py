@@ -108,7 +108,29 @@ def load(environ: Mapping[str, str] | None = None, config_file: Path | None = No
         if raw is not None:
             values[name] = raw
     hints = typing.get_type_hints(Settings)
-    return Settings(**{name: _coerce(name, hints[name], value) for name, value in values.items()})
+    return _checked(Settings(**{name: _coerce(name, hints[name], value) for name, value in values.items()}))
+
+
+#: The database URL prefixes a store exists for (`store.from_url`).
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+#: The log levels both Python's logging and uvicorn know.
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _checked(config: Settings) -> Settings:
+    """`config`, once the values whose type alone does not make them usable are known to be."""
+    if not config.database_url.startswith(DATABASE_SCHEMES):
+        scheme = config.database_url.split(":", 1)[0][:20]
+        raise errors.ConfigError(
+            f"setting database_url ({ENV_PREFIX}DATABASE_URL): unsupported scheme {scheme!r}"
+            " (sqlite:///path or postgresql://user@host:port/db)"
+        )
+    if config.log_level.lower() not in LOG_LEVELS:
+        raise errors.ConfigError(
+            f"setting log_level ({ENV_PREFIX}LOG_LEVEL): bad value {config.log_level[:20]!r}"
+            f" ({', '.join(LOG_LEVELS)})"
+        )
+    return config
 
 
 def _coerce(name: str, hint: Any, value: Any) -> Any:

@@ -15,7 +15,7 @@ import starlette.responses
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlrhub import __version__
-from dlrhub.api import admin, callbacks, deps, esms, native, nxcloud, ops, orphans, zalo_webhook
+from dlrhub.api import admin, callbacks, deps, esms, native, nxcloud, ops, orphans, outage, zalo_webhook
 from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_wiring
@@ -42,8 +42,9 @@ class App(fastapi.FastAPI):
     A request for a fast door (at its route's method and path) goes straight to the endpoint, skipping
     FastAPI's middleware stack, router walk and dependency solving, which cost more than the door's own work
     (bench/ingest.py). The endpoint reads and bounds the body and answers every refusal itself; the lane counts
-    the request as `RequestMetrics` does, and answers an unexpected exception with the stack's plain 500 before
-    letting it propagate to the server. The door stays an ordinary route too: it is in the OpenAPI document,
+    the request as `RequestMetrics` does, answers errors.StoreUnavailable as the stack's handler does
+    (`outage.answer`), and answers an unexpected exception with the stack's plain 500 before letting it
+    propagate to the server. The door stays an ordinary route too: it is in the OpenAPI document,
     and the stack serves it under a `root_path` or an app-wide body limit, which the lane leaves alone.
     FastAPI's own OpenTelemetry spans do not cover the lane; dlrhub's Prometheus counters do.
     """
@@ -96,6 +97,8 @@ async def _serve_fast(
 ) -> None:
     try:
         response = await endpoint(fastapi.Request(scope, receive))
+    except errors.StoreUnavailable:
+        response = outage.answer(scope["path"])
     except Exception:
         count(500)
         await starlette.responses.PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
@@ -136,8 +139,16 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> App:
 
 
 def _install_error_answers(app: fastapi.FastAPI) -> None:
+    @app.exception_handler(errors.StoreUnavailable)
+    async def unavailable(request: fastapi.Request, _: errors.StoreUnavailable) -> fastapi.Response:
+        # The route's own path, as `RequestMetrics` counts it: under a `root_path` the URL's path is longer.
+        return outage.answer(getattr(request.scope.get("route"), "path", request.url.path))
+
     @app.exception_handler(fastapi.exceptions.RequestValidationError)
     async def invalid(_: fastapi.Request, exc: fastapi.exceptions.RequestValidationError) -> fastapi.Response:
+        if any(_not_json(err) for err in exc.errors()):
+            message = "body: not a JSON object (send one with Content-Type: application/json)"
+            return deps.problem(400, "bad_request", message)
         fields = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
@@ -175,6 +186,14 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
             return response
 
         app.add_exception_handler(cls, handler)
+
+
+def _not_json(err: Any) -> bool:
+    """Whether a validation error is about the whole body not being a JSON object: malformed, empty, an array,
+    or sent as text (without `Content-Type: application/json`), rather than about one of its fields."""
+    if err.get("type") == "json_invalid":
+        return True
+    return tuple(err.get("loc", ())) == ("body",) and not isinstance(err.get("input"), dict)
 
 
 #: Paths whose bodies BodyLimit caps; the dialect doors cap their own, to answer in their own code tables.

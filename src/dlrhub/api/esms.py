@@ -1,7 +1,8 @@
 """The eSMS-compatible front door: the ZNS send paths, GetCallback and the status APIs, at eSMS's own paths.
 
 Answers follow eSMS: HTTP 200 with the result code in the body (`CodeResult`, `CodeResponse` or `Code`), except
-GetCallback over its TPS limit, which gets HTTP 429 with `Retry-After`.
+GetCallback over its TPS limit, which gets HTTP 429 with `Retry-After`, and any API while the database does not
+answer (HTTP 503: `api.outage`).
 """
 
 from __future__ import annotations

@@ -130,6 +130,12 @@ async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
         zalo_msg_id=body.zalo_msg_id,
         raw=body.raw,
     )
+    if body.callback_url is not None:
+        # The syntax was checked with the body; a literal address the allow-list does not open is refused now.
+        try:
+            urls.check_target(body.callback_url, urls.allowlist(hub.settings.callback_allow))
+        except errors.BlockedURL as exc:
+            raise errors.InvalidInput("callback_url", str(exc)) from None
     result = await events.ingest_external(hub, ev)
     return deps.json_response(
         {

@@ -1,6 +1,7 @@
 """The NXCloud front door: `POST /v1/zalo/mt`, `/initJourneyToken` and `/checkJourneyToken`, signed requests.
 
-Every answer is HTTP 200 with NXCloud's `{"code", "message"[, "data"]}` body. Bodies are read raw (the signature
+Every answer is HTTP 200 with NXCloud's `{"code", "message"[, "data"]}` body (HTTP 503 and 9001 while the
+database does not answer: `api.outage`). Bodies are read raw (the signature
 covers their exact bytes) and bounded; anything refused gets a code from `dialects.nxcloud.codes`.
 """
 
@@ -58,6 +59,8 @@ async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastap
         return _answer(await handle(hub, request, account, raw))
     except errors.DialectError as err:
         return _answer(responses.from_error(err))
+    except errors.StoreUnavailable:
+        raise  # answered by `outage`, without a traceback per request
     except errors.DlrhubError:
         log.exception("nxcloud %s failed", api)
         return _answer(responses.refused(codes.Code.UNKNOWN))

@@ -11,6 +11,22 @@ from rich.console import Console
 from dlrhub import settings
 from dlrhub.core import errors
 from dlrhub.services import hub as hub_
+from dlrhub.store import outage
+
+
+def config_error(console: Console, exc: errors.DlrhubError) -> typer.Exit:
+    """Say on `console`, in one line, why the command cannot run as configured; the exit (status 2) to raise."""
+    console.print(f"[red]configuration error:[/red] {exc}")
+    return typer.Exit(2)
+
+
+async def reach(hub: hub_.Hub, console: Console) -> None:
+    """Return once the hub's database answers; else say why and exit with status 2 (closing the store)."""
+    try:
+        await outage.reach(hub.store)
+    except errors.StoreUnavailable as exc:
+        await hub.close()
+        raise config_error(console, exc) from None
 
 
 def load_settings(console: Console) -> settings.Settings:
@@ -18,8 +34,7 @@ def load_settings(console: Console) -> settings.Settings:
     try:
         return settings.load()
     except errors.ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise config_error(console, exc) from exc
 
 
 @contextlib.asynccontextmanager
@@ -29,6 +44,7 @@ async def migrated_hub(config: settings.Settings, console: Console) -> AsyncIter
     A `errors.DlrhubError` raised inside is printed on `console` and ends the command with exit status 1.
     """
     hub = hub_.Hub.open(config)
+    await reach(hub, console)
     try:
         await hub.store.migrate()
         yield hub

@@ -12,7 +12,8 @@ DlrhubError
 │   └── InsufficientBalance the account cannot pay for the message
 ├── InvalidInput           a request is malformed (names the field)
 ├── DialectError           a front door refuses with a code from its own table
-└── BlockedURL             the URL guard refused a callback destination
+├── BlockedURL             the URL guard refused a callback destination
+└── StoreUnavailable       the database does not answer (the doors answer "try again later")
 
 Zalo's failures are not exceptions: the Zalo client returns them as values (`wire.SendOutcome`, `wire.Answer`).
 """
@@ -87,3 +88,7 @@ class DialectError(DlrhubError):
 
 class BlockedURL(DlrhubError):
     """The URL guard refused this callback destination."""
+
+
+class StoreUnavailable(DlrhubError):
+    """The database does not answer; try again later."""

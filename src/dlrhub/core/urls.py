@@ -85,6 +85,12 @@ def parse_allowlist(entries: Iterable[str]) -> Allowlist:
     return Allowlist(networks=tuple(networks), hosts=frozenset(hosts))
 
 
+@functools.lru_cache(maxsize=8)
+def allowlist(entries: tuple[str, ...]) -> Allowlist:
+    """`parse_allowlist(entries)`, read once per distinct setting (the doors check every send against it)."""
+    return parse_allowlist(entries)
+
+
 def check_url(url: str) -> ParsedTarget:
     """Check a callback URL's syntax: http or https, at most 2,048 characters, a host, a valid port.
 

@@ -40,12 +40,11 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
     """
     request = requests.parse_send(raw, variant)
     if request.callback_url is not None:
+        # A URL that can never be delivered is refused now; a name's addresses are checked when it is sent.
         try:
-            urls.check_url(request.callback_url)
-        except errors.BlockedURL:
-            raise codes.error(
-                codes.Code.BAD_REQUEST_DATA, "Invalid request: CallbackUrl must be an http(s) URL"
-            ) from None
+            urls.check_target(request.callback_url, urls.allowlist(hub.settings.callback_allow))
+        except errors.BlockedURL as exc:
+            raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: CallbackUrl: {exc}") from None
     account = await lookups.account_by_esms_key(hub, request.api_key)
     oa = await lookups.oa(hub, request.oa_id)
     try:

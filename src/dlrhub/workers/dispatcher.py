@@ -103,6 +103,8 @@ class Dispatcher:
     async def _guarded(self, step: Awaitable[int]) -> int | None:
         try:
             return await step
+        except errors.StoreUnavailable:
+            return None  # the store logs the outage once
         except Exception:
             log.exception("dispatch: claiming failed; trying again")
             return None
@@ -126,7 +128,8 @@ class Dispatcher:
         try:
             await self.store.wait_for_callbacks(self.config.idle_s)
         except Exception as exc:
-            log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
+            if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
+                log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
             await asyncio.sleep(self.config.idle_s)
 
     async def tick(self) -> int:
@@ -252,8 +255,9 @@ class Dispatcher:
             self._have_results.clear()
             try:
                 await self._flush()
-            except Exception:
-                log.exception("dispatch: recording attempts failed; will retry")
+            except Exception as exc:
+                if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
+                    log.exception("dispatch: recording attempts failed; will retry")
                 await asyncio.sleep(0.5)
                 self._have_results.set()
                 continue

@@ -14,9 +14,11 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import math
 import typing
 from typing import Any
 
+from dlrhub import settings
 from dlrhub import store as store_
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
@@ -31,8 +33,9 @@ log = logging.getLogger(__name__)
 
 #: Vietnam time: Zalo's quota day.
 VN = dt.timezone(dt.timedelta(hours=7))
-#: A claimed message not finished within this long counts as left behind by a dead worker.
-CLAIM_LEASE_S = 600.0
+#: Zalo calls one live send may make, each bounded by `zalo_timeout_s`: a token refresh and the send, twice
+#: after a -124 (see `lease_s`).
+CALLS_PER_SEND = 4
 #: A stale message still waiting for its receipt is looked at again this often.
 RECHECK_S = 30.0
 IDLE_WAIT_S = 0.1
@@ -77,15 +80,26 @@ class ChannelStore(store_.ChannelQueue, store_.Accounts, store_.Journeys, typing
     """What the worker itself uses of the store: the channel queue, OAs (with their tokens) and journeys."""
 
 
+def lease_s(config: settings.Settings) -> float:
+    """How long a claimed message stays claimed: once past it, it counts as left behind by a dead worker.
+
+    It follows `zalo_recovery_grace_s`, so that a send cut off by a crash gets its report that long after it
+    was claimed; but never less than a live send may take (waiting for its OA's turn, then its Zalo calls),
+    since recovery would otherwise fail with 17005 a message still being sent.
+    """
+    turns = math.ceil(config.zalo_concurrency / max(1, config.zalo_oa_concurrency))
+    return max(config.zalo_recovery_grace_s, turns * CALLS_PER_SEND * config.zalo_timeout_s)
+
+
 class ChannelWorker:
     """Claims due messages in batches no larger than its free slots, and sends each in its own task."""
 
-    def __init__(self, hub: hub_.Hub, zalo: client.ZaloClient, *, lease_s: float = CLAIM_LEASE_S) -> None:
+    def __init__(self, hub: hub_.Hub, zalo: client.ZaloClient) -> None:
         self.hub = hub
         #: The worker's own reads and writes go here; the services it calls (events, inbound) take the hub.
         self.store: ChannelStore = hub.store
         self.zalo = zalo
-        self.lease_s = lease_s
+        self.lease_s = lease_s(hub.settings)
         self._free = hub.settings.zalo_concurrency
         self._per_oa: dict[str, asyncio.Semaphore] = {}
         self._keepers: dict[str, tokens.TokenKeeper] = {}
@@ -287,6 +301,8 @@ async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 claimed = await worker.run_once()
+            except errors.StoreUnavailable:
+                claimed = 0  # the store logs the outage once
             except Exception:
                 log.exception("zalo channel worker loop failed; retrying")
                 claimed = 0

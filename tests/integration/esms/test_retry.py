@@ -8,6 +8,8 @@ import datetime as dt
 import urllib.parse
 from collections.abc import AsyncIterator
 
+import pytest
+
 from dlrhub import store
 from dlrhub.adapters import sender
 from dlrhub.core import models, retry, urls
@@ -15,6 +17,7 @@ from dlrhub.dialects import registry
 from dlrhub.services import events
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
+from tests import customers
 from tests.customers import Customer
 from tests.integration.esms.conftest import SEND
 from tests.receivers import Receiver
@@ -22,6 +25,16 @@ from tests.receivers import Receiver
 S = models.CallbackState
 #: The eSMS schedule's shape (5 retries) at test speed; the standard one is not used here.
 FAST_ESMS = registry.retry_policies({retry.ESMS.name: (0.05,) * 5, retry.STANDARD_WEBHOOKS.name: (0.05,)})
+
+
+@pytest.fixture
+async def customer(db: store.Store) -> AsyncIterator[Customer]:
+    """The eSMS customer, with the loopback receiver opened by the allow-list (else its URL is refused)."""
+    made = await customers.in_process(db, config={"callback_allow": ("127.0.0.1",)})
+    try:
+        yield made
+    finally:
+        await made.aclose()
 
 
 @contextlib.asynccontextmanager

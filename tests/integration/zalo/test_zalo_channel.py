@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from dlrhub import settings
 from dlrhub.core import models
 from dlrhub.simulator import modes as simulator_modes
+from dlrhub.workers import zalo_channel as worker
 from tests.integration.zalo.channel import running
 
 Mode = simulator_modes.Mode
@@ -208,3 +210,26 @@ async def test_left_mid_send_without_receipt_fails_17005_after_grace(db):
     assert (stored.state, stored.code) == (models.MessageState.FAILED, 17005)
     assert quota.value is not None
     assert quota.value.remaining == quota.value.daily
+
+
+async def test_a_send_cut_off_by_a_crash_reports_after_the_recovery_grace(db):
+    async with running(db, zalo_recovery_grace_s=90) as r:
+        assert r.worker.lease_s == 90
+        message = await r.send("84900000300")
+        # A worker claims it, as `run_once` does, and dies before Zalo answers.
+        await r.hub.store.claim_channel_messages(r.clock(), 10, r.worker.lease_s, "2000-01-01", r.clock())
+        r.clock.offset = dt.timedelta(seconds=60)
+        await r.send_all()
+        assert await r.kinds(message.id) == [("accepted", None, True)]
+        r.clock.offset = dt.timedelta(seconds=100)
+        await r.send_all()
+        stored = await r.hub.store.get_message(message.id)
+    assert (stored.state, stored.code) == (models.MessageState.FAILED, 17005)
+
+
+def test_the_lease_is_never_shorter_than_a_live_send():
+    config = settings.Settings(
+        zalo_recovery_grace_s=1, zalo_timeout_s=2, zalo_concurrency=64, zalo_oa_concurrency=8
+    )
+    # 8 turns of its OA's semaphore, each up to 4 Zalo calls of 2 s.
+    assert worker.lease_s(config) == 64

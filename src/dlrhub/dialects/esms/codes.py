@@ -88,6 +88,9 @@ class Code(enum.IntEnum):
     MISSING_ZALO_UID = 853
     #: No data for this message (Zalo status APIs).
     NO_DATA = 854
+    #: dlrhub's own: its database does not answer; try again later (HTTP 503 with `Retry-After`). eSMS's table
+    #: has no system-error code (99 is a blocked number), so dlrhub adds one, as the NXCloud table's 9001.
+    SYSTEM_ERROR = 500
 
 
 #: The `ErrorMessage` of each code. Texts documented by eSMS are verbatim (101, 124, 789, 852, 853, and 160
@@ -132,6 +135,7 @@ TEXT: dict[Code, str] = {
     Code.ZALO_UID_INVALID: "Zalo UID Invalid",
     Code.MISSING_ZALO_UID: "Missing ZaloUid",
     Code.NO_DATA: "No data",
+    Code.SYSTEM_ERROR: "System error, try again later",
 }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dlrhub.store import base
+from dlrhub.store import base, outage
 from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, messages
 
 
+@outage.guarded
 class PostgresStore(
     batch.PostgresBatch,
     accounts.PostgresAccounts,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dlrhub.store import base
+from dlrhub.store import base, outage
 from dlrhub.store.sqlite import accounts, batch, callbacks, channel, dispatch, esms, messages
 
 
+@outage.guarded
 class SqliteStore(
     batch.SqliteBatch,
     accounts.SqliteAccounts,
