@@ -162,7 +162,13 @@ def fields_for(
     if layout in (Layout.ZNS_PHONE, Layout.ZNS_UID, Layout.OA):
         form = errorinfo.form_for(result, message.type_id, message.recipient_kind)
         zalo = errorinfo.zalo_object(
-            result, code=code, text=text, zalo_res=zalo_res, full=form is errorinfo.Form.B, at=at
+            result,
+            code=code,
+            text=text,
+            zalo_res=zalo_res,
+            full=form is errorinfo.Form.B,
+            at=at,
+            msg_id=message.zalo_msg_id,
         )
         if zalo is not None:
             error_info = errorinfo.encode(form, zalo, at)
