@@ -86,9 +86,9 @@ def test_sample_rebuilt_from_its_decoded_values(name):
 
 
 def _render(message: models.Message, event: models.StatusEvent) -> str:
-    requests = callback.render(
-        rendering.RenderContext(event=event, account=factories.account(), message=message)
-    )
+    # The account asked for the second, delivered callback (off by default), so the Zalo UID sample can render.
+    account = factories.account(esms_delivered_callback=True)
+    requests = callback.render(rendering.RenderContext(event=event, account=account, message=message))
     assert len(requests) == 1
     assert requests[0].method == "GET"
     base, query = requests[0].url.split("?", 1)

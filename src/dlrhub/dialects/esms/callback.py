@@ -219,10 +219,11 @@ def should_send(event: models.StatusEvent, message: models.Message, *, delivered
 def render(ctx: rendering.RenderContext) -> list[models.CallbackRequest]:
     """The GET callback of `ctx.event` for an eSMS message (the `rendering.Renderer` of this dialect).
 
-    A delivery receipt sends its second callback only when `ctx.esms_delivered_callback` is on (DECISIONS › When
-    is the GET callback sent?)."""
+    A delivery receipt sends its second callback only when the account has `esms_delivered_callback` on
+    (DECISIONS › When is the GET callback sent?)."""
     message = ctx.message
-    if message is None or not should_send(ctx.event, message, delivered=ctx.esms_delivered_callback):
+    delivered = ctx.account.esms_delivered_callback
+    if message is None or not should_send(ctx.event, message, delivered=delivered):
         return []
     result = outcome.of_event(ctx.event)
     assert result is not None  # should_send checked it
