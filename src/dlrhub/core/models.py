@@ -232,6 +232,8 @@ class Journey:
     created_at: dt.datetime
     expires_at: dt.datetime
     acknowledged_message_id: str | None = None
+    #: Zalo's app id (the OA's; not the NXCloud `appkey`), which NXCloud journey DRs carry as `appId`.
+    app_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ def uid_send(r) -> bytes:
 
 async def test_esms_send_by_zalo_uid_is_sent_and_delivered(db):
     # The account asked for the second, delivered callback (DECISIONS › When is the GET callback sent?).
-    async with running(db, esms_delivered_callback=True) as r:
+    async with running(db, account={"esms_delivered_callback": True}) as r:
         sms_id = await esms.send(r.hub, uid_send(r), requests.Variant.V6_ZALO_UID)
         await r.send_all()
         stored = await r.hub.store.get_message(sms_id)
