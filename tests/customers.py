@@ -46,11 +46,12 @@ class Customer:
         return cls(http, new.credentials(), hub.settings.admin_token or ADMIN, Local(hub, api, new))
 
     @classmethod
-    async def create(cls, http: httpx.AsyncClient, admin_token: str, dr_url: str) -> Customer:
-        """A new customer made through the admin API of the dlrhub `http` talks to."""
+    async def create(cls, http: httpx.AsyncClient, admin_token: str, dr_url: str, **choices: Any) -> Customer:
+        """A new customer made through the admin API of the dlrhub `http` talks to; `choices` are more of the
+        account's fields (`esms_delivered_callback`, ...)."""
         answer = await http.post(
             "/v1/admin/accounts",
-            json={"name": "acceptance", "dr_url": dr_url},
+            json={"name": "acceptance", "dr_url": dr_url, **choices},
             headers={"Authorization": f"Bearer {admin_token}"},
         )
         assert answer.status_code == 201, answer.text

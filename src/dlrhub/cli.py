@@ -120,6 +120,9 @@ def accounts_create(
     balance: Annotated[str, typer.Option(help="Opening balance.")] = "1000000",
     dr_url: Annotated[str | None, typer.Option(help="The default app's NXCloud DR URL.")] = None,
     signed: Annotated[bool, typer.Option(help="Sign callbacks with a new Standard Webhooks secret.")] = False,
+    esms_delivered_callback: Annotated[
+        bool, typer.Option(help="A second eSMS GET callback when Zalo reports a message delivered.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create an account and print its credentials in both dialects (shown once)."""
@@ -128,7 +131,13 @@ def accounts_create(
     async def main() -> None:
         async with session.migrated_hub(config, console) as hub:
             made = await accounts.create(
-                hub, name, currency=currency, balance=Decimal(balance), dr_url=dr_url, signed=signed
+                hub,
+                name,
+                currency=currency,
+                balance=Decimal(balance),
+                dr_url=dr_url,
+                signed=signed,
+                esms_delivered_callback=esms_delivered_callback,
             )
         if as_json:
             sys.stdout.write(json.dumps(made.credentials()) + "\n")
@@ -156,6 +165,7 @@ def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
                     "currency": a.currency,
                     "esms_api_key": a.esms_api_key,
                     "nx_access_key": a.nx_access_key,
+                    "esms_delivered_callback": a.esms_delivered_callback,
                 }
                 for a in found
             ]

@@ -69,8 +69,6 @@ class Settings:
     #: Retry schedules in seconds (each delay is jittered by ±20 %).
     esms_retry_schedule: tuple[float, ...] = (10.0, 30.0, 120.0, 600.0, 1800.0)
     standard_retry_schedule: tuple[float, ...] = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
-    #: Whether a Zalo delivery receipt sends eSMS customers a second GET callback.
-    esms_delivered_callback: bool = True
     #: GetCallback requests per second per account.
     esms_getcallback_tps: int = 20
     #: Largest request body any front door reads, in bytes.
@@ -79,6 +77,12 @@ class Settings:
     demo_account: bool = True
     #: `debug`, `info`, `warning` or `error`.
     log_level: str = "info"
+
+
+#: Settings that are gone, and where their choice lives now: naming one is an error, not a silent no-op.
+REMOVED: dict[str, str] = {
+    "esms_delivered_callback": "it is an account's choice now (`dlrhub accounts create --esms-delivered-callback`)",
+}
 
 
 def field_names() -> list[str]:
@@ -99,10 +103,12 @@ def load(environ: Mapping[str, str] | None = None, config_file: Path | None = No
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise errors.ConfigError(f"cannot read config file {path}: {exc}") from exc
+        _refuse_removed(set(data))
         unknown = set(data) - set(field_names())
         if unknown:
             raise errors.ConfigError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
         values.update(data)
+    _refuse_removed({name for name in REMOVED if ENV_PREFIX + name.upper() in env})
     for name in field_names():
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is not None:
@@ -131,6 +137,11 @@ def _checked(config: Settings) -> Settings:
             f" ({', '.join(LOG_LEVELS)})"
         )
     return config
+
+
+def _refuse_removed(names: set[str]) -> None:
+    for name in sorted(names & set(REMOVED)):
+        raise errors.ConfigError(f"setting {name} ({ENV_PREFIX}{name.upper()}) was removed: {REMOVED[name]}")
 
 
 def _coerce(name: str, hint: Any, value: Any) -> Any:

@@ -30,6 +30,10 @@ class AccountIn(pydantic.BaseModel):
     )
     dr_url: str | None = pydantic.Field(None, max_length=256)
     signed: bool = pydantic.Field(False, description="Sign callbacks with a fresh Standard Webhooks secret.")
+    esms_delivered_callback: bool = pydantic.Field(
+        False,
+        description="A second eSMS GET callback when Zalo reports a message delivered (DECISIONS: off).",
+    )
 
 
 def account_json(account: Any) -> dict[str, Any]:
@@ -44,6 +48,7 @@ def account_json(account: Any) -> dict[str, Any]:
         "esms_api_key": account.esms_api_key,
         "nx_access_key": account.nx_access_key,
         "signed": bool(account.signing_secrets),
+        "esms_delivered_callback": account.esms_delivered_callback,
         "created_at": account.created_at.isoformat(),
     }
 
@@ -59,6 +64,7 @@ async def create_account(body: AccountIn, hub: deps.HubDep) -> fastapi.Response:
         utc_offset_minutes=body.utc_offset_minutes,
         dr_url=body.dr_url,
         signed=body.signed,
+        esms_delivered_callback=body.esms_delivered_callback,
     )
     return deps.json_response(made.credentials(), 201)
 

@@ -133,6 +133,9 @@ class Account:
     #: Standard Webhooks secrets (`whsec_...`); empty means callbacks are not signed.
     signing_secrets: tuple[str, ...]
     created_at: dt.datetime
+    #: Whether eSMS messages get a second GET callback when Zalo reports them delivered (off by default: a
+    #: receiver written against the samples would see one SMSID twice, and form C `error_info`).
+    esms_delivered_callback: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -229,6 +232,8 @@ class Journey:
     created_at: dt.datetime
     expires_at: dt.datetime
     acknowledged_message_id: str | None = None
+    #: Zalo's app id (the OA's; not the NXCloud `appkey`), which NXCloud journey DRs carry as `appId`.
+    app_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,8 +17,6 @@ class RenderContext:
     message: models.Message | None = None
     journey: models.Journey | None = None
     app: models.App | None = None
-    #: Whether eSMS customers get a second GET callback on a Zalo delivery receipt (a setting).
-    esms_delivered_callback: bool = True
 
 
 class Renderer(Protocol):

@@ -57,7 +57,7 @@ ENTRIES: Mapping[models.Dialect, Entry] = {
             retry=retry.ESMS,
             id_shape=ids.SMSID,
             doors=("esms",),
-            settings=("esms_retry_schedule", "esms_delivered_callback", "esms_getcallback_tps"),
+            settings=("esms_retry_schedule", "esms_getcallback_tps"),
             own_journeys=True,
         ),
         Entry(

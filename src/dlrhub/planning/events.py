@@ -22,8 +22,6 @@ class RenderInputs:
     account: models.Account
     #: The NXCloud app (DR URL and quotation) of the message or journey, if any.
     app: models.App | None = None
-    #: Whether eSMS customers get a second GET callback on a Zalo delivery receipt (a setting).
-    esms_delivered_callback: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,7 +107,6 @@ def plan_event(
             message=new_message,
             journey=new_journey,
             app=inputs.app,
-            esms_delivered_callback=inputs.esms_delivered_callback,
         )
         for request in registry.of(dialect).renderer(ctx):
             callbacks.append(

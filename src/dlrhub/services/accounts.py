@@ -53,6 +53,7 @@ class NewAccount:
                 "appkey": self.app.appkey,
             },
             "signing_secrets": list(a.signing_secrets),
+            "esms_delivered_callback": a.esms_delivered_callback,
         }
 
 
@@ -70,8 +71,11 @@ async def create(
     dr_url: str | None = None,
     quotation: Decimal | None = None,
     signed: bool = False,
+    esms_delivered_callback: bool = False,
 ) -> NewAccount:
     """Create an active account with fresh credentials, one app and one OA registered with DEFAULT_TEMPLATES.
+
+    `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt.
 
     Raises errors.InvalidInput when a value is out of range.
     """
@@ -97,6 +101,7 @@ async def create(
         utc_offset_minutes=utc_offset_minutes,
         signing_secrets=(ids.signing_secret(),) if signed else (),
         created_at=now,
+        esms_delivered_callback=esms_delivered_callback,
     )
     app = models.App(
         appkey=ids.token(8),

@@ -92,11 +92,17 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
 
 
 def _zalo_res(ev: ExternalEvent) -> dict[str, object] | None:
+    """Zalo's answer to the engine's send: `raw` when it is one (it has Zalo's `error`), as the engine got it;
+    else one made from the event's fields when it names a Zalo msg id (`message` is "Success" on a success
+    the engine gave no text for, as in every eSMS sample)."""
+    if ev.raw is not None and "error" in ev.raw:
+        return ev.raw
     if ev.zalo_msg_id is None:
         return None
+    failed = ev.kind is models.EventKind.FAILED
     return {
-        "error": 0 if ev.kind is not models.EventKind.FAILED else ev.code,
-        "message": ev.text,
+        "error": ev.code if failed else 0,
+        "message": ev.text or (None if failed else "Success"),
         "data": {"msg_id": ev.zalo_msg_id},
     }
 

@@ -30,9 +30,7 @@ class Hub:
 
     def render_inputs(self, account: models.Account, app: models.App | None) -> planning.RenderInputs:
         """What the store's planner renders `account`'s callbacks with (for `app`, if any)."""
-        return planning.RenderInputs(
-            account, app, esms_delivered_callback=self.settings.esms_delivered_callback
-        )
+        return planning.RenderInputs(account, app)
 
     async def close(self) -> None:
         await self.store.close()

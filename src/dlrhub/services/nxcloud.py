@@ -153,6 +153,7 @@ async def init_journey_token(
         state=models.JourneyState.ISSUED,
         created_at=now,
         expires_at=now + dt.timedelta(days=_token_days(req.token_type)),
+        app_id=target.oa.app_id,
     )
     journeys: store.Journeys = hub.store
     await journeys.put_journey(journey)
@@ -191,7 +192,7 @@ async def check_journey_token(
     return TokenCheck(
         created_at=info.created_at,
         expired_at=info.expired_at,
-        app_id=info.app_id or target.oa.app_id,
+        app_id=info.app_id or journey.app_id or target.oa.app_id,
         token_type=journey.token_type,
         oa_id=journey.oa_id,
     )

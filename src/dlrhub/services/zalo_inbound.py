@@ -121,7 +121,7 @@ async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceip
 
 
 async def _journey(
-    hub: hub_.Hub, oa: models.OA, event: webhook.JourneyAcknowledged | webhook.JourneyTimedOut
+    hub: hub_.Hub, oa: models.OA, event: webhook.JourneyAcknowledged | webhook.JourneyTimedOut, raw: bytes
 ) -> Result:
     journeys: store.Journeys = hub.store
     accounts: store.Accounts = hub.store
@@ -153,6 +153,8 @@ async def _journey(
         journey_id=journey.journey_id,
         code=code,
         text=text,
+        # Zalo's event as received: its `app_id` is the NXCloud DR's `appId`.
+        raw=orjson.loads(raw),
     )
     account = await accounts.get_account(journey.account_id)
     await events.apply(hub, status, account)
@@ -177,5 +179,5 @@ async def handle(hub: hub_.Hub, raw: bytes, headers: Mapping[str, str]) -> Resul
     if isinstance(event, webhook.DeliveryReceipt):
         return await _receipt(hub, oa, event, raw)
     if isinstance(event, webhook.JourneyAcknowledged | webhook.JourneyTimedOut):
-        return await _journey(hub, oa, event)
+        return await _journey(hub, oa, event, raw)
     return Result.IGNORED

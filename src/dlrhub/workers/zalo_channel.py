@@ -208,6 +208,7 @@ class ChannelWorker:
             state=models.JourneyState.ISSUED,
             created_at=now,
             expires_at=now + dt.timedelta(days=7),
+            app_id=oa.app_id,
         )
         await self.store.put_journey(journey)
         return journey

@@ -6,6 +6,8 @@ eSMS has no journey callbacks (PROTOCOLS §4): its journey sends report success 
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -31,7 +33,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serve.Served]:
 @pytest.fixture
 async def customer(served: serve.Served, receiver: receivers.Receiver) -> AsyncIterator[customers.Customer]:
     async with httpx.AsyncClient(base_url=served.url, timeout=10) as http:
-        yield await customers.Customer.create(http, serve.ADMIN, receiver.url("/app"))
+        # With the second eSMS callback on a delivery receipt (off by default), to see receipts end to end.
+        yield await customers.Customer.create(
+            http, serve.ADMIN, receiver.url("/app"), esms_delivered_callback=True
+        )
 
 
 def esms_of(sms_id: str):
@@ -150,6 +155,14 @@ async def test_esms_journey_sends_and_is_delivered(customer, receiver):
     assert answer.json()["CodeResult"] == "100", answer.text
     sent, delivered = await receiver.wait(esms_of(answer.json()["SMSID"]), 2)
     assert (sent.params["TypeId"], sent.params["SendSuccess"]) == ("27", "1")
+    # Form B: the samples' JSON (Zalo's ZNS answer reshaped), then the Vietnam time stamp.
+    zalo_json, _stamp = urllib.parse.unquote(sent.params["error_info"]).split("____")
+    assert json.loads(zalo_json) == {
+        "data": {"message_id": sent.params["partnerids"], "user_id": ""},
+        "error": 0,
+        "message": "Success",
+    }
+    assert list(json.loads(zalo_json)) == ["data", "error", "message"]
     assert serve.error_info(delivered)["data"]["status"] == 1
 
 

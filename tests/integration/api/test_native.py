@@ -158,3 +158,15 @@ async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
     assert 'dlrhub_http_requests_total{method="POST",route="/v1/events",status="202"} 1.0' in text
     spec = (await client.get("/openapi.json")).json()
     assert "/v1/events" in spec["paths"]
+
+
+async def test_the_esms_delivered_callback_is_an_account_choice_off_by_default(
+    client: httpx.AsyncClient,
+) -> None:
+    made = await client.post("/v1/admin/accounts", json={"name": "plain"}, headers=AUTH)
+    opted = await client.post(
+        "/v1/admin/accounts", json={"name": "opted", "esms_delivered_callback": True}, headers=AUTH
+    )
+    assert (made.json()["esms_delivered_callback"], opted.json()["esms_delivered_callback"]) == (False, True)
+    listed = (await client.get("/v1/admin/accounts", headers=AUTH)).json()["accounts"]
+    assert {a["name"]: a["esms_delivered_callback"] for a in listed} == {"plain": False, "opted": True}

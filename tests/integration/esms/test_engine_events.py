@@ -10,8 +10,9 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import models
-from dlrhub.services import events
+from dlrhub.services import accounts, events
 from tests.customers import Customer
+from tests.unit.esms import factories
 
 
 async def ingest(customer: Customer, kind: models.EventKind, type_id: int, **changes) -> store.IngestResult:
@@ -80,7 +81,42 @@ async def test_sms_and_viber_delivered_without_success_sends_one(customer: Custo
     assert "&SendStatus=5&SendSuccess=1&" in cb.request.url
 
 
-async def test_zns_from_an_engine_still_gets_its_delivered_callback(customer: Customer):
+async def test_zns_from_an_engine_gets_one_get_unless_its_account_asks_for_the_delivered_one(
+    customer: Customer,
+):
     changes = {"oa_id": customer.new.oa.oa_id, "template_id": "100001", "zalo_msg_id": "abc"}
-    await ingest(customer, models.EventKind.SUCCESS, 25, **changes)
-    assert len((await ingest(customer, models.EventKind.DELIVERED, 25, **changes)).callbacks) == 1
+    assert len((await ingest(customer, models.EventKind.SUCCESS, 25, **changes)).callbacks) == 1
+    delivered = await ingest(customer, models.EventKind.DELIVERED, 25, **changes)
+    assert delivered.event.applied
+    assert delivered.callbacks == []
+    assert len(await customer.hub.store.list_callbacks("sms-25")) == 1
+    # An account that asked for it (DECISIONS › When is the GET callback sent?) gets the second GET.
+    opted = await accounts.create(customer.hub, "shop 2", esms_delivered_callback=True)
+    changes |= {"account_id": opted.account.id, "message_id": "zns-2", "oa_id": opted.oa.oa_id}
+    await ingest(customer, models.EventKind.SUCCESS, 25, event_id="e2-s", **changes)
+    assert (
+        len((await ingest(customer, models.EventKind.DELIVERED, 25, event_id="e2-d", **changes)).callbacks)
+        == 1
+    )
+
+
+async def test_oa_message_from_an_engine_carries_zalos_answer_as_the_sample(customer: Customer):
+    # The engine passes Zalo's answer in `raw`: the callback is seed 002's OA consulting sample, byte for byte.
+    zalo = {"data": {"message_id": "e1a60e8890be9de4c4ab", "user_id": "31215806834323092"}, "error": 0}
+    result = await ingest(
+        customer,
+        models.EventKind.SUCCESS,
+        26,
+        message_id="7d11c87a22934df390f73ec59d8defd6205",
+        occurred_at=dt.datetime(2024, 4, 24, 9, 58, 1, tzinfo=dt.UTC),
+        recipient="312158068343230",
+        callback_url="https://customer.example/esms",
+        telco_id=None,
+        price=Decimal(60),
+        oa_id="4097311281936189049",
+        zalo_msg_id="e1a60e8890be9de4c4ab",
+        text="Sent",
+        raw={**zalo, "message": "Success"},
+    )
+    [cb] = result.callbacks
+    assert cb.request.url == "https://customer.example/esms?" + factories.golden("oa_consulting")

@@ -32,6 +32,8 @@ async def test_init_stores_the_journey(zalo_customer: Customer, action):
         "84901888484",
     )
     assert (journey.account_id, journey.appkey) == (zalo_customer.new.account.id, zalo_customer.appkey)
+    # Zalo's app id, for the journey's DRs (`appId`), kept apart from the NXCloud appkey.
+    assert journey.app_id == zalo_customer.new.oa.app_id != zalo_customer.appkey
 
 
 async def test_check_answers_in_nxclouds_shape(zalo_customer: Customer):

@@ -95,8 +95,11 @@ class Running:
 
 
 @asynccontextmanager
-async def running(db: store.Store, **overrides: Any) -> AsyncIterator[Running]:
-    """dlrhub's app over `db`, served on loopback with the simulator mounted, plus a worker (not looping)."""
+async def running(
+    db: store.Store, *, account: dict[str, Any] | None = None, **overrides: Any
+) -> AsyncIterator[Running]:
+    """dlrhub's app over `db`, served on loopback with the simulator mounted, plus a worker (not looping);
+    `overrides` are settings, `account` the account's choices (`accounts.create`'s keywords)."""
     await db.migrate()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -120,7 +123,7 @@ async def running(db: store.Store, **overrides: Any) -> AsyncIterator[Running]:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
-        new = await accounts.create(hub, "zalo customer")
+        new = await accounts.create(hub, "zalo customer", **(account or {}))
         url = wiring.local_base(hub.settings)
         async with wiring.make_client(hub.settings) as zalo, httpx.AsyncClient(base_url=url) as http:
             yield Running(

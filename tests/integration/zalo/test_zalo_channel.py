@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import orjson
+
 from dlrhub import settings
-from dlrhub.core import models
+from dlrhub.core import ids, models
 from dlrhub.simulator import modes as simulator_modes
 from dlrhub.workers import zalo_channel as worker
 from tests.integration.zalo.channel import running
@@ -138,7 +140,8 @@ async def test_orphan_is_matched_later_and_repeats_change_nothing(db):
 
 
 async def test_journey_acknowledged_and_timed_out(db):
-    async with running(db) as r:
+    dr_url = "https://customer.example/dr"
+    async with running(db, account={"dr_url": dr_url}) as r:
         acked = models.Journey(
             journey_id="1257624175686111232",
             account_id=r.new.account.id,
@@ -164,6 +167,10 @@ async def test_journey_acknowledged_and_timed_out(db):
         ).json()["result"] == "ignored"
         j1 = await r.hub.store.get_journey(acked.journey_id)
         j2 = await r.hub.store.get_journey("77")
+        timed_out = await r.hub.store.get_callback(ids.callback_id("journey:77:journey_time_out", dr_url))
+    # The DR's appId is Zalo's app id, from Zalo's event, not the NXCloud appkey (docs/reference/nxcloud.md).
+    dr = orjson.loads(timed_out.request.body)
+    assert (dr["status"], dr["journeyId"], dr["appId"]) == ("journey_time_out", "77", r.new.oa.app_id)
     assert j1 is not None
     assert j2 is not None
     assert (j1.state, j2.state) == (models.JourneyState.ACKNOWLEDGED, models.JourneyState.TIMED_OUT)

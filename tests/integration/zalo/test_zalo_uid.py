@@ -19,19 +19,24 @@ def query_of(url: str) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(url.split("?", 1)[1], keep_blank_values=True))
 
 
+def uid_send(r) -> bytes:
+    account = r.new.account
+    body = {
+        "ApiKey": account.esms_api_key,
+        "SecretKey": account.esms_secret_key,
+        "OAID": r.new.oa.oa_id,
+        "TempID": "100001",
+        "TempData": {"name": "An"},
+        "ZaloUid": UID,
+        "CallbackUrl": "https://customer.example/esms",
+    }
+    return orjson.dumps(body)
+
+
 async def test_esms_send_by_zalo_uid_is_sent_and_delivered(db):
-    async with running(db) as r:
-        account = r.new.account
-        body = {
-            "ApiKey": account.esms_api_key,
-            "SecretKey": account.esms_secret_key,
-            "OAID": r.new.oa.oa_id,
-            "TempID": "100001",
-            "TempData": {"name": "An"},
-            "ZaloUid": UID,
-            "CallbackUrl": "https://customer.example/esms",
-        }
-        sms_id = await esms.send(r.hub, orjson.dumps(body), requests.Variant.V6_ZALO_UID)
+    # The account asked for the second, delivered callback (DECISIONS › When is the GET callback sent?).
+    async with running(db, account={"esms_delivered_callback": True}) as r:
+        sms_id = await esms.send(r.hub, uid_send(r), requests.Variant.V6_ZALO_UID)
         await r.send_all()
         stored = await r.hub.store.get_message(sms_id)
         assert (stored.recipient, stored.recipient_kind) == (UID, "zalo_uid")
@@ -61,3 +66,12 @@ async def test_esms_send_by_zalo_uid_is_sent_and_delivered(db):
             "status": 1,
         },
     }
+
+
+async def test_by_default_a_delivered_message_gets_one_get(db):
+    async with running(db) as r:
+        sms_id = await esms.send(r.hub, uid_send(r), requests.Variant.V6_ZALO_UID)
+        await r.send_all()
+        assert [kind for kind, _, _ in await r.kinds(sms_id)] == ["accepted", "success", "delivered"]
+        [sent] = await r.hub.store.list_callbacks(sms_id)
+    assert query_of(sent.request.url)["SendSuccess"] == "1"

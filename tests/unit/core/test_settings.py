@@ -25,12 +25,8 @@ def test_example_lists_every_setting_with_its_default() -> None:
 def test_environment_wins_over_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('port = 9000\ncallback_allow = ["10.0.0.0/8"]\n', encoding="utf-8")
-    loaded = settings.load({"DLRHUB_PORT": "9001", "DLRHUB_ESMS_DELIVERED_CALLBACK": "off"}, path)
-    assert (loaded.port, loaded.callback_allow, loaded.esms_delivered_callback) == (
-        9001,
-        ("10.0.0.0/8",),
-        False,
-    )
+    loaded = settings.load({"DLRHUB_PORT": "9001", "DLRHUB_DEMO_ACCOUNT": "off"}, path)
+    assert (loaded.port, loaded.callback_allow, loaded.demo_account) == (9001, ("10.0.0.0/8",), False)
     env = settings.load({"DLRHUB_CALLBACK_ALLOW": "127.0.0.1, ::1", "DLRHUB_CONFIG": str(path)})
     assert env.callback_allow == ("127.0.0.1", "::1")
     assert env.port == 9000
@@ -58,3 +54,14 @@ def test_bad_secret_values_are_not_echoed(tmp_path: Path) -> None:
     with pytest.raises(errors.ConfigError, match="admin_token") as caught:
         settings.load({}, path)
     assert "918273645" not in str(caught.value)
+
+
+def test_the_removed_delivered_callback_setting_is_refused_with_where_it_went(tmp_path: Path) -> None:
+    # It is an account's choice now (DECISIONS › When is the GET callback sent?): ignoring it would silently
+    # change what every account's receivers get.
+    path = tmp_path / "c.toml"
+    path.write_text("esms_delivered_callback = true\n", encoding="utf-8")
+    for env, file in (({}, path), ({"DLRHUB_ESMS_DELIVERED_CALLBACK": "on"}, None)):
+        with pytest.raises(errors.ConfigError, match=r"esms_delivered_callback .*account") as caught:
+            settings.load(env, file)
+        assert "--esms-delivered-callback" in str(caught.value)

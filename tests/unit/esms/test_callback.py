@@ -15,8 +15,12 @@ from tests.unit.esms import factories
 E = models.EventKind
 
 
-def render(message, event):
-    return callback.render(rendering.RenderContext(event=event, account=factories.account(), message=message))
+#: An account that asked for the second callback on a Zalo delivery receipt (off by default).
+DELIVERED_ON = factories.account(esms_delivered_callback=True)
+
+
+def render(message, event, account=DELIVERED_ON):
+    return callback.render(rendering.RenderContext(event=event, account=account, message=message))
 
 
 def params(request):
@@ -57,15 +61,12 @@ def test_no_callback_without_message():
     assert callback.render(ctx) == []
 
 
-def test_delivered_callback_can_be_switched_off():
+def test_delivered_callback_is_an_account_choice_off_by_default():
     message = factories.message()
-    ctx = rendering.RenderContext(
-        event=factories.event(E.DELIVERED),
-        account=factories.account(),
-        message=message,
-        esms_delivered_callback=False,
-    )
-    assert callback.render(ctx) == []
+    assert factories.account().esms_delivered_callback is False
+    assert render(message, factories.event(E.DELIVERED), factories.account()) == []
+    assert len(render(message, factories.event(E.SUCCESS), factories.account())) == 1
+    assert len(render(message, factories.event(E.DELIVERED), DELIVERED_ON)) == 1
     assert callback.should_send(factories.event(E.DELIVERED), message, delivered=True)
     assert not callback.should_send(factories.event(E.DELIVERED), message, delivered=False)
     assert callback.should_send(factories.event(E.SUCCESS), message, delivered=False)

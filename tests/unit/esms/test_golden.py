@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from dlrhub.core import models, rendering
-from dlrhub.dialects.esms import callback, errorinfo, vntime
+from dlrhub.dialects.esms import callback, errorinfo, pull, vntime
 from tests.unit.esms import factories
 
 SEED_SAMPLES = [
@@ -86,9 +86,9 @@ def test_sample_rebuilt_from_its_decoded_values(name):
 
 
 def _render(message: models.Message, event: models.StatusEvent) -> str:
-    requests = callback.render(
-        rendering.RenderContext(event=event, account=factories.account(), message=message)
-    )
+    # The account asked for the second, delivered callback (off by default), so the Zalo UID sample can render.
+    account = factories.account(esms_delivered_callback=True)
+    requests = callback.render(rendering.RenderContext(event=event, account=account, message=message))
     assert len(requests) == 1
     assert requests[0].method == "GET"
     base, query = requests[0].url.split("?", 1)
@@ -220,3 +220,113 @@ def test_fields_are_frozen():
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         fields.sms_id = "y"  # type: ignore[misc]
+
+
+# What dlrhub itself gets to send for TypeId 26/27: no sample shows these exact values, so each is the form B
+# sample with only the values changed (DECISIONS › How is `error_info` encoded?, › Zalo never answered the send).
+_STAMP = "____24%2F04%2F2024%252016%3A58%3A01"
+_JOURNEY_HEAD = (
+    "SMSID=7d11c87a22934df390f73ec59d8defd6205&SendFailed=0&SendStatus=5&SendSuccess=1&TotalPrice=220.0000"
+    "&TotalReceiver=1&TotalSent=1&RequestId=&TypeId=27&phonenumber=0901888484"
+)
+_NO_USER_ID = (
+    "error_info=%257B%2522data%2522%3A%257B%2522message_id%2522%3A%2522e1a60e8890be9de4c4ab%2522%2C"
+    "%2522user_id%2522%3A%2522%2522%257D%2C%2522error%2522%3A0%2C%2522message%2522%3A%2522Success%2522%257D"
+)
+
+
+def _journey_by_phone(**changes):
+    base = {
+        "id": "7d11c87a22934df390f73ec59d8defd6205",
+        "type_id": 27,
+        "state": models.MessageState.SUCCESS,
+        "price": Decimal(220),
+        "oa_id": "4097311281936189049",
+        "zalo_msg_id": "e1a60e8890be9de4c4ab",
+        "journey_id": "J-9",
+    }
+    return factories.message(**{**base, **changes})
+
+
+_AT = dt.datetime(2024, 4, 24, 16, 58, 1, tzinfo=vntime.VN)
+
+
+def test_render_v4_journey_sent_by_the_channel_reshapes_zalos_zns_answer_as_the_samples():
+    # Zalo's ZNS send API answers {error, message, data: {msg_id, sent_time, quota}}; eSMS shows the journey as
+    # the samples do, and a send by phone has no Zalo user id.
+    zns = {
+        "error": 0,
+        "message": "Success",
+        "data": {
+            "msg_id": "e1a60e8890be9de4c4ab",
+            "sent_time": "1713952681000",
+            "quota": {"dailyQuota": "500"},
+        },
+    }
+    event = factories.event(
+        models.EventKind.SUCCESS, text="Successfully sent.", zalo_res=zns, occurred_at=_AT
+    )
+    assert _render(_journey_by_phone(), event) == (
+        f"{_JOURNEY_HEAD}&{_NO_USER_ID}{_STAMP}&oaid=4097311281936189049&partnerids=e1a60e8890be9de4c4ab"
+    )
+
+
+def test_render_engine_success_without_text_says_success():
+    # What `/v1/events` makes of an engine's success that names a Zalo msg id and gives no text or answer.
+    made = {"error": 0, "message": None, "data": {"msg_id": "e1a60e8890be9de4c4ab"}}
+    event = factories.event(models.EventKind.SUCCESS, zalo_res=made, occurred_at=_AT)
+    assert _render(_journey_by_phone(), event) == (
+        f"{_JOURNEY_HEAD}&{_NO_USER_ID}{_STAMP}&oaid=4097311281936189049&partnerids=e1a60e8890be9de4c4ab"
+    )
+
+
+_TIMEOUT = {"sysMsg": "Zalo engine api timeout", "cusMsg": "Zalo engine api timeout"} | dict.fromkeys(
+    ("error", "message", "data")
+)
+
+
+def test_render_zalo_never_answered_a_journey():
+    message = _journey_by_phone(state=models.MessageState.FAILED, zalo_msg_id=None)
+    event = factories.event(
+        models.EventKind.FAILED,
+        code=17005,
+        text="Zalo engine api timeout",
+        zalo_res=_TIMEOUT,
+        occurred_at=_AT,
+    )
+    assert _render(message, event) == (
+        "SMSID=7d11c87a22934df390f73ec59d8defd6205&SendFailed=1&SendStatus=5&SendSuccess=0&TotalPrice=0.0000"
+        "&TotalReceiver=1&TotalSent=0&RequestId=&TypeId=27&phonenumber=0901888484"
+        "&error_info=%257B%2522error%2522%3A17005%2C%2522message%2522%3A%2522Zalo%2520engine%2520api%2520timeout"
+        f"%2522%257D{_STAMP}&oaid=4097311281936189049&partnerids="
+    )
+
+
+def test_render_zalo_never_answered_a_zns_by_phone():
+    message = factories.message(state=models.MessageState.FAILED)
+    event = factories.event(
+        models.EventKind.FAILED, code=17005, text="Zalo engine api timeout", zalo_res=_TIMEOUT
+    )
+    assert _render(message, event) == (
+        "SMSID=f66545d2-c7e2-4603-984e-d2238c363c8292&SendFailed=1&SendStatus=5&SendSuccess=0"
+        "&TotalPrice=0.0000&TotalReceiver=1&TotalSent=0&RequestId=&TypeId=25&telcoid=2&phonenumber=0901888484"
+        "&partnerids=&error_info=%22{%5C%22error%5C%22%3A17005%2C%5C%22message%5C%22%3A%5C%22Zalo%20engine"
+        "%20api%20timeout%5C%22}%22&oaid=1397492183140006179&tempid=2056446"
+    )
+
+
+@pytest.mark.parametrize("type_id", [25, 27])
+def test_get_callback_error_info_when_zalo_never_answered(type_id):
+    message = factories.message(
+        type_id=type_id, state=models.MessageState.FAILED, code=17005, text="Zalo engine api timeout"
+    )
+    record = pull.callback_record(dataclasses.replace(message, zalo_res=_TIMEOUT))
+    assert record["ErrorInfo"] == '{"error":17005,"message":"Zalo engine api timeout"}'
+
+
+def test_get_callback_error_info_of_a_sent_journey_is_the_samples_json():
+    zns = {"error": 0, "message": "Success", "data": {"msg_id": "e1a60e8890be9de4c4ab", "sent_time": "1"}}
+    record = pull.callback_record(_journey_by_phone(code=0, zalo_res=zns))
+    assert record["ErrorInfo"] == (
+        '{"data":{"message_id":"e1a60e8890be9de4c4ab","user_id":""},"error":0,"message":"Success"}'
+    )

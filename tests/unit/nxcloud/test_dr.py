@@ -206,14 +206,26 @@ def test_journey_time_out_golden_plus_cost():
     assert request.url == APP_DR_URL
 
 
-def test_journey_app_id_falls_back_to_the_appkey_and_request_id_to_the_journey():
-    journey = dataclasses.replace(_journey("j1", "oa1"), acknowledged_message_id="zalomid." + "a" * 32)
-    event = _event(models.EventKind.JOURNEY_ACKNOWLEDGED, _ms(1720602861913))
-    ctx = rendering.RenderContext(event=event, account=_account(), journey=journey, app=_app())
-    _, got = _render_one(ctx)
-    assert got["appId"] == "appkey1"
+def test_journey_app_id_falls_back_to_the_journeys_zalo_app_id_never_the_appkey():
+    # appId is Zalo's app id (docs/reference/nxcloud.md): without Zalo's event, the one the journey keeps.
+    journey = dataclasses.replace(
+        _journey("j1", "oa1"), acknowledged_message_id="zalomid." + "a" * 32, app_id="4318150922305216413"
+    )
+    for kind in (models.EventKind.JOURNEY_ACKNOWLEDGED, models.EventKind.JOURNEY_TIME_OUT):
+        event = _event(kind, _ms(1720602861913))
+        ctx = rendering.RenderContext(event=event, account=_account(), journey=journey, app=_app())
+        _, got = _render_one(ctx)
+        assert got["appId"] == "4318150922305216413"
+        assert "ext" not in got
+    assert got["appId"] != "appkey1"
+    ack = _event(models.EventKind.JOURNEY_ACKNOWLEDGED, _ms(1720602861913))
+    _, got = _render_one(rendering.RenderContext(event=ack, account=_account(), journey=journey, app=_app()))
     assert got["requestId"] == "zalomid." + "a" * 32
-    assert "ext" not in got
+    out = _event(models.EventKind.JOURNEY_TIME_OUT, _ms(1720602861913))
+    unknown = rendering.RenderContext(
+        event=out, account=_account(), journey=_journey("j1", "oa1"), app=_app()
+    )
+    assert _render_one(unknown)[1]["appId"] == ""
 
 
 def test_send_time_is_in_the_accounts_zone():

@@ -162,7 +162,13 @@ def fields_for(
     if layout in (Layout.ZNS_PHONE, Layout.ZNS_UID, Layout.OA):
         form = errorinfo.form_for(result, message.type_id, message.recipient_kind)
         zalo = errorinfo.zalo_object(
-            result, code=code, text=text, zalo_res=zalo_res, full=form is errorinfo.Form.B, at=at
+            result,
+            code=code,
+            text=text,
+            zalo_res=zalo_res,
+            full=form is errorinfo.Form.B,
+            at=at,
+            msg_id=message.zalo_msg_id,
         )
         if zalo is not None:
             error_info = errorinfo.encode(form, zalo, at)
@@ -213,10 +219,11 @@ def should_send(event: models.StatusEvent, message: models.Message, *, delivered
 def render(ctx: rendering.RenderContext) -> list[models.CallbackRequest]:
     """The GET callback of `ctx.event` for an eSMS message (the `rendering.Renderer` of this dialect).
 
-    A delivery receipt sends its second callback only when `ctx.esms_delivered_callback` is on (DECISIONS › When
-    is the GET callback sent?)."""
+    A delivery receipt sends its second callback only when the account has `esms_delivered_callback` on
+    (DECISIONS › When is the GET callback sent?)."""
     message = ctx.message
-    if message is None or not should_send(ctx.event, message, delivered=ctx.esms_delivered_callback):
+    delivered = ctx.account.esms_delivered_callback
+    if message is None or not should_send(ctx.event, message, delivered=delivered):
         return []
     result = outcome.of_event(ctx.event)
     assert result is not None  # should_send checked it

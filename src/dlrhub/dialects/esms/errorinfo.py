@@ -83,13 +83,15 @@ def zalo_object(
     zalo_res: Any,
     full: bool,
     at: dt.datetime,
+    msg_id: str | None = None,
 ) -> dict[str, Any] | None:
     """The Zalo JSON that `error_info` carries for `result`; None while the message is queued.
 
-    `zalo_res` is Zalo's raw answer (or the receipt, or the engine's payload). `full` keeps Zalo's whole
-    answer (form B); otherwise only `{error, message}` is kept, as in the form A sample. A delivered message
-    carries Zalo's message-status answer, taken as is when `zalo_res` already is one, else built from the
-    receipt's `delivery_time` (or `at`, the time of the event).
+    `zalo_res` is Zalo's raw answer (or the receipt, or the engine's payload). `full` gives a sent OA message
+    or journey (form B) the whole answer in the samples' shape (`oa_answer`; `msg_id` is the message's Zalo
+    id, used when the answer has none); otherwise only `{error, message}` is kept, as in the form A sample. A
+    delivered message carries Zalo's message-status answer, taken as is when `zalo_res` already is one, else
+    built from the receipt's `delivery_time` (or `at`, the time of the event).
     """
     res = zalo_res if isinstance(zalo_res, dict) else {}
     if result is outcome.Outcome.QUEUED:
@@ -113,12 +115,34 @@ def zalo_object(
         if mapped is not None:
             return {"error": int(mapped), "message": codes.TEXT[mapped]}
         return {"error": rejected, "message": text or codes.text(rejected)}
-    if full and "error" in res:
-        return res
     error = res.get("error")
     if isinstance(error, bool) or not isinstance(error, int | str):
         error = code if code is not None else (0 if result is outcome.Outcome.SENT else -100)
     message = res.get("message")
-    if not isinstance(message, str):
+    if not isinstance(message, str) or not message:
         message = text if text else ("Success" if result is outcome.Outcome.SENT else "Unknown error")
+    if full and result is outcome.Outcome.SENT:
+        return oa_answer(res.get("data"), error, message, msg_id)
     return {"error": error, "message": message}
+
+
+def oa_answer(data: Any, error: int | str, message: str, msg_id: str | None) -> dict[str, Any]:
+    """A sent OA message's or journey's Zalo answer as the seed samples show it, in their key order:
+    `{"data":{"message_id","user_id"},"error","message"}`.
+
+    Zalo's OA message API answers in that shape; its ZNS send API (a journey sent by dlrhub's channel) answers
+    `{error, message, data:{msg_id, sent_time, quota}}` instead, which is reshaped: `message_id` is Zalo's
+    `message_id` or `msg_id`, else `msg_id` (the stored one); `user_id` is Zalo's, else empty (a send by phone
+    has none).
+    """
+    found = data if isinstance(data, dict) else {}
+    message_id = found.get("message_id", found.get("msg_id"))
+    user_id = found.get("user_id")
+    return {
+        "data": {
+            "message_id": message_id if isinstance(message_id, str) else (msg_id or ""),
+            "user_id": user_id if isinstance(user_id, str) else "",
+        },
+        "error": error,
+        "message": message,
+    }

@@ -89,7 +89,13 @@ def _error_info(message: Status, result: outcome.Outcome) -> str | None:
                     _PLAIN_TEXTS[key] = found
             return found
     zalo = errorinfo.zalo_object(
-        result, code=message.code, text=message.text, zalo_res=res, full=full, at=message.updated_at
+        result,
+        code=message.code,
+        text=message.text,
+        zalo_res=res,
+        full=full,
+        at=message.updated_at,
+        msg_id=message.zalo_msg_id,
     )
     return None if zalo is None else orjson.dumps(zalo).decode()
 

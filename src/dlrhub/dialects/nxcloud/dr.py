@@ -125,15 +125,14 @@ def _moment(ctx: rendering.RenderContext) -> dt.datetime:
 
 
 def _app_id(ctx: rendering.RenderContext) -> str:
-    # Zalo's journey events carry the Zalo app id; without one (an engine-made event), the NXCloud appkey.
+    # Zalo's app id, never the NXCloud appkey: from Zalo's journey event, else the one the journey keeps (its
+    # OA's, which `checkJourneyToken` shows too).
     raw = ctx.event.raw or {}
     value = raw.get("app_id")
     if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
         return str(value)
     journey = ctx.journey
-    if journey is not None and journey.appkey:
-        return journey.appkey
-    return ctx.app.appkey if ctx.app is not None else ""
+    return (journey.app_id or "") if journey is not None else ""
 
 
 def body(ctx: rendering.RenderContext) -> dict[str, Any] | None:
