@@ -4,7 +4,8 @@ numbered migrations."""
 from __future__ import annotations
 
 from dlrhub.planning.events import IngestResult
-from dlrhub.store.base import Ingest, Store, from_url
+from dlrhub.store.backends import from_url
+from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     Accounts,
     CallbackFilter,

@@ -102,16 +102,3 @@ class Store(
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections."""
-
-
-def from_url(url: str) -> Store:
-    """Open the store a `DLRHUB_DATABASE_URL` names, loading only that backend's driver."""
-    if url.startswith("sqlite:///"):
-        from dlrhub.store import sqlite
-
-        return sqlite.SqliteStore(url.removeprefix("sqlite:///"))
-    if url.startswith(("postgresql://", "postgres://")):
-        from dlrhub.store import postgres
-
-        return postgres.PostgresStore(url)
-    raise errors.ConfigError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")
