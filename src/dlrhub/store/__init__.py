@@ -13,6 +13,7 @@ from dlrhub.store.nouns import (
     Journeys,
     Messages,
     MessageStatus,
+    Signatures,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
@@ -30,6 +31,7 @@ __all__ = [
     "Messages",
     "OrphanReceipt",
     "Outbox",
+    "Signatures",
     "Store",
     "from_url",
 ]

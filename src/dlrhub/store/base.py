@@ -82,6 +82,7 @@ class Store(
     nouns.Messages,
     nouns.Callbacks,
     nouns.Endpoints,
+    nouns.Signatures,
     queues.Outbox,
     queues.ChannelQueue,
 ):
