@@ -16,7 +16,7 @@ import fastapi
 from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.api import deps
 from dlrhub.core import errors, models
-from dlrhub.dialects.nxcloud import codes, requests, responses
+from dlrhub.dialects.nxcloud import codes, requests, responses, signing
 from dlrhub.services import hub as hub_
 from dlrhub.services import nxcloud, zalo_wiring
 
@@ -51,10 +51,8 @@ async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastap
     try:
         if raw is None:
             raise codes.error(codes.Code.PARAMETER_ERROR)
-        # ASGI header names are lowercase bytes; a plain dict of them is cheaper to search than `request.headers`.
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]
-        }
+        # A plain dict of the ASGI headers is cheaper to search than `request.headers`; it refuses repeats.
+        headers = signing.collect_headers(request.scope["headers"])
         account = await nxcloud.authenticate(hub, headers, raw, api=api)
         return _answer(await handle(hub, request, account, raw))
     except errors.DialectError as err:

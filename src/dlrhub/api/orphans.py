@@ -34,13 +34,11 @@ _MATCHED: dict[Which, bool | None] = {Which.UNMATCHED: False, Which.MATCHED: Tru
 
 
 def orphan_json(orphan: store.OrphanReceipt, state: str) -> dict[str, Any]:
-    """An orphan receipt as the admin API shows it."""
-    sender = orphan.payload.get("sender")
-    oa_id = sender.get("id") if isinstance(sender, dict) else orphan.payload.get("oa_id")
+    """An orphan receipt as the admin API shows it; `oa_id` is the OA that signed it (None if unknown)."""
     return {
         "msg_id": orphan.msg_id,
         "tracking_id": orphan.tracking_id,
-        "oa_id": oa_id if isinstance(oa_id, str) else None,
+        "oa_id": orphan.oa_id or None,
         "state": state,
         "received_at": orphan.received_at.isoformat(),
         "matched_at": None if orphan.matched_at is None else orphan.matched_at.isoformat(),

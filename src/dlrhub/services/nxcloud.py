@@ -30,25 +30,27 @@ class Route:
     oa: models.OA
 
 
-def _now_ms(hub: hub_.Hub) -> int:
-    return int(hub.clock().timestamp() * 1000)
-
-
 async def authenticate(
     hub: hub_.Hub, headers: Mapping[str, str], raw_body: bytes, *, api: str
 ) -> models.Account:
     """The active account that signed this request to `api` (`mt`, `initJourneyToken`, `checkJourneyToken`).
 
-    Raises `errors.DialectError`: 1001–1005 (see `signing.verify`), 1100 when the account is locked.
+    A request that passes takes its signature for good: a repeat of it, from any API process sharing the store, is a
+    replay, whatever the first one's answer was (docs/reference/nxcloud.md › Replays). Raises
+    `errors.DialectError`: 1001–1005 (see `signing.verify`), 1100 when the account is locked, 1003 for a replay.
     """
-    now_ms = _now_ms(hub)
-    checked = signing.parse_headers(headers, now_ms, api=api)
+    now = hub.clock()
+    checked = signing.parse_headers(headers, int(now.timestamp() * 1000), api=api)
     key = checked.access_key
     account = await lookups.account_by_nx_key(hub, key)
     signing.check_sign(checked, raw_body, account.nx_access_secret if account else None)
     assert account is not None  # check_sign raised 1005 otherwise
     if account.status is not models.AccountStatus.ACTIVE:
         raise codes.error(codes.Code.CUSTOMER_UNAVAILABLE)
+    signatures: store.Signatures = hub.store
+    until = dt.datetime.fromtimestamp((checked.ts_ms + signing.TAKEN_FOR_MS) / 1000, dt.UTC)
+    if not await signatures.take_signature(signing.replay_key(checked), until, now):
+        raise codes.error(codes.Code.INVALID_SIGNATURE)
     return account
 
 

@@ -1,8 +1,9 @@
 """Zalo's webhook events into dlrhub: receipts become `delivered`, journey events their own; orphans wait.
 
-A receipt is matched to its message by `msg_id`, or else by `tracking_id` (dlrhub's message id). A receipt for a
-message with no send result yet is kept as an orphan and matched when the result is recorded (`match_orphan`),
-for up to 24 hours. Event ids are deterministic, so a repeated receipt changes nothing.
+A receipt is matched to its message by `msg_id`, or else by `tracking_id` (dlrhub's message id), among the
+messages of the OA whose secret signed it: another OA's receipt never touches a message, whatever ids it names.
+A receipt for a message with no send result yet is kept as an orphan with that OA, and matched when the result is
+recorded (`match_orphan`), for up to 24 hours. Event ids are deterministic, so a repeated receipt changes nothing.
 """
 
 from __future__ import annotations
@@ -74,9 +75,11 @@ async def match_orphan(hub: hub_.Hub, message: models.Message) -> int:
     """After a send result: apply the receipts that arrived first (by msg_id or tracking_id); how many."""
     queue: store.ChannelQueue = hub.store
     taken = 0
-    while taken < 10:
+    while taken < 10 and message.oa_id is not None:
         now = hub.clock()
-        payload = await queue.take_orphan_receipt(message.zalo_msg_id, message.id, now - ORPHAN_WINDOW, now)
+        payload = await queue.take_orphan_receipt(
+            message.oa_id, message.zalo_msg_id, message.id, now - ORPHAN_WINDOW, now
+        )
         if payload is None:
             break
         await deliver(hub, message, payload)
@@ -88,18 +91,20 @@ async def match_orphan(hub: hub_.Hub, message: models.Message) -> int:
 async def _match(
     hub: hub_.Hub, oa: models.OA, msg_id: str | None, tracking_id: str | None
 ) -> models.Message | None:
+    """The message of `oa` that a receipt names by `msg_id`, or else by `tracking_id`; None when `oa` has none."""
     messages: store.Messages = hub.store
-    found = None
     if msg_id is not None:
         found = await messages.find_message_by_zalo_msg_id_for_account(oa.account_id, msg_id)
-    if found is None and tracking_id is not None and len(tracking_id) <= 64:
+        if found is not None and found.oa_id == oa.oa_id:
+            return found
+    if tracking_id is not None and len(tracking_id) <= 64:
         try:
             found = await messages.get_message(tracking_id)
         except errors.UnknownMessage:
             return None
-        if found.account_id != oa.account_id or found.oa_id not in (None, oa.oa_id):
-            return None
-    return found
+        if found.account_id == oa.account_id and found.oa_id == oa.oa_id:
+            return found
+    return None
 
 
 async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceipt, raw: bytes) -> Result:
@@ -107,7 +112,9 @@ async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceip
     payload = orjson.loads(raw)
     message = await _match(hub, oa, receipt.msg_id, receipt.tracking_id)
     if message is None or message.state is models.MessageState.ACCEPTED:
-        if await queue.put_orphan_receipt(receipt.msg_id, receipt.tracking_id, payload, hub.clock()):
+        if await queue.put_orphan_receipt(
+            oa.oa_id, receipt.msg_id, receipt.tracking_id, payload, hub.clock()
+        ):
             hub.metrics.zalo_orphans.labels(what="kept").inc()
             log.info("orphan receipt kept for msg_id %s", receipt.msg_id)
         # The send result may have landed between the lookup and the insert: look once more.
@@ -115,7 +122,9 @@ async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceip
         if message is None or message.state is models.MessageState.ACCEPTED:
             return Result.ORPHAN
         now = hub.clock()
-        await queue.take_orphan_receipt(receipt.msg_id, receipt.tracking_id, now - ORPHAN_WINDOW, now)
+        await queue.take_orphan_receipt(
+            oa.oa_id, receipt.msg_id, receipt.tracking_id, now - ORPHAN_WINDOW, now
+        )
     await deliver(hub, message, payload)
     return Result.APPLIED
 

@@ -14,6 +14,7 @@ from dlrhub.store.nouns import (
     Journeys,
     Messages,
     MessageStatus,
+    Signatures,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
@@ -31,6 +32,7 @@ __all__ = [
     "Messages",
     "OrphanReceipt",
     "Outbox",
+    "Signatures",
     "Store",
     "from_url",
 ]

@@ -83,6 +83,7 @@ class Store(
     nouns.Messages,
     nouns.Callbacks,
     nouns.Endpoints,
+    nouns.Signatures,
     queues.Outbox,
     queues.ChannelQueue,
 ):

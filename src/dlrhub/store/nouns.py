@@ -1,4 +1,5 @@
-"""The store's interfaces by noun: accounts (with apps and OAs), journeys, message reads, callbacks, endpoints.
+"""The store's interfaces by noun: accounts (with apps and OAs), journeys, message reads, callbacks, endpoints,
+request signatures.
 
 Each is a protocol a consumer can ask for on its own (`base.Store` is all of them together), so a service sees only
 the part of the store it uses.
@@ -184,3 +185,13 @@ class Endpoints(typing.Protocol):
     @abc.abstractmethod
     async def count_endpoints(self) -> dict[models.EndpointState, int]:
         """How many stored destinations are in each state."""
+
+
+class Signatures(typing.Protocol):
+    """Request signatures already taken (NXCloud's `sign`): a repeat within its window is a replay."""
+
+    @abc.abstractmethod
+    async def take_signature(self, sign: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        """Record `sign` as taken until `expires_at`, for every process sharing the store; False (nothing
+        changed) when it is taken already. Drops a few signatures expired by `now` on the way, so the table
+        holds about one window's traffic."""

@@ -26,6 +26,8 @@ class AttemptResult:
 class OrphanReceipt:
     """A Zalo receipt kept because no message could take it when it came (DECISIONS › Zalo upstream)."""
 
+    #: The OA whose secret signed it: only that OA's messages may take it.
+    oa_id: str
     msg_id: str
     tracking_id: str | None
     #: The receipt as received.
@@ -101,16 +103,23 @@ class ChannelQueue(typing.Protocol):
 
     @abc.abstractmethod
     async def put_orphan_receipt(
-        self, msg_id: str, tracking_id: str | None, payload: dict[str, object], received_at: dt.datetime
+        self,
+        oa_id: str,
+        msg_id: str,
+        tracking_id: str | None,
+        payload: dict[str, object],
+        received_at: dt.datetime,
     ) -> bool:
-        """Keep a Zalo receipt no message can take yet; False (nothing changed) when `msg_id` is already kept."""
+        """Keep a Zalo receipt signed by OA `oa_id` that no message can take yet; False (nothing changed) when the
+        OA's `msg_id` is already kept."""
 
     @abc.abstractmethod
     async def take_orphan_receipt(
-        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
+        self, oa_id: str, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
     ) -> dict[str, object] | None:
-        """The payload of an unmatched receipt kept after `since`, by `msg_id` or else `tracking_id`; marks it
-        matched (at `now`), so only one caller gets it."""
+        """The payload of an unmatched receipt signed by OA `oa_id` and kept after `since`, by `msg_id` or else
+        `tracking_id`; marks it matched (at `now`), so only one caller gets it. Another OA's receipt is never
+        taken, whatever ids it names."""
 
     @abc.abstractmethod
     async def count_orphan_receipts(self) -> int:

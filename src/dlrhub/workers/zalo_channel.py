@@ -255,7 +255,12 @@ class ChannelWorker:
             if message.state is not models.MessageState.ACCEPTED:
                 await self.store.finish_channel_message(message.id, now)
                 continue
-            receipt = await self.store.take_orphan_receipt(None, message.id, now - inbound.ORPHAN_WINDOW, now)
+            receipt = None
+            if message.oa_id is not None:
+                kept_since = now - inbound.ORPHAN_WINDOW
+                receipt = await self.store.take_orphan_receipt(
+                    message.oa_id, None, message.id, kept_since, now
+                )
             if receipt is not None:
                 await self._recover_sent(message, receipt)
             elif now - since >= grace:

@@ -137,7 +137,8 @@ async def test_the_wal_stays_bounded_under_writes_that_never_pause(sqlite_url, m
 
     def write(conn: sqlite3.Connection) -> None:
         conn.execute(
-            "INSERT INTO orphan_receipts (msg_id, payload, received_at) VALUES (?, ?, 0)", (ids.token(), blob)
+            "INSERT INTO orphan_receipts (oa_id, msg_id, payload, received_at) VALUES ('oa', ?, ?, 0)",
+            (ids.token(), blob),
         )
 
     try:
@@ -172,7 +173,7 @@ async def test_an_idle_store_is_not_held_again_and_again(sqlite_url, monkeypatch
         for _ in range(100):  # 400 KB in one go: past the limit before the first pass
             await lite._tx(
                 lambda conn: conn.execute(
-                    "INSERT INTO orphan_receipts (msg_id, payload, received_at) VALUES (?, ?, 0)",
+                    "INSERT INTO orphan_receipts (oa_id, msg_id, payload, received_at) VALUES ('oa', ?, ?, 0)",
                     (ids.token(), blob),
                 )
             )

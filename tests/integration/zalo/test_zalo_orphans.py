@@ -12,11 +12,12 @@ from dlrhub.services import hub as hub_
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 ADMIN = {"Authorization": "Bearer adm"}
+OA = "2222222222222222222"
 
 
 def receipt(msg_id: str, tracking_id: str | None) -> dict[str, object]:
     return {
-        "sender": {"id": "2222222222222222222"},
+        "sender": {"id": OA},
         "recipient": {"id": "84900000300"},
         "event_name": "user_received_message",
         "message": {"delivery_time": "1767323045000", "msg_id": msg_id, "tracking_id": tracking_id},
@@ -27,14 +28,14 @@ def receipt(msg_id: str, tracking_id: str | None) -> dict[str, object]:
 
 async def test_orphans_are_listed_newest_first_with_their_state(db: store.Store):
     hub = hub_.Hub(settings=settings.Settings(admin_token="adm"), store=db, clock=lambda: NOW)
-    await db.put_orphan_receipt("old", None, receipt("old", None), NOW - dt.timedelta(days=2))
+    await db.put_orphan_receipt(OA, "old", None, receipt("old", None), NOW - dt.timedelta(days=2))
     await db.put_orphan_receipt(
-        "taken", "zalomid.t", receipt("taken", "zalomid.t"), NOW - dt.timedelta(hours=2)
+        OA, "taken", "zalomid.t", receipt("taken", "zalomid.t"), NOW - dt.timedelta(hours=2)
     )
     await db.put_orphan_receipt(
-        "new", "zalomid.n", receipt("new", "zalomid.n"), NOW - dt.timedelta(minutes=1)
+        OA, "new", "zalomid.n", receipt("new", "zalomid.n"), NOW - dt.timedelta(minutes=1)
     )
-    assert await db.take_orphan_receipt("taken", None, NOW - dt.timedelta(days=1), NOW) is not None
+    assert await db.take_orphan_receipt(OA, "taken", None, NOW - dt.timedelta(days=1), NOW) is not None
     transport = httpx.ASGITransport(app=app_.create_app(hub))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         assert (await http.get("/v1/admin/orphans")).status_code == 401

@@ -98,7 +98,7 @@ async def test_a_receipt_reads_its_message_once(db: store.Store) -> None:
 
 async def test_a_send_outcome_and_its_waiting_receipt_read_no_message(db: store.Store) -> None:
     counting, hub, new, message = await queued(db)
-    await db.put_orphan_receipt(MSG_ID, message.id, receipt(new, message.id), hub.clock())
+    await db.put_orphan_receipt(new.oa.oa_id, MSG_ID, message.id, receipt(new, message.id), hub.clock())
     counting.calls.clear()
     await worker.ChannelWorker(hub, cast(Any, None))._record(message, sent(message, hub.clock()))
     assert counting.reads() == {}

@@ -14,6 +14,7 @@ PARTS = (
     store.Messages,
     store.Callbacks,
     store.Endpoints,
+    store.Signatures,
     store.Outbox,
     store.ChannelQueue,
 )

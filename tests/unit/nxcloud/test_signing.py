@@ -184,3 +184,14 @@ def test_hostile_headers_only_raise_dialect_errors(headers, body, secret, now):
     except errors.DialectError as err:
         code = err.code
     assert code in (None, 1001, 1002, 1003, 1004, 1005)
+
+
+def test_collect_headers_refuses_a_repeated_auth_header_and_keeps_others():
+    assert signing.collect_headers([(b"Sign", b"a"), (b"x-any", b"1"), (b"x-any", b"2")]) == {
+        "sign": "a",
+        "x-any": "2",
+    }
+    for name in signing.AUTH_HEADERS:
+        with pytest.raises(errors.DialectError) as caught:
+            signing.collect_headers([(name.encode(), b"a"), (name.upper().encode(), b"b")])
+        assert caught.value.code == 1002

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from dlrhub.dialects.nxcloud import codes
 
@@ -23,7 +23,13 @@ ALGORITHMS: dict[str, str] = {"md5": "md5", "sha256": "sha256"}
 #: Header values longer than this are refused before any work (a sha256 `sign` is 64 characters).
 MAX_HEADER_CHARS = 256
 
+#: How long a taken signature is kept: its `ts` passes for MAX_SKEW_MS after `ts`, and one more window covers a
+#: process whose clock lags behind the one that took it.
+TAKEN_FOR_MS = 2 * MAX_SKEW_MS
+
 _REQUIRED = ("accesskey", "ts", "biztype", "action", "sign")
+#: The headers that authenticate a request: each may be sent at most once.
+AUTH_HEADERS = frozenset((*_REQUIRED, "algorithm"))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,6 +63,26 @@ def sign(
         raise ValueError(f"unknown algorithm {algorithm!r}; use md5 or sha256")
     data = string_to_sign(access_key, action, biz_type, ts, body, secret)
     return hashlib.new(name, data).hexdigest()
+
+
+def collect_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """A request's headers (ASGI's `(name, value)` byte pairs) by lowercase name.
+
+    Raises `errors.DialectError` 1002 when an authentication header (`AUTH_HEADERS`) is sent more than once: which
+    copy counts would otherwise be up to each proxy on the way, and a wrong `sign` could hide behind a right one.
+    """
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        if key in headers and key in AUTH_HEADERS:
+            raise codes.error(codes.Code.BAD_HEADER_PARAMETER)
+        headers[key] = value.decode("latin-1")
+    return headers
+
+
+def replay_key(checked: SignedHeaders) -> str:
+    """What a repeat of this request has in common with it: its signature (which covers `ts` and the body)."""
+    return checked.sign.lower()
 
 
 def parse_headers(headers: Mapping[str, str], now_ms: int, *, api: str = "mt") -> SignedHeaders:

@@ -1,7 +1,8 @@
-"""Accounts, apps, OAs and journeys on PostgreSQL."""
+"""Accounts, apps, OAs, journeys and NXCloud request signatures on PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TypeVar
 
 import asyncpg
@@ -11,6 +12,13 @@ from dlrhub.store import rows
 from dlrhub.store.postgres import core
 
 T = TypeVar("T")
+#: Takes a signature, and drops at most 16 expired ones on the way (skipping those another process is dropping),
+#: so the table shrinks as fast as it grows and no one request pays for a backlog.
+TAKE_SIGNATURE = (
+    "WITH swept AS (DELETE FROM nxcloud_signatures WHERE sign IN (SELECT sign FROM nxcloud_signatures"
+    " WHERE expires_at < $3 ORDER BY expires_at LIMIT 16 FOR UPDATE SKIP LOCKED))"
+    " INSERT INTO nxcloud_signatures (sign, expires_at) VALUES ($1, $2) ON CONFLICT (sign) DO NOTHING"
+)
 
 
 def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
@@ -20,7 +28,11 @@ def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
 
 
 class PostgresAccounts(core.PostgresCore):
-    """Accounts, apps, OAs and journeys."""
+    """Accounts, apps, OAs, journeys and request signatures."""
+
+    async def take_signature(self, sign: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        pool = await self.pool()
+        return bool(await pool.execute(TAKE_SIGNATURE, sign, expires_at, now) == "INSERT 0 1")
 
     async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
         pool = await self.pool()

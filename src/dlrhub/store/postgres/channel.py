@@ -33,20 +33,20 @@ CLAIM_STALE = (
     " FOR UPDATE SKIP LOCKED) RETURNING *"
 )
 INSERT_ORPHAN = (
-    "INSERT INTO orphan_receipts (msg_id, tracking_id, payload, received_at) VALUES ($1, $2, $3, $4)"
-    " ON CONFLICT (msg_id) DO NOTHING"
+    "INSERT INTO orphan_receipts (oa_id, msg_id, tracking_id, payload, received_at) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (oa_id, msg_id) DO NOTHING"
 )
 TAKE_ORPHAN = (
-    "UPDATE orphan_receipts SET matched_at = $4 WHERE msg_id = (SELECT msg_id FROM orphan_receipts"
-    " WHERE matched_at IS NULL AND received_at >= $1 AND (msg_id = $2 OR tracking_id = $3)"
-    " ORDER BY msg_id = $2 DESC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING payload"
+    "UPDATE orphan_receipts SET matched_at = $5 WHERE oa_id = $1 AND msg_id = (SELECT msg_id FROM orphan_receipts"
+    " WHERE oa_id = $1 AND matched_at IS NULL AND received_at >= $2 AND (msg_id = $3 OR tracking_id = $4)"
+    " ORDER BY msg_id = $3 DESC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING payload"
 )
 #: Waits for, then holds until the transaction ends, the lock of one OA's token refresh (released if the
 #: connection dies).
 LOCK_OA_REFRESH = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 COUNT_ORPHANS = "SELECT count(*) FROM orphan_receipts WHERE matched_at IS NULL"
 LIST_ORPHANS = (
-    "SELECT msg_id, tracking_id, payload, received_at, matched_at FROM orphan_receipts"
+    "SELECT oa_id, msg_id, tracking_id, payload, received_at, matched_at FROM orphan_receipts"
     " WHERE ($1::boolean IS NULL OR (matched_at IS NOT NULL) = $1) ORDER BY received_at DESC, msg_id LIMIT $2"
 )
 
@@ -92,17 +92,22 @@ class PostgresChannel(core.PostgresCore):
         return [(rows.from_row(models.Message, r), r["channel_due_at"]) for r in found]
 
     async def put_orphan_receipt(
-        self, msg_id: str, tracking_id: str | None, payload: dict[str, object], received_at: dt.datetime
+        self,
+        oa_id: str,
+        msg_id: str,
+        tracking_id: str | None,
+        payload: dict[str, object],
+        received_at: dt.datetime,
     ) -> bool:
         pool = await self.pool()
-        status = await pool.execute(INSERT_ORPHAN, msg_id, tracking_id, payload, received_at)
+        status = await pool.execute(INSERT_ORPHAN, oa_id, msg_id, tracking_id, payload, received_at)
         return bool(status == "INSERT 0 1")
 
     async def take_orphan_receipt(
-        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
+        self, oa_id: str, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
     ) -> dict[str, object] | None:
         pool = await self.pool()
-        payload = await pool.fetchval(TAKE_ORPHAN, since, msg_id, tracking_id, now)
+        payload = await pool.fetchval(TAKE_ORPHAN, oa_id, since, msg_id, tracking_id, now)
         return None if payload is None else dict(payload)
 
     async def count_orphan_receipts(self) -> int:
@@ -120,6 +125,7 @@ class PostgresChannel(core.PostgresCore):
         pool = await self.pool()
         return [
             queues.OrphanReceipt(
+                oa_id=row["oa_id"],
                 msg_id=row["msg_id"],
                 tracking_id=row["tracking_id"],
                 payload=dict(row["payload"]),

@@ -1,12 +1,21 @@
-"""Accounts, apps, OAs and journeys on SQLite."""
+"""Accounts, apps, OAs, journeys and NXCloud request signatures on SQLite."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 from dlrhub.core import errors, models
 from dlrhub.store import rows
 from dlrhub.store.sqlite import core
+
+#: At most this many expired signatures are dropped per signature taken: the table shrinks as fast as it grows,
+#: and no one request pays for a backlog.
+SWEEP_SIGNATURES = (
+    "DELETE FROM nxcloud_signatures WHERE sign IN"
+    " (SELECT sign FROM nxcloud_signatures WHERE expires_at < ? ORDER BY expires_at LIMIT 16)"
+)
+TAKE_SIGNATURE = "INSERT OR IGNORE INTO nxcloud_signatures (sign, expires_at) VALUES (?, ?)"
 
 
 def _insert(table: str, row: dict[str, object], *, replace: bool = False) -> tuple[str, tuple[object, ...]]:
@@ -17,7 +26,14 @@ def _insert(table: str, row: dict[str, object], *, replace: bool = False) -> tup
 
 
 class SqliteAccounts(core.SqliteCore):
-    """Accounts, apps, OAs and journeys."""
+    """Accounts, apps, OAs, journeys and request signatures."""
+
+    async def take_signature(self, sign: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            conn.execute(SWEEP_SIGNATURES, (now.timestamp(),))
+            return conn.execute(TAKE_SIGNATURE, (sign, expires_at.timestamp())).rowcount == 1
+
+        return await self._tx(run)
 
     async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
         def run(conn: sqlite3.Connection) -> None:

@@ -38,16 +38,17 @@ SELECT_STALE = (
 )
 RELEASE_LEASE = "UPDATE messages SET channel_lease_until = ? WHERE id = ?"
 INSERT_ORPHAN = (
-    "INSERT OR IGNORE INTO orphan_receipts (msg_id, tracking_id, payload, received_at) VALUES (?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO orphan_receipts (oa_id, msg_id, tracking_id, payload, received_at)"
+    " VALUES (?, ?, ?, ?, ?)"
 )
 FIND_ORPHAN = (
-    "SELECT msg_id, payload FROM orphan_receipts WHERE matched_at IS NULL AND received_at >= ?"
+    "SELECT msg_id, payload FROM orphan_receipts WHERE oa_id = ? AND matched_at IS NULL AND received_at >= ?"
     " AND (msg_id = ? OR tracking_id = ?) ORDER BY msg_id = ? DESC LIMIT 1"
 )
-MATCH_ORPHAN = "UPDATE orphan_receipts SET matched_at = ? WHERE msg_id = ?"
+MATCH_ORPHAN = "UPDATE orphan_receipts SET matched_at = ? WHERE oa_id = ? AND msg_id = ?"
 COUNT_ORPHANS = "SELECT count(*) FROM orphan_receipts WHERE matched_at IS NULL"
 LIST_ORPHANS = (
-    "SELECT msg_id, tracking_id, payload, received_at, matched_at FROM orphan_receipts"
+    "SELECT oa_id, msg_id, tracking_id, payload, received_at, matched_at FROM orphan_receipts"
     " WHERE (? IS NULL OR (matched_at IS NOT NULL) = ?) ORDER BY received_at DESC, msg_id LIMIT ?"
 )
 
@@ -99,22 +100,27 @@ class SqliteChannel(core.SqliteCore):
         return await self._tx(run)
 
     async def put_orphan_receipt(
-        self, msg_id: str, tracking_id: str | None, payload: dict[str, object], received_at: dt.datetime
+        self,
+        oa_id: str,
+        msg_id: str,
+        tracking_id: str | None,
+        payload: dict[str, object],
+        received_at: dt.datetime,
     ) -> bool:
         raw = orjson.dumps(payload).decode()
-        cursor = await self._tx(
-            lambda conn: conn.execute(INSERT_ORPHAN, (msg_id, tracking_id, raw, received_at.timestamp()))
-        )
+        args = (oa_id, msg_id, tracking_id, raw, received_at.timestamp())
+        cursor = await self._tx(lambda conn: conn.execute(INSERT_ORPHAN, args))
         return cursor.rowcount == 1
 
     async def take_orphan_receipt(
-        self, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
+        self, oa_id: str, msg_id: str | None, tracking_id: str | None, since: dt.datetime, now: dt.datetime
     ) -> dict[str, object] | None:
         def run(conn: sqlite3.Connection) -> dict[str, object] | None:
-            row = conn.execute(FIND_ORPHAN, (since.timestamp(), msg_id, tracking_id, msg_id)).fetchone()
+            args = (oa_id, since.timestamp(), msg_id, tracking_id, msg_id)
+            row = conn.execute(FIND_ORPHAN, args).fetchone()
             if row is None:
                 return None
-            conn.execute(MATCH_ORPHAN, (now.timestamp(), row["msg_id"]))
+            conn.execute(MATCH_ORPHAN, (now.timestamp(), oa_id, row["msg_id"]))
             payload: dict[str, object] = orjson.loads(row["payload"])
             return payload
 
@@ -136,6 +142,7 @@ class SqliteChannel(core.SqliteCore):
         found = await self._read(lambda conn: conn.execute(LIST_ORPHANS, (flag, flag, limit)).fetchall())
         return [
             queues.OrphanReceipt(
+                oa_id=row["oa_id"],
                 msg_id=row["msg_id"],
                 tracking_id=row["tracking_id"],
                 payload=orjson.loads(row["payload"]),
