@@ -105,10 +105,10 @@ def _guard(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Aw
 
 def guarded(cls: S) -> S:
     """Make every async method of the `base.Store` interface on `cls` raise errors.StoreUnavailable on an outage."""
-    for name, member in vars(base.Store).items():
-        if name.startswith("_") or not inspect.iscoroutinefunction(member):
-            continue
-        setattr(cls, name, _guard(name, getattr(cls, name)))
+    # Every part of the interface (`base.Store` inherits its methods from the narrow ones), not just its own.
+    for name, _ in inspect.getmembers(base.Store, inspect.iscoroutinefunction):
+        if not name.startswith("_"):
+            setattr(cls, name, _guard(name, getattr(cls, name)))
     return cls
 
 
