@@ -251,7 +251,15 @@ async def native_door(w: World, hostile: str) -> None:
         response = await w.http.post("/v1/events", content=dumps(fill(template, hostile)), headers=AUTH)
         native_problem(response)
     # A "/" would make another path (a redirect), not another id.
-    native_problem(await w.http.get(f"/v1/messages/{query(hostile.replace('/', ''))}", headers=AUTH))
+    in_path = query(hostile.replace("/", ""))
+    for path in (f"/v1/messages/{in_path}", f"/v1/messages/{in_path}/callbacks", f"/v1/callbacks/{in_path}"):
+        native_problem(await w.http.get(path, headers=AUTH))
+    for path, template in [
+        ("/v1/callbacks/replay", {"message_id": HOLE}),
+        ("/v1/callbacks/replay", {"message_id": "m-1", "url": HOLE}),
+        ("/v1/endpoints/reset", {"endpoint": HOLE}),
+    ]:
+        native_problem(await w.http.post(path, content=dumps(fill(template, hostile)), headers=AUTH))
 
 
 async def admin_door(w: World, hostile: str) -> None:
