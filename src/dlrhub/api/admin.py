@@ -9,7 +9,7 @@ import fastapi
 import pydantic
 
 from dlrhub import store
-from dlrhub.api import deps
+from dlrhub.api import deps, fields
 from dlrhub.services import accounts
 
 router = fastapi.APIRouter(
@@ -22,13 +22,13 @@ class AccountIn(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    name: str = pydantic.Field(min_length=1, max_length=200)
+    name: fields.Name = pydantic.Field(min_length=1, max_length=200)
     currency: str = pydantic.Field("VND", pattern=r"^[A-Z]{3}$")
     balance: Decimal = pydantic.Field(Decimal("1000000"), ge=0, le=Decimal("1e15"))
     utc_offset_minutes: int = pydantic.Field(
         480, ge=-720, le=840, description="Time zone of NXCloud `sendTime` (DECISIONS: UTC+08:00 by default)."
     )
-    dr_url: str | None = pydantic.Field(None, max_length=256)
+    dr_url: fields.Name | None = pydantic.Field(None, max_length=256)
     signed: bool = pydantic.Field(False, description="Sign callbacks with a fresh Standard Webhooks secret.")
     esms_delivered_callback: bool = pydantic.Field(
         False,

@@ -8,7 +8,7 @@ import fastapi
 import pydantic
 
 from dlrhub import store
-from dlrhub.api import deps, native
+from dlrhub.api import deps, fields, native
 from dlrhub.core import errors, models, urls
 from dlrhub.services import endpoints, replay
 
@@ -68,7 +68,7 @@ def endpoint_json(ep: models.Endpoint) -> dict[str, Any]:
 
 
 @router.get("/messages/{message_id}/callbacks")
-async def message_callbacks(message_id: str, hub: deps.HubDep) -> fastapi.Response:
+async def message_callbacks(message_id: native.Id, hub: deps.HubDep) -> fastapi.Response:
     """A message's callbacks in delivery order, each with every attempt made."""
     found = await replay.history(hub, message_id)
     return deps.json_response(
@@ -77,7 +77,7 @@ async def message_callbacks(message_id: str, hub: deps.HubDep) -> fastapi.Respon
 
 
 @router.get("/callbacks/{callback_id}")
-async def get_callback(callback_id: str, hub: deps.HubDep) -> fastapi.Response:
+async def get_callback(callback_id: native.Id, hub: deps.HubDep) -> fastapi.Response:
     """One callback with its attempts."""
     db: store.Callbacks = hub.store
     cb = await db.get_callback(callback_id)
@@ -97,7 +97,9 @@ class ReplayIn(pydantic.BaseModel):
     )
     until: native.AwareTime | None = pydantic.Field(None, description="Callbacks created before this time.")
     states: list[models.CallbackState] = pydantic.Field(default_factory=list, max_length=4)
-    url: str | None = pydantic.Field(None, max_length=urls.MAX_URL_LENGTH, description="Send elsewhere.")
+    url: fields.Name | None = pydantic.Field(
+        None, max_length=urls.MAX_URL_LENGTH, description="Send elsewhere."
+    )
     limit: int = pydantic.Field(1000, ge=1, le=replay.MAX_REPLAY)
     dry_run: bool = False
 
@@ -143,7 +145,7 @@ class EndpointIn(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    endpoint: str = pydantic.Field(min_length=1, max_length=300)
+    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=300)
 
 
 @router.post("/endpoints/reset")

@@ -10,7 +10,7 @@ import fastapi
 import pydantic
 
 from dlrhub import store
-from dlrhub.api import deps
+from dlrhub.api import deps, fields
 from dlrhub.core import errors, models, urls
 from dlrhub.services import events
 
@@ -44,17 +44,17 @@ class EventIn(pydantic.BaseModel):
     status: Literal["accepted", "success", "failed", "delivered"]
     dialect: models.Dialect = models.Dialect.NATIVE
     code: int | None = pydantic.Field(None, ge=-(2**31), lt=2**31)
-    text: str | None = pydantic.Field(None, max_length=1000)
+    text: fields.Text | None = pydantic.Field(None, max_length=1000)
     price: Decimal = pydantic.Field(Decimal(0), ge=0, le=Decimal("1e12"), decimal_places=4)
-    recipient: str = pydantic.Field("", max_length=64)
-    callback_url: str | None = pydantic.Field(None, max_length=2048)
-    request_id: str | None = pydantic.Field(None, max_length=50)
+    recipient: fields.Name = pydantic.Field("", max_length=64)
+    callback_url: fields.Name | None = pydantic.Field(None, max_length=2048)
+    request_id: fields.Name | None = pydantic.Field(None, max_length=50)
     telco_id: int | None = pydantic.Field(None, ge=0, le=99)
-    oa_id: str | None = pydantic.Field(None, max_length=64)
-    template_id: str | None = pydantic.Field(None, max_length=64)
-    zalo_msg_id: str | None = pydantic.Field(None, max_length=64)
+    oa_id: fields.Name | None = pydantic.Field(None, max_length=64)
+    template_id: fields.Name | None = pydantic.Field(None, max_length=64)
+    zalo_msg_id: fields.Name | None = pydantic.Field(None, max_length=64)
     occurred_at: AwareTime | None = None
-    raw: dict[str, Any] | None = pydantic.Field(None, description="The upstream payload, kept for audit.")
+    raw: fields.JsonObject | None = pydantic.Field(None, description="The upstream payload, kept for audit.")
 
     @pydantic.field_validator("callback_url")
     @classmethod
@@ -152,7 +152,7 @@ async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
 
 
 @router.get("/messages/{message_id}", dependencies=[fastapi.Depends(deps.require_admin)])
-async def get_message(message_id: str, hub: deps.HubDep) -> fastapi.Response:
+async def get_message(message_id: Id, hub: deps.HubDep) -> fastapi.Response:
     """A message with its event history, oldest first."""
     db: store.Messages = hub.store
     message = await db.get_message(message_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from dlrhub.core import chars
 from dlrhub.dialects.esms import codes
 
 #: The largest request body any eSMS door reads; a ZNS request is a few KB.
@@ -46,18 +47,16 @@ def lookup(body: dict[str, Any], name: str) -> Any:
     return None
 
 
-def clean(value: str, name: str, max_len: int) -> str:
-    """`value` if storable: at most `max_len` characters, valid UTF-8 (no lone surrogates), no NUL."""
+def clean(value: str, name: str, max_len: int, *, free_text: bool = False) -> str:
+    """`value` if storable: at most `max_len` characters, and the characters of `core.chars`: an id's rule (no
+    control character), or with `free_text` a text's (tab, LF and CR allowed). 110 otherwise."""
     if len(value) > max_len:
         raise codes.error(
             codes.Code.BAD_REQUEST_DATA, f"Invalid request: {name} is longer than {max_len} characters"
         )
-    if "\x00" in value:
-        raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {name} contains NUL")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {name} is not valid text") from None
+    problem = chars.text_fault(value) if free_text else chars.id_fault(value)
+    if problem is not None:
+        raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {name} {problem}")
     return value
 
 

@@ -55,7 +55,7 @@ class BalanceQuery:
 
 
 def _sms_id(value: object) -> str:
-    if type(value) is str and len(value) <= MAX_SMSID and value.isascii() and "\x00" not in value:
+    if type(value) is str and len(value) <= MAX_SMSID and value.isascii() and value.isprintable():
         return value.strip()  # the common case, checked at C speed
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise codes.error(codes.Code.BAD_REQUEST_DATA, "Invalid request: ListRefid must hold strings")

@@ -205,7 +205,9 @@ def _param(value: object, name: str) -> str:
         raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {name} must be a string")
     if isinstance(value, int) and abs(value) >= 10**30:
         raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {name} is too large")
-    return fields.clean(value if isinstance(value, str) else str(value), name, MAX_PARAM_VALUE)
+    return fields.clean(
+        value if isinstance(value, str) else str(value), name, MAX_PARAM_VALUE, free_text=True
+    )
 
 
 def _template_data(body: dict[str, Any], variant: Variant) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Validation of NXCloud request bodies (`mt`, `initJourneyToken`, `checkJourneyToken`) from their raw bytes.
 
-Every refusal is an `errors.DialectError`: 9000 (request parameter error) for a malformed body, 9002 for a bad
-phone number. The field at fault travels as the error's `__cause__` (an `errors.InvalidInput`), for logs.
+Every refusal is an `errors.DialectError`: 9000 (request parameter error) for a malformed body or text dlrhub
+does not store (`core.chars`: a control character in an id, NUL or another C0 control in `ext` or
+`templateData`), 9002 for a bad phone number. The field at fault travels as the error's `__cause__` (an `errors.InvalidInput`), for logs.
 
 Phone rule (9002): the number is written with its country code, digits only, optionally after one `+`; it
 does not start with 0 and has 8 to 15 digits (E.164). A Vietnamese number (`84…`) has 9 or 10 digits after the
@@ -16,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from dlrhub.core import errors, models
+from dlrhub.core import chars, errors, models
 from dlrhub.dialects.nxcloud import codes
 
 #: The largest body accepted. `ext` alone may take 65,535 UTF-8 bytes, which JSON escaping can grow sixfold.
@@ -95,16 +96,27 @@ def _string(obj: dict[str, Any], field: str, max_chars: int, *, path: str = "") 
         raise _refuse(name, "empty")
     if len(value) > max_chars:
         raise _refuse(name, f"longer than {max_chars} characters")
+    _storable(value, name)
     return value
 
 
-def _optional_string(obj: dict[str, Any], field: str, *, path: str = "") -> str | None:
+def _optional_string(
+    obj: dict[str, Any], field: str, *, path: str = "", free_text: bool = False
+) -> str | None:
     value = obj.get(field)
     if value is None:
         return None
     if not isinstance(value, str):
         raise _refuse(path + field, "not a string")
+    _storable(value, path + field, free_text=free_text)
     return value
+
+
+def _storable(value: str, name: str, *, free_text: bool = False) -> None:
+    """9000 unless `value` holds only characters dlrhub stores (`core.chars`)."""
+    problem = chars.text_fault(value) if free_text else chars.id_fault(value)
+    if problem is not None:
+        raise _refuse(name, problem)
 
 
 def phone(value: object) -> str:
@@ -141,14 +153,10 @@ def _dr_webhook(body: dict[str, Any]) -> str | None:
 
 
 def _ext(body: dict[str, Any]) -> str | None:
-    ext = _optional_string(body, "ext")
+    ext = _optional_string(body, "ext", free_text=True)
     if ext is None:
         return None
-    try:
-        size = len(ext.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise _refuse("ext", "not valid UTF-8") from None
-    if size > MAX_EXT_BYTES:
+    if len(ext.encode("utf-8")) > MAX_EXT_BYTES:
         raise _refuse("ext", f"longer than {MAX_EXT_BYTES} bytes")
     return ext
 
@@ -169,6 +177,9 @@ def parse_mt(raw: bytes) -> MtRequest:
         raise _refuse("messageData.templateData", "missing or not an object")
     if len(template_data) > MAX_TEMPLATE_KEYS:
         raise _refuse("messageData.templateData", f"more than {MAX_TEMPLATE_KEYS} keys")
+    fault = chars.json_fault(template_data, "messageData.templateData")
+    if fault is not None:
+        raise _refuse(*fault)
     journey_token = _optional_string(data, "journeyToken", path="messageData.")
     if journey_token is not None and not 0 < len(journey_token) <= MAX_JOURNEY_TOKEN_CHARS:
         raise _refuse("messageData.journeyToken", "empty or too long")

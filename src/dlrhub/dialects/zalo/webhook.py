@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from dlrhub.core import errors
+from dlrhub.core import chars, errors
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 SERVER_HEADER = "X-ZEvent-Server"
@@ -163,6 +163,10 @@ def parse(raw_body: bytes, server_header: str | None) -> Event:
         raise errors.InvalidInput("body", "not JSON") from exc
     if not isinstance(body, dict):
         raise errors.InvalidInput("body", "expected an object")
+    # The body is stored as received (`raw`, orphan receipts): it may hold only what both backends store.
+    fault = chars.json_fault(body)
+    if fault is not None:
+        raise errors.InvalidInput(*fault)
     event_name = _field(body, "event_name", _EVENT_NAME, "event_name")
     app_id = _field(body, "app_id", _ID, "app_id")
     timestamp = _field(body, "timestamp", _EPOCH_MS, "timestamp")
