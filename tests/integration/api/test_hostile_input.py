@@ -77,16 +77,27 @@ async def world(db_url: str) -> AsyncIterator[World]:
     await db.close()
 
 
+#: Kept on purpose for a refused request: an authenticated NXCloud signature is used up whatever the answer
+#: (docs/reference/nxcloud.md › Replays), so that a refused request cannot be replayed later.
+LEDGERS = {"nxcloud_signatures"}
+
+
 async def row_count(db_url: str) -> int:
-    """Rows in every table of the database (the migration ledger included)."""
+    """Rows in every table of the database (the migration ledger included), but the replay ledger."""
     if db_url.startswith("sqlite:///"):
         with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
             names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            return sum(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names)
+            return sum(
+                conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                for name in names
+                if name not in LEDGERS
+            )
     conn = await asyncpg.connect(db_url)
     try:
         names = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        return sum([await conn.fetchval(f'SELECT count(*) FROM "{r[0]}"') for r in names])
+        return sum(
+            [await conn.fetchval(f'SELECT count(*) FROM "{r[0]}"') for r in names if r[0] not in LEDGERS]
+        )
     finally:
         await conn.close()
 
