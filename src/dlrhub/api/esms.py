@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import fastapi
 
@@ -111,44 +112,47 @@ async def get_callback(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Re
     return _json(responses.get_callback(records))
 
 
+#: A status API's use case: the answer body for a request's input (its query, or its JSON body).
+_Case = Callable[[hub_.Hub, Any], Awaitable[dict[str, Any]]]
+#: How a status API words a refusal: its error body for a code and text.
+_Refusal = Callable[[int, str | None], bytes]
+
+
+async def _status(hub: hub_.Hub, case: _Case, given: Awaitable[Any], refusal: _Refusal) -> fastapi.Response:
+    """Answer a status API: `case` on the request's input, or the refusal in that API's own shape."""
+    try:
+        body = await case(hub, await given)
+    except errors.DialectError as exc:
+        return _json(refusal(exc.code, exc.text))
+    return _json(responses.code_result(body))
+
+
+async def _query(request: fastapi.Request) -> dict[str, Any]:
+    return dict(request.query_params)
+
+
 @router.get(PREFIX + "GetSendStatus")
 async def get_send_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetSendStatus (`?RefId=&ApiKey=&SecretKey=`)."""
-    try:
-        body = await esms.send_status(hub, dict(request.query_params))
-    except errors.DialectError as exc:
-        return _json(responses.code_response_error(exc.code, exc.text))
-    return _json(responses.code_result(body))
+    return await _status(hub, esms.send_status, _query(request), responses.code_response_error)
 
 
 @router.post(PREFIX + "QueryZnsStatus/", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "QueryZnsStatus", include_in_schema=False)
 async def query_zns_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS QueryZnsStatus: a ZNS message's status by SMSID."""
-    try:
-        body = await esms.zns_status(hub, await _body(request, hub))
-    except errors.DialectError as exc:
-        return _json(responses.code_result_error(exc.code, exc.text))
-    return _json(responses.code_result(body))
+    return await _status(hub, esms.zns_status, _body(request, hub), responses.code_result_error)
 
 
 @router.post(PREFIX + "GetZaloMessageStatus", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "GetZaloMessageStatus/", include_in_schema=False)
 async def get_zalo_message_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetZaloMessageStatus: Zalo's delivery status of a message by its Zalo msg id."""
-    try:
-        body = await esms.zalo_message_status(hub, await _body(request, hub))
-    except errors.DialectError as exc:
-        return _json(responses.code_result_error(exc.code, exc.text))
-    return _json(responses.code_result(body))
+    return await _status(hub, esms.zalo_message_status, _body(request, hub), responses.code_result_error)
 
 
 @router.post(PREFIX + "GetBalance_json", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "GetBalance_json/", include_in_schema=False)
 async def get_balance(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetBalance: the account's balance."""
-    try:
-        body = await esms.balance(hub, await _body(request, hub))
-    except errors.DialectError as exc:
-        return _json(responses.balance_error(exc.code, exc.text))
-    return _json(responses.code_result(body))
+    return await _status(hub, esms.balance, _body(request, hub), responses.balance_error)
