@@ -166,8 +166,10 @@ def _advance(
     if event.zalo_res is not None:
         changes["zalo_res"] = event.zalo_res
         data = event.zalo_res.get("data")
-        if isinstance(data, dict) and isinstance(data.get("msg_id"), str):
-            changes["zalo_msg_id"] = data["msg_id"]
+        # Zalo's ZNS answer names it `msg_id`; the OA API's answer (eSMS samples) `message_id`.
+        found = data.get("msg_id") or data.get("message_id") if isinstance(data, dict) else None
+        if isinstance(found, str) and found:
+            changes["zalo_msg_id"] = found
     if event.kind in (models.EventKind.SUCCESS, models.EventKind.FAILED):
         changes["sent_at"] = event.occurred_at
     return dataclasses.replace(message, **changes)

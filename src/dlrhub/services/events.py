@@ -95,7 +95,7 @@ def _zalo_res(ev: ExternalEvent) -> dict[str, object] | None:
     """Zalo's answer to the engine's send: `raw` when it is one (it has Zalo's `error`), as the engine got it;
     else one made from the event's fields when it names a Zalo msg id (`message` is "Success" on a success
     the engine gave no text for, as in every eSMS sample)."""
-    if ev.raw is not None and "error" in ev.raw:
+    if ev.raw is not None and _is_zalo_answer(ev.raw) and (ev.zalo_msg_id is None or _names_msg_id(ev.raw)):
         return ev.raw
     if ev.zalo_msg_id is None:
         return None
@@ -105,6 +105,15 @@ def _zalo_res(ev: ExternalEvent) -> dict[str, object] | None:
         "message": ev.text or (None if failed else "Success"),
         "data": {"msg_id": ev.zalo_msg_id},
     }
+
+
+def _is_zalo_answer(raw: dict[str, object]) -> bool:
+    return isinstance(raw.get("error"), int) and not isinstance(raw.get("error"), bool)
+
+
+def _names_msg_id(raw: dict[str, object]) -> bool:
+    data = raw.get("data")
+    return isinstance(data, dict) and bool(data.get("msg_id") or data.get("message_id"))
 
 
 async def apply(

@@ -120,3 +120,20 @@ async def test_oa_message_from_an_engine_carries_zalos_answer_as_the_sample(cust
     )
     [cb] = result.callbacks
     assert cb.request.url == "https://customer.example/esms?" + factories.golden("oa_consulting")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        {"data": {"message_id": "zmid-1", "user_id": "u1"}, "error": 0, "message": "Success"},
+        {"error": 0, "message": "Success"},
+    ],
+)
+async def test_a_later_event_gives_the_stored_message_its_zalo_msg_id(customer: Customer, raw):
+    await ingest(customer, models.EventKind.ACCEPTED, 26, event_id="e-acc")
+    result = await ingest(
+        customer, models.EventKind.SUCCESS, 26, event_id="e-ok", zalo_msg_id="zmid-1", raw=raw
+    )
+    assert result.message is not None and result.message.zalo_msg_id == "zmid-1"
+    assert (await customer.hub.store.get_message("sms-26")).zalo_msg_id == "zmid-1"
