@@ -41,13 +41,17 @@ def load_settings(console: Console) -> settings.Settings:
 async def migrated_hub(config: settings.Settings, console: Console) -> AsyncIterator[hub_.Hub]:
     """A hub on a migrated store, closed on leaving.
 
-    A `errors.DlrhubError` raised inside is printed on `console` and ends the command with exit status 1.
+    A `errors.DlrhubError` raised inside is printed on `console` and ends the command with exit status 1; a
+    database lost on the way ends it with exit status 2, like one that cannot be reached at the start.
     """
     hub = hub_.Hub.open(config)
     await reach(hub, console)
     try:
         await hub.store.migrate()
         yield hub
+    except errors.StoreUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     except errors.DlrhubError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc

@@ -95,16 +95,22 @@ async def _match(
     messages: store.Messages = hub.store
     if msg_id is not None:
         found = await messages.find_message_by_zalo_msg_id_for_account(oa.account_id, msg_id)
-        if found is not None and found.oa_id == oa.oa_id:
+        if found is not None and _same_oa(found, oa):
             return found
     if tracking_id is not None and len(tracking_id) <= 64:
         try:
             found = await messages.get_message(tracking_id)
         except errors.UnknownMessage:
             return None
-        if found.account_id == oa.account_id and found.oa_id == oa.oa_id:
+        if found.account_id == oa.account_id and _same_oa(found, oa):
             return found
     return None
+
+
+def _same_oa(message: models.Message, oa: models.OA) -> bool:
+    """Whether `oa` may report on `message`: its own, or one of its account's that names no OA (an engine's
+    native event may leave `oa_id` out; the account check keeps other tenants' messages out of reach)."""
+    return message.account_id == oa.account_id and message.oa_id in (oa.oa_id, None)
 
 
 async def _receipt(hub: hub_.Hub, oa: models.OA, receipt: webhook.DeliveryReceipt, raw: bytes) -> Result:

@@ -14,7 +14,7 @@ import httpx
 
 from dlrhub.core import models
 from dlrhub.dialects.zalo import webhook
-from dlrhub.services import accounts
+from dlrhub.services import accounts, events
 from dlrhub.services import zalo_wiring as wiring
 from dlrhub.simulator import modes as simulator_modes
 from tests.integration.zalo.channel import Running, running
@@ -86,3 +86,24 @@ async def test_another_oas_receipt_after_the_send_is_not_applied(db):
         # A's own receipt still applies.
         assert (await r.post_event(r.receipt(sent.zalo_msg_id, message.id))).json()["result"] == "applied"
         assert (await r.hub.store.get_message(message.id)).state is models.MessageState.DELIVERED
+
+
+async def test_a_receipt_reaches_its_own_accounts_message_that_names_no_oa(db):
+    async with running(db) as r:
+        # An engine's native event may leave the OA out; the account's own OA still reports on it.
+        ev = events.ExternalEvent(
+            event_id="e-1",
+            message_id="engine-1",
+            account_id=r.new.account.id,
+            kind=models.EventKind.SUCCESS,
+            type_id=25,
+            dialect=models.Dialect.NATIVE,
+            occurred_at=r.hub.clock(),
+            recipient="84900000300",
+            zalo_msg_id=FAKE_MSG_ID,
+        )
+        await events.ingest_external(r.hub, ev)
+        answer = await r.post_event(r.receipt(FAKE_MSG_ID, None))
+        stored = await r.hub.store.get_message("engine-1")
+    assert answer.json()["result"] == "applied"
+    assert stored.state is models.MessageState.DELIVERED
