@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 
 import aiohttp
@@ -24,8 +24,6 @@ USER_AGENT = "dlrhub-webhooks/0.1"
 RESPONSE_KEEP = 1024
 #: Endpoint semaphores kept when idle, before idle ones are dropped.
 IDLE_LIMITERS = 4096
-
-Clock = Callable[[], dt.datetime]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,7 +117,7 @@ class Sender:
     def __init__(
         self,
         config: SenderConfig | None = None,
-        clock: Clock = clock_.utcnow,
+        clock: clock_.Clock = clock_.utcnow,
         resolver: aiohttp.abc.AbstractResolver | None = None,
     ) -> None:
         self.config = config or SenderConfig()

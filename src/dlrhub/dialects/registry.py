@@ -8,7 +8,8 @@ Every per-dialect fact outside a dialect's own folder is read from here, so addi
 3. One `Entry` in `ENTRIES` below: its renderer, its retry policy (one of `core.retry`'s, or a new one there),
    its message-id shape (one of `core.ids`'s, or a new `ids.IdShape`), its doors and its settings.
 4. Its doors: a router module in `dlrhub.api` (named in the entry's `doors`), included in `api/app.ROUTERS`
-   (and in `api/app.FAST_ENDPOINTS` when its send door is hot), and the use cases it calls in `dlrhub.services`.
+   (and in `api/app.FAST_ENDPOINTS` when its send door is hot), its answer while the database is down in
+   `api/outage.py`, and the use cases it calls in `dlrhub.services`.
 5. Its settings in `dlrhub.settings` (named in the entry's `settings`), with a retry schedule when its policy
    takes one (`SCHEDULE_SETTINGS`), documented in the example config.
 

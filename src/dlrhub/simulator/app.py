@@ -1,6 +1,6 @@
 """The Zalo simulator: an ASGI app that answers like Zalo (ZNS, journeys, OAuth v4) and posts signed receipts.
 
-Failure modes are chosen by the recipient's last digits (`simulator_modes.MODES`, documented in
+Failure modes are chosen by the recipient's last digits (`simulator.modes.MODES`, documented in
 `docs/reference/simulator.md`). State lives in memory and is bounded; background posts are cancelled on
 shutdown. Mounted inside another app, call `start()`/`aclose()` from that app's lifespan (a mounted app's own
 lifespan does not run); it also starts lazily on the first request.

@@ -1,1 +1,1 @@
-"""workers"""
+"""The background loops: the callback dispatcher and the Zalo channel worker."""

@@ -1,1 +1,1 @@
-"""native"""
+"""The native dialect: dlrhub's own JSON callback envelope."""

@@ -2,7 +2,7 @@
 -- and two OAs' receipts for one msg_id are two rows. SQLite cannot change a primary key in place, so the table is
 -- rebuilt. A receipt kept before takes its OA from its payload (`sender.id`, which the webhook checked the
 -- signature against), else ''; an orphan of '' matches no message.
-CREATE TABLE orphan_receipts_0004 (
+CREATE TABLE orphan_receipts_new (
     oa_id       text NOT NULL,
     msg_id      text NOT NULL,
     tracking_id text,
@@ -12,14 +12,14 @@ CREATE TABLE orphan_receipts_0004 (
     PRIMARY KEY (oa_id, msg_id)
 );
 
-INSERT INTO orphan_receipts_0004 (oa_id, msg_id, tracking_id, payload, received_at, matched_at)
+INSERT INTO orphan_receipts_new (oa_id, msg_id, tracking_id, payload, received_at, matched_at)
 SELECT coalesce(CAST(json_extract(payload, '$.sender.id') AS text), ''), msg_id, tracking_id, payload,
        received_at, matched_at
 FROM orphan_receipts;
 
 DROP TABLE orphan_receipts;
 
-ALTER TABLE orphan_receipts_0004 RENAME TO orphan_receipts;
+ALTER TABLE orphan_receipts_new RENAME TO orphan_receipts;
 
 CREATE INDEX orphan_receipts_tracking ON orphan_receipts (oa_id, tracking_id) WHERE tracking_id IS NOT NULL;
 
