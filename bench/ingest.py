@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import socket
@@ -187,19 +188,21 @@ class Result:
         return self.cpu / self.ok * 1e6 if self.ok else 0.0
 
 
-def _request(door: str, creds: dict[str, str]) -> tuple[bytes, Callable[[], dict[str, str]]]:
-    """The body a door is sent, and the headers of each request (NXCloud's signature has a timestamp)."""
+def _request(door: str, creds: dict[str, str]) -> Callable[[], tuple[bytes, dict[str, str]]]:
+    """Each request's body and headers. NXCloud requests differ in `ext` and are each signed: a signature is taken
+    once (a repeat of the same signed bytes is a replay, refused with 1003), as a real client's requests are."""
     if door == "esms":
         keys = {"ApiKey": creds["api_key"], "SecretKey": creds["secret_key"], "OAID": creds["oa_id"]}
-        return orjson.dumps(keys | ESMS_BODY_TEMPLATE), lambda: {"Content-Type": "application/json"}
-    raw = orjson.dumps({"appkey": creds["appkey"]} | BODY_TEMPLATE)
+        raw = orjson.dumps(keys | ESMS_BODY_TEMPLATE)
+        return lambda: (raw, {"Content-Type": "application/json"})
+    count = itertools.count()
 
-    def signed() -> dict[str, str]:
-        return signing.sign_headers(creds["access_key"], creds["secret"], raw) | {
-            "Content-Type": "application/json"
-        }
+    def signed() -> tuple[bytes, dict[str, str]]:
+        raw = orjson.dumps({"appkey": creds["appkey"]} | BODY_TEMPLATE | {"ext": f"bench-{next(count)}"})
+        headers = signing.sign_headers(creds["access_key"], creds["secret"], raw)
+        return raw, headers | {"Content-Type": "application/json"}
 
-    return raw, signed
+    return signed
 
 
 def _accepted(door: str, answer: bytes) -> bool:
@@ -210,7 +213,7 @@ def _accepted(door: str, answer: bytes) -> bool:
 async def _load(
     server: Server, creds: dict[str, str], seconds: float, concurrency: int, warmup: float, door: str
 ) -> Result:
-    raw, headers_for = _request(door, creds)
+    request_for = _request(door, creds)
     url = server.url + PATHS[door]
     result = Result()
     measuring = False
@@ -218,7 +221,8 @@ async def _load(
 
     async def worker(session: aiohttp.ClientSession) -> None:
         while time.monotonic() < stop_at:
-            async with session.post(url, data=raw, headers=headers_for()) as resp:
+            raw, headers = request_for()
+            async with session.post(url, data=raw, headers=headers) as resp:
                 answer = await resp.read()
             if not measuring:
                 continue
