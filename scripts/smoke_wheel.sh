@@ -42,7 +42,7 @@ dlrhub="$work/venv/bin/dlrhub"
 
 # Run from the work directory, with no settings but the ones given here, so nothing in the checkout is read.
 cd "$work"
-unset DLRHUB_CONFIG
+while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^DLRHUB_' || true)
 export DLRHUB_DATABASE_URL="sqlite:///$work/smoke.sqlite3"
 
 said=$("$dlrhub" --version 2>"$work/version.log") || fail "dlrhub --version"
@@ -76,6 +76,11 @@ done
 echo "smoke: dlrhub serve answered /healthz on port $port"
 
 kill -TERM "$server"
+for _ in $(seq 1 150); do
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.2
+done
+kill -0 "$server" 2>/dev/null && fail "dlrhub serve did not stop within 30 s of SIGTERM"
 status=0
 wait "$server" || status=$?
 server=""
