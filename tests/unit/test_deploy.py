@@ -265,3 +265,17 @@ def test_systemd_rates_the_units_exposure_low(tmp_path: Path):
             check=False,
         )
         assert result.returncode == 0, result.stdout[-400:]
+
+
+def test_the_build_context_holds_what_the_image_copies():
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    kept = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    copied = [
+        source.rstrip("/")
+        for keyword, rest in _instructions(DOCKERFILE.read_text(encoding="utf-8"))
+        if keyword == "COPY" and "--from" not in rest
+        for source in rest.split()[:-1]
+    ]
+    assert copied
+    assert set(copied) <= kept, sorted(set(copied) - kept)
+    assert all((ROOT / source).exists() for source in copied)
