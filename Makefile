@@ -1,11 +1,13 @@
 # The verbs people and CI use alike. `make install` once, then any of the others.
-PY ?= python3.11
+# The newest python3.X on PATH that is 3.11 or newer (scripts/find_python.sh); `make install PY=python3.12` picks one.
+PY ?= $(shell scripts/find_python.sh)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint format typecheck test check test-fast run bench schema clean
+.PHONY: install lint format typecheck test check test-fast smoke run bench schema clean
 
 install:            ## create the virtualenv and install dlrhub with its dev tools
+	@test -x $(BIN)/python || test -n "$(PY)" || { echo "no Python 3.11 or newer on PATH: make install PY=/path/to/python3" >&2; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -29,6 +31,9 @@ check: lint typecheck test   ## what CI runs: lint, types, then the whole suite
 
 test-fast:          ## unit tests only
 	$(BIN)/pytest -q tests/unit
+
+smoke:              ## build the wheel and sdist, install the wheel in a clean virtualenv, run --version, migrate, serve
+	scripts/smoke_wheel.sh $(BIN)/python
 
 run:                ## dlrhub on SQLite with the Zalo simulator and a demo account
 	$(BIN)/dlrhub serve

@@ -8,6 +8,7 @@ python scripts/schema.py > src/dlrhub/store/schema.txt     # regenerate (make sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 import sys
@@ -43,7 +44,7 @@ def _column(row: tuple[object, ...]) -> str:
 
 def columns(path: str) -> dict[str, list[str]]:
     """`table -> ["column type [not null] [default …] [pk n]", ...]` of the migrated SQLite database at `path`."""
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # closed, not only committed (3.13 warns)
         tables = [r[0] for r in conn.execute(_TABLES)]
         return {t: [_column(r) for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables}
 
@@ -67,7 +68,7 @@ def _constraints(conn: sqlite3.Connection, table: str) -> list[str]:
 
 def snapshot(path: str) -> str:
     """The snapshot text of the migrated SQLite database at `path`: one line per column, constraint and index."""
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # closed, not only committed (3.13 warns)
         tables = [r[0] for r in conn.execute(_TABLES)]
         lines = [f"{t}.{c}" for t, cols in columns(path).items() for c in cols]
         lines += [line for t in tables for line in _constraints(conn, t)]

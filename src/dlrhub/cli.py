@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import dlrhub
 from dlrhub import runtime, settings
 from dlrhub.commands import demo, nxcloud, receive, replay, session
 from dlrhub.core import errors
@@ -29,6 +30,25 @@ app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"dlrhub {dlrhub.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print dlrhub's version and exit."
+        ),
+    ] = False,
+) -> None:
+    # Typer runs this before any command; its only option is eager and exits.
+    pass
 
 
 def _logging(config: settings.Settings) -> None:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-import httpx
+import aiohttp
 import orjson
 import typer
 import uvicorn
@@ -134,7 +134,7 @@ async def _dlrhub(workdir: Path) -> AsyncIterator[tuple[hub_.Hub, str]]:
 
 
 async def _send_all(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     new: accounts.NewAccount,
     count: int,
     callback_base: str,
@@ -160,8 +160,8 @@ async def _send_all(
                     "Phone": phone,
                     "CallbackUrl": f"{callback_base}/esms",
                 }
-                answer = await http.post("/MainService.svc/json/SendZaloMessage_V6/", json=body)
-                message_id = answer.json().get("SMSID")
+                async with http.post("/MainService.svc/json/SendZaloMessage_V6/", json=body) as answer:
+                    message_id = (await answer.json(content_type=None)).get("SMSID")
             else:
                 raw = orjson.dumps(
                     {
@@ -173,10 +173,10 @@ async def _send_all(
                     }
                 )
                 headers = signing.sign_headers(new.account.nx_access_key, new.account.nx_access_secret, raw)
-                answer = await http.post(
-                    "/v1/zalo/mt", content=raw, headers=headers | {"Content-Type": "application/json"}
-                )
-                message_id = (answer.json().get("data") or {}).get("requestId")
+                async with http.post(
+                    "/v1/zalo/mt", data=raw, headers=headers | {"Content-Type": "application/json"}
+                ) as answer:
+                    message_id = ((await answer.json(content_type=None)).get("data") or {}).get("requestId")
         if message_id:
             started[message_id] = t0
             modes[message_id] = mode
@@ -201,7 +201,9 @@ async def run_demo(count: int, within_s: float, console: Console) -> Summary:
         with tempfile.TemporaryDirectory() as tmp:
             async with _dlrhub(Path(tmp)) as (hub, base):
                 new = await accounts.create(hub, "demo", balance=Decimal(10**9))
-                async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+                async with aiohttp.ClientSession(
+                    base_url=base, timeout=aiohttp.ClientTimeout(total=30)
+                ) as http:
                     with Progress(
                         TextColumn("[bold]{task.description}"),
                         BarColumn(),

@@ -19,9 +19,51 @@ SCHEMES = {"http": 80, "https": 443}
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 _METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
+_TEREDO = ipaddress.IPv6Network("2001::/32")
+#: The only IPv6 addresses that may be public: global unicast. Everything else is refused, except the forms
+#: that carry an IPv4 address, which are judged by that address.
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+
+
+def _table(*rows: tuple[str, str]) -> tuple[tuple[IPNetwork, str], ...]:
+    return tuple((ipaddress.ip_network(net), name) for net, name in rows)
+
+
+#: The refused ranges, each with the reason the guard gives: the IANA special-purpose registries' ranges that are
+#: not globally reachable, written out here so that the guard decides alone. Python's `is_private` and
+#: `is_global` follow the registries as of the interpreter's release (3.13 made 2002::/16 private and
+#: 192.0.0.9 global, for example), and a guard whose answer changes with the interpreter is no guard. Where two
+#: Python releases disagree, the range is refused.
+_REFUSED_V4 = _table(
+    ("0.0.0.0/32", "unspecified"),
+    ("0.0.0.0/8", "reserved"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "cgnat"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "reserved"),
+    ("192.0.2.0/24", "reserved"),
+    ("192.168.0.0/16", "private"),
+    ("198.18.0.0/15", "reserved"),
+    ("198.51.100.0/24", "reserved"),
+    ("203.0.113.0/24", "reserved"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+)
+_REFUSED_V6 = _table(
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("fe80::/10", "link-local"),
+    ("fc00::/7", "private"),
+    ("ff00::/8", "multicast"),
+    ("2001::/23", "reserved"),
+    ("2001:db8::/32", "reserved"),
+    ("3fff::/20", "reserved"),
+)
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -169,22 +211,30 @@ def _canonical(ip: IPAddress) -> str:
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
+    """The IPv4 address an IPv6 form carries, read here rather than by `ipaddress`, for the same reason."""
+    value = int(ip)
+    if value >> 32 == 0xFFFF:
+        # IPv4-mapped ::ffff:a.b.c.d.
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip in _SIXTOFOUR:
+        # 6to4 2002:AABB:CCDD::/48: the address follows the 16-bit prefix.
+        return ipaddress.IPv4Address((value >> 80) & 0xFFFFFFFF)
+    if ip in _TEREDO:
+        # Teredo: the client's address, inverted, in the last 32 bits.
+        return ipaddress.IPv4Address(~value & 0xFFFFFFFF)
     if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if int(ip) >> 32 == 0 and int(ip) > 1:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if value >> 32 == 0 and value > 1:
         # Deprecated IPv4-compatible form ::a.b.c.d.
-        return ipaddress.IPv4Address(int(ip))
+        return ipaddress.IPv4Address(value)
     return None
 
 
 def refusal(ip: IPAddress) -> str | None:
-    """Why `ip` is refused as a callback destination, or None when it is a public address."""
+    """Why `ip` is refused as a callback destination, or None when it is a public address.
+
+    Decided by this module's tables alone, never by the interpreter's `is_private` or `is_global`.
+    """
     if ip in _METADATA:
         return "metadata"
     if isinstance(ip, ipaddress.IPv6Address):
@@ -192,19 +242,11 @@ def refusal(ip: IPAddress) -> str | None:
         if embedded is not None:
             inner = refusal(embedded)
             return f"{inner} (embedded in IPv6)" if inner else None
-    checks = (
-        ("loopback", ip.is_loopback),
-        ("unspecified", ip.is_unspecified),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("cgnat", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
-        ("private", ip.is_private),
-        ("reserved", ip.is_reserved),
-    )
-    for name, hit in checks:
-        if hit:
+    table = _REFUSED_V4 if isinstance(ip, ipaddress.IPv4Address) else _REFUSED_V6
+    for net, name in table:
+        if ip.version == net.version and ip in net:
             return name
-    if not ip.is_global:
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST:
         return "not global"
     return None
 
