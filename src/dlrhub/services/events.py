@@ -10,6 +10,7 @@ from decimal import Decimal
 from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
+from dlrhub.planning import events as planning_events
 from dlrhub.services import hub as hub_
 
 
@@ -134,7 +135,7 @@ async def apply(
     if app is None:
         app = await _app_of(hub, event, message)
     result = await hub.store.apply_event(
-        event, hub.render_inputs(account, app), now=hub.clock(), new_message=new_message
+        event, planning_events.RenderInputs(account, app), now=hub.clock(), new_message=new_message
     )
     if not result.duplicate:
         dialect = registry.dialect_of(result.message).value

@@ -10,8 +10,6 @@ from dlrhub import settings as settings_
 from dlrhub import store as store_
 from dlrhub.adapters import metrics as metrics_
 from dlrhub.core import clock as clock_
-from dlrhub.core import models
-from dlrhub.planning import events as planning
 
 
 @dataclasses.dataclass(slots=True)
@@ -27,10 +25,6 @@ class Hub:
     def open(cls, config: settings_.Settings) -> Hub:
         """A hub on the store the settings name (not yet migrated)."""
         return cls(settings=config, store=store_.from_url(config.database_url))
-
-    def render_inputs(self, account: models.Account, app: models.App | None) -> planning.RenderInputs:
-        """What the store's planner renders `account`'s callbacks with (for `app`, if any)."""
-        return planning.RenderInputs(account, app)
 
     async def close(self) -> None:
         await self.store.close()

@@ -11,6 +11,7 @@ from dlrhub import store
 from dlrhub.adapters import metrics
 from dlrhub.core import models
 from dlrhub.planning import accepts
+from dlrhub.planning import events as planning_events
 from dlrhub.services import group_commit
 from dlrhub.services import hub as hub_
 
@@ -43,7 +44,7 @@ async def accept(
     item = accepts.Accept(
         message,
         event,
-        hub.render_inputs(account, app),
+        planning_events.RenderInputs(account, app),
         charge=charge,
         dedup_since=now - REQUEST_ID_WINDOW if message.request_id else None,
         channel_due_at=(message.send_at or now) if via_zalo else None,
