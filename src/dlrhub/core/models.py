@@ -320,3 +320,23 @@ class Endpoint:
     failing_since: dt.datetime | None
     paused_until: dt.datetime | None
     updated_at: dt.datetime
+
+
+class KeyKind(enum.StrEnum):
+    """Which customer key pair: the one a front door authenticates requests with."""
+
+    #: eSMS `ApiKey` / `SecretKey`.
+    ESMS = "esms"
+    #: NXCloud `accessKey` / `accessSecret`.
+    NXCLOUD = "nxcloud"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetiredKey:
+    """A customer key pair replaced by a rotation, still accepted until `valid_until` (then like an unknown key)."""
+
+    kind: KeyKind
+    key: str
+    secret: str
+    account_id: str
+    valid_until: dt.datetime

@@ -8,10 +8,12 @@ from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     Accounts,
+    Apps,
     CallbackFilter,
     Callbacks,
     Endpoints,
     Journeys,
+    Keys,
     Messages,
     MessageStatus,
     Signatures,
@@ -20,6 +22,7 @@ from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outb
 
 __all__ = [
     "Accounts",
+    "Apps",
     "AttemptResult",
     "CallbackFilter",
     "Callbacks",
@@ -28,6 +31,7 @@ __all__ = [
     "Ingest",
     "IngestResult",
     "Journeys",
+    "Keys",
     "MessageStatus",
     "Messages",
     "OrphanReceipt",

@@ -84,6 +84,8 @@ class Store(
     nouns.Callbacks,
     nouns.Endpoints,
     nouns.Signatures,
+    nouns.Apps,
+    nouns.Keys,
     queues.Outbox,
     queues.ChannelQueue,
 ):

@@ -195,3 +195,54 @@ class Signatures(typing.Protocol):
         """Record `sign` as taken until `expires_at`, for every process sharing the store; False (nothing
         changed) when it is taken already. Drops a few signatures expired by `now` on the way, so the table
         holds about one window's traffic."""
+
+
+class Apps(typing.Protocol):
+    """Creating and changing NXCloud apps (the doors read them through `Accounts.get_app`)."""
+
+    @abc.abstractmethod
+    async def create_app(self, app: models.App) -> None:
+        """Insert a new app. Raises errors.Conflict when the appkey is taken."""
+
+    @abc.abstractmethod
+    async def replace_app(self, app: models.App) -> None:
+        """Write every field of the stored app with `app.appkey`. Raises errors.NotFound when there is none."""
+
+    @abc.abstractmethod
+    async def list_all_apps(self, limit: int = 10_000) -> list[models.App]:
+        """Every account's apps, by account then appkey, at most `limit`."""
+
+
+class Keys(typing.Protocol):
+    """Rotating credentials: customer key pairs (with the retired ones still accepted) and signing secrets."""
+
+    @abc.abstractmethod
+    async def rotate_customer_key(
+        self,
+        kind: models.KeyKind,
+        account_id: str,
+        expected_key: str,
+        new_key: str,
+        new_secret: str,
+        retired: models.RetiredKey | None,
+        now: dt.datetime,
+    ) -> bool:
+        """In one transaction: make `(new_key, new_secret)` the account's current `kind` pair if its current key is
+        still `expected_key`, keep `retired` (the old pair, None to drop it at once) and drop the account's retired
+        pairs expired by `now`. False (nothing written) when the current key is no longer `expected_key`.
+        Raises errors.Conflict when `new_key` is taken."""
+
+    @abc.abstractmethod
+    async def find_retired_key(self, kind: models.KeyKind, key: str) -> models.RetiredKey | None:
+        """The retired `kind` pair whose key this is, expired or not (the caller compares `valid_until`)."""
+
+    @abc.abstractmethod
+    async def list_retired_keys(self, account_id: str) -> list[models.RetiredKey]:
+        """The account's retired pairs, expired or not, soonest to expire first."""
+
+    @abc.abstractmethod
+    async def swap_signing_secrets(
+        self, account_id: str, expected: tuple[str, ...], new: tuple[str, ...]
+    ) -> bool:
+        """Set the account's signing secrets to `new` if they are still `expected`, in one transaction; False
+        (nothing written) when they changed meanwhile. Raises errors.UnknownAccount."""
