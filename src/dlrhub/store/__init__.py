@@ -8,6 +8,8 @@ from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     Accounts,
+    AuditFilter,
+    AuditLog,
     Apps,
     CallbackFilter,
     Callbacks,
@@ -24,6 +26,8 @@ __all__ = [
     "Accounts",
     "Apps",
     "AttemptResult",
+    "AuditFilter",
+    "AuditLog",
     "CallbackFilter",
     "Callbacks",
     "ChannelQueue",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, keys, messages
+from dlrhub.store.postgres import accounts, audit, batch, callbacks, channel, dispatch, esms, keys, messages
 
 
 @outage.guarded
@@ -15,6 +15,7 @@ class PostgresStore(
     dispatch.PostgresDispatch,
     esms.PostgresEsms,
     channel.PostgresChannel,
+    audit.PostgresAudit,
     keys.PostgresKeys,
     base.Store,
 ):
