@@ -177,7 +177,9 @@ async def update(hub: hub_.Hub, appkey: str, changes: Mapping[str, Any], actor: 
     db: store.Apps = hub.store
     await db.replace_app(changed)
     lookups.forget(hub)
-    await audit.record(hub, actor, action="apps.update", target=appkey, details=_audited(app_json(changed), values))
+    await audit.record(
+        hub, actor, action="apps.update", target=appkey, details=_audited(app_json(changed), values)
+    )
     return changed
 
 

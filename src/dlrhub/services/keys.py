@@ -195,7 +195,9 @@ async def add_signing_secret(hub: hub_.Hub, account_id: str, actor: str) -> dict
     for _ in range(ATTEMPTS):
         current = (await db.get_account(account_id)).signing_secrets
         if len(current) >= signing.MAX_SECRETS:
-            raise errors.Conflict(f"at most {signing.MAX_SECRETS} signing secrets may be live; retire one first")
+            raise errors.Conflict(
+                f"at most {signing.MAX_SECRETS} signing secrets may be live; retire one first"
+            )
         secret = ids.signing_secret()
         if key_id(secret) in {key_id(s) for s in current}:
             continue  # a fingerprint clash: draw another secret
@@ -206,7 +208,11 @@ async def add_signing_secret(hub: hub_.Hub, account_id: str, actor: str) -> dict
     lookups.forget(hub)
     key_ids = [key_id(s) for s in (*current, secret)]
     await audit.record(
-        hub, actor, action="signing.add", target=account_id, details={"key_id": key_id(secret), "key_ids": key_ids}
+        hub,
+        actor,
+        action="signing.add",
+        target=account_id,
+        details={"key_id": key_id(secret), "key_ids": key_ids},
     )
     return {"account_id": account_id, "key_id": key_id(secret), "secret": secret, "key_ids": key_ids}
 
@@ -236,6 +242,10 @@ async def retire_signing_secret(
     lookups.forget(hub)
     key_ids = [key_id(s) for s in kept]
     await audit.record(
-        hub, actor, action="signing.retire", target=account_id, details={"key_id": retired_id, "key_ids": key_ids}
+        hub,
+        actor,
+        action="signing.retire",
+        target=account_id,
+        details={"key_id": retired_id, "key_ids": key_ids},
     )
     return {"account_id": account_id, "retired": retired_id, "key_ids": key_ids, "signed": bool(kept)}

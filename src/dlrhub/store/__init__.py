@@ -8,9 +8,9 @@ from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     Accounts,
+    Apps,
     AuditFilter,
     AuditLog,
-    Apps,
     CallbackFilter,
     Callbacks,
     Endpoints,

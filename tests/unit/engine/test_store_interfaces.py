@@ -16,6 +16,8 @@ PARTS = (
     store.Endpoints,
     store.Signatures,
     store.AuditLog,
+    store.Apps,
+    store.Keys,
     store.Outbox,
     store.ChannelQueue,
 )
