@@ -21,6 +21,8 @@ from dlrhub.services import hub as hub_
 CHANGEABLE = frozenset({"name", "dr_url", "quotation", "currency", "routed", "active", "oa_id"})
 #: The largest quotation accepted (the stores keep 4 decimal places in 20 digits).
 MAX_QUOTATION = Decimal("1e12")
+#: Prices are kept to 4 decimal places, as the stores keep them.
+PLACES = Decimal("0.0001")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -54,7 +56,10 @@ def _dr_url(hub: hub_.Hub, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise errors.InvalidInput("dr_url", "must be a URL")
-    urls.check_target(value, urls.allowlist(hub.settings.callback_allow))
+    try:
+        urls.check_target(value, urls.allowlist(hub.settings.callback_allow))
+    except errors.BlockedURL as exc:
+        raise errors.BlockedURL(f"dr_url: {exc}") from None
     return value
 
 
@@ -68,7 +73,9 @@ def _quotation(value: object) -> Decimal | None:
         raise errors.InvalidInput("quotation", "must be a number, or null for none") from None
     if not price.is_finite() or price < 0 or price > MAX_QUOTATION:
         raise errors.InvalidInput("quotation", f"must be between 0 and {MAX_QUOTATION}")
-    return price
+    if price != price.quantize(PLACES):
+        raise errors.InvalidInput("quotation", "at most 4 decimal places")
+    return price.quantize(PLACES)
 
 
 def _currency(value: object) -> str:

@@ -67,11 +67,17 @@ async def test_esms_rotation_overlaps_then_the_old_pair_stops(customer: Customer
     new_key, new_secret = answer["ApiKey"], answer["SecretKey"]
     assert new_key != old["ApiKey"]
     assert new_secret != old["SecretKey"]
-    assert answer["old"] == {"key_hint": "…" + old["ApiKey"][-4:], "valid_until": until.isoformat(), "revoked": False}
+    assert answer["old"] == {
+        "key_hint": "…" + old["ApiKey"][-4:],
+        "valid_until": until.isoformat(),
+        "revoked": False,
+    }
     # Both work now, and a send with the new pair is accepted.
     assert await balance_code(customer, new_key, new_secret) == "100"
     assert await balance_code(customer, old["ApiKey"], old["SecretKey"]) == "100"
-    sent = await customer.post(ESMS + "SendZaloMessage_V6/", customer.zns(ApiKey=new_key, SecretKey=new_secret))
+    sent = await customer.post(
+        ESMS + "SendZaloMessage_V6/", customer.zns(ApiKey=new_key, SecretKey=new_secret)
+    )
     assert sent.json()["CodeResult"] == "100", sent.text
     # A pair is a pair: the old key does not take the new secret, nor the other way round.
     assert await balance_code(customer, old["ApiKey"], new_secret) == "101"
@@ -110,7 +116,9 @@ async def test_nxcloud_rotation_checks_each_key_against_its_own_secret(customer:
     assert await mt_code(customer, new_key, new_secret) == 0
 
 
-async def test_the_secret_is_shown_once_and_the_audit_log_keeps_hints_only(customer: Customer, db: store.Store):
+async def test_the_secret_is_shown_once_and_the_audit_log_keeps_hints_only(
+    customer: Customer, db: store.Store
+):
     at(customer, T0)
     answer = await rotate(customer, "esms", {"overlap_seconds": 3600})
     account_id = customer.credentials["id"]
