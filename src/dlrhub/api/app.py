@@ -168,6 +168,7 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
 
     statuses: list[tuple[type[errors.DlrhubError], int, str]] = [
         (errors.NotAuthorized, 401, "not_authorized"),
+        (errors.Forbidden, 403, "forbidden"),
         (errors.NotFound, 404, "not_found"),
         (errors.Conflict, 409, "conflict"),
         (errors.InvalidInput, 422, "invalid_request"),
