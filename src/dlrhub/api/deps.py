@@ -96,6 +96,16 @@ async def require_admin(request: fastapi.Request) -> scopes.Principal:
     )
 
 
+#: The audit log's name for whoever holds DLRHUB_ADMIN_TOKEN.
+BOOTSTRAP_ACTOR = scopes.BOOTSTRAP.actor
+
+
+def actor(request: fastapi.Request) -> str:
+    """Who the audit log names for this request: the name the auth dependency set, else `bootstrap`."""
+    found: str = getattr(request.state, "actor", BOOTSTRAP_ACTOR)
+    return found
+
+
 #: A route parameter receiving the process's Hub.
 HubDep = Annotated[hub_.Hub, fastapi.Depends(hub)]
 #: A route parameter receiving the principal of a token that may pull messages (customers: their own).

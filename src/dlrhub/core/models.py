@@ -352,3 +352,19 @@ class Token:
     #: When a request last used it, to the minute (None: never).
     last_used_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin action: who did what to which noun, and when. `details` never holds a secret."""
+
+    #: Time-ordered: a later entry has a greater id (the audit list's cursor).
+    id: str
+    at: dt.datetime
+    #: The token name behind an API call (`bootstrap` for DLRHUB_ADMIN_TOKEN), or `cli:<user>`.
+    actor: str
+    #: `<noun>.<verb>`, e.g. `account.lock`.
+    action: str
+    #: The id of the noun acted on.
+    target: str
+    details: JSON

@@ -85,6 +85,7 @@ class Store(
     nouns.Endpoints,
     nouns.Signatures,
     nouns.Tokens,
+    nouns.AuditLog,
     queues.Outbox,
     queues.ChannelQueue,
 ):

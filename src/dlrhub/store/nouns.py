@@ -30,6 +30,20 @@ class CallbackFilter:
     limit: int = 1000
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which audit entries to list: all given must match; newest first, before the cursor `before_id`."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    #: The id of the last entry of the previous page.
+    before_id: str | None = None
+    limit: int = 100
+
+
 class MessageStatus(typing.NamedTuple):
     """A light read of a message's latest status, for pull APIs that answer for many messages at once."""
 
@@ -221,3 +235,15 @@ class Tokens(typing.Protocol):
     @abc.abstractmethod
     async def touch_token(self, token_id: str, now: dt.datetime, stale_before: dt.datetime) -> None:
         """Set the token's `last_used_at` to `now` unless it was set at or after `stale_before`."""
+
+
+class AuditLog(typing.Protocol):
+    """The admin actions taken: appended, never changed."""
+
+    @abc.abstractmethod
+    async def append_audit(self, entry: models.AuditEntry) -> None:
+        """Append one entry."""
+
+    @abc.abstractmethod
+    async def list_audit(self, where: AuditFilter) -> list[models.AuditEntry]:
+        """Entries matching `where`, newest first, at most `where.limit`."""

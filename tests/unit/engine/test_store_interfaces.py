@@ -15,6 +15,8 @@ PARTS = (
     store.Callbacks,
     store.Endpoints,
     store.Signatures,
+    store.AuditLog,
+    store.Tokens,
     store.Outbox,
     store.ChannelQueue,
 )

@@ -17,9 +17,7 @@ REVOKE = (
     "WITH revoked AS (UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *)"
     " SELECT * FROM revoked UNION ALL SELECT * FROM tokens WHERE id = $1 AND NOT EXISTS (SELECT FROM revoked)"
 )
-TOUCH = (
-    "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)"
-)
+TOUCH = "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)"
 
 
 class PostgresTokens(core.PostgresCore):
