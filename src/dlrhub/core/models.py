@@ -349,7 +349,7 @@ class Token:
     created_at: dt.datetime
     #: The actor that created it (a token name, `bootstrap`, or the CLI's user).
     created_by: str
-    #: When a request last used it, to the minute (None: never).
+    #: When a request last used it, written at most once a minute (None: never).
     last_used_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
 

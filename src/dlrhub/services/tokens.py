@@ -16,8 +16,8 @@ import weakref
 
 from dlrhub import store
 from dlrhub.core import errors, models, scopes
+from dlrhub.services import audit, lookups
 from dlrhub.services import hub as hub_
-from dlrhub.services import lookups
 
 #: How stale `last_used_at` may get: a request writes it only when it is older than this.
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -82,6 +82,8 @@ async def create(
     )
     db: store.Tokens = hub.store
     await db.create_token(token)
+    details = {"name": name, "kind": kind.value, "account_id": account_id, "prefix": token.prefix}
+    await audit.record(hub, actor, action="token.create", target=token.id, details=details)
     return NewToken(token, secret)
 
 
@@ -95,8 +97,12 @@ async def revoke(hub: hub_.Hub, actor: str, token_id: str) -> models.Token:
     """Revoke a token now (this process stops taking it at once, others within `lookups.TTL_S`) and audit it;
     the token as stored after. Revoking a revoked token changes nothing. Raises errors.UnknownToken."""
     db: store.Tokens = hub.store
-    token = await db.revoke_token(token_id, hub.clock())
+    now = hub.clock().replace(microsecond=0)  # whole seconds survive both backends exactly: compared below
+    token = await db.revoke_token(token_id, now)
     lookups.forget(hub, "token", token.token_hash)
+    if token.revoked_at == now:
+        details = {"name": token.name, "kind": token.kind.value, "prefix": token.prefix}
+        await audit.record(hub, actor, action="token.revoke", target=token.id, details=details)
     return token
 
 
