@@ -97,10 +97,9 @@ async def revoke(hub: hub_.Hub, actor: str, token_id: str) -> models.Token:
     """Revoke a token now (this process stops taking it at once, others within `lookups.TTL_S`) and audit it;
     the token as stored after. Revoking a revoked token changes nothing. Raises errors.UnknownToken."""
     db: store.Tokens = hub.store
-    now = hub.clock().replace(microsecond=0)  # whole seconds survive both backends exactly: compared below
-    token = await db.revoke_token(token_id, now)
+    token, changed = await db.revoke_token(token_id, hub.clock().replace(microsecond=0))
     lookups.forget(hub, "token", token.token_hash)
-    if token.revoked_at == now:
+    if changed:
         details = {"name": token.name, "kind": token.kind.value, "prefix": token.prefix}
         await audit.record(hub, actor, action="token.revoke", target=token.id, details=details)
     return token

@@ -227,10 +227,9 @@ class Tokens(typing.Protocol):
         """Every token, revoked ones too, oldest first."""
 
     @abc.abstractmethod
-    async def revoke_token(self, token_id: str, now: dt.datetime) -> models.Token:
-        """Revoke a token at `now` (one revoked already keeps its time); the token as stored after.
-
-        Raises errors.UnknownToken."""
+    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[models.Token, bool]:
+        """Revoke a token at `now` (one revoked already keeps its time): the token as stored after, and whether
+        this call revoked it. Raises errors.UnknownToken."""
 
     @abc.abstractmethod
     async def touch_token(self, token_id: str, now: dt.datetime, stale_before: dt.datetime) -> None:

@@ -12,10 +12,11 @@ from dlrhub.store.postgres import core
 
 BY_DIGEST = "SELECT * FROM tokens WHERE token_hash = $1"
 ALL_ROWS = "SELECT * FROM tokens ORDER BY created_at, id"
-#: Revokes a token not yet revoked, and answers the token as it stands after either way.
+#: Revokes a token not yet revoked, and answers the token as it stands after either way, and whether it changed.
 REVOKE = (
     "WITH revoked AS (UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *)"
-    " SELECT * FROM revoked UNION ALL SELECT * FROM tokens WHERE id = $1 AND NOT EXISTS (SELECT FROM revoked)"
+    " SELECT *, true AS changed FROM revoked"
+    " UNION ALL SELECT *, false FROM tokens WHERE id = $1 AND NOT EXISTS (SELECT FROM revoked)"
 )
 TOUCH = "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)"
 
@@ -39,12 +40,12 @@ class PostgresTokens(core.PostgresCore):
         pool = await self.pool()
         return [rows.from_row(models.Token, r) for r in await pool.fetch(ALL_ROWS)]
 
-    async def revoke_token(self, token_id: str, now: dt.datetime) -> models.Token:
+    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[models.Token, bool]:
         pool = await self.pool()
         row = await pool.fetchrow(REVOKE, token_id, now)
         if row is None:
             raise errors.UnknownToken(f"no token {token_id!r}")
-        return rows.from_row(models.Token, row)
+        return rows.from_row(models.Token, row), bool(row["changed"])
 
     async def touch_token(self, token_id: str, now: dt.datetime, stale_before: dt.datetime) -> None:
         pool = await self.pool()

@@ -41,13 +41,13 @@ class SqliteTokens(core.SqliteCore):
         found = await self._read(lambda c: c.execute(ALL_ROWS).fetchall())
         return [rows.from_row(models.Token, r) for r in found]
 
-    async def revoke_token(self, token_id: str, now: dt.datetime) -> models.Token:
-        def run(conn: sqlite3.Connection) -> models.Token:
-            conn.execute(REVOKE, (rows.ts(now, core.BACKEND), token_id))
+    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[models.Token, bool]:
+        def run(conn: sqlite3.Connection) -> tuple[models.Token, bool]:
+            changed = conn.execute(REVOKE, (rows.ts(now, core.BACKEND), token_id)).rowcount == 1
             row = conn.execute(BY_ID, (token_id,)).fetchone()
             if row is None:
                 raise errors.UnknownToken(f"no token {token_id!r}")
-            return rows.from_row(models.Token, row)
+            return rows.from_row(models.Token, row), changed
 
         return await self._tx(run)
 
