@@ -20,6 +20,7 @@ from dlrhub.commands import audit, demo, nxcloud, receive, replay, session, toke
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.services import tokens as tokens_
 
 app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
@@ -76,6 +77,11 @@ def serve() -> None:
         hub = hub_.Hub.open(config)
         await session.reach(hub, console)
         await hub.store.migrate()
+        if "admin_token" in changes and await tokens_.has_live_admin(hub):
+            # Named admin tokens took over: a bootstrap token made up for the run would only widen the door.
+            del changes["admin_token"]
+            hub.settings = dataclasses.replace(hub.settings, admin_token="")
+            console.print("no bootstrap admin token: named admin tokens exist (dlrhub tokens list)")
         made = await accounts.ensure_demo(hub) if config.demo_account else None
         base = f"http://{config.host}:{config.port}"
         console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")

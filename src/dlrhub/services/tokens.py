@@ -93,6 +93,11 @@ async def listing(hub: hub_.Hub) -> list[models.Token]:
     return await db.list_tokens()
 
 
+async def has_live_admin(hub: hub_.Hub) -> bool:
+    """Whether a named admin token is live (then `dlrhub serve` makes no bootstrap token of its own)."""
+    return any(t.kind is models.TokenKind.ADMIN and t.revoked_at is None for t in await listing(hub))
+
+
 async def revoke(hub: hub_.Hub, actor: str, token_id: str) -> models.Token:
     """Revoke a token now (this process stops taking it at once, others within `lookups.TTL_S`) and audit it;
     the token as stored after. Revoking a revoked token changes nothing. Raises errors.UnknownToken."""

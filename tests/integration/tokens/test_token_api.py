@@ -8,6 +8,7 @@ import fastapi.routing
 import orjson
 
 from dlrhub import store
+from dlrhub.services import tokens
 from tests.conftest import make_account
 from tests.integration.tokens.conftest import BOOT, bearer, open_api
 
@@ -179,3 +180,14 @@ async def test_no_token_value_reaches_the_audit_log_the_logs_or_a_listing(api, d
             assert secret not in shown and secret[11:20] not in shown  # ...and nothing past it is shown
         assert secret not in stored
     assert len(audit.json()["entries"]) == 6
+
+
+async def test_serve_drops_its_bootstrap_token_only_while_a_named_admin_is_live(api) -> None:
+    assert not await tokens.has_live_admin(api.hub)
+    await api.token("ops", "read")
+    assert not await tokens.has_live_admin(api.hub)
+    await api.token("ci", "admin")
+    assert await tokens.has_live_admin(api.hub)
+    [ci] = [t for t in await tokens.listing(api.hub) if t.name == "ci"]
+    await tokens.revoke(api.hub, "bootstrap", ci.id)
+    assert not await tokens.has_live_admin(api.hub)
