@@ -16,10 +16,11 @@ from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import apps, demo, keys, nxcloud, receive, replay, session
+from dlrhub.commands import apps, audit, demo, keys, nxcloud, receive, replay, session, tokens
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.services import tokens as tokens_
 
 app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
@@ -30,6 +31,8 @@ app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
 app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 
@@ -76,6 +79,11 @@ def serve() -> None:
         hub = hub_.Hub.open(config)
         await session.reach(hub, console)
         await hub.store.migrate()
+        if "admin_token" in changes and await tokens_.has_live_admin(hub):
+            # Named admin tokens took over: a bootstrap token made up for the run would only widen the door.
+            del changes["admin_token"]
+            hub.settings = dataclasses.replace(hub.settings, admin_token="")
+            console.print("no bootstrap admin token: named admin tokens exist (dlrhub tokens list)")
         made = await accounts.ensure_demo(hub) if config.demo_account else None
         base = f"http://{config.host}:{config.port}"
         console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")

@@ -18,7 +18,9 @@ from dlrhub import __version__
 from dlrhub.api import (
     admin,
     admin_apps,
+    admin_audit,
     admin_keys,
+    admin_tokens,
     callbacks,
     deps,
     esms,
@@ -44,6 +46,8 @@ ROUTERS = (
     admin.router,
     admin_apps.router,
     admin_keys.router,
+    admin_tokens.router,
+    admin_audit.router,
     ops.router,
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]
@@ -183,6 +187,7 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
 
     statuses: list[tuple[type[errors.DlrhubError], int, str]] = [
         (errors.NotAuthorized, 401, "not_authorized"),
+        (errors.Forbidden, 403, "forbidden"),
         (errors.NotFound, 404, "not_found"),
         (errors.Conflict, 409, "conflict"),
         (errors.InvalidInput, 422, "invalid_request"),

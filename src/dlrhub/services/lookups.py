@@ -116,3 +116,16 @@ async def app(hub: hub_.Hub, appkey: str) -> models.App | None:
 async def oa(hub: hub_.Hub, oa_id: str) -> models.OA | None:
     """The OA `oa_id` (of whichever account: the caller checks), or None."""
     return await _cached(hub, "oa", oa_id, lambda db: db.get_oa(oa_id))
+
+
+async def token(hub: hub_.Hub, token_hash: str) -> models.Token | None:
+    """The API token with this digest (revoked or not: the caller checks), or None."""
+    tokens: store.Tokens = hub.store
+    return await _cached(hub, "token", token_hash, lambda _: tokens.find_token(token_hash))
+
+
+def forget(hub: hub_.Hub, kind: str, key: str) -> None:
+    """Drop one found record (of `kind`, as the functions above name them) so the next read loads it afresh."""
+    cache = _caches.get(hub.store)
+    if cache is not None:
+        cache.pop((kind, key), None)

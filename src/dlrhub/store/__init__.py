@@ -19,6 +19,7 @@ from dlrhub.store.nouns import (
     Messages,
     MessageStatus,
     Signatures,
+    Tokens,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
@@ -42,5 +43,6 @@ __all__ = [
     "Outbox",
     "Signatures",
     "Store",
+    "Tokens",
     "from_url",
 ]

@@ -84,6 +84,7 @@ class Store(
     nouns.Callbacks,
     nouns.Endpoints,
     nouns.Signatures,
+    nouns.Tokens,
     nouns.AuditLog,
     nouns.Apps,
     nouns.Keys,

@@ -211,6 +211,31 @@ class Signatures(typing.Protocol):
         holds about one window's traffic."""
 
 
+class Tokens(typing.Protocol):
+    """Named API tokens, stored by their digest (`core.scopes.digest`)."""
+
+    @abc.abstractmethod
+    async def create_token(self, token: models.Token) -> None:
+        """Insert a token. Raises errors.Conflict when its name (or digest) is taken."""
+
+    @abc.abstractmethod
+    async def find_token(self, token_hash: str) -> models.Token | None:
+        """The token with this digest, revoked or not."""
+
+    @abc.abstractmethod
+    async def list_tokens(self) -> list[models.Token]:
+        """Every token, revoked ones too, oldest first."""
+
+    @abc.abstractmethod
+    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[models.Token, bool]:
+        """Revoke a token at `now` (one revoked already keeps its time): the token as stored after, and whether
+        this call revoked it. Raises errors.UnknownToken."""
+
+    @abc.abstractmethod
+    async def touch_token(self, token_id: str, now: dt.datetime, stale_before: dt.datetime) -> None:
+        """Set the token's `last_used_at` to `now` unless it was set at or after `stale_before`."""
+
+
 class AuditLog(typing.Protocol):
     """The admin actions taken: appended, never changed."""
 

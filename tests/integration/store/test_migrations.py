@@ -25,6 +25,7 @@ TABLES = {
     models.Attempt: "attempts",
     models.Endpoint: "endpoints",
     models.RetiredKey: "retired_keys",
+    models.Token: "tokens",
 }
 
 

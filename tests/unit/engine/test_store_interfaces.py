@@ -18,6 +18,7 @@ PARTS = (
     store.AuditLog,
     store.Apps,
     store.Keys,
+    store.Tokens,
     store.Outbox,
     store.ChannelQueue,
 )
