@@ -123,9 +123,3 @@ async def token(hub: hub_.Hub, token_hash: str) -> models.Token | None:
     tokens: store.Tokens = hub.store
     return await _cached(hub, "token", token_hash, lambda _: tokens.find_token(token_hash))
 
-
-def forget(hub: hub_.Hub, kind: str, key: str) -> None:
-    """Drop one found record (of `kind`, as the functions above name them) so the next read loads it afresh."""
-    cache = _caches.get(hub.store)
-    if cache is not None:
-        cache.pop((kind, key), None)

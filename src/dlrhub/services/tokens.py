@@ -103,7 +103,7 @@ async def revoke(hub: hub_.Hub, actor: str, token_id: str) -> models.Token:
     the token as stored after. Revoking a revoked token changes nothing. Raises errors.UnknownToken."""
     db: store.Tokens = hub.store
     token, changed = await db.revoke_token(token_id, hub.clock().replace(microsecond=0))
-    lookups.forget(hub, "token", token.token_hash)
+    lookups.forget(hub)
     if changed:
         details = {"name": token.name, "kind": token.kind.value, "prefix": token.prefix}
         await audit.record(hub, actor, action="token.revoke", target=token.id, details=details)
