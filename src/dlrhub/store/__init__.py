@@ -15,6 +15,7 @@ from dlrhub.store.nouns import (
     Messages,
     MessageStatus,
     Signatures,
+    Templates,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
@@ -34,5 +35,6 @@ __all__ = [
     "Outbox",
     "Signatures",
     "Store",
+    "Templates",
     "from_url",
 ]
