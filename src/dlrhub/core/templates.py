@@ -232,7 +232,7 @@ def _check_value(param: Param, value: object, field: str) -> None:
 def _is_date(text: str) -> bool:
     for fmt in _DATE_FORMATS:
         try:
-            dt.datetime.strptime(text, fmt)  # noqa: DTZ007 (a format check: the value is not used)
+            dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
         return True

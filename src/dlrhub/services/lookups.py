@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dlrhub import store
-from dlrhub.core import models
+from dlrhub.core import models, templates
 from dlrhub.services import hub as hub_
 
 #: Seconds a found record is reused (misses are not kept: a new account works at once).
@@ -64,3 +64,24 @@ async def app(hub: hub_.Hub, appkey: str) -> models.App | None:
 async def oa(hub: hub_.Hub, oa_id: str) -> models.OA | None:
     """The OA `oa_id` (of whichever account: the caller checks), or None."""
     return await _cached(hub, "oa", oa_id, lambda db: db.get_oa(oa_id))
+
+
+async def template_checker(hub: hub_.Hub, oa_id: str, template_id: str) -> templates.Checker:
+    """The compiled check of the OA's template `template_id` (`templates.NO_CHECK` when none is stored).
+
+    Kept like the other records, the absence of one included, so a send costs no read.
+    """
+
+    async def load(db: store.Accounts) -> templates.Checker:
+        found: store.Templates = hub.store
+        return templates.compile_checker(await found.get_template(oa_id, template_id))
+
+    found = await _cached(hub, "template", f"{oa_id}\x00{template_id}", load)
+    return found or templates.NO_CHECK
+
+
+def forget(hub: hub_.Hub) -> None:
+    """Drop every record kept for this hub's store (after an admin change this process made)."""
+    cache = _caches.get(hub.store)
+    if cache is not None:
+        cache.clear()

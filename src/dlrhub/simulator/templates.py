@@ -35,7 +35,9 @@ class TemplateDesk:
             return http.error(ERROR_BAD_PARAMETER)
         if status is not None and status not in zalo_templates.STATUS_FILTER:
             return http.error(ERROR_BAD_PARAMETER)
-        wanted = [t for t in oa.templates if status is None or t.status == zalo_templates.STATUS_FILTER[status]]
+        wanted = [
+            t for t in oa.templates if status is None or t.status == zalo_templates.STATUS_FILTER[status]
+        ]
         page = wanted[int(offset) : int(offset) + int(limit)]
         data = [
             {
@@ -62,4 +64,6 @@ class TemplateDesk:
         found = next((t for t in oa.templates if t.template_id == template_id), None)
         if found is None:
             return http.error(ERROR_UNKNOWN_TEMPLATE)
-        return http.json_response({"error": 0, "message": "Success", "data": zalo_templates.detail_json(found)})
+        return http.json_response(
+            {"error": 0, "message": "Success", "data": zalo_templates.detail_json(found)}
+        )

@@ -152,7 +152,17 @@ def ts(value: dt.datetime, backend: Backend) -> Any:
 
 
 #: The columns of `templates`, in the order `template_row` gives them.
-TEMPLATE_COLUMNS = ("oa_id", "template_id", "name", "status", "source", "params", "price", "synced_at", "info")
+TEMPLATE_COLUMNS = (
+    "oa_id",
+    "template_id",
+    "name",
+    "status",
+    "source",
+    "params",
+    "price",
+    "synced_at",
+    "info",
+)
 
 
 def template_row(t: templates.Template, backend: Backend) -> tuple[Any, ...]:

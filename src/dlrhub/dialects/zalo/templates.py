@@ -72,7 +72,11 @@ class Detail:
 
 def _template_id(raw: object, field: str) -> str:
     # Zalo writes template ids as numbers; the dialects carry them as text.
-    if isinstance(raw, bool) or not isinstance(raw, int | str) or not templates.TEMPLATE_ID.fullmatch(str(raw)):
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, int | str)
+        or not templates.TEMPLATE_ID.fullmatch(str(raw))
+    ):
         raise errors.InvalidInput(field, "expected a template id")
     return str(raw)
 
@@ -96,7 +100,9 @@ def _status(d: Mapping[str, Any]) -> str:
 def _listed(raw: object, i: int) -> Listed:
     if not isinstance(raw, dict):
         raise errors.InvalidInput(f"data[{i}]", "expected an object")
-    return Listed(_template_id(raw.get("templateId"), f"data[{i}].templateId"), _text(raw, "templateName"), _status(raw))
+    return Listed(
+        _template_id(raw.get("templateId"), f"data[{i}].templateId"), _text(raw, "templateName"), _status(raw)
+    )
 
 
 def _page(body: models.JSON) -> Page:

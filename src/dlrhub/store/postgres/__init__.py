@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, audit, batch, callbacks, channel, dispatch, esms, messages, templates
+from dlrhub.store.postgres import (
+    accounts,
+    audit,
+    batch,
+    callbacks,
+    channel,
+    dispatch,
+    esms,
+    messages,
+    templates,
+)
 
 
 @outage.guarded
