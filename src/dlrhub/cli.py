@@ -16,7 +16,7 @@ from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import demo, nxcloud, receive, replay, session
+from dlrhub.commands import demo, nxcloud, receive, replay, session, templates
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
@@ -28,6 +28,7 @@ console = Console(soft_wrap=True)
 
 app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
+app.add_typer(templates.app, name="templates")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 

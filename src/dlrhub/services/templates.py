@@ -137,6 +137,8 @@ async def add(
     if not templates.TEMPLATE_ID.fullmatch(template_id):
         raise errors.InvalidInput("template_id", "expected 1-64 letters, digits, _ or -")
     parsed = None if params is None else templates.params_from_json(params)
+    if price is not None and (not price.is_finite() or not 0 <= price <= Decimal("1e12")):
+        raise errors.InvalidInput("price", "expected a number from 0 to 1e12")
     db: store.Templates = hub.store
     old = await db.get_template(oa_id, template_id)
     if old is not None and old.source is templates.Source.ZALO:
