@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dlrhub import store
+from dlrhub.services import zalo_wiring
 from tests import customers
 from tests.integration.zalo.conftest import start_simulator
 
@@ -27,3 +28,4 @@ async def shop(
         yield made, running
     finally:
         await made.aclose()
+        await zalo_wiring.close(made.api)  # the app's Zalo client (an ASGI transport runs no lifespan)

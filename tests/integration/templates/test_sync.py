@@ -102,7 +102,14 @@ async def test_manual_registration(hub) -> None:
     assert oa is not None and oa.template_ids == ("100001", "100002", "100003", "777")
     shown = await service.show(hub, oa_id, "777")
     assert shown.to_json()["params"] == [
-        {"name": "otp", "type": "NUMBER", "require": True, "maxLength": 6, "minLength": None, "acceptNull": False}
+        {
+            "name": "otp",
+            "type": "NUMBER",
+            "require": True,
+            "maxLength": 6,
+            "minLength": None,
+            "acceptNull": False,
+        }
     ]
     listed = await service.list_(hub, oa_id)
     assert [(t.template_id, t.source.value) for t in listed] == [

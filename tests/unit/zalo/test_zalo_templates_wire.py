@@ -27,7 +27,14 @@ INFO = {
         "templateName": "OTP",
         "status": "ENABLE",
         "listParams": [
-            {"name": "otp", "require": True, "type": "NUMBER", "maxLength": 6, "minLength": 4, "acceptNull": False}
+            {
+                "name": "otp",
+                "require": True,
+                "type": "NUMBER",
+                "maxLength": 6,
+                "minLength": 4,
+                "acceptNull": False,
+            }
         ],
         "listButtons": [],
         "timeout": 7200000,
