@@ -79,26 +79,32 @@ async def sync(hub: hub_.Hub, zalo: zalo_client.ZaloClient, oa_id: str, *, actor
     """
     oa = await _oa(hub, oa_id)
     now = hub.clock()
+    db: store.Templates = hub.store
+    stored = {t.template_id: t for t in await db.list_templates(oa_id)}
     found: dict[str, templates.Template] = {}
     for listed in await _listed(zalo, oa.access_token):
         if listed.status != templates.ENABLE:
+            # Not read in detail: a template known before keeps its parameters.
+            old = stored.get(listed.template_id)
             found[listed.template_id] = templates.Template(
                 oa_id,
                 listed.template_id,
                 listed.name,
                 listed.status,
                 templates.Source.ZALO,
-                None,
+                old.params if old is not None else None,
+                price=old.price if old is not None else None,
                 synced_at=now,
+                info=old.info if old is not None else {},
             )
             continue
         answer = await zalo.template_info(oa.access_token, listed.template_id)
         if answer.value is None:
             raise ZaloRefused(f"template info {listed.template_id}", answer)
-        found[listed.template_id] = answer.value.template(oa_id, now)
-    db: store.Templates = hub.store
+        detail = answer.value.template(oa_id, now)
+        found[listed.template_id] = dataclasses.replace(detail, template_id=listed.template_id)
     delisted = []
-    for old in await db.list_templates(oa_id):
+    for old in stored.values():
         if (
             old.template_id not in found
             and old.source is templates.Source.ZALO

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -15,13 +16,13 @@ ADMIN = {"Authorization": f"Bearer {customers.ADMIN}"}
 PAYMENT = {"customer_name": "An", "amount": "150000", "due_date": "20/03/2026"}
 
 
-async def sync(customer: customers.Customer) -> dict:
+async def sync(customer: customers.Customer) -> Any:
     answer = await customer.http.post(f"/v1/admin/oas/{customer.oa_id}/templates/sync", headers=ADMIN)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
-def esms_refusal(message: str) -> dict:
+def esms_refusal(message: str) -> dict[str, Any]:
     return {"CodeResult": "110", "CountRegenerate": 0, "ErrorMessage": f"Invalid request: {message}"}
 
 

@@ -59,14 +59,15 @@ async def test_disabled_and_delisted_templates_are_kept_but_may_not_send(hub, st
     result = await synced(hub, first.url, oa_id)
     assert result.template_ids == ("100001", "100003")
     assert {t.template_id: t.status for t in result.templates}["100002"] == "DISABLE"
-    # Zalo stops listing 100003: it stays, marked DISABLE, and the OA may no longer send it.
-    second = await start_simulator(oas=(simulator_config.SimOA(templates=(base[0],)),))
+    # Zalo stops listing 100003 and disables 100001: both stay, with their parameters, and may no longer send.
+    now_disabled = dataclasses.replace(base[0], status="DISABLE")
+    second = await start_simulator(oas=(simulator_config.SimOA(templates=(now_disabled, base[1])),))
     result = await synced(hub, second.url, oa_id)
-    assert result.template_ids == ("100001",)
+    assert result.template_ids == ("100002",)
     assert result.delisted == ("100003",)
     stored = {t.template_id: t for t in await hub.store.list_templates(oa_id)}
-    assert stored["100003"].status == "DISABLE"
-    assert stored["100003"].params is not None  # its parameters are kept
+    assert (stored["100001"].status, stored["100003"].status) == ("DISABLE", "DISABLE")
+    assert stored["100001"].params is not None and stored["100003"].params is not None
 
 
 async def test_zalo_failing_half_way_writes_nothing(hub, start_simulator) -> None:
@@ -126,7 +127,7 @@ async def test_manual_registration(hub) -> None:
         await service.add(hub, oa_id, "bad id", name="", params=None, actor="ops")
     with pytest.raises(errors.InvalidInput):
         await service.add(hub, oa_id, "9", name="", params=[{"name": "a"}, {"name": "a"}], actor="ops")
-    assert oa.template_ids == (await hub.store.get_oa(oa_id)).template_ids  # type: ignore[union-attr]
+    assert oa.template_ids == (await hub.store.get_oa(oa_id)).template_ids
 
 
 async def test_a_synced_template_cannot_be_replaced_by_hand(hub, start_simulator) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import orjson
 
 from dlrhub.core import templates
 from dlrhub.dialects.zalo import templates as zalo_templates
 
-LIST = {
+LIST: dict[str, Any] = {
     "error": 0,
     "message": "Success",
     "data": [
@@ -19,7 +20,7 @@ LIST = {
     ],
     "metadata": {"total": 7},
 }
-INFO = {
+INFO: dict[str, Any] = {
     "error": 0,
     "message": "Success",
     "data": {
