@@ -16,7 +16,7 @@ from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import apps, audit, demo, keys, nxcloud, receive, replay, session, tokens
+from dlrhub.commands import apps, audit, demo, keys, nxcloud, receive, replay, session, templates, tokens
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
@@ -33,6 +33,7 @@ app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
+app.add_typer(templates.app, name="templates")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 

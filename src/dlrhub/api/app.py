@@ -20,6 +20,7 @@ from dlrhub.api import (
     admin_apps,
     admin_audit,
     admin_keys,
+    admin_templates,
     admin_tokens,
     callbacks,
     deps,
@@ -48,6 +49,7 @@ ROUTERS = (
     admin_keys.router,
     admin_tokens.router,
     admin_audit.router,
+    admin_templates.router,
     ops.router,
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dlrhub import store
-from dlrhub.core import models
+from dlrhub.core import models, templates
 from dlrhub.services import hub as hub_
 
 #: Seconds a found record is reused (misses are not kept: a new account works at once).
@@ -123,3 +123,15 @@ async def token(hub: hub_.Hub, token_hash: str) -> models.Token | None:
     tokens: store.Tokens = hub.store
     return await _cached(hub, "token", token_hash, lambda _: tokens.find_token(token_hash))
 
+
+async def template_checker(hub: hub_.Hub, oa_id: str, template_id: str) -> templates.Checker:
+    """The compiled check of the OA's template `template_id` (`templates.NO_CHECK` when none is stored).
+    Kept like the other records, the absence of one included, so a send costs no read.
+    """
+
+    async def load(db: store.Accounts) -> templates.Checker:
+        found: store.Templates = hub.store
+        return templates.compile_checker(await found.get_template(oa_id, template_id))
+
+    found = await _cached(hub, "template", f"{oa_id}\x00{template_id}", load)
+    return found or templates.NO_CHECK

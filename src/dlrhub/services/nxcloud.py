@@ -80,7 +80,8 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
 
     Its DR URL is the request's `drWebhook`, else the app's DR URL, else none (the status stays visible in the
     native API). The price is the app's quotation, in the app's currency, debited from the balance.
-    Raises `errors.DialectError`: 9000, 9002 (body), 9003–9005 (app), 1102 (balance).
+    Raises `errors.DialectError`: 9000, 9002 (body; `templateData` not fitting the template's stored parameters),
+    9003–9005 (app), 1102 (balance).
     """
     req = requests.parse_mt(raw_body)
     target = await route(hub, account, req.appkey)
@@ -91,6 +92,12 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
             urls.check_target(req.dr_webhook, urls.allowlist(hub.settings.callback_allow))
         except errors.BlockedURL as exc:
             raise _refuse("drWebhook", str(exc)) from None
+    checker = await lookups.template_checker(hub, target.oa.oa_id, req.template_id)
+    try:
+        checker.check(req.template_data, "messageData.templateData")
+    except errors.InvalidInput as exc:
+        # NXCloud's table has no template code: its invalid-parameter code (docs/reference/decisions.md).
+        raise _refuse(exc.field, exc.problem) from exc
     journey_id = None
     if req.journey_token is not None:
         journeys: store.Journeys = hub.store

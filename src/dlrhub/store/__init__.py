@@ -19,6 +19,7 @@ from dlrhub.store.nouns import (
     Messages,
     MessageStatus,
     Signatures,
+    Templates,
     Tokens,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
@@ -43,6 +44,7 @@ __all__ = [
     "Outbox",
     "Signatures",
     "Store",
+    "Templates",
     "Tokens",
     "from_url",
 ]

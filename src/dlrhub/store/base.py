@@ -79,6 +79,7 @@ class Ingest(typing.Protocol):
 class Store(
     Ingest,
     nouns.Accounts,
+    nouns.Templates,
     nouns.Journeys,
     nouns.Messages,
     nouns.Callbacks,

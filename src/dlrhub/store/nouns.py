@@ -13,7 +13,7 @@ import datetime as dt
 import typing
 from decimal import Decimal
 
-from dlrhub.core import models
+from dlrhub.core import models, templates
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -107,6 +107,24 @@ class Accounts(typing.Protocol):
     @abc.abstractmethod
     async def list_oas(self, account_id: str) -> list[models.OA]:
         """An account's OAs."""
+
+
+class Templates(typing.Protocol):
+    """OAs' ZNS templates, and `OA.template_ids` (the ones that may send) kept in step with them."""
+
+    @abc.abstractmethod
+    async def save_templates(self, oa_id: str, found: list[templates.Template]) -> tuple[str, ...]:
+        """Insert or replace `found` (the OA's templates) and set the OA's `template_ids` to its templates of
+        status ENABLE, in one transaction; ids the OA held without a stored template are kept, as manual
+        templates without parameters. Returns the new `template_ids`. Raises errors.NotFound for an unknown OA."""
+
+    @abc.abstractmethod
+    async def list_templates(self, oa_id: str) -> list[templates.Template]:
+        """The OA's stored templates, by id."""
+
+    @abc.abstractmethod
+    async def get_template(self, oa_id: str, template_id: str) -> templates.Template | None:
+        """One stored template of the OA."""
 
 
 class Journeys(typing.Protocol):

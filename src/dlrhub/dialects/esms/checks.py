@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from decimal import Decimal
 
-from dlrhub.core import models
+from dlrhub.core import errors, models, templates
 from dlrhub.dialects.esms import codes, requests
 
 
@@ -47,6 +47,17 @@ def check_template(oa: models.OA, template_id: str) -> None:
         raise codes.error(codes.Code.TEMPLATE_NOT_CONFIGURED)
 
 
+def check_template_data(request: requests.SendRequest, checker: templates.Checker) -> None:
+    """110 when `TempData` (V4: `Params`, in template order) does not fit the template's stored parameters: one
+    missing, unknown, too long or too short, or not of its type. A template without stored parameters is not
+    checked (docs/reference/decisions.md › Template data)."""
+    v4 = request.variant is requests.Variant.V4
+    try:
+        checker.check(request.template_data, "Params" if v4 else "TempData", positional=v4)
+    except errors.InvalidInput as exc:
+        raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {exc}") from None
+
+
 def check_sending_mode(oa: models.OA, sending_mode: str) -> None:
     """802 when the OA may not send over quota (SendingMode 3)."""
     if sending_mode == "3" and not oa.mode3_allowed:
@@ -78,6 +89,7 @@ def check_send(
     account: models.Account | None,
     oa: models.OA | None,
     duplicate_of: str | None,
+    checker: templates.Checker = templates.NO_CHECK,
 ) -> Decimal:
     """Run every stored-record check of a send in eSMS's order; returns the price to charge (0 in sandbox).
 
@@ -87,6 +99,7 @@ def check_send(
     account = check_account(account, request.api_key, request.secret_key)
     checked_oa = check_oa(oa, account)
     check_template(checked_oa, request.template_id)
+    check_template_data(request, checker)
     check_sending_mode(checked_oa, request.sending_mode)
     if request.sandbox:
         return Decimal(0)

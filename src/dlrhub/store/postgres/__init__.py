@@ -13,6 +13,7 @@ from dlrhub.store.postgres import (
     esms,
     keys,
     messages,
+    templates,
     tokens,
 )
 
@@ -21,6 +22,7 @@ from dlrhub.store.postgres import (
 class PostgresStore(
     batch.PostgresBatch,
     accounts.PostgresAccounts,
+    templates.PostgresTemplates,
     messages.PostgresMessages,
     callbacks.PostgresCallbacks,
     dispatch.PostgresDispatch,

@@ -13,6 +13,7 @@ from dlrhub.store.sqlite import (
     esms,
     keys,
     messages,
+    templates,
     tokens,
 )
 
@@ -21,6 +22,7 @@ from dlrhub.store.sqlite import (
 class SqliteStore(
     batch.SqliteBatch,
     accounts.SqliteAccounts,
+    templates.SqliteTemplates,
     messages.SqliteMessages,
     callbacks.SqliteCallbacks,
     dispatch.SqliteDispatch,
