@@ -7,11 +7,13 @@ from dlrhub.planning.events import IngestResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
+    AccountFilter,
     Accounts,
     CallbackFilter,
     Callbacks,
     Endpoints,
     Journeys,
+    Ledger,
     Messages,
     MessageStatus,
     Signatures,
@@ -19,6 +21,7 @@ from dlrhub.store.nouns import (
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
 __all__ = [
+    "AccountFilter",
     "Accounts",
     "AttemptResult",
     "CallbackFilter",
@@ -28,6 +31,7 @@ __all__ = [
     "Ingest",
     "IngestResult",
     "Journeys",
+    "Ledger",
     "MessageStatus",
     "Messages",
     "OrphanReceipt",

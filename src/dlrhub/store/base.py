@@ -79,6 +79,7 @@ class Ingest(typing.Protocol):
 class Store(
     Ingest,
     nouns.Accounts,
+    nouns.Ledger,
     nouns.Journeys,
     nouns.Messages,
     nouns.Callbacks,

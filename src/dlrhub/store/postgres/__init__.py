@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, ledger, messages
 
 
 @outage.guarded
 class PostgresStore(
     batch.PostgresBatch,
     accounts.PostgresAccounts,
+    ledger.PostgresLedger,
     messages.PostgresMessages,
     callbacks.PostgresCallbacks,
     dispatch.PostgresDispatch,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.sqlite import accounts, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.sqlite import accounts, batch, callbacks, channel, dispatch, esms, ledger, messages
 
 
 @outage.guarded
 class SqliteStore(
     batch.SqliteBatch,
     accounts.SqliteAccounts,
+    ledger.SqliteLedger,
     messages.SqliteMessages,
     callbacks.SqliteCallbacks,
     dispatch.SqliteDispatch,
