@@ -9,6 +9,8 @@ from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     AccountFilter,
     Accounts,
+    AuditFilter,
+    AuditLog,
     CallbackFilter,
     Callbacks,
     Endpoints,
@@ -24,6 +26,8 @@ __all__ = [
     "AccountFilter",
     "Accounts",
     "AttemptResult",
+    "AuditFilter",
+    "AuditLog",
     "CallbackFilter",
     "Callbacks",
     "ChannelQueue",

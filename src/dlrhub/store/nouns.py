@@ -31,6 +31,7 @@ class CallbackFilter:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+<<<<<<< HEAD
 class AccountFilter:
     """Which accounts to list, oldest first: all given must match."""
 
@@ -56,6 +57,21 @@ UPDATABLE = frozenset(
 )
 
 
+=======
+class AuditFilter:
+    """Which audit entries to list: all given must match; newest first, before the cursor `before_id`."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    #: The id of the last entry of the previous page.
+    before_id: str | None = None
+    limit: int = 100
+
+
+>>>>>>> main
 class MessageStatus(typing.NamedTuple):
     """A light read of a message's latest status, for pull APIs that answer for many messages at once."""
 
@@ -264,3 +280,15 @@ class Signatures(typing.Protocol):
         """Record `sign` as taken until `expires_at`, for every process sharing the store; False (nothing
         changed) when it is taken already. Drops a few signatures expired by `now` on the way, so the table
         holds about one window's traffic."""
+
+
+class AuditLog(typing.Protocol):
+    """The admin actions taken: appended, never changed."""
+
+    @abc.abstractmethod
+    async def append_audit(self, entry: models.AuditEntry) -> None:
+        """Append one entry."""
+
+    @abc.abstractmethod
+    async def list_audit(self, where: AuditFilter) -> list[models.AuditEntry]:
+        """Entries matching `where`, newest first, at most `where.limit`."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, ledger, messages
+from dlrhub.store.postgres import accounts, audit, batch, callbacks, channel, dispatch, esms, ledger, messages
 
 
 @outage.guarded
@@ -16,6 +16,7 @@ class PostgresStore(
     dispatch.PostgresDispatch,
     esms.PostgresEsms,
     channel.PostgresChannel,
+    audit.PostgresAudit,
     base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""
