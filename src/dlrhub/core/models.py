@@ -144,7 +144,7 @@ class Account:
     nx_access_secret: str
     balance: Decimal
     currency: str
-    #: TypeId (as a string) -> unit price, in `currency`.
+    #: TypeId (as a string), or `tpl:` and a template id -> unit price, in `currency` (see `price_for`).
     prices: dict[str, Decimal]
     #: Offset from UTC in minutes of the NXCloud `sendTime` (default UTC+08:00); eSMS times are always Vietnam time.
     utc_offset_minutes: int
@@ -157,6 +157,18 @@ class Account:
     #: Where callbacks go when a send names no callback URL (eSMS `CallbackUrl`, NXCloud `drWebhook` and the app's
     #: DR URL, the native `callback_url`); None: such sends get no callback.
     default_callback_url: str | None = None
+
+    def price_for(self, type_id: int, template_id: str | None) -> Decimal | None:
+        """The unit price of one message: its template's (`tpl:<id>`), else its TypeId's; None when neither."""
+        if template_id is not None:
+            price = self.prices.get(TEMPLATE_PRICE + template_id)
+            if price is not None:
+                return price
+        return self.prices.get(str(type_id))
+
+
+#: The price-list key prefix of a template's own price.
+TEMPLATE_PRICE = "tpl:"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -31,7 +31,6 @@ class CallbackFilter:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-<<<<<<< HEAD
 class AccountFilter:
     """Which accounts to list, oldest first: all given must match."""
 
@@ -57,7 +56,7 @@ UPDATABLE = frozenset(
 )
 
 
-=======
+@dataclasses.dataclass(frozen=True, slots=True)
 class AuditFilter:
     """Which audit entries to list: all given must match; newest first, before the cursor `before_id`."""
 
@@ -71,7 +70,6 @@ class AuditFilter:
     limit: int = 100
 
 
->>>>>>> main
 class MessageStatus(typing.NamedTuple):
     """A light read of a message's latest status, for pull APIs that answer for many messages at once."""
 

@@ -24,6 +24,7 @@ TABLES = {
     models.Callback: "callbacks",
     models.Attempt: "attempts",
     models.Endpoint: "endpoints",
+    models.LedgerEntry: "ledger",
 }
 
 

@@ -83,7 +83,9 @@ class PostgresLedger(core.PostgresCore):
                 return account
             sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
             values = [rows.cell(v, core.BACKEND) for v in changes.values()]
-            row = await conn.fetchrow(f"UPDATE accounts SET {sets} WHERE id = $1 RETURNING *", account_id, *values)
+            row = await conn.fetchrow(
+                f"UPDATE accounts SET {sets} WHERE id = $1 RETURNING *", account_id, *values
+            )
             return rows.from_row(models.Account, row)
 
     async def post_ledger(

@@ -26,9 +26,7 @@ FIND_ACCOUNTS = (
     " AND (? IS NULL OR (created_at, id) > (SELECT created_at, id FROM accounts WHERE id = ?))"
     " ORDER BY created_at, id LIMIT ?"
 )
-LIST_LEDGER = (
-    "SELECT * FROM ledger WHERE account_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
-)
+LIST_LEDGER = "SELECT * FROM ledger WHERE account_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
 LEDGER_AMOUNTS = "SELECT amount FROM ledger WHERE account_id = ?"
 #: The reason of an account's first row.
 OPENING_REASON = "opening balance"
@@ -58,13 +56,23 @@ def write_entry(
     return row_id
 
 
-def write_charges(conn: sqlite3.Connection, charges: dict[str, tuple[Decimal, int]], now: dt.datetime) -> None:
+def write_charges(
+    conn: sqlite3.Connection, charges: dict[str, tuple[Decimal, int]], now: dt.datetime
+) -> None:
     """A group commit's charge rows: one per account, the batch's total for its messages."""
     stamp = now.timestamp()
     conn.executemany(
         INSERT_ENTRY,
         [
-            (account_id, _money(-total), models.LedgerKind.CHARGE.value, CHARGE_REASON, CHARGE_ACTOR, n, stamp)
+            (
+                account_id,
+                _money(-total),
+                models.LedgerKind.CHARGE.value,
+                CHARGE_REASON,
+                CHARGE_ACTOR,
+                n,
+                stamp,
+            )
             for account_id, (total, n) in charges.items()
         ],
     )
@@ -94,7 +102,9 @@ class SqliteLedger(core.SqliteCore):
                 sets = ", ".join(f"{name} = ?" for name in changes)
                 values = [rows.cell(v, core.BACKEND) for v in changes.values()]
                 conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?", (*values, account_id))
-                account = rows.from_row(models.Account, conn.execute(SELECT_ACCOUNT, (account_id,)).fetchone())
+                account = rows.from_row(
+                    models.Account, conn.execute(SELECT_ACCOUNT, (account_id,)).fetchone()
+                )
             return account
 
         return await self._tx(run)
@@ -117,7 +127,9 @@ class SqliteLedger(core.SqliteCore):
             row_id = write_entry(conn, account_id, amount, kind, reason, actor, 0, now)
             conn.execute(SET_BALANCE, (_money(balance), account_id))
             entry = rows.from_row(models.LedgerEntry, conn.execute(SELECT_ENTRY, (row_id,)).fetchone())
-            return entry, rows.from_row(models.Account, conn.execute(SELECT_ACCOUNT, (account_id,)).fetchone())
+            return entry, rows.from_row(
+                models.Account, conn.execute(SELECT_ACCOUNT, (account_id,)).fetchone()
+            )
 
         return await self._tx(run)
 
