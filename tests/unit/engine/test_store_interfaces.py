@@ -10,6 +10,7 @@ from dlrhub.workers import dispatcher, zalo_channel
 PARTS = (
     store.Ingest,
     store.Accounts,
+    store.Ledger,
     store.Journeys,
     store.Messages,
     store.Callbacks,
