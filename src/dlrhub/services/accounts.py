@@ -13,7 +13,7 @@ from typing import Any
 
 from dlrhub import store
 from dlrhub.core import chars, errors, ids, models, urls
-from dlrhub.services import audit
+from dlrhub.services import audit, lookups
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).
@@ -233,6 +233,7 @@ async def update(hub: hub_.Hub, account_id: str, changes: Mapping[str, Any], *, 
             raise errors.InvalidInput("prices", f"at most {MAX_PRICES} prices")
         clean["prices"] = merged
     account = await db.update_account(account_id, clean)
+    lookups.forget(hub)  # this process's doors see the change at once (others within lookups.TTL_S)
     await audit.record(hub, actor, action="account.update", target=account_id, details=details)
     return account
 
@@ -300,6 +301,7 @@ async def set_status(
     db: store.Accounts = hub.store
     before = await db.get_account(account_id)
     account = await db.update_account(account_id, {"status": status})
+    lookups.forget(hub)  # this process's doors see the change at once (others within lookups.TTL_S)
     verb = {
         models.AccountStatus.LOCKED: "lock",
         models.AccountStatus.ACTIVE: "unlock",

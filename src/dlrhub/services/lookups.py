@@ -46,6 +46,11 @@ async def _cached(
     return value
 
 
+def forget(hub: hub_.Hub) -> None:
+    """Drop every record reused for `hub`'s store: a change made by this process reaches its doors at once."""
+    _caches.pop(hub.store, None)
+
+
 async def account_by_esms_key(hub: hub_.Hub, api_key: str) -> models.Account | None:
     """The account whose eSMS ApiKey this is (its SecretKey still to be checked), or None."""
     return await _cached(hub, "esms", api_key, lambda db: db.find_account_by_esms_key(api_key))

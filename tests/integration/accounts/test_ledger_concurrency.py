@@ -22,7 +22,9 @@ def customer_account() -> dict[str, Any]:
 
 
 async def _esms(customer: customers.Customer, i: int) -> str | None:
-    body = customer.zns(Phone=f"09018{i:05d}", CallbackUrl="https://customer.example/esms", TempData={"n": "A"})
+    body = customer.zns(
+        Phone=f"09018{i:05d}", CallbackUrl="https://customer.example/esms", TempData={"n": "A"}
+    )
     answer = (await customer.post("/MainService.svc/json/SendZaloMessage_V6/", body)).json()
     assert answer["CodeResult"] in {"100", "103"}, answer  # accepted, or the balance was short
     return answer.get("SMSID") if answer["CodeResult"] == "100" else None

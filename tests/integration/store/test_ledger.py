@@ -36,9 +36,20 @@ async def test_an_account_opens_its_ledger_and_top_ups_move_the_balance_with_a_r
     account = make_account(balance=Decimal("100.5"))
     await db.create_account(account, [], actor="ops")
     (opening,) = await db.list_ledger(account.id)
-    assert (opening.kind, opening.amount, opening.actor) == (models.LedgerKind.OPENING, Decimal("100.5"), "ops")
-    entry, after = await db.post_ledger(account.id, Decimal("20.25"), TOP_UP, reason="paid", actor="ann", now=NOW)
-    assert (entry.amount, entry.reason, entry.actor, entry.created_at) == (Decimal("20.25"), "paid", "ann", NOW)
+    assert (opening.kind, opening.amount, opening.actor) == (
+        models.LedgerKind.OPENING,
+        Decimal("100.5"),
+        "ops",
+    )
+    entry, after = await db.post_ledger(
+        account.id, Decimal("20.25"), TOP_UP, reason="paid", actor="ann", now=NOW
+    )
+    assert (entry.amount, entry.reason, entry.actor, entry.created_at) == (
+        Decimal("20.25"),
+        "paid",
+        "ann",
+        NOW,
+    )
     assert after.balance == Decimal("120.75") == (await db.get_account(account.id)).balance
     kind = models.LedgerKind.ADJUSTMENT
     with pytest.raises(errors.Conflict):
@@ -56,7 +67,12 @@ async def test_a_group_commit_writes_one_charge_row_per_account(db: store.Store)
     one, two = make_account(balance=Decimal("10")), make_account(balance=Decimal("5"))
     await db.create_account(one, [])
     await db.create_account(two, [])
-    batch = [_accept(one, "m1", "2"), _accept(two, "m2", "3"), _accept(one, "m3", "1.5"), _accept(two, "m4", "3")]
+    batch = [
+        _accept(one, "m1", "2"),
+        _accept(two, "m2", "3"),
+        _accept(one, "m3", "1.5"),
+        _accept(two, "m4", "3"),
+    ]
     results = await db.accept_messages(batch, NOW)
     assert isinstance(results[3], errors.InsufficientBalance)
     for account, amount, count, balance in ((one, "-3.5", 2, "6.5"), (two, "-3", 1, "2")):
