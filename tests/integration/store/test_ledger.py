@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from decimal import Decimal
-
 import sqlite3
+from decimal import Decimal
 
 import asyncpg
 import pytest
