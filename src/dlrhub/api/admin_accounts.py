@@ -10,7 +10,7 @@ import pydantic
 
 from dlrhub.api import deps, fields
 from dlrhub.core import models
-from dlrhub.services import accounts, ledger
+from dlrhub.services import account_changes, accounts, ledger
 
 router = fastapi.APIRouter(
     prefix="/v1/admin/accounts",
@@ -98,14 +98,14 @@ async def update_account(
     """Change an account's name, currency, prices, time zone, eSMS delivered-callback choice or default callback
     URL (checked by the URL guard); the answer is the account as changed."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    changed = await accounts.update(hub, account_id, changes, actor=deps.actor(request))
+    changed = await account_changes.update(hub, account_id, changes, actor=deps.actor(request))
     return _account(changed)
 
 
 async def _status(
     hub: deps.HubDep, request: fastapi.Request, account_id: str, status: models.AccountStatus
 ) -> fastapi.Response:
-    return _account(await accounts.set_status(hub, account_id, status, actor=deps.actor(request)))
+    return _account(await account_changes.set_status(hub, account_id, status, actor=deps.actor(request)))
 
 
 @router.post("/{account_id}/lock", responses={409: {"description": "The account is deactivated."}})

@@ -16,7 +16,7 @@ from rich.table import Table
 from dlrhub import runtime
 from dlrhub.commands import session
 from dlrhub.core import models
-from dlrhub.services import accounts, ledger
+from dlrhub.services import account_changes, accounts, ledger
 from dlrhub.services import hub as hub_
 
 app = typer.Typer(
@@ -178,14 +178,14 @@ def update(
         raise typer.Exit(1)
 
     async def work(hub: hub_.Hub) -> models.Account:
-        return await accounts.update(hub, account_id, changes, actor=session.actor())
+        return await account_changes.update(hub, account_id, changes, actor=session.actor())
 
     _run(work, lambda account: _print(accounts.public(account), as_json))
 
 
 def _set_status(account_id: str, status: models.AccountStatus, as_json: bool) -> None:
     async def work(hub: hub_.Hub) -> models.Account:
-        return await accounts.set_status(hub, account_id, status, actor=session.actor())
+        return await account_changes.set_status(hub, account_id, status, actor=session.actor())
 
     _run(work, lambda account: _print(accounts.public(account), as_json))
 

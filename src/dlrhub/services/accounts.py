@@ -1,19 +1,17 @@
-"""Managing accounts: creating one with its credentials, default app and OA; showing, listing, changing, locking
-and deactivating it; the demo account. Balances move only through `services.ledger`."""
+"""Managing accounts: creating one with its credentials, default app and OA; showing and listing them; the demo
+account. Changes are `account_changes`; balances move only through `ledger`."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import secrets
-from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from dlrhub import store
-from dlrhub.core import chars, errors, ids, models, urls
-from dlrhub.services import audit, lookups
+from dlrhub.core import errors, ids, models
+from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).
@@ -151,17 +149,10 @@ async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     return await create(hub, "demo")
 
 
-# -- showing, listing, changing ---------------------------------------------------------------------------------
+# -- showing and listing (changing: `account_changes`) ---------------------------------------------------------------------------------
 
 #: The most accounts one page lists.
 MAX_PAGE = 500
-#: A price key: an eSMS TypeId, or `tpl:` and a template id (which is priced first).
-PRICE_KEY = re.compile(r"^(?:[0-9]{1,4}|tpl:[A-Za-z0-9_.-]{1,64})$")
-MAX_PRICES = 500
-MAX_PRICE = Decimal("1e9")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-#: The fields `update` takes (`status` moves only through lock, unlock and deactivate).
-UPDATABLE = frozenset(store.nouns.UPDATABLE - {"status"})
 
 
 def public(account: models.Account) -> dict[str, Any]:
@@ -203,110 +194,3 @@ async def find(
     db: store.Accounts = hub.store
     where = store.AccountFilter(status=status, name_contains=name_contains or None, after=after, limit=limit)
     return await db.find_accounts(where)
-
-
-async def update(hub: hub_.Hub, account_id: str, changes: Mapping[str, Any], *, actor: str) -> models.Account:
-    """Change the account's fields named in `changes` (of UPDATABLE) in one write; returns it as changed.
-
-    `prices` is merged into the price list: a key with a price sets it, a key with None removes it. A
-    `default_callback_url` passes the URL guard (None or "" removes it). Raises errors.InvalidInput,
-    errors.UnknownAccount, and errors.Conflict for a deactivated account.
-    """
-    unknown = set(changes) - UPDATABLE
-    if unknown:
-        raise errors.InvalidInput(sorted(unknown)[0], "cannot be changed")
-    clean = {name: _checked(hub, name, value) for name, value in changes.items()}
-    details = {
-        k: ({p: None if x is None else str(x) for p, x in v.items()} if k == "prices" else v)
-        for k, v in clean.items()
-    }
-    db: store.Accounts = hub.store
-    if "prices" in clean:
-        current = await db.get_account(account_id)
-        merged = dict(current.prices)
-        for key, price in clean["prices"].items():
-            if price is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = price
-        if len(merged) > MAX_PRICES:
-            raise errors.InvalidInput("prices", f"at most {MAX_PRICES} prices")
-        clean["prices"] = merged
-    account = await db.update_account(account_id, clean)
-    lookups.forget(hub)  # this process's doors see the change at once (others within lookups.TTL_S)
-    await audit.record(hub, actor, action="account.update", target=account_id, details=details)
-    return account
-
-
-def _checked(hub: hub_.Hub, name: str, value: Any) -> Any:
-    """One field of `update`, checked and in the model's type; raises errors.InvalidInput."""
-    if name == "name":
-        text = str(value).strip()
-        if not text or len(text) > 200 or chars.id_fault(text):
-            raise errors.InvalidInput("name", "must be 1 to 200 characters, none a control character")
-        return text
-    if name == "currency":
-        if not isinstance(value, str) or not CURRENCY.match(value):
-            raise errors.InvalidInput("currency", "must be 3 capital letters (ISO 4217)")
-        return value
-    if name == "utc_offset_minutes":
-        if isinstance(value, bool) or not isinstance(value, int) or not -720 <= value <= 840:
-            raise errors.InvalidInput("utc_offset_minutes", "must be between -720 and 840")
-        return value
-    if name == "esms_delivered_callback":
-        if not isinstance(value, bool):
-            raise errors.InvalidInput("esms_delivered_callback", "must be true or false")
-        return value
-    if name == "default_callback_url":
-        if not value:
-            return None
-        try:
-            urls.check_target(str(value), urls.allowlist(hub.settings.callback_allow))
-        except errors.BlockedURL as exc:
-            raise errors.InvalidInput("default_callback_url", str(exc)) from None
-        return str(value)
-    return _prices(value)
-
-
-def _prices(value: Any) -> dict[str, Decimal | None]:
-    if not isinstance(value, Mapping) or len(value) > MAX_PRICES:
-        raise errors.InvalidInput("prices", f"must map at most {MAX_PRICES} keys to prices")
-    out: dict[str, Decimal | None] = {}
-    for key, raw in value.items():
-        if not isinstance(key, str) or not PRICE_KEY.match(key):
-            raise errors.InvalidInput(
-                "prices", f"{str(key)[:70]!r} is neither a TypeId nor tpl:<template id>"
-            )
-        if raw is None:
-            out[key] = None
-            continue
-        try:
-            price = Decimal(str(raw))
-        except InvalidOperation:
-            raise errors.InvalidInput("prices", f"{key}: not a number") from None
-        if not price.is_finite() or not 0 <= price <= MAX_PRICE or price != price.quantize(Decimal("0.0001")):
-            raise errors.InvalidInput("prices", f"{key}: must be 0 to {MAX_PRICE}, at most 4 decimals")
-        out[key] = price
-    return out
-
-
-async def set_status(
-    hub: hub_.Hub, account_id: str, status: models.AccountStatus, *, actor: str
-) -> models.Account:
-    """Lock (LOCKED), unlock (ACTIVE) or deactivate (DEACTIVATED, for good) the account.
-
-    Sends are refused while it is not active (eSMS 143, NXCloud 1100), its keys open nothing once deactivated,
-    and nothing is deleted. Raises errors.UnknownAccount, and errors.Conflict when it is deactivated already.
-    """
-    db: store.Accounts = hub.store
-    before = await db.get_account(account_id)
-    account = await db.update_account(account_id, {"status": status})
-    lookups.forget(hub)  # this process's doors see the change at once (others within lookups.TTL_S)
-    verb = {
-        models.AccountStatus.LOCKED: "lock",
-        models.AccountStatus.ACTIVE: "unlock",
-        models.AccountStatus.DEACTIVATED: "deactivate",
-    }[status]
-    details = {"from": before.status.value, "to": status.value}
-    await audit.record(hub, actor, action=f"account.{verb}", target=account_id, details=details)
-    return account
