@@ -86,7 +86,13 @@ async def test_prices_per_template_and_a_default_callback_url_reach_the_sends(cu
     assert mt["code"] == 0, mt
     nx_message = await customer.native(mt["data"]["requestId"])
     assert (nx_message["price"], nx_message["callback_url"]) == ("123.5000", "https://default.example/dr")
-    event = {"event_id": "e1", "message_id": "eng-1", "account": admin.id, "type_id": 24, "status": "accepted"}
+    event = {
+        "event_id": "e1",
+        "message_id": "eng-1",
+        "account": admin.id,
+        "type_id": 24,
+        "status": "accepted",
+    }
     posted = await customer.http.post("/v1/events", json=event, headers=admin.headers)
     assert posted.status_code == 202, posted.text
     assert (await customer.native("eng-1"))["callback_url"] == "https://default.example/dr"
