@@ -7,26 +7,37 @@ import json
 import logging
 import secrets
 import sys
-from decimal import Decimal
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import apps, audit, demo, keys, nxcloud, receive, replay, session, templates, tokens
+from dlrhub.commands import (
+    accounts as accounts_cmd,
+)
+from dlrhub.commands import (
+    apps,
+    audit,
+    demo,
+    keys,
+    nxcloud,
+    receive,
+    replay,
+    session,
+    templates,
+    tokens,
+)
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 from dlrhub.services import tokens as tokens_
 
 app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
-app.add_typer(accounts_app, name="accounts")
 console = Console(soft_wrap=True)
 
+app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
 app.add_typer(apps.app, name="apps")
@@ -140,74 +151,6 @@ def migrate() -> None:
         finally:
             await hub.close()
         console.print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
-
-    runtime.start(main)
-
-
-@accounts_app.command("create")
-def accounts_create(
-    name: Annotated[str, typer.Option(help="The customer's name.")],
-    currency: Annotated[str, typer.Option(help="Balance and price currency.")] = "VND",
-    balance: Annotated[str, typer.Option(help="Opening balance.")] = "1000000",
-    dr_url: Annotated[str | None, typer.Option(help="The default app's NXCloud DR URL.")] = None,
-    signed: Annotated[bool, typer.Option(help="Sign callbacks with a new Standard Webhooks secret.")] = False,
-    esms_delivered_callback: Annotated[
-        bool, typer.Option(help="A second eSMS GET callback when Zalo reports a message delivered.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-) -> None:
-    """Create an account and print its credentials in both dialects (shown once)."""
-    config = session.load_settings(console)
-
-    async def main() -> None:
-        async with session.migrated_hub(config, console) as hub:
-            made = await accounts.create(
-                hub,
-                name,
-                currency=currency,
-                balance=Decimal(balance),
-                dr_url=dr_url,
-                signed=signed,
-                esms_delivered_callback=esms_delivered_callback,
-            )
-        if as_json:
-            sys.stdout.write(json.dumps(made.credentials()) + "\n")
-        else:
-            console.print_json(json.dumps(made.credentials()))
-
-    runtime.start(main)
-
-
-@accounts_app.command("list")
-def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List accounts (without secrets)."""
-    config = session.load_settings(console)
-
-    async def main() -> None:
-        async with session.migrated_hub(config, console) as hub:
-            found = await hub.store.list_accounts()
-        if as_json:
-            rows = [
-                {
-                    "id": a.id,
-                    "name": a.name,
-                    "status": a.status.value,
-                    "balance": str(a.balance),
-                    "currency": a.currency,
-                    "esms_api_key": a.esms_api_key,
-                    "nx_access_key": a.nx_access_key,
-                    "esms_delivered_callback": a.esms_delivered_callback,
-                }
-                for a in found
-            ]
-            sys.stdout.write(json.dumps(rows) + "\n")
-            return
-        table = Table("id", "name", "status", "balance", "eSMS ApiKey", "NXCloud accessKey")
-        for a in found:
-            table.add_row(
-                a.id, a.name, a.status.value, f"{a.balance} {a.currency}", a.esms_api_key, a.nx_access_key
-            )
-        console.print(table)
 
     runtime.start(main)
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dlrhub import __version__
 from dlrhub.api import (
     admin,
+    admin_accounts,
     admin_apps,
     admin_audit,
     admin_keys,
@@ -50,6 +51,7 @@ ROUTERS = (
     admin_tokens.router,
     admin_audit.router,
     admin_templates.router,
+    admin_accounts.router,
     ops.router,
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]

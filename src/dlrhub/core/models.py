@@ -27,8 +27,26 @@ class AccountStatus(enum.StrEnum):
 
     #: The account may send and pull.
     ACTIVE = "active"
-    #: Sends are refused (eSMS 143, NXCloud 1100).
+    #: Sends are refused (eSMS 143, NXCloud 1100); unlocking makes it active again.
     LOCKED = "locked"
+    #: For good: refused as when locked, its keys open nothing, and nothing about it changes any more (its rows
+    #: are kept).
+    DEACTIVATED = "deactivated"
+
+
+class LedgerKind(enum.StrEnum):
+    """Why a ledger row moved an account's balance."""
+
+    #: The balance the account started with (or had when the ledger began, migration 0007).
+    OPENING = "opening"
+    #: Money paid in by the customer (positive).
+    TOP_UP = "top_up"
+    #: An operator's correction, either sign.
+    ADJUSTMENT = "adjustment"
+    #: The price of the messages accepted in one group commit (negative): one row per account per batch.
+    CHARGE = "charge"
+    #: Money given back for messages (positive).
+    REFUND = "refund"
 
 
 class MessageState(enum.StrEnum):
@@ -126,7 +144,7 @@ class Account:
     nx_access_secret: str
     balance: Decimal
     currency: str
-    #: TypeId (as a string) -> unit price, in `currency`.
+    #: TypeId (as a string), or `tpl:` and a template id -> unit price, in `currency` (see `price_for`).
     prices: dict[str, Decimal]
     #: Offset from UTC in minutes of the NXCloud `sendTime` (default UTC+08:00); eSMS times are always Vietnam time.
     utc_offset_minutes: int
@@ -136,6 +154,39 @@ class Account:
     #: Whether eSMS messages get a second GET callback when Zalo reports them delivered (off by default: a
     #: receiver written against the samples would see one SMSID twice, and form C `error_info`).
     esms_delivered_callback: bool = False
+    #: Where callbacks go when a send names no callback URL (eSMS `CallbackUrl`, NXCloud `drWebhook` and the app's
+    #: DR URL, the native `callback_url`); None: such sends get no callback.
+    default_callback_url: str | None = None
+
+    def price_for(self, type_id: int, template_id: str | None) -> Decimal | None:
+        """The unit price of one message: its template's (`tpl:<id>`), else its TypeId's; None when neither."""
+        if template_id is not None:
+            price = self.prices.get(TEMPLATE_PRICE + template_id)
+            if price is not None:
+                return price
+        return self.prices.get(str(type_id))
+
+
+#: The price-list key prefix of a template's own price.
+TEMPLATE_PRICE = "tpl:"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One change of an account's balance; the balance is always the sum of its account's entries."""
+
+    #: Increasing in the order the entries were written (the paging cursor).
+    id: int
+    account_id: str
+    #: Signed, in the account's currency.
+    amount: Decimal
+    kind: LedgerKind
+    reason: str
+    #: Who made the change (an admin token's name, the CLI's user, `send` for charges).
+    actor: str
+    #: How many messages a charge or refund covers (0 otherwise).
+    message_count: int
+    created_at: dt.datetime
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

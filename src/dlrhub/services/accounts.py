@@ -1,4 +1,5 @@
-"""Managing accounts: creating one with its credentials, default app and OA; the demo account."""
+"""Managing accounts: creating one with its credentials, default app and OA; showing and listing them; the demo
+account. Changes are `account_changes`; balances move only through `ledger`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import dataclasses
 import datetime as dt
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from dlrhub import store
 from dlrhub.core import errors, ids, models
+from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).
@@ -72,10 +75,12 @@ async def create(
     quotation: Decimal | None = None,
     signed: bool = False,
     esms_delivered_callback: bool = False,
+    actor: str = "system",
 ) -> NewAccount:
     """Create an active account with fresh credentials, one app and one OA registered with DEFAULT_TEMPLATES.
 
-    `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt.
+    `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt. The
+    opening balance is the ledger's first row, by `actor`.
 
     Raises errors.InvalidInput when a value is out of range.
     """
@@ -129,8 +134,10 @@ async def create(
         mode3_allowed=False,
     )
     db: store.Accounts = hub.store
-    await db.create_account(account, [app])
+    await db.create_account(account, [app], actor=actor)
     await db.put_oa(oa)
+    details = {"name": account.name, "balance": str(balance), "currency": currency, "appkey": app.appkey}
+    await audit.record(hub, actor, action="account.create", target=account.id, details=details)
     return NewAccount(account, app, oa)
 
 
@@ -140,3 +147,50 @@ async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     if await db.list_accounts():
         return None
     return await create(hub, "demo")
+
+
+# -- showing and listing (changing: `account_changes`) ---------------------------------------------------------------------------------
+
+#: The most accounts one page lists.
+MAX_PAGE = 500
+
+
+def public(account: models.Account) -> dict[str, Any]:
+    """An account as list and show print it: no secret (the key ids only, which identify the account)."""
+    return {
+        "id": account.id,
+        "name": account.name,
+        "status": account.status.value,
+        "balance": str(account.balance),
+        "currency": account.currency,
+        "prices": {k: str(v) for k, v in sorted(account.prices.items())},
+        "utc_offset_minutes": account.utc_offset_minutes,
+        "esms_api_key": account.esms_api_key,
+        "nx_access_key": account.nx_access_key,
+        "signed": bool(account.signing_secrets),
+        "esms_delivered_callback": account.esms_delivered_callback,
+        "default_callback_url": account.default_callback_url,
+        "created_at": account.created_at.isoformat(),
+    }
+
+
+async def show(hub: hub_.Hub, account_id: str) -> models.Account:
+    """The account. Raises errors.UnknownAccount."""
+    db: store.Accounts = hub.store
+    return await db.get_account(account_id)
+
+
+async def find(
+    hub: hub_.Hub,
+    *,
+    status: models.AccountStatus | None = None,
+    name_contains: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[models.Account]:
+    """Accounts oldest first, filtered; a page of at most `limit` (1 to MAX_PAGE) starting after account `after`."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise errors.InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
+    db: store.Accounts = hub.store
+    where = store.AccountFilter(status=status, name_contains=name_contains or None, after=after, limit=limit)
+    return await db.find_accounts(where)

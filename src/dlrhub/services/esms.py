@@ -72,7 +72,8 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         seq=0,
         created_at=now,
         updated_at=now,
-        callback_url=request.callback_url,
+        # No CallbackUrl: the account's default one, if any (checked by the URL guard when it was set).
+        callback_url=request.callback_url or account.default_callback_url,
         request_id=request.request_id,
         oa_id=request.oa_id,
         template_id=request.template_id,

@@ -7,6 +7,7 @@ from dlrhub.planning.events import IngestResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
+    AccountFilter,
     Accounts,
     Apps,
     AuditFilter,
@@ -16,6 +17,7 @@ from dlrhub.store.nouns import (
     Endpoints,
     Journeys,
     Keys,
+    Ledger,
     Messages,
     MessageStatus,
     Signatures,
@@ -25,6 +27,7 @@ from dlrhub.store.nouns import (
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
 __all__ = [
+    "AccountFilter",
     "Accounts",
     "Apps",
     "AttemptResult",
@@ -38,6 +41,7 @@ __all__ = [
     "IngestResult",
     "Journeys",
     "Keys",
+    "Ledger",
     "MessageStatus",
     "Messages",
     "OrphanReceipt",

@@ -80,6 +80,7 @@ class Store(
     Ingest,
     nouns.Accounts,
     nouns.Templates,
+    nouns.Ledger,
     nouns.Journeys,
     nouns.Messages,
     nouns.Callbacks,

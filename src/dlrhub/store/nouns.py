@@ -1,5 +1,5 @@
-"""The store's interfaces by noun: accounts (with apps and OAs), journeys, message reads, callbacks, endpoints,
-request signatures.
+"""The store's interfaces by noun: accounts (with apps and OAs), the balance ledger, journeys, message reads,
+callbacks, endpoints, request signatures.
 
 Each is a protocol a consumer can ask for on its own (`base.Store` is all of them together), so a service sees only
 the part of the store it uses.
@@ -28,6 +28,32 @@ class CallbackFilter:
     states: tuple[models.CallbackState, ...] = ()
     #: At most this many, oldest first.
     limit: int = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """Which accounts to list, oldest first: all given must match."""
+
+    status: models.AccountStatus | None = None
+    #: Part of the name, in any case.
+    name_contains: str | None = None
+    #: An account id: the page starts after this account (the previous page's last).
+    after: str | None = None
+    limit: int = 100
+
+
+#: The account fields `Accounts.update_account` may change.
+UPDATABLE = frozenset(
+    {
+        "name",
+        "status",
+        "currency",
+        "prices",
+        "utc_offset_minutes",
+        "esms_delivered_callback",
+        "default_callback_url",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -69,8 +95,21 @@ class Accounts(typing.Protocol):
     """Accounts with their apps and OAs: the doors' lookups, the admin API, the dispatcher's signing secrets."""
 
     @abc.abstractmethod
-    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
-        """Insert an account with its apps. Raises errors.Conflict when a credential is taken."""
+    async def create_account(
+        self, account: models.Account, apps: list[models.App], *, actor: str = "system"
+    ) -> None:
+        """Insert an account with its apps, and its ledger's `opening` row of its balance (by `actor`, at its
+        `created_at`). Raises errors.Conflict when a credential is taken."""
+
+    @abc.abstractmethod
+    async def find_accounts(self, where: AccountFilter) -> list[models.Account]:
+        """Accounts matching `where`, oldest first, at most `where.limit`."""
+
+    @abc.abstractmethod
+    async def update_account(self, account_id: str, changes: dict[str, object]) -> models.Account:
+        """Change the fields named in `changes` (a subset of UPDATABLE, values of the model's types) at once;
+        returns the account as changed. Raises errors.UnknownAccount, and errors.Conflict when the account is
+        deactivated (nothing about it changes any more)."""
 
     @abc.abstractmethod
     async def get_account(self, account_id: str) -> models.Account:
@@ -125,6 +164,32 @@ class Templates(typing.Protocol):
     @abc.abstractmethod
     async def get_template(self, oa_id: str, template_id: str) -> templates.Template | None:
         """One stored template of the OA."""
+
+
+class Ledger(typing.Protocol):
+    """Every change of a balance, as rows; the balance is their sum (sends write theirs in `Ingest`)."""
+
+    async def post_ledger(
+        self,
+        account_id: str,
+        amount: Decimal,
+        kind: models.LedgerKind,
+        *,
+        reason: str,
+        actor: str,
+        now: dt.datetime,
+    ) -> tuple[models.LedgerEntry, models.Account]:
+        """Write one row and move the balance by `amount`, in one transaction; the row and the account after.
+        Raises errors.UnknownAccount; errors.Conflict when the account is deactivated, and when the balance would
+        fall below zero (nothing is written then)."""
+
+    async def list_ledger(
+        self, account_id: str, *, before: int | None = None, limit: int = 100
+    ) -> list[models.LedgerEntry]:
+        """An account's rows, newest first, at most `limit`, those with an id below `before` when given."""
+
+    async def ledger_total(self, account_id: str) -> Decimal:
+        """The sum of an account's rows (0 for none): what its balance must be."""
 
 
 class Journeys(typing.Protocol):

@@ -146,6 +146,11 @@ def to_row(obj: Any, backend: Backend) -> dict[str, Any]:
     return row
 
 
+def cell(value: Any, backend: Backend) -> Any:
+    """One field's value as `backend` stores it in its column (None stays None)."""
+    return None if value is None else _write(value, backend)
+
+
 def ts(value: dt.datetime, backend: Backend) -> Any:
     """A timestamp parameter for `backend`."""
     return _write(value, backend)

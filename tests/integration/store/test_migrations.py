@@ -26,6 +26,7 @@ TABLES = {
     models.Endpoint: "endpoints",
     models.RetiredKey: "retired_keys",
     models.Token: "tokens",
+    models.LedgerEntry: "ledger",
 }
 
 

@@ -11,6 +11,7 @@ PARTS = (
     store.Ingest,
     store.Accounts,
     store.Templates,
+    store.Ledger,
     store.Journeys,
     store.Messages,
     store.Callbacks,

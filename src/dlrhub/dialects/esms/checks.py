@@ -64,9 +64,10 @@ def check_sending_mode(oa: models.OA, sending_mode: str) -> None:
         raise codes.error(codes.Code.MODE3_NOT_ALLOWED)
 
 
-def price_of(account: models.Account, type_id: int) -> Decimal:
-    """The unit price of one message of `type_id`: 102 when the account has no price for it."""
-    price = account.prices.get(str(type_id))
+def price_of(account: models.Account, type_id: int, template_id: str | None = None) -> Decimal:
+    """The unit price of one message of `type_id` with `template_id` (the template's own price first): 102 when
+    the account has no price for it."""
+    price = account.price_for(type_id, template_id)
     if price is None:
         raise codes.error(codes.Code.NO_PRICE_LIST)
     return price
@@ -103,7 +104,7 @@ def check_send(
     check_sending_mode(checked_oa, request.sending_mode)
     if request.sandbox:
         return Decimal(0)
-    price = price_of(account, request.type_id)
+    price = price_of(account, request.type_id, request.template_id)
     check_balance(account, price)
     check_duplicate(duplicate_of)
     return price

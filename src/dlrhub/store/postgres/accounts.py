@@ -9,7 +9,7 @@ import asyncpg
 
 from dlrhub.core import errors, models
 from dlrhub.store import rows
-from dlrhub.store.postgres import core
+from dlrhub.store.postgres import core, ledger
 
 T = TypeVar("T")
 #: Takes a signature, and drops at most 16 expired ones on the way (skipping those another process is dropping),
@@ -34,13 +34,16 @@ class PostgresAccounts(core.PostgresCore):
         pool = await self.pool()
         return bool(await pool.execute(TAKE_SIGNATURE, sign, expires_at, now) == "INSERT 0 1")
 
-    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+    async def create_account(
+        self, account: models.Account, apps: list[models.App], *, actor: str = "system"
+    ) -> None:
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
             try:
                 await conn.execute(*core.insert_sql("accounts", rows.to_row(account, core.BACKEND)))
                 for app in apps:
                     await conn.execute(*core.insert_sql("apps", rows.to_row(app, core.BACKEND)))
+                await ledger.write_opening(conn, account, actor)
             except asyncpg.UniqueViolationError as exc:
                 raise errors.Conflict(f"account or app already exists: {exc}") from exc
 

@@ -7,7 +7,7 @@ import sqlite3
 
 from dlrhub.core import errors, models
 from dlrhub.store import rows
-from dlrhub.store.sqlite import core
+from dlrhub.store.sqlite import core, ledger
 
 #: At most this many expired signatures are dropped per signature taken: the table shrinks as fast as it grows,
 #: and no one request pays for a backlog.
@@ -35,12 +35,24 @@ class SqliteAccounts(core.SqliteCore):
 
         return await self._tx(run)
 
-    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+    async def create_account(
+        self, account: models.Account, apps: list[models.App], *, actor: str = "system"
+    ) -> None:
         def run(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(*_insert("accounts", rows.to_row(account, core.BACKEND)))
                 for app in apps:
                     conn.execute(*_insert("apps", rows.to_row(app, core.BACKEND)))
+                ledger.write_entry(
+                    conn,
+                    account.id,
+                    account.balance,
+                    models.LedgerKind.OPENING,
+                    ledger.OPENING_REASON,
+                    actor,
+                    0,
+                    account.created_at,
+                )
             except sqlite3.IntegrityError as exc:
                 raise errors.Conflict(f"account or app already exists: {exc}") from exc
 
