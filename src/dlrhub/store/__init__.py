@@ -14,6 +14,7 @@ from dlrhub.store.nouns import (
     Journeys,
     Messages,
     MessageStatus,
+    OAChanges,
     Signatures,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
@@ -30,6 +31,7 @@ __all__ = [
     "Journeys",
     "MessageStatus",
     "Messages",
+    "OAChanges",
     "OrphanReceipt",
     "Outbox",
     "Signatures",
