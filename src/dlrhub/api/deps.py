@@ -58,6 +58,17 @@ def require_admin(request: fastapi.Request) -> None:
         or not hmac.compare_digest(token.encode(), expected.encode())
     ):
         raise errors.NotAuthorized()
+    request.state.actor = BOOTSTRAP_ACTOR
+
+
+#: The audit log's name for whoever holds DLRHUB_ADMIN_TOKEN.
+BOOTSTRAP_ACTOR = "bootstrap"
+
+
+def actor(request: fastapi.Request) -> str:
+    """Who the audit log names for this request: the name the auth dependency set, else `bootstrap`."""
+    found: str = getattr(request.state, "actor", BOOTSTRAP_ACTOR)
+    return found
 
 
 #: A route parameter receiving the process's Hub.

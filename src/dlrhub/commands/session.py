@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 from collections.abc import AsyncIterator
 
 import typer
@@ -27,6 +28,14 @@ async def reach(hub: hub_.Hub, console: Console) -> None:
     except errors.StoreUnavailable as exc:
         await hub.close()
         raise config_error(console, exc) from None
+
+
+def actor() -> str:
+    """Who the audit log names for a CLI command: `cli:<login name>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name: a container without a passwd entry
+        return "cli:unknown"
 
 
 def load_settings(console: Console) -> settings.Settings:

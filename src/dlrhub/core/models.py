@@ -322,3 +322,19 @@ class Endpoint:
     failing_since: dt.datetime | None
     paused_until: dt.datetime | None
     updated_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin action: who did what to which noun, and when. `details` never holds a secret."""
+
+    #: Time-ordered: a later entry has a greater id (the audit list's cursor).
+    id: str
+    at: dt.datetime
+    #: The token name behind an API call (`bootstrap` for DLRHUB_ADMIN_TOKEN), or `cli:<user>`.
+    actor: str
+    #: `<noun>.<verb>`, e.g. `account.lock`.
+    action: str
+    #: The id of the noun acted on.
+    target: str
+    details: JSON

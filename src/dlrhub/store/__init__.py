@@ -8,6 +8,8 @@ from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     Accounts,
+    AuditFilter,
+    AuditLog,
     CallbackFilter,
     Callbacks,
     Endpoints,
@@ -22,6 +24,8 @@ from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outb
 __all__ = [
     "Accounts",
     "AttemptResult",
+    "AuditFilter",
+    "AuditLog",
     "CallbackFilter",
     "Callbacks",
     "ChannelQueue",

@@ -84,6 +84,7 @@ class Store(
     nouns.Callbacks,
     nouns.Endpoints,
     nouns.Signatures,
+    nouns.AuditLog,
     queues.Outbox,
     queues.ChannelQueue,
 ):

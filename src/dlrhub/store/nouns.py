@@ -30,6 +30,20 @@ class CallbackFilter:
     limit: int = 1000
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which audit entries to list: all given must match; newest first, before the cursor `before_id`."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    #: The id of the last entry of the previous page.
+    before_id: str | None = None
+    limit: int = 100
+
+
 class MessageStatus(typing.NamedTuple):
     """A light read of a message's latest status, for pull APIs that answer for many messages at once."""
 
@@ -224,3 +238,15 @@ class Signatures(typing.Protocol):
         """Record `sign` as taken until `expires_at`, for every process sharing the store; False (nothing
         changed) when it is taken already. Drops a few signatures expired by `now` on the way, so the table
         holds about one window's traffic."""
+
+
+class AuditLog(typing.Protocol):
+    """The admin actions taken: appended, never changed."""
+
+    @abc.abstractmethod
+    async def append_audit(self, entry: models.AuditEntry) -> None:
+        """Append one entry."""
+
+    @abc.abstractmethod
+    async def list_audit(self, where: AuditFilter) -> list[models.AuditEntry]:
+        """Entries matching `where`, newest first, at most `where.limit`."""

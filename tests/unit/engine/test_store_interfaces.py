@@ -15,6 +15,7 @@ PARTS = (
     store.Callbacks,
     store.Endpoints,
     store.Signatures,
+    store.AuditLog,
     store.Outbox,
     store.ChannelQueue,
 )

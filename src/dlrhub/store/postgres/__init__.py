@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.postgres import accounts, audit, batch, callbacks, channel, dispatch, esms, messages
 
 
 @outage.guarded
@@ -15,6 +15,7 @@ class PostgresStore(
     dispatch.PostgresDispatch,
     esms.PostgresEsms,
     channel.PostgresChannel,
+    audit.PostgresAudit,
     base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.sqlite import accounts, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.sqlite import accounts, audit, batch, callbacks, channel, dispatch, esms, messages
 
 
 @outage.guarded
@@ -15,6 +15,7 @@ class SqliteStore(
     dispatch.SqliteDispatch,
     esms.SqliteEsms,
     channel.SqliteChannel,
+    audit.SqliteAudit,
     base.Store,
 ):
     """The Store on one SQLite file."""
