@@ -16,7 +16,7 @@ from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import demo, nxcloud, receive, replay, session
+from dlrhub.commands import demo, nxcloud, oas, receive, replay, session
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
@@ -28,6 +28,7 @@ console = Console(soft_wrap=True)
 
 app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
+app.add_typer(oas.app, name="oas")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 
@@ -143,6 +144,14 @@ def accounts_create(
     esms_delivered_callback: Annotated[
         bool, typer.Option(help="A second eSMS GET callback when Zalo reports a message delivered.")
     ] = False,
+    demo_oa: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo-oa/--no-demo-oa",
+            help="Make a demo OA (templates 100001-100003) only the simulator accepts. Default: in simulator"
+            " mode only; with the real Zalo, register the OA with `dlrhub oas register`.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create an account and print its credentials in both dialects (shown once)."""
@@ -158,6 +167,7 @@ def accounts_create(
                 dr_url=dr_url,
                 signed=signed,
                 esms_delivered_callback=esms_delivered_callback,
+                with_demo_oa=demo_oa,
             )
         if as_json:
             sys.stdout.write(json.dumps(made.credentials()) + "\n")

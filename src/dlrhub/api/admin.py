@@ -34,6 +34,11 @@ class AccountIn(pydantic.BaseModel):
         False,
         description="A second eSMS GET callback when Zalo reports a message delivered (DECISIONS: off).",
     )
+    demo_oa: bool | None = pydantic.Field(
+        None,
+        description="Make a demo OA with templates 100001-100003 that only the simulator accepts. Default: only"
+        " when this dlrhub talks to the simulator; with the real Zalo, register the OA (`POST .../oas`).",
+    )
 
 
 def account_json(account: Any) -> dict[str, Any]:
@@ -65,6 +70,7 @@ async def create_account(body: AccountIn, hub: deps.HubDep) -> fastapi.Response:
         dr_url=body.dr_url,
         signed=body.signed,
         esms_delivered_callback=body.esms_delivered_callback,
+        with_demo_oa=body.demo_oa,
     )
     return deps.json_response(made.credentials(), 201)
 

@@ -15,7 +15,19 @@ import starlette.responses
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlrhub import __version__
-from dlrhub.api import admin, callbacks, deps, esms, native, nxcloud, ops, orphans, outage, zalo_webhook
+from dlrhub.api import (
+    admin,
+    admin_oas,
+    callbacks,
+    deps,
+    esms,
+    native,
+    nxcloud,
+    ops,
+    orphans,
+    outage,
+    zalo_webhook,
+)
 from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_wiring
@@ -29,6 +41,7 @@ ROUTERS = (
     callbacks.router,
     orphans.router,
     admin.router,
+    admin_oas.router,
     ops.router,
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]

@@ -68,7 +68,9 @@ def view(oa: models.OA, now: dt.datetime, quota: wire.Quota | None = None) -> di
         "active": oa.active,
         "token_expires_at": oa.token_expires_at.isoformat(),
         "refresh_expires_at": None if oa.refresh_expires_at is None else oa.refresh_expires_at.isoformat(),
-        "refresh_expires_in_days": None if refresh_left is None else round(refresh_left.total_seconds() / 86400, 1),
+        "refresh_expires_in_days": None
+        if refresh_left is None
+        else round(refresh_left.total_seconds() / 86400, 1),
         "daily_quota": oa.daily_quota,
         "template_ids": list(oa.template_ids),
     }
@@ -188,7 +190,9 @@ async def update_secrets(
         async with db.oa_token_lock(oa_id):
             current = await get(hub, oa_id)
             refresh = wanted.get("refresh_token") or current.refresh_token
-            state = await _grant(zalo, oa.app_id, wanted.get("app_secret") or oa.app_secret, refresh, hub.clock())
+            state = await _grant(
+                zalo, oa.app_id, wanted.get("app_secret") or oa.app_secret, refresh, hub.clock()
+            )
             changes = dataclasses.replace(
                 changes,
                 access_token=state.access_token,
@@ -199,7 +203,9 @@ async def update_secrets(
             await db.change_oa(oa_id, changes)
     else:
         await db.change_oa(oa_id, changes)
-    await audit.record(hub, actor, action="oa.update_secrets", target=oa_id, details={"changed": sorted(wanted)})
+    await audit.record(
+        hub, actor, action="oa.update_secrets", target=oa_id, details={"changed": sorted(wanted)}
+    )
     return view(await get(hub, oa_id), hub.clock())
 
 

@@ -37,7 +37,9 @@ class Console:
         self._issue = issue_refresh
         self.oas: dict[str, simulator_config.SimOA] = {}
 
-    def create_oa(self, oa_id: str | None = None, app_id: str | None = None) -> tuple[simulator_config.SimOA, str]:
+    def create_oa(
+        self, oa_id: str | None = None, app_id: str | None = None
+    ) -> tuple[simulator_config.SimOA, str]:
         """A new OA with a new app and secrets, and a refresh token for it (as Zalo's authorization gives)."""
         if len(self.oas) >= MAX_OAS:
             raise ValueError("too many OAs")
@@ -95,10 +97,17 @@ class Console:
         if isinstance(oa_id, str) and oa_id in self.oas:
             return http.json_response({"error": "conflict", "message": "this OA exists"}, 409)
         try:
-            oa, refresh = self.create_oa(oa_id if isinstance(oa_id, str) else None, app_id if isinstance(app_id, str) else None)
+            oa, refresh = self.create_oa(
+                oa_id if isinstance(oa_id, str) else None, app_id if isinstance(app_id, str) else None
+            )
         except ValueError as exc:
             return http.json_response({"error": "conflict", "message": str(exc)}, 409)
-        made = {"oa_id": oa.oa_id, "app_id": oa.app_id, "app_secret": oa.app_secret, "oa_secret": oa.oa_secret}
+        made = {
+            "oa_id": oa.oa_id,
+            "app_id": oa.app_id,
+            "app_secret": oa.app_secret,
+            "oa_secret": oa.oa_secret,
+        }
         return http.json_response({**made, "refresh_token": refresh}, 201)
 
     async def _authorize(self, request: Request) -> Response:

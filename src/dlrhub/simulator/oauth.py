@@ -77,7 +77,11 @@ class TokenDesk:
             if not old or len(old) > 512:
                 return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid refresh_token")
             issued = self._refresh.get(old)
-            oa = await self._current(issued) if issued else await self._find_oa(lambda o: o.refresh_token == old)
+            oa = (
+                await self._current(issued)
+                if issued
+                else await self._find_oa(lambda o: o.refresh_token == old)
+            )
             if oa is None:
                 return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid refresh_token")
         elif grant == "authorization_code" and form.get("code", [""])[0]:

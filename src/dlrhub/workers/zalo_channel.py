@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import math
@@ -24,7 +23,7 @@ from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
 from dlrhub.dialects.zalo import codes, wire
-from dlrhub.services import events
+from dlrhub.services import events, oa_expiry
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_inbound as inbound
 from dlrhub.services import zalo_wiring as wiring
@@ -317,9 +316,11 @@ async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
     async with wiring.make_client(hub.settings) as zalo:
         await _wait_for_simulator(hub, zalo, stop)
         worker = ChannelWorker(hub, zalo)
+        watch = oa_expiry.ExpiryWatch(hub)
         log.info("zalo channel worker sending to %s", zalo.api_base)
         while not stop.is_set():
             try:
+                await watch.maybe_check()
                 claimed = await worker.run_once()
             except errors.StoreUnavailable:
                 claimed = 0  # the store logs the outage once

@@ -33,6 +33,7 @@ CHANGE_OA = (
 )
 LIST_OAS = "SELECT * FROM oas WHERE $1::text IS NULL OR account_id = $1 ORDER BY oa_id"
 
+
 def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
     cols = [c for c in row if c != key]
     suffix = f"ON CONFLICT ({key}) DO UPDATE SET ({', '.join(cols)}) = ROW({', '.join('EXCLUDED.' + c for c in cols)})"
