@@ -21,6 +21,10 @@ REFRESH_LIFETIME = dt.timedelta(days=90)
 #: Zalo's answers meaning the refresh token itself is dead (unknown or expired, or already spent: protocols.md
 #: §3.6): only a new token from Zalo's console brings the OA back.
 DEAD_REFRESH_TOKEN = frozenset({-14014, -14020})
+#: After Zalo says the token is dead, the store is read again this many times, this far apart, for the pair of a
+#: process that won a race (on SQLite, processes do not share the refresh lock).
+SPENT_RELOADS = 20
+SPENT_RELOAD_WAIT_S = 0.05
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -185,10 +189,15 @@ class TokenKeeper:
     async def _after_refusal(self, answer: wire.Answer[wire.TokenGrant], spent: str) -> bool:
         """A refresh Zalo refused or did not answer: adopt a pair another process stored meanwhile, else False."""
         if self._reload is not None and not answer.timed_out:
-            stored = await self._reload()
-            if stored.refresh_token != spent:
-                self._state = stored
-                return True
+            # A spent token: another process won the race and is committing its pair; wait for it a moment.
+            tries = SPENT_RELOADS if answer.error in DEAD_REFRESH_TOKEN else 1
+            for attempt in range(tries):
+                if attempt:
+                    await asyncio.sleep(SPENT_RELOAD_WAIT_S)
+                stored = await self._reload()
+                if stored.refresh_token != spent:
+                    self._state = stored
+                    return True
         level = logging.ERROR if answer.error in DEAD_REFRESH_TOKEN else logging.WARNING
         log.log(
             level,
