@@ -217,3 +217,39 @@ async def test_a_keeper_dying_after_the_answer_has_already_stored_the_pair(onboa
     )
     assert (await restarted.access_token()) != stored.access_token
     assert restarted.refreshes == 1
+
+
+async def test_a_pair_stored_by_an_operator_during_a_refresh_wins(onboarding, db) -> None:
+    hub, sim, zalo = onboarding
+    reg = _registration(sim)
+    await oas.register(hub, zalo, await _account(hub), reg, "tester")
+    oa = await db.get_oa(reg.oa_id)
+    assert oa is not None
+    oa = dataclasses.replace(oa, token_expires_at=NOW)
+    later = NOW + dt.timedelta(hours=25)
+    operators = store.OAChanges(access_token="op-access", refresh_token="op-refresh", token_expires_at=later)
+
+    class OperatorMeanwhile:
+        async def refresh_token(self, app_id: str, app_secret: str, refresh_token: str) -> Any:
+            answer = await zalo.refresh_token(app_id, app_secret, refresh_token)
+            await db.change_oa(oa.oa_id, operators)  # `oas update-secrets` lands while Zalo answers
+            return answer
+
+    keeper = zalo_channel.keeper_for(db, OperatorMeanwhile(), oa, hub.clock)
+    assert await keeper.access_token() == "op-access"
+    stored = await db.get_oa(oa.oa_id)
+    assert stored is not None and (stored.access_token, stored.refresh_token) == ("op-access", "op-refresh")
+
+
+async def test_the_worker_remakes_a_keeper_when_the_app_secret_changes(onboarding, db) -> None:
+    hub, sim, zalo = onboarding
+    reg = _registration(sim)
+    await oas.register(hub, zalo, await _account(hub), reg, "tester")
+    worker = zalo_channel.ChannelWorker(hub, zalo)
+    oa = await oas.get(hub, reg.oa_id)
+    first = worker._keeper(oa)
+    assert worker._keeper(oa) is first
+    reset = sim.console.reset_secrets(reg.oa_id, oa_secret=False)
+    await oas.update_secrets(hub, zalo, reg.oa_id, {"app_secret": reset.app_secret}, "tester")
+    renewed = worker._keeper(await oas.get(hub, reg.oa_id))
+    assert renewed is not first and renewed.app_secret == reset.app_secret
