@@ -23,6 +23,7 @@ from dlrhub.commands import (
     demo,
     keys,
     nxcloud,
+    oas,
     receive,
     replay,
     session,
@@ -45,6 +46,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(templates.app, name="templates")
+app.add_typer(oas.app, name="oas")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 

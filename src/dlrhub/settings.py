@@ -52,6 +52,8 @@ class Settings:
     zalo_concurrency: int = 64
     #: Seconds after a worker died mid-send before the message, with no receipt seen, fails with 17005.
     zalo_recovery_grace_s: float = 600.0
+    #: Days before an OA's refresh token expires from which dlrhub warns (log, and alert on the metric).
+    zalo_refresh_warn_days: int = 14
     #: Callback destinations the SSRF guard lets through although they are loopback or private (CIDRs or hosts).
     callback_allow: tuple[str, ...] = ()
     #: Seconds before a callback attempt counts as a timeout.

@@ -32,6 +32,11 @@ class AccountIn(pydantic.BaseModel):
         False,
         description="A second eSMS GET callback when Zalo reports a message delivered (DECISIONS: off).",
     )
+    demo_oa: bool | None = pydantic.Field(
+        None,
+        description="Make a demo OA with templates 100001-100003 that only the simulator accepts. Default: only"
+        " when this dlrhub talks to the simulator; with the real Zalo, register the OA (`POST .../oas`).",
+    )
 
 
 @router.post("/accounts", status_code=201)
@@ -47,5 +52,6 @@ async def create_account(body: AccountIn, request: fastapi.Request, hub: deps.Hu
         signed=body.signed,
         esms_delivered_callback=body.esms_delivered_callback,
         actor=deps.actor(request),
+        with_demo_oa=body.demo_oa,
     )
     return deps.json_response(made.credentials(), 201)

@@ -21,6 +21,7 @@ from dlrhub.api import (
     admin_apps,
     admin_audit,
     admin_keys,
+    admin_oas,
     admin_templates,
     admin_tokens,
     callbacks,
@@ -52,6 +53,7 @@ ROUTERS = (
     admin_audit.router,
     admin_templates.router,
     admin_accounts.router,
+    admin_oas.router,
     ops.router,
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]

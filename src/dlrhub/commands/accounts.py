@@ -66,6 +66,14 @@ def create(
     esms_delivered_callback: Annotated[
         bool, typer.Option(help="A second eSMS GET callback when Zalo reports a message delivered.")
     ] = False,
+    demo_oa: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo-oa/--no-demo-oa",
+            help="Make a demo OA (templates 100001-100003) only the simulator accepts. Default: in simulator"
+            " mode only; with the real Zalo, register the OA with `dlrhub oas register`.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an account and print its credentials in both dialects (shown once)."""
@@ -80,6 +88,7 @@ def create(
             dr_url=dr_url,
             signed=signed,
             esms_delivered_callback=esms_delivered_callback,
+            with_demo_oa=demo_oa,
             actor=session.actor(),
         )
 

@@ -225,6 +225,8 @@ class OA:
     active: bool
     #: Whether the OA may send with `SendingMode` 3 (over quota).
     mode3_allowed: bool
+    #: When the refresh token dies (Zalo: about 3 months after the grant that issued it); None when unknown.
+    refresh_expires_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from dlrhub import store
 from dlrhub.core import errors, ids, models
-from dlrhub.services import audit
+from dlrhub.services import audit, zalo_wiring
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).
@@ -33,7 +33,15 @@ class NewAccount:
 
     account: models.Account
     app: models.App
-    oa: models.OA
+    #: The demo OA made with it (simulator mode), or None: a real OA is registered afterwards (`services.oas`).
+    demo_oa: models.OA | None
+
+    @property
+    def oa(self) -> models.OA:
+        """The demo OA; raises errors.NotFound when the account was made without one."""
+        if self.demo_oa is None:
+            raise errors.NotFound(f"account {self.account.id} has no demo OA")
+        return self.demo_oa
 
     def credentials(self) -> dict[str, object]:
         """Everything a customer needs to send, in both dialects (this holds secrets: show it once)."""
@@ -47,8 +55,8 @@ class NewAccount:
             "esms": {
                 "ApiKey": a.esms_api_key,
                 "SecretKey": a.esms_secret_key,
-                "OAID": self.oa.oa_id,
-                "TempIDs": list(self.oa.template_ids),
+                "OAID": None if self.demo_oa is None else self.demo_oa.oa_id,
+                "TempIDs": [] if self.demo_oa is None else list(self.demo_oa.template_ids),
             },
             "nxcloud": {
                 "accessKey": a.nx_access_key,
@@ -76,8 +84,12 @@ async def create(
     signed: bool = False,
     esms_delivered_callback: bool = False,
     actor: str = "system",
+    with_demo_oa: bool | None = None,
 ) -> NewAccount:
-    """Create an active account with fresh credentials, one app and one OA registered with DEFAULT_TEMPLATES.
+    """Create an active account with fresh credentials, one app and, with `with_demo_oa`, a demo OA registered
+    with DEFAULT_TEMPLATES and made-up tokens (which only the simulator accepts). `with_demo_oa` defaults to
+    whether this process talks to the simulator; with the real Zalo, register the account's OA afterwards
+    (`services.oas.register`), which routes the app to it.
 
     `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt. The
     opening balance is the ledger's first row, by `actor`.
@@ -90,8 +102,10 @@ async def create(
         raise errors.InvalidInput("balance", "must not be negative")
     if not -720 <= utc_offset_minutes <= 840:
         raise errors.InvalidInput("utc_offset_minutes", "must be between -720 and 840")
+    if with_demo_oa is None:
+        with_demo_oa = zalo_wiring.uses_simulator(hub.settings)
     now = hub.clock()
-    oa_id = _digits(19)
+    oa_id = _digits(19) if with_demo_oa else None
     account = models.Account(
         id=ids.account_id(),
         name=name.strip(),
@@ -119,23 +133,29 @@ async def create(
         routed=True,
         oa_id=oa_id,
     )
-    oa = models.OA(
-        oa_id=oa_id,
-        account_id=account.id,
-        app_id=_digits(19),
-        app_secret=ids.token(),
-        oa_secret=ids.token(),
-        access_token=ids.token(24),
-        refresh_token=ids.token(24),
-        token_expires_at=now + dt.timedelta(hours=25),
-        template_ids=DEFAULT_TEMPLATES,
-        daily_quota=5000,
-        active=True,
-        mode3_allowed=False,
+    oa = (
+        None
+        if oa_id is None
+        else models.OA(
+            oa_id=oa_id,
+            account_id=account.id,
+            app_id=_digits(19),
+            app_secret=ids.token(),
+            oa_secret=ids.token(),
+            access_token=ids.token(24),
+            refresh_token=ids.token(24),
+            token_expires_at=now + dt.timedelta(hours=25),
+            template_ids=DEFAULT_TEMPLATES,
+            daily_quota=5000,
+            active=True,
+            mode3_allowed=False,
+            refresh_expires_at=now + dt.timedelta(days=90),
+        )
     )
     db: store.Accounts = hub.store
     await db.create_account(account, [app], actor=actor)
-    await db.put_oa(oa)
+    if oa is not None:
+        await db.put_oa(oa)
     details = {"name": account.name, "balance": str(balance), "currency": currency, "appkey": app.appkey}
     await audit.record(hub, actor, action="account.create", target=account.id, details=details)
     return NewAccount(account, app, oa)

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from dlrhub.dialects.zalo import codes, webhook, wire
 from dlrhub.dialects.zalo import templates as zalo_templates
 from dlrhub.simulator import config as simulator_config
+from dlrhub.simulator import console as simulator_console
 from dlrhub.simulator import http, modes
 from dlrhub.simulator import oauth as simulator_oauth
 from dlrhub.simulator import outbox as simulator_outbox
@@ -81,6 +82,8 @@ class Simulator:
         #: OAuth v4: the tokens it issued, and whose they are.
         self.tokens = simulator_oauth.TokenDesk(self.config, self._now_ms, self._find_oa)
         templates = simulator_templates.TemplateDesk(self.config, self.tokens)
+        #: The developer console: OAs made as an operator makes one on Zalo's (searched first).
+        self.console = simulator_console.Console(self.tokens.issue_refresh)
         # Tracking ids that already got their one -124 (mode `error_-124`).
         self._refused_124: http.Bounded = http.Bounded(limit)
         self._sent: http.Bounded = http.Bounded(limit)  # msg_id -> _Sent
@@ -97,6 +100,7 @@ class Simulator:
                 Route(wire.PATH_OAUTH_TOKEN, self.tokens.handle, methods=["POST"]),
                 Route(zalo_templates.PATH_TEMPLATE_ALL, templates.list_all, methods=["GET"]),
                 Route(zalo_templates.PATH_TEMPLATE_INFO, templates.info, methods=["GET"]),
+                *self.console.routes(),
             ],
             lifespan=self._lifespan,
         )
@@ -123,9 +127,9 @@ class Simulator:
     ) -> simulator_config.SimOA | None:
         """The known OA `match` picks; on a miss the directory is reloaded (one reload at a time, shared).
 
-        Without a directory, an unknown credential belongs to the first configured OA.
+        Console OAs come first. Without a directory, an unknown credential belongs to the first configured OA.
         """
-        found = next((oa for oa in self._known if match(oa)), None)
+        found = next((oa for oa in (*self.console.oas.values(), *self._known) if match(oa)), None)
         if found is not None or self._directory is None:
             return found or (self.config.oas[0] if self.config.oas else None)
         seen = self._reloads
@@ -133,7 +137,7 @@ class Simulator:
             if self._reloads == seen:
                 self._known = (*self.config.oas, *await self._directory())
                 self._reloads += 1
-            return next((oa for oa in self._known if match(oa)), None)
+            return next((oa for oa in (*self.console.oas.values(), *self._known) if match(oa)), None)
 
     def _quota_left(self, oa: simulator_config.SimOA) -> int:
         day = time.strftime("%Y-%m-%d", time.gmtime(self._clock() + 7 * 3600))

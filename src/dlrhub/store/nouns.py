@@ -91,6 +91,20 @@ class MessageStatus(typing.NamedTuple):
     updated_at: dt.datetime
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class OAChanges:
+    """What `Accounts.change_oa` changes in an OA: each field left None stays as stored."""
+
+    app_secret: str | None = None
+    oa_secret: str | None = None
+    access_token: str | None = None
+    refresh_token: str | None = None
+    token_expires_at: dt.datetime | None = None
+    refresh_expires_at: dt.datetime | None = None
+    daily_quota: int | None = None
+    active: bool | None = None
+
+
 class Accounts(typing.Protocol):
     """Accounts with their apps and OAs: the doors' lookups, the admin API, the dispatcher's signing secrets."""
 
@@ -144,8 +158,23 @@ class Accounts(typing.Protocol):
         """The OA with this id."""
 
     @abc.abstractmethod
-    async def list_oas(self, account_id: str) -> list[models.OA]:
-        """An account's OAs."""
+    async def list_oas(self, account_id: str | None = None) -> list[models.OA]:
+        """An account's OAs (every OA when `account_id` is None), by id."""
+
+    @abc.abstractmethod
+    async def insert_oa(self, oa: models.OA) -> None:
+        """Insert a new OA and, in the same transaction, route to it the account's apps that have no OA.
+
+        Raises errors.Conflict when the OA id is taken, errors.UnknownAccount when the account does not exist.
+        """
+
+    @abc.abstractmethod
+    async def change_oa(
+        self, oa_id: str, changes: OAChanges, *, expect_refresh_token: str | None = None
+    ) -> bool:
+        """Apply `changes` to the OA in one statement; False (nothing changed) when there is no such OA or, with
+        `expect_refresh_token`, when its stored refresh token is another (compare-and-set: a token keeper
+        stores the pair a grant returned only over the refresh token that grant spent)."""
 
 
 class Templates(typing.Protocol):
