@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dlrhub import store
-from dlrhub.core import models, templates
+from dlrhub.core import errors, models, templates
 from dlrhub.services import hub as hub_
 
 #: Seconds a found record is reused (misses are not kept: a new account works at once).
@@ -116,6 +116,18 @@ async def app(hub: hub_.Hub, appkey: str) -> models.App | None:
 async def oa(hub: hub_.Hub, oa_id: str) -> models.OA | None:
     """The OA `oa_id` (of whichever account: the caller checks), or None."""
     return await _cached(hub, "oa", oa_id, lambda db: db.get_oa(oa_id))
+
+
+async def account(hub: hub_.Hub, account_id: str) -> models.Account | None:
+    """The account `account_id`, or None."""
+
+    async def load(db: store.Store) -> models.Account | None:
+        try:
+            return await db.get_account(account_id)
+        except errors.UnknownAccount:
+            return None
+
+    return await _cached(hub, "account", account_id, load)
 
 
 async def token(hub: hub_.Hub, token_hash: str) -> models.Token | None:

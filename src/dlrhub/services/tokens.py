@@ -121,6 +121,11 @@ async def authenticate(hub: hub_.Hub, presented: str) -> scopes.Principal:
     token = await lookups.token(hub, scopes.digest(presented))
     if token is None or token.revoked_at is not None:
         raise errors.NotAuthorized()
+    if token.account_id is not None:
+        # A deactivated account's tokens stop with it (a locked one may still read its own reports).
+        owner = await lookups.account(hub, token.account_id)
+        if owner is None or owner.status is models.AccountStatus.DEACTIVATED:
+            raise errors.NotAuthorized()
     await _touch(hub, token)
     return scopes.principal(token)
 

@@ -191,3 +191,13 @@ async def test_serve_drops_its_bootstrap_token_only_while_a_named_admin_is_live(
     [ci] = [t for t in await tokens.listing(api.hub) if t.name == "ci"]
     await tokens.revoke(api.hub, "bootstrap", ci.id)
     assert not await tokens.has_live_admin(api.hub)
+
+
+async def test_a_deactivated_accounts_customer_token_stops_with_it(api, db) -> None:
+    account = make_account()
+    await db.create_account(account, [])
+    shop = await api.token("shop", "customer", account.id)
+    assert (await api.http.get("/v1/messages/none", headers=bearer(shop))).status_code == 404
+    answer = await api.http.post(f"/v1/admin/accounts/{account.id}/deactivate", headers=bearer(BOOT))
+    assert answer.status_code == 200, answer.text
+    assert (await api.http.get("/v1/messages/none", headers=bearer(shop))).status_code == 401
