@@ -72,10 +72,12 @@ async def create(
     quotation: Decimal | None = None,
     signed: bool = False,
     esms_delivered_callback: bool = False,
+    demo: bool = False,
 ) -> NewAccount:
     """Create an active account with fresh credentials, one app and one OA registered with DEFAULT_TEMPLATES.
 
-    `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt.
+    `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt. `demo`
+    gives it a demo account id (`ids.demo_account_id`): only `ensure_demo` passes it.
 
     Raises errors.InvalidInput when a value is out of range.
     """
@@ -88,7 +90,7 @@ async def create(
     now = hub.clock()
     oa_id = _digits(19)
     account = models.Account(
-        id=ids.account_id(),
+        id=ids.demo_account_id() if demo else ids.account_id(),
         name=name.strip(),
         status=models.AccountStatus.ACTIVE,
         esms_api_key=ids.token(16).upper(),
@@ -139,4 +141,12 @@ async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     db: store.Accounts = hub.store
     if await db.list_accounts():
         return None
-    return await create(hub, "demo")
+    return await create(hub, "demo", demo=True)
+
+
+async def only_demo(hub: hub_.Hub) -> bool:
+    """Whether the store's one account is the demo account `ensure_demo` made on its first start: a demo store,
+    where `dlrhub serve` may open callbacks to loopback. Any other account makes it a real one, for good."""
+    db: store.Accounts = hub.store
+    found = await db.list_accounts()
+    return len(found) == 1 and found[0].id.startswith(ids.DEMO_ACCOUNT_PREFIX)
