@@ -98,10 +98,10 @@ def serve() -> None:
             console.print(
                 f"admin token (this run only; set DLRHUB_ADMIN_TOKEN to fix it): {config.admin_token}"
             )
-        console.print(loopback)
         if made is not None:
             console.print("demo account created; its credentials (shown once):")
             console.print_json(json.dumps(made.credentials()))
+        console.print(loopback)
         await runtime.run(hub)
 
     runtime.start(main)
