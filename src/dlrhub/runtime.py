@@ -78,7 +78,7 @@ async def supervise(
     work: Callable[[asyncio.Event], Awaitable[None]],
     stop: asyncio.Event,
     health: hub_.Health,
-    restarts: Restarts = Restarts(),  # noqa: B008 (frozen: one shared default is safe)
+    restarts: Restarts = Restarts(),
     *,
     sleep: Sleep = _sleep,
     clock: Callable[[], float] = time.monotonic,

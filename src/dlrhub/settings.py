@@ -167,7 +167,9 @@ def _checked(config: Settings) -> Settings:
             shown = repr(_short(value))
             if name in SECRET_SETTINGS:  # a URL's scheme says enough; the rest may hold a password
                 shown = repr(value.split(":", 1)[0][:20] + ":…") if name in URL_SCHEMES else "(hidden)"
-            raise errors.ConfigError(f"setting {name} ({ENV_PREFIX}{name.upper()}): bad value {shown} ({problem})")
+            raise errors.ConfigError(
+                f"setting {name} ({ENV_PREFIX}{name.upper()}): bad value {shown} ({problem})"
+            )
     return config
 
 
@@ -230,7 +232,9 @@ def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     for var in sorted(v for v in env if v.upper().startswith(ENV_PREFIX) and v not in known):
         # Compared without the prefix every candidate shares, which would make any two names look alike.
         suffixes = {k.removeprefix(ENV_PREFIX): k for k in known}
-        near = difflib.get_close_matches(var.upper().removeprefix(ENV_PREFIX), sorted(suffixes), n=1, cutoff=0.7)
+        near = difflib.get_close_matches(
+            var.upper().removeprefix(ENV_PREFIX), sorted(suffixes), n=1, cutoff=0.7
+        )
         hint = f" (did you mean {suffixes[near[0]]}?)" if near else ""
         lines.append(f"unknown environment variable {var} is ignored{hint}")
     return lines

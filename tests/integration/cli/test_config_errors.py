@@ -42,10 +42,18 @@ def dlrhub(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
 @pytest.mark.parametrize(
     ("args", "env", "says"),
     [
-        (("migrate",), {"DLRHUB_DATABASE_URL": "mysql://db/dlrhub"}, "DLRHUB_DATABASE_URL): bad value 'mysql:…'"),
+        (
+            ("migrate",),
+            {"DLRHUB_DATABASE_URL": "mysql://db/dlrhub"},
+            "DLRHUB_DATABASE_URL): bad value 'mysql:…'",
+        ),
         (("serve",), {"DLRHUB_LOG_LEVEL": "loud"}, "log_level"),
         (("api",), {"DLRHUB_PORT": "70000"}, "setting port (DLRHUB_PORT): bad value 70000 (0 to 65535)"),
-        (("worker",), {"DLRHUB_DISPATCH_CONCURRENCY": "0"}, "DLRHUB_DISPATCH_CONCURRENCY): bad value 0 (1 or more)"),
+        (
+            ("worker",),
+            {"DLRHUB_DISPATCH_CONCURRENCY": "0"},
+            "DLRHUB_DISPATCH_CONCURRENCY): bad value 0 (1 or more)",
+        ),
         (("serve",), {"DLRHUB_CALLBACK_TIMEOUT_S": "nan"}, "callback_timeout_s"),
         (("serve",), {"DLRHUB_ZALO_MODE": "real"}, "one of auto, simulator, zalo"),
         (("serve",), {"DLRHUB_CALLBACK_ALLOW": "10.0.0.0/8,bad host!"}, "cannot read 'bad host!'"),
@@ -68,12 +76,16 @@ def test_exit_2_with_one_line(tmp_path: Path, args: tuple[str, ...], env: dict[s
 
 
 def test_a_bad_value_in_the_config_file_names_the_setting(tmp_path: Path) -> None:
-    (tmp_path / "dlrhub.toml").write_text('dispatch_lease_s = -5\nzalo_concurrency = "many"\n', encoding="utf-8")
+    (tmp_path / "dlrhub.toml").write_text(
+        'dispatch_lease_s = -5\nzalo_concurrency = "many"\n', encoding="utf-8"
+    )
     done = dlrhub(tmp_path, "migrate", DLRHUB_CONFIG="dlrhub.toml")
     output = (done.stdout + done.stderr).strip()
     assert done.returncode == 2, output
     # A value of the wrong type is found before a value out of range: still one line, naming the setting.
-    assert output == "configuration error: setting zalo_concurrency (DLRHUB_ZALO_CONCURRENCY): bad value 'many'"
+    assert (
+        output == "configuration error: setting zalo_concurrency (DLRHUB_ZALO_CONCURRENCY): bad value 'many'"
+    )
     (tmp_path / "dlrhub.toml").write_text("dispatch_lease_s = -5\n", encoding="utf-8")
     done = dlrhub(tmp_path, "migrate", DLRHUB_CONFIG="dlrhub.toml")
     assert (done.returncode, done.stdout.strip()) == (
@@ -94,7 +106,13 @@ def test_an_unknown_variable_is_warned_about_on_stderr_and_the_command_runs(tmp_
 
 @pytest.mark.parametrize(
     "args",
-    [("accounts", "list"), ("accounts", "create", "--name", "x"), ("api",), ("worker",), ("replay", "show", "m-1")],
+    [
+        ("accounts", "list"),
+        ("accounts", "create", "--name", "x"),
+        ("api",),
+        ("worker",),
+        ("replay", "show", "m-1"),
+    ],
 )
 def test_in_an_empty_directory_a_command_creates_no_store(tmp_path: Path, args: tuple[str, ...]) -> None:
     # The default URL is a file in the working directory: a command that needs a store must not leave an empty

@@ -72,10 +72,16 @@ def test_the_removed_delivered_callback_setting_is_refused_with_where_it_went(tm
     [
         ({"DLRHUB_PORT": "70000"}, "setting port (DLRHUB_PORT): bad value 70000 (0 to 65535)"),
         ({"DLRHUB_ZALO_CONCURRENCY": "0"}, "setting zalo_concurrency (DLRHUB_ZALO_CONCURRENCY): bad value 0"),
-        ({"DLRHUB_DISPATCH_LEASE_S": "0"}, "dispatch_lease_s (DLRHUB_DISPATCH_LEASE_S): bad value 0.0 (more than 0)"),
+        (
+            {"DLRHUB_DISPATCH_LEASE_S": "0"},
+            "dispatch_lease_s (DLRHUB_DISPATCH_LEASE_S): bad value 0.0 (more than 0)",
+        ),
         ({"DLRHUB_BREAKER_PAUSE_S": "inf"}, "breaker_pause_s"),
         ({"DLRHUB_ESMS_RETRY_SCHEDULE": ""}, "esms_retry_schedule"),
-        ({"DLRHUB_ZALO_MODE": "live"}, "zalo_mode (DLRHUB_ZALO_MODE): bad value 'live' (one of auto, simulator"),
+        (
+            {"DLRHUB_ZALO_MODE": "live"},
+            "zalo_mode (DLRHUB_ZALO_MODE): bad value 'live' (one of auto, simulator",
+        ),
         ({"DLRHUB_ZALO_OAUTH_URL": "oauth.zaloapp.com"}, "zalo_oauth_url"),
         ({"DLRHUB_CALLBACK_ALLOW": "10.0.0.0/33x"}, "callback_allow"),
         ({"DLRHUB_HOST": ""}, "host"),
@@ -104,7 +110,12 @@ def test_toml_numbers_are_not_taken_from_booleans_or_fractions(tmp_path: Path) -
 
 
 def test_unknown_variables_are_warned_about_with_the_nearest_name() -> None:
-    env = {"DLRHUB_CALLBACKS_ALLOW": "x", "DLRHUB_WIDGETS": "1", "DLRHUB_PORT": "1", "DLRHUB_CONFIG": "c.toml"}
+    env = {
+        "DLRHUB_CALLBACKS_ALLOW": "x",
+        "DLRHUB_WIDGETS": "1",
+        "DLRHUB_PORT": "1",
+        "DLRHUB_CONFIG": "c.toml",
+    }
     assert settings.unknown_variables(env) == [
         "unknown environment variable DLRHUB_CALLBACKS_ALLOW is ignored (did you mean DLRHUB_CALLBACK_ALLOW?)",
         "unknown environment variable DLRHUB_WIDGETS is ignored",

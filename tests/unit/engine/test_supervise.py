@@ -22,7 +22,9 @@ async def test_a_worker_that_keeps_crashing_gives_up(caplog: pytest.LogCaptureFi
         calls.append(1)
         raise ValueError(f"crash {len(calls)}")
 
-    with pytest.raises(runtime.WorkerGaveUp, match=r"worker zalo_channel crashed 3 times within 60 s .*crash 3"):
+    with pytest.raises(
+        runtime.WorkerGaveUp, match=r"worker zalo_channel crashed 3 times within 60 s .*crash 3"
+    ):
         await runtime.supervise("zalo_channel", worker, asyncio.Event(), health, FAST)
     assert len(calls) == 3
     assert health.down == {"zalo_channel": "ValueError"}
