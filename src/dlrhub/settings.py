@@ -55,6 +55,7 @@ class Settings:
     #: Seconds after a worker died mid-send before the message, with no receipt seen, fails with 17005.
     zalo_recovery_grace_s: float = 600.0
     #: Callback destinations the SSRF guard lets through although they are loopback or private (CIDRs or hosts).
+    #: Empty: none, except that `dlrhub serve` opens loopback while its store holds only the demo account.
     callback_allow: tuple[str, ...] = ()
     #: Seconds before a callback attempt counts as a timeout.
     callback_timeout_s: float = 10.0
@@ -75,7 +76,7 @@ class Settings:
     esms_getcallback_tps: int = 20
     #: Largest request body any front door reads, in bytes.
     max_body_bytes: int = 1_048_576
-    #: Create a demo account on first start of `dlrhub serve` and print its credentials.
+    #: Create a demo account on a new store's first start of `dlrhub serve` and print its credentials.
     demo_account: bool = True
     #: `debug`, `info`, `warning` or `error`.
     log_level: str = "info"
