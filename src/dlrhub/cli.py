@@ -16,10 +16,11 @@ from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import demo, nxcloud, receive, replay, session
+from dlrhub.commands import apps, audit, demo, keys, nxcloud, receive, replay, session, tokens
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.services import tokens as tokens_
 
 app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
@@ -28,6 +29,10 @@ console = Console(soft_wrap=True)
 
 app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
+app.add_typer(apps.app, name="apps")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 
@@ -84,17 +89,23 @@ def serve() -> None:
         await session.reach(hub, console)
         await hub.store.migrate()
         await session.require_schema(hub, console)  # a newer release's schema: refuse, as `api` does
+        show_token = made_token
+        if made_token and await tokens_.has_live_admin(hub):
+            # Named admin tokens took over: a bootstrap token made up for the run would only widen the door.
+            show_token = False
+            hub.settings = dataclasses.replace(hub.settings, admin_token="")
+            console.print("no bootstrap admin token: named admin tokens exist (dlrhub tokens list)")
         made = await accounts.ensure_demo(hub) if config.demo_account else None
         if config.callback_allow:
             loopback = LOOPBACK_SETTING.format(", ".join(config.callback_allow))
         elif config.demo_account and await accounts.only_demo(hub):
-            hub.settings = dataclasses.replace(config, callback_allow=LOOPBACK)
+            hub.settings = dataclasses.replace(hub.settings, callback_allow=LOOPBACK)
             loopback = LOOPBACK_DEMO
         else:
             loopback = LOOPBACK_CLOSED
         base = f"http://{config.host}:{config.port}"
         console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")
-        if made_token:
+        if show_token:
             console.print(
                 f"admin token (this run only; set DLRHUB_ADMIN_TOKEN to fix it): {config.admin_token}"
             )

@@ -4,6 +4,7 @@ store that exists and is migrated (else one line and exit status 2)."""
 from __future__ import annotations
 
 import contextlib
+import getpass
 from collections.abc import AsyncIterator
 
 import typer
@@ -55,6 +56,14 @@ async def open_ready(config: settings.Settings, console: Console) -> hub_.Hub:
 
 #: Warnings go to stderr, so a command's `--json` output on stdout stays machine-readable.
 _warnings = Console(stderr=True, soft_wrap=True)
+
+
+def actor() -> str:
+    """Who the audit log names for a CLI command: `cli:<login name>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name: a container without a passwd entry
+        return "cli:unknown"
 
 
 def load_settings(console: Console) -> settings.Settings:

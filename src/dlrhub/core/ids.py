@@ -75,3 +75,9 @@ def token(nbytes: int = 16) -> str:
 def signing_secret() -> str:
     """A new Standard Webhooks secret (`whsec_` + base64 of 24 random bytes)."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def audit_id(at: dt.datetime) -> str:
+    """A new audit entry id: `aud_`, then `at` in microseconds (16 hex) and 32 random bits, so ids sort by time."""
+    us = (at - _EPOCH) // dt.timedelta(microseconds=1)
+    return f"aud_{us:016x}{os.urandom(4).hex()}"

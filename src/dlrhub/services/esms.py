@@ -18,8 +18,8 @@ from dlrhub.services import send as send_
 
 
 async def _account(hub: hub_.Hub, api_key: str, secret_key: str) -> models.Account:
-    db: store.Accounts = hub.store
-    return checks.check_account(await db.find_account_by_esms_key(api_key), api_key, secret_key)
+    account = await lookups.account_by_esms_key(hub, api_key, fresh=True)
+    return checks.check_account(account, api_key, secret_key)
 
 
 async def authenticate_get_callback(
@@ -53,8 +53,7 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         if exc.code != codes.Code.INSUFFICIENT_BALANCE:
             raise
         # The looked-up balance may predate a top-up: refuse only on a fresh one (the store checks it again).
-        db: store.Accounts = hub.store
-        account = await db.find_account_by_esms_key(request.api_key)
+        account = await lookups.account_by_esms_key(hub, request.api_key, fresh=True)
         price = checks.check_send(request, account, oa, None)
     assert account is not None  # check_send refuses a missing account
     now = hub.clock()

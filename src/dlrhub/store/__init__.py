@@ -8,19 +8,27 @@ from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.nouns import (
     Accounts,
+    Apps,
+    AuditFilter,
+    AuditLog,
     CallbackFilter,
     Callbacks,
     Endpoints,
     Journeys,
+    Keys,
     Messages,
     MessageStatus,
     Signatures,
+    Tokens,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
 __all__ = [
     "Accounts",
+    "Apps",
     "AttemptResult",
+    "AuditFilter",
+    "AuditLog",
     "CallbackFilter",
     "Callbacks",
     "ChannelQueue",
@@ -28,11 +36,13 @@ __all__ = [
     "Ingest",
     "IngestResult",
     "Journeys",
+    "Keys",
     "MessageStatus",
     "Messages",
     "OrphanReceipt",
     "Outbox",
     "Signatures",
     "Store",
+    "Tokens",
     "from_url",
 ]

@@ -84,6 +84,10 @@ class Store(
     nouns.Callbacks,
     nouns.Endpoints,
     nouns.Signatures,
+    nouns.Tokens,
+    nouns.AuditLog,
+    nouns.Apps,
+    nouns.Keys,
     queues.Outbox,
     queues.ChannelQueue,
 ):

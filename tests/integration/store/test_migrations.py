@@ -24,6 +24,8 @@ TABLES = {
     models.Callback: "callbacks",
     models.Attempt: "attempts",
     models.Endpoint: "endpoints",
+    models.RetiredKey: "retired_keys",
+    models.Token: "tokens",
 }
 
 

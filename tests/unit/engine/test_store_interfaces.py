@@ -15,6 +15,10 @@ PARTS = (
     store.Callbacks,
     store.Endpoints,
     store.Signatures,
+    store.AuditLog,
+    store.Apps,
+    store.Keys,
+    store.Tokens,
     store.Outbox,
     store.ChannelQueue,
 )

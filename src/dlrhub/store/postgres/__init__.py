@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.postgres import (
+    accounts,
+    audit,
+    batch,
+    callbacks,
+    channel,
+    dispatch,
+    esms,
+    keys,
+    messages,
+    tokens,
+)
 
 
 @outage.guarded
@@ -15,6 +26,9 @@ class PostgresStore(
     dispatch.PostgresDispatch,
     esms.PostgresEsms,
     channel.PostgresChannel,
+    tokens.PostgresTokens,
+    audit.PostgresAudit,
+    keys.PostgresKeys,
     base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.sqlite import accounts, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.sqlite import (
+    accounts,
+    audit,
+    batch,
+    callbacks,
+    channel,
+    dispatch,
+    esms,
+    keys,
+    messages,
+    tokens,
+)
 
 
 @outage.guarded
@@ -15,6 +26,9 @@ class SqliteStore(
     dispatch.SqliteDispatch,
     esms.SqliteEsms,
     channel.SqliteChannel,
+    tokens.SqliteTokens,
+    audit.SqliteAudit,
+    keys.SqliteKeys,
     base.Store,
 ):
     """The Store on one SQLite file."""
