@@ -85,6 +85,7 @@ async def create(
     esms_delivered_callback: bool = False,
     actor: str = "system",
     with_demo_oa: bool | None = None,
+    demo: bool = False,
 ) -> NewAccount:
     """Create an active account with fresh credentials, one app and, with `with_demo_oa`, a demo OA registered
     with DEFAULT_TEMPLATES and made-up tokens (which only the simulator accepts). `with_demo_oa` defaults to
@@ -92,7 +93,8 @@ async def create(
     (`services.oas.register`), which routes the app to it.
 
     `esms_delivered_callback` gives its eSMS messages a second GET callback on a Zalo delivery receipt. The
-    opening balance is the ledger's first row, by `actor`.
+    opening balance is the ledger's first row, by `actor`. `demo`
+    gives it a demo account id (`ids.demo_account_id`): only `ensure_demo` passes it.
 
     Raises errors.InvalidInput when a value is out of range.
     """
@@ -107,7 +109,7 @@ async def create(
     now = hub.clock()
     oa_id = _digits(19) if with_demo_oa else None
     account = models.Account(
-        id=ids.account_id(),
+        id=ids.demo_account_id() if demo else ids.account_id(),
         name=name.strip(),
         status=models.AccountStatus.ACTIVE,
         esms_api_key=ids.token(16).upper(),
@@ -166,7 +168,15 @@ async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     db: store.Accounts = hub.store
     if await db.list_accounts():
         return None
-    return await create(hub, "demo")
+    return await create(hub, "demo", demo=True)
+
+
+async def only_demo(hub: hub_.Hub) -> bool:
+    """Whether the store's one account is the demo account `ensure_demo` made on its first start: a demo store,
+    where `dlrhub serve` may open callbacks to loopback. Any other account makes it a real one, for good."""
+    db: store.Accounts = hub.store
+    found = await db.list_accounts()
+    return len(found) == 1 and found[0].id.startswith(ids.DEMO_ACCOUNT_PREFIX)
 
 
 # -- showing and listing (changing: `account_changes`) ---------------------------------------------------------------------------------

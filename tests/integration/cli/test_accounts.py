@@ -13,6 +13,7 @@ from dlrhub import cli
 def test_accounts_create_takes_the_esms_delivered_callback_choice(tmp_path) -> None:
     env = {"DLRHUB_DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3"}
     runner = CliRunner()
+    assert runner.invoke(cli.app, ["migrate"], env=env).exit_code == 0  # one-shot commands do not migrate
     made = runner.invoke(cli.app, ["accounts", "create", "--name", "plain", "--json"], env=env)
     assert made.exit_code == 0, made.output
     assert json.loads(made.stdout)["esms_delivered_callback"] is False

@@ -24,7 +24,7 @@ PARTS = (
     store.Outbox,
     store.ChannelQueue,
 )
-LIFECYCLE = {"migrate", "ping", "close"}
+LIFECYCLE = {"migrate", "schema_state", "ping", "close"}
 
 
 def methods(cls: type) -> set[str]:
