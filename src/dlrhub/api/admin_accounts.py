@@ -9,7 +9,7 @@ import fastapi
 import pydantic
 
 from dlrhub.api import deps, fields
-from dlrhub.core import models
+from dlrhub.core import control, models
 from dlrhub.services import account_changes, accounts, ledger
 
 router = fastapi.APIRouter(
@@ -145,7 +145,7 @@ async def post_ledger(
     entry, account = await ledger.post(
         hub,
         account_id,
-        models.LedgerKind(body.kind),
+        control.LedgerKind(body.kind),
         body.amount,
         reason=body.reason,
         actor=deps.actor(request),

@@ -8,7 +8,7 @@ import fastapi
 
 from dlrhub import store
 from dlrhub.api import deps, native
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors
 from dlrhub.services import audit
 
 router = fastapi.APIRouter(
@@ -20,7 +20,7 @@ MAX_LIMIT = 500
 Short = Annotated[str | None, fastapi.Query(min_length=1, max_length=200)]
 
 
-def entry_json(entry: models.AuditEntry) -> dict[str, Any]:
+def entry_json(entry: control.AuditEntry) -> dict[str, Any]:
     """An audit entry as the API and the CLI show it."""
     return {
         "id": entry.id,

@@ -10,7 +10,7 @@ import fastapi
 import pydantic
 
 from dlrhub.api import deps
-from dlrhub.core import models
+from dlrhub.core import control
 from dlrhub.services import keys
 
 router = fastapi.APIRouter(
@@ -47,7 +47,7 @@ class RotateIn(pydantic.BaseModel):
 
 
 async def _rotate(
-    kind: models.KeyKind, account_id: str, body: RotateIn | None, request: fastapi.Request
+    kind: control.KeyKind, account_id: str, body: RotateIn | None, request: fastapi.Request
 ) -> fastapi.Response:
     given = body or RotateIn()
     overlap = None if given.overlap_seconds is None else dt.timedelta(seconds=given.overlap_seconds)
@@ -73,7 +73,7 @@ async def rotate_esms(
     account_id: str, request: fastapi.Request, body: RotateIn | None = None
 ) -> fastapi.Response:
     """Give the account a new eSMS ApiKey/SecretKey, working at once; the old pair works until the time chosen."""
-    return await _rotate(models.KeyKind.ESMS, account_id, body, request)
+    return await _rotate(control.KeyKind.ESMS, account_id, body, request)
 
 
 @router.post(
@@ -88,7 +88,7 @@ async def rotate_nxcloud(
 ) -> fastapi.Response:
     """Give the account a new NXCloud accessKey/accessSecret, working at once; the old pair works until the time
     chosen (a request signed with it is checked against its own secret)."""
-    return await _rotate(models.KeyKind.NXCLOUD, account_id, body, request)
+    return await _rotate(control.KeyKind.NXCLOUD, account_id, body, request)
 
 
 @router.get("/keys", responses={200: {"description": "Key hints, retired pairs, signing key ids."}, **ERRORS})

@@ -6,7 +6,7 @@ import fastapi
 import pydantic
 
 from dlrhub.api import deps
-from dlrhub.core import models
+from dlrhub.core import control
 from dlrhub.services import tokens
 
 router = fastapi.APIRouter(
@@ -20,7 +20,7 @@ class TokenIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     name: str = pydantic.Field(min_length=1, max_length=64, pattern=tokens.NAME.pattern)
-    kind: models.TokenKind = pydantic.Field(
+    kind: control.TokenKind = pydantic.Field(
         description="`admin` (everything), `read` (every read, no change) or `customer` (one account's pull)."
     )
     account_id: str | None = pydantic.Field(

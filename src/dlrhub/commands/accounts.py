@@ -15,7 +15,7 @@ from rich.table import Table
 
 from dlrhub import runtime
 from dlrhub.commands import session
-from dlrhub.core import models
+from dlrhub.core import control, models
 from dlrhub.services import account_changes, accounts, ledger
 from dlrhub.services import hub as hub_
 
@@ -217,13 +217,13 @@ def deactivate(account_id: AccountArg, as_json: JsonOpt = False) -> None:
     _set_status(account_id, models.AccountStatus.DEACTIVATED, as_json)
 
 
-def _post(account_id: str, kind: models.LedgerKind, amount: str, reason: str, as_json: bool) -> None:
+def _post(account_id: str, kind: control.LedgerKind, amount: str, reason: str, as_json: bool) -> None:
     value = _money(amount, "--amount")
 
-    async def work(hub: hub_.Hub) -> tuple[models.LedgerEntry, models.Account]:
+    async def work(hub: hub_.Hub) -> tuple[control.LedgerEntry, models.Account]:
         return await ledger.post(hub, account_id, kind, value, reason=reason, actor=session.actor())
 
-    def show(result: tuple[models.LedgerEntry, models.Account]) -> None:
+    def show(result: tuple[control.LedgerEntry, models.Account]) -> None:
         entry, account = result
         body = {
             "entry": ledger.entry_json(entry),
@@ -246,7 +246,7 @@ def top_up(
     as_json: JsonOpt = False,
 ) -> None:
     """Add to an account's balance: one ledger row and the balance move together."""
-    _post(account_id, models.LedgerKind.TOP_UP, amount, reason, as_json)
+    _post(account_id, control.LedgerKind.TOP_UP, amount, reason, as_json)
 
 
 @app.command("adjust")
@@ -257,7 +257,7 @@ def adjust(
     as_json: JsonOpt = False,
 ) -> None:
     """Correct an account's balance either way: one `adjustment` ledger row."""
-    _post(account_id, models.LedgerKind.ADJUSTMENT, amount, reason, as_json)
+    _post(account_id, control.LedgerKind.ADJUSTMENT, amount, reason, as_json)
 
 
 @app.command("ledger")
@@ -269,10 +269,10 @@ def ledger_(
 ) -> None:
     """An account's ledger rows, newest first: who changed the balance, when, by how much and why."""
 
-    async def work(hub: hub_.Hub) -> list[models.LedgerEntry]:
+    async def work(hub: hub_.Hub) -> list[control.LedgerEntry]:
         return await ledger.entries(hub, account_id, before=before, limit=limit)
 
-    def show(found: list[models.LedgerEntry]) -> None:
+    def show(found: list[control.LedgerEntry]) -> None:
         if as_json:
             sys.stdout.write(json.dumps([ledger.entry_json(e) for e in found]) + "\n")
             return

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from dlrhub import runtime
 from dlrhub.commands import session
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors
 from dlrhub.services import hub as hub_
 from dlrhub.services import keys
 
@@ -63,7 +63,7 @@ def _times(
 
 
 def _rotate(
-    kind: models.KeyKind, account: str, old_valid_until: str | None, overlap: str | None, as_json: bool
+    kind: control.KeyKind, account: str, old_valid_until: str | None, overlap: str | None, as_json: bool
 ) -> None:
     until, span = _times(old_valid_until, overlap)
 
@@ -80,7 +80,7 @@ def rotate_esms(
 ) -> None:
     """Give the account a new eSMS ApiKey/SecretKey, working at once; the old pair works until the time chosen
     (default: for 24 h)."""
-    _rotate(models.KeyKind.ESMS, account, old_valid_until, overlap, as_json)
+    _rotate(control.KeyKind.ESMS, account, old_valid_until, overlap, as_json)
 
 
 @app.command("rotate-nxcloud")
@@ -89,7 +89,7 @@ def rotate_nxcloud(
 ) -> None:
     """Give the account a new NXCloud accessKey/accessSecret, working at once; the old pair works until the time
     chosen (default: for 24 h)."""
-    _rotate(models.KeyKind.NXCLOUD, account, old_valid_until, overlap, as_json)
+    _rotate(control.KeyKind.NXCLOUD, account, old_valid_until, overlap, as_json)
 
 
 @app.command("status")

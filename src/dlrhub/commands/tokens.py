@@ -12,7 +12,7 @@ from rich.table import Table
 
 from dlrhub import runtime
 from dlrhub.commands import session
-from dlrhub.core import models
+from dlrhub.core import control
 from dlrhub.services import tokens
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ console = Console(soft_wrap=True)
 def create(
     name: Annotated[str, typer.Option(help="Its name: the audit log's actor for what it does.")],
     kind: Annotated[
-        models.TokenKind,
+        control.TokenKind,
         typer.Option(help="admin (everything), read (every read, no change), customer (one account's pull)."),
     ],
     account: Annotated[str | None, typer.Option(help="The account of a customer token.")] = None,

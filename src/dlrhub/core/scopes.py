@@ -12,16 +12,16 @@ import enum
 import hashlib
 import secrets
 
-from dlrhub.core import models
+from dlrhub.core import control
 
 #: Every named token starts with this (and the bootstrap admin token, chosen by the operator, usually does not).
 PREFIX = "dlrh_"
 #: How many characters of a token listings show: `dlrh_a_` and four random ones.
 SHOWN = len(PREFIX) + 6
-_LETTER = {models.TokenKind.ADMIN: "a", models.TokenKind.READ: "r", models.TokenKind.CUSTOMER: "c"}
+_LETTER = {control.TokenKind.ADMIN: "a", control.TokenKind.READ: "r", control.TokenKind.CUSTOMER: "c"}
 
 
-def mint(kind: models.TokenKind) -> str:
+def mint(kind: control.TokenKind) -> str:
     """A new token of `kind`: shown once, never stored."""
     return f"{PREFIX}{_LETTER[kind]}_{secrets.token_urlsafe(32)}"
 
@@ -50,11 +50,11 @@ class Scope(enum.StrEnum):
 
 
 #: The token kinds each scope lets in.
-ALLOWED: dict[Scope, frozenset[models.TokenKind]] = {
-    Scope.ADMIN: frozenset({models.TokenKind.ADMIN}),
-    Scope.READ: frozenset({models.TokenKind.ADMIN, models.TokenKind.READ}),
-    Scope.PULL: frozenset(models.TokenKind),
-    Scope.REPLAY: frozenset({models.TokenKind.ADMIN, models.TokenKind.CUSTOMER}),
+ALLOWED: dict[Scope, frozenset[control.TokenKind]] = {
+    Scope.ADMIN: frozenset({control.TokenKind.ADMIN}),
+    Scope.READ: frozenset({control.TokenKind.ADMIN, control.TokenKind.READ}),
+    Scope.PULL: frozenset(control.TokenKind),
+    Scope.REPLAY: frozenset({control.TokenKind.ADMIN, control.TokenKind.CUSTOMER}),
 }
 
 
@@ -63,7 +63,7 @@ class Principal:
     """Who a request acts as: the audit log's actor, the token's kind, and a customer token's account."""
 
     actor: str
-    kind: models.TokenKind
+    kind: control.TokenKind
     account_id: str | None = None
     #: The stored token's id (None for the bootstrap token).
     token_id: str | None = None
@@ -78,9 +78,9 @@ class Principal:
 
 
 #: The operator's `DLRHUB_ADMIN_TOKEN`: a full admin, named `bootstrap` in the audit log.
-BOOTSTRAP = Principal("bootstrap", models.TokenKind.ADMIN)
+BOOTSTRAP = Principal("bootstrap", control.TokenKind.ADMIN)
 
 
-def principal(token: models.Token) -> Principal:
+def principal(token: control.Token) -> Principal:
     """The principal a stored token acts as (its name is the actor)."""
     return Principal(token.name, token.kind, token.account_id, token.id)

@@ -1,6 +1,6 @@
 """Rotating an account's credentials: customer key pairs with an overlap, and Standard Webhooks signing secrets.
 
-A rotated eSMS or NXCloud pair works at once; the old pair is kept as a `models.RetiredKey` and keeps working until
+A rotated eSMS or NXCloud pair works at once; the old pair is kept as a `control.RetiredKey` and keeps working until
 its `valid_until`, then is refused like an unknown key (`services.lookups` reads it). Signing secrets are named by a
 key id, a fingerprint that is safe to show; while several are live, each callback carries one signature per secret.
 """
@@ -13,7 +13,7 @@ import hashlib
 import re
 
 from dlrhub import store
-from dlrhub.core import errors, ids, models, signing
+from dlrhub.core import control, errors, ids, models, signing
 from dlrhub.services import audit, lookups
 from dlrhub.services import hub as hub_
 
@@ -28,8 +28,8 @@ _DURATION = re.compile(r"^(\d{1,7})([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 #: What each kind's pair is called on the wire.
 PAIR_NAMES = {
-    models.KeyKind.ESMS: ("ApiKey", "SecretKey"),
-    models.KeyKind.NXCLOUD: ("accessKey", "accessSecret"),
+    control.KeyKind.ESMS: ("ApiKey", "SecretKey"),
+    control.KeyKind.NXCLOUD: ("accessKey", "accessSecret"),
 }
 
 
@@ -58,7 +58,7 @@ def key_id(secret: str) -> str:
 class Rotation:
     """A rotated customer pair: the new one (shown once) and until when the old one works."""
 
-    kind: models.KeyKind
+    kind: control.KeyKind
     account_id: str
     key: str
     secret: str
@@ -83,15 +83,15 @@ class Rotation:
         }
 
 
-def _new_pair(kind: models.KeyKind) -> tuple[str, str]:
+def _new_pair(kind: control.KeyKind) -> tuple[str, str]:
     """A fresh pair, shaped as `accounts.create` makes them."""
-    if kind is models.KeyKind.ESMS:
+    if kind is control.KeyKind.ESMS:
         return ids.token(16).upper(), ids.token(16).upper()
     return ids.token(8), ids.token(16)
 
 
-def _current(account: models.Account, kind: models.KeyKind) -> tuple[str, str]:
-    if kind is models.KeyKind.ESMS:
+def _current(account: models.Account, kind: control.KeyKind) -> tuple[str, str]:
+    if kind is control.KeyKind.ESMS:
         return account.esms_api_key, account.esms_secret_key
     return account.nx_access_key, account.nx_access_secret
 
@@ -120,7 +120,7 @@ def _old_until(
 async def rotate(
     hub: hub_.Hub,
     account_id: str,
-    kind: models.KeyKind,
+    kind: control.KeyKind,
     actor: str,
     *,
     old_valid_until: dt.datetime | None = None,
@@ -140,7 +140,7 @@ async def rotate(
         account = await db.get_account(account_id)
         old_key, old_secret = _current(account, kind)
         key, secret = _new_pair(kind)
-        retired = models.RetiredKey(kind, old_key, old_secret, account_id, until) if until > now else None
+        retired = control.RetiredKey(kind, old_key, old_secret, account_id, until) if until > now else None
         if await db.rotate_customer_key(kind, account_id, old_key, key, secret, retired, now):
             break
     else:
@@ -164,7 +164,7 @@ async def key_status(hub: hub_.Hub, account_id: str) -> dict[str, object]:
     retired = await db.list_retired_keys(account_id)
     return {
         "account_id": account_id,
-        "current": {kind.value: hint(_current(account, kind)[0]) for kind in models.KeyKind},
+        "current": {kind.value: hint(_current(account, kind)[0]) for kind in control.KeyKind},
         "retired": [
             {
                 "kind": r.kind.value,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from dlrhub import store
-from dlrhub.core import chars, errors, models
+from dlrhub.core import chars, control, errors, models
 from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
@@ -21,10 +21,10 @@ MAX_REASON = 500
 #: The most rows one page lists.
 MAX_PAGE = 500
 #: The kinds an operator may write (opening rows come with the account, charges with the sends).
-OPERATOR_KINDS = (models.LedgerKind.TOP_UP, models.LedgerKind.ADJUSTMENT, models.LedgerKind.REFUND)
+OPERATOR_KINDS = (control.LedgerKind.TOP_UP, control.LedgerKind.ADJUSTMENT, control.LedgerKind.REFUND)
 
 
-def entry_json(entry: models.LedgerEntry) -> dict[str, Any]:
+def entry_json(entry: control.LedgerEntry) -> dict[str, Any]:
     """A ledger row as the API and the CLI print it."""
     return {
         "id": entry.id,
@@ -38,12 +38,12 @@ def entry_json(entry: models.LedgerEntry) -> dict[str, Any]:
     }
 
 
-def _amount(kind: models.LedgerKind, amount: Decimal) -> Decimal:
+def _amount(kind: control.LedgerKind, amount: Decimal) -> Decimal:
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.0001")):
         raise errors.InvalidInput("amount", "must be a number with at most 4 decimals")
     if not -MAX_AMOUNT <= amount <= MAX_AMOUNT or amount == 0:
         raise errors.InvalidInput("amount", f"must be non-zero, between -{MAX_AMOUNT} and {MAX_AMOUNT}")
-    if kind is not models.LedgerKind.ADJUSTMENT and amount < 0:
+    if kind is not control.LedgerKind.ADJUSTMENT and amount < 0:
         raise errors.InvalidInput(
             "amount", f"a {kind.value} must be positive (an adjustment may be negative)"
         )
@@ -51,8 +51,8 @@ def _amount(kind: models.LedgerKind, amount: Decimal) -> Decimal:
 
 
 async def post(
-    hub: hub_.Hub, account_id: str, kind: models.LedgerKind, amount: Decimal, *, reason: str, actor: str
-) -> tuple[models.LedgerEntry, models.Account]:
+    hub: hub_.Hub, account_id: str, kind: control.LedgerKind, amount: Decimal, *, reason: str, actor: str
+) -> tuple[control.LedgerEntry, models.Account]:
     """Write one operator row (a top-up, a refund, or an adjustment of either sign) and move the balance with
     it, at once; returns the row and the account after.
 
@@ -82,7 +82,7 @@ async def post(
 
 async def entries(
     hub: hub_.Hub, account_id: str, *, before: int | None = None, limit: int = 100
-) -> list[models.LedgerEntry]:
+) -> list[control.LedgerEntry]:
     """The account's rows newest first, a page of at most `limit` (1 to MAX_PAGE) below row `before`.
 
     Raises errors.UnknownAccount, errors.InvalidInput."""

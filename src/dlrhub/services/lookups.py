@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dlrhub import store
-from dlrhub.core import errors, models, templates
+from dlrhub.core import control, errors, models, templates
 from dlrhub.services import hub as hub_
 
 #: Seconds a found record is reused (misses are not kept: a new account works at once).
@@ -67,9 +67,9 @@ async def _cached(
     return value
 
 
-async def _load_by_key(db: store.Store, kind: models.KeyKind, key: str) -> _Found | None:
+async def _load_by_key(db: store.Store, kind: control.KeyKind, key: str) -> _Found | None:
     """The account whose current `kind` key this is; else the one whose retired pair it is, with that pair."""
-    if kind is models.KeyKind.ESMS:
+    if kind is control.KeyKind.ESMS:
         current = await db.find_account_by_esms_key(key)
     else:
         current = await db.find_account_by_nx_key(key)
@@ -79,14 +79,14 @@ async def _load_by_key(db: store.Store, kind: models.KeyKind, key: str) -> _Foun
     if retired is None:
         return None
     account = await db.get_account(retired.account_id)
-    if kind is models.KeyKind.ESMS:
+    if kind is control.KeyKind.ESMS:
         account = dataclasses.replace(account, esms_api_key=retired.key, esms_secret_key=retired.secret)
     else:
         account = dataclasses.replace(account, nx_access_key=retired.key, nx_access_secret=retired.secret)
     return account, retired.valid_until
 
 
-async def _by_key(hub: hub_.Hub, kind: models.KeyKind, key: str, fresh: bool) -> models.Account | None:
+async def _by_key(hub: hub_.Hub, kind: control.KeyKind, key: str, fresh: bool) -> models.Account | None:
     found = await _cached(hub, kind.value, key, lambda db: _load_by_key(db, kind, key), fresh=fresh)
     if found is None:
         return None
@@ -99,13 +99,13 @@ async def _by_key(hub: hub_.Hub, kind: models.KeyKind, key: str, fresh: bool) ->
 async def account_by_esms_key(hub: hub_.Hub, api_key: str, *, fresh: bool = False) -> models.Account | None:
     """The account this eSMS ApiKey opens, with the pair it belongs to (its SecretKey still to be checked), or
     None. `fresh` reads the store even when a record is cached (a balance about to be refused)."""
-    return await _by_key(hub, models.KeyKind.ESMS, api_key, fresh)
+    return await _by_key(hub, control.KeyKind.ESMS, api_key, fresh)
 
 
 async def account_by_nx_key(hub: hub_.Hub, access_key: str) -> models.Account | None:
     """The account this NXCloud accessKey opens, with the pair it belongs to (the signature still to be checked
     against its accessSecret), or None."""
-    return await _by_key(hub, models.KeyKind.NXCLOUD, access_key, False)
+    return await _by_key(hub, control.KeyKind.NXCLOUD, access_key, False)
 
 
 async def app(hub: hub_.Hub, appkey: str) -> models.App | None:
@@ -130,7 +130,7 @@ async def account(hub: hub_.Hub, account_id: str) -> models.Account | None:
     return await _cached(hub, "account", account_id, load)
 
 
-async def token(hub: hub_.Hub, token_hash: str) -> models.Token | None:
+async def token(hub: hub_.Hub, token_hash: str) -> control.Token | None:
     """The API token with this digest (revoked or not: the caller checks), or None."""
     tokens: store.Tokens = hub.store
     return await _cached(hub, "token", token_hash, lambda _: tokens.find_token(token_hash))

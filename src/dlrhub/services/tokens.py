@@ -15,7 +15,7 @@ import uuid
 import weakref
 
 from dlrhub import store
-from dlrhub.core import errors, models, scopes
+from dlrhub.core import control, errors, models, scopes
 from dlrhub.services import audit, lookups
 from dlrhub.services import hub as hub_
 
@@ -33,11 +33,11 @@ _touched: weakref.WeakKeyDictionary[store.Tokens, dict[str, float]] = weakref.We
 class NewToken:
     """A token just made: the stored row, and the token itself, shown this once."""
 
-    token: models.Token
+    token: control.Token
     secret: str
 
 
-def token_json(token: models.Token) -> dict[str, object]:
+def token_json(token: control.Token) -> dict[str, object]:
     """A token as listings show it: no secret, no digest, only its first characters."""
     return {
         "id": token.id,
@@ -53,7 +53,7 @@ def token_json(token: models.Token) -> dict[str, object]:
 
 
 async def create(
-    hub: hub_.Hub, actor: str, name: str, kind: models.TokenKind, account_id: str | None = None
+    hub: hub_.Hub, actor: str, name: str, kind: control.TokenKind, account_id: str | None = None
 ) -> NewToken:
     """Make a token named `name` of `kind` (a customer token is bound to `account_id`) and audit it.
 
@@ -64,13 +64,13 @@ async def create(
         raise errors.InvalidInput(
             "name", "1 to 64 letters, digits, '.', '_', '@' or '-'; not a reserved name"
         )
-    if (kind is models.TokenKind.CUSTOMER) != (account_id is not None):
+    if (kind is control.TokenKind.CUSTOMER) != (account_id is not None):
         raise errors.InvalidInput("account_id", "a customer token needs one; other kinds take none")
     if account_id is not None:
         accounts: store.Accounts = hub.store
         await accounts.get_account(account_id)
     secret = scopes.mint(kind)
-    token = models.Token(
+    token = control.Token(
         id="tok_" + uuid.uuid4().hex[:16],
         name=name,
         kind=kind,
@@ -87,7 +87,7 @@ async def create(
     return NewToken(token, secret)
 
 
-async def listing(hub: hub_.Hub) -> list[models.Token]:
+async def listing(hub: hub_.Hub) -> list[control.Token]:
     """Every token, revoked ones too, oldest first."""
     db: store.Tokens = hub.store
     return await db.list_tokens()
@@ -95,10 +95,10 @@ async def listing(hub: hub_.Hub) -> list[models.Token]:
 
 async def has_live_admin(hub: hub_.Hub) -> bool:
     """Whether a named admin token is live (then `dlrhub serve` makes no bootstrap token of its own)."""
-    return any(t.kind is models.TokenKind.ADMIN and t.revoked_at is None for t in await listing(hub))
+    return any(t.kind is control.TokenKind.ADMIN and t.revoked_at is None for t in await listing(hub))
 
 
-async def revoke(hub: hub_.Hub, actor: str, token_id: str) -> models.Token:
+async def revoke(hub: hub_.Hub, actor: str, token_id: str) -> control.Token:
     """Revoke a token now (this process stops taking it at once, others within `lookups.TTL_S`) and audit it;
     the token as stored after. Revoking a revoked token changes nothing. Raises errors.UnknownToken."""
     db: store.Tokens = hub.store
@@ -130,7 +130,7 @@ async def authenticate(hub: hub_.Hub, presented: str) -> scopes.Principal:
     return scopes.principal(token)
 
 
-async def _touch(hub: hub_.Hub, token: models.Token) -> None:
+async def _touch(hub: hub_.Hub, token: control.Token) -> None:
     """Record the use of `token`, at most once per TOUCH_EVERY in this process."""
     db: store.Tokens = hub.store
     now = hub.clock()

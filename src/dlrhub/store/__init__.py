@@ -6,24 +6,19 @@ from __future__ import annotations
 from dlrhub.planning.events import IngestResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
+from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
 from dlrhub.store.nouns import (
     AccountFilter,
     Accounts,
-    Apps,
-    AuditFilter,
-    AuditLog,
     CallbackFilter,
     Callbacks,
     Endpoints,
     Journeys,
-    Keys,
-    Ledger,
     Messages,
     MessageStatus,
     OAChanges,
     Signatures,
     Templates,
-    Tokens,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 

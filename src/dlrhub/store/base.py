@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from dlrhub.core import errors, models
 from dlrhub.planning import accepts, events
-from dlrhub.store import migrations, nouns, queues
+from dlrhub.store import control, migrations, nouns, queues
 
 
 class Ingest(typing.Protocol):
@@ -80,16 +80,16 @@ class Store(
     Ingest,
     nouns.Accounts,
     nouns.Templates,
-    nouns.Ledger,
+    control.Ledger,
     nouns.Journeys,
     nouns.Messages,
     nouns.Callbacks,
     nouns.Endpoints,
     nouns.Signatures,
-    nouns.Tokens,
-    nouns.AuditLog,
-    nouns.Apps,
-    nouns.Keys,
+    control.Tokens,
+    control.AuditLog,
+    control.Apps,
+    control.Keys,
     queues.Outbox,
     queues.ChannelQueue,
 ):

@@ -65,7 +65,7 @@ def _reader(hint: Any) -> _Conv:
 
 @functools.cache
 def _readers(cls: type) -> tuple[tuple[str, _Conv], ...]:
-    hints = typing.get_type_hints(cls, vars(models))
+    hints = typing.get_type_hints(cls)
     return tuple((f.name, _reader(hints[f.name])) for f in dataclasses.fields(cls) if f.name != "request")
 
 

@@ -35,6 +35,7 @@ def test_accounts_verbs_change_and_top_up_an_account_through_the_ledger(tmp_path
         assert done.exit_code == code, done.output
         return json.loads(done.stdout) if code == 0 and "--json" in args else done.output
 
+    assert runner.invoke(cli.app, ["migrate"], env=env).exit_code == 0  # one-shot commands do not migrate
     made = run("create", "--name", "Shop", "--balance", "100", "--json")
     account_id = made["id"]
     changed = run(

@@ -49,6 +49,7 @@ def test_an_operator_registers_updates_and_deactivates_an_oa(tmp_path, zalo_url:
         "DLRHUB_ZALO_API_URL": zalo_url,
         "DLRHUB_ZALO_OAUTH_URL": zalo_url,
     }
+    assert _run(env, "migrate").exit_code == 0  # one-shot commands do not migrate
     made = _run(env, "accounts", "create", "--name", "shop", "--json")
     assert made.exit_code == 0, made.output
     account = json.loads(made.stdout)

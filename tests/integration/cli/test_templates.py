@@ -48,7 +48,9 @@ def test_templates_verbs(tmp_path, zalo_url) -> None:
         assert done.exit_code == code, done.output
         return done.stdout
 
-    oa = json.loads(run("accounts", "create", "--name", "shop", "--json"))["esms"]["OAID"]
+    run("migrate")  # one-shot commands do not migrate
+    # The simulator in a thread takes any token, so the made-up demo OA can sync from it.
+    oa = json.loads(run("accounts", "create", "--name", "shop", "--demo-oa", "--json"))["esms"]["OAID"]
     synced = json.loads(run("templates", "sync", oa, "--json"))
     assert synced["template_ids"] == ["100001", "100002", "100003"]
     params = '[{"name": "otp", "type": "NUMBER", "maxLength": 6}]'
@@ -80,7 +82,8 @@ def test_sync_when_zalo_does_not_answer_exits_1(tmp_path) -> None:
         "DLRHUB_ZALO_TIMEOUT_S": "1",
     }
     runner = CliRunner()
-    made = runner.invoke(cli.app, ["accounts", "create", "--name", "shop", "--json"], env=env)
+    assert runner.invoke(cli.app, ["migrate"], env=env).exit_code == 0
+    made = runner.invoke(cli.app, ["accounts", "create", "--name", "shop", "--demo-oa", "--json"], env=env)
     oa = json.loads(made.stdout)["esms"]["OAID"]
     done = runner.invoke(cli.app, ["templates", "sync", oa], env=env)
     assert done.exit_code == 1

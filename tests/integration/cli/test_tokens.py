@@ -43,7 +43,7 @@ def test_create_list_revoke_and_the_audit_trail(tmp_path) -> None:
     assert code == 0
     assert json.loads(out)["revoked_at"] is not None
 
-    code, out = run("audit", "list", "--json")
+    code, out = run("audit", "list", "--target", made["id"], "--json")
     assert code == 0
     entries = json.loads(out)["entries"]
     assert [(e["action"], e["target"]) for e in entries] == [

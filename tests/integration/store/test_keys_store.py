@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 
 from dlrhub import store
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from tests.conftest import make_account
 
 T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
-ESMS = models.KeyKind.ESMS
-NX = models.KeyKind.NXCLOUD
+ESMS = control.KeyKind.ESMS
+NX = control.KeyKind.NXCLOUD
 
 
 def app_of(account: models.Account, appkey: str = "app1") -> models.App:
@@ -57,7 +57,7 @@ async def test_apps_are_created_replaced_and_listed(db: store.Store):
 async def test_a_rotation_swaps_the_pair_and_keeps_the_old_one(db: store.Store):
     account = make_account()
     await db.create_account(account, [])
-    old = models.RetiredKey(ESMS, account.esms_api_key, account.esms_secret_key, account.id, T0)
+    old = control.RetiredKey(ESMS, account.esms_api_key, account.esms_secret_key, account.id, T0)
     assert await db.rotate_customer_key(ESMS, account.id, account.esms_api_key, "K2", "S2", old, T0)
     stored = await db.get_account(account.id)
     assert (stored.esms_api_key, stored.esms_secret_key) == ("K2", "S2")
@@ -81,7 +81,7 @@ async def test_a_rotation_refuses_a_taken_key_and_writes_nothing(db: store.Store
     a, b = make_account(), make_account()
     await db.create_account(a, [])
     await db.create_account(b, [])
-    old = models.RetiredKey(NX, a.nx_access_key, a.nx_access_secret, a.id, T0 + dt.timedelta(days=1))
+    old = control.RetiredKey(NX, a.nx_access_key, a.nx_access_secret, a.id, T0 + dt.timedelta(days=1))
     with pytest.raises(errors.Conflict):
         await db.rotate_customer_key(NX, a.id, a.nx_access_key, b.nx_access_key, "S", old, T0)
     assert await db.get_account(a.id) == a
@@ -91,9 +91,9 @@ async def test_a_rotation_refuses_a_taken_key_and_writes_nothing(db: store.Store
 async def test_retired_keys_are_listed_soonest_first(db: store.Store):
     account = make_account()
     await db.create_account(account, [])
-    first = models.RetiredKey(NX, account.nx_access_key, "s1", account.id, T0 + dt.timedelta(hours=5))
+    first = control.RetiredKey(NX, account.nx_access_key, "s1", account.id, T0 + dt.timedelta(hours=5))
     assert await db.rotate_customer_key(NX, account.id, account.nx_access_key, "N2", "s2", first, T0)
-    second = models.RetiredKey(NX, "N2", "s2", account.id, T0 + dt.timedelta(hours=1))
+    second = control.RetiredKey(NX, "N2", "s2", account.id, T0 + dt.timedelta(hours=1))
     assert await db.rotate_customer_key(NX, account.id, "N2", "N3", "s3", second, T0)
     assert await db.list_retired_keys(account.id) == [second, first]
 

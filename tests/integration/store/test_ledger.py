@@ -11,13 +11,13 @@ import asyncpg
 import pytest
 
 from dlrhub import store
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from dlrhub.planning import accepts
 from dlrhub.planning import events as planning
 from tests.conftest import make_account
 
 NOW = dt.datetime(2024, 5, 1, 2, 12, 39, tzinfo=dt.UTC)
-TOP_UP = models.LedgerKind.TOP_UP
+TOP_UP = control.LedgerKind.TOP_UP
 
 
 def _accept(account: models.Account, message_id: str, charge: str) -> accepts.Accept:
@@ -36,7 +36,7 @@ async def test_an_account_opens_its_ledger_and_top_ups_move_the_balance_with_a_r
     await db.create_account(account, [], actor="ops")
     (opening,) = await db.list_ledger(account.id)
     assert (opening.kind, opening.amount, opening.actor) == (
-        models.LedgerKind.OPENING,
+        control.LedgerKind.OPENING,
         Decimal("100.5"),
         "ops",
     )
@@ -50,7 +50,7 @@ async def test_an_account_opens_its_ledger_and_top_ups_move_the_balance_with_a_r
         NOW,
     )
     assert after.balance == Decimal("120.75") == (await db.get_account(account.id)).balance
-    kind = models.LedgerKind.ADJUSTMENT
+    kind = control.LedgerKind.ADJUSTMENT
     with pytest.raises(errors.Conflict):
         await db.post_ledger(account.id, Decimal("-120.7501"), kind, reason="too much", actor="ann", now=NOW)
     await db.post_ledger(account.id, Decimal("-0.75"), kind, reason="fee", actor="bob", now=NOW)
@@ -77,7 +77,7 @@ async def test_a_group_commit_writes_one_charge_row_per_account(db: store.Store)
     for account, amount, count, balance in ((one, "-3.5", 2, "6.5"), (two, "-3", 1, "2")):
         charge = (await db.list_ledger(account.id))[0]
         assert (charge.kind, charge.amount, charge.message_count) == (
-            models.LedgerKind.CHARGE, Decimal(amount), count,
+            control.LedgerKind.CHARGE, Decimal(amount), count,
         )  # fmt: skip
         assert (await db.get_account(account.id)).balance == Decimal(balance)
         assert await db.ledger_total(account.id) == Decimal(balance)
@@ -149,7 +149,7 @@ async def test_migration_0007_opens_the_ledger_of_existing_accounts(db_url: str)
         assert await again.migrate() == ["0007_account_ledger"]
         (opening,) = await again.list_ledger(account.id)
         assert (opening.kind, opening.amount, opening.actor) == (
-            models.LedgerKind.OPENING, Decimal("4321.5"), "migration",
+            control.LedgerKind.OPENING, Decimal("4321.5"), "migration",
         )  # fmt: skip
         assert await again.ledger_total(account.id) == (await again.get_account(account.id)).balance
     finally:

@@ -6,24 +6,24 @@ import datetime as dt
 
 import pytest
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors
 from tests.conftest import make_account
 
 T0 = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 
 
-def token(**changes) -> models.Token:
+def token(**changes) -> control.Token:
     base = {
         "id": "tok_1",
         "name": "ops",
-        "kind": models.TokenKind.READ,
+        "kind": control.TokenKind.READ,
         "account_id": None,
         "token_hash": "a" * 64,
         "prefix": "dlrh_r_abcd",
         "created_at": T0,
         "created_by": "bootstrap",
     }
-    return models.Token(**{**base, **changes})
+    return control.Token(**{**base, **changes})
 
 
 async def test_create_find_list(db) -> None:
@@ -31,7 +31,7 @@ async def test_create_find_list(db) -> None:
     await db.create_account(account, [])
     await db.create_token(token())
     shop = token(
-        id="tok_2", name="shop", kind=models.TokenKind.CUSTOMER, account_id=account.id, token_hash="b" * 64
+        id="tok_2", name="shop", kind=control.TokenKind.CUSTOMER, account_id=account.id, token_hash="b" * 64
     )
     await db.create_token(shop)
     assert await db.find_token("a" * 64) == token()

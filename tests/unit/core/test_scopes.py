@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-from dlrhub.core import models, scopes
+from dlrhub.core import control, scopes
 
-K = models.TokenKind
+K = control.TokenKind
 S = scopes.Scope
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import asyncpg
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from dlrhub.store import rows
 from dlrhub.store.postgres import core
 
@@ -22,8 +22,8 @@ REPLACE_APP = (
 ALL_APPS = "SELECT * FROM apps ORDER BY account_id, appkey LIMIT $1"
 #: The columns of each kind's current pair in `accounts` (names from this table only, never from input).
 PAIR_COLUMNS = {
-    models.KeyKind.ESMS: ("esms_api_key", "esms_secret_key"),
-    models.KeyKind.NXCLOUD: ("nx_access_key", "nx_access_secret"),
+    control.KeyKind.ESMS: ("esms_api_key", "esms_secret_key"),
+    control.KeyKind.NXCLOUD: ("nx_access_key", "nx_access_secret"),
 }
 ROTATE_PAIR = {
     kind: f"UPDATE accounts SET {key} = $1, {secret} = $2 WHERE id = $3 AND {key} = $4"
@@ -65,12 +65,12 @@ class PostgresKeys(core.PostgresCore):
 
     async def rotate_customer_key(
         self,
-        kind: models.KeyKind,
+        kind: control.KeyKind,
         account_id: str,
         expected_key: str,
         new_key: str,
         new_secret: str,
-        retired: models.RetiredKey | None,
+        retired: control.RetiredKey | None,
         now: dt.datetime,
     ) -> bool:
         pool = await self.pool()
@@ -87,14 +87,14 @@ class PostgresKeys(core.PostgresCore):
                 await conn.execute(INSERT_RETIRED, r.kind.value, r.key, r.secret, r.account_id, r.valid_until)
             return True
 
-    async def find_retired_key(self, kind: models.KeyKind, key: str) -> models.RetiredKey | None:
+    async def find_retired_key(self, kind: control.KeyKind, key: str) -> control.RetiredKey | None:
         pool = await self.pool()
         row = await pool.fetchrow(FIND_RETIRED, kind.value, key)
-        return None if row is None else rows.from_row(models.RetiredKey, row)
+        return None if row is None else rows.from_row(control.RetiredKey, row)
 
-    async def list_retired_keys(self, account_id: str) -> list[models.RetiredKey]:
+    async def list_retired_keys(self, account_id: str) -> list[control.RetiredKey]:
         pool = await self.pool()
-        return [rows.from_row(models.RetiredKey, r) for r in await pool.fetch(LIST_RETIRED, account_id)]
+        return [rows.from_row(control.RetiredKey, r) for r in await pool.fetch(LIST_RETIRED, account_id)]
 
     async def swap_signing_secrets(
         self, account_id: str, expected: tuple[str, ...], new: tuple[str, ...]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from dlrhub.store import nouns, rows
 from dlrhub.store.postgres import core
 
@@ -42,7 +42,7 @@ async def write_opening(conn: asyncpg.Connection, account: models.Account, actor
         INSERT_ENTRY,
         account.id,
         account.balance,
-        models.LedgerKind.OPENING.value,
+        control.LedgerKind.OPENING.value,
         OPENING_REASON,
         actor,
         0,
@@ -57,7 +57,7 @@ async def write_charges(
     await conn.executemany(
         INSERT_ENTRY,
         [
-            (account_id, -total, models.LedgerKind.CHARGE.value, CHARGE_REASON, CHARGE_ACTOR, n, now)
+            (account_id, -total, control.LedgerKind.CHARGE.value, CHARGE_REASON, CHARGE_ACTOR, n, now)
             for account_id, (total, n) in charges.items()
         ],
     )
@@ -92,12 +92,12 @@ class PostgresLedger(core.PostgresCore):
         self,
         account_id: str,
         amount: Decimal,
-        kind: models.LedgerKind,
+        kind: control.LedgerKind,
         *,
         reason: str,
         actor: str,
         now: dt.datetime,
-    ) -> tuple[models.LedgerEntry, models.Account]:
+    ) -> tuple[control.LedgerEntry, models.Account]:
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
             account = await _live_account(conn, account_id)
@@ -106,14 +106,14 @@ class PostgresLedger(core.PostgresCore):
                 raise errors.Conflict(f"the balance would fall below zero ({account.balance} {amount:+})")
             entry = await conn.fetchrow(INSERT_ENTRY, account_id, amount, kind.value, reason, actor, 0, now)
             changed = await conn.fetchrow(SET_BALANCE, account_id, balance)
-            return rows.from_row(models.LedgerEntry, entry), rows.from_row(models.Account, changed)
+            return rows.from_row(control.LedgerEntry, entry), rows.from_row(models.Account, changed)
 
     async def list_ledger(
         self, account_id: str, *, before: int | None = None, limit: int = 100
-    ) -> list[models.LedgerEntry]:
+    ) -> list[control.LedgerEntry]:
         pool = await self.pool()
         found = await pool.fetch(LIST_LEDGER, account_id, before, limit)
-        return [rows.from_row(models.LedgerEntry, r) for r in found]
+        return [rows.from_row(control.LedgerEntry, r) for r in found]
 
     async def ledger_total(self, account_id: str) -> Decimal:
         pool = await self.pool()

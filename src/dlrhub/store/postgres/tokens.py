@@ -6,7 +6,7 @@ import datetime as dt
 
 import asyncpg
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors
 from dlrhub.store import rows
 from dlrhub.store.postgres import core
 
@@ -24,28 +24,28 @@ TOUCH = "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS 
 class PostgresTokens(core.PostgresCore):
     """Named API tokens."""
 
-    async def create_token(self, token: models.Token) -> None:
+    async def create_token(self, token: control.Token) -> None:
         pool = await self.pool()
         try:
             await pool.execute(*core.insert_sql("tokens", rows.to_row(token, core.BACKEND)))
         except asyncpg.UniqueViolationError as exc:
             raise errors.Conflict(f"a token named {token.name!r} exists already") from exc
 
-    async def find_token(self, token_hash: str) -> models.Token | None:
+    async def find_token(self, token_hash: str) -> control.Token | None:
         pool = await self.pool()
         row = await pool.fetchrow(BY_DIGEST, token_hash)
-        return None if row is None else rows.from_row(models.Token, row)
+        return None if row is None else rows.from_row(control.Token, row)
 
-    async def list_tokens(self) -> list[models.Token]:
+    async def list_tokens(self) -> list[control.Token]:
         pool = await self.pool()
-        return [rows.from_row(models.Token, r) for r in await pool.fetch(ALL_ROWS)]
+        return [rows.from_row(control.Token, r) for r in await pool.fetch(ALL_ROWS)]
 
-    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[models.Token, bool]:
+    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[control.Token, bool]:
         pool = await self.pool()
         row = await pool.fetchrow(REVOKE, token_id, now)
         if row is None:
             raise errors.UnknownToken(f"no token {token_id!r}")
-        return rows.from_row(models.Token, row), bool(row["changed"])
+        return rows.from_row(control.Token, row), bool(row["changed"])
 
     async def touch_token(self, token_id: str, now: dt.datetime, stale_before: dt.datetime) -> None:
         pool = await self.pool()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from dlrhub.store import nouns, rows
 from dlrhub.store.sqlite import core, ledger
 
@@ -59,7 +59,7 @@ class SqliteAccounts(core.SqliteCore):
                     conn,
                     account.id,
                     account.balance,
-                    models.LedgerKind.OPENING,
+                    control.LedgerKind.OPENING,
                     ledger.OPENING_REASON,
                     actor,
                     0,

@@ -7,7 +7,7 @@ import sqlite3
 
 import orjson
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from dlrhub.store import rows
 from dlrhub.store.sqlite import core
 
@@ -22,8 +22,8 @@ REPLACE_APP = (
 ALL_APPS = "SELECT * FROM apps ORDER BY account_id, appkey LIMIT ?"
 #: The columns of each kind's current pair in `accounts` (names from this table only, never from input).
 PAIR_COLUMNS = {
-    models.KeyKind.ESMS: ("esms_api_key", "esms_secret_key"),
-    models.KeyKind.NXCLOUD: ("nx_access_key", "nx_access_secret"),
+    control.KeyKind.ESMS: ("esms_api_key", "esms_secret_key"),
+    control.KeyKind.NXCLOUD: ("nx_access_key", "nx_access_secret"),
 }
 ROTATE_PAIR = {
     kind: f"UPDATE accounts SET {key} = ?, {secret} = ? WHERE id = ? AND {key} = ?"
@@ -64,12 +64,12 @@ class SqliteKeys(core.SqliteCore):
 
     async def rotate_customer_key(
         self,
-        kind: models.KeyKind,
+        kind: control.KeyKind,
         account_id: str,
         expected_key: str,
         new_key: str,
         new_secret: str,
-        retired: models.RetiredKey | None,
+        retired: control.RetiredKey | None,
         now: dt.datetime,
     ) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
@@ -89,13 +89,13 @@ class SqliteKeys(core.SqliteCore):
 
         return await self._tx(run)
 
-    async def find_retired_key(self, kind: models.KeyKind, key: str) -> models.RetiredKey | None:
+    async def find_retired_key(self, kind: control.KeyKind, key: str) -> control.RetiredKey | None:
         row = await self._read(lambda c: c.execute(FIND_RETIRED, (kind.value, key)).fetchone())
-        return None if row is None else rows.from_row(models.RetiredKey, row)
+        return None if row is None else rows.from_row(control.RetiredKey, row)
 
-    async def list_retired_keys(self, account_id: str) -> list[models.RetiredKey]:
+    async def list_retired_keys(self, account_id: str) -> list[control.RetiredKey]:
         found = await self._read(lambda c: c.execute(LIST_RETIRED, (account_id,)).fetchall())
-        return [rows.from_row(models.RetiredKey, r) for r in found]
+        return [rows.from_row(control.RetiredKey, r) for r in found]
 
     async def swap_signing_secrets(
         self, account_id: str, expected: tuple[str, ...], new: tuple[str, ...]

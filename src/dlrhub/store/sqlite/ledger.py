@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors, models
 from dlrhub.store import nouns, rows
 from dlrhub.store.sqlite import core
 
@@ -43,7 +43,7 @@ def write_entry(
     conn: sqlite3.Connection,
     account_id: str,
     amount: Decimal,
-    kind: models.LedgerKind,
+    kind: control.LedgerKind,
     reason: str,
     actor: str,
     message_count: int,
@@ -67,7 +67,7 @@ def write_charges(
             (
                 account_id,
                 _money(-total),
-                models.LedgerKind.CHARGE.value,
+                control.LedgerKind.CHARGE.value,
                 CHARGE_REASON,
                 CHARGE_ACTOR,
                 n,
@@ -113,20 +113,20 @@ class SqliteLedger(core.SqliteCore):
         self,
         account_id: str,
         amount: Decimal,
-        kind: models.LedgerKind,
+        kind: control.LedgerKind,
         *,
         reason: str,
         actor: str,
         now: dt.datetime,
-    ) -> tuple[models.LedgerEntry, models.Account]:
-        def run(conn: sqlite3.Connection) -> tuple[models.LedgerEntry, models.Account]:
+    ) -> tuple[control.LedgerEntry, models.Account]:
+        def run(conn: sqlite3.Connection) -> tuple[control.LedgerEntry, models.Account]:
             account = _live_account(conn, account_id)
             balance = account.balance + amount
             if balance < 0:
                 raise errors.Conflict(f"the balance would fall below zero ({account.balance} {amount:+})")
             row_id = write_entry(conn, account_id, amount, kind, reason, actor, 0, now)
             conn.execute(SET_BALANCE, (_money(balance), account_id))
-            entry = rows.from_row(models.LedgerEntry, conn.execute(SELECT_ENTRY, (row_id,)).fetchone())
+            entry = rows.from_row(control.LedgerEntry, conn.execute(SELECT_ENTRY, (row_id,)).fetchone())
             return entry, rows.from_row(
                 models.Account, conn.execute(SELECT_ACCOUNT, (account_id,)).fetchone()
             )
@@ -135,10 +135,10 @@ class SqliteLedger(core.SqliteCore):
 
     async def list_ledger(
         self, account_id: str, *, before: int | None = None, limit: int = 100
-    ) -> list[models.LedgerEntry]:
+    ) -> list[control.LedgerEntry]:
         args = (account_id, before, before, limit)
         found = await self._read(lambda c: c.execute(LIST_LEDGER, args).fetchall())
-        return [rows.from_row(models.LedgerEntry, r) for r in found]
+        return [rows.from_row(control.LedgerEntry, r) for r in found]
 
     async def ledger_total(self, account_id: str) -> Decimal:
         # Summed as decimals here: SQLite's SUM of text would be a float.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from dlrhub.core import errors, models
+from dlrhub.core import control, errors
 from dlrhub.store import rows
 from dlrhub.store.sqlite import core
 
@@ -24,7 +24,7 @@ TOUCH = "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NU
 class SqliteTokens(core.SqliteCore):
     """Named API tokens."""
 
-    async def create_token(self, token: models.Token) -> None:
+    async def create_token(self, token: control.Token) -> None:
         def run(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(INSERT_ROW, rows.to_row(token, core.BACKEND))
@@ -33,21 +33,21 @@ class SqliteTokens(core.SqliteCore):
 
         await self._tx(run)
 
-    async def find_token(self, token_hash: str) -> models.Token | None:
+    async def find_token(self, token_hash: str) -> control.Token | None:
         row = await self._read(lambda c: c.execute(BY_DIGEST, (token_hash,)).fetchone())
-        return None if row is None else rows.from_row(models.Token, row)
+        return None if row is None else rows.from_row(control.Token, row)
 
-    async def list_tokens(self) -> list[models.Token]:
+    async def list_tokens(self) -> list[control.Token]:
         found = await self._read(lambda c: c.execute(ALL_ROWS).fetchall())
-        return [rows.from_row(models.Token, r) for r in found]
+        return [rows.from_row(control.Token, r) for r in found]
 
-    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[models.Token, bool]:
-        def run(conn: sqlite3.Connection) -> tuple[models.Token, bool]:
+    async def revoke_token(self, token_id: str, now: dt.datetime) -> tuple[control.Token, bool]:
+        def run(conn: sqlite3.Connection) -> tuple[control.Token, bool]:
             changed = conn.execute(REVOKE, (rows.ts(now, core.BACKEND), token_id)).rowcount == 1
             row = conn.execute(BY_ID, (token_id,)).fetchone()
             if row is None:
                 raise errors.UnknownToken(f"no token {token_id!r}")
-            return rows.from_row(models.Token, row), changed
+            return rows.from_row(control.Token, row), changed
 
         return await self._tx(run)
 
