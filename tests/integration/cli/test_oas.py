@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from dlrhub import cli
 from dlrhub.simulator import app as simulator
 from dlrhub.simulator import config as simulator_config
+from tests import zalo_thread
 
 
 @pytest.fixture
 def zalo_url() -> Iterator[str]:
     """A simulator knowing no OA until its console makes one, served in a thread (the CLI runs its own loop)."""
-    sim = simulator.Simulator(simulator_config.SimulatorConfig(oas=()))
-    server = uvicorn.Server(
-        uvicorn.Config(sim.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.01)
-        assert thread.is_alive()
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with zalo_thread.serving(simulator.Simulator(simulator_config.SimulatorConfig(oas=()))) as url:
+        yield url
 
 
 def _run(env: dict[str, str], *args: str) -> Any:

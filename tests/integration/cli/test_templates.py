@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from dlrhub import cli
 from dlrhub.simulator import app as simulator
+from tests import zalo_thread
 
 
 @pytest.fixture
 def zalo_url() -> Iterator[str]:
     """A simulator serving on loopback from a thread of its own (the CLI runs its own event loop)."""
-    config = uvicorn.Config(
-        simulator.Simulator().app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the simulator did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with zalo_thread.serving(simulator.Simulator()) as url:
+        yield url
 
 
 def test_templates_verbs(tmp_path, zalo_url) -> None:
