@@ -105,7 +105,9 @@ class ReplayIn(pydantic.BaseModel):
 
 
 @router.post("/callbacks/replay")
-async def post_replay(body: ReplayIn, hub: deps.HubDep, who: deps.Replayer) -> fastapi.Response:
+async def post_replay(
+    body: ReplayIn, request: fastapi.Request, hub: deps.HubDep, who: deps.Replayer
+) -> fastapi.Response:
     """Redeliver the selected callbacks now (same ids, fresh retry schedule); `dry_run` only lists them.
 
     A customer token replays only its account's callbacks: the selection is narrowed to them, and a message
@@ -124,6 +126,7 @@ async def post_replay(body: ReplayIn, hub: deps.HubDep, who: deps.Replayer) -> f
             dry_run=body.dry_run,
             owner=who.account_id,
         ),
+        deps.actor(request),
     )
     return deps.json_response(
         {
@@ -150,13 +153,15 @@ class EndpointIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     endpoint: fields.Name = pydantic.Field(min_length=1, max_length=300)
+    #: Why, for the audit log.
+    reason: fields.Name = pydantic.Field("", max_length=500)
 
 
 @router.post("/endpoints/reset", dependencies=_ADMIN)
-async def reset_endpoint(body: EndpointIn, hub: deps.HubDep) -> fastapi.Response:
+async def reset_endpoint(body: EndpointIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """Re-enable a paused or disabled destination. Cancelled callbacks stay cancelled: replay them."""
     try:
-        healthy = await endpoints.reset(hub, body.endpoint)
+        healthy = await endpoints.reset(hub, body.endpoint, deps.actor(request), body.reason)
     except errors.NotFound as exc:
         return deps.problem(404, "not_found", str(exc))
     return deps.json_response(endpoint_json(healthy))

@@ -76,6 +76,7 @@ def run(
                     limit=limit,
                     dry_run=dry_run,
                 ),
+                session.actor(),
             )
         if as_json:
             out = {"selected": len(result.selected), "requeued": result.requeued, "dry_run": dry_run}

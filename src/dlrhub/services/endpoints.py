@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dlrhub.core import breaker, errors, models, urls
+from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
 
@@ -11,8 +12,9 @@ async def listing(hub: hub_.Hub, states: tuple[models.EndpointState, ...] = ()) 
     return await hub.store.list_endpoints(states)
 
 
-async def reset(hub: hub_.Hub, endpoint: str) -> models.Endpoint:
-    """Make a paused or disabled destination healthy again. Raises errors.NotFound if it was never stored.
+async def reset(hub: hub_.Hub, endpoint: str, actor: str = "system", reason: str = "") -> models.Endpoint:
+    """Make a paused or disabled destination healthy again, in the audit log under `actor` with `reason`.
+    Raises errors.NotFound if it was never stored.
 
     `endpoint` is read as `urls.endpoint_key` reads it, so `https://Example.com/` names `https://example.com:443`.
     Callbacks already cancelled stay cancelled; replay them to send them again.
@@ -23,4 +25,6 @@ async def reset(hub: hub_.Hub, endpoint: str) -> models.Endpoint:
         raise errors.NotFound(f"no endpoint {endpoint!r}")
     healthy = breaker.reset(found, hub.clock())
     await hub.store.put_endpoints([healthy])
+    details = {"was": found.state.value, "reason": reason[:500]}
+    await audit.record(hub, actor, action="endpoint.reset", target=endpoint, details=details)
     return healthy

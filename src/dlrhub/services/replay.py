@@ -7,6 +7,7 @@ import datetime as dt
 
 from dlrhub import store
 from dlrhub.core import errors, models, urls
+from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
 #: The most callbacks one replay may requeue.
@@ -77,8 +78,9 @@ def _filter(req: ReplayRequest) -> store.CallbackFilter:
     )
 
 
-async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
-    """Requeue the selected callbacks: pending, due now, same ids, a fresh retry schedule.
+async def replay(hub: hub_.Hub, req: ReplayRequest, actor: str = "system") -> ReplayResult:
+    """Requeue the selected callbacks: pending, due now, same ids, a fresh retry schedule; a replay that requeued
+    any is in the audit log under `actor` (a dry run is not).
 
     Raises errors.InvalidInput on a request without a selector or with bad bounds, errors.BlockedURL when
     `url` breaks the URL rules, and errors.UnknownCallback when named ids match nothing.
@@ -103,6 +105,15 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
             raise errors.BlockedURL(f"replay URL for {cb.id} is longer than {urls.MAX_URL_LENGTH} characters")
         changes.append((cb.id, url, urls.endpoint_key(url)))
     count = await db.requeue_callbacks(changes, hub.clock())
+    details = {
+        "requeued": count,
+        "callback_ids": [cb.id for cb in selected[:20]],
+        "account_id": where.account_id,
+        "message_id": req.message_id,
+        "url": req.url,
+    }
+    target = req.message_id or where.account_id or (selected[0].id if len(selected) == 1 else "callbacks")
+    await audit.record(hub, actor, action="callbacks.replay", target=target, details=details)
     return ReplayResult(selected, count)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import httpx
 
-from dlrhub import settings
+from dlrhub import settings, store
 from dlrhub.api import app as app_
 from dlrhub.core import models
 from dlrhub.services import hub as hub_
@@ -64,6 +64,11 @@ async def test_list_replay_by_message_and_to_another_url(db):
     assert {h.headers["webhook-id"] for h in rec.hits} == {cb["id"]}
     attempts = await db.list_attempts(cb["id"])
     assert [a.number for a in attempts] == [1, 2, 3]
+    replays = await db.list_audit(store.AuditFilter(action="callbacks.replay"))
+    assert [(e.target, e.details["requeued"], e.details["url"]) for e in replays] == [
+        (cb["id"], 1, rec.url("/elsewhere")),
+        ("m1", 1, None),
+    ]
 
 
 async def test_replay_failed_in_a_time_range_gets_a_fresh_schedule(db):
@@ -122,8 +127,14 @@ async def test_endpoints_listing_and_reset(db):
         ] == []
         metrics = (await http.get("/metrics")).text
         assert 'dlrhub_endpoints{state="disabled"} 1.0' in metrics
-        reset = await http.post("/v1/endpoints/reset", json={"endpoint": ep["endpoint"]}, headers=AUTH)
+        body = {"endpoint": ep["endpoint"], "reason": "the customer fixed their gateway"}
+        reset = await http.post("/v1/endpoints/reset", json=body, headers=AUTH)
         assert reset.json()["state"] == "healthy"
+        [entry] = await db.list_audit(store.AuditFilter(action="endpoint.reset"))
+        assert (entry.target, entry.details) == (
+            ep["endpoint"],
+            {"was": "disabled", "reason": body["reason"]},
+        )
         missing = await http.post("/v1/endpoints/reset", json={"endpoint": "http://nowhere:80"}, headers=AUTH)
         assert missing.status_code == 404
 
