@@ -16,7 +16,7 @@ from rich.table import Table
 from dlrhub import runtime
 from dlrhub.commands import session
 from dlrhub.core import control, models
-from dlrhub.services import account_changes, accounts, ledger
+from dlrhub.services import account_changes, accounts, keys, ledger
 from dlrhub.services import hub as hub_
 
 app = typer.Typer(
@@ -117,7 +117,12 @@ def list_(
         table = Table("id", "name", "status", "balance", "eSMS ApiKey", "NXCloud accessKey")
         for a in found:
             table.add_row(
-                a.id, a.name, a.status.value, f"{a.balance} {a.currency}", a.esms_api_key, a.nx_access_key
+                a.id,
+                a.name,
+                a.status.value,
+                f"{a.balance} {a.currency}",
+                keys.hint(a.esms_api_key),
+                keys.hint(a.nx_access_key),
             )
         console.print(table)
 

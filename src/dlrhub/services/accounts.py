@@ -11,7 +11,7 @@ from typing import Any
 
 from dlrhub import store
 from dlrhub.core import errors, ids, models
-from dlrhub.services import audit, zalo_wiring
+from dlrhub.services import audit, keys, zalo_wiring
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).
@@ -186,7 +186,7 @@ MAX_PAGE = 500
 
 
 def public(account: models.Account) -> dict[str, Any]:
-    """An account as list and show print it: no secret (the key ids only, which identify the account)."""
+    """An account as list and show print it: no secret, and its keys as hints (their last 4 characters)."""
     return {
         "id": account.id,
         "name": account.name,
@@ -195,8 +195,8 @@ def public(account: models.Account) -> dict[str, Any]:
         "currency": account.currency,
         "prices": {k: str(v) for k, v in sorted(account.prices.items())},
         "utc_offset_minutes": account.utc_offset_minutes,
-        "esms_api_key": account.esms_api_key,
-        "nx_access_key": account.nx_access_key,
+        "esms_api_key": keys.hint(account.esms_api_key),
+        "nx_access_key": keys.hint(account.nx_access_key),
         "signed": bool(account.signing_secrets),
         "esms_delivered_callback": account.esms_delivered_callback,
         "default_callback_url": account.default_callback_url,
