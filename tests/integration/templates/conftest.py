@@ -23,7 +23,7 @@ async def shop(
     running = await start_simulator()
     url = running.url
     config = {"zalo_mode": "zalo", "zalo_api_url": url, "zalo_oauth_url": url}
-    made = await customers.in_process(db, config)
+    made = await customers.in_process(db, config, with_demo_oa=True)  # the simulator here takes any token
     try:
         yield made, running
     finally:

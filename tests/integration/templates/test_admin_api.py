@@ -48,7 +48,8 @@ async def test_sync_list_show_add_over_http(shop) -> None:
 async def test_zalo_refusing_is_a_502_with_its_error(db, start_simulator) -> None:
     failing = await start_simulator(template_errors={"100001": -124})
     url = failing.url
-    made = await customers.in_process(db, {"zalo_mode": "zalo", "zalo_api_url": url, "zalo_oauth_url": url})
+    config = {"zalo_mode": "zalo", "zalo_api_url": url, "zalo_oauth_url": url}
+    made = await customers.in_process(db, config, with_demo_oa=True)
     try:
         answer = await made.http.post(f"/v1/admin/oas/{made.oa_id}/templates/sync", headers=ADMIN)
         assert answer.status_code == 502
