@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime, store
-from dlrhub.api import admin_audit
 from dlrhub.commands import replay, session
 from dlrhub.core import errors
 from dlrhub.services import audit
@@ -30,7 +29,7 @@ def listing(
     since: Annotated[str | None, typer.Option(help="At or after: `1h` (ago) or ISO 8601.")] = None,
     until: Annotated[str | None, typer.Option(help="Before: `10m` (ago) or ISO 8601.")] = None,
     cursor: Annotated[str | None, typer.Option(help="The `next_cursor` of the previous page.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=admin_audit.MAX_LIMIT, help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=audit.MAX_LIMIT, help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Admin actions, newest first."""
@@ -53,7 +52,7 @@ def listing(
             found = await audit.entries(hub, where)
         next_cursor = found[-1].id if len(found) == limit else None
         if as_json:
-            shown = {"entries": [admin_audit.entry_json(e) for e in found], "next_cursor": next_cursor}
+            shown = {"entries": [audit.entry_json(e) for e in found], "next_cursor": next_cursor}
             sys.stdout.write(json.dumps(shown) + "\n")
             return
         table = Table("at", "actor", "action", "target", "details")

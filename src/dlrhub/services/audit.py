@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -16,6 +17,8 @@ SECRET_NAME = re.compile(r"secret|token|password|passwd|credential|api_?key|acce
 #: Names that match SECRET_NAME but only identify a credential.
 SAFE_NAME = re.compile(r"(_id|_ids|_prefix|_hint|_count|_until|_at)$", re.I)
 REDACTED = "[redacted]"
+#: The most entries one page lists.
+MAX_LIMIT = 500
 #: The most JSON one entry's details may take; larger details are cut to their keys.
 MAX_DETAILS = 4096
 
@@ -57,3 +60,15 @@ async def entries(hub: hub_.Hub, where: store.AuditFilter) -> list[control.Audit
     """The entries matching `where`, newest first."""
     db: store.AuditLog = hub.store
     return await db.list_audit(where)
+
+
+def entry_json(entry: control.AuditEntry) -> dict[str, Any]:
+    """An audit entry as the API and the CLI show it."""
+    return {
+        "id": entry.id,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "details": entry.details,
+    }
