@@ -56,6 +56,18 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL on each backend with nothing behind it: a SQLite path with no file, or an empty database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    request.getfixturevalue("pg_template")  # skips (or fails in CI) without PostgreSQL
+    name = asyncio.run(pg.create_empty())
+    yield pg.admin_dsn(name)
+    asyncio.run(pg.Template.drop(name))
+
+
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[store.Store]:
     """A migrated store on each backend."""

@@ -45,6 +45,17 @@ def require() -> None:
     pytest.skip(reason)
 
 
+async def create_empty() -> str:
+    """A new database with nothing in it (drop it with `Template.drop`); returns its name."""
+    name = f"dlrhub_empty_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin_dsn())
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
 class Template:
     """A migrated template database; `clone()` makes a fresh copy for one test."""
 

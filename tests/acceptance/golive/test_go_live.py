@@ -20,14 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import standardwebhooks
 
 from dlrhub.simulator import app as simulator
 from dlrhub.simulator import config as simulator_config
-from tests import customers, pg, receivers, zalo_thread
+from tests import customers, receivers, zalo_thread
 from tests.acceptance.engine import harness
 
 pytestmark = pytest.mark.slow
@@ -38,27 +37,10 @@ OK_PHONE = "0900000300"
 NX_PHONE = "84900000300"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL with nothing behind it yet: a SQLite path in an empty directory, or an empty PG database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'dlrhub.sqlite3'}"
-        return
-    pg.require()
-    name = f"dlrhub_golive_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg.admin_dsn())
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    try:
-        yield pg.admin_dsn(name)
-    finally:
-        asyncio.run(pg.Template.drop(name))
+@pytest.fixture
+def empty_store(empty_db_url: str) -> str:
+    """Where the deployment's store will be: nothing there yet."""
+    return empty_db_url
 
 
 class Operator:

@@ -4,18 +4,13 @@ the supervisor restarts a crashed worker and `/readyz` names it meanwhile."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from dlrhub import runtime, settings, store
 from dlrhub.api import app as app_
 from dlrhub.services import hub as hub_
-from tests import pg
 
 
 def _client(db: store.Store) -> tuple[hub_.Hub, httpx.AsyncClient]:
@@ -24,25 +19,10 @@ def _client(db: store.Store) -> tuple[hub_.Hub, httpx.AsyncClient]:
     return hub, httpx.AsyncClient(transport=transport, base_url="http://dlrhub.test")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def empty_url(empty_db_url: str) -> str:
     """A database URL on each backend with no migration applied."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    request.getfixturevalue("pg_template")  # skips (or fails in CI) without PostgreSQL
-    name = f"dlrhub_empty_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg.admin_dsn())
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    yield pg.admin_dsn(name)
-    asyncio.run(pg.Template.drop(name))
+    return empty_db_url
 
 
 async def test_an_unmigrated_database_is_not_ready_until_migrated(empty_url: str) -> None:

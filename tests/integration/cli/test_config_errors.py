@@ -9,10 +9,8 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 import dlrhub as package
@@ -171,8 +169,7 @@ def test_api_worker_and_one_shot_commands_refuse_a_schema_that_is_not_the_codes(
 
 @pytest.mark.postgres
 def test_api_refuses_an_unmigrated_postgres_database(tmp_path: Path, pg_template) -> None:
-    name = f"dlrhub_empty_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_database(name))
+    name = asyncio.run(pg.create_empty())
     try:
         done = dlrhub(tmp_path, "api", DLRHUB_DATABASE_URL=pg.admin_dsn(name))
     finally:
@@ -180,11 +177,3 @@ def test_api_refuses_an_unmigrated_postgres_database(tmp_path: Path, pg_template
     output = (done.stdout + done.stderr).strip()
     assert done.returncode == 2, output
     assert output.startswith("configuration error: the database schema is not migrated"), output
-
-
-async def _create_database(name: str) -> None:
-    conn = await asyncpg.connect(pg.admin_dsn())
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
