@@ -21,6 +21,7 @@ from dlrhub.core import breaker, errors, models, retry
 from dlrhub.core import clock as clock_
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
 
@@ -64,19 +65,27 @@ class Dispatcher:
         self.rand = rand
         #: Claimed and not yet recorded (or given back), by callback id.
         self.holding: dict[str, models.Callback] = {}
-        self._load: collections.Counter[str] = collections.Counter()
+        #: Slots in flight and callbacks waiting for them, per destination.
+        self.lanes = lanes_.Lanes(self.config.per_endpoint)
         self._results: list[store.AttemptResult] = []
         self._released: list[tuple[str, dt.datetime]] = []
+        self._cancelled: list[str] = []
         self._have_results = asyncio.Event()
         self._wake = asyncio.Event()
         self._endpoints: dict[str, tuple[models.Endpoint, float]] = {}
         self._dirty: dict[str, models.Endpoint] = {}
         self._disable: set[str] = set()
         self._pause: dict[str, dt.datetime] = {}
-        self._probing: set[str] = set()
         self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._stopping = False
+        #: Whether the last claim may have left due callbacks it could take now (claim again at once).
+        self._more = False
+        #: The destinations the last claim skipped, and (with when) a set of them outside which a claim found
+        #: nothing due: claims skipping at least those are pointless until something new may be due.
+        self._excluded: frozenset[str] = frozenset()
+        self._exhausted: tuple[frozenset[str], float] | None = None
 
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -89,7 +98,7 @@ class Dispatcher:
                     # The store failed: back off instead of spinning on it.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.config.idle_s)
-                elif claimed < self.config.batch_size:
+                elif not self._more:
                     await self._idle(stop)
         finally:
             await self._drain()
@@ -123,6 +132,8 @@ class Dispatcher:
             for w in waits:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
+        if waits[0].done() and not waits[0].cancelled():
+            self._exhausted = None  # new callbacks may be due (or a poll interval passed)
 
     async def _store_wake(self) -> None:
         try:
@@ -133,16 +144,35 @@ class Dispatcher:
             await asyncio.sleep(self.config.idle_s)
 
     async def tick(self) -> int:
-        """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed."""
+        """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
+
+        Destinations this dispatcher already holds enough of are skipped, and a claim takes at most
+        `lanes.quota` of any one destination, so nothing claimed is ever given back for want of a slot.
+        """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
+        self._more = False
         room = self.config.max_backlog - len(self.holding)
         if room <= 0:
             return 0
+        full = self._excluded = self.lanes.full()
+        if (
+            self._exhausted is not None
+            and full >= self._exhausted[0]
+            and time.monotonic() - self._exhausted[1] < self.config.idle_s
+        ):
+            # Nothing else was due a moment ago: walking past their backlogs again would find nothing new.
+            return 0
         now = self.clock()
+        limit = min(self.config.batch_size, room)
         claimed = await self.store.claim_due_callbacks(
-            self.owner, now, min(self.config.batch_size, room), self.config.lease_s
+            self.owner, now, limit, self.config.lease_s, quota=self.lanes.quota, exclude=full
         )
+        per_endpoint = collections.Counter(cb.endpoint for cb in claimed)
+        # A claim cut short by the quota says nothing about what else is due; one that came back short did.
+        self._more = len(claimed) >= limit or any(n >= self.lanes.quota for n in per_endpoint.values())
+        if not self._more and full:
+            self._exhausted = (full, time.monotonic())
         if not claimed:
             return 0
         for cb in claimed:
@@ -163,18 +193,10 @@ class Dispatcher:
                 cancel.append(cb.id)
             elif admission is breaker.Admission.WAIT:
                 release.append((cb.id, max(endpoint.paused_until or later, cb.due_at)))
-            elif (admission is breaker.Admission.PROBE and cb.endpoint in self._probing) or self._load[
-                cb.endpoint
-            ] >= 2 * self.config.per_endpoint:
-                # One probe at a time to a recovering destination; a bounded queue to a busy one.
-                release.append((cb.id, later))
             else:
-                if admission is breaker.Admission.PROBE:
-                    self._probing.add(cb.endpoint)
-                self._load[cb.endpoint] += 1
-                task = asyncio.create_task(self._deliver(cb, secrets.get(cb.account_id, ())))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.lanes.push(lanes_.Waiting(cb, secrets.get(cb.account_id, ())))
+        for endpoint_name in health:
+            self._pump(endpoint_name)
         # Forget them first: if giving them back fails, their leases expire and they come due again anyway.
         for cid in cancel:
             self.holding.pop(cid, None)
@@ -185,26 +207,67 @@ class Dispatcher:
         if cancel:
             await self.store.cancel_callbacks(cancel, now)
 
-    async def _deliver(self, cb: models.Callback, secrets: tuple[str, ...]) -> None:
+    def _pump(self, endpoint: str) -> None:
+        """Start waiting callbacks of `endpoint` while it has free slots and its breaker lets them through."""
+        lanes = self.lanes
+        now: dt.datetime | None = None
+        while not self._stopping and lanes.free(endpoint):
+            now = now or self.clock()
+            health = self._endpoint(endpoint, now)
+            admission = breaker.admission(health, now)
+            if admission is breaker.Admission.REFUSE:
+                self._cancelled.extend(w.callback.id for w in lanes.take_all(endpoint))
+                self._have_results.set()
+                break
+            if admission is breaker.Admission.WAIT:
+                assert health.paused_until is not None
+                until = health.paused_until
+                self._released.extend(
+                    (w.callback.id, max(until, w.callback.due_at)) for w in lanes.take_all(endpoint)
+                )
+                self._have_results.set()
+                break
+            if admission is breaker.Admission.PROBE:
+                if endpoint in lanes.probing:
+                    break  # one probe at a time; its answer pumps again
+                lanes.probing.add(endpoint)
+            waiting = lanes.pop(endpoint)
+            if time.monotonic() - waiting.claimed > self._fresh_s:
+                # Its lease could run out mid-attempt and another dispatcher send it too: give it back instead.
+                self._released.append((waiting.callback.id, now))
+                self._have_results.set()
+                lanes.probing.discard(endpoint)
+                continue
+            lanes.start(endpoint)
+            task = asyncio.create_task(self._deliver(waiting))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            if admission is breaker.Admission.PROBE:
+                break
+        if endpoint in self._excluded and lanes.room(endpoint) >= lanes.quota:
+            self._wake.set()  # the next claim may take more of it
+
+    @property
+    def _fresh_s(self) -> float:
+        """How long after its claim a waiting callback may still start: its attempt and recording must fit."""
+        return self.config.lease_s - min(self.sender.config.timeout_s + 1.0, self.config.lease_s / 2)
+
+    async def _deliver(self, waiting: lanes_.Waiting) -> None:
+        cb = waiting.callback
         try:
-            attempt = await self.sender.send(cb, secrets)
+            try:
+                attempt = await self.sender.send(cb, waiting.secrets)
+            finally:
+                self.lanes.finish(cb.endpoint)
         except Exception:
             # A bug or a malformed secret: give the callback back rather than lose it.
             log.exception("dispatch: sending %s failed", cb.id)
             self._released.append((cb.id, self.clock() + dt.timedelta(seconds=self.config.defer_s)))
             self._have_results.set()
-            return
-        finally:
-            self._unload(cb.endpoint)
-        self.judge(cb, attempt)
-
-    def _unload(self, endpoint: str) -> None:
-        left = self._load[endpoint] - 1
-        if left <= 0:
-            del self._load[endpoint]
-            self._probing.discard(endpoint)
         else:
-            self._load[endpoint] = left
+            self.judge(cb, attempt)
+        finally:
+            self._pump(cb.endpoint)
 
     def judge(self, cb: models.Callback, attempt: models.Attempt) -> None:
         """Apply the retry policy and the circuit breaker to one finished attempt; queue it for recording."""
@@ -230,7 +293,7 @@ class Dispatcher:
             self.config.breaker,
             gone_disables=policy.disable_on_gone,
         )
-        self._probing.discard(cb.endpoint)
+        self.lanes.probing.discard(cb.endpoint)
         if after is not before:
             self._endpoints[cb.endpoint] = (after, time.monotonic())
             self._dirty[cb.endpoint] = after
@@ -271,12 +334,15 @@ class Dispatcher:
         dirty, self._dirty = self._dirty, {}
         disable, self._disable = self._disable, set()
         pause, self._pause = self._pause, {}
+        cancelled, self._cancelled = self._cancelled, []
         now = self.clock()
         try:
             if results:
                 await self.store.record_attempts(results, now)
             if released:
                 await self.store.release_callbacks(self.owner, released, now)
+            if cancelled:
+                await self.store.cancel_callbacks(cancelled, now)
             if dirty:
                 await self.store.put_endpoints(list(dirty.values()))
             for endpoint in disable:
@@ -288,13 +354,16 @@ class Dispatcher:
             # Keep them for the next flush (at least once: the leases still hold them).
             self._results[:0] = results
             self._released[:0] = released
+            self._cancelled[:0] = cancelled
             self._dirty = {**dirty, **self._dirty}
             self._disable |= disable
             self._pause = {**pause, **self._pause}
             raise
         for result in results:
-            self.holding.pop(result.attempt.callback_id, None)
-        for cid, _ in released:
+            done = self.holding.pop(result.attempt.callback_id, None)
+            if done is not None and done.endpoint not in self._excluded:
+                self._exhausted = None  # a later callback of its message may be due now
+        for cid in [*(cid for cid, _ in released), *cancelled]:
             self.holding.pop(cid, None)
         if results or released:
             # Room in the backlog, and maybe a message's next callback is now due.
@@ -302,12 +371,15 @@ class Dispatcher:
 
     async def _drain(self) -> None:
         """Wait for attempts in flight (up to the sender's timeout), then give back what was never sent."""
+        self._stopping = True
+        self.lanes.clear()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.sender.config.timeout_s + 1.0)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         done = {r.attempt.callback_id for r in self._results} | {cid for cid, _ in self._released}
+        done |= set(self._cancelled)
         unsent = [(cid, self.clock()) for cid in self.holding if cid not in done]
         self._released.extend(unsent)
 
