@@ -20,6 +20,7 @@ from dlrhub.adapters import metrics, sender
 from dlrhub.core import breaker, errors, models, retry
 from dlrhub.core import clock as clock_
 from dlrhub.services import hub as hub_
+from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import lanes as lanes_
 
@@ -72,11 +73,10 @@ class Dispatcher:
         self._cancelled: list[str] = []
         self._have_results = asyncio.Event()
         self._wake = asyncio.Event()
-        self._endpoints: dict[str, tuple[models.Endpoint, float]] = {}
+        self.caches = cache_.DispatchCache(db, self.config)
         self._dirty: dict[str, models.Endpoint] = {}
         self._disable: set[str] = set()
         self._pause: dict[str, dt.datetime] = {}
-        self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._stopping = False
@@ -181,8 +181,8 @@ class Dispatcher:
         return len(claimed)
 
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
-        health = await self._health({cb.endpoint for cb in claimed}, now)
-        secrets = await self._account_secrets({cb.account_id for cb in claimed})
+        health = await self.caches.health({cb.endpoint for cb in claimed}, now, self._dirty)
+        secrets = await self.caches.secrets({cb.account_id for cb in claimed})
         release: list[tuple[str, dt.datetime]] = []
         cancel: list[str] = []
         later = now + dt.timedelta(seconds=self.config.defer_s)
@@ -213,7 +213,7 @@ class Dispatcher:
         now: dt.datetime | None = None
         while not self._stopping and lanes.free(endpoint):
             now = now or self.clock()
-            health = self._endpoint(endpoint, now)
+            health = self.caches.endpoint(endpoint, now)
             admission = breaker.admission(health, now)
             if admission is breaker.Admission.REFUSE:
                 self._cancelled.extend(w.callback.id for w in lanes.take_all(endpoint))
@@ -236,7 +236,8 @@ class Dispatcher:
                 # Its lease could run out mid-attempt and another dispatcher send it too: give it back instead.
                 self._released.append((waiting.callback.id, now))
                 self._have_results.set()
-                lanes.probing.discard(endpoint)
+                if admission is breaker.Admission.PROBE:
+                    lanes.probing.discard(endpoint)
                 continue
             lanes.start(endpoint)
             task = asyncio.create_task(self._deliver(waiting))
@@ -284,7 +285,7 @@ class Dispatcher:
             self.rand,
         )
         self._results.append(store.AttemptResult(attempt, _DECIDED[decision.kind], decision.due_at))
-        before = self._endpoint(cb.endpoint, now)
+        before = self.caches.endpoint(cb.endpoint, now)
         after = breaker.record(
             before,
             attempt.outcome,
@@ -295,7 +296,7 @@ class Dispatcher:
         )
         self.lanes.probing.discard(cb.endpoint)
         if after is not before:
-            self._endpoints[cb.endpoint] = (after, time.monotonic())
+            self.caches.put(after)
             self._dirty[cb.endpoint] = after
             if (
                 after.state is models.EndpointState.DISABLED
@@ -382,42 +383,6 @@ class Dispatcher:
         done |= set(self._cancelled)
         unsent = [(cid, self.clock()) for cid in self.holding if cid not in done]
         self._released.extend(unsent)
-
-    # -- caches ---------------------------------------------------------------------------------------------
-    def _endpoint(self, endpoint: str, now: dt.datetime) -> models.Endpoint:
-        cached = self._endpoints.get(endpoint)
-        return cached[0] if cached is not None else breaker.fresh(endpoint, now)
-
-    async def _health(self, endpoints: set[str], now: dt.datetime) -> dict[str, models.Endpoint]:
-        fresh_after = time.monotonic() - self.config.endpoint_cache_s
-        stale = [
-            e
-            for e in endpoints
-            if e not in self._dirty and self._endpoints.get(e, (None, -1.0))[1] < fresh_after
-        ]
-        if stale:
-            stored = await self.store.get_endpoints(stale)
-            stamp = time.monotonic()
-            for e in stale:
-                self._endpoints[e] = (stored.get(e) or self._endpoint(e, now), stamp)
-            if len(self._endpoints) > 50_000:
-                self._endpoints = {e: v for e, v in self._endpoints.items() if v[1] >= fresh_after}
-        return {e: self._endpoint(e, now) for e in endpoints}
-
-    async def _account_secrets(self, account_ids: set[str]) -> dict[str, tuple[str, ...]]:
-        fresh_after = time.monotonic() - self.config.account_cache_s
-        for account_id in account_ids:
-            cached = self._secrets.get(account_id)
-            if cached is not None and cached[1] >= fresh_after:
-                continue
-            try:
-                secrets = (await self.store.get_account(account_id)).signing_secrets
-            except errors.UnknownAccount:
-                secrets = ()
-            self._secrets[account_id] = (tuple(secrets), time.monotonic())
-        if len(self._secrets) > 50_000:
-            self._secrets = {a: v for a, v in self._secrets.items() if v[1] >= fresh_after}
-        return {a: self._secrets[a][0] for a in account_ids}
 
 
 async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
