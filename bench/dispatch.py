@@ -8,10 +8,15 @@
 4. RSS: `--pending` callbacks pending in SQLite; a separate dispatcher process works on them for
    `--rss-seconds` and reports its peak RSS.
 
+`--destinations K` runs only a comparison instead: N callbacks to one URL against N spread over K URLs (one
+destination each: the receiver listens on K ports), with the default settings, per-destination cap included,
+alternating the two for `--rounds` rounds each. Target: one URL within 10 % of many, one claim per callback.
+
 The receiver runs in its own process: nginx when Debian's package is installed, else a minimal aiohttp
 low-level server (one 200 per request, keep-alive).
 
     python bench/dispatch.py [--callbacks 50000] [--concurrency 256] [--pending 1000000] [--quick]
+    python bench/dispatch.py --destinations 8 --callbacks 20000 --rounds 3
     python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
 
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
@@ -69,7 +74,7 @@ http {{
     scgi_temp_path {dir}/scgi;
     keepalive_requests 1000000;
     server {{
-        listen 127.0.0.1:{port};
+        {listen}
         location / {{ return 200 "ok"; }}
     }}
 }}
@@ -84,8 +89,8 @@ def free_port() -> int:
         return port
 
 
-def serve_sink(port: int) -> None:
-    """The aiohttp sink (run in its own process)."""
+def serve_sink(ports: list[int]) -> None:
+    """The aiohttp sink (run in its own process): one server answering on every port."""
     from aiohttp import web
 
     async def handle(request: Any) -> Any:
@@ -95,30 +100,34 @@ def serve_sink(port: int) -> None:
     async def main() -> None:
         server = web.Server(handle, access_log=None)
         loop = asyncio.get_running_loop()
-        await loop.create_server(server, "127.0.0.1", port, backlog=4096)
+        for port in ports:
+            await loop.create_server(server, "127.0.0.1", port, backlog=4096)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
     _run(main())
 
 
-def start_sink(workdir: Path) -> tuple[subprocess.Popen[bytes], int, str]:
-    port = free_port()
+def start_sink(workdir: Path, count: int = 1) -> tuple[subprocess.Popen[bytes], list[int], str]:
+    """The receiver, on `count` ports (each a destination of its own to the dispatcher)."""
+    ports = sorted({free_port() for _ in range(count)})
+    port = ports[0]
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx:
         conf = workdir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+        listen = " ".join(f"listen 127.0.0.1:{p};" for p in ports)
+        conf.write_text(NGINX_CONF.format(dir=workdir, listen=listen))
         proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
         kind = "nginx"
     else:
-        proc = subprocess.Popen([sys.executable, __file__, "_sink", str(port)], stdout=subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, __file__, "_sink", *map(str, ports)], stdout=subprocess.PIPE)
         assert proc.stdout is not None
         proc.stdout.readline()
         kind = "aiohttp low-level server"
     for _ in range(100):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port, kind
+                return proc, ports, kind
         time.sleep(0.05)
     raise RuntimeError("the receiver did not start")
 
@@ -177,13 +186,17 @@ async def new_store(path: Path) -> store.Store:
     return db
 
 
-def prequeue(path: Path, url: str, n: int) -> None:
-    """Insert `n` due callbacks straight into the SQLite file (setup, not measured)."""
+def prequeue(path: Path, url: str | list[str], n: int) -> None:
+    """Insert `n` due callbacks straight into the SQLite file (setup, not measured), to the URLs in turn."""
+    targets = [url] if isinstance(url, str) else url
     conn = sqlite3.connect(path)
     now = dt.datetime.now(dt.UTC)
     chunk = 50_000
     for start in range(0, n, chunk):
-        batch = [rows.to_row(callback(i, url, now), "sqlite") for i in range(start, min(n, start + chunk))]
+        batch = [
+            rows.to_row(callback(i, targets[i % len(targets)], now), "sqlite")
+            for i in range(start, min(n, start + chunk))
+        ]
         conn.executemany(sqlite_messages.INSERT_CALLBACK, batch)
         conn.commit()
     conn.close()
@@ -213,13 +226,25 @@ async def raw(url: str, n: int, config: settings.Settings) -> float:
 
 
 # -- 2. dispatch --------------------------------------------------------------------------------------------
-async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -> float:
+async def dispatch(
+    workdir: Path, url: str | list[str], n: int, config: settings.Settings, claims: list[int] | None = None
+) -> float:
+    """Callbacks/s delivering `n` pre-queued callbacks; appends how many rows the claims leased to `claims`."""
     path = workdir / "dispatch.sqlite3"
+    path.unlink(missing_ok=True)
     db = await new_store(path)
     prequeue(path, url, n)
     recorded = 0
+    leased = 0
     all_done = asyncio.Event()
     original = db.record_attempts
+    claim = db.claim_due_callbacks
+
+    async def claiming(*args: Any, **kwargs: Any) -> list[models.Callback]:
+        nonlocal leased
+        found = await claim(*args, **kwargs)
+        leased += len(found)
+        return found
 
     async def counting(results: list[store.AttemptResult], now: dt.datetime) -> None:
         nonlocal recorded
@@ -229,6 +254,7 @@ async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -
             all_done.set()
 
     db.record_attempts = counting  # type: ignore[method-assign]
+    db.claim_due_callbacks = claiming  # type: ignore[method-assign]
     stop = asyncio.Event()
     async with sender.Sender(config_.sender_config(config)) as snd:
         d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
@@ -242,7 +268,37 @@ async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -
     await db.close()
     if counts[models.CallbackState.SUCCEEDED] != n:
         raise RuntimeError(f"dispatch: only {counts} succeeded")
+    if claims is not None:
+        claims.append(leased)
     return n / elapsed
+
+
+# -- 2b. one destination against many, default settings -----------------------------------------------------
+async def destinations(workdir: Path, ports: list[int], n: int, rounds: int) -> None:
+    """Alternate rounds of `n` callbacks to one URL and to `len(ports)` URLs (one destination each), with the
+    default settings (the per-destination cap included); print each side's median and range."""
+    config = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
+    one = [f"http://127.0.0.1:{ports[0]}/hook"]
+    many = [f"http://127.0.0.1:{p}/hook" for p in ports]
+    rates: dict[str, list[float]] = {"one": [], "many": []}
+    claims: dict[str, list[int]] = {"one": [], "many": []}
+    for r in range(rounds):
+        for side in ("one", "many") if r % 2 == 0 else ("many", "one"):
+            rates[side].append(
+                await dispatch(workdir, one if side == "one" else many, n, config, claims[side])
+            )
+    print(
+        f"default settings (per destination {config.endpoint_concurrency}, pool {config.dispatch_concurrency}, "
+        f"batch {config.dispatch_batch_size}); {n} callbacks a round, {rounds} rounds each, alternated"
+    )
+    for side, urls_ in (("one", one), ("many", many)):
+        got = rates[side]
+        print(
+            f"  {len(urls_):3d} destination(s): median {statistics.median(got):8.0f} callbacks/s "
+            f"(range {min(got):.0f}-{max(got):.0f}); claims per callback {sum(claims[side]) / (n * rounds):.2f}"
+        )
+    ratio = statistics.median(rates["one"]) / statistics.median(rates["many"])
+    print(f"  one / many: {ratio:.0%} (target >= 90 %)")
 
 
 # -- 3. latency ---------------------------------------------------------------------------------------------
@@ -417,10 +473,14 @@ def _run(main: Any) -> None:
 async def amain(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="dlrhub-bench-") as tmp:
         workdir = Path(tmp)
-        sink, port, kind = start_sink(workdir)
-        url = f"http://127.0.0.1:{port}/hook"
+        sink, ports, kind = start_sink(workdir, max(1, args.destinations))
+        url = f"http://127.0.0.1:{ports[0]}/hook"
         config = bench_settings("sqlite:///unused", args.concurrency)
         try:
+            if args.destinations:
+                print(f"receiver: {kind}, on {len(ports)} ports")
+                await destinations(workdir, ports, args.callbacks, args.rounds)
+                return
             if args.postgres:
                 print(
                     f"receiver: {kind}; concurrency {args.concurrency} per worker; {args.callbacks} callbacks"
@@ -462,7 +522,7 @@ async def amain(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_sink":
-        serve_sink(int(sys.argv[2]))
+        serve_sink([int(p) for p in sys.argv[2:]])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_rss":
         rss_child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
@@ -477,6 +537,14 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=5.0)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--quick", action="store_true", help="5,000 callbacks, 100,000 pending")
+    parser.add_argument(
+        "--destinations",
+        type=int,
+        default=0,
+        metavar="K",
+        help="only compare one URL against K URLs (K destinations), default settings, alternating rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each side (with --destinations)")
     parser.add_argument(
         "--postgres", metavar="URL", help="measure `dlrhub worker` processes on this database"
     )
