@@ -110,7 +110,10 @@ def serve_sink(ports: list[int]) -> None:
 
 def start_sink(workdir: Path, count: int = 1) -> tuple[subprocess.Popen[bytes], list[int], str]:
     """The receiver, on `count` ports (each a destination of its own to the dispatcher)."""
-    ports = sorted({free_port() for _ in range(count)})
+    ports: list[int] = []
+    while len(ports) < count:
+        if (port := free_port()) not in ports:
+            ports.append(port)
     port = ports[0]
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx:

@@ -164,7 +164,9 @@ class Dispatcher:
             # Nothing else was due a moment ago: walking past their backlogs again would find nothing new.
             return 0
         now = self.clock()
-        limit = min(self.config.batch_size, room)
+        # Look no further than the destinations held could take, plus one more: where one destination fills
+        # the head of the queue, a claim then reads about what it keeps rather than a whole batch.
+        limit = min(self.config.batch_size, room, self.lanes.quota * (self.lanes.destinations() + 1))
         claimed = await self.store.claim_due_callbacks(
             self.owner, now, limit, self.config.lease_s, quota=self.lanes.quota, exclude=full
         )

@@ -24,13 +24,14 @@ class Lanes:
 
     At most `slots` callbacks of a destination are in flight; the ones claimed beyond that wait in its FIFO and
     start, in claim order, as its slots free. A destination holds at most twice `slots` (in flight plus waiting),
-    so a waiting callback waits for at most one attempt ahead of it: claims take at most `quota` of a destination
-    at a time, and none of a destination that is `full` (fewer than `quota` places left).
+    so a waiting callback waits for at most one attempt ahead of it: claims take at most `quota` (= `slots`) of a
+    destination at a time, and none of a destination that is `full` (fewer than `quota` places left, so it is
+    claimed for again once its queue has run dry, while all its slots are still busy).
     """
 
     def __init__(self, slots: int) -> None:
         self.slots = slots
-        self.quota = max(1, slots // 2)
+        self.quota = slots
         self.cap = 2 * slots
         self.load: collections.Counter[str] = collections.Counter()
         self.queues: dict[str, collections.deque[Waiting]] = {}
@@ -45,6 +46,10 @@ class Lanes:
     def room(self, endpoint: str) -> int:
         """How many more callbacks of `endpoint` may be claimed."""
         return self.cap - self.held(endpoint)
+
+    def destinations(self) -> int:
+        """How many destinations have callbacks in flight or waiting."""
+        return len(self.load.keys() | self.queues.keys())
 
     def full(self) -> frozenset[str]:
         """Destinations a claim must skip: taking `quota` more would exceed their cap."""
