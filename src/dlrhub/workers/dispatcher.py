@@ -82,10 +82,11 @@ class Dispatcher:
         self._stopping = False
         #: Whether the last claim may have left due callbacks it could take now (claim again at once).
         self._more = False
-        #: The destinations the last claim skipped, and (with when) a set of them outside which a claim found
-        #: nothing due: claims skipping at least those are pointless until something new may be due.
+        #: The destinations the last claim skipped, and when skipping them last found nothing else.
         self._excluded: frozenset[str] = frozenset()
-        self._exhausted: tuple[frozenset[str], float] | None = None
+        self.walks = lanes_.Walks()
+        #: How long after its claim a waiting callback may still start: its attempt and recording must fit.
+        self._fresh_s = self.config.lease_s - min(snd.config.timeout_s + 1.0, self.config.lease_s / 2)
 
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -133,7 +134,7 @@ class Dispatcher:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
         if waits[0].done() and not waits[0].cancelled():
-            self._exhausted = None  # new callbacks may be due (or a poll interval passed)
+            self.walks.stale = True  # new callbacks may be due (or a poll interval passed)
 
     async def _store_wake(self) -> None:
         try:
@@ -146,35 +147,41 @@ class Dispatcher:
     async def tick(self) -> int:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
 
-        Destinations this dispatcher already holds enough of are skipped, and a claim takes at most
-        `lanes.quota` of any one destination, so nothing claimed is ever given back for want of a slot.
+        Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
+        claim in due order looks for the others, skipping those. No destination is claimed beyond its lane's
+        cap, so nothing claimed is ever given back for want of a slot.
         """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
         self._more = False
         room = self.config.max_backlog - len(self.holding)
-        if room <= 0:
-            return 0
-        full = self._excluded = self.lanes.full()
-        if (
-            self._exhausted is not None
-            and full >= self._exhausted[0]
-            and time.monotonic() - self._exhausted[1] < self.config.idle_s
-        ):
-            # Nothing else was due a moment ago: walking past their backlogs again would find nothing new.
-            return 0
+        lanes = self.lanes
         now = self.clock()
-        # Look no further than the destinations held could take, plus one more: where one destination fills
-        # the head of the queue, a claim then reads about what it keeps rather than a whole batch.
-        limit = min(self.config.batch_size, room, self.lanes.quota * (self.lanes.destinations() + 1))
-        claimed = await self.store.claim_due_callbacks(
-            self.owner, now, limit, self.config.lease_s, quota=self.lanes.quota, exclude=full
-        )
-        per_endpoint = collections.Counter(cb.endpoint for cb in claimed)
-        # A claim cut short by the quota says nothing about what else is due; one that came back short did.
-        self._more = len(claimed) >= limit or any(n >= self.lanes.quota for n in per_endpoint.values())
-        if not self._more and full:
-            self._exhausted = (full, time.monotonic())
+        refill: dict[str, int] = {}
+        for endpoint in lanes.backlogged:
+            if room > 0 and lanes.room(endpoint) >= lanes.quota:
+                refill[endpoint] = min(lanes.room(endpoint), room)
+                room -= refill[endpoint]
+        claimed = []
+        if refill:
+            claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
+            got = collections.Counter(cb.endpoint for cb in claimed)
+            lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
+        skip = self._excluded = lanes.full() | lanes.backlogged
+        if room > 0 and not self.walks.pointless(skip, self.config.idle_s):
+            # Look no further than the destinations held could take, plus one more.
+            limit = min(self.config.batch_size, room, lanes.quota * (lanes.destinations() + 1))
+            started = time.monotonic()
+            found = await self.store.claim_due_callbacks(
+                self.owner, now, limit, self.config.lease_s, quota=lanes.quota, exclude=skip
+            )
+            per_endpoint = collections.Counter(cb.endpoint for cb in found)
+            lanes.backlogged |= {e for e, n in per_endpoint.items() if n >= lanes.quota}
+            # A claim cut short by the quota says nothing about what else is due; one that came back short did.
+            self._more = len(found) >= limit or any(n >= lanes.quota for n in per_endpoint.values())
+            if not self._more and skip:
+                self.walks.found_nothing(skip, started)
+            claimed += found
         if not claimed:
             return 0
         for cb in claimed:
@@ -249,11 +256,6 @@ class Dispatcher:
                 break
         if endpoint in self._excluded and lanes.room(endpoint) >= lanes.quota:
             self._wake.set()  # the next claim may take more of it
-
-    @property
-    def _fresh_s(self) -> float:
-        """How long after its claim a waiting callback may still start: its attempt and recording must fit."""
-        return self.config.lease_s - min(self.sender.config.timeout_s + 1.0, self.config.lease_s / 2)
 
     async def _deliver(self, waiting: lanes_.Waiting) -> None:
         cb = waiting.callback
@@ -365,7 +367,7 @@ class Dispatcher:
         for result in results:
             done = self.holding.pop(result.attempt.callback_id, None)
             if done is not None and done.endpoint not in self._excluded:
-                self._exhausted = None  # a later callback of its message may be due now
+                self.walks.stale = True  # a later callback of its message may be due now
         for cid in [*(cid for cid, _ in released), *cancelled]:
             self.holding.pop(cid, None)
         if results or released:

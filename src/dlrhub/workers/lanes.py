@@ -37,6 +37,8 @@ class Lanes:
         self.queues: dict[str, collections.deque[Waiting]] = {}
         #: Destinations with a probe in flight (one at a time to a recovering destination).
         self.probing: set[str] = set()
+        #: Destinations whose last claim took all it asked for: refilled from their own callbacks.
+        self.backlogged: set[str] = set()
 
     def held(self, endpoint: str) -> int:
         """Callbacks of `endpoint` in flight or waiting."""
@@ -100,3 +102,30 @@ class Lanes:
     def clear(self) -> None:
         """Forget every waiting callback (shutting down: the caller gives them back)."""
         self.queues.clear()
+
+
+class Walks:
+    """When a claim skipping some destinations last found nothing else, so as not to repeat it in vain.
+
+    Skipping a destination walks its due backlog in the `callbacks_due` index: such a claim is repeated after
+    `idle_s`, or sooner once something new may be due (`stale`), but never more often than 20 times what the last
+    one took, so a long backlog costs at most a twentieth of the time.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[frozenset[str], float, float] | None = None
+        #: Set when new callbacks may be due since (written, or a later callback of a message freed).
+        self.stale = False
+
+    def found_nothing(self, skipped: frozenset[str], started: float) -> None:
+        """A claim begun at `started` (`time.monotonic()`) skipping `skipped` found nothing else."""
+        now = time.monotonic()
+        self._last = (skipped, now, now - started)
+        self.stale = False
+
+    def pointless(self, skip: frozenset[str], idle_s: float) -> bool:
+        """Whether a claim skipping `skip` would find nothing new now."""
+        if self._last is None or not skip >= self._last[0]:
+            return False
+        elapsed = time.monotonic() - self._last[1]
+        return elapsed < 20 * self._last[2] or (not self.stale and elapsed < idle_s)

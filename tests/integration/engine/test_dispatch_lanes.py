@@ -60,7 +60,8 @@ class HoldingSender:
 
 
 class Counting:
-    """Wraps a store's claims and give-backs: how often each callback was claimed, which were given back."""
+    """Wraps a store's claims (both kinds) and give-backs: how often each callback was claimed, which were given
+    back."""
 
     def __init__(self, db: store.Store) -> None:
         self.claims: collections.Counter[str] = collections.Counter()
@@ -68,19 +69,23 @@ class Counting:
         #: Cleared to hold claims back (they wait until it is set again).
         self.open = asyncio.Event()
         self.open.set()
-        claim, release = db.claim_due_callbacks, db.release_callbacks
+        claim, refill, release = db.claim_due_callbacks, db.claim_endpoint_callbacks, db.release_callbacks
 
-        async def claiming(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
-            await self.open.wait()
-            found = await claim(*args, **kwargs)
-            self.claims.update(c.id for c in found)
-            return found
+        def counted(step: typing.Any) -> typing.Any:
+            async def claiming(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
+                await self.open.wait()
+                found: list[models.Callback] = await step(*args, **kwargs)
+                self.claims.update(c.id for c in found)
+                return found
+
+            return claiming
 
         async def releasing(owner: str, due: list[tuple[str, dt.datetime]], now: dt.datetime) -> None:
             self.given_back.extend(cid for cid, _ in due)
             await release(owner, due, now)
 
-        db.claim_due_callbacks = claiming  # type: ignore[method-assign]
+        db.claim_due_callbacks = counted(claim)  # type: ignore[method-assign]
+        db.claim_endpoint_callbacks = counted(refill)  # type: ignore[method-assign]
         db.release_callbacks = releasing  # type: ignore[method-assign]
 
 

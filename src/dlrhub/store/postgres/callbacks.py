@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from dlrhub.core import errors, models
 from dlrhub.store import queues, rows
@@ -30,6 +30,26 @@ WITH candidates AS (
     WHERE r.n <= $6
 )
 UPDATE callbacks SET lease_until = $3, lease_owner = $4
+FROM due WHERE callbacks.id = due.id
+RETURNING callbacks.*
+"""
+#: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`).
+CLAIM_ENDPOINTS = """
+WITH due AS (
+    SELECT d.id FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
+    CROSS JOIN LATERAL (
+        SELECT c.id FROM callbacks c
+        WHERE c.endpoint = w.endpoint AND c.state = 'pending' AND c.due_at <= $3
+          AND (c.lease_until IS NULL OR c.lease_until < $3)
+          AND NOT EXISTS (
+            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+          )
+        ORDER BY c.due_at
+        LIMIT w.n
+        FOR UPDATE SKIP LOCKED
+    ) d
+)
+UPDATE callbacks SET lease_until = $4, lease_owner = $5
 FROM due WHERE callbacks.id = due.id
 RETURNING callbacks.*
 """
@@ -65,6 +85,18 @@ class PostgresCallbacks(core.PostgresCore):
         until = now + dt.timedelta(seconds=lease_s)
         quota = limit if quota is None else quota
         found = await pool.fetch(CLAIM_DUE, now, limit, until, owner, sorted(exclude), quota)
+        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed.sort(key=lambda c: c.due_at)
+        return claimed
+
+    async def claim_endpoint_callbacks(
+        self, owner: str, now: dt.datetime, limits: Mapping[str, int], lease_s: float
+    ) -> list[models.Callback]:
+        if not limits:
+            return []
+        pool = await self.pool()
+        until = now + dt.timedelta(seconds=lease_s)
+        found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
         claimed = [rows.from_row(models.Callback, r) for r in found]
         claimed.sort(key=lambda c: c.due_at)
         return claimed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import orjson
 
@@ -33,6 +33,21 @@ WHERE id IN (
     ) f
   ) d
   WHERE d.n <= :quota
+)
+RETURNING *
+"""
+#: The first `:limit` claimable callbacks of one destination, in due order (the `callbacks_endpoint_due` index).
+CLAIM_ENDPOINT = """
+UPDATE callbacks SET lease_until = :until, lease_owner = :owner
+WHERE id IN (
+  SELECT c.id FROM callbacks c
+  WHERE c.endpoint = :endpoint AND c.state = 'pending' AND c.due_at <= :now
+    AND (c.lease_until IS NULL OR c.lease_until < :now)
+    AND NOT EXISTS (
+      SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+    )
+  ORDER BY c.due_at
+  LIMIT :limit
 )
 RETURNING *
 """
@@ -78,6 +93,22 @@ class SqliteCallbacks(core.SqliteCore):
 
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             return conn.execute(CLAIM_DUE, params).fetchall()
+
+        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found.sort(key=lambda c: c.due_at)
+        return found
+
+    async def claim_endpoint_callbacks(
+        self, owner: str, now: dt.datetime, limits: Mapping[str, int], lease_s: float
+    ) -> list[models.Callback]:
+        until = now.timestamp() + lease_s
+
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            found: list[sqlite3.Row] = []
+            for endpoint, limit in limits.items():
+                params = {"now": now.timestamp(), "limit": limit, "until": until, "owner": owner}
+                found += conn.execute(CLAIM_ENDPOINT, {**params, "endpoint": endpoint}).fetchall()
+            return found
 
         found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
         found.sort(key=lambda c: c.due_at)
