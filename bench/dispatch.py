@@ -232,7 +232,8 @@ async def raw(url: str, n: int, config: settings.Settings) -> float:
 async def dispatch(
     workdir: Path, url: str | list[str], n: int, config: settings.Settings, claims: list[int] | None = None
 ) -> float:
-    """Callbacks/s delivering `n` pre-queued callbacks; appends how many rows the claims leased to `claims`."""
+    """Callbacks/s delivering `n` pre-queued callbacks; appends how many rows the claims (both kinds) leased to
+    `claims`."""
     path = workdir / "dispatch.sqlite3"
     path.unlink(missing_ok=True)
     db = await new_store(path)
@@ -241,13 +242,15 @@ async def dispatch(
     leased = 0
     all_done = asyncio.Event()
     original = db.record_attempts
-    claim = db.claim_due_callbacks
 
-    async def claiming(*args: Any, **kwargs: Any) -> list[models.Callback]:
-        nonlocal leased
-        found = await claim(*args, **kwargs)
-        leased += len(found)
-        return found
+    def counted(claim: Any) -> Any:
+        async def claiming(*args: Any, **kwargs: Any) -> list[models.Callback]:
+            nonlocal leased
+            found: list[models.Callback] = await claim(*args, **kwargs)
+            leased += len(found)
+            return found
+
+        return claiming
 
     async def counting(results: list[store.AttemptResult], now: dt.datetime) -> None:
         nonlocal recorded
@@ -257,7 +260,8 @@ async def dispatch(
             all_done.set()
 
     db.record_attempts = counting  # type: ignore[method-assign]
-    db.claim_due_callbacks = claiming  # type: ignore[method-assign]
+    db.claim_due_callbacks = counted(db.claim_due_callbacks)  # type: ignore[method-assign]
+    db.claim_endpoint_callbacks = counted(db.claim_endpoint_callbacks)  # type: ignore[method-assign]
     stop = asyncio.Event()
     async with sender.Sender(config_.sender_config(config)) as snd:
         d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
