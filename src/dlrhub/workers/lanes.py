@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
+from collections.abc import Callable
 
 from dlrhub.core import models
 
@@ -112,14 +113,15 @@ class Walks:
     one took, so a long backlog costs at most a twentieth of the time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._last: tuple[frozenset[str], float, float] | None = None
         #: Set when new callbacks may be due since (written, or a later callback of a message freed).
         self.stale = False
 
     def found_nothing(self, skipped: frozenset[str], started: float) -> None:
-        """A claim begun at `started` (`time.monotonic()`) skipping `skipped` found nothing else."""
-        now = time.monotonic()
+        """A claim begun at `started` (by `clock`) skipping `skipped` found nothing else."""
+        now = self._clock()
         self._last = (skipped, now, now - started)
         self.stale = False
 
@@ -127,5 +129,5 @@ class Walks:
         """Whether a claim skipping `skip` would find nothing new now."""
         if self._last is None or not skip >= self._last[0]:
             return False
-        elapsed = time.monotonic() - self._last[1]
+        elapsed = self._clock() - self._last[1]
         return elapsed < 20 * self._last[2] or (not self.stale and elapsed < idle_s)
