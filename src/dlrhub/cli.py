@@ -7,27 +7,46 @@ import json
 import logging
 import secrets
 import sys
-from decimal import Decimal
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.commands import demo, nxcloud, receive, replay, session
+from dlrhub.commands import (
+    accounts as accounts_cmd,
+)
+from dlrhub.commands import (
+    apps,
+    audit,
+    demo,
+    keys,
+    nxcloud,
+    oas,
+    receive,
+    replay,
+    session,
+    templates,
+    tokens,
+)
 from dlrhub.core import errors
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
+from dlrhub.services import tokens as tokens_
 
 app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
-app.add_typer(accounts_app, name="accounts")
 console = Console(soft_wrap=True)
 
+app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(nxcloud.app, name="nxcloud")
 app.add_typer(replay.app, name="replay")
+app.add_typer(apps.app, name="apps")
+app.add_typer(keys.app, name="keys")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
+app.add_typer(templates.app, name="templates")
+app.add_typer(oas.app, name="oas")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 
@@ -57,37 +76,57 @@ def _logging(config: settings.Settings) -> None:
     )
 
 
+#: What `serve`'s banner says about callbacks to loopback, in each case.
+LOOPBACK_DEMO = (
+    "callbacks to loopback: allowed for the demo (this store holds only the demo account;"
+    " set DLRHUB_CALLBACK_ALLOW to choose)"
+)
+LOOPBACK_SETTING = "callbacks to loopback or private addresses: allowed by setting DLRHUB_CALLBACK_ALLOW ({})"
+LOOPBACK_CLOSED = "callbacks to loopback: not allowed (set DLRHUB_CALLBACK_ALLOW=127.0.0.1,::1 to allow)"
+LOOPBACK = ("127.0.0.1", "::1")
+
+
 @app.command()
 def serve() -> None:
     """Run everything in one process: the API, the callback dispatcher and the Zalo channel (the built-in
-    simulator unless DLRHUB_ZALO_MODE says otherwise). Creates a demo account on first start and prints it."""
+    simulator unless DLRHUB_ZALO_MODE says otherwise). Migrates the store (creating a SQLite file), creates a
+    demo account on a new store's first start and prints it; callbacks to loopback are allowed while the store
+    holds only that account, or as DLRHUB_CALLBACK_ALLOW says."""
     config = session.load_settings(console)
-    changes: dict[str, object] = {}
-    if not config.admin_token:
-        changes["admin_token"] = secrets.token_urlsafe(24)
-    if config.demo_account and not config.callback_allow:
-        changes["callback_allow"] = ("127.0.0.1", "::1")
-    config = dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+    made_token = not config.admin_token
+    if made_token:
+        config = dataclasses.replace(config, admin_token=secrets.token_urlsafe(24))
     _logging(config)
 
     async def main() -> None:
         hub = hub_.Hub.open(config)
         await session.reach(hub, console)
         await hub.store.migrate()
+        await session.require_schema(hub, console)  # a newer release's schema: refuse, as `api` does
+        show_token = made_token
+        if made_token and await tokens_.has_live_admin(hub):
+            # Named admin tokens took over: a bootstrap token made up for the run would only widen the door.
+            show_token = False
+            hub.settings = dataclasses.replace(hub.settings, admin_token="")
+            console.print("no bootstrap admin token: named admin tokens exist (dlrhub tokens list)")
         made = await accounts.ensure_demo(hub) if config.demo_account else None
+        if config.callback_allow:
+            loopback = LOOPBACK_SETTING.format(", ".join(config.callback_allow))
+        elif config.demo_account and await accounts.only_demo(hub):
+            hub.settings = dataclasses.replace(hub.settings, callback_allow=LOOPBACK)
+            loopback = LOOPBACK_DEMO
+        else:
+            loopback = LOOPBACK_CLOSED
         base = f"http://{config.host}:{config.port}"
         console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")
-        if "admin_token" in changes:
+        if show_token:
             console.print(
                 f"admin token (this run only; set DLRHUB_ADMIN_TOKEN to fix it): {config.admin_token}"
-            )
-        if "callback_allow" in changes:
-            console.print(
-                "callbacks to 127.0.0.1 are allowed for the demo (set DLRHUB_CALLBACK_ALLOW to change)"
             )
         if made is not None:
             console.print("demo account created; its credentials (shown once):")
             console.print_json(json.dumps(made.credentials()))
+        console.print(loopback)
         await runtime.run(hub)
 
     runtime.start(main)
@@ -95,7 +134,8 @@ def serve() -> None:
 
 @app.command()
 def api() -> None:
-    """Run only the HTTP API (scale it out beside `dlrhub worker` on PostgreSQL)."""
+    """Run only the HTTP API (scale it out beside `dlrhub worker` on PostgreSQL). Refuses to start (exit 2) on a
+    store that does not exist or is not migrated: run `dlrhub migrate` first."""
     config = session.load_settings(console)
     _logging(config)
     runtime.start(lambda: _run(config, background=False))
@@ -103,16 +143,17 @@ def api() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run only the background workers: the callback dispatcher and the Zalo channel."""
+    """Run only the background workers: the callback dispatcher and the Zalo channel. Refuses to start (exit 2)
+    on a store that does not exist or is not migrated: run `dlrhub migrate` first."""
     config = session.load_settings(console)
     _logging(config)
     runtime.start(lambda: _run(config, http=False))
 
 
 async def _run(config: settings.Settings, *, http: bool = True, background: bool = True) -> None:
-    """`runtime.run` on a hub whose database answers at start (else exit 2: see `session.reach`)."""
-    hub = hub_.Hub.open(config)
-    await session.reach(hub, console)
+    """`runtime.run` on a hub whose database answers and is migrated at start (else exit 2: see
+    `session.open_ready`)."""
+    hub = await session.open_ready(config, console)
     await runtime.run(hub, http=http, background=background)
 
 
@@ -126,77 +167,10 @@ def migrate() -> None:
         await session.reach(hub, console)
         try:
             applied = await hub.store.migrate()
+            await session.require_schema(hub, console)  # says so when a newer release migrated it further
         finally:
             await hub.close()
         console.print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
-
-    runtime.start(main)
-
-
-@accounts_app.command("create")
-def accounts_create(
-    name: Annotated[str, typer.Option(help="The customer's name.")],
-    currency: Annotated[str, typer.Option(help="Balance and price currency.")] = "VND",
-    balance: Annotated[str, typer.Option(help="Opening balance.")] = "1000000",
-    dr_url: Annotated[str | None, typer.Option(help="The default app's NXCloud DR URL.")] = None,
-    signed: Annotated[bool, typer.Option(help="Sign callbacks with a new Standard Webhooks secret.")] = False,
-    esms_delivered_callback: Annotated[
-        bool, typer.Option(help="A second eSMS GET callback when Zalo reports a message delivered.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-) -> None:
-    """Create an account and print its credentials in both dialects (shown once)."""
-    config = session.load_settings(console)
-
-    async def main() -> None:
-        async with session.migrated_hub(config, console) as hub:
-            made = await accounts.create(
-                hub,
-                name,
-                currency=currency,
-                balance=Decimal(balance),
-                dr_url=dr_url,
-                signed=signed,
-                esms_delivered_callback=esms_delivered_callback,
-            )
-        if as_json:
-            sys.stdout.write(json.dumps(made.credentials()) + "\n")
-        else:
-            console.print_json(json.dumps(made.credentials()))
-
-    runtime.start(main)
-
-
-@accounts_app.command("list")
-def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List accounts (without secrets)."""
-    config = session.load_settings(console)
-
-    async def main() -> None:
-        async with session.migrated_hub(config, console) as hub:
-            found = await hub.store.list_accounts()
-        if as_json:
-            rows = [
-                {
-                    "id": a.id,
-                    "name": a.name,
-                    "status": a.status.value,
-                    "balance": str(a.balance),
-                    "currency": a.currency,
-                    "esms_api_key": a.esms_api_key,
-                    "nx_access_key": a.nx_access_key,
-                    "esms_delivered_callback": a.esms_delivered_callback,
-                }
-                for a in found
-            ]
-            sys.stdout.write(json.dumps(rows) + "\n")
-            return
-        table = Table("id", "name", "status", "balance", "eSMS ApiKey", "NXCloud accessKey")
-        for a in found:
-            table.add_row(
-                a.id, a.name, a.status.value, f"{a.balance} {a.currency}", a.esms_api_key, a.nx_access_key
-            )
-        console.print(table)
 
     runtime.start(main)
 
@@ -205,10 +179,13 @@ def main() -> None:
     """Entry point of the `dlrhub` script.
 
     A configuration error, or a database lost while a command runs, ends it with one line and status 2, as
-    the CLI reference says, not with a traceback.
+    the CLI reference says, not with a traceback; a background worker that kept crashing, with status 3.
     """
     try:
         app()
     except (errors.ConfigError, errors.StoreUnavailable) as exc:
         session.config_error(console, exc)
         sys.exit(2)
+    except runtime.WorkerGaveUp as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(3)

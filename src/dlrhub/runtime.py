@@ -1,12 +1,21 @@
-"""Running dlrhub: the HTTP server and the background workers of one process, until a signal stops them."""
+"""Running dlrhub: the HTTP server and the supervised background workers of one process, until a signal stops them.
+
+A worker that raises is restarted after a backoff that doubles; one that keeps crashing takes the process down
+(`WorkerGaveUp`, exit status 3), so a process never stays up sending nothing. `/readyz` names a worker while it
+is down.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
+import functools
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import uvicorn
@@ -27,6 +36,88 @@ def workers() -> list[Worker]:
     return [dispatcher.run, zalo_worker.run]
 
 
+def worker_name(worker: Worker) -> str:
+    """The name logs and `/readyz` give a worker: its module's (`dispatcher`, `zalo_channel`)."""
+    return str(getattr(worker, "__module__", "worker")).rsplit(".", 1)[-1]
+
+
+class WorkerGaveUp(Exception):
+    """A background worker kept crashing, so the process stops (exit status 3) for its supervisor to see."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Restarts:
+    """How a crashed worker is restarted: after `backoff_s`, doubling with each crash within `window_s` up to
+    `max_backoff_s`; the `max_crashes`-th crash within `window_s` gives up instead."""
+
+    max_crashes: int = 5
+    window_s: float = 300.0
+    backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+
+    def delay(self, crashes: int) -> float:
+        """Seconds to wait before restarting a worker that crashed `crashes` times within the window."""
+        return float(min(self.max_backoff_s, self.backoff_s * 2 ** max(0, crashes - 1)))
+
+
+#: Waits the seconds given, or until the event is set, whichever comes first.
+Sleep = Callable[[float, asyncio.Event], Awaitable[None]]
+
+
+async def _sleep(delay: float, stop: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), delay)
+
+
+class _Returned(Exception):
+    """The worker returned although it was not told to stop."""
+
+
+async def supervise(
+    name: str,
+    work: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    health: hub_.Health,
+    restarts: Restarts = Restarts(),
+    *,
+    sleep: Sleep = _sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Run `work(stop)` until `stop` is set, restarting it when it raises (or returns early).
+
+    Each crash is logged with its exception and marks `name` down in `health` until the restart. Returns once
+    `stop` is set; raises WorkerGaveUp at the `restarts.max_crashes`-th crash within `restarts.window_s`.
+    """
+    crashes: collections.deque[float] = collections.deque()
+    while not stop.is_set():
+        try:
+            await work(stop)
+            if stop.is_set():
+                return
+            raise _Returned(f"worker {name} returned before it was told to stop")
+        except Exception as exc:
+            now = clock()
+            crashes.append(now)
+            while now - crashes[0] > restarts.window_s:
+                crashes.popleft()
+            health.down[name] = type(exc).__name__
+            if len(crashes) >= restarts.max_crashes:
+                message = (
+                    f"worker {name} crashed {len(crashes)} times within {restarts.window_s:g} s"
+                    f" (last: {type(exc).__name__}: {exc})"
+                )
+                log.critical("%s; stopping the process", message, exc_info=exc)
+                raise WorkerGaveUp(message) from exc
+            delay = restarts.delay(len(crashes))
+            log.error(
+                "worker %s crashed (%d within %g s); restarting it in %g s",
+                *(name, len(crashes), restarts.window_s, delay),
+                exc_info=exc,
+            )
+            await sleep(delay, stop)
+            health.down.pop(name, None)
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event that SIGINT or SIGTERM sets (where the platform lets the running loop catch them)."""
     stop = asyncio.Event()
@@ -37,14 +128,23 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run(hub: hub_.Hub, *, http: bool = True, background: bool = True) -> None:
-    """Serve HTTP and/or run the workers until SIGINT or SIGTERM; then stop them and close the store."""
+async def run(
+    hub: hub_.Hub, *, http: bool = True, background: bool = True, restarts: Restarts = Restarts()
+) -> None:
+    """Serve HTTP and/or run the supervised workers until SIGINT or SIGTERM; then stop them and close the store.
+
+    Raises WorkerGaveUp, once everything is stopped, when a worker kept crashing (see `supervise`).
+    """
     stop = stop_on_signals()
     tasks: list[asyncio.Task[None]] = []
     if background:
-        tasks = [
-            asyncio.create_task(w(hub, stop), name=getattr(w, "__module__", "worker")) for w in workers()
-        ]
+        for w in workers():
+            name = worker_name(w)
+            work = functools.partial(w, hub)
+            task = asyncio.create_task(supervise(name, work, stop, hub.health, restarts), name=name)
+            # A supervisor ends only on `stop` or by giving up: then the whole process stops.
+            task.add_done_callback(lambda _: stop.set())
+            tasks.append(task)
     server: uvicorn.Server | None = None
     try:
         if http:
@@ -73,9 +173,15 @@ async def run(hub: hub_.Hub, *, http: bool = True, background: bool = True) -> N
                 await asyncio.wait_for(task, timeout=10)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
+            except WorkerGaveUp:
+                pass  # logged when it gave up; raised below
             except Exception:
                 log.exception("worker %s failed while stopping", task.get_name())
         await hub.close()
+    for task in tasks:
+        failure = task.exception() if task.done() and not task.cancelled() else None
+        if isinstance(failure, WorkerGaveUp):
+            raise failure
 
 
 def start(main: Callable[[], Coroutine[Any, Any, None]]) -> None:

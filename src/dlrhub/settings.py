@@ -7,6 +7,8 @@ This is the only module that reads the environment. Precedence: environment, the
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import os
 import tomllib
 import typing
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dlrhub.core import errors
+from dlrhub.core import errors, urls
 
 ENV_PREFIX = "DLRHUB_"
 #: Settings whose values may hold a secret (a token, or a password inside a URL): never echoed in errors.
@@ -52,7 +54,10 @@ class Settings:
     zalo_concurrency: int = 64
     #: Seconds after a worker died mid-send before the message, with no receipt seen, fails with 17005.
     zalo_recovery_grace_s: float = 600.0
+    #: Days before an OA's refresh token expires from which dlrhub warns (log, and alert on the metric).
+    zalo_refresh_warn_days: int = 14
     #: Callback destinations the SSRF guard lets through although they are loopback or private (CIDRs or hosts).
+    #: Empty: none, except that `dlrhub serve` opens loopback while its store holds only the demo account.
     callback_allow: tuple[str, ...] = ()
     #: Seconds before a callback attempt counts as a timeout.
     callback_timeout_s: float = 10.0
@@ -73,7 +78,7 @@ class Settings:
     esms_getcallback_tps: int = 20
     #: Largest request body any front door reads, in bytes.
     max_body_bytes: int = 1_048_576
-    #: Create a demo account on first start of `dlrhub serve` and print its credentials.
+    #: Create a demo account on a new store's first start of `dlrhub serve` and print its credentials.
     demo_account: bool = True
     #: `debug`, `info`, `warning` or `error`.
     log_level: str = "info"
@@ -121,22 +126,121 @@ def load(environ: Mapping[str, str] | None = None, config_file: Path | None = No
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 #: The log levels both Python's logging and uvicorn know.
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+ZALO_MODES = ("auto", "simulator", "zalo")
+#: `DLRHUB_*` variables that are read but name no setting.
+OTHER_VARIABLES = frozenset({ENV_PREFIX + "CONFIG"})
+
+#: A number setting must be finite and at least 0, and more where listed here: a count of 0 (`1`) or a time of
+#: 0 (`POSITIVE`) would stop the work it sizes. `port` 0 means a free port the system picks.
+AT_LEAST_ONE = frozenset(
+    {
+        "zalo_oa_concurrency",
+        "zalo_concurrency",
+        "dispatch_batch_size",
+        "dispatch_concurrency",
+        "endpoint_concurrency",
+        "breaker_failures",
+        "esms_getcallback_tps",
+        "max_body_bytes",
+    }
+)
+POSITIVE = frozenset(
+    {"zalo_timeout_s", "simulator_journey_lifetime_s", "callback_timeout_s", "dispatch_lease_s"}
+)
+#: Settings holding a URL, and the schemes each may use (an empty value is allowed where "" is listed).
+URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "database_url": DATABASE_SCHEMES,
+    "redis_url": ("", "redis://", "rediss://", "unix://"),
+    "zalo_api_url": ("http://", "https://"),
+    "zalo_oauth_url": ("http://", "https://"),
+}
+#: Settings whose value must be one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {"log_level": LOG_LEVELS, "zalo_mode": ZALO_MODES}
 
 
 def _checked(config: Settings) -> Settings:
-    """`config`, once the values whose type alone does not make them usable are known to be."""
-    if not config.database_url.startswith(DATABASE_SCHEMES):
-        scheme = config.database_url.split(":", 1)[0][:20]
-        raise errors.ConfigError(
-            f"setting database_url ({ENV_PREFIX}DATABASE_URL): unsupported scheme {scheme!r}"
-            " (sqlite:///path or postgresql://user@host:port/db)"
-        )
-    if config.log_level.lower() not in LOG_LEVELS:
-        raise errors.ConfigError(
-            f"setting log_level ({ENV_PREFIX}LOG_LEVEL): bad value {config.log_level[:20]!r}"
-            f" ({', '.join(LOG_LEVELS)})"
-        )
+    """`config`, once the values whose type alone does not make them usable are known to be.
+
+    Raises errors.ConfigError naming the first setting that is not, and what it must be.
+    """
+    for name in field_names():
+        problem = _problem(name, getattr(config, name))
+        if problem is not None:
+            value = getattr(config, name)
+            shown = repr(_short(value))
+            if name in SECRET_SETTINGS:  # a URL's scheme says enough; the rest may hold a password
+                shown = repr(value.split(":", 1)[0][:20] + ":…") if name in URL_SCHEMES else "(hidden)"
+            raise errors.ConfigError(
+                f"setting {name} ({ENV_PREFIX}{name.upper()}): bad value {shown} ({problem})"
+            )
     return config
+
+
+def _problem(name: str, value: Any) -> str | None:
+    """What is wrong with `value` for setting `name`, or None."""
+    if name in URL_SCHEMES:
+        schemes = URL_SCHEMES[name]
+        if not (value == "" and "" in schemes) and not any(
+            s and value.startswith(s) and len(value) > len(s) for s in schemes
+        ):
+            return "empty, or " * ("" in schemes) + "a URL starting " + " or ".join(s for s in schemes if s)
+    elif name in CHOICES:
+        if value.strip().lower() not in CHOICES[name]:
+            return "one of " + ", ".join(CHOICES[name])
+    elif name == "host":
+        if not value.strip():
+            return "an address to listen on, such as 127.0.0.1 or 0.0.0.0"
+    elif name == "port":
+        if not 0 <= value <= 65_535:
+            return "0 to 65535"
+    elif name == "callback_allow":
+        try:
+            urls.parse_allowlist(value)
+        except errors.ConfigError as exc:
+            return str(exc)
+    elif isinstance(value, tuple):
+        if not value or not all(_number_problem(name, v) is None for v in value):
+            return "a comma-separated list of seconds, at least one, each finite and 0 or more"
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return _number_problem(name, value)
+    return None
+
+
+def _number_problem(name: str, value: float) -> str | None:
+    if not math.isfinite(value) or value < 0:
+        return "a finite number, 0 or more"
+    if name in AT_LEAST_ONE and value < 1:
+        return "1 or more"
+    if name in POSITIVE and value <= 0:
+        return "more than 0"
+    return None
+
+
+def _short(value: Any) -> Any:
+    """`value` cut short for an error line (a long list or string would wrap it)."""
+    if isinstance(value, str) and len(value) > 40:
+        return value[:40] + "…"
+    if isinstance(value, tuple) and len(value) > 10:
+        return value[:10]
+    return value
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning line for each `DLRHUB_*` environment variable that names no setting (it would be ignored),
+    with the closest setting's variable when one is near."""
+    env = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in field_names()} | OTHER_VARIABLES
+    known |= {ENV_PREFIX + name.upper() for name in REMOVED}  # refused with their own message
+    lines = []
+    for var in sorted(v for v in env if v.upper().startswith(ENV_PREFIX) and v not in known):
+        # Compared without the prefix every candidate shares, which would make any two names look alike.
+        suffixes = {k.removeprefix(ENV_PREFIX): k for k in known}
+        near = difflib.get_close_matches(
+            var.upper().removeprefix(ENV_PREFIX), sorted(suffixes), n=1, cutoff=0.7
+        )
+        hint = f" (did you mean {suffixes[near[0]]}?)" if near else ""
+        lines.append(f"unknown environment variable {var} is ignored{hint}")
+    return lines
 
 
 def _refuse_removed(names: set[str]) -> None:
@@ -153,7 +257,11 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             if text not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
                 raise ValueError(value)
             return text in {"1", "true", "yes", "on"}
+        if hint in (int, float) and isinstance(value, bool | dict | list):
+            raise TypeError(value)  # TOML's `true` is no number (Python's int(True) is 1)
         if hint is int:
+            if isinstance(value, float):
+                raise TypeError(value)  # 1.5 in a TOML file is no count
             return int(value)
         if hint is float:
             return float(value)

@@ -53,6 +53,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.zalo_refresh_expiry = prom.Gauge(
+            "dlrhub_zalo_refresh_token_expiry_seconds",
+            "Seconds until each active OA's refresh token expires (checked every minute by the channel worker).",
+            ["oa_id"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return prom.generate_latest(self.registry)

@@ -1,14 +1,12 @@
-"""Admin endpoints, behind the bearer token: create and list accounts."""
+"""Admin endpoints, behind the bearer token: create an account (the rest of accounts: `admin_accounts`)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import fastapi
 import pydantic
 
-from dlrhub import store
 from dlrhub.api import deps, fields
 from dlrhub.services import accounts
 
@@ -34,27 +32,15 @@ class AccountIn(pydantic.BaseModel):
         False,
         description="A second eSMS GET callback when Zalo reports a message delivered (DECISIONS: off).",
     )
-
-
-def account_json(account: Any) -> dict[str, Any]:
-    """An account without its secrets."""
-    return {
-        "id": account.id,
-        "name": account.name,
-        "status": account.status.value,
-        "balance": str(account.balance),
-        "currency": account.currency,
-        "utc_offset_minutes": account.utc_offset_minutes,
-        "esms_api_key": account.esms_api_key,
-        "nx_access_key": account.nx_access_key,
-        "signed": bool(account.signing_secrets),
-        "esms_delivered_callback": account.esms_delivered_callback,
-        "created_at": account.created_at.isoformat(),
-    }
+    demo_oa: bool | None = pydantic.Field(
+        None,
+        description="Make a demo OA with templates 100001-100003 that only the simulator accepts. Default: only"
+        " when this dlrhub talks to the simulator; with the real Zalo, register the OA (`POST .../oas`).",
+    )
 
 
 @router.post("/accounts", status_code=201)
-async def create_account(body: AccountIn, hub: deps.HubDep) -> fastapi.Response:
+async def create_account(body: AccountIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """Create an account; the answer holds its secrets, shown only this once."""
     made = await accounts.create(
         hub,
@@ -65,12 +51,7 @@ async def create_account(body: AccountIn, hub: deps.HubDep) -> fastapi.Response:
         dr_url=body.dr_url,
         signed=body.signed,
         esms_delivered_callback=body.esms_delivered_callback,
+        actor=deps.actor(request),
+        with_demo_oa=body.demo_oa,
     )
     return deps.json_response(made.credentials(), 201)
-
-
-@router.get("/accounts")
-async def list_accounts(hub: deps.HubDep) -> fastapi.Response:
-    """Every account, oldest first, without secrets."""
-    db: store.Accounts = hub.store
-    return deps.json_response({"accounts": [account_json(a) for a in await db.list_accounts()]})

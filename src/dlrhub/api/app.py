@@ -15,7 +15,25 @@ import starlette.responses
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlrhub import __version__
-from dlrhub.api import admin, callbacks, deps, esms, native, nxcloud, ops, orphans, outage, zalo_webhook
+from dlrhub.api import (
+    admin,
+    admin_accounts,
+    admin_apps,
+    admin_audit,
+    admin_keys,
+    admin_oas,
+    admin_templates,
+    admin_tokens,
+    callbacks,
+    deps,
+    esms,
+    native,
+    nxcloud,
+    ops,
+    orphans,
+    outage,
+    zalo_webhook,
+)
 from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_wiring
@@ -29,6 +47,13 @@ ROUTERS = (
     callbacks.router,
     orphans.router,
     admin.router,
+    admin_apps.router,
+    admin_keys.router,
+    admin_tokens.router,
+    admin_audit.router,
+    admin_templates.router,
+    admin_accounts.router,
+    admin_oas.router,
     ops.router,
 )
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]
@@ -168,6 +193,7 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
 
     statuses: list[tuple[type[errors.DlrhubError], int, str]] = [
         (errors.NotAuthorized, 401, "not_authorized"),
+        (errors.Forbidden, 403, "forbidden"),
         (errors.NotFound, 404, "not_found"),
         (errors.Conflict, 409, "conflict"),
         (errors.InvalidInput, 422, "invalid_request"),

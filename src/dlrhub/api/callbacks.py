@@ -7,14 +7,14 @@ from typing import Annotated, Any
 import fastapi
 import pydantic
 
-from dlrhub import store
 from dlrhub.api import deps, fields, native
-from dlrhub.core import errors, models, urls
+from dlrhub.core import errors, models, scopes, urls
 from dlrhub.services import endpoints, replay
 
-router = fastapi.APIRouter(
-    prefix="/v1", tags=["callbacks"], dependencies=[fastapi.Depends(deps.require_admin)]
-)
+router = fastapi.APIRouter(prefix="/v1", tags=["callbacks"])
+#: Endpoints are shared by every account: only admin (and, to read, read) tokens reach them.
+_READ = [fastapi.Depends(deps.require(scopes.Scope.READ))]
+_ADMIN = [fastapi.Depends(deps.require(scopes.Scope.ADMIN))]
 
 
 def attempt_json(attempt: models.Attempt) -> dict[str, Any]:
@@ -68,20 +68,20 @@ def endpoint_json(ep: models.Endpoint) -> dict[str, Any]:
 
 
 @router.get("/messages/{message_id}/callbacks")
-async def message_callbacks(message_id: native.Id, hub: deps.HubDep) -> fastapi.Response:
-    """A message's callbacks in delivery order, each with every attempt made."""
-    found = await replay.history(hub, message_id)
+async def message_callbacks(message_id: native.Id, hub: deps.HubDep, who: deps.Puller) -> fastapi.Response:
+    """A message's callbacks in delivery order, each with every attempt made. A customer token sees only its
+    account's (another's answers 404)."""
+    found = await replay.history(hub, message_id, who.account_id)
     return deps.json_response(
         {"message_id": message_id, "callbacks": [callback_json(cb, attempts) for cb, attempts in found]}
     )
 
 
 @router.get("/callbacks/{callback_id}")
-async def get_callback(callback_id: native.Id, hub: deps.HubDep) -> fastapi.Response:
-    """One callback with its attempts."""
-    db: store.Callbacks = hub.store
-    cb = await db.get_callback(callback_id)
-    return deps.json_response(callback_json(cb, await db.list_attempts(cb.id)))
+async def get_callback(callback_id: native.Id, hub: deps.HubDep, who: deps.Puller) -> fastapi.Response:
+    """One callback with its attempts. A customer token sees only its account's (another's answers 404)."""
+    cb, attempts = await replay.callback(hub, callback_id, who.account_id)
+    return deps.json_response(callback_json(cb, attempts))
 
 
 class ReplayIn(pydantic.BaseModel):
@@ -105,8 +105,11 @@ class ReplayIn(pydantic.BaseModel):
 
 
 @router.post("/callbacks/replay")
-async def post_replay(body: ReplayIn, hub: deps.HubDep) -> fastapi.Response:
-    """Redeliver the selected callbacks now (same ids, fresh retry schedule); `dry_run` only lists them."""
+async def post_replay(body: ReplayIn, hub: deps.HubDep, who: deps.Replayer) -> fastapi.Response:
+    """Redeliver the selected callbacks now (same ids, fresh retry schedule); `dry_run` only lists them.
+
+    A customer token replays only its account's callbacks: the selection is narrowed to them, and a message
+    or account of another answers 404."""
     result = await replay.replay(
         hub,
         replay.ReplayRequest(
@@ -119,6 +122,7 @@ async def post_replay(body: ReplayIn, hub: deps.HubDep) -> fastapi.Response:
             url=body.url,
             limit=body.limit,
             dry_run=body.dry_run,
+            owner=who.account_id,
         ),
     )
     return deps.json_response(
@@ -131,7 +135,7 @@ async def post_replay(body: ReplayIn, hub: deps.HubDep) -> fastapi.Response:
     )
 
 
-@router.get("/endpoints")
+@router.get("/endpoints", dependencies=_READ)
 async def list_endpoints(
     hub: deps.HubDep, state: Annotated[list[models.EndpointState] | None, fastapi.Query()] = None
 ) -> fastapi.Response:
@@ -148,7 +152,7 @@ class EndpointIn(pydantic.BaseModel):
     endpoint: fields.Name = pydantic.Field(min_length=1, max_length=300)
 
 
-@router.post("/endpoints/reset")
+@router.post("/endpoints/reset", dependencies=_ADMIN)
 async def reset_endpoint(body: EndpointIn, hub: deps.HubDep) -> fastapi.Response:
     """Re-enable a paused or disabled destination. Cancelled callbacks stay cancelled: replay them."""
     try:

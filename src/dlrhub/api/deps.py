@@ -1,15 +1,16 @@
-"""What route handlers share: the Hub, bounded body reading, admin auth, and JSON error answers."""
+"""What route handlers share: the Hub, bounded body reading, bearer-token scopes, and JSON error answers."""
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import fastapi
 import orjson
 
-from dlrhub.core import errors
+from dlrhub.core import errors, scopes
 from dlrhub.services import hub as hub_
+from dlrhub.services import tokens
 
 
 def hub(request: fastapi.Request) -> hub_.Hub:
@@ -47,22 +48,56 @@ def problem(status_code: int, error: str, message: str, **extra: Any) -> fastapi
     return json_response({"error": error, "message": message, **extra}, status_code)
 
 
-def require_admin(request: fastapi.Request) -> None:
-    """Raise 401 unless the request carries the admin bearer token."""
-    expected = hub(request).settings.admin_token
-    given = request.headers.get("authorization", "")
-    scheme, _, token = given.partition(" ")
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(token.encode(), expected.encode())
-    ):
+#: The methods that change nothing: a read token may call them on the admin API.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _authorize(request: fastapi.Request, scope: scopes.Scope) -> scopes.Principal:
+    """The request's principal, also kept as `request.state.principal` and its name as `request.state.actor`.
+
+    Raises errors.NotAuthorized (401) without a known, unrevoked bearer token, and errors.Forbidden (403) when
+    the token's kind does not reach `scope`.
+    """
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
         raise errors.NotAuthorized()
-    request.state.actor = BOOTSTRAP_ACTOR
+    found = await tokens.authenticate(hub(request), presented.strip())
+    request.state.principal = found
+    request.state.actor = found.actor
+    if not found.allows(scope):
+        raise errors.Forbidden(
+            f"a {found.kind.value} token does not reach this route (it needs {scope.value})"
+        )
+    return found
+
+
+def _requirer(scope: scopes.Scope) -> Callable[[fastapi.Request], Awaitable[scopes.Principal]]:
+    async def required(request: fastapi.Request) -> scopes.Principal:
+        return await _authorize(request, scope)
+
+    required.__name__ = f"require_{scope.value}"
+    return required
+
+
+_REQUIRED = {scope: _requirer(scope) for scope in scopes.Scope}
+
+
+def require(scope: scopes.Scope) -> Callable[[fastapi.Request], Awaitable[scopes.Principal]]:
+    """A dependency answering the request's principal when its token reaches `scope` (else 401 or 403)."""
+    return _REQUIRED[scope]
+
+
+async def require_admin(request: fastapi.Request) -> scopes.Principal:
+    """The admin API's guard, for a whole router: reads (GET, HEAD) need Scope.READ, any other method
+    Scope.ADMIN. A router of `/v1/admin` routes with this dependency is read-only for read tokens and closed
+    to customer tokens without more ado."""
+    return await _authorize(
+        request, scopes.Scope.READ if request.method in SAFE_METHODS else scopes.Scope.ADMIN
+    )
 
 
 #: The audit log's name for whoever holds DLRHUB_ADMIN_TOKEN.
-BOOTSTRAP_ACTOR = "bootstrap"
+BOOTSTRAP_ACTOR = scopes.BOOTSTRAP.actor
 
 
 def actor(request: fastapi.Request) -> str:
@@ -73,3 +108,7 @@ def actor(request: fastapi.Request) -> str:
 
 #: A route parameter receiving the process's Hub.
 HubDep = Annotated[hub_.Hub, fastapi.Depends(hub)]
+#: A route parameter receiving the principal of a token that may pull messages (customers: their own).
+Puller = Annotated[scopes.Principal, fastapi.Depends(require(scopes.Scope.PULL))]
+#: A route parameter receiving the principal of a token that may replay callbacks (customers: their own).
+Replayer = Annotated[scopes.Principal, fastapi.Depends(require(scopes.Scope.REPLAY))]

@@ -11,8 +11,8 @@ import pydantic
 
 from dlrhub import store
 from dlrhub.api import deps, fields
-from dlrhub.core import errors, models, urls
-from dlrhub.services import events
+from dlrhub.core import errors, models, scopes, urls
+from dlrhub.services import events, replay
 
 router = fastapi.APIRouter(prefix="/v1", tags=["native"])
 
@@ -107,7 +107,7 @@ def event_json(event: models.StatusEvent) -> dict[str, Any]:
     }
 
 
-@router.post("/events", status_code=202, dependencies=[fastapi.Depends(deps.require_admin)])
+@router.post("/events", status_code=202, dependencies=[fastapi.Depends(deps.require(scopes.Scope.ADMIN))])
 async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
     """Ingest one status event. 202 when stored, 200 when the event id was seen before."""
     ev = events.ExternalEvent(
@@ -151,10 +151,11 @@ async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
     )
 
 
-@router.get("/messages/{message_id}", dependencies=[fastapi.Depends(deps.require_admin)])
-async def get_message(message_id: Id, hub: deps.HubDep) -> fastapi.Response:
-    """A message with its event history, oldest first."""
+@router.get("/messages/{message_id}")
+async def get_message(message_id: Id, hub: deps.HubDep, who: deps.Puller) -> fastapi.Response:
+    """A message with its event history, oldest first. A customer token sees only its account's messages
+    (another's answers 404, as an unknown id does)."""
     db: store.Messages = hub.store
-    message = await db.get_message(message_id)
+    message = await replay.message(hub, message_id, who.account_id)
     history = await db.list_events(message_id)
     return deps.json_response({**message_json(message), "events": [event_json(e) for e in history]})

@@ -16,13 +16,33 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        503: {
+            "description": "Not ready: the database does not answer, its schema is not migrated, or a background"
+            " worker of this process is down (`workers_down` names them)."
+        }
+    },
+)
 async def readyz(hub: deps.HubDep) -> fastapi.Response:
-    """The process can reach its database."""
+    """Ready when the database answers, its schema has every migration this code knows applied, and every
+    background worker of this process runs.
+
+    A schema migrated further than this code (a newer release migrated it) stays ready: pulling every old
+    process out of rotation during a rolling upgrade would be an outage. `dlrhub api` and `dlrhub worker`
+    refuse to start on one instead.
+    """
+    down = dict(hub.health.down)
+    if down:
+        names = ", ".join(sorted(down))
+        return deps.problem(503, "not_ready", f"background worker down: {names}", workers_down=down)
     try:
-        await hub.store.ping()
+        schema = await hub.store.schema_state()
     except Exception as exc:  # any driver failure means not ready
         return deps.problem(503, "not_ready", f"database unreachable: {type(exc).__name__}")
+    if schema.pending:
+        return deps.problem(503, "not_ready", schema.problem() or "", pending_migrations=list(schema.pending))
     return deps.json_response({"status": "ready"})
 
 

@@ -204,6 +204,10 @@ async def run_demo(count: int, within_s: float, console: Console) -> Summary:
                 async with aiohttp.ClientSession(
                     base_url=base, timeout=aiohttp.ClientTimeout(total=30)
                 ) as http:
+                    # The OA's templates come from Zalo (here the simulator) as an operator's would.
+                    admin = {"Authorization": f"Bearer {hub.settings.admin_token}"}
+                    async with http.post(f"/v1/admin/oas/{new.oa.oa_id}/templates/sync", headers=admin) as r:
+                        r.raise_for_status()
                     with Progress(
                         TextColumn("[bold]{task.description}"),
                         BarColumn(),

@@ -18,7 +18,7 @@ from dlrhub.core import errors, models
 from dlrhub.services import replay
 
 app = typer.Typer(help="Redeliver callbacks, and show a message's callbacks with their attempts.")
-console = Console()
+console = Console(soft_wrap=True)  # an error stays one line, however narrow the terminal
 
 _AGO = re.compile(r"^(\d{1,6})([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}

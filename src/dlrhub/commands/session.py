@@ -1,4 +1,5 @@
-"""What every one-shot command starts with: the settings, and a hub on a migrated store."""
+"""What every command starts with: the settings (warning about unknown `DLRHUB_*` variables), and a hub on a
+store that exists and is migrated (else one line and exit status 2)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,33 @@ async def reach(hub: hub_.Hub, console: Console) -> None:
         raise config_error(console, exc) from None
 
 
+async def require_schema(hub: hub_.Hub, console: Console) -> None:
+    """Return when the hub's schema is exactly the code's; else say why (`run dlrhub migrate`, or a newer
+    schema) and exit with status 2, closing the store."""
+    try:
+        problem = (await hub.store.schema_state()).problem()
+    except errors.StoreUnavailable as exc:
+        problem = str(exc)
+    if problem is not None:
+        await hub.close()
+        raise config_error(console, errors.ConfigError(problem))
+
+
+async def open_ready(config: settings.Settings, console: Console) -> hub_.Hub:
+    """A hub on a store that exists, answers and is migrated; else one line and exit status 2.
+
+    A missing SQLite file is not created (only `dlrhub migrate` and `dlrhub serve` create one).
+    """
+    hub = hub_.Hub.open(config, create=False)
+    await reach(hub, console)
+    await require_schema(hub, console)
+    return hub
+
+
+#: Warnings go to stderr, so a command's `--json` output on stdout stays machine-readable.
+_warnings = Console(stderr=True, soft_wrap=True)
+
+
 def actor() -> str:
     """Who the audit log names for a CLI command: `cli:<login name>`."""
     try:
@@ -39,7 +67,12 @@ def actor() -> str:
 
 
 def load_settings(console: Console) -> settings.Settings:
-    """The settings; on a malformed one, say why on `console` and exit with status 2."""
+    """The settings; on a malformed one, say why on `console` and exit with status 2.
+
+    Each `DLRHUB_*` environment variable that names no setting gets a warning line on stderr.
+    """
+    for line in settings.unknown_variables():
+        _warnings.print(f"[yellow]warning:[/yellow] {line}")
     try:
         return settings.load()
     except errors.ConfigError as exc:
@@ -48,15 +81,13 @@ def load_settings(console: Console) -> settings.Settings:
 
 @contextlib.asynccontextmanager
 async def migrated_hub(config: settings.Settings, console: Console) -> AsyncIterator[hub_.Hub]:
-    """A hub on a migrated store, closed on leaving.
+    """A hub on a store that exists and is migrated (see `open_ready`: it does not migrate), closed on leaving.
 
     A `errors.DlrhubError` raised inside is printed on `console` and ends the command with exit status 1; a
     database lost on the way ends it with exit status 2, like one that cannot be reached at the start.
     """
-    hub = hub_.Hub.open(config)
-    await reach(hub, console)
+    hub = await open_ready(config, console)
     try:
-        await hub.store.migrate()
         yield hub
     except errors.StoreUnavailable as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -3,10 +3,12 @@
 DlrhubError
 ├── ConfigError            a setting is missing or malformed
 ├── NotAuthorized          missing or wrong credentials
+├── Forbidden              the credentials do not allow this
 ├── NotFound               a referenced record does not exist
 │   ├── UnknownAccount
 │   ├── UnknownMessage
-│   └── UnknownCallback
+│   ├── UnknownCallback
+│   └── UnknownToken
 ├── Conflict               the request clashes with stored state
 │   ├── DuplicateRequest   a RequestId seen within its window
 │   └── InsufficientBalance the account cannot pay for the message
@@ -36,6 +38,10 @@ class NotAuthorized(DlrhubError):
     """Missing or wrong credentials."""
 
 
+class Forbidden(DlrhubError):
+    """This token may not do that."""
+
+
 class NotFound(DlrhubError):
     """The record does not exist."""
 
@@ -50,6 +56,10 @@ class UnknownMessage(NotFound):
 
 class UnknownCallback(NotFound):
     """No such callback."""
+
+
+class UnknownToken(NotFound):
+    """No such token."""
 
 
 class Conflict(DlrhubError):

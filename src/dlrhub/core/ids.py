@@ -57,6 +57,16 @@ def account_id() -> str:
     return "acc_" + uuid.uuid4().hex[:16]
 
 
+#: The id prefix of the demo account `dlrhub serve` makes on a new store: `account_id` cannot make it ("m" and
+#: "o" are no hex digits), so it marks that account for good, whatever it is renamed to.
+DEMO_ACCOUNT_PREFIX = "acc_demo"
+
+
+def demo_account_id() -> str:
+    """A new id for the demo account (see DEMO_ACCOUNT_PREFIX)."""
+    return DEMO_ACCOUNT_PREFIX + uuid.uuid4().hex[:12]
+
+
 def token(nbytes: int = 16) -> str:
     """A random credential (hex)."""
     return secrets.token_hex(nbytes)

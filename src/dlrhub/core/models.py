@@ -27,8 +27,11 @@ class AccountStatus(enum.StrEnum):
 
     #: The account may send and pull.
     ACTIVE = "active"
-    #: Sends are refused (eSMS 143, NXCloud 1100).
+    #: Sends are refused (eSMS 143, NXCloud 1100); unlocking makes it active again.
     LOCKED = "locked"
+    #: For good: refused as when locked, its keys open nothing, and nothing about it changes any more (its rows
+    #: are kept).
+    DEACTIVATED = "deactivated"
 
 
 class MessageState(enum.StrEnum):
@@ -126,7 +129,7 @@ class Account:
     nx_access_secret: str
     balance: Decimal
     currency: str
-    #: TypeId (as a string) -> unit price, in `currency`.
+    #: TypeId (as a string), or `tpl:` and a template id -> unit price, in `currency` (see `price_for`).
     prices: dict[str, Decimal]
     #: Offset from UTC in minutes of the NXCloud `sendTime` (default UTC+08:00); eSMS times are always Vietnam time.
     utc_offset_minutes: int
@@ -136,6 +139,21 @@ class Account:
     #: Whether eSMS messages get a second GET callback when Zalo reports them delivered (off by default: a
     #: receiver written against the samples would see one SMSID twice, and form C `error_info`).
     esms_delivered_callback: bool = False
+    #: Where callbacks go when a send names no callback URL (eSMS `CallbackUrl`, NXCloud `drWebhook` and the app's
+    #: DR URL, the native `callback_url`); None: such sends get no callback.
+    default_callback_url: str | None = None
+
+    def price_for(self, type_id: int, template_id: str | None) -> Decimal | None:
+        """The unit price of one message: its template's (`tpl:<id>`), else its TypeId's; None when neither."""
+        if template_id is not None:
+            price = self.prices.get(TEMPLATE_PRICE + template_id)
+            if price is not None:
+                return price
+        return self.prices.get(str(type_id))
+
+
+#: The price-list key prefix of a template's own price.
+TEMPLATE_PRICE = "tpl:"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -174,6 +192,8 @@ class OA:
     active: bool
     #: Whether the OA may send with `SendingMode` 3 (over quota).
     mode3_allowed: bool
+    #: When the refresh token dies (Zalo: about 3 months after the grant that issued it); None when unknown.
+    refresh_expires_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -320,19 +340,3 @@ class Endpoint:
     failing_since: dt.datetime | None
     paused_until: dt.datetime | None
     updated_at: dt.datetime
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One admin action: who did what to which noun, and when. `details` never holds a secret."""
-
-    #: Time-ordered: a later entry has a greater id (the audit list's cursor).
-    id: str
-    at: dt.datetime
-    #: The token name behind an API call (`bootstrap` for DLRHUB_ADMIN_TOKEN), or `cli:<user>`.
-    actor: str
-    #: `<noun>.<verb>`, e.g. `account.lock`.
-    action: str
-    #: The id of the noun acted on.
-    target: str
-    details: JSON

@@ -56,6 +56,8 @@ class Decided:
     request_ids: list[tuple[str, str, str]]
     #: The new balance of each account debited.
     balances: dict[str, Decimal]
+    #: What each account debited was charged in all, and for how many messages: its one ledger row of the batch.
+    charges: dict[str, tuple[Decimal, int]] = dataclasses.field(default_factory=dict)
 
 
 def request_keys(batch: list[Accept]) -> list[RequestKey]:
@@ -76,10 +78,11 @@ def decide(
 ) -> Decided:
     """Settle each accept in order: a RequestId seen since its `dedup_since` (in the store or earlier in the
     batch) refuses it with errors.DuplicateRequest, a balance short of its charge with
-    errors.InsufficientBalance (a missing account has no balance); otherwise it is planned and debited."""
+    errors.InsufficientBalance (a missing account has no balance); otherwise it is planned and debited.
+    Each account debited gets one charge (its total and message count) for the ledger."""
     known = dict(seen)
     left = dict(balances)
-    debited: set[str] = set()
+    charges: dict[str, tuple[Decimal, int]] = {}
     results: list[planning.IngestResult | errors.DlrhubError] = []
     accepted: list[Accepted] = []
     request_ids: list[tuple[str, str, str]] = []
@@ -101,15 +104,16 @@ def decide(
                 results.append(errors.InsufficientBalance())
                 continue
             left[message.account_id] = balance - item.charge
-            debited.add(message.account_id)
+            total, count = charges.get(message.account_id, (Decimal(0), 0))
+            charges[message.account_id] = (total + item.charge, count + 1)
         if _deduped(item):
             known[key] = Seen(message.id, now)
             request_ids.append((*key, message.id))
         plan = planning.plan_event(item.event, message, None, item.inputs, now)
         accepted.append(Accepted(plan, item.channel_due_at))
         results.append(planning.IngestResult(plan.event, plan.message, None, plan.callbacks))
-    new_balances = {a: b for a, b in left.items() if a in debited and b is not None}
-    return Decided(results, accepted, request_ids, new_balances)
+    new_balances = {a: b for a, b in left.items() if a in charges and b is not None}
+    return Decided(results, accepted, request_ids, new_balances, charges)
 
 
 def _deduped(item: Accept) -> bool:

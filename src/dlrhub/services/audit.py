@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import orjson
 
 from dlrhub import store
-from dlrhub.core import ids, models
+from dlrhub.core import control, ids, models
 from dlrhub.services import hub as hub_
 
 #: A detail whose name matches is a credential: its value is replaced by REDACTED, whatever it holds.
@@ -35,7 +35,7 @@ def redact(details: Mapping[str, object]) -> models.JSON:
 
 async def record(
     hub: hub_.Hub, actor: str, *, action: str, target: str, details: Mapping[str, object] | None = None
-) -> models.AuditEntry:
+) -> control.AuditEntry:
     """Append that `actor` took `action` (`<noun>.<verb>`) on `target` now; return the entry written.
 
     Call it once the action has been stored. Credential-named details are redacted (see `redact`), and details
@@ -45,7 +45,7 @@ async def record(
     if len(orjson.dumps(clean, default=str)) > MAX_DETAILS:
         clean = {"truncated": True, "keys": sorted(clean)[:100]}
     now = hub.clock()
-    entry = models.AuditEntry(
+    entry = control.AuditEntry(
         id=ids.audit_id(now), at=now, actor=actor[:200], action=action, target=target[:200], details=clean
     )
     db: store.AuditLog = hub.store
@@ -53,7 +53,7 @@ async def record(
     return entry
 
 
-async def entries(hub: hub_.Hub, where: store.AuditFilter) -> list[models.AuditEntry]:
+async def entries(hub: hub_.Hub, where: store.AuditFilter) -> list[control.AuditEntry]:
     """The entries matching `where`, newest first."""
     db: store.AuditLog = hub.store
     return await db.list_audit(where)

@@ -18,8 +18,8 @@ from dlrhub.services import send as send_
 
 
 async def _account(hub: hub_.Hub, api_key: str, secret_key: str) -> models.Account:
-    db: store.Accounts = hub.store
-    return checks.check_account(await db.find_account_by_esms_key(api_key), api_key, secret_key)
+    account = await lookups.account_by_esms_key(hub, api_key, fresh=True)
+    return checks.check_account(account, api_key, secret_key)
 
 
 async def authenticate_get_callback(
@@ -47,15 +47,15 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
             raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: CallbackUrl: {exc}") from None
     account = await lookups.account_by_esms_key(hub, request.api_key)
     oa = await lookups.oa(hub, request.oa_id)
+    checker = await lookups.template_checker(hub, request.oa_id, request.template_id)
     try:
-        price = checks.check_send(request, account, oa, None)
+        price = checks.check_send(request, account, oa, None, checker)
     except errors.DialectError as exc:
         if exc.code != codes.Code.INSUFFICIENT_BALANCE:
             raise
         # The looked-up balance may predate a top-up: refuse only on a fresh one (the store checks it again).
-        db: store.Accounts = hub.store
-        account = await db.find_account_by_esms_key(request.api_key)
-        price = checks.check_send(request, account, oa, None)
+        account = await lookups.account_by_esms_key(hub, request.api_key, fresh=True)
+        price = checks.check_send(request, account, oa, None, checker)
     assert account is not None  # check_send refuses a missing account
     now = hub.clock()
     sms_id = registry.new_message_id(models.Dialect.ESMS, now)
@@ -72,11 +72,15 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         seq=0,
         created_at=now,
         updated_at=now,
-        callback_url=request.callback_url,
+        # No CallbackUrl: the account's default one, if any (checked by the URL guard when it was set).
+        callback_url=request.callback_url or account.default_callback_url,
         request_id=request.request_id,
         oa_id=request.oa_id,
         template_id=request.template_id,
-        template_data=dict(request.template_data),
+        # V4 `Params` are positional: with the template's parameters known, Zalo gets them by name.
+        template_data=checker.named(request.template_data)
+        if request.variant is requests.Variant.V4
+        else dict(request.template_data),
         price=price,
         currency=account.currency,
         telco_id=request.telco_id,

@@ -62,7 +62,7 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
         seq=0,
         created_at=now,
         updated_at=now,
-        callback_url=ev.callback_url,
+        callback_url=ev.callback_url or account.default_callback_url,
         request_id=ev.request_id,
         oa_id=ev.oa_id,
         template_id=ev.template_id,

@@ -13,6 +13,14 @@ from dlrhub.core import clock as clock_
 
 
 @dataclasses.dataclass(slots=True)
+class Health:
+    """The background workers of this process that are down now (the runtime's supervisor keeps it)."""
+
+    #: Worker name -> the type of the exception it last died of (no message: `/readyz` shows it to anyone).
+    down: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(slots=True)
 class Hub:
     """Shared state of one dlrhub process."""
 
@@ -20,11 +28,13 @@ class Hub:
     store: store_.Store
     metrics: metrics_.Metrics = dataclasses.field(default_factory=lambda: metrics_.Metrics())
     clock: Callable[[], dt.datetime] = clock_.utcnow
+    health: Health = dataclasses.field(default_factory=Health)
 
     @classmethod
-    def open(cls, config: settings_.Settings) -> Hub:
-        """A hub on the store the settings name (not yet migrated)."""
-        return cls(settings=config, store=store_.from_url(config.database_url))
+    def open(cls, config: settings_.Settings, *, create: bool = True) -> Hub:
+        """A hub on the store the settings name (not yet migrated); `create=False` leaves a missing SQLite file
+        missing (see `store.from_url`)."""
+        return cls(settings=config, store=store_.from_url(config.database_url, create=create))
 
     async def close(self) -> None:
         await self.store.close()

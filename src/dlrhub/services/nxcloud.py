@@ -78,9 +78,10 @@ def _refuse(field: str, problem: str) -> errors.DialectError:
 async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> models.Message:
     """Accept one `mt` send: validate, route, price, store, and queue it for Zalo. Returns the stored message.
 
-    Its DR URL is the request's `drWebhook`, else the app's DR URL, else none (the status stays visible in the
-    native API). The price is the app's quotation, in the app's currency, debited from the balance.
-    Raises `errors.DialectError`: 9000, 9002 (body), 9003–9005 (app), 1102 (balance).
+    Its DR URL is the request's `drWebhook`, else the app's DR URL, else the account's default callback URL, else
+    none (the status stays visible in the native API). The price is the account's price for the template
+    (`tpl:<id>`), else the app's quotation, in the app's currency, debited from the balance.
+    Raises `errors.DialectError`: 9000, 9002 (body; `templateData` not fitting the template's stored parameters), 9003–9005 (app), 1102 (balance).
     """
     req = requests.parse_mt(raw_body)
     target = await route(hub, account, req.appkey)
@@ -91,6 +92,12 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
             urls.check_target(req.dr_webhook, urls.allowlist(hub.settings.callback_allow))
         except errors.BlockedURL as exc:
             raise _refuse("drWebhook", str(exc)) from None
+    checker = await lookups.template_checker(hub, target.oa.oa_id, req.template_id)
+    try:
+        checker.check(req.template_data, "messageData.templateData")
+    except errors.InvalidInput as exc:
+        # NXCloud's table has no template code: its invalid-parameter code (docs/reference/decisions.md).
+        raise _refuse(exc.field, exc.problem) from exc
     journey_id = None
     if req.journey_token is not None:
         journeys: store.Journeys = hub.store
@@ -100,6 +107,8 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
         journey_id = journey.journey_id
     now = hub.clock()
     assert app.quotation is not None  # route() refused 9004 otherwise
+    # A template priced on the account's price list costs that; any other costs the app's quotation.
+    price = account.prices.get(models.TEMPLATE_PRICE + req.template_id, app.quotation)
     message = models.Message(
         id=registry.new_message_id(models.Dialect.NXCLOUD, now),
         account_id=account.id,
@@ -110,18 +119,18 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
         seq=0,
         created_at=now,
         updated_at=now,
-        callback_url=req.dr_webhook or app.dr_url or None,
+        callback_url=req.dr_webhook or app.dr_url or account.default_callback_url or None,
         oa_id=target.oa.oa_id,
         template_id=req.template_id,
         template_data=req.template_data,
         appkey=app.appkey,
         ext=req.ext,
-        price=app.quotation,
+        price=price,
         currency=app.currency,
         journey_id=journey_id,
     )
     try:
-        result = await send.accept(hub, account, message, app=app, charge=app.quotation)
+        result = await send.accept(hub, account, message, app=app, charge=price)
     except errors.InsufficientBalance:
         raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
     return result.message or message

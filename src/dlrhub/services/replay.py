@@ -30,6 +30,9 @@ class ReplayRequest:
     limit: int = 1_000
     #: Only report what would be replayed.
     dry_run: bool = False
+    #: The one account whose callbacks the caller may touch (a customer token's): only its callbacks are
+    #: selected, and a message or account of another answers as unknown.
+    owner: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,6 +85,12 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
     """
     db: store.Callbacks = hub.store
     where = _filter(req)
+    if req.owner is not None:
+        if req.account_id not in (None, req.owner):
+            raise errors.UnknownAccount(f"no account {req.account_id!r}")
+        if req.message_id is not None:
+            await message(hub, req.message_id, req.owner)
+        where = dataclasses.replace(where, account_id=req.owner)
     selected = await db.find_callbacks(where)
     if req.callback_ids and not selected:
         raise errors.UnknownCallback(f"no callback among {len(req.callback_ids)} id(s)")
@@ -97,10 +106,34 @@ async def replay(hub: hub_.Hub, req: ReplayRequest) -> ReplayResult:
     return ReplayResult(selected, count)
 
 
-async def history(hub: hub_.Hub, message_id: str) -> list[tuple[models.Callback, list[models.Attempt]]]:
-    """A message's callbacks in order, each with its attempts. Raises errors.UnknownMessage."""
+async def message(hub: hub_.Hub, message_id: str, owner: str | None = None) -> models.Message:
+    """A message, when it belongs to `owner` (if given). Raises errors.UnknownMessage, alike for a message
+    that does not exist and for another account's, so a customer learns nothing of others' ids."""
     messages: store.Messages = hub.store
+    found = await messages.get_message(message_id)
+    if owner is not None and found.account_id != owner:
+        raise errors.UnknownMessage(f"no message {message_id!r}")
+    return found
+
+
+async def callback(
+    hub: hub_.Hub, callback_id: str, owner: str | None = None
+) -> tuple[models.Callback, list[models.Attempt]]:
+    """A callback with its attempts, when it belongs to `owner` (if given). Raises errors.UnknownCallback,
+    alike for a callback that does not exist and for another account's."""
     callbacks: store.Callbacks = hub.store
-    await messages.get_message(message_id)
+    found = await callbacks.get_callback(callback_id)
+    if owner is not None and found.account_id != owner:
+        raise errors.UnknownCallback(f"no callback {callback_id!r}")
+    return found, await callbacks.list_attempts(found.id)
+
+
+async def history(
+    hub: hub_.Hub, message_id: str, owner: str | None = None
+) -> list[tuple[models.Callback, list[models.Attempt]]]:
+    """A message's callbacks in order, each with its attempts, when it belongs to `owner` (if given).
+    Raises errors.UnknownMessage."""
+    callbacks: store.Callbacks = hub.store
+    await message(hub, message_id, owner)
     found = await callbacks.list_callbacks(message_id)
     return [(cb, await callbacks.list_attempts(cb.id)) for cb in found]

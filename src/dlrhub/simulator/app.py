@@ -1,4 +1,4 @@
-"""The Zalo simulator: an ASGI app that answers like Zalo (ZNS, journeys, OAuth v4) and posts signed receipts.
+"""The Zalo simulator: an ASGI app that answers like Zalo (ZNS, journeys, templates, OAuth v4) and posts signed receipts.
 
 Failure modes are chosen by the recipient's last digits (`simulator.modes.MODES`, documented in
 `docs/reference/simulator.md`). State lives in memory and is bounded; background posts are cancelled on
@@ -22,10 +22,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dlrhub.dialects.zalo import codes, webhook, wire
+from dlrhub.dialects.zalo import templates as zalo_templates
 from dlrhub.simulator import config as simulator_config
+from dlrhub.simulator import console as simulator_console
 from dlrhub.simulator import http, modes
 from dlrhub.simulator import oauth as simulator_oauth
 from dlrhub.simulator import outbox as simulator_outbox
+from dlrhub.simulator import templates as simulator_templates
 
 #: Lists the OAs the simulator should know (dlrhub's own, in `dlrhub serve`); reloaded on unknown credentials.
 Directory = Callable[[], Awaitable[Sequence[simulator_config.SimOA]]]
@@ -78,6 +81,9 @@ class Simulator:
         )
         #: OAuth v4: the tokens it issued, and whose they are.
         self.tokens = simulator_oauth.TokenDesk(self.config, self._now_ms, self._find_oa)
+        templates = simulator_templates.TemplateDesk(self.config, self.tokens)
+        #: The developer console: OAs made as an operator makes one on Zalo's (searched first).
+        self.console = simulator_console.Console(self.tokens.issue_refresh)
         # Tracking ids that already got their one -124 (mode `error_-124`).
         self._refused_124: http.Bounded = http.Bounded(limit)
         self._sent: http.Bounded = http.Bounded(limit)  # msg_id -> _Sent
@@ -92,6 +98,9 @@ class Simulator:
                 Route(wire.PATH_MESSAGE_STATUS, self._message_status, methods=["GET"]),
                 Route(wire.PATH_QUOTA, self._quota, methods=["GET"]),
                 Route(wire.PATH_OAUTH_TOKEN, self.tokens.handle, methods=["POST"]),
+                Route(zalo_templates.PATH_TEMPLATE_ALL, templates.list_all, methods=["GET"]),
+                Route(zalo_templates.PATH_TEMPLATE_INFO, templates.info, methods=["GET"]),
+                *self.console.routes(),
             ],
             lifespan=self._lifespan,
         )
@@ -118,9 +127,9 @@ class Simulator:
     ) -> simulator_config.SimOA | None:
         """The known OA `match` picks; on a miss the directory is reloaded (one reload at a time, shared).
 
-        Without a directory, an unknown credential belongs to the first configured OA.
+        Console OAs come first. Without a directory, an unknown credential belongs to the first configured OA.
         """
-        found = next((oa for oa in self._known if match(oa)), None)
+        found = next((oa for oa in (*self.console.oas.values(), *self._known) if match(oa)), None)
         if found is not None or self._directory is None:
             return found or (self.config.oas[0] if self.config.oas else None)
         seen = self._reloads
@@ -128,7 +137,7 @@ class Simulator:
             if self._reloads == seen:
                 self._known = (*self.config.oas, *await self._directory())
                 self._reloads += 1
-            return next((oa for oa in self._known if match(oa)), None)
+            return next((oa for oa in (*self.console.oas.values(), *self._known) if match(oa)), None)
 
     def _quota_left(self, oa: simulator_config.SimOA) -> int:
         day = time.strftime("%Y-%m-%d", time.gmtime(self._clock() + 7 * 3600))

@@ -1,8 +1,42 @@
-"""The Zalo simulator's settings: its app, its OAs and their secrets, delays, lifetimes and bounds."""
+"""The Zalo simulator's settings: its app, its OAs with their secrets and templates, delays, lifetimes and bounds."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from decimal import Decimal
+
+from dlrhub.core import templates
+from dlrhub.dialects.zalo import templates as zalo_templates
+
+
+def _template(template_id: str, name: str, *params: templates.Param) -> zalo_templates.Detail:
+    info = {
+        "timeout": 7_200_000,
+        "previewUrl": f"https://simulator.invalid/znspreview/{template_id}",
+        "templateQuality": "HIGH",
+        "templateTag": "TRANSACTION",
+    }
+    return zalo_templates.Detail(template_id, name, templates.ENABLE, params, Decimal(200), info)
+
+
+def _text(name: str, max_length: int = 30, *, require: bool = True) -> templates.Param:
+    return templates.Param(name, templates.STRING, require, max_length, 0)
+
+
+#: The templates every simulated OA has unless told otherwise: the ids and data the demo, the docs and the tests
+#: send (`name` and an optional `order`; `customer_name` and `order_code`; a number and a date).
+DEFAULT_TEMPLATES = (
+    _template("100001", "Order confirmation", _text("name"), _text("order", require=False)),
+    _template("100002", "Order shipped", _text("customer_name"), _text("order_code")),
+    _template(
+        "100003",
+        "Payment reminder",
+        _text("customer_name"),
+        templates.Param("amount", templates.NUMBER, True, 20, 1),
+        templates.Param("due_date", templates.DATE, True, 20, 10),
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -15,6 +49,8 @@ class SimOA:
     app_secret: str = "dlrhub-sim-app-secret"  # noqa: S105 (simulator default)
     access_token: str = ""
     refresh_token: str = ""
+    #: Its ZNS templates, as `/template/all` and `/template/info/v2` answer them.
+    templates: tuple[zalo_templates.Detail, ...] = DEFAULT_TEMPLATES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,3 +76,5 @@ class SimulatorConfig:
     post_timeout: float = 5.0
     receipt_retries: int = 2
     retry_delay: float = 1.0
+    #: Template id -> the Zalo error its `/template/info/v2` answers (to test a sync Zalo fails half way).
+    template_errors: Mapping[str, int] = dataclasses.field(default_factory=dict)

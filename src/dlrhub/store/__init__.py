@@ -6,22 +6,26 @@ from __future__ import annotations
 from dlrhub.planning.events import IngestResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
+from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
 from dlrhub.store.nouns import (
+    AccountFilter,
     Accounts,
-    AuditFilter,
-    AuditLog,
     CallbackFilter,
     Callbacks,
     Endpoints,
     Journeys,
     Messages,
     MessageStatus,
+    OAChanges,
     Signatures,
+    Templates,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
 
 __all__ = [
+    "AccountFilter",
     "Accounts",
+    "Apps",
     "AttemptResult",
     "AuditFilter",
     "AuditLog",
@@ -32,11 +36,16 @@ __all__ = [
     "Ingest",
     "IngestResult",
     "Journeys",
+    "Keys",
+    "Ledger",
     "MessageStatus",
     "Messages",
+    "OAChanges",
     "OrphanReceipt",
     "Outbox",
     "Signatures",
     "Store",
+    "Templates",
+    "Tokens",
     "from_url",
 ]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from dlrhub.core import errors, models
 from dlrhub.planning import accepts, events
-from dlrhub.store import nouns, queues
+from dlrhub.store import control, migrations, nouns, queues
 
 
 class Ingest(typing.Protocol):
@@ -79,12 +79,17 @@ class Ingest(typing.Protocol):
 class Store(
     Ingest,
     nouns.Accounts,
+    nouns.Templates,
+    control.Ledger,
     nouns.Journeys,
     nouns.Messages,
     nouns.Callbacks,
     nouns.Endpoints,
     nouns.Signatures,
-    nouns.AuditLog,
+    control.Tokens,
+    control.AuditLog,
+    control.Apps,
+    control.Keys,
     queues.Outbox,
     queues.ChannelQueue,
 ):
@@ -96,6 +101,10 @@ class Store(
     @abc.abstractmethod
     async def migrate(self) -> list[str]:
         """Apply pending numbered migrations; return the names applied."""
+
+    @abc.abstractmethod
+    async def schema_state(self) -> migrations.SchemaState:
+        """How the database's applied migrations compare with the code's (all pending on an empty database)."""
 
     @abc.abstractmethod
     async def ping(self) -> None:

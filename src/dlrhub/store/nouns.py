@@ -1,5 +1,5 @@
-"""The store's interfaces by noun: accounts (with apps and OAs), journeys, message reads, callbacks, endpoints,
-request signatures.
+"""The store's interfaces by noun: accounts (with apps and OAs), the balance ledger, journeys, message reads,
+callbacks, endpoints, request signatures.
 
 Each is a protocol a consumer can ask for on its own (`base.Store` is all of them together), so a service sees only
 the part of the store it uses.
@@ -13,7 +13,7 @@ import datetime as dt
 import typing
 from decimal import Decimal
 
-from dlrhub.core import models
+from dlrhub.core import models, templates
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,17 +31,29 @@ class CallbackFilter:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AuditFilter:
-    """Which audit entries to list: all given must match; newest first, before the cursor `before_id`."""
+class AccountFilter:
+    """Which accounts to list, oldest first: all given must match."""
 
-    actor: str | None = None
-    action: str | None = None
-    target: str | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    #: The id of the last entry of the previous page.
-    before_id: str | None = None
+    status: models.AccountStatus | None = None
+    #: Part of the name, in any case.
+    name_contains: str | None = None
+    #: An account id: the page starts after this account (the previous page's last).
+    after: str | None = None
     limit: int = 100
+
+
+#: The account fields `Accounts.update_account` may change.
+UPDATABLE = frozenset(
+    {
+        "name",
+        "status",
+        "currency",
+        "prices",
+        "utc_offset_minutes",
+        "esms_delivered_callback",
+        "default_callback_url",
+    }
+)
 
 
 class MessageStatus(typing.NamedTuple):
@@ -65,12 +77,39 @@ class MessageStatus(typing.NamedTuple):
     updated_at: dt.datetime
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class OAChanges:
+    """What `Accounts.change_oa` changes in an OA: each field left None stays as stored."""
+
+    app_secret: str | None = None
+    oa_secret: str | None = None
+    access_token: str | None = None
+    refresh_token: str | None = None
+    token_expires_at: dt.datetime | None = None
+    refresh_expires_at: dt.datetime | None = None
+    daily_quota: int | None = None
+    active: bool | None = None
+
+
 class Accounts(typing.Protocol):
     """Accounts with their apps and OAs: the doors' lookups, the admin API, the dispatcher's signing secrets."""
 
     @abc.abstractmethod
-    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
-        """Insert an account with its apps. Raises errors.Conflict when a credential is taken."""
+    async def create_account(
+        self, account: models.Account, apps: list[models.App], *, actor: str = "system"
+    ) -> None:
+        """Insert an account with its apps, and its ledger's `opening` row of its balance (by `actor`, at its
+        `created_at`). Raises errors.Conflict when a credential is taken."""
+
+    @abc.abstractmethod
+    async def find_accounts(self, where: AccountFilter) -> list[models.Account]:
+        """Accounts matching `where`, oldest first, at most `where.limit`."""
+
+    @abc.abstractmethod
+    async def update_account(self, account_id: str, changes: dict[str, object]) -> models.Account:
+        """Change the fields named in `changes` (a subset of UPDATABLE, values of the model's types) at once;
+        returns the account as changed. Raises errors.UnknownAccount, and errors.Conflict when the account is
+        deactivated (nothing about it changes any more)."""
 
     @abc.abstractmethod
     async def get_account(self, account_id: str) -> models.Account:
@@ -105,8 +144,41 @@ class Accounts(typing.Protocol):
         """The OA with this id."""
 
     @abc.abstractmethod
-    async def list_oas(self, account_id: str) -> list[models.OA]:
-        """An account's OAs."""
+    async def list_oas(self, account_id: str | None = None) -> list[models.OA]:
+        """An account's OAs (every OA when `account_id` is None), by id."""
+
+    @abc.abstractmethod
+    async def insert_oa(self, oa: models.OA) -> None:
+        """Insert a new OA and, in the same transaction, route to it the account's apps that have no OA.
+
+        Raises errors.Conflict when the OA id is taken, errors.UnknownAccount when the account does not exist.
+        """
+
+    @abc.abstractmethod
+    async def change_oa(
+        self, oa_id: str, changes: OAChanges, *, expect_refresh_token: str | None = None
+    ) -> bool:
+        """Apply `changes` to the OA in one statement; False (nothing changed) when there is no such OA or, with
+        `expect_refresh_token`, when its stored refresh token is another (compare-and-set: a token keeper
+        stores the pair a grant returned only over the refresh token that grant spent)."""
+
+
+class Templates(typing.Protocol):
+    """OAs' ZNS templates, and `OA.template_ids` (the ones that may send) kept in step with them."""
+
+    @abc.abstractmethod
+    async def save_templates(self, oa_id: str, found: list[templates.Template]) -> tuple[str, ...]:
+        """Insert or replace `found` (the OA's templates) and set the OA's `template_ids` to its templates of
+        status ENABLE, in one transaction; ids the OA held without a stored template are kept, as manual
+        templates without parameters. Returns the new `template_ids`. Raises errors.NotFound for an unknown OA."""
+
+    @abc.abstractmethod
+    async def list_templates(self, oa_id: str) -> list[templates.Template]:
+        """The OA's stored templates, by id."""
+
+    @abc.abstractmethod
+    async def get_template(self, oa_id: str, template_id: str) -> templates.Template | None:
+        """One stored template of the OA."""
 
 
 class Journeys(typing.Protocol):
@@ -209,15 +281,3 @@ class Signatures(typing.Protocol):
         """Record `sign` as taken until `expires_at`, for every process sharing the store; False (nothing
         changed) when it is taken already. Drops a few signatures expired by `now` on the way, so the table
         holds about one window's traffic."""
-
-
-class AuditLog(typing.Protocol):
-    """The admin actions taken: appended, never changed."""
-
-    @abc.abstractmethod
-    async def append_audit(self, entry: models.AuditEntry) -> None:
-        """Append one entry."""
-
-    @abc.abstractmethod
-    async def list_audit(self, where: AuditFilter) -> list[models.AuditEntry]:
-        """Entries matching `where`, newest first, at most `where.limit`."""

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from dlrhub.core import models
+from dlrhub.core import models, templates
 
 Backend = Literal["sqlite", "postgres"]
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def _reader(hint: Any) -> _Conv:
 
 @functools.cache
 def _readers(cls: type) -> tuple[tuple[str, _Conv], ...]:
-    hints = typing.get_type_hints(cls, vars(models))
+    hints = typing.get_type_hints(cls)
     return tuple((f.name, _reader(hints[f.name])) for f in dataclasses.fields(cls) if f.name != "request")
 
 
@@ -146,6 +146,57 @@ def to_row(obj: Any, backend: Backend) -> dict[str, Any]:
     return row
 
 
+def cell(value: Any, backend: Backend) -> Any:
+    """One field's value as `backend` stores it in its column (None stays None)."""
+    return None if value is None else _write(value, backend)
+
+
 def ts(value: dt.datetime, backend: Backend) -> Any:
     """A timestamp parameter for `backend`."""
     return _write(value, backend)
+
+
+#: The columns of `templates`, in the order `template_row` gives them.
+TEMPLATE_COLUMNS = (
+    "oa_id",
+    "template_id",
+    "name",
+    "status",
+    "source",
+    "params",
+    "price",
+    "synced_at",
+    "info",
+)
+
+
+def template_row(t: templates.Template, backend: Backend) -> tuple[Any, ...]:
+    """The TEMPLATE_COLUMNS values of a template."""
+    params = None if t.params is None else [p.to_json() for p in t.params]
+    return (
+        t.oa_id,
+        t.template_id,
+        t.name,
+        t.status,
+        t.source.value,
+        None if params is None else orjson.dumps(params).decode(),
+        None if t.price is None else _write(t.price, backend),
+        None if t.synced_at is None else _write(t.synced_at, backend),
+        orjson.dumps(t.info).decode(),
+    )
+
+
+def template_from_row(row: Any) -> templates.Template:
+    """A template from a row holding TEMPLATE_COLUMNS."""
+    params = None if row["params"] is None else templates.params_from_json(_to_json(row["params"]))
+    return templates.Template(
+        oa_id=row["oa_id"],
+        template_id=row["template_id"],
+        name=row["name"],
+        status=row["status"],
+        source=templates.Source(row["source"]),
+        params=params,
+        price=None if row["price"] is None else _to_decimal(row["price"]),
+        synced_at=None if row["synced_at"] is None else _to_dt(row["synced_at"]),
+        info=_to_json(row["info"]),
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import math
@@ -24,7 +23,7 @@ from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
 from dlrhub.dialects.zalo import codes, wire
-from dlrhub.services import events
+from dlrhub.services import events, oa_expiry
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_inbound as inbound
 from dlrhub.services import zalo_wiring as wiring
@@ -214,37 +213,10 @@ class ChannelWorker:
         return journey
 
     def _keeper(self, oa: models.OA) -> tokens.TokenKeeper:
+        """The OA's token keeper; a new one when its app secret changed (`dlrhub oas update-secrets`)."""
         keeper = self._keepers.get(oa.oa_id)
-        if keeper is not None:
-            return keeper
-        store = self.store
-
-        async def reload() -> tokens.TokenState:
-            current = await store.get_oa(oa.oa_id) or oa
-            return tokens.TokenState(current.access_token, current.refresh_token, current.token_expires_at)
-
-        async def persist(state: tokens.TokenState) -> None:
-            current = await store.get_oa(oa.oa_id) or oa
-            await store.put_oa(
-                dataclasses.replace(
-                    current,
-                    access_token=state.access_token,
-                    refresh_token=state.refresh_token,
-                    token_expires_at=state.expires_at,
-                )
-            )
-
-        keeper = tokens.TokenKeeper(
-            self.zalo,
-            app_id=oa.app_id,
-            app_secret=oa.app_secret,
-            state=tokens.TokenState(oa.access_token, oa.refresh_token, oa.token_expires_at),
-            clock=self.hub.clock,
-            persist=persist,
-            reload=reload,
-            lock=lambda: store.oa_token_lock(oa.oa_id),
-        )
-        self._keepers[oa.oa_id] = keeper
+        if keeper is None or keeper.app_secret != oa.app_secret:
+            keeper = self._keepers[oa.oa_id] = keeper_for(self.store, self.zalo, oa, self.hub.clock)
         return keeper
 
     async def recover(self) -> None:
@@ -286,6 +258,47 @@ class ChannelWorker:
         await inbound.deliver(self.hub, stored or message, receipt)
 
 
+def keeper_for(
+    store: ChannelStore,
+    zalo: tokens.Refresher,
+    oa: models.OA,
+    clock: typing.Callable[[], dt.datetime],
+    *,
+    on_grant: tokens.OnGrant | None = None,
+) -> tokens.TokenKeeper:
+    """A token keeper for `oa` whose grants are committed to `store` at once, over the refresh token they spent
+    (compare-and-set), under the OA's shared refresh lock."""
+
+    async def reload() -> tokens.TokenState:
+        current = await store.get_oa(oa.oa_id) or oa
+        return tokens.TokenState(
+            current.access_token, current.refresh_token, current.token_expires_at, current.refresh_expires_at
+        )
+
+    async def persist(state: tokens.TokenState) -> bool:
+        changes = store_.OAChanges(
+            access_token=state.access_token,
+            refresh_token=state.refresh_token,
+            token_expires_at=state.expires_at,
+            refresh_expires_at=state.refresh_expires_at,
+        )
+        return await store.change_oa(oa.oa_id, changes, expect_refresh_token=state.replaces or None)
+
+    return tokens.TokenKeeper(
+        zalo,
+        app_id=oa.app_id,
+        app_secret=oa.app_secret,
+        state=tokens.TokenState(
+            oa.access_token, oa.refresh_token, oa.token_expires_at, oa.refresh_expires_at
+        ),
+        clock=clock,
+        persist=persist,
+        reload=reload,
+        lock=lambda: store.oa_token_lock(oa.oa_id),
+        on_grant=on_grant,
+    )
+
+
 async def _wait_for_simulator(hub: hub_.Hub, zalo: client.ZaloClient, stop: asyncio.Event) -> None:
     """In `dlrhub serve` the simulator is served by this very process: wait until it answers."""
     if not wiring.uses_simulator(hub.settings):
@@ -303,9 +316,11 @@ async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
     async with wiring.make_client(hub.settings) as zalo:
         await _wait_for_simulator(hub, zalo, stop)
         worker = ChannelWorker(hub, zalo)
+        watch = oa_expiry.ExpiryWatch(hub)
         log.info("zalo channel worker sending to %s", zalo.api_base)
         while not stop.is_set():
             try:
+                await watch.maybe_check()
                 claimed = await worker.run_once()
             except errors.StoreUnavailable:
                 claimed = 0  # the store logs the outage once

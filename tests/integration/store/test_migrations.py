@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 from scripts import schema
 
-from dlrhub.core import models
+from dlrhub.core import control, models
 from dlrhub.store import migrations
 
 SNAPSHOT = Path(__file__).parents[3] / "src" / "dlrhub" / "store" / "schema.txt"
@@ -24,6 +24,9 @@ TABLES = {
     models.Callback: "callbacks",
     models.Attempt: "attempts",
     models.Endpoint: "endpoints",
+    control.RetiredKey: "retired_keys",
+    control.Token: "tokens",
+    control.LedgerEntry: "ledger",
 }
 
 

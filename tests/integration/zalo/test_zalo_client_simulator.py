@@ -204,7 +204,7 @@ async def test_124_refreshes_once_and_the_retry_succeeds(start_simulator, receiv
     assert len(persisted) == 1
     assert persisted[0].refresh_token != "seeded-refresh"
     assert persisted[0].access_token == keeper.state.access_token
-    assert (replay.ok, replay.error) == (False, -14014)
+    assert (replay.ok, replay.error) == (False, -14020)
     await receiver.wait(count=1)
 
 

@@ -65,3 +65,59 @@ def test_the_removed_delivered_callback_setting_is_refused_with_where_it_went(tm
         with pytest.raises(errors.ConfigError, match=r"esms_delivered_callback .*account") as caught:
             settings.load(env, file)
         assert "--esms-delivered-callback" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"DLRHUB_PORT": "70000"}, "setting port (DLRHUB_PORT): bad value 70000 (0 to 65535)"),
+        ({"DLRHUB_ZALO_CONCURRENCY": "0"}, "setting zalo_concurrency (DLRHUB_ZALO_CONCURRENCY): bad value 0"),
+        (
+            {"DLRHUB_DISPATCH_LEASE_S": "0"},
+            "dispatch_lease_s (DLRHUB_DISPATCH_LEASE_S): bad value 0.0 (more than 0)",
+        ),
+        ({"DLRHUB_BREAKER_PAUSE_S": "inf"}, "breaker_pause_s"),
+        ({"DLRHUB_ESMS_RETRY_SCHEDULE": ""}, "esms_retry_schedule"),
+        (
+            {"DLRHUB_ZALO_MODE": "live"},
+            "zalo_mode (DLRHUB_ZALO_MODE): bad value 'live' (one of auto, simulator",
+        ),
+        ({"DLRHUB_ZALO_OAUTH_URL": "oauth.zaloapp.com"}, "zalo_oauth_url"),
+        ({"DLRHUB_CALLBACK_ALLOW": "10.0.0.0/33x"}, "callback_allow"),
+        ({"DLRHUB_HOST": ""}, "host"),
+    ],
+)
+def test_values_out_of_range_name_the_setting_and_what_it_must_be(env: dict[str, str], says: str) -> None:
+    with pytest.raises(errors.ConfigError) as caught:
+        settings.load(env)
+    assert says in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_url_with_a_password_shows_only_its_scheme() -> None:
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        with pytest.raises(errors.ConfigError, match=name) as caught:
+            settings.load({f"DLRHUB_{name}": "mysql://root:hunter2@db/x"})
+        assert "hunter2" not in str(caught.value) and "'mysql:…'" in str(caught.value)
+
+
+def test_toml_numbers_are_not_taken_from_booleans_or_fractions(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    for text in ("dispatch_batch_size = true\n", "dispatch_batch_size = 1.5\n"):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(errors.ConfigError, match="dispatch_batch_size"):
+            settings.load({}, path)
+
+
+def test_unknown_variables_are_warned_about_with_the_nearest_name() -> None:
+    env = {
+        "DLRHUB_CALLBACKS_ALLOW": "x",
+        "DLRHUB_WIDGETS": "1",
+        "DLRHUB_PORT": "1",
+        "DLRHUB_CONFIG": "c.toml",
+    }
+    assert settings.unknown_variables(env) == [
+        "unknown environment variable DLRHUB_CALLBACKS_ALLOW is ignored (did you mean DLRHUB_CALLBACK_ALLOW?)",
+        "unknown environment variable DLRHUB_WIDGETS is ignored",
+    ]
+    assert settings.unknown_variables({"HOME": "/root", "DLRHUB_ESMS_DELIVERED_CALLBACK": "1"}) == []

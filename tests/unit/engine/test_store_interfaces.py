@@ -10,16 +10,21 @@ from dlrhub.workers import dispatcher, zalo_channel
 PARTS = (
     store.Ingest,
     store.Accounts,
+    store.Templates,
+    store.Ledger,
     store.Journeys,
     store.Messages,
     store.Callbacks,
     store.Endpoints,
     store.Signatures,
     store.AuditLog,
+    store.Apps,
+    store.Keys,
+    store.Tokens,
     store.Outbox,
     store.ChannelQueue,
 )
-LIFECYCLE = {"migrate", "ping", "close"}
+LIFECYCLE = {"migrate", "schema_state", "ping", "close"}
 
 
 def methods(cls: type) -> set[str]:

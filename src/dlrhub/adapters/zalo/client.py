@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from dlrhub.dialects.zalo import wire
+from dlrhub.dialects.zalo import templates, wire
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,37 @@ class ZaloClient:
         except _NoAnswer:
             return wire.timeout_answer()
         return wire.quota_answer(raw)
+
+    async def list_templates(
+        self, oa_token: str, offset: int = 0, limit: int = templates.PAGE_LIMIT, status: str | None = None
+    ) -> wire.Answer[templates.Page]:
+        """One page of the OA's templates (`GET /template/all`; `status` filters: 1 enabled … 4 disabled)."""
+        params = {"offset": str(offset), "limit": str(limit)}
+        if status is not None:
+            params["status"] = status
+        try:
+            raw = await self._call(
+                "GET",
+                self.api_base + templates.PATH_TEMPLATE_ALL,
+                headers={"access_token": oa_token},
+                params=params,
+            )
+        except _NoAnswer:
+            return wire.timeout_answer()
+        return templates.page_answer(raw)
+
+    async def template_info(self, oa_token: str, template_id: str) -> wire.Answer[templates.Detail]:
+        """One template's detail: status, parameters, price (`GET /template/info/v2`)."""
+        try:
+            raw = await self._call(
+                "GET",
+                self.api_base + templates.PATH_TEMPLATE_INFO,
+                headers={"access_token": oa_token},
+                params={"template_id": template_id},
+            )
+        except _NoAnswer:
+            return wire.timeout_answer()
+        return templates.detail_answer(raw)
 
     async def refresh_token(
         self, app_id: str, app_secret: str, refresh_token: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from decimal import Decimal
 
-from dlrhub.core import models
+from dlrhub.core import errors, models, templates
 from dlrhub.dialects.esms import codes, requests
 
 
@@ -47,15 +47,27 @@ def check_template(oa: models.OA, template_id: str) -> None:
         raise codes.error(codes.Code.TEMPLATE_NOT_CONFIGURED)
 
 
+def check_template_data(request: requests.SendRequest, checker: templates.Checker) -> None:
+    """110 when `TempData` (V4: `Params`, in template order) does not fit the template's stored parameters: one
+    missing, unknown, too long or too short, or not of its type. A template without stored parameters is not
+    checked (docs/reference/decisions.md › Template data)."""
+    v4 = request.variant is requests.Variant.V4
+    try:
+        checker.check(request.template_data, "Params" if v4 else "TempData", positional=v4)
+    except errors.InvalidInput as exc:
+        raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: {exc}") from None
+
+
 def check_sending_mode(oa: models.OA, sending_mode: str) -> None:
     """802 when the OA may not send over quota (SendingMode 3)."""
     if sending_mode == "3" and not oa.mode3_allowed:
         raise codes.error(codes.Code.MODE3_NOT_ALLOWED)
 
 
-def price_of(account: models.Account, type_id: int) -> Decimal:
-    """The unit price of one message of `type_id`: 102 when the account has no price for it."""
-    price = account.prices.get(str(type_id))
+def price_of(account: models.Account, type_id: int, template_id: str | None = None) -> Decimal:
+    """The unit price of one message of `type_id` with `template_id` (the template's own price first): 102 when
+    the account has no price for it."""
+    price = account.price_for(type_id, template_id)
     if price is None:
         raise codes.error(codes.Code.NO_PRICE_LIST)
     return price
@@ -78,6 +90,7 @@ def check_send(
     account: models.Account | None,
     oa: models.OA | None,
     duplicate_of: str | None,
+    checker: templates.Checker = templates.NO_CHECK,
 ) -> Decimal:
     """Run every stored-record check of a send in eSMS's order; returns the price to charge (0 in sandbox).
 
@@ -87,10 +100,11 @@ def check_send(
     account = check_account(account, request.api_key, request.secret_key)
     checked_oa = check_oa(oa, account)
     check_template(checked_oa, request.template_id)
+    check_template_data(request, checker)
     check_sending_mode(checked_oa, request.sending_mode)
     if request.sandbox:
         return Decimal(0)
-    price = price_of(account, request.type_id)
+    price = price_of(account, request.type_id, request.template_id)
     check_balance(account, price)
     check_duplicate(duplicate_of)
     return price

@@ -354,7 +354,8 @@ def _token_grant(body: models.JSON) -> TokenGrant:
     return TokenGrant(_str(body, "access_token"), _str(body, "refresh_token"), int(expires))
 
 
-def _answer(raw: bytes, parse: Callable[[models.JSON], T], *, error_key_required: bool = True) -> Answer[T]:
+def answer(raw: bytes, parse: Callable[[models.JSON], T], *, error_key_required: bool = True) -> Answer[T]:
+    """Zalo's answer to a call other than a send: `parse` reads a success; an error or malformed body is a value."""
     try:
         body = loads(raw, "answer")
     except errors.InvalidInput:
@@ -376,24 +377,24 @@ def _answer(raw: bytes, parse: Callable[[models.JSON], T], *, error_key_required
 
 def journey_token_answer(raw: bytes) -> Answer[JourneyToken]:
     """Parse `/journey/get-token`'s answer."""
-    return _answer(raw, _journey_token)
+    return answer(raw, _journey_token)
 
 
 def journey_info_answer(raw: bytes) -> Answer[JourneyTokenInfo]:
     """Parse `/journey/check-token`'s answer."""
-    return _answer(raw, _journey_info)
+    return answer(raw, _journey_info)
 
 
 def message_status_answer(raw: bytes) -> Answer[MessageStatus]:
     """Parse `/message/status`'s answer."""
-    return _answer(raw, _message_status)
+    return answer(raw, _message_status)
 
 
 def quota_answer(raw: bytes) -> Answer[Quota]:
     """Parse the quota answer."""
-    return _answer(raw, _quota_answer)
+    return answer(raw, _quota_answer)
 
 
 def token_grant_answer(raw: bytes) -> Answer[TokenGrant]:
     """Parse the OAuth v4 answer (a grant carries no `error` key)."""
-    return _answer(raw, _token_grant, error_key_required=False)
+    return answer(raw, _token_grant, error_key_required=False)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -25,6 +26,50 @@ class Prelude:
 
     query: str
     compute: Callable[[Sequence[Sequence[Any]]], list[tuple[str, str]]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SchemaState:
+    """How a database's applied migrations compare with the code's: the ones still to apply, and the ones the
+    code does not know (the database was migrated by a newer dlrhub)."""
+
+    pending: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def current(self) -> bool:
+        """Whether the schema is exactly the one this code expects."""
+        return not self.pending and not self.unknown
+
+    def problem(self) -> str | None:
+        """One line saying what is wrong with the schema, or None when it is current."""
+        if self.unknown:
+            return (
+                f"the database schema is newer than this dlrhub (unknown migrations: {', '.join(self.unknown)}):"
+                " run the dlrhub release that migrated it"
+            )
+        if self.pending:
+            return (
+                f"the database schema is not migrated ({len(self.pending)} of the migrations pending,"
+                f" first {self.pending[0]}): run `dlrhub migrate`"
+            )
+        return None
+
+
+def state(backend: str, applied: Iterable[str]) -> SchemaState:
+    """Compare the migration names applied to a `backend` database with the code's migrations."""
+    known = _names(backend)
+    done = set(applied)
+    return SchemaState(
+        pending=tuple(name for name in known if name not in done),
+        unknown=tuple(sorted(done - set(known))),
+    )
+
+
+@functools.cache
+def _names(backend: str) -> tuple[str, ...]:
+    # Read once per process: /readyz asks on every probe, and the files do not change under a running process.
+    return tuple(name for name, _ in load(backend))
 
 
 def load(backend: str) -> list[tuple[str, str]]:

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.postgres import accounts, audit, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.postgres import (
+    accounts,
+    audit,
+    batch,
+    callbacks,
+    channel,
+    dispatch,
+    esms,
+    keys,
+    ledger,
+    messages,
+    templates,
+    tokens,
+)
 
 
 @outage.guarded
 class PostgresStore(
     batch.PostgresBatch,
     accounts.PostgresAccounts,
+    templates.PostgresTemplates,
+    ledger.PostgresLedger,
     messages.PostgresMessages,
     callbacks.PostgresCallbacks,
     dispatch.PostgresDispatch,
     esms.PostgresEsms,
     channel.PostgresChannel,
+    tokens.PostgresTokens,
     audit.PostgresAudit,
+    keys.PostgresKeys,
     base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""

@@ -8,8 +8,8 @@ from typing import TypeVar
 import asyncpg
 
 from dlrhub.core import errors, models
-from dlrhub.store import rows
-from dlrhub.store.postgres import core
+from dlrhub.store import nouns, rows
+from dlrhub.store.postgres import core, ledger
 
 T = TypeVar("T")
 #: Takes a signature, and drops at most 16 expired ones on the way (skipping those another process is dropping),
@@ -19,6 +19,19 @@ TAKE_SIGNATURE = (
     " WHERE expires_at < $3 ORDER BY expires_at LIMIT 16 FOR UPDATE SKIP LOCKED))"
     " INSERT INTO nxcloud_signatures (sign, expires_at) VALUES ($1, $2) ON CONFLICT (sign) DO NOTHING"
 )
+
+#: Routes an account's apps that have no OA to a new one (registered in the same transaction).
+ROUTE_UNROUTED_APPS = "UPDATE apps SET oa_id = $1 WHERE account_id = $2 AND oa_id IS NULL"
+#: `nouns.OAChanges` applied: each NULL keeps the stored value; $10, when given, makes it a compare-and-set on the
+#: refresh token.
+CHANGE_OA = (
+    "UPDATE oas SET app_secret = coalesce($1, app_secret), oa_secret = coalesce($2, oa_secret),"
+    " access_token = coalesce($3, access_token), refresh_token = coalesce($4, refresh_token),"
+    " token_expires_at = coalesce($5, token_expires_at), refresh_expires_at = coalesce($6, refresh_expires_at),"
+    " daily_quota = coalesce($7, daily_quota), active = coalesce($8, active)"
+    " WHERE oa_id = $9 AND ($10::text IS NULL OR refresh_token = $10)"
+)
+LIST_OAS = "SELECT * FROM oas WHERE $1::text IS NULL OR account_id = $1 ORDER BY oa_id"
 
 
 def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
@@ -34,13 +47,16 @@ class PostgresAccounts(core.PostgresCore):
         pool = await self.pool()
         return bool(await pool.execute(TAKE_SIGNATURE, sign, expires_at, now) == "INSERT 0 1")
 
-    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+    async def create_account(
+        self, account: models.Account, apps: list[models.App], *, actor: str = "system"
+    ) -> None:
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
             try:
                 await conn.execute(*core.insert_sql("accounts", rows.to_row(account, core.BACKEND)))
                 for app in apps:
                     await conn.execute(*core.insert_sql("apps", rows.to_row(app, core.BACKEND)))
+                await ledger.write_opening(conn, account, actor)
             except asyncpg.UniqueViolationError as exc:
                 raise errors.Conflict(f"account or app already exists: {exc}") from exc
 
@@ -83,10 +99,39 @@ class PostgresAccounts(core.PostgresCore):
     async def get_oa(self, oa_id: str) -> models.OA | None:
         return await self._one(models.OA, "SELECT * FROM oas WHERE oa_id = $1", oa_id)
 
-    async def list_oas(self, account_id: str) -> list[models.OA]:
-        return await self._many(
-            models.OA, "SELECT * FROM oas WHERE account_id = $1 ORDER BY oa_id", account_id
+    async def list_oas(self, account_id: str | None = None) -> list[models.OA]:
+        return await self._many(models.OA, LIST_OAS, account_id)
+
+    async def insert_oa(self, oa: models.OA) -> None:
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            try:
+                await conn.execute(*core.insert_sql("oas", rows.to_row(oa, core.BACKEND)))
+            except asyncpg.UniqueViolationError as exc:
+                raise errors.Conflict(f"OA {oa.oa_id} is already registered") from exc
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise errors.UnknownAccount(f"no account {oa.account_id!r}") from exc
+            await conn.execute(ROUTE_UNROUTED_APPS, oa.oa_id, oa.account_id)
+
+    async def change_oa(
+        self, oa_id: str, changes: nouns.OAChanges, *, expect_refresh_token: str | None = None
+    ) -> bool:
+        c = changes
+        pool = await self.pool()
+        status = await pool.execute(
+            CHANGE_OA,
+            c.app_secret,
+            c.oa_secret,
+            c.access_token,
+            c.refresh_token,
+            c.token_expires_at,
+            c.refresh_expires_at,
+            c.daily_quota,
+            c.active,
+            oa_id,
+            expect_refresh_token,
         )
+        return bool(status == "UPDATE 1")
 
     async def put_journey(self, journey: models.Journey) -> None:
         pool = await self.pool()

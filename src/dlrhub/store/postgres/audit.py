@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dlrhub.core import models
-from dlrhub.store import nouns, rows
+from dlrhub.core import control
+from dlrhub.store import control as store_control
+from dlrhub.store import rows
 from dlrhub.store.postgres import core
 
 LIST = (
@@ -16,11 +17,11 @@ LIST = (
 class PostgresAudit(core.PostgresCore):
     """The admin actions taken."""
 
-    async def append_audit(self, entry: models.AuditEntry) -> None:
+    async def append_audit(self, entry: control.AuditEntry) -> None:
         pool = await self.pool()
         await pool.execute(*core.insert_sql("audit_log", rows.to_row(entry, core.BACKEND)))
 
-    async def list_audit(self, where: nouns.AuditFilter) -> list[models.AuditEntry]:
+    async def list_audit(self, where: store_control.AuditFilter) -> list[control.AuditEntry]:
         pool = await self.pool()
         found = await pool.fetch(
             LIST,
@@ -32,4 +33,4 @@ class PostgresAudit(core.PostgresCore):
             where.before_id,
             max(0, min(where.limit, 1000)),
         )
-        return [rows.from_row(models.AuditEntry, r) for r in found]
+        return [rows.from_row(control.AuditEntry, r) for r in found]

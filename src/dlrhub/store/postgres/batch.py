@@ -11,7 +11,7 @@ from dlrhub.core import errors
 from dlrhub.planning import accepts as accepting
 from dlrhub.planning import events
 from dlrhub.store import rows
-from dlrhub.store.postgres import core, messages
+from dlrhub.store.postgres import core, ledger, messages
 
 #: The batch's request ids are inserted if missing, then locked, in one order (so batches cannot deadlock):
 #: a concurrent send of the same RequestId waits for this transaction, then sees its message.
@@ -99,3 +99,4 @@ async def _write(conn: asyncpg.Connection, decided: accepting.Decided, now: dt.d
         await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
     if decided.balances:
         await conn.executemany(SET_BALANCE, list(decided.balances.items()))
+        await ledger.write_charges(conn, decided.charges, now)

@@ -19,6 +19,9 @@ FILL_MAP = "INSERT INTO migration_map (old, new) VALUES ($1, $2)"
 #: A migration's applied-at time is the database's own: migrating takes no clock.
 RECORD_MIGRATION = "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, now())"
 
+#: The migrations table in the connection's search path, or NULL before the first migration.
+HAS_MIGRATIONS_TABLE = "SELECT to_regclass('schema_migrations')"
+
 
 def _encode_json(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
@@ -76,6 +79,14 @@ class PostgresCore:
                 await conn.execute(RECORD_MIGRATION, name)
                 applied.append(name)
             return applied
+
+    async def schema_state(self) -> migrations.SchemaState:
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            if await conn.fetchval(HAS_MIGRATIONS_TABLE) is None:
+                return migrations.state(BACKEND, [])
+            names = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")]
+        return migrations.state(BACKEND, names)
 
     async def ping(self) -> None:
         pool = await self.pool()

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from dlrhub.store import base, outage
-from dlrhub.store.sqlite import accounts, audit, batch, callbacks, channel, dispatch, esms, messages
+from dlrhub.store.sqlite import (
+    accounts,
+    audit,
+    batch,
+    callbacks,
+    channel,
+    dispatch,
+    esms,
+    keys,
+    ledger,
+    messages,
+    templates,
+    tokens,
+)
 
 
 @outage.guarded
 class SqliteStore(
     batch.SqliteBatch,
     accounts.SqliteAccounts,
+    templates.SqliteTemplates,
+    ledger.SqliteLedger,
     messages.SqliteMessages,
     callbacks.SqliteCallbacks,
     dispatch.SqliteDispatch,
     esms.SqliteEsms,
     channel.SqliteChannel,
+    tokens.SqliteTokens,
     audit.SqliteAudit,
+    keys.SqliteKeys,
     base.Store,
 ):
     """The Store on one SQLite file."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from dlrhub.core import errors, models
-from dlrhub.store import rows
-from dlrhub.store.sqlite import core
+from dlrhub.core import control, errors, models
+from dlrhub.store import nouns, rows
+from dlrhub.store.sqlite import core, ledger
 
 #: At most this many expired signatures are dropped per signature taken: the table shrinks as fast as it grows,
 #: and no one request pays for a backlog.
@@ -16,6 +16,18 @@ SWEEP_SIGNATURES = (
     " (SELECT sign FROM nxcloud_signatures WHERE expires_at < ? ORDER BY expires_at LIMIT 16)"
 )
 TAKE_SIGNATURE = "INSERT OR IGNORE INTO nxcloud_signatures (sign, expires_at) VALUES (?, ?)"
+#: Routes an account's apps that have no OA to a new one (registered in the same transaction).
+ROUTE_UNROUTED_APPS = "UPDATE apps SET oa_id = ? WHERE account_id = ? AND oa_id IS NULL"
+#: `nouns.OAChanges` applied: each NULL keeps the stored value; the last two marks make it a compare-and-set on
+#: the refresh token when given.
+CHANGE_OA = (
+    "UPDATE oas SET app_secret = coalesce(?, app_secret), oa_secret = coalesce(?, oa_secret),"
+    " access_token = coalesce(?, access_token), refresh_token = coalesce(?, refresh_token),"
+    " token_expires_at = coalesce(?, token_expires_at), refresh_expires_at = coalesce(?, refresh_expires_at),"
+    " daily_quota = coalesce(?, daily_quota), active = coalesce(?, active)"
+    " WHERE oa_id = ? AND (? IS NULL OR refresh_token = ?)"
+)
+LIST_OAS = "SELECT * FROM oas WHERE ? IS NULL OR account_id = ? ORDER BY oa_id"
 
 
 def _insert(table: str, row: dict[str, object], *, replace: bool = False) -> tuple[str, tuple[object, ...]]:
@@ -35,12 +47,24 @@ class SqliteAccounts(core.SqliteCore):
 
         return await self._tx(run)
 
-    async def create_account(self, account: models.Account, apps: list[models.App]) -> None:
+    async def create_account(
+        self, account: models.Account, apps: list[models.App], *, actor: str = "system"
+    ) -> None:
         def run(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(*_insert("accounts", rows.to_row(account, core.BACKEND)))
                 for app in apps:
                     conn.execute(*_insert("apps", rows.to_row(app, core.BACKEND)))
+                ledger.write_entry(
+                    conn,
+                    account.id,
+                    account.balance,
+                    control.LedgerKind.OPENING,
+                    ledger.OPENING_REASON,
+                    actor,
+                    0,
+                    account.created_at,
+                )
             except sqlite3.IntegrityError as exc:
                 raise errors.Conflict(f"account or app already exists: {exc}") from exc
 
@@ -87,13 +111,41 @@ class SqliteAccounts(core.SqliteCore):
         row = await self._read(lambda c: c.execute("SELECT * FROM oas WHERE oa_id = ?", (oa_id,)).fetchone())
         return None if row is None else rows.from_row(models.OA, row)
 
-    async def list_oas(self, account_id: str) -> list[models.OA]:
-        found = await self._read(
-            lambda c: c.execute(
-                "SELECT * FROM oas WHERE account_id = ? ORDER BY oa_id", (account_id,)
-            ).fetchall()
-        )
+    async def list_oas(self, account_id: str | None = None) -> list[models.OA]:
+        found = await self._read(lambda c: c.execute(LIST_OAS, (account_id, account_id)).fetchall())
         return [rows.from_row(models.OA, r) for r in found]
+
+    async def insert_oa(self, oa: models.OA) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (oa.account_id,)).fetchone() is None:
+                raise errors.UnknownAccount(f"no account {oa.account_id!r}")
+            try:
+                conn.execute(*_insert("oas", rows.to_row(oa, core.BACKEND)))
+            except sqlite3.IntegrityError as exc:
+                raise errors.Conflict(f"OA {oa.oa_id} is already registered") from exc
+            conn.execute(ROUTE_UNROUTED_APPS, (oa.oa_id, oa.account_id))
+
+        await self._tx(run)
+
+    async def change_oa(
+        self, oa_id: str, changes: nouns.OAChanges, *, expect_refresh_token: str | None = None
+    ) -> bool:
+        c = changes
+        args = (
+            c.app_secret,
+            c.oa_secret,
+            c.access_token,
+            c.refresh_token,
+            None if c.token_expires_at is None else c.token_expires_at.timestamp(),
+            None if c.refresh_expires_at is None else c.refresh_expires_at.timestamp(),
+            c.daily_quota,
+            None if c.active is None else int(c.active),
+            oa_id,
+            expect_refresh_token,
+            expect_refresh_token,
+        )
+        cursor = await self._tx(lambda conn: conn.execute(CHANGE_OA, args))
+        return cursor.rowcount == 1
 
     async def put_journey(self, journey: models.Journey) -> None:
         row = rows.to_row(journey, core.BACKEND)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dlrhub.core import models
-from dlrhub.store import nouns, rows
+from dlrhub.core import control
+from dlrhub.store import control as store_control
+from dlrhub.store import rows
 from dlrhub.store.sqlite import core
 
 APPEND = (
@@ -20,11 +21,11 @@ LIST = (
 class SqliteAudit(core.SqliteCore):
     """The admin actions taken."""
 
-    async def append_audit(self, entry: models.AuditEntry) -> None:
+    async def append_audit(self, entry: control.AuditEntry) -> None:
         row = rows.to_row(entry, core.BACKEND)
         await self._tx(lambda conn: conn.execute(APPEND, row))
 
-    async def list_audit(self, where: nouns.AuditFilter) -> list[models.AuditEntry]:
+    async def list_audit(self, where: store_control.AuditFilter) -> list[control.AuditEntry]:
         params = {
             "actor": where.actor,
             "action": where.action,
@@ -35,4 +36,4 @@ class SqliteAudit(core.SqliteCore):
             "limit": max(0, min(where.limit, 1000)),
         }
         found = await self._read(lambda conn: conn.execute(LIST, params).fetchall())
-        return [rows.from_row(models.AuditEntry, r) for r in found]
+        return [rows.from_row(control.AuditEntry, r) for r in found]

@@ -11,7 +11,7 @@ from dlrhub.core import errors
 from dlrhub.planning import accepts as accepting
 from dlrhub.planning import events
 from dlrhub.store import rows
-from dlrhub.store.sqlite import core, messages
+from dlrhub.store.sqlite import core, ledger, messages
 
 SELECT_REQUEST_ID = "SELECT message_id, created_at FROM request_ids WHERE account_id = ? AND request_id = ?"
 UPSERT_REQUEST_ID = (
@@ -86,3 +86,5 @@ def _write(conn: sqlite3.Connection, decided: accepting.Decided, now: dt.datetim
         conn.executemany(messages.INSERT_CALLBACK, callback_rows)
     for account_id, balance in decided.balances.items():
         conn.execute(SET_BALANCE, (str(balance), account_id))
+    if decided.charges:
+        ledger.write_charges(conn, decided.charges, now)

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dlrhub.core import errors
 from dlrhub.store import migrations, rows
 from dlrhub.store.sqlite import checkpoint
 
@@ -45,14 +46,17 @@ FILL_MAP = "INSERT INTO migration_map (old, new) VALUES (?, ?)"
 RECORD_MIGRATION = (
     "INSERT INTO schema_migrations (name, applied_at) VALUES (?, (julianday('now') - 2440587.5) * 86400.0)"
 )
+HAS_MIGRATIONS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
 _READER_PRAGMAS = ("PRAGMA busy_timeout=10000", "PRAGMA query_only=ON", "PRAGMA cache_size=-65536")
 
 
 class SqliteCore:
     """Owns the connections; the concern mixins build on `_tx` and `_read`."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, create: bool = True) -> None:
         self.path = path
+        # False: the file must exist already (a command that needs a store never leaves an empty one behind).
+        self.create = create
         self._writer: sqlite3.Connection | None = None
         # The writer is used on the loop's thread. The lock keeps the other threads that touch it (the
         # checkpointer's, the reader's on its first read) from doing so mid-transaction.
@@ -66,7 +70,17 @@ class SqliteCore:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _connect(self, pragmas: tuple[str, ...]) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.create or self.path == MEMORY:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        else:
+            if not Path(self.path).is_file():
+                raise errors.StoreUnavailable(
+                    f"no SQLite database at {self.path}: run `dlrhub migrate` to create it,"
+                    " or point DLRHUB_DATABASE_URL at the existing one"
+                )
+            # `mode=rw` opens the file only if it exists, even if it vanished since the check above.
+            uri = Path(self.path).absolute().as_uri() + "?mode=rw"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         for pragma in pragmas:
             conn.execute(pragma)
@@ -76,7 +90,7 @@ class SqliteCore:
         if self._closed:
             raise RuntimeError("the SQLite store is closed")
         if self._writer is None:
-            if self.path != MEMORY:
+            if self.path != MEMORY and self.create:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect(_PRAGMAS)
             if self.path != MEMORY:
@@ -224,10 +238,20 @@ class SqliteCore:
 
         return await self._tx(run)
 
+    async def schema_state(self) -> migrations.SchemaState:
+        def run(conn: sqlite3.Connection) -> list[str]:
+            if conn.execute(HAS_MIGRATIONS_TABLE).fetchone() is None:
+                return []
+            return [row[0] for row in conn.execute("SELECT name FROM schema_migrations")]
+
+        return migrations.state(BACKEND, await self._read(run))
+
     async def ping(self) -> None:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
+        if self._closed:
+            return  # closing twice is harmless (a command closes on its error path and again on leaving)
         self._closed = True
 
         def close_reader() -> None:

@@ -1,0 +1,20 @@
+-- The ZNS templates of each OA (issue 12): synced from Zalo's template API or registered by hand, with the
+-- parameters sends are checked against. `oas.template_ids` stays the list of the OA's templates that may send
+-- (status ENABLE), kept in step in the same transaction. The ids OAs held before become manual templates
+-- without parameters (not checked), so nothing that could send stops.
+CREATE TABLE templates (
+    oa_id       text NOT NULL REFERENCES oas (oa_id),
+    template_id text NOT NULL,
+    name        text NOT NULL DEFAULT '',
+    status      text NOT NULL,
+    source      text NOT NULL CHECK (source IN ('zalo', 'manual')),
+    params      text,
+    price       text,
+    synced_at   real,
+    info        text NOT NULL DEFAULT '{}',
+    PRIMARY KEY (oa_id, template_id)
+);
+
+INSERT OR IGNORE INTO templates (oa_id, template_id, status, source)
+SELECT oas.oa_id, CAST(ids.value AS text), 'ENABLE', 'manual'
+FROM oas, json_each(oas.template_ids) AS ids;
