@@ -8,10 +8,17 @@
 4. RSS: `--pending` callbacks pending in SQLite; a separate dispatcher process works on them for
    `--rss-seconds` and reports its peak RSS.
 
+`--destinations K` runs only a comparison instead: N callbacks to one URL against N spread over K URLs (one
+destination each: the receiver listens on K ports), with the default settings, per-destination cap included,
+alternating the two for `--rounds` rounds each. Target: one URL within 10 % of many, one claim per callback.
+`--neighbour` adds the one URL beside a destination, due first, whose every request the (aiohttp) receiver holds
+3 s. Target: at least 90 % of the one URL's rate alone.
+
 The receiver runs in its own process: nginx when Debian's package is installed, else a minimal aiohttp
 low-level server (one 200 per request, keep-alive).
 
     python bench/dispatch.py [--callbacks 50000] [--concurrency 256] [--pending 1000000] [--quick]
+    python bench/dispatch.py --destinations 8 [--neighbour] --callbacks 8000 --rounds 3
     python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
 
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
@@ -54,6 +61,8 @@ BODY = (
     b'"status":"success","code":0,"text":"Success","recipient":"84901234567","type_id":24}}'
 )
 LOOPBACK = ("127.0.0.1",)
+#: How long the aiohttp sink holds a request to `/slow`.
+SLOW_S = 3.0
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -69,7 +78,7 @@ http {{
     scgi_temp_path {dir}/scgi;
     keepalive_requests 1000000;
     server {{
-        listen 127.0.0.1:{port};
+        {listen}
         location / {{ return 200 "ok"; }}
     }}
 }}
@@ -84,41 +93,52 @@ def free_port() -> int:
         return port
 
 
-def serve_sink(port: int) -> None:
-    """The aiohttp sink (run in its own process)."""
+def serve_sink(ports: list[int]) -> None:
+    """The aiohttp sink (run in its own process): one server answering on every port."""
     from aiohttp import web
 
     async def handle(request: Any) -> Any:
         await request.read()
+        if request.path == "/slow":
+            await asyncio.sleep(SLOW_S)  # a neighbour that holds every request
         return web.Response(text="ok")
 
     async def main() -> None:
         server = web.Server(handle, access_log=None)
         loop = asyncio.get_running_loop()
-        await loop.create_server(server, "127.0.0.1", port, backlog=4096)
+        for port in ports:
+            await loop.create_server(server, "127.0.0.1", port, backlog=4096)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
     _run(main())
 
 
-def start_sink(workdir: Path) -> tuple[subprocess.Popen[bytes], int, str]:
-    port = free_port()
+def start_sink(
+    workdir: Path, count: int = 1, nginx_ok: bool = True
+) -> tuple[subprocess.Popen[bytes], list[int], str]:
+    """The receiver, on `count` ports (each a destination of its own to the dispatcher)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        if (port := free_port()) not in ports:
+            ports.append(port)
+    port = ports[0]
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if nginx:
+    if nginx and nginx_ok:
         conf = workdir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+        listen = " ".join(f"listen 127.0.0.1:{p};" for p in ports)
+        conf.write_text(NGINX_CONF.format(dir=workdir, listen=listen))
         proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
         kind = "nginx"
     else:
-        proc = subprocess.Popen([sys.executable, __file__, "_sink", str(port)], stdout=subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, __file__, "_sink", *map(str, ports)], stdout=subprocess.PIPE)
         assert proc.stdout is not None
         proc.stdout.readline()
         kind = "aiohttp low-level server"
     for _ in range(100):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port, kind
+                return proc, ports, kind
         time.sleep(0.05)
     raise RuntimeError("the receiver did not start")
 
@@ -177,13 +197,17 @@ async def new_store(path: Path) -> store.Store:
     return db
 
 
-def prequeue(path: Path, url: str, n: int) -> None:
-    """Insert `n` due callbacks straight into the SQLite file (setup, not measured)."""
+def prequeue(path: Path, url: str | list[str], n: int, first: int = 0) -> None:
+    """Insert `n` due callbacks straight into the SQLite file (setup, not measured), to the URLs in turn."""
+    targets = [url] if isinstance(url, str) else url
     conn = sqlite3.connect(path)
     now = dt.datetime.now(dt.UTC)
     chunk = 50_000
     for start in range(0, n, chunk):
-        batch = [rows.to_row(callback(i, url, now), "sqlite") for i in range(start, min(n, start + chunk))]
+        batch = [
+            rows.to_row(callback(first + i, targets[i % len(targets)], now), "sqlite")
+            for i in range(start, min(n, start + chunk))
+        ]
         conn.executemany(sqlite_messages.INSERT_CALLBACK, batch)
         conn.commit()
     conn.close()
@@ -213,22 +237,49 @@ async def raw(url: str, n: int, config: settings.Settings) -> float:
 
 
 # -- 2. dispatch --------------------------------------------------------------------------------------------
-async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -> float:
+async def dispatch(
+    workdir: Path,
+    url: str | list[str],
+    n: int,
+    config: settings.Settings,
+    claims: list[int] | None = None,
+    slow: str | None = None,
+) -> float:
+    """Callbacks/s delivering `n` pre-queued callbacks; appends how many rows the claims (both kinds) leased to
+    `claims`. With `slow`, `n` callbacks to that URL are queued first (a neighbour due before them all), and only
+    the `n` others are counted."""
     path = workdir / "dispatch.sqlite3"
+    path.unlink(missing_ok=True)
     db = await new_store(path)
-    prequeue(path, url, n)
+    targets = [url] if isinstance(url, str) else url
+    if slow:
+        prequeue(path, slow, n, first=n)
+    prequeue(path, targets, n)
+    counted_ids = {callback(i, targets[i % len(targets)], dt.datetime.now(dt.UTC)).id for i in range(n)}
     recorded = 0
+    leased = 0
     all_done = asyncio.Event()
     original = db.record_attempts
+
+    def counted(claim: Any) -> Any:
+        async def claiming(*args: Any, **kwargs: Any) -> list[models.Callback]:
+            nonlocal leased
+            found: list[models.Callback] = await claim(*args, **kwargs)
+            leased += len(found)
+            return found
+
+        return claiming
 
     async def counting(results: list[store.AttemptResult], now: dt.datetime) -> None:
         nonlocal recorded
         await original(results, now)
-        recorded += len(results)
+        recorded += sum(r.attempt.callback_id in counted_ids for r in results)
         if recorded >= n:
             all_done.set()
 
     db.record_attempts = counting  # type: ignore[method-assign]
+    db.claim_due_callbacks = counted(db.claim_due_callbacks)  # type: ignore[method-assign]
+    db.claim_endpoint_callbacks = counted(db.claim_endpoint_callbacks)  # type: ignore[method-assign]
     stop = asyncio.Event()
     async with sender.Sender(config_.sender_config(config)) as snd:
         d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
@@ -240,9 +291,49 @@ async def dispatch(workdir: Path, url: str, n: int, config: settings.Settings) -
         await task
     counts = await db.count_callbacks()
     await db.close()
-    if counts[models.CallbackState.SUCCEEDED] != n:
+    if counts[models.CallbackState.SUCCEEDED] < n:
         raise RuntimeError(f"dispatch: only {counts} succeeded")
+    if claims is not None:
+        claims.append(leased)
     return n / elapsed
+
+
+# -- 2b. one destination against many, default settings -----------------------------------------------------
+async def destinations(workdir: Path, ports: list[int], n: int, rounds: int, neighbour: bool) -> None:
+    """Alternate rounds of `n` callbacks to one URL and to `len(ports)` URLs (one destination each), with the
+    default settings (the per-destination cap included); with `neighbour`, also to one URL while `n` callbacks to
+    another destination, due first, are each held `SLOW_S` by the receiver. Print each side's median and range."""
+    config = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
+    one = [f"http://127.0.0.1:{ports[0]}/hook"]
+    many = [f"http://127.0.0.1:{p}/hook" for p in ports]
+    slow = f"http://127.0.0.1:{ports[-1]}/slow"
+    sides: dict[str, tuple[list[str], str | None]] = {"one": (one, None), "many": (many, None)}
+    if neighbour:
+        sides["one, slow neighbour"] = (one, slow)
+    rates: dict[str, list[float]] = {side: [] for side in sides}
+    claims: dict[str, list[int]] = {side: [] for side in sides}
+    for r in range(rounds):
+        for side in list(sides) if r % 2 == 0 else reversed(sides):
+            urls_, neighbour_url = sides[side]
+            rates[side].append(await dispatch(workdir, urls_, n, config, claims[side], neighbour_url))
+    print(
+        f"default settings (per destination {config.endpoint_concurrency}, pool {config.dispatch_concurrency}, "
+        f"batch {config.dispatch_batch_size}); {n} callbacks a round, {rounds} rounds each, alternated"
+    )
+    for side, (urls_, _) in sides.items():
+        got = rates[side]
+        print(
+            f"  {side} ({len(urls_)} destination(s)): median {statistics.median(got):8.0f} callbacks/s "
+            f"(range {min(got):.0f}-{max(got):.0f}); rows claimed per callback counted "
+            f"{sum(claims[side]) / (n * rounds):.2f}"
+        )
+    base = statistics.median(rates["one"])
+    print(f"  one / many: {base / statistics.median(rates['many']):.0%} (target >= 90 %)")
+    if neighbour:
+        print(
+            f"  one beside a slow neighbour / one alone: {statistics.median(rates['one, slow neighbour']) / base:.0%}"
+            " (target >= 90 %)"
+        )
 
 
 # -- 3. latency ---------------------------------------------------------------------------------------------
@@ -417,10 +508,14 @@ def _run(main: Any) -> None:
 async def amain(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="dlrhub-bench-") as tmp:
         workdir = Path(tmp)
-        sink, port, kind = start_sink(workdir)
-        url = f"http://127.0.0.1:{port}/hook"
+        sink, ports, kind = start_sink(workdir, max(1, args.destinations), nginx_ok=not args.neighbour)
+        url = f"http://127.0.0.1:{ports[0]}/hook"
         config = bench_settings("sqlite:///unused", args.concurrency)
         try:
+            if args.destinations:
+                print(f"receiver: {kind}, on {len(ports)} ports")
+                await destinations(workdir, ports, args.callbacks, args.rounds, args.neighbour)
+                return
             if args.postgres:
                 print(
                     f"receiver: {kind}; concurrency {args.concurrency} per worker; {args.callbacks} callbacks"
@@ -462,7 +557,7 @@ async def amain(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_sink":
-        serve_sink(int(sys.argv[2]))
+        serve_sink([int(p) for p in sys.argv[2:]])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_rss":
         rss_child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
@@ -477,6 +572,19 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=5.0)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--quick", action="store_true", help="5,000 callbacks, 100,000 pending")
+    parser.add_argument(
+        "--destinations",
+        type=int,
+        default=0,
+        metavar="K",
+        help="only compare one URL against K URLs (K destinations), default settings, alternating rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each side (with --destinations)")
+    parser.add_argument(
+        "--neighbour",
+        action="store_true",
+        help="with --destinations, also one URL beside a destination the (aiohttp) receiver holds 3 s a request",
+    )
     parser.add_argument(
         "--postgres", metavar="URL", help="measure `dlrhub worker` processes on this database"
     )

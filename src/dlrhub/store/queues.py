@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import typing
+from collections.abc import Collection, Mapping
 
 from dlrhub.core import models
 
@@ -42,9 +43,28 @@ class Outbox(typing.Protocol):
 
     @abc.abstractmethod
     async def claim_due_callbacks(
-        self, owner: str, now: dt.datetime, limit: int, lease_s: float
+        self,
+        owner: str,
+        now: dt.datetime,
+        limit: int,
+        lease_s: float,
+        *,
+        quota: int | None = None,
+        exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        """Lease up to `limit` due pending callbacks whose earlier callbacks (same order key) are all done."""
+        """Lease due pending callbacks whose earlier callbacks (same order key) are all done, due first.
+
+        Of the first `limit` such callbacks to destinations not in `exclude`, at most `quota` per destination
+        (all of them when None) are leased; the others stay unleased, as if never looked at.
+        """
+
+    @abc.abstractmethod
+    async def claim_endpoint_callbacks(
+        self, owner: str, now: dt.datetime, limits: Mapping[str, int], lease_s: float
+    ) -> list[models.Callback]:
+        """Lease, of each destination in `limits`, up to its limit of due pending callbacks whose earlier callbacks
+        (same order key) are all done, due first: a refill of destinations known to have a backlog, which reads
+        only their own callbacks."""
 
     @abc.abstractmethod
     async def record_attempts(self, results: list[AttemptResult], now: dt.datetime) -> None:

@@ -20,11 +20,13 @@ class DispatchConfig:
     lease_s: float = 60.0
     #: Requests in flight at once (the connection pool); twice this many may be claimed and unrecorded.
     concurrency: int = 256
-    #: Requests in flight per destination; twice this many may wait for it before claims are given back.
+    #: Requests in flight per destination. As many more may be claimed and wait for its slots (see `lanes`);
+    #: claims skip a destination held that full rather than claim callbacks only to give them back.
     per_endpoint: int = 64
     #: Longest sleep when nothing is due and nothing wakes the dispatcher.
     idle_s: float = 1.0
-    #: How far a callback is put back when its destination is busy or being probed.
+    #: How far a callback is put back when sending it failed unexpectedly (a bug, a malformed secret), or when
+    #: its destination is paused with no known end.
     defer_s: float = 1.0
     #: How long a destination's stored health and an account's secrets are trusted before re-reading.
     endpoint_cache_s: float = 2.0

@@ -20,7 +20,9 @@ from dlrhub.adapters import metrics, sender
 from dlrhub.core import breaker, errors, models, retry
 from dlrhub.core import clock as clock_
 from dlrhub.services import hub as hub_
+from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
 
@@ -64,19 +66,27 @@ class Dispatcher:
         self.rand = rand
         #: Claimed and not yet recorded (or given back), by callback id.
         self.holding: dict[str, models.Callback] = {}
-        self._load: collections.Counter[str] = collections.Counter()
+        #: Slots in flight and callbacks waiting for them, per destination.
+        self.lanes = lanes_.Lanes(self.config.per_endpoint)
         self._results: list[store.AttemptResult] = []
         self._released: list[tuple[str, dt.datetime]] = []
+        self._cancelled: list[str] = []
         self._have_results = asyncio.Event()
         self._wake = asyncio.Event()
-        self._endpoints: dict[str, tuple[models.Endpoint, float]] = {}
+        self.caches = cache_.DispatchCache(db, self.config)
         self._dirty: dict[str, models.Endpoint] = {}
         self._disable: set[str] = set()
         self._pause: dict[str, dt.datetime] = {}
-        self._probing: set[str] = set()
-        self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._stopping = False
+        #: Whether the last claim may have left due callbacks it could take now (claim again at once).
+        self._more = False
+        #: The destinations the last claim skipped, and when skipping them last found nothing else.
+        self._excluded: frozenset[str] = frozenset()
+        self.walks = lanes_.Walks()
+        #: How long after its claim a waiting callback may still start: its attempt and recording must fit.
+        self._fresh_s = self.config.lease_s - min(snd.config.timeout_s + 1.0, self.config.lease_s / 2)
 
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -89,7 +99,7 @@ class Dispatcher:
                     # The store failed: back off instead of spinning on it.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.config.idle_s)
-                elif claimed < self.config.batch_size:
+                elif not self._more:
                     await self._idle(stop)
         finally:
             await self._drain()
@@ -123,6 +133,8 @@ class Dispatcher:
             for w in waits:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
+        if waits[0].done() and not waits[0].cancelled():
+            self.walks.stale = True  # new callbacks may be due (or a poll interval passed)
 
     async def _store_wake(self) -> None:
         try:
@@ -133,16 +145,43 @@ class Dispatcher:
             await asyncio.sleep(self.config.idle_s)
 
     async def tick(self) -> int:
-        """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed."""
+        """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
+
+        Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
+        claim in due order looks for the others, skipping those. No destination is claimed beyond its lane's
+        cap, so nothing claimed is ever given back for want of a slot.
+        """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
+        self._more = False
         room = self.config.max_backlog - len(self.holding)
-        if room <= 0:
-            return 0
+        lanes = self.lanes
         now = self.clock()
-        claimed = await self.store.claim_due_callbacks(
-            self.owner, now, min(self.config.batch_size, room), self.config.lease_s
-        )
+        refill: dict[str, int] = {}
+        for endpoint in lanes.backlogged:
+            if room > 0 and lanes.room(endpoint) >= lanes.quota:
+                refill[endpoint] = min(lanes.room(endpoint), room)
+                room -= refill[endpoint]
+        claimed = []
+        if refill:
+            claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
+            got = collections.Counter(cb.endpoint for cb in claimed)
+            lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
+        skip = self._excluded = lanes.full() | lanes.backlogged
+        if room > 0 and not self.walks.pointless(skip, self.config.idle_s):
+            # Look no further than the destinations held could take, plus one more.
+            limit = min(self.config.batch_size, room, lanes.quota * (lanes.destinations() + 1))
+            started = time.monotonic()
+            found = await self.store.claim_due_callbacks(
+                self.owner, now, limit, self.config.lease_s, quota=lanes.quota, exclude=skip
+            )
+            per_endpoint = collections.Counter(cb.endpoint for cb in found)
+            lanes.backlogged |= {e for e, n in per_endpoint.items() if n >= lanes.quota}
+            # A claim cut short by the quota says nothing about what else is due; one that came back short did.
+            self._more = len(found) >= limit or any(n >= lanes.quota for n in per_endpoint.values())
+            if not self._more and skip:
+                self.walks.found_nothing(skip, started)
+            claimed += found
         if not claimed:
             return 0
         for cb in claimed:
@@ -151,8 +190,8 @@ class Dispatcher:
         return len(claimed)
 
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
-        health = await self._health({cb.endpoint for cb in claimed}, now)
-        secrets = await self._account_secrets({cb.account_id for cb in claimed})
+        health = await self.caches.health({cb.endpoint for cb in claimed}, now, self._dirty)
+        secrets = await self.caches.secrets({cb.account_id for cb in claimed})
         release: list[tuple[str, dt.datetime]] = []
         cancel: list[str] = []
         later = now + dt.timedelta(seconds=self.config.defer_s)
@@ -163,18 +202,10 @@ class Dispatcher:
                 cancel.append(cb.id)
             elif admission is breaker.Admission.WAIT:
                 release.append((cb.id, max(endpoint.paused_until or later, cb.due_at)))
-            elif (admission is breaker.Admission.PROBE and cb.endpoint in self._probing) or self._load[
-                cb.endpoint
-            ] >= 2 * self.config.per_endpoint:
-                # One probe at a time to a recovering destination; a bounded queue to a busy one.
-                release.append((cb.id, later))
             else:
-                if admission is breaker.Admission.PROBE:
-                    self._probing.add(cb.endpoint)
-                self._load[cb.endpoint] += 1
-                task = asyncio.create_task(self._deliver(cb, secrets.get(cb.account_id, ())))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.lanes.push(lanes_.Waiting(cb, secrets.get(cb.account_id, ())))
+        for endpoint_name in health:
+            self._pump(endpoint_name)
         # Forget them first: if giving them back fails, their leases expire and they come due again anyway.
         for cid in cancel:
             self.holding.pop(cid, None)
@@ -185,26 +216,63 @@ class Dispatcher:
         if cancel:
             await self.store.cancel_callbacks(cancel, now)
 
-    async def _deliver(self, cb: models.Callback, secrets: tuple[str, ...]) -> None:
+    def _pump(self, endpoint: str) -> None:
+        """Start waiting callbacks of `endpoint` while it has free slots and its breaker lets them through."""
+        lanes = self.lanes
+        now: dt.datetime | None = None
+        while not self._stopping and lanes.free(endpoint):
+            now = now or self.clock()
+            health = self.caches.endpoint(endpoint, now)
+            admission = breaker.admission(health, now)
+            if admission is breaker.Admission.REFUSE:
+                self._cancelled.extend(w.callback.id for w in lanes.take_all(endpoint))
+                self._have_results.set()
+                break
+            if admission is breaker.Admission.WAIT:
+                assert health.paused_until is not None
+                until = health.paused_until
+                self._released.extend(
+                    (w.callback.id, max(until, w.callback.due_at)) for w in lanes.take_all(endpoint)
+                )
+                self._have_results.set()
+                break
+            if admission is breaker.Admission.PROBE:
+                if endpoint in lanes.probing:
+                    break  # one probe at a time; its answer pumps again
+                lanes.probing.add(endpoint)
+            waiting = lanes.pop(endpoint)
+            if time.monotonic() - waiting.claimed > self._fresh_s:
+                # Its lease could run out mid-attempt and another dispatcher send it too: give it back instead.
+                self._released.append((waiting.callback.id, now))
+                self._have_results.set()
+                if admission is breaker.Admission.PROBE:
+                    lanes.probing.discard(endpoint)
+                continue
+            lanes.start(endpoint)
+            task = asyncio.create_task(self._deliver(waiting))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            if admission is breaker.Admission.PROBE:
+                break
+        if endpoint in self._excluded and lanes.room(endpoint) >= lanes.quota:
+            self._wake.set()  # the next claim may take more of it
+
+    async def _deliver(self, waiting: lanes_.Waiting) -> None:
+        cb = waiting.callback
         try:
-            attempt = await self.sender.send(cb, secrets)
+            try:
+                attempt = await self.sender.send(cb, waiting.secrets)
+            finally:
+                self.lanes.finish(cb.endpoint)
         except Exception:
             # A bug or a malformed secret: give the callback back rather than lose it.
             log.exception("dispatch: sending %s failed", cb.id)
             self._released.append((cb.id, self.clock() + dt.timedelta(seconds=self.config.defer_s)))
             self._have_results.set()
-            return
-        finally:
-            self._unload(cb.endpoint)
-        self.judge(cb, attempt)
-
-    def _unload(self, endpoint: str) -> None:
-        left = self._load[endpoint] - 1
-        if left <= 0:
-            del self._load[endpoint]
-            self._probing.discard(endpoint)
         else:
-            self._load[endpoint] = left
+            self.judge(cb, attempt)
+        finally:
+            self._pump(cb.endpoint)
 
     def judge(self, cb: models.Callback, attempt: models.Attempt) -> None:
         """Apply the retry policy and the circuit breaker to one finished attempt; queue it for recording."""
@@ -221,7 +289,7 @@ class Dispatcher:
             self.rand,
         )
         self._results.append(store.AttemptResult(attempt, _DECIDED[decision.kind], decision.due_at))
-        before = self._endpoint(cb.endpoint, now)
+        before = self.caches.endpoint(cb.endpoint, now)
         after = breaker.record(
             before,
             attempt.outcome,
@@ -230,9 +298,9 @@ class Dispatcher:
             self.config.breaker,
             gone_disables=policy.disable_on_gone,
         )
-        self._probing.discard(cb.endpoint)
+        self.lanes.probing.discard(cb.endpoint)
         if after is not before:
-            self._endpoints[cb.endpoint] = (after, time.monotonic())
+            self.caches.put(after)
             self._dirty[cb.endpoint] = after
             if (
                 after.state is models.EndpointState.DISABLED
@@ -271,12 +339,15 @@ class Dispatcher:
         dirty, self._dirty = self._dirty, {}
         disable, self._disable = self._disable, set()
         pause, self._pause = self._pause, {}
+        cancelled, self._cancelled = self._cancelled, []
         now = self.clock()
         try:
             if results:
                 await self.store.record_attempts(results, now)
             if released:
                 await self.store.release_callbacks(self.owner, released, now)
+            if cancelled:
+                await self.store.cancel_callbacks(cancelled, now)
             if dirty:
                 await self.store.put_endpoints(list(dirty.values()))
             for endpoint in disable:
@@ -288,13 +359,16 @@ class Dispatcher:
             # Keep them for the next flush (at least once: the leases still hold them).
             self._results[:0] = results
             self._released[:0] = released
+            self._cancelled[:0] = cancelled
             self._dirty = {**dirty, **self._dirty}
             self._disable |= disable
             self._pause = {**pause, **self._pause}
             raise
         for result in results:
-            self.holding.pop(result.attempt.callback_id, None)
-        for cid, _ in released:
+            done = self.holding.pop(result.attempt.callback_id, None)
+            if done is not None and done.endpoint not in self._excluded:
+                self.walks.stale = True  # a later callback of its message may be due now
+        for cid in [*(cid for cid, _ in released), *cancelled]:
             self.holding.pop(cid, None)
         if results or released:
             # Room in the backlog, and maybe a message's next callback is now due.
@@ -302,50 +376,17 @@ class Dispatcher:
 
     async def _drain(self) -> None:
         """Wait for attempts in flight (up to the sender's timeout), then give back what was never sent."""
+        self._stopping = True
+        self.lanes.clear()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.sender.config.timeout_s + 1.0)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         done = {r.attempt.callback_id for r in self._results} | {cid for cid, _ in self._released}
+        done |= set(self._cancelled)
         unsent = [(cid, self.clock()) for cid in self.holding if cid not in done]
         self._released.extend(unsent)
-
-    # -- caches ---------------------------------------------------------------------------------------------
-    def _endpoint(self, endpoint: str, now: dt.datetime) -> models.Endpoint:
-        cached = self._endpoints.get(endpoint)
-        return cached[0] if cached is not None else breaker.fresh(endpoint, now)
-
-    async def _health(self, endpoints: set[str], now: dt.datetime) -> dict[str, models.Endpoint]:
-        fresh_after = time.monotonic() - self.config.endpoint_cache_s
-        stale = [
-            e
-            for e in endpoints
-            if e not in self._dirty and self._endpoints.get(e, (None, -1.0))[1] < fresh_after
-        ]
-        if stale:
-            stored = await self.store.get_endpoints(stale)
-            stamp = time.monotonic()
-            for e in stale:
-                self._endpoints[e] = (stored.get(e) or self._endpoint(e, now), stamp)
-            if len(self._endpoints) > 50_000:
-                self._endpoints = {e: v for e, v in self._endpoints.items() if v[1] >= fresh_after}
-        return {e: self._endpoint(e, now) for e in endpoints}
-
-    async def _account_secrets(self, account_ids: set[str]) -> dict[str, tuple[str, ...]]:
-        fresh_after = time.monotonic() - self.config.account_cache_s
-        for account_id in account_ids:
-            cached = self._secrets.get(account_id)
-            if cached is not None and cached[1] >= fresh_after:
-                continue
-            try:
-                secrets = (await self.store.get_account(account_id)).signing_secrets
-            except errors.UnknownAccount:
-                secrets = ()
-            self._secrets[account_id] = (tuple(secrets), time.monotonic())
-        if len(self._secrets) > 50_000:
-            self._secrets = {a: v for a, v in self._secrets.items() if v[1] >= fresh_after}
-        return {a: self._secrets[a][0] for a in account_ids}
 
 
 async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:

@@ -88,3 +88,47 @@ async def test_endpoint_health_round_trip(db):
     await db.put_endpoints([healed])
     counts = await db.count_endpoints()
     assert (counts[models.EndpointState.HEALTHY], counts[models.EndpointState.DISABLED]) == (1, 1)
+
+
+async def test_a_claim_skips_excluded_destinations_and_takes_a_quota_of_each(db):
+    account = make_account()
+    await db.create_account(account, [])
+    for i in range(5):
+        await ingest(db, account, f"a{i}", models.EventKind.SUCCESS, f"http://a.example/{i}")
+    for i in range(3):
+        await ingest(db, account, f"b{i}", models.EventKind.SUCCESS, f"http://b.example/{i}")
+    await ingest(db, account, "c0", models.EventKind.SUCCESS, "http://c.example/0")
+    # A later callback of message a0: it may not be claimed before a0's first one is done, quota or not.
+    await ingest(db, account, "a0", models.EventKind.DELIVERED, "http://a.example/0")
+    assert [c.seq for c in await db.list_callbacks("a0")] == [1, 2]
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    claimed = await db.claim_due_callbacks("w1", now, 100, 30, quota=2, exclude={"http://c.example:80"})
+    by_endpoint = {e: [c.message_id for c in claimed if c.endpoint == e] for e in (A, B)}
+    # The earliest two of each destination, nothing of the excluded one.
+    assert by_endpoint == {A: ["a0", "a1"], B: ["b0", "b1"]}
+    assert [c.seq for c in claimed if c.message_id == "a0"] == [1]
+    # The rest was never leased: another dispatcher takes it all (a0's second callback still waits for its first).
+    rest = await db.claim_due_callbacks("w2", now, 100, 30)
+    assert sorted(c.message_id for c in rest) == ["a2", "a3", "a4", "b2", "c0"]
+    # Without a quota nor exclusions, a claim is the plain `limit` first due callbacks.
+    await db.release_callbacks("w2", [(c.id, now) for c in rest], now)
+    assert len(await db.claim_due_callbacks("w3", now, 4, 30)) == 4
+
+
+async def test_a_refill_claims_each_destination_from_its_own_callbacks_in_order(db):
+    account = make_account()
+    await db.create_account(account, [])
+    for i in range(4):
+        await ingest(db, account, f"a{i}", models.EventKind.SUCCESS, f"http://a.example/{i}")
+    await ingest(db, account, "a0", models.EventKind.DELIVERED, "http://a.example/0")
+    for i in range(2):
+        await ingest(db, account, f"b{i}", models.EventKind.SUCCESS, f"http://b.example/{i}")
+    await ingest(db, account, "c0", models.EventKind.SUCCESS, "http://c.example/0")
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    claimed = await db.claim_endpoint_callbacks("w1", now, {A: 2, B: 5}, 30)
+    assert sorted((c.message_id, c.seq) for c in claimed) == [("a0", 1), ("a1", 1), ("b0", 1), ("b1", 1)]
+    # Leased: another dispatcher gets the rest of A only, and never a0's second callback before its first is done.
+    rest = await db.claim_endpoint_callbacks("w2", now, {A: 10}, 30)
+    assert sorted(c.message_id for c in rest) == ["a2", "a3"]
+    assert await db.claim_endpoint_callbacks("w2", now, {}, 30) == []
+    assert [c.message_id for c in await db.claim_due_callbacks("w3", now, 10, 30)] == ["c0"]

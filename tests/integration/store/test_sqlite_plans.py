@@ -53,5 +53,8 @@ def test_the_list_of_statements_is_not_empty():
 
 @pytest.mark.parametrize("sql", _write_statements(), ids=lambda sql: "_".join(sql.split()[:3]))
 def test_no_write_scans_a_table(conn: sqlite3.Connection, sql: str):
-    scans = [step for step in _plan(conn, sql) if re.fullmatch(r"SCAN \w+", step)]
+    plan = _plan(conn, sql)
+    # A subquery's rows (a co-routine or a materialized table) may be scanned: its own steps are in the plan.
+    subqueries = {m[1] for step in plan if (m := re.fullmatch(r"(?:CO-ROUTINE|MATERIALIZE) (\w+)", step))}
+    scans = [step for step in plan if re.fullmatch(r"SCAN \w+", step) and step[5:] not in subqueries]
     assert scans == [], f"{scans} in: {sql}"

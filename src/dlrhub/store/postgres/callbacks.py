@@ -3,23 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 
 from dlrhub.core import errors, models
 from dlrhub.store import queues, rows
 from dlrhub.store.postgres import core
 
+#: The first `$2` claimable callbacks in due order, skipping the destinations in `$5` (the dispatcher holds enough
+#: of them already), and of those at most `$6` per destination, so one destination's backlog never fills a claim
+#: that it would have to give back. Candidates not taken are locked only for this statement.
 CLAIM_DUE = """
-WITH due AS (
-    SELECT c.id FROM callbacks c
+WITH candidates AS (
+    SELECT c.id, c.endpoint, c.due_at FROM callbacks c
     WHERE c.state = 'pending' AND c.due_at <= $1 AND (c.lease_until IS NULL OR c.lease_until < $1)
+      AND c.endpoint <> ALL($5::text[])
       AND NOT EXISTS (
         SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
       )
     ORDER BY c.due_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT r.id FROM (
+        SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY due_at, id) AS n FROM candidates
+    ) r
+    WHERE r.n <= $6
 )
 UPDATE callbacks SET lease_until = $3, lease_owner = $4
+FROM due WHERE callbacks.id = due.id
+RETURNING callbacks.*
+"""
+#: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`).
+CLAIM_ENDPOINTS = """
+WITH due AS (
+    SELECT d.id FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
+    CROSS JOIN LATERAL (
+        SELECT c.id FROM callbacks c
+        WHERE c.endpoint = w.endpoint AND c.state = 'pending' AND c.due_at <= $3
+          AND (c.lease_until IS NULL OR c.lease_until < $3)
+          AND NOT EXISTS (
+            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+          )
+        ORDER BY c.due_at
+        LIMIT w.n
+        FOR UPDATE SKIP LOCKED
+    ) d
+)
+UPDATE callbacks SET lease_until = $4, lease_owner = $5
 FROM due WHERE callbacks.id = due.id
 RETURNING callbacks.*
 """
@@ -42,11 +72,31 @@ class PostgresCallbacks(core.PostgresCore):
     """Claiming, recording and listing callbacks."""
 
     async def claim_due_callbacks(
-        self, owner: str, now: dt.datetime, limit: int, lease_s: float
+        self,
+        owner: str,
+        now: dt.datetime,
+        limit: int,
+        lease_s: float,
+        *,
+        quota: int | None = None,
+        exclude: Collection[str] = (),
     ) -> list[models.Callback]:
         pool = await self.pool()
         until = now + dt.timedelta(seconds=lease_s)
-        found = await pool.fetch(CLAIM_DUE, now, limit, until, owner)
+        quota = limit if quota is None else quota
+        found = await pool.fetch(CLAIM_DUE, now, limit, until, owner, sorted(exclude), quota)
+        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed.sort(key=lambda c: c.due_at)
+        return claimed
+
+    async def claim_endpoint_callbacks(
+        self, owner: str, now: dt.datetime, limits: Mapping[str, int], lease_s: float
+    ) -> list[models.Callback]:
+        if not limits:
+            return []
+        pool = await self.pool()
+        until = now + dt.timedelta(seconds=lease_s)
+        found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
         claimed = [rows.from_row(models.Callback, r) for r in found]
         claimed.sort(key=lambda c: c.due_at)
         return claimed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Collection, Mapping
 
 import orjson
 
@@ -13,11 +14,35 @@ from dlrhub.store.sqlite import core
 
 # One statement each, whatever the batch size: fewer, larger statements cost less than one per row (they were
 # chosen when a writer thread shared the GIL with the loop; they still save the per-statement overhead).
+#: The first `:limit` claimable callbacks in due order, skipping the destinations in `:exclude` (a JSON array: the
+#: dispatcher holds enough of them already), and of those at most `:quota` per destination, so one destination's
+#: backlog never fills a claim that it would have to give back.
 CLAIM_DUE = """
 UPDATE callbacks SET lease_until = :until, lease_owner = :owner
 WHERE id IN (
+  SELECT d.id FROM (
+    SELECT f.id, row_number() OVER (PARTITION BY f.endpoint ORDER BY f.due_at, f.id) AS n FROM (
+      SELECT c.id, c.endpoint, c.due_at FROM callbacks c
+      WHERE c.state = 'pending' AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
+        AND c.endpoint NOT IN (SELECT value FROM json_each(:exclude))
+        AND NOT EXISTS (
+          SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+        )
+      ORDER BY c.due_at
+      LIMIT :limit
+    ) f
+  ) d
+  WHERE d.n <= :quota
+)
+RETURNING *
+"""
+#: The first `:limit` claimable callbacks of one destination, in due order (the `callbacks_endpoint_due` index).
+CLAIM_ENDPOINT = """
+UPDATE callbacks SET lease_until = :until, lease_owner = :owner
+WHERE id IN (
   SELECT c.id FROM callbacks c
-  WHERE c.state = 'pending' AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
+  WHERE c.endpoint = :endpoint AND c.state = 'pending' AND c.due_at <= :now
+    AND (c.lease_until IS NULL OR c.lease_until < :now)
     AND NOT EXISTS (
       SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
     )
@@ -48,12 +73,42 @@ class SqliteCallbacks(core.SqliteCore):
     """Claiming, recording and listing callbacks."""
 
     async def claim_due_callbacks(
-        self, owner: str, now: dt.datetime, limit: int, lease_s: float
+        self,
+        owner: str,
+        now: dt.datetime,
+        limit: int,
+        lease_s: float,
+        *,
+        quota: int | None = None,
+        exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        params = {"now": now.timestamp(), "limit": limit, "until": now.timestamp() + lease_s, "owner": owner}
+        params = {
+            "now": now.timestamp(),
+            "limit": limit,
+            "until": now.timestamp() + lease_s,
+            "owner": owner,
+            "quota": limit if quota is None else quota,
+            "exclude": orjson.dumps(sorted(exclude)).decode(),
+        }
 
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             return conn.execute(CLAIM_DUE, params).fetchall()
+
+        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found.sort(key=lambda c: c.due_at)
+        return found
+
+    async def claim_endpoint_callbacks(
+        self, owner: str, now: dt.datetime, limits: Mapping[str, int], lease_s: float
+    ) -> list[models.Callback]:
+        until = now.timestamp() + lease_s
+
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            found: list[sqlite3.Row] = []
+            for endpoint, limit in limits.items():
+                params = {"now": now.timestamp(), "limit": limit, "until": until, "owner": owner}
+                found += conn.execute(CLAIM_ENDPOINT, {**params, "endpoint": endpoint}).fetchall()
+            return found
 
         found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
         found.sort(key=lambda c: c.due_at)

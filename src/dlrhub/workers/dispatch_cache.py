@@ -1,0 +1,68 @@
+"""The dispatcher's caches: destinations' health and accounts' signing secrets, each trusted for a while."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import typing
+from collections.abc import Container
+
+from dlrhub import store
+from dlrhub.core import breaker, errors, models
+from dlrhub.workers import dispatch_config as config_
+
+
+class CacheStore(store.Endpoints, store.Accounts, typing.Protocol):
+    """What the caches read: endpoint health and accounts."""
+
+
+class DispatchCache:
+    """Health by destination and signing secrets by account, re-read once older than the configured ages."""
+
+    def __init__(self, db: CacheStore, config: config_.DispatchConfig) -> None:
+        self.store = db
+        self.config = config
+        self._endpoints: dict[str, tuple[models.Endpoint, float]] = {}
+        self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
+
+    def endpoint(self, endpoint: str, now: dt.datetime) -> models.Endpoint:
+        """The cached health of `endpoint` (fresh when unknown), however old."""
+        cached = self._endpoints.get(endpoint)
+        return cached[0] if cached is not None else breaker.fresh(endpoint, now)
+
+    def put(self, endpoint: models.Endpoint) -> None:
+        """This process changed `endpoint`'s health: trust it from now."""
+        self._endpoints[endpoint.endpoint] = (endpoint, time.monotonic())
+
+    async def health(
+        self, endpoints: set[str], now: dt.datetime, dirty: Container[str]
+    ) -> dict[str, models.Endpoint]:
+        """The health of `endpoints`, re-reading stale ones unless `dirty` (changed here, not yet stored)."""
+        fresh_after = time.monotonic() - self.config.endpoint_cache_s
+        stale = [
+            e for e in endpoints if e not in dirty and self._endpoints.get(e, (None, -1.0))[1] < fresh_after
+        ]
+        if stale:
+            stored = await self.store.get_endpoints(stale)
+            stamp = time.monotonic()
+            for e in stale:
+                self._endpoints[e] = (stored.get(e) or self.endpoint(e, now), stamp)
+            if len(self._endpoints) > 50_000:
+                self._endpoints = {e: v for e, v in self._endpoints.items() if v[1] >= fresh_after}
+        return {e: self.endpoint(e, now) for e in endpoints}
+
+    async def secrets(self, account_ids: set[str]) -> dict[str, tuple[str, ...]]:
+        """Each account's signing secrets (none for an unknown account)."""
+        fresh_after = time.monotonic() - self.config.account_cache_s
+        for account_id in account_ids:
+            cached = self._secrets.get(account_id)
+            if cached is not None and cached[1] >= fresh_after:
+                continue
+            try:
+                secrets = (await self.store.get_account(account_id)).signing_secrets
+            except errors.UnknownAccount:
+                secrets = ()
+            self._secrets[account_id] = (tuple(secrets), time.monotonic())
+        if len(self._secrets) > 50_000:
+            self._secrets = {a: v for a, v in self._secrets.items() if v[1] >= fresh_after}
+        return {a: self._secrets[a][0] for a in account_ids}

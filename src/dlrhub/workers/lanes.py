@@ -1,0 +1,133 @@
+"""Per-destination lanes: slots in flight and a FIFO of claimed callbacks waiting for one of them."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from collections.abc import Callable
+
+from dlrhub.core import models
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Waiting:
+    """A claimed callback waiting for a slot of its destination, with what sending it needs."""
+
+    callback: models.Callback
+    secrets: tuple[str, ...]
+    #: `time.monotonic()` when it was claimed: its lease runs from then.
+    claimed: float = dataclasses.field(default_factory=time.monotonic)
+
+
+class Lanes:
+    """The destinations one dispatcher holds callbacks for.
+
+    At most `slots` callbacks of a destination are in flight; the ones claimed beyond that wait in its FIFO and
+    start, in claim order, as its slots free. A destination holds at most twice `slots` (in flight plus waiting),
+    so a waiting callback waits for at most one attempt ahead of it: claims take at most `quota` (= `slots`) of a
+    destination at a time, and none of a destination that is `full` (fewer than `quota` places left, so it is
+    claimed for again once its queue has run dry, while all its slots are still busy).
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.quota = slots
+        self.cap = 2 * slots
+        self.load: collections.Counter[str] = collections.Counter()
+        self.queues: dict[str, collections.deque[Waiting]] = {}
+        #: Destinations with a probe in flight (one at a time to a recovering destination).
+        self.probing: set[str] = set()
+        #: Destinations whose last claim took all it asked for: refilled from their own callbacks.
+        self.backlogged: set[str] = set()
+
+    def held(self, endpoint: str) -> int:
+        """Callbacks of `endpoint` in flight or waiting."""
+        queue = self.queues.get(endpoint)
+        return self.load[endpoint] + (len(queue) if queue else 0)
+
+    def room(self, endpoint: str) -> int:
+        """How many more callbacks of `endpoint` may be claimed."""
+        return self.cap - self.held(endpoint)
+
+    def destinations(self) -> int:
+        """How many destinations have callbacks in flight or waiting."""
+        return len(self.load.keys() | self.queues.keys())
+
+    def full(self) -> frozenset[str]:
+        """Destinations a claim must skip: taking `quota` more would exceed their cap."""
+        return frozenset(e for e in {*self.load, *self.queues} if self.room(e) < self.quota)
+
+    def waiting(self, endpoint: str) -> int:
+        """Callbacks of `endpoint` waiting for a slot."""
+        queue = self.queues.get(endpoint)
+        return len(queue) if queue else 0
+
+    def push(self, item: Waiting) -> None:
+        """Queue a claimed callback behind the others of its destination."""
+        endpoint = item.callback.endpoint
+        queue = self.queues.get(endpoint)
+        if queue is None:
+            queue = self.queues[endpoint] = collections.deque()
+        queue.append(item)
+
+    def free(self, endpoint: str) -> bool:
+        """Whether `endpoint` has a slot free and a callback waiting for it."""
+        return self.load[endpoint] < self.slots and self.waiting(endpoint) > 0
+
+    def pop(self, endpoint: str) -> Waiting:
+        """Take the oldest waiting callback of `endpoint` (see `free`)."""
+        queue = self.queues[endpoint]
+        item = queue.popleft()
+        if not queue:
+            del self.queues[endpoint]
+        return item
+
+    def take_all(self, endpoint: str) -> list[Waiting]:
+        """Take every waiting callback of `endpoint` (it was paused or disabled)."""
+        return list(self.queues.pop(endpoint, ()))
+
+    def start(self, endpoint: str) -> None:
+        """A callback of `endpoint` takes a slot."""
+        self.load[endpoint] += 1
+
+    def finish(self, endpoint: str) -> None:
+        """A callback of `endpoint` gives its slot back."""
+        left = self.load[endpoint] - 1
+        if left <= 0:
+            del self.load[endpoint]
+            self.probing.discard(endpoint)
+        else:
+            self.load[endpoint] = left
+
+    def clear(self) -> None:
+        """Forget every waiting callback (shutting down: the caller gives them back)."""
+        self.queues.clear()
+
+
+class Walks:
+    """When a claim skipping some destinations last found nothing else, so as not to repeat it in vain.
+
+    Skipping a destination walks its due backlog in the `callbacks_due` index: such a claim is repeated after
+    `idle_s`, or sooner once something new may be due (`stale`), but never more often than 20 times what the last
+    one took, so a long backlog costs at most a twentieth of the time.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last: tuple[frozenset[str], float, float] | None = None
+        #: Set when new callbacks may be due since (written, or a later callback of a message freed).
+        self.stale = False
+
+    def found_nothing(self, skipped: frozenset[str], started: float) -> None:
+        """A claim begun at `started` (by `clock`) skipping `skipped` found nothing else."""
+        now = self._clock()
+        self._last = (skipped, now, now - started)
+        self.stale = False
+
+    def pointless(self, skip: frozenset[str], idle_s: float) -> bool:
+        """Whether a claim skipping `skip` would find nothing new now."""
+        if self._last is None or not skip >= self._last[0]:
+            return False
+        elapsed = self._clock() - self._last[1]
+        return elapsed < 20 * self._last[2] or (not self.stale and elapsed < idle_s)
