@@ -13,7 +13,7 @@ from dlrhub import settings, store
 from dlrhub.api import app as app_
 from dlrhub.api import esms as esms_api
 from dlrhub.dialects.nxcloud import signing
-from dlrhub.services import accounts
+from dlrhub.services import accounts, zalo_wiring
 from dlrhub.services import hub as hub_
 
 #: The admin token of in-process hubs.
@@ -194,6 +194,7 @@ class Customer:
         await self.http.aclose()
         if self.local is not None:
             await esms_api.close_limiter(self.local.api)
+            await zalo_wiring.close(self.local.api)  # an ASGI transport runs no lifespan to close it
 
 
 async def in_process(db: store.Store, config: dict[str, Any] | None = None, **account: Any) -> Customer:
