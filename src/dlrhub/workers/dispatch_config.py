@@ -33,6 +33,8 @@ class DispatchConfig:
         default_factory=registry.retry_policies
     )
     breaker: breaker.BreakerConfig = dataclasses.field(default_factory=breaker.BreakerConfig)
+    #: The secrets that sign the operator's alerts (`ids.OPERATOR_ACCOUNT`, no stored account): `alert_secret`.
+    operator_secrets: tuple[str, ...] = ()
 
     @property
     def max_backlog(self) -> int:
@@ -65,6 +67,7 @@ class DispatchConfig:
                 max_pause=max(dt.timedelta(minutes=10), dt.timedelta(seconds=config.breaker_pause_s)),
                 disable_after=dt.timedelta(seconds=config.endpoint_disable_after_s),
             ),
+            operator_secrets=(config.alert_secret,) if config.alert_secret else (),
         )
 
 

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 
 from dlrhub import store
 from dlrhub.adapters import metrics, sender
-from dlrhub.core import breaker, errors, models, retry
+from dlrhub.core import breaker, errors, ids, models, retry
 from dlrhub.core import clock as clock_
+from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
 
@@ -35,6 +36,10 @@ _DECIDED = {
 def owner_id() -> str:
     """A name for this dispatcher's leases: host, process and a random suffix."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+#: Called with a callback, its endpoint's health before its attempt and after, when the attempt changed it.
+EndpointHook = Callable[[models.Callback, models.Endpoint, models.Endpoint], None]
 
 
 class DispatchStore(store.Outbox, store.Endpoints, store.Accounts, typing.Protocol):
@@ -54,6 +59,7 @@ class Dispatcher:
         meter: metrics.Metrics | None = None,
         owner: str | None = None,
         rand: Callable[[], float] = random.random,
+        on_endpoint: EndpointHook | None = None,
     ) -> None:
         self.store = db
         self.sender = snd
@@ -62,6 +68,7 @@ class Dispatcher:
         self.metrics = meter
         self.owner = owner or owner_id()
         self.rand = rand
+        self.on_endpoint = on_endpoint
         #: Claimed and not yet recorded (or given back), by callback id.
         self.holding: dict[str, models.Callback] = {}
         self._load: collections.Counter[str] = collections.Counter()
@@ -244,6 +251,8 @@ class Dispatcher:
                 assert after.paused_until is not None
                 log.info("dispatch: endpoint %s paused until %s", cb.endpoint, after.paused_until.isoformat())
                 self._pause[cb.endpoint] = after.paused_until
+            if self.on_endpoint is not None:
+                self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
         if self.metrics is not None:
             self.metrics.attempts.labels(outcome=attempt.outcome.value).inc()
         self._have_results.set()
@@ -341,7 +350,8 @@ class Dispatcher:
             try:
                 secrets = (await self.store.get_account(account_id)).signing_secrets
             except errors.UnknownAccount:
-                secrets = ()
+                # The operator's alerts have no stored account: `alert_secret` signs them.
+                secrets = self.config.operator_secrets if account_id == ids.OPERATOR_ACCOUNT else ()
             self._secrets[account_id] = (tuple(secrets), time.monotonic())
         if len(self._secrets) > 50_000:
             self._secrets = {a: v for a, v in self._secrets.items() if v[1] >= fresh_after}
@@ -352,6 +362,12 @@ async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
     """The worker `dlrhub serve` and `dlrhub worker` start: one sender, one dispatcher, until `stop`."""
     config = config_.DispatchConfig.from_settings(hub.settings)
     async with sender.Sender(config_.sender_config(hub.settings), clock=hub.clock) as snd:
-        dispatcher = Dispatcher(hub.store, snd, config, clock=hub.clock, meter=hub.metrics)
+        watch = alerts.EndpointAlerts(hub)
+        dispatcher = Dispatcher(
+            hub.store, snd, config, clock=hub.clock, meter=hub.metrics, on_endpoint=watch.changed
+        )
         log.info("dispatch: started as %s", dispatcher.owner)
-        await dispatcher.run(stop)
+        try:
+            await dispatcher.run(stop)
+        finally:
+            await watch.drain()
