@@ -4,6 +4,7 @@ each backend, with an injected clock."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import orjson
 
@@ -26,7 +27,7 @@ def hub_at(db: store.Store, clock: list[dt.datetime], **changes: object) -> hub_
     return hub_.Hub(settings=config, store=db, clock=lambda: clock[0])
 
 
-async def operator_alerts(db: store.Store) -> list[dict]:
+async def operator_alerts(db: store.Store) -> list[dict[str, Any]]:
     found = await db.find_callbacks(store.CallbackFilter(account_id=ids.OPERATOR_ACCOUNT))
     assert all(c.request.url == URL and c.dialect is models.Dialect.NATIVE for c in found)
     return [orjson.loads(c.request.body) for c in sorted(found, key=lambda c: (c.seq, c.created_at))]
