@@ -22,7 +22,7 @@ import uvicorn
 
 from dlrhub.api import app as app_
 from dlrhub.services import hub as hub_
-from dlrhub.workers import dispatcher
+from dlrhub.workers import alert_watch, dispatcher
 from dlrhub.workers import zalo_channel as zalo_worker
 
 log = logging.getLogger("dlrhub")
@@ -32,8 +32,8 @@ Worker = Callable[[hub_.Hub, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def workers() -> list[Worker]:
-    """The background workers of a process: the callback dispatcher and the Zalo channel."""
-    return [dispatcher.run, zalo_worker.run]
+    """The background workers of a process: the callback dispatcher, the Zalo channel and the alert watch."""
+    return [dispatcher.run, zalo_worker.run, alert_watch.run]
 
 
 def worker_name(worker: Worker) -> str:

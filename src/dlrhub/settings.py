@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dlrhub.core import errors, urls
+from dlrhub.core import errors, signing, urls
 
 ENV_PREFIX = "DLRHUB_"
 #: Settings whose values may hold a secret (a token, or a password inside a URL): never echoed in errors.
-SECRET_SETTINGS = frozenset({"admin_token", "database_url", "redis_url"})
+SECRET_SETTINGS = frozenset({"admin_token", "database_url", "redis_url", "alert_secret"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,6 +82,14 @@ class Settings:
     demo_account: bool = True
     #: `debug`, `info`, `warning` or `error`.
     log_level: str = "info"
+    #: The operator's alert webhook (endpoint paused or disabled, backlog too old, OA token expiring, quota low),
+    #: signed with `alert_secret` (a Standard Webhooks `whsec_` secret, required with it). Empty: no alerts.
+    alert_url: str = ""
+    alert_secret: str = ""
+    #: Age in seconds of the oldest due callback past which `alert.backlog.age` fires (resolved below 80 % of it).
+    alert_backlog_age_s: float = 300.0
+    #: `alert.oa.quota_low` fires when an OA's remaining Zalo quota falls below this percentage of its daily one.
+    alert_quota_low_percent: float = 10.0
 
 
 #: Settings that are gone, and where their choice lives now: naming one is an error, not a silent no-op.
@@ -145,7 +153,13 @@ AT_LEAST_ONE = frozenset(
     }
 )
 POSITIVE = frozenset(
-    {"zalo_timeout_s", "simulator_journey_lifetime_s", "callback_timeout_s", "dispatch_lease_s"}
+    {
+        "zalo_timeout_s",
+        "simulator_journey_lifetime_s",
+        "callback_timeout_s",
+        "dispatch_lease_s",
+        "alert_backlog_age_s",
+    }
 )
 #: Settings holding a URL, and the schemes each may use (an empty value is allowed where "" is listed).
 URL_SCHEMES: dict[str, tuple[str, ...]] = {
@@ -153,6 +167,7 @@ URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "redis_url": ("", "redis://", "rediss://", "unix://"),
     "zalo_api_url": ("http://", "https://"),
     "zalo_oauth_url": ("http://", "https://"),
+    "alert_url": ("", "http://", "https://"),
 }
 #: Settings whose value must be one of a few words.
 CHOICES: dict[str, tuple[str, ...]] = {"log_level": LOG_LEVELS, "zalo_mode": ZALO_MODES}
@@ -173,6 +188,11 @@ def _checked(config: Settings) -> Settings:
             raise errors.ConfigError(
                 f"setting {name} ({ENV_PREFIX}{name.upper()}): bad value {shown} ({problem})"
             )
+    if config.alert_url and not config.alert_secret:
+        # Alerts are always signed: a receiver must be able to tell them from anyone's POST.
+        raise errors.ConfigError(
+            f"setting alert_secret ({ENV_PREFIX}ALERT_SECRET): required with alert_url (a whsec_ secret)"
+        )
     return config
 
 
@@ -193,6 +213,15 @@ def _problem(name: str, value: Any) -> str | None:
     elif name == "port":
         if not 0 <= value <= 65_535:
             return "0 to 65535"
+    elif name == "alert_secret":
+        if value:
+            try:
+                signing.check_secret(value)
+            except errors.InvalidInput:
+                return "empty, or whsec_ followed by the base64 of 24 to 64 bytes"
+    elif name == "alert_quota_low_percent":
+        if not (math.isfinite(value) and 0 <= value <= 100):
+            return "a percentage, 0 to 100"
     elif name == "callback_allow":
         try:
             urls.parse_allowlist(value)

@@ -49,6 +49,12 @@ class AccountPatch(pydantic.BaseModel):
         max_length=2048,
         description='Where callbacks go when a send names none; `null` or `""` removes it.',
     )
+    notify_url: fields.Name | None = pydantic.Field(
+        None,
+        max_length=2048,
+        description="Where dlrhub tells the account that one of its callback endpoints was disabled "
+        '(`alert.destination.disabled`, signed with its signing secrets); `null` or `""` removes it.',
+    )
 
 
 class LedgerIn(pydantic.BaseModel):

@@ -173,6 +173,10 @@ def update(
     default_callback_url: Annotated[
         str | None, typer.Option(help='Where callbacks go when a send names none; "" removes it.')
     ] = None,
+    notify_url: Annotated[
+        str | None,
+        typer.Option(help='Where the account is told that one of its endpoints was disabled; "" removes it.'),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change an account's fields; those not given stay as they are."""
@@ -183,6 +187,7 @@ def update(
         "utc_offset_minutes": utc_offset_minutes,
         "esms_delivered_callback": esms_delivered_callback,
         "default_callback_url": default_callback_url,
+        "notify_url": notify_url,
     }
     changes = {k: v for k, v in given.items() if v is not None}
     if price:

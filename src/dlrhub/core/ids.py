@@ -62,6 +62,12 @@ def account_id() -> str:
 DEMO_ACCOUNT_PREFIX = "acc_demo"
 
 
+#: The account id of the operator's alerts in the outbox (`services/alerts.py`): no stored account has it, since
+#: `account_id` cannot make it ("o", "p" and "r" are no hex digits), and the dispatcher signs its callbacks with
+#: the `alert_secret` setting instead of an account's secrets.
+OPERATOR_ACCOUNT = "acc_operator"
+
+
 def demo_account_id() -> str:
     """A new id for the demo account (see DEMO_ACCOUNT_PREFIX)."""
     return DEMO_ACCOUNT_PREFIX + uuid.uuid4().hex[:12]

@@ -142,6 +142,9 @@ class Account:
     #: Where callbacks go when a send names no callback URL (eSMS `CallbackUrl`, NXCloud `drWebhook` and the app's
     #: DR URL, the native `callback_url`); None: such sends get no callback.
     default_callback_url: str | None = None
+    #: Where dlrhub tells the customer that one of its callback endpoints was disabled (`alert.destination.disabled`,
+    #: signed with `signing_secrets`); None: it is not told.
+    notify_url: str | None = None
 
     def price_for(self, type_id: int, template_id: str | None) -> Decimal | None:
         """The unit price of one message: its template's (`tpl:<id>`), else its TypeId's; None when neither."""

@@ -30,6 +30,15 @@ class DecisionKind(enum.StrEnum):
     DISABLE_ENDPOINT = "disable_endpoint"
 
 
+#: The state a callback is left in by each decision.
+STATE_AFTER = {
+    DecisionKind.SUCCEEDED: models.CallbackState.SUCCEEDED,
+    DecisionKind.RETRY: models.CallbackState.PENDING,
+    DecisionKind.GIVE_UP: models.CallbackState.FAILED,
+    DecisionKind.DISABLE_ENDPOINT: models.CallbackState.FAILED,
+}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class RetryDecision:
     """The verdict on one attempt; `due_at` is set only for RETRY."""

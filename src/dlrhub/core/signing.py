@@ -34,6 +34,11 @@ def _key(secret: str) -> bytes:
     return key
 
 
+def check_secret(secret: str) -> None:
+    """Raise errors.InvalidInput unless `secret` is a usable `whsec_` secret (base64 of 24 to 64 bytes)."""
+    _key(secret)
+
+
 def signed_content(request: models.CallbackRequest) -> bytes:
     """What the signature covers after `id.timestamp.`: the body, or for GET the exact query string."""
     if request.method.upper() == "GET":

@@ -18,6 +18,8 @@ PRICE_KEY = re.compile(r"^(?:[0-9]{1,4}|tpl:[A-Za-z0-9_.-]{1,64})$")
 MAX_PRICES = 500
 MAX_PRICE = Decimal("1e9")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+#: The fields holding a URL: checked by the URL guard, removed by None or "".
+URL_FIELDS = frozenset({"default_callback_url", "notify_url"})
 #: The fields `update` takes (`status` moves only through `set_status`).
 UPDATABLE = frozenset(store.nouns.UPDATABLE - {"status"})
 
@@ -26,7 +28,7 @@ async def update(hub: hub_.Hub, account_id: str, changes: Mapping[str, Any], *, 
     """Change the account's fields named in `changes` (of UPDATABLE) in one write; returns it as changed.
 
     `prices` is merged into the price list: a key with a price sets it, a key with None removes it. A
-    `default_callback_url` passes the URL guard (None or "" removes it). Raises errors.InvalidInput,
+    `default_callback_url` or `notify_url` passes the URL guard (None or "" removes it). Raises errors.InvalidInput,
     errors.UnknownAccount, and errors.Conflict for a deactivated account.
     """
     unknown = set(changes) - UPDATABLE
@@ -57,7 +59,7 @@ async def update(hub: hub_.Hub, account_id: str, changes: Mapping[str, Any], *, 
 
 def _checked(hub: hub_.Hub, name: str, value: Any) -> Any:
     """One field of `update`, checked and in the model's type; raises errors.InvalidInput."""
-    if value is None and name != "default_callback_url":
+    if value is None and name not in URL_FIELDS:
         raise errors.InvalidInput(name, "must not be null")
     if name == "name":
         text = str(value).strip()
@@ -76,13 +78,13 @@ def _checked(hub: hub_.Hub, name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise errors.InvalidInput("esms_delivered_callback", "must be true or false")
         return value
-    if name == "default_callback_url":
+    if name in URL_FIELDS:
         if not value:
             return None
         try:
             urls.check_target(str(value), urls.allowlist(hub.settings.callback_allow))
         except errors.BlockedURL as exc:
-            raise errors.InvalidInput("default_callback_url", str(exc)) from None
+            raise errors.InvalidInput(name, str(exc)) from None
         return str(value)
     return _prices(value)
 

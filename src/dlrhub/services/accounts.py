@@ -200,6 +200,7 @@ def public(account: models.Account) -> dict[str, Any]:
         "signed": bool(account.signing_secrets),
         "esms_delivered_callback": account.esms_delivered_callback,
         "default_callback_url": account.default_callback_url,
+        "notify_url": account.notify_url,
         "created_at": account.created_at.isoformat(),
     }
 

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 
 from dlrhub import store
+from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class ExpiryWatch:
                     oa.refresh_expires_at.isoformat(timespec="minutes"),
                     oa.oa_id,
                 )
+                await alerts.token_expiring(self.hub, oa, now)
         for gone in self._exported - seen:
             gauge.remove(gone)
         self._exported = seen

@@ -52,6 +52,7 @@ UPDATABLE = frozenset(
         "utc_offset_minutes",
         "esms_delivered_callback",
         "default_callback_url",
+        "notify_url",
     }
 )
 
@@ -246,6 +247,16 @@ class Callbacks(typing.Protocol):
     @abc.abstractmethod
     async def find_callbacks(self, where: CallbackFilter) -> list[models.Callback]:
         """Callbacks matching `where`, oldest first, at most `where.limit`."""
+
+    @abc.abstractmethod
+    async def enqueue_callbacks(self, callbacks: list[models.Callback]) -> int:
+        """Put callbacks that no event wrote (the alerts) in the outbox, in one transaction, and wake the
+        dispatchers. One whose id is stored already is left as it is (so a repeated alert is sent once);
+        returns how many were new."""
+
+    @abc.abstractmethod
+    async def oldest_due_callback(self, now: dt.datetime) -> models.Callback | None:
+        """The pending callback due the longest before `now` (None when none is due): one index read."""
 
     @abc.abstractmethod
     async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:

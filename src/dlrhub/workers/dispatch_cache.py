@@ -8,7 +8,7 @@ import typing
 from collections.abc import Container
 
 from dlrhub import store
-from dlrhub.core import breaker, errors, models
+from dlrhub.core import breaker, errors, ids, models
 from dlrhub.workers import dispatch_config as config_
 
 
@@ -61,7 +61,8 @@ class DispatchCache:
             try:
                 secrets = (await self.store.get_account(account_id)).signing_secrets
             except errors.UnknownAccount:
-                secrets = ()
+                # The operator's alerts have no stored account: `alert_secret` signs them.
+                secrets = self.config.operator_secrets if account_id == ids.OPERATOR_ACCOUNT else ()
             self._secrets[account_id] = (tuple(secrets), time.monotonic())
         if len(self._secrets) > 50_000:
             self._secrets = {a: v for a, v in self._secrets.items() if v[1] >= fresh_after}

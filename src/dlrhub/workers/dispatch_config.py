@@ -1,9 +1,12 @@
-"""The dispatcher's and the sender's configuration, read from the settings."""
+"""The dispatcher's and the sender's configuration, read from the settings, and the name of its leases."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import socket
+import uuid
 
 from dlrhub import settings
 from dlrhub.adapters import sender
@@ -35,6 +38,8 @@ class DispatchConfig:
         default_factory=registry.retry_policies
     )
     breaker: breaker.BreakerConfig = dataclasses.field(default_factory=breaker.BreakerConfig)
+    #: The secrets that sign the operator's alerts (`ids.OPERATOR_ACCOUNT`, no stored account): `alert_secret`.
+    operator_secrets: tuple[str, ...] = ()
 
     @property
     def max_backlog(self) -> int:
@@ -67,6 +72,7 @@ class DispatchConfig:
                 max_pause=max(dt.timedelta(minutes=10), dt.timedelta(seconds=config.breaker_pause_s)),
                 disable_after=dt.timedelta(seconds=config.endpoint_disable_after_s),
             ),
+            operator_secrets=(config.alert_secret,) if config.alert_secret else (),
         )
 
 
@@ -78,3 +84,8 @@ def sender_config(config: settings.Settings) -> sender.SenderConfig:
         per_endpoint=config.endpoint_concurrency,
         allow=urls.parse_allowlist(config.callback_allow),
     )
+
+
+def owner_id() -> str:
+    """A name for a dispatcher's leases: host, process and a random suffix."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

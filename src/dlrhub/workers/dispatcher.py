@@ -7,18 +7,16 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-import os
 import random
-import socket
 import time
 import typing
-import uuid
 from collections.abc import Awaitable, Callable
 
 from dlrhub import store
 from dlrhub.adapters import metrics, sender
 from dlrhub.core import breaker, errors, models, retry
 from dlrhub.core import clock as clock_
+from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
@@ -26,17 +24,8 @@ from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
 
-_DECIDED = {
-    retry.DecisionKind.SUCCEEDED: models.CallbackState.SUCCEEDED,
-    retry.DecisionKind.RETRY: models.CallbackState.PENDING,
-    retry.DecisionKind.GIVE_UP: models.CallbackState.FAILED,
-    retry.DecisionKind.DISABLE_ENDPOINT: models.CallbackState.FAILED,
-}
-
-
-def owner_id() -> str:
-    """A name for this dispatcher's leases: host, process and a random suffix."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+#: Called with a callback, its endpoint's health before its attempt and after, when the attempt changed it.
+EndpointHook = Callable[[models.Callback, models.Endpoint, models.Endpoint], None]
 
 
 class DispatchStore(store.Outbox, store.Endpoints, store.Accounts, typing.Protocol):
@@ -56,14 +45,16 @@ class Dispatcher:
         meter: metrics.Metrics | None = None,
         owner: str | None = None,
         rand: Callable[[], float] = random.random,
+        on_endpoint: EndpointHook | None = None,
     ) -> None:
         self.store = db
         self.sender = snd
         self.config = config or config_.DispatchConfig()
         self.clock = clock
         self.metrics = meter
-        self.owner = owner or owner_id()
+        self.owner = owner or config_.owner_id()
         self.rand = rand
+        self.on_endpoint = on_endpoint
         #: Claimed and not yet recorded (or given back), by callback id.
         self.holding: dict[str, models.Callback] = {}
         #: Slots in flight and callbacks waiting for them, per destination.
@@ -288,7 +279,7 @@ class Dispatcher:
             now,
             self.rand,
         )
-        self._results.append(store.AttemptResult(attempt, _DECIDED[decision.kind], decision.due_at))
+        self._results.append(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
         before = self.caches.endpoint(cb.endpoint, now)
         after = breaker.record(
             before,
@@ -312,6 +303,8 @@ class Dispatcher:
                 assert after.paused_until is not None
                 log.info("dispatch: endpoint %s paused until %s", cb.endpoint, after.paused_until.isoformat())
                 self._pause[cb.endpoint] = after.paused_until
+            if self.on_endpoint is not None:
+                self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
         if self.metrics is not None:
             self.metrics.attempts.labels(outcome=attempt.outcome.value).inc()
         self._have_results.set()
@@ -393,6 +386,12 @@ async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
     """The worker `dlrhub serve` and `dlrhub worker` start: one sender, one dispatcher, until `stop`."""
     config = config_.DispatchConfig.from_settings(hub.settings)
     async with sender.Sender(config_.sender_config(hub.settings), clock=hub.clock) as snd:
-        dispatcher = Dispatcher(hub.store, snd, config, clock=hub.clock, meter=hub.metrics)
+        watch = alerts.EndpointAlerts(hub)
+        dispatcher = Dispatcher(
+            hub.store, snd, config, clock=hub.clock, meter=hub.metrics, on_endpoint=watch.changed
+        )
         log.info("dispatch: started as %s", dispatcher.owner)
-        await dispatcher.run(stop)
+        try:
+            await dispatcher.run(stop)
+        finally:
+            await watch.drain()

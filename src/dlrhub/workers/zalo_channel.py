@@ -23,7 +23,7 @@ from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
 from dlrhub.dialects.zalo import codes, wire
-from dlrhub.services import events, oa_expiry
+from dlrhub.services import alerts, events, oa_expiry
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_inbound as inbound
 from dlrhub.services import zalo_wiring as wiring
@@ -105,6 +105,7 @@ class ChannelWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         #: Messages sent, by outcome code (for the demo and tests).
         self.sent: dict[int, int] = {}
+        self.quota_alerts = alerts.QuotaWatch(hub)
 
     async def run_once(self) -> int:
         """Resolve stale sends, then claim and start a batch; the number of messages claimed."""
@@ -178,6 +179,7 @@ class ChannelWorker:
             return refused_event(message, CODE_BAD_REQUEST, TEXT_BAD_REQUEST, now)
         self.sent[outcome.code] = self.sent.get(outcome.code, 0) + 1
         self.hub.metrics.zalo_sends.labels(code=str(outcome.code)).inc()
+        await self.quota_alerts.seen(oa, outcome.quota, quota_day(now)[0], self.hub.clock())
         return outcome_event(message, outcome, self.hub.clock())
 
     async def _record(self, message: models.Message, event: models.StatusEvent) -> models.Message | None:

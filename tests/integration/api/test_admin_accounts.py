@@ -111,6 +111,24 @@ async def test_prices_per_template_and_a_default_callback_url_reach_the_sends(cu
     assert len(entries) == 1 and entries[0].details["utc_offset_minutes"] == 420
 
 
+async def test_a_notify_url_is_set_guarded_audited_and_removed(customer: customers.Customer):
+    admin = Admin(customer)
+    changed = await admin.call("PATCH", "/{id}", {"notify_url": "https://customer.example/alerts"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["notify_url"] == "https://customer.example/alerts"
+    assert (await customer.hub.store.get_account(admin.id)).notify_url == "https://customer.example/alerts"
+    refused = await admin.call("PATCH", "/{id}", {"notify_url": "http://169.254.169.254/latest"})
+    assert refused.status_code == 422 and refused.json()["error"], refused.text
+    assert "notify_url" in refused.json()["message"]
+    removed = await admin.call("PATCH", "/{id}", {"notify_url": None})
+    assert removed.status_code == 200 and removed.json()["notify_url"] is None
+    entries = await audit.entries(customer.hub, store.AuditFilter(target=admin.id, action="account.update"))
+    assert [e.details for e in entries] == [
+        {"notify_url": None},
+        {"notify_url": "https://customer.example/alerts"},
+    ]
+
+
 async def test_lock_unlock_and_deactivate(customer: customers.Customer):
     admin = Admin(customer)
     assert (await admin.call("POST", "/{id}/lock")).json()["status"] == "locked"

@@ -40,10 +40,14 @@ def test_accounts_verbs_change_and_top_up_an_account_through_the_ledger(tmp_path
     account_id = made["id"]
     changed = run(
         "update", account_id, "--price", "tpl:100001=12.5", "--price", "24=",
-        "--default-callback-url", "https://customer.example/dr", "--no-esms-delivered-callback", "--json",
+        "--default-callback-url", "https://customer.example/dr", "--no-esms-delivered-callback",
+        "--notify-url", "https://customer.example/alerts", "--json",
     )  # fmt: skip
     assert changed["prices"]["tpl:100001"] == "12.5000" and "24" not in changed["prices"]
     assert changed["default_callback_url"] == "https://customer.example/dr"
+    assert changed["notify_url"] == "https://customer.example/alerts"
+    assert "notify_url" in str(run("update", account_id, "--notify-url", "http://10.0.0.1/x", code=1))
+    assert run("update", account_id, "--notify-url", "", "--json")["notify_url"] is None
     topped = run("top-up", account_id, "--amount", "50", "--reason", "invoice 1", "--json")
     assert topped["balance"] == "150.0000"
     assert topped["entry"]["actor"].startswith("cli:")

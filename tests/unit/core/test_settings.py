@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import tomllib
 from pathlib import Path
 
@@ -121,3 +122,20 @@ def test_unknown_variables_are_warned_about_with_the_nearest_name() -> None:
         "unknown environment variable DLRHUB_WIDGETS is ignored",
     ]
     assert settings.unknown_variables({"HOME": "/root", "DLRHUB_ESMS_DELIVERED_CALLBACK": "1"}) == []
+
+
+def test_alert_settings_are_checked_and_the_secret_never_echoed() -> None:
+    secret = "whsec_" + base64.b64encode(b"k" * 24).decode()
+    ok = settings.load({"DLRHUB_ALERT_URL": "https://ops.example/a", "DLRHUB_ALERT_SECRET": secret})
+    assert (ok.alert_url, ok.alert_secret, ok.alert_backlog_age_s) == ("https://ops.example/a", secret, 300.0)
+    assert settings.load({}).alert_url == ""  # off by default
+    for env, says in (
+        ({"DLRHUB_ALERT_URL": "ftp://ops.example"}, "alert_url"),
+        ({"DLRHUB_ALERT_URL": "https://ops.example/a"}, "required with alert_url"),
+        ({"DLRHUB_ALERT_SECRET": "whsec_c2hvcnQ="}, "24 to 64 bytes"),
+        ({"DLRHUB_ALERT_BACKLOG_AGE_S": "0"}, "more than 0"),
+        ({"DLRHUB_ALERT_QUOTA_LOW_PERCENT": "150"}, "0 to 100"),
+    ):
+        with pytest.raises(errors.ConfigError, match=says) as caught:
+            settings.load(env)
+        assert "c2hvcnQ" not in str(caught.value)

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 
 from dlrhub.core import errors, models
 from dlrhub.store import queues, rows
-from dlrhub.store.postgres import core
+from dlrhub.store.postgres import core, messages
 
 #: The first `$2` claimable callbacks in due order, skipping the destinations in `$5` (the dispatcher holds enough
 #: of them already), and of those at most `$6` per destination, so one destination's backlog never fills a claim
@@ -66,6 +66,11 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6
     AS u(id, state, due_at, number, outcome, status_code)
 WHERE callbacks.id = u.id
 """
+
+#: `enqueue_callbacks`: a row comes back only when it was new.
+ENQUEUE = messages.INSERT_CALLBACK + " RETURNING id"
+#: The `callbacks_due` index's first entry.
+OLDEST_DUE = "SELECT * FROM callbacks WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT 1"
 
 
 class PostgresCallbacks(core.PostgresCore):
@@ -157,3 +162,22 @@ class PostgresCallbacks(core.PostgresCore):
         counts = dict.fromkeys(models.CallbackState, 0)
         counts.update({models.CallbackState(r["state"]): r["n"] for r in found})
         return counts
+
+    async def enqueue_callbacks(self, callbacks: list[models.Callback]) -> int:
+        if not callbacks:
+            return 0
+        pool = await self.pool()
+        added = 0
+        async with pool.acquire() as conn, conn.transaction():
+            for callback in callbacks:
+                crow = rows.to_row(callback, core.BACKEND)
+                if await conn.fetchval(ENQUEUE, *(crow[c] for c in messages.CALLBACK_ORDER)) is not None:
+                    added += 1
+            if added:
+                await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
+        return added
+
+    async def oldest_due_callback(self, now: dt.datetime) -> models.Callback | None:
+        pool = await self.pool()
+        row = await pool.fetchrow(OLDEST_DUE, now)
+        return None if row is None else rows.from_row(models.Callback, row)

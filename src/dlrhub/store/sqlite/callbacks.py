@@ -10,7 +10,7 @@ import orjson
 
 from dlrhub.core import errors, models
 from dlrhub.store import queues, rows
-from dlrhub.store.sqlite import core
+from dlrhub.store.sqlite import core, messages
 
 # One statement each, whatever the batch size: fewer, larger statements cost less than one per row (they were
 # chosen when a writer thread shared the GIL with the loop; they still save the per-statement overhead).
@@ -67,6 +67,9 @@ UPDATE callbacks SET state = u.value ->> 9, due_at = COALESCE(u.value ->> 10, ca
 FROM json_each(:batch) AS u
 WHERE callbacks.id = u.value ->> 0
 """
+
+#: The `callbacks_due` index's first entry.
+OLDEST_DUE = "SELECT * FROM callbacks WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1"
 
 
 class SqliteCallbacks(core.SqliteCore):
@@ -175,3 +178,22 @@ class SqliteCallbacks(core.SqliteCore):
         counts = dict.fromkeys(models.CallbackState, 0)
         counts.update({models.CallbackState(r["state"]): r["n"] for r in found})
         return counts
+
+    async def enqueue_callbacks(self, callbacks: list[models.Callback]) -> int:
+        if not callbacks:
+            return 0
+
+        def run(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute(messages.INSERT_CALLBACK, rows.to_row(c, core.BACKEND)).rowcount
+                for c in callbacks
+            )
+
+        added = await self._tx(run)
+        if added:
+            self._notify_callbacks()
+        return added
+
+    async def oldest_due_callback(self, now: dt.datetime) -> models.Callback | None:
+        row = await self._read(lambda c: c.execute(OLDEST_DUE, (now.timestamp(),)).fetchone())
+        return None if row is None else rows.from_row(models.Callback, row)
