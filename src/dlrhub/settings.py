@@ -163,7 +163,13 @@ AT_LEAST_ONE = frozenset(
     }
 )
 POSITIVE = frozenset(
-    {"zalo_timeout_s", "simulator_journey_lifetime_s", "callback_timeout_s", "dispatch_lease_s", "prune_interval_s"}
+    {
+        "zalo_timeout_s",
+        "simulator_journey_lifetime_s",
+        "callback_timeout_s",
+        "dispatch_lease_s",
+        "prune_interval_s",
+    }
 )
 #: Retention settings that keep what a dialect promises: 0 (for ever) or at least these days.
 MIN_RETAIN_DAYS = {

@@ -12,6 +12,7 @@ import pytest
 from dlrhub import runtime, settings, store
 from dlrhub.core import control
 from dlrhub.services import hub as hub_
+from dlrhub.services import retention
 from dlrhub.workers import pruner
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
@@ -28,7 +29,9 @@ def test_every_process_with_workers_runs_the_pruner() -> None:
 
 async def test_a_round_logs_its_counts_and_feeds_the_metric(db: store.Store, caplog) -> None:
     for n in range(3):
-        await db.append_audit(control.AuditEntry(f"a{n}", NOW - dt.timedelta(days=400), "cli:ops", "x.y", "t", {}))
+        await db.append_audit(
+            control.AuditEntry(f"a{n}", NOW - dt.timedelta(days=400), "cli:ops", "x.y", "t", {})
+        )
     hub = hub_.Hub(settings=settings.Settings(prune_chunk_rows=2), store=db, clock=lambda: NOW)
     with caplog.at_level(logging.INFO, logger="dlrhub.prune"):
         await pruner.round_once(hub, asyncio.Event(), pause=no_pause)
@@ -48,7 +51,7 @@ async def test_a_failed_round_is_logged_and_the_worker_goes_on(db: store.Store, 
             stop.set()
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pruner.retention, "prune", failing)
+    monkeypatch.setattr(retention, "prune", failing)
     with caplog.at_level(logging.ERROR, logger="dlrhub.prune"):
         await asyncio.wait_for(pruner.run(hub, stop), timeout=10)
     assert len(rounds) == 2

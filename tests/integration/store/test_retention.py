@@ -31,7 +31,9 @@ def hub_on(db: store.Store, **config: Any) -> hub_.Hub:
 async def accept(db: store.Store, account: models.Account, mid: str, at: dt.datetime, **changes: Any) -> None:
     message = dataclasses.replace(new_message(account, mid, **changes), created_at=at, updated_at=at)
     since = at - dt.timedelta(hours=24)
-    await db.accept_message(message, event(mid, models.EventKind.ACCEPTED), inputs(account), now=at, dedup_since=since)
+    await db.accept_message(
+        message, event(mid, models.EventKind.ACCEPTED), inputs(account), now=at, dedup_since=since
+    )
 
 
 async def deliver(db: store.Store, mid: str, at: dt.datetime, state: models.CallbackState) -> None:
@@ -87,7 +89,9 @@ async def test_a_message_queued_for_zalo_stays(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
     for mid in ("queued", "sent"):
-        message = dataclasses.replace(new_message(account, mid, callback_url=None), created_at=OLD, updated_at=OLD)
+        message = dataclasses.replace(
+            new_message(account, mid, callback_url=None), created_at=OLD, updated_at=OLD
+        )
         await db.accept_message(
             message, event(mid, models.EventKind.ACCEPTED), inputs(account), now=OLD, channel_due_at=OLD
         )
@@ -125,7 +129,9 @@ async def test_journeys_go_with_their_last_message_unless_issued(db: store.Store
         expires_at=OLD,
     )
     await db.put_journey(journey)
-    await db.put_journey(dataclasses.replace(journey, journey_id="j-issued", token="t2", state=models.JourneyState.ISSUED))
+    await db.put_journey(
+        dataclasses.replace(journey, journey_id="j-issued", token="t2", state=models.JourneyState.ISSUED)
+    )
     await db.put_journey(dataclasses.replace(journey, journey_id="j-used", token="t3"))
     await accept(db, account, "m-j", NOW, callback_url=None, journey_id="j-used")
     assert await db.prune_journeys(NOW - dt.timedelta(days=30), 1000) == {"journeys": 1, "events": 0}

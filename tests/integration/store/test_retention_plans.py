@@ -51,7 +51,9 @@ async def test_the_attempts_chunk_plan(pg_url: str) -> None:
     conn = await asyncpg.connect(pg_url)
     try:
         await conn.execute("SET enable_seqscan = off")
-        plan = [r[0] for r in await conn.fetch(f"EXPLAIN (COSTS OFF) {retention.DELETE_ATTEMPTS}", BEFORE, 1000)]
+        plan = [
+            r[0] for r in await conn.fetch(f"EXPLAIN (COSTS OFF) {retention.DELETE_ATTEMPTS}", BEFORE, 1000)
+        ]
     finally:
         await conn.close()
     text = "\n".join(plan)
