@@ -22,7 +22,7 @@ import uvicorn
 
 from dlrhub.api import app as app_
 from dlrhub.services import hub as hub_
-from dlrhub.workers import alert_watch, dispatcher
+from dlrhub.workers import alert_watch, dispatcher, pruner
 from dlrhub.workers import zalo_channel as zalo_worker
 
 log = logging.getLogger("dlrhub")
@@ -32,12 +32,13 @@ Worker = Callable[[hub_.Hub, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def workers() -> list[Worker]:
-    """The background workers of a process: the callback dispatcher, the Zalo channel and the alert watch."""
-    return [dispatcher.run, zalo_worker.run, alert_watch.run]
+    """The background workers of a process: the callback dispatcher, the Zalo channel, the alert watch and the
+    pruner."""
+    return [dispatcher.run, zalo_worker.run, alert_watch.run, pruner.run]
 
 
 def worker_name(worker: Worker) -> str:
-    """The name logs and `/readyz` give a worker: its module's (`dispatcher`, `zalo_channel`)."""
+    """The name logs and `/readyz` give a worker: its module's (`dispatcher`, `zalo_channel`, `pruner`)."""
     return str(getattr(worker, "__module__", "worker")).rsplit(".", 1)[-1]
 
 

@@ -90,6 +90,23 @@ class Settings:
     alert_backlog_age_s: float = 300.0
     #: `alert.oa.quota_low` fires when an OA's remaining Zalo quota falls below this percentage of its daily one.
     alert_quota_low_percent: float = 10.0
+    #: Retention in days, per kind of row (0 keeps them for ever); the worker's pruner deletes older ones.
+    #: Finished callbacks (succeeded, failed, cancelled), counted from their last change, with their attempts.
+    retain_callbacks_days: int = 30
+    #: Attempts (the history of each try), even of a callback still kept.
+    retain_attempts_days: int = 30
+    #: Messages with their events (and journeys once their messages are gone), counted from the last change, once
+    #: no callback of theirs is left: GetCallback, GetSendStatus (eSMS: 7 days) and the native API answer this long.
+    retain_messages_days: int = 30
+    #: RequestIds, for the eSMS duplicate check (its window is 24 h, so 1 day at least).
+    retain_request_ids_days: int = 2
+    #: Zalo receipts that came before their send result (matched within 24 h, so 1 day at least).
+    retain_orphans_days: int = 7
+    #: The audit log of admin actions.
+    retain_audit_days: int = 365
+    #: Seconds between two pruning rounds, and the most rows one chunk (one transaction) deletes.
+    prune_interval_s: float = 300.0
+    prune_chunk_rows: int = 1_000
 
 
 #: Settings that are gone, and where their choice lives now: naming one is an error, not a silent no-op.
@@ -150,6 +167,7 @@ AT_LEAST_ONE = frozenset(
         "breaker_failures",
         "esms_getcallback_tps",
         "max_body_bytes",
+        "prune_chunk_rows",
     }
 )
 POSITIVE = frozenset(
@@ -159,8 +177,15 @@ POSITIVE = frozenset(
         "callback_timeout_s",
         "dispatch_lease_s",
         "alert_backlog_age_s",
+        "prune_interval_s",
     }
 )
+#: Retention settings that keep what a dialect promises: 0 (for ever) or at least these days.
+MIN_RETAIN_DAYS = {
+    "retain_messages_days": 7,  # eSMS GetSendStatus answers for the last 7 days
+    "retain_request_ids_days": 1,  # eSMS refuses a RequestId used within 24 h
+    "retain_orphans_days": 1,  # an orphan receipt is matched for up to 24 h
+}
 #: Settings holding a URL, and the schemes each may use (an empty value is allowed where "" is listed).
 URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "database_url": DATABASE_SCHEMES,
@@ -242,6 +267,9 @@ def _number_problem(name: str, value: float) -> str | None:
         return "1 or more"
     if name in POSITIVE and value <= 0:
         return "more than 0"
+    least = MIN_RETAIN_DAYS.get(name)
+    if least is not None and 0 < value < least:
+        return f"0 (keep for ever) or at least {least}"
     return None
 
 

@@ -52,6 +52,12 @@ class Metrics:
             ["what"],
             registry=self.registry,
         )
+        self.pruned = prom.Counter(
+            "dlrhub_pruned_rows",
+            "Rows deleted by retention, by kind (table).",
+            ["kind"],
+            registry=self.registry,
+        )
 
         self.zalo_refresh_expiry = prom.Gauge(
             "dlrhub_zalo_refresh_token_expiry_seconds",

@@ -21,6 +21,7 @@ from dlrhub.store.nouns import (
     Templates,
 )
 from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outbox
+from dlrhub.store.retention import Pruned, Retention
 
 __all__ = [
     "AccountFilter",
@@ -43,6 +44,8 @@ __all__ = [
     "OAChanges",
     "OrphanReceipt",
     "Outbox",
+    "Pruned",
+    "Retention",
     "Signatures",
     "Store",
     "Templates",

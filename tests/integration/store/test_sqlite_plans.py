@@ -8,9 +8,19 @@ import sqlite3
 import pytest
 
 from dlrhub import store
-from dlrhub.store.sqlite import accounts, batch, callbacks, channel, core, dispatch, esms, messages
+from dlrhub.store.sqlite import (
+    accounts,
+    batch,
+    callbacks,
+    channel,
+    core,
+    dispatch,
+    esms,
+    messages,
+    retention,
+)
 
-MODULES = (accounts, batch, callbacks, channel, dispatch, esms, messages)
+MODULES = (accounts, batch, callbacks, channel, dispatch, esms, messages, retention)
 #: The SELECTs that run inside write transactions (the others run on the reader's thread).
 LOOP_SELECTS = (
     channel.SELECT_DUE,
@@ -20,6 +30,9 @@ LOOP_SELECTS = (
     channel.FIND_ORPHAN,
     batch.SELECT_REQUEST_ID,
     batch.SELECT_BALANCE,
+    retention.SELECT_CALLBACKS,
+    retention.SELECT_MESSAGES,
+    retention.SELECT_JOURNEYS,
 )
 
 

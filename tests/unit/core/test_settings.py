@@ -139,3 +139,23 @@ def test_alert_settings_are_checked_and_the_secret_never_echoed() -> None:
         with pytest.raises(errors.ConfigError, match=says) as caught:
             settings.load(env)
         assert "c2hvcnQ" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "ok"),
+    [
+        ("retain_request_ids_days", "0", True),  # 0: kept for ever
+        ("retain_request_ids_days", "1", True),  # the 24 h window
+        ("retain_messages_days", "6", False),  # GetSendStatus answers for 7 days
+        ("retain_messages_days", "7", True),
+        ("retain_orphans_days", "-1", False),
+        ("retain_audit_days", "1", True),
+    ],
+)
+def test_retention_keeps_what_the_dialects_promise(name: str, value: str, ok: bool) -> None:
+    env = {f"DLRHUB_{name.upper()}": value}
+    if ok:
+        assert getattr(settings.load(env), name) == int(value)
+    else:
+        with pytest.raises(errors.ConfigError, match=name):
+            settings.load(env)

@@ -23,6 +23,7 @@ PARTS = (
     store.Tokens,
     store.Outbox,
     store.ChannelQueue,
+    store.Retention,
 )
 LIFECYCLE = {"migrate", "schema_state", "ping", "close"}
 

@@ -14,6 +14,7 @@ from dlrhub.store.postgres import (
     keys,
     ledger,
     messages,
+    retention,
     templates,
     tokens,
 )
@@ -33,6 +34,7 @@ class PostgresStore(
     tokens.PostgresTokens,
     audit.PostgresAudit,
     keys.PostgresKeys,
+    retention.PostgresRetention,
     base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""

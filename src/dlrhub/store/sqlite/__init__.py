@@ -14,6 +14,7 @@ from dlrhub.store.sqlite import (
     keys,
     ledger,
     messages,
+    retention,
     templates,
     tokens,
 )
@@ -33,6 +34,7 @@ class SqliteStore(
     tokens.SqliteTokens,
     audit.SqliteAudit,
     keys.SqliteKeys,
+    retention.SqliteRetention,
     base.Store,
 ):
     """The Store on one SQLite file."""

@@ -1,0 +1,104 @@
+"""Retention: one pruning round deletes, kind by kind and in small chunks, the rows the settings no longer keep.
+
+The order matters: callbacks (with their attempts) go before messages, which may only go once their callbacks
+have, and messages before the journeys they belong to, so one round can remove a whole message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from dlrhub import settings as settings_
+from dlrhub import store
+from dlrhub.services import hub as hub_
+
+#: Seconds between two chunks, so other writers (the SQLite writer is one) get their turn.
+PAUSE_S = 0.05
+
+#: Waits between two chunks.
+Pause = Callable[[], Awaitable[None]]
+#: The prune method of one kind: `(store, before, limit)` -> rows deleted by table.
+_Prune = Callable[[store.Retention, dt.datetime, int], Awaitable[store.Pruned]]
+
+
+async def pause_briefly() -> None:
+    """Wait PAUSE_S seconds (the default pause between two chunks)."""
+    await asyncio.sleep(PAUSE_S)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of row retention deletes: its table, the setting that keeps it, and the store's method."""
+
+    table: str
+    setting: str
+    prune: _Prune
+
+
+#: In the order a round prunes them (see the module docstring).
+KINDS = (
+    Kind("callbacks", "retain_callbacks_days", lambda db, before, n: db.prune_callbacks(before, n)),
+    Kind("attempts", "retain_attempts_days", lambda db, before, n: db.prune_attempts(before, n)),
+    Kind("messages", "retain_messages_days", lambda db, before, n: db.prune_messages(before, n)),
+    Kind("journeys", "retain_messages_days", lambda db, before, n: db.prune_journeys(before, n)),
+    Kind("request_ids", "retain_request_ids_days", lambda db, before, n: db.prune_request_ids(before, n)),
+    Kind("orphan_receipts", "retain_orphans_days", lambda db, before, n: db.prune_orphans(before, n)),
+    Kind("audit_log", "retain_audit_days", lambda db, before, n: db.prune_audit(before, n)),
+)
+
+
+def cutoffs(config: settings_.Settings, now: dt.datetime) -> dict[str, dt.datetime]:
+    """Table -> the time before which its rows go; a kind kept for ever (0 days) is left out."""
+    found = {}
+    for kind in KINDS:
+        days = getattr(config, kind.setting)
+        if days > 0:
+            found[kind.table] = now - dt.timedelta(days=days)
+    return found
+
+
+async def prune_kind(
+    db: store.Retention,
+    kind: Kind,
+    before: dt.datetime,
+    *,
+    limit: int,
+    pause: Pause = pause_briefly,
+    stop: asyncio.Event | None = None,
+) -> tuple[store.Pruned, int]:
+    """Delete `kind`'s rows older than `before`, `limit` rows of its table per chunk, pausing between chunks,
+    until a chunk is not full (or `stop` is set). Returns the rows deleted by table and the chunks it took."""
+    total: store.Pruned = {}
+    chunks = 0
+    while True:
+        counts = await kind.prune(db, before, limit)
+        chunks += 1
+        for table, n in counts.items():
+            total[table] = total.get(table, 0) + n
+        if counts.get(kind.table, 0) < limit or (stop is not None and stop.is_set()):
+            return total, chunks
+        await pause()
+
+
+async def prune(
+    hub: hub_.Hub, *, pause: Pause = pause_briefly, stop: asyncio.Event | None = None
+) -> store.Pruned:
+    """One round: every kind the settings limit, at the hub's `now`. Returns the rows deleted by table (every
+    table retention touches, 0 for none) and counts them in `dlrhub_pruned_rows_total{kind}`."""
+    db: store.Retention = hub.store
+    before = cutoffs(hub.settings, hub.clock())
+    total: store.Pruned = dict.fromkeys(sorted({k.table for k in KINDS} | {"events"}), 0)
+    for kind in KINDS:
+        if kind.table not in before or (stop is not None and stop.is_set()):
+            continue
+        counts, _ = await prune_kind(
+            db, kind, before[kind.table], limit=hub.settings.prune_chunk_rows, pause=pause, stop=stop
+        )
+        for table, n in counts.items():
+            total[table] += n
+            if n:
+                hub.metrics.pruned.labels(kind=table).inc(n)
+    return total

@@ -1,0 +1,104 @@
+"""Retention on PostgreSQL: chunked deletes of old finished rows, each chunk one short transaction.
+
+`FOR UPDATE SKIP LOCKED` lets the pruners of several workers run at once without waiting on each other, and
+leaves alone a message an event is changing now (`apply_event` holds it `FOR UPDATE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dlrhub.store import retention
+from dlrhub.store.postgres import core
+
+#: Each SELECT walks an index oldest first and takes only rows that may go, so rows kept (a pending callback) never
+#: fill a chunk; `LIMIT` keeps the transaction short.
+SELECT_CALLBACKS = (
+    "SELECT id FROM callbacks WHERE created_at < $1 AND state IN ('succeeded', 'failed', 'cancelled')"
+    " AND updated_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+DELETE_CALLBACK_ATTEMPTS = "DELETE FROM attempts WHERE callback_id = ANY($1::text[])"
+DELETE_CALLBACKS = "DELETE FROM callbacks WHERE id = ANY($1::text[])"
+DELETE_ATTEMPTS = (
+    "DELETE FROM attempts WHERE id = ANY(ARRAY("
+    "SELECT id FROM attempts WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+)
+SELECT_MESSAGES = (
+    "SELECT id FROM messages AS m WHERE created_at < $1 AND updated_at < $1"
+    " AND channel_state NOT IN ('queued', 'sending')"
+    " AND NOT EXISTS (SELECT 1 FROM callbacks AS c WHERE c.message_id = m.id)"
+    " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+DELETE_MESSAGE_EVENTS = "DELETE FROM events WHERE message_id = ANY($1::text[])"
+DELETE_MESSAGES = "DELETE FROM messages WHERE id = ANY($1::text[])"
+SELECT_JOURNEYS = (
+    "SELECT journey_id FROM journeys AS j WHERE created_at < $1 AND state != 'issued'"
+    " AND NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.journey_id = j.journey_id)"
+    " AND NOT EXISTS (SELECT 1 FROM callbacks AS c WHERE c.order_key = 'journey:' || j.journey_id"
+    " AND c.state = 'pending') ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+DELETE_JOURNEY_EVENTS = "DELETE FROM events WHERE journey_id = ANY($1::text[])"
+DELETE_JOURNEYS = "DELETE FROM journeys WHERE journey_id = ANY($1::text[])"
+DELETE_REQUEST_IDS = (
+    "DELETE FROM request_ids WHERE (account_id, request_id) IN (SELECT account_id, request_id FROM request_ids"
+    " WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+)
+DELETE_ORPHANS = (
+    "DELETE FROM orphan_receipts WHERE (oa_id, msg_id) IN (SELECT oa_id, msg_id FROM orphan_receipts"
+    " WHERE received_at < $1 ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+)
+DELETE_AUDIT = (
+    "DELETE FROM audit_log WHERE id = ANY(ARRAY("
+    "SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+)
+
+
+def _count(status: str) -> int:
+    """The row count of a command status such as `DELETE 12`."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class PostgresRetention(core.PostgresCore):
+    """Retention's deletes, one chunk per call."""
+
+    async def _prune_one(self, table: str, sql: str, before: dt.datetime, limit: int) -> retention.Pruned:
+        pool = await self.pool()
+        return {table: _count(await pool.execute(sql, before, limit))}
+
+    async def _prune_with(
+        self, select: str, steps: tuple[tuple[str, str], ...], before: dt.datetime, limit: int
+    ) -> retention.Pruned:
+        """Delete the rows `select` names, running each `(table, sql)` of `steps` on their ids, in order (the
+        dependents first); the pruned table (the last step's) comes first in the result."""
+        pool = await self.pool()
+        counts = dict.fromkeys((table for table, _ in reversed(steps)), 0)
+        async with pool.acquire() as conn, conn.transaction():
+            ids = [row[0] for row in await conn.fetch(select, before, limit)]
+            if ids:
+                for table, sql in steps:
+                    counts[table] = _count(await conn.execute(sql, ids))
+        return counts
+
+    async def prune_callbacks(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        steps = (("attempts", DELETE_CALLBACK_ATTEMPTS), ("callbacks", DELETE_CALLBACKS))
+        return await self._prune_with(SELECT_CALLBACKS, steps, before, limit)
+
+    async def prune_attempts(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        return await self._prune_one("attempts", DELETE_ATTEMPTS, before, limit)
+
+    async def prune_messages(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        steps = (("events", DELETE_MESSAGE_EVENTS), ("messages", DELETE_MESSAGES))
+        return await self._prune_with(SELECT_MESSAGES, steps, before, limit)
+
+    async def prune_journeys(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        steps = (("events", DELETE_JOURNEY_EVENTS), ("journeys", DELETE_JOURNEYS))
+        return await self._prune_with(SELECT_JOURNEYS, steps, before, limit)
+
+    async def prune_request_ids(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        return await self._prune_one("request_ids", DELETE_REQUEST_IDS, before, limit)
+
+    async def prune_orphans(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        return await self._prune_one("orphan_receipts", DELETE_ORPHANS, before, limit)
+
+    async def prune_audit(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        return await self._prune_one("audit_log", DELETE_AUDIT, before, limit)
