@@ -82,6 +82,8 @@ class Settings:
     demo_account: bool = True
     #: `debug`, `info`, `warning` or `error`.
     log_level: str = "info"
+    #: `auto` (text on a terminal, one JSON object per line otherwise), `json` or `text`: for dlrhub and uvicorn.
+    log_format: str = "auto"
 
 
 #: Settings that are gone, and where their choice lives now: naming one is an error, not a silent no-op.
@@ -127,6 +129,8 @@ DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 #: The log levels both Python's logging and uvicorn know.
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ZALO_MODES = ("auto", "simulator", "zalo")
+#: The log formats (`adapters.logs.FORMATS`; settings sits below adapters, so the words are repeated here).
+LOG_FORMATS = ("auto", "json", "text")
 #: `DLRHUB_*` variables that are read but name no setting.
 OTHER_VARIABLES = frozenset({ENV_PREFIX + "CONFIG"})
 
@@ -155,7 +159,11 @@ URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "zalo_oauth_url": ("http://", "https://"),
 }
 #: Settings whose value must be one of a few words.
-CHOICES: dict[str, tuple[str, ...]] = {"log_level": LOG_LEVELS, "zalo_mode": ZALO_MODES}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "log_level": LOG_LEVELS,
+    "log_format": LOG_FORMATS,
+    "zalo_mode": ZALO_MODES,
+}
 
 
 def _checked(config: Settings) -> Settings:
