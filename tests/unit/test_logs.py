@@ -74,6 +74,7 @@ def test_repeats_pass_once_per_window_then_say_how_many_were_dropped() -> None:
     assert all(limiter.filter(record(event="endpoint.paused")) for _ in range(5)), (
         "event lines are never limited"
     )
+    assert all(limiter.filter(record(request_id=f"r{i}")) for i in range(5)), "nor lines about one request"
     now[0] = 10.0
     later = record()
     assert limiter.filter(later)

@@ -4,7 +4,8 @@
 with `log_config=None`), so every line of a process has the same shape. A line carries the id of the HTTP
 request being handled (`REQUEST_ID`, set by `api.request_ids`), and `Limiter` lets through at most one line per
 (logger, level, message template) every 10 s, counting the others. Lines that name something that happened to
-one thing (a callback given up, an endpoint paused) pass `extra={"event": ...}` and are never limited.
+one thing (a callback given up, an endpoint paused) pass `extra={"event": ...}` and are never limited, nor are
+lines about one HTTP request.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ class Limiter(logging.Filter):
     """Lets through the first record of each (logger, level, message template) in every `every_s` seconds and
     drops the rest; the next one let through carries `suppressed`, how many were dropped before it.
 
-    DEBUG records and records with an `event` attribute always pass. Thread-safe; remembers at most `max_keys`
-    templates (forgetting the quiet ones first).
+    DEBUG records, records with an `event` attribute and records written while handling an HTTP request (with a
+    `request_id`, which `Stamp` sets before this filter runs: each is about its own request, and the answer's
+    `X-Request-ID` must find it) always pass. Thread-safe; remembers at most `max_keys` templates (forgetting
+    the quiet ones first).
     """
 
     def __init__(
@@ -65,7 +68,11 @@ class Limiter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.INFO or getattr(record, "event", None):
+        if (
+            record.levelno < logging.INFO
+            or getattr(record, "event", None)
+            or getattr(record, "request_id", "")
+        ):
             return True
         key = (record.name, record.levelno, str(record.msg))
         now = self.clock()
