@@ -37,7 +37,11 @@ def captured(level: str = "debug", log_format: str = "json") -> Iterator[Lines]:
     root = logging.getLogger()
     saved_level = root.level
     saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
+        name: (
+            logging.getLogger(name).handlers[:],
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).level,
+        )
         for name in logs.UVICORN_LOGGERS
     }
     buffer = io.StringIO()
@@ -47,6 +51,7 @@ def captured(level: str = "debug", log_format: str = "json") -> Iterator[Lines]:
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)
-        for name, (handlers, propagate) in saved.items():
+        for name, (handlers, propagate, level) in saved.items():
             logging.getLogger(name).handlers[:] = handlers
             logging.getLogger(name).propagate = propagate
+            logging.getLogger(name).setLevel(level)

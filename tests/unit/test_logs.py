@@ -93,17 +93,21 @@ def test_the_limiter_forgets_quiet_templates_past_its_bound() -> None:
 
 
 def test_configure_sends_dlrhub_and_uvicorn_lines_through_one_handler_with_the_request_id() -> None:
-    logging.getLogger("uvicorn.error").addHandler(logging.NullHandler())
-    logging.getLogger("uvicorn.error").propagate = False
-    with log_lines.captured("info") as lines:
-        token = logs.REQUEST_ID.set("req-7")
-        try:
-            logging.getLogger("uvicorn.error").info("Started server process [%d]", 1)
-            logging.getLogger("dlrhub.test").warning("something %s", "odd", extra={"event": "x"})
-        finally:
-            logs.REQUEST_ID.reset(token)
-        logging.getLogger("dlrhub.test").debug("not at info")
-        found = lines.json()
+    uvicorn = logging.getLogger("uvicorn.error")
+    with log_lines.captured("info"):  # restores uvicorn's logger when done
+        # As an earlier uvicorn server (or uvicorn's default config) may have left it.
+        uvicorn.addHandler(logging.NullHandler())
+        uvicorn.propagate = False
+        uvicorn.setLevel(logging.WARNING)
+        with log_lines.captured("info") as lines:
+            token = logs.REQUEST_ID.set("req-7")
+            try:
+                uvicorn.info("Started server process [%d]", 1)
+                logging.getLogger("dlrhub.test").warning("something %s", "odd", extra={"event": "x"})
+            finally:
+                logs.REQUEST_ID.reset(token)
+            logging.getLogger("dlrhub.test").debug("not at info")
+            found = lines.json()
     assert [(f["logger"], f["message"]) for f in found] == [
         ("uvicorn.error", "Started server process [1]"),
         ("dlrhub.test", "something odd"),

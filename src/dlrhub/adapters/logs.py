@@ -169,4 +169,5 @@ def configure(level: str, log_format: str = "auto", stream: TextIO | None = None
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # the root's level, until a uvicorn server sets its own
     return handler
