@@ -51,7 +51,7 @@ def captured(level: str = "debug", log_format: str = "json") -> Iterator[Lines]:
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)
-        for name, (handlers, propagate, level) in saved.items():
+        for name, (handlers, propagate, was) in saved.items():
             logging.getLogger(name).handlers[:] = handlers
             logging.getLogger(name).propagate = propagate
-            logging.getLogger(name).setLevel(level)
+            logging.getLogger(name).setLevel(was)
