@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import secrets
 import sys
 from typing import Annotated
@@ -14,6 +13,7 @@ from rich.console import Console
 
 import dlrhub
 from dlrhub import runtime, settings
+from dlrhub.adapters import logs
 from dlrhub.commands import (
     accounts as accounts_cmd,
 )
@@ -71,9 +71,7 @@ def _options(
 
 
 def _logging(config: settings.Settings) -> None:
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(config.log_level, config.log_format)
 
 
 #: What `serve`'s banner says about callbacks to loopback, in each case.

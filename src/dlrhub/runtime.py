@@ -86,15 +86,18 @@ async def supervise(
 ) -> None:
     """Run `work(stop)` until `stop` is set, restarting it when it raises (or returns early).
 
-    Each crash is logged with its exception and marks `name` down in `health` until the restart. Returns once
-    `stop` is set; raises WorkerGaveUp at the `restarts.max_crashes`-th crash within `restarts.window_s`.
+    Logs a line when the worker starts and when it stops. Each crash is logged with its exception and marks
+    `name` down in `health` until the restart. Returns once `stop` is set; raises WorkerGaveUp at the
+    `restarts.max_crashes`-th crash within `restarts.window_s`.
     """
     crashes: collections.deque[float] = collections.deque()
+    about = {"worker": name}
+    log.info("worker %s started", name, extra={"event": "worker.started", **about})
     while not stop.is_set():
         try:
             await work(stop)
             if stop.is_set():
-                return
+                break
             raise _Returned(f"worker {name} returned before it was told to stop")
         except Exception as exc:
             now = clock()
@@ -107,16 +110,23 @@ async def supervise(
                     f"worker {name} crashed {len(crashes)} times within {restarts.window_s:g} s"
                     f" (last: {type(exc).__name__}: {exc})"
                 )
-                log.critical("%s; stopping the process", message, exc_info=exc)
+                log.critical(
+                    "%s; stopping the process",
+                    message,
+                    exc_info=exc,
+                    extra={"event": "worker.gave_up", **about},
+                )
                 raise WorkerGaveUp(message) from exc
             delay = restarts.delay(len(crashes))
             log.error(
                 "worker %s crashed (%d within %g s); restarting it in %g s",
                 *(name, len(crashes), restarts.window_s, delay),
                 exc_info=exc,
+                extra={"event": "worker.crashed", **about},
             )
             await sleep(delay, stop)
             health.down.pop(name, None)
+    log.info("worker %s stopped", name, extra={"event": "worker.stopped", **about})
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -154,6 +164,8 @@ async def run(
                 host=hub.settings.host,
                 port=hub.settings.port,
                 log_level=hub.settings.log_level,
+                # uvicorn's lines go to the root logger's one handler (`adapters.logs.configure`), in its format.
+                log_config=None,
                 access_log=False,
                 lifespan="on",
             )

@@ -107,6 +107,8 @@ class Settings:
     #: Seconds between two pruning rounds, and the most rows one chunk (one transaction) deletes.
     prune_interval_s: float = 300.0
     prune_chunk_rows: int = 1_000
+    #: `auto` (text on a terminal, one JSON object per line otherwise), `json` or `text`: for dlrhub and uvicorn.
+    log_format: str = "auto"
 
 
 #: Settings that are gone, and where their choice lives now: naming one is an error, not a silent no-op.
@@ -152,6 +154,8 @@ DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 #: The log levels both Python's logging and uvicorn know.
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ZALO_MODES = ("auto", "simulator", "zalo")
+#: The log formats (`adapters.logs.FORMATS`; settings sits below adapters, so the words are repeated here).
+LOG_FORMATS = ("auto", "json", "text")
 #: `DLRHUB_*` variables that are read but name no setting.
 OTHER_VARIABLES = frozenset({ENV_PREFIX + "CONFIG"})
 
@@ -195,7 +199,11 @@ URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "alert_url": ("", "http://", "https://"),
 }
 #: Settings whose value must be one of a few words.
-CHOICES: dict[str, tuple[str, ...]] = {"log_level": LOG_LEVELS, "zalo_mode": ZALO_MODES}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "log_level": LOG_LEVELS,
+    "log_format": LOG_FORMATS,
+    "zalo_mode": ZALO_MODES,
+}
 
 
 def _checked(config: Settings) -> Settings:

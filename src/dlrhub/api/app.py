@@ -1,4 +1,4 @@
-"""Assembles the FastAPI application: the front doors, error answers and request metrics."""
+"""Assembles the FastAPI application: the front doors, error answers, request metrics and request ids."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from dlrhub.api import (
     ops,
     orphans,
     outage,
+    request_ids,
     zalo_webhook,
 )
 from dlrhub.core import errors
@@ -69,9 +70,10 @@ class App(fastapi.FastAPI):
     (bench/ingest.py). The endpoint reads and bounds the body and answers every refusal itself; the lane counts
     the request as `RequestMetrics` does, answers errors.StoreUnavailable as the stack's handler does
     (`outage.answer`), and answers an unexpected exception with the stack's plain 500 before letting it
-    propagate to the server. The door stays an ordinary route too: it is in the OpenAPI document,
-    and the stack serves it under a `root_path` or an app-wide body limit, which the lane leaves alone.
-    FastAPI's own OpenTelemetry spans do not cover the lane; dlrhub's Prometheus counters do.
+    propagate to the server. The door stays an ordinary route too: it is in the OpenAPI document, and the
+    stack serves it under a `root_path` or an app-wide body limit, which the lane leaves alone. FastAPI's own
+    OpenTelemetry spans do not cover the lane; dlrhub's Prometheus counters do. Every HTTP request, on the
+    lane or not, gets its request id (`request_ids.serve`).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -93,7 +95,14 @@ class App(fastapi.FastAPI):
                 self.fast_lane[(method, route.path)] = (route.endpoint, _counter(hub, method, route.path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
+        if scope["type"] == "http":
+            # Here rather than in a middleware, so the fast lane's requests carry an id too.
+            await request_ids.serve(self._http, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope.get("root_path"):
             door = self.fast_lane.get((scope["method"], scope["path"]))
             if door is not None:
                 scope["app"] = self

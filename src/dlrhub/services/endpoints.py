@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from dlrhub.core import breaker, errors, models, urls
 from dlrhub.services import audit
 from dlrhub.services import hub as hub_
+
+log = logging.getLogger(__name__)
 
 
 async def listing(hub: hub_.Hub, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
@@ -27,4 +31,9 @@ async def reset(hub: hub_.Hub, endpoint: str, actor: str = "system", reason: str
     await hub.store.put_endpoints([healthy])
     details = {"was": found.state.value, "reason": reason[:500]}
     await audit.record(hub, actor, action="endpoint.reset", target=endpoint, details=details)
+    log.info(
+        "endpoint %s reset to healthy by %s (was %s)",
+        *(endpoint, actor, found.state.value),
+        extra={"event": "endpoint.reset", "endpoint": endpoint, "actor": actor, "was": found.state.value},
+    )
     return healthy

@@ -20,6 +20,7 @@ from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import dispatch_log
 from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
@@ -280,6 +281,7 @@ class Dispatcher:
             self.rand,
         )
         self._results.append(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
+        dispatch_log.decided(cb, attempt, decision.kind)
         before = self.caches.endpoint(cb.endpoint, now)
         after = breaker.record(
             before,
@@ -297,11 +299,11 @@ class Dispatcher:
                 after.state is models.EndpointState.DISABLED
                 and before.state is not models.EndpointState.DISABLED
             ):
-                log.warning("dispatch: endpoint %s disabled after %s", cb.endpoint, attempt.outcome)
+                dispatch_log.endpoint_disabled(cb.endpoint, attempt.outcome, cb.account_id)
                 self._disable.add(cb.endpoint)
             elif after.state is models.EndpointState.PAUSED and after.paused_until != before.paused_until:
                 assert after.paused_until is not None
-                log.info("dispatch: endpoint %s paused until %s", cb.endpoint, after.paused_until.isoformat())
+                dispatch_log.endpoint_paused(after, after.paused_until, cb.account_id)
                 self._pause[cb.endpoint] = after.paused_until
             if self.on_endpoint is not None:
                 self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
