@@ -3,6 +3,7 @@ its own event loop (the CLI), so that it stands where the real Zalo would."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -18,7 +19,14 @@ def serving(sim: simulator.Simulator) -> Iterator[str]:
     """Serve `sim` until the block ends; yields its base URL."""
     config = uvicorn.Config(sim.app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        finally:
+            await sim.aclose()  # its webhook poster's session lives on this thread's loop
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

@@ -29,7 +29,8 @@ from dlrhub.simulator import config as simulator_config
 from tests import customers, receivers, zalo_thread
 from tests.acceptance.engine import harness
 
-pytestmark = pytest.mark.slow
+# Two dozen CLI processes and a server: longer than the suite's per-test timeout on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 BOOT = "go-live-bootstrap-token"
 #: Numbers the simulator sends, then reports delivered (docs/reference/simulator.md), in each dialect's form.
