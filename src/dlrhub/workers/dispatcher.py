@@ -245,7 +245,7 @@ class Dispatcher:
                 log.info("dispatch: endpoint %s paused until %s", cb.endpoint, after.paused_until.isoformat())
                 self._pause[cb.endpoint] = after.paused_until
         if self.metrics is not None:
-            self.metrics.attempts.labels(outcome=attempt.outcome.value).inc()
+            self.metrics.attempt_judged(cb, attempt, after)
         self._have_results.set()
 
     # -- recording ------------------------------------------------------------------------------------------
