@@ -133,7 +133,7 @@ def stop_on_signals() -> asyncio.Event:
 
 def listen(host: str, port: int) -> socket.socket:
     """A socket listening on `host:port` for the worker's ops routes; raises errors.ConfigError naming
-    `worker_port` when it cannot (the port is taken, or the address is not this host's)."""
+    `worker_port` when it cannot (the port is taken, or the address is not this host's: see `worker_host`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         return socket.create_server((host, port), family=family)
@@ -152,10 +152,9 @@ def _server(hub: hub_.Hub, *, http: bool) -> tuple[uvicorn.Server | None, list[s
         sockets = None
     elif settings.worker_port:
         app = ops.create_app(hub)
-        sockets = [listen(settings.host, settings.worker_port)]
-        log.info(
-            "worker: /metrics, /healthz and /readyz on %s:%d", settings.host, sockets[0].getsockname()[1]
-        )
+        host = settings.worker_host or settings.host
+        sockets = [listen(host, settings.worker_port)]
+        log.info("worker: /metrics, /healthz and /readyz on %s:%d", host, sockets[0].getsockname()[1])
     else:
         return None, None
     config = uvicorn.Config(

@@ -32,9 +32,11 @@ class Settings:
     #: Address and port `dlrhub serve` and `dlrhub api` listen on.
     host: str = "127.0.0.1"
     port: int = 8080
-    #: Port `dlrhub worker` serves `/metrics`, `/healthz` and `/readyz` on (at `host`); 0 turns it off. Give each
-    #: worker on one host a port of its own. `serve` and `api` serve these on `port`.
+    #: Port `dlrhub worker` serves `/metrics`, `/healthz` and `/readyz` on; 0 turns it off. Give each worker on
+    #: one host a port of its own. `serve` and `api` serve these on `port`.
     worker_port: int = 9091
+    #: Address that port listens on; empty: `host` (set it where a worker's `host` names its API, as in compose).
+    worker_host: str = ""
     #: How many failing (account, endpoint) pairs `dlrhub_endpoint_failing` exports, most failures first.
     metrics_top_endpoints: int = 20
     #: Bearer token for the native and admin routes (`/v1/events`, `/v1/messages`, `/v1/callbacks`,

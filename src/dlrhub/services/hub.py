@@ -30,9 +30,6 @@ class Hub:
     clock: Callable[[], dt.datetime] = clock_.utcnow
     health: Health = dataclasses.field(default_factory=Health)
 
-    def __post_init__(self) -> None:
-        self.metrics.failing.top = self.settings.metrics_top_endpoints
-
     @classmethod
     def open(cls, config: settings_.Settings, *, create: bool = True) -> Hub:
         """A hub on the store the settings name (not yet migrated); `create=False` leaves a missing SQLite file

@@ -36,6 +36,7 @@ async def refresh(hub: hub_.Hub) -> bool:
 async def _refresh(hub: hub_.Hub) -> None:
     db: ObservedStore = hub.store
     meter = hub.metrics
+    meter.failing.top = hub.settings.metrics_top_endpoints
     counts = await db.callback_counts()
     by_state = dict.fromkeys(models.CallbackState, 0)
     for (dialect, state), n in counts.items():
