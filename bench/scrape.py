@@ -12,15 +12,20 @@ filling 10,000,000 rows takes minutes rather than an hour. A size whose fill wou
 is skipped, and said so.
 
     python bench/scrape.py [--sizes 10000,1000000,10000000] [--rounds 30] [--postgres postgresql://…/admin_db]
+                           [--write-cost 200]
+
+`--write-cost N` then times what the count triggers add to writes: N batches of 256 callbacks inserted and moved
+to `succeeded`, with the triggers and without, alternating.
 
 SQLite runs in a temporary file; PostgreSQL (when `--postgres` names a database to connect to for CREATE
-DATABASE) in a new database `dlrhub_bench_scrape`, dropped at the end.
+DATABASE) in a new database `dlrhub_bench_scrape_<pid>`, dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import tempfile
@@ -176,6 +181,63 @@ async def measure(backend: Backend, sizes: list[int], rounds: int, budget_s: flo
     return lines
 
 
+WRITE_BATCH = 256
+#: Moves a batch to `succeeded`, as `record_attempts` does (the count triggers fire on it).
+FINISH = "UPDATE callbacks SET state = 'succeeded' WHERE id IN ({ids})"
+
+
+async def write_cost(backend: Backend, rounds: int) -> None:
+    """The count triggers' cost on writes: a batch of WRITE_BATCH callbacks inserted, then moved to `succeeded`
+    (one transaction each), with the triggers and without, alternating; medians per batch."""
+    db = backend.db
+    times: dict[bool, list[float]] = {True: [], False: []}
+    next_id = 50_000_000
+    for i in range(rounds * 2):
+        on = i % 2 == 0
+        lo, hi = next_id, next_id + WRITE_BATCH - 1
+        next_id += WRITE_BATCH
+        ids = ", ".join(f"'cb{n}'" for n in range(lo, hi + 1))
+        if isinstance(db, lite_core.SqliteCore):
+
+            def run(conn: Any, lo: int = lo, hi: int = hi, ids: str = ids, on: bool = on) -> float:
+                triggers = conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'callbacks'"
+                ).fetchall()
+                if not on:
+                    for name, _ in triggers:
+                        conn.execute(f"DROP TRIGGER {name}")
+                started = time.perf_counter()
+                conn.execute(SQLITE_FILL, (lo, hi))
+                conn.execute(FINISH.format(ids=ids))
+                took = time.perf_counter() - started
+                if not on:
+                    for _, sql in triggers:
+                        conn.execute(sql)
+                return took
+
+            times[on].append(await db._tx(run) * 1000)
+        else:
+            assert isinstance(db, pg_core.PostgresCore)
+            pool = await db.pool()
+            async with pool.acquire() as conn:
+                if not on:
+                    await conn.execute("ALTER TABLE callbacks DISABLE TRIGGER USER")
+                started = time.perf_counter()
+                async with conn.transaction():
+                    await conn.execute(POSTGRES_FILL, lo, hi)
+                async with conn.transaction():
+                    await conn.execute(FINISH.format(ids=ids))
+                times[on].append((time.perf_counter() - started) * 1000)
+                if not on:
+                    await conn.execute("ALTER TABLE callbacks ENABLE TRIGGER USER")
+    with_, without = statistics.median(times[True]), statistics.median(times[False])
+    print(
+        f"| {backend.name} | {WRITE_BATCH} inserted + moved | {with_:.2f} | {without:.2f} |"
+        f" {(with_ / without - 1) * 100:+.0f} % |",
+        flush=True,
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="10000,1000000,10000000")
@@ -183,6 +245,9 @@ async def main() -> None:
     parser.add_argument("--fill-budget-s", type=float, default=600.0)
     parser.add_argument("--postgres", default="", help="an admin DSN (CREATE DATABASE); empty: SQLite only")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--write-cost", type=int, default=0, help="rounds of the triggers' write cost; 0: skip"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print("| store | callbacks | scrape ms (median) | old GROUP BY ms (median) | old / scrape | filled in |")
@@ -193,11 +258,13 @@ async def main() -> None:
         try:
             await db.migrate()
             await measure(Sqlite(db), sizes, args.rounds, args.fill_budget_s)
+            if args.write_cost:
+                await write_cost(Sqlite(db), args.write_cost)
         finally:
             await db.close()
             shutil.rmtree(folder, ignore_errors=True)
     if args.postgres:
-        name = "dlrhub_bench_scrape"
+        name = f"dlrhub_bench_scrape_{os.getpid()}"  # two runs at once do not drop each other's
         admin = await asyncpg.connect(args.postgres)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -209,6 +276,8 @@ async def main() -> None:
         try:
             await db.migrate()
             await measure(Postgres(db), sizes, args.rounds, args.fill_budget_s)
+            if args.write_cost:
+                await write_cost(Postgres(db), args.write_cost)
         finally:
             await db.close()
             admin = await asyncpg.connect(args.postgres)

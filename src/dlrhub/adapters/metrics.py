@@ -26,7 +26,7 @@ FINAL_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 10_80
 #: Accepts per group-commit transaction (at most `group_commit.MAX_BATCH`).
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 #: Failing (account, endpoint) pairs a process remembers; past this the ones with the fewest failures go.
-FAILING_KEPT = 10_000
+FAILING_KEPT = 1_000
 
 
 @dataclasses.dataclass(slots=True, eq=False)  # hashable: the registry keys its collectors
