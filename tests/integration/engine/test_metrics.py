@@ -4,6 +4,7 @@ failing endpoint named with its account (one process, as `dlrhub serve` runs).""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 
 import httpx
@@ -12,6 +13,7 @@ from dlrhub import settings
 from dlrhub.adapters import metrics, sender
 from dlrhub.api import app as app_
 from dlrhub.core import models
+from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatcher
 from tests.conftest import make_account
@@ -97,3 +99,33 @@ async def _succeeded(db, mid: str) -> bool:
 
 async def _attempted(rec: Receiver, n: int) -> bool:
     return len(rec.hits) >= n
+
+
+async def test_send_to_final_is_observed_once_when_a_message_becomes_final(db):
+    hub = hub_.Hub(settings=settings.Settings(), store=db)
+    account = make_account()
+    await db.create_account(account, [])
+
+    async def event(mid: str, kind: models.EventKind) -> None:
+        await events.ingest_external(
+            hub,
+            events.ExternalEvent(
+                event_id=f"{mid}:{kind.value}",
+                message_id=mid,
+                account_id=account.id,
+                kind=kind,
+                type_id=24,
+                dialect=models.Dialect.NATIVE,
+                occurred_at=dt.datetime.now(dt.UTC),
+                callback_url="http://127.0.0.1:9/hook",
+            ),
+        )
+
+    await event("f1", models.EventKind.SUCCESS)
+    text = hub.metrics.render().decode()
+    assert sample(text, "dlrhub_send_to_final_seconds_count", dialect="native") is None  # not final yet
+    await event("f1", models.EventKind.DELIVERED)
+    await event("f1", models.EventKind.DELIVERED)  # a duplicate observes nothing more
+    await event("f2", models.EventKind.FAILED)  # a send that failed: final at once
+    text = hub.metrics.render().decode()
+    assert sample(text, "dlrhub_send_to_final_seconds_count", dialect="native") == 2
