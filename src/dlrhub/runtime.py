@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -21,6 +22,8 @@ from typing import Any
 import uvicorn
 
 from dlrhub.api import app as app_
+from dlrhub.api import ops
+from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 from dlrhub.workers import alert_watch, dispatcher, pruner
 from dlrhub.workers import zalo_channel as zalo_worker
@@ -139,13 +142,59 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port` for the worker's ops routes; raises errors.ConfigError naming
+    `worker_port` when it cannot (the port is taken, or the address is not this host's: see `worker_host`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise errors.ConfigError(
+            f"setting worker_port (DLRHUB_WORKER_PORT): cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _server(hub: hub_.Hub, *, http: bool) -> tuple[uvicorn.Server | None, list[socket.socket] | None]:
+    """The HTTP server of a process: the whole API on `port`, or (a worker) only the ops routes on
+    `worker_port`, or none when that is 0. The worker's socket is bound here, before any worker starts."""
+    settings = hub.settings
+    if http:
+        app: Any = app_.create_app(hub)
+        sockets = None
+    elif settings.worker_port:
+        app = ops.create_app(hub)
+        host = settings.worker_host or settings.host
+        sockets = [listen(host, settings.worker_port)]
+        log.info("worker: /metrics, /healthz and /readyz on %s:%d", host, sockets[0].getsockname()[1])
+    else:
+        return None, None
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # uvicorn's lines go to the root logger's one handler (`adapters.logs.configure`), in its format.
+        log_config=None,
+        access_log=False,
+        lifespan="on" if http else "off",
+    )
+    return uvicorn.Server(config), sockets
+
+
 async def run(
     hub: hub_.Hub, *, http: bool = True, background: bool = True, restarts: Restarts = Restarts()
 ) -> None:
     """Serve HTTP and/or run the supervised workers until SIGINT or SIGTERM; then stop them and close the store.
 
-    Raises WorkerGaveUp, once everything is stopped, when a worker kept crashing (see `supervise`).
+    Without `http`, the ops routes (`/metrics`, `/healthz`, `/readyz`) are served on `worker_port` unless it is 0.
+    Raises errors.ConfigError when that port cannot be bound (before any worker starts), and WorkerGaveUp, once
+    everything is stopped, when a worker kept crashing (see `supervise`).
     """
+    try:
+        server, sockets = _server(hub, http=http)
+    except BaseException:
+        await hub.close()
+        raise
     stop = stop_on_signals()
     tasks: list[asyncio.Task[None]] = []
     if background:
@@ -156,21 +205,9 @@ async def run(
             # A supervisor ends only on `stop` or by giving up: then the whole process stops.
             task.add_done_callback(lambda _: stop.set())
             tasks.append(task)
-    server: uvicorn.Server | None = None
     try:
-        if http:
-            config = uvicorn.Config(
-                app_.create_app(hub),
-                host=hub.settings.host,
-                port=hub.settings.port,
-                log_level=hub.settings.log_level,
-                # uvicorn's lines go to the root logger's one handler (`adapters.logs.configure`), in its format.
-                log_config=None,
-                access_log=False,
-                lifespan="on",
-            )
-            server = uvicorn.Server(config)
-            serving = asyncio.create_task(server.serve())
+        if server is not None:
+            serving = asyncio.create_task(server.serve(sockets=sockets))
             await asyncio.wait(
                 [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
             )

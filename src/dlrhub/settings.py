@@ -32,6 +32,13 @@ class Settings:
     #: Address and port `dlrhub serve` and `dlrhub api` listen on.
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Port `dlrhub worker` serves `/metrics`, `/healthz` and `/readyz` on; 0 turns it off. Give each worker on
+    #: one host a port of its own. `serve` and `api` serve these on `port`.
+    worker_port: int = 9091
+    #: Address that port listens on; empty: `host` (set it where a worker's `host` names its API, as in compose).
+    worker_host: str = ""
+    #: How many failing (account, endpoint) pairs `dlrhub_endpoint_failing` exports, most failures first.
+    metrics_top_endpoints: int = 20
     #: Bearer token for the native and admin routes (`/v1/events`, `/v1/messages`, `/v1/callbacks`,
     #: `/v1/endpoints`, `/v1/admin/*`). Empty: `dlrhub serve` makes one at start and prints it.
     admin_token: str = ""
@@ -172,6 +179,7 @@ AT_LEAST_ONE = frozenset(
         "esms_getcallback_tps",
         "max_body_bytes",
         "prune_chunk_rows",
+        "metrics_top_endpoints",
     }
 )
 POSITIVE = frozenset(
@@ -243,7 +251,7 @@ def _problem(name: str, value: Any) -> str | None:
     elif name == "host":
         if not value.strip():
             return "an address to listen on, such as 127.0.0.1 or 0.0.0.0"
-    elif name == "port":
+    elif name in ("port", "worker_port"):
         if not 0 <= value <= 65_535:
             return "0 to 65535"
     elif name == "alert_secret":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import fastapi
 
-from dlrhub import store
+from dlrhub import __version__
 from dlrhub.api import deps
+from dlrhub.services import hub as hub_
+from dlrhub.services import observe
 
 router = fastapi.APIRouter(tags=["ops"])
 
@@ -48,11 +50,15 @@ async def readyz(hub: deps.HubDep) -> fastapi.Response:
 
 @router.get("/metrics")
 async def metrics(hub: deps.HubDep) -> fastapi.Response:
-    """Prometheus text format: requests, events ingested, callbacks by state and more."""
-    callbacks: store.Callbacks = hub.store
-    endpoints: store.Endpoints = hub.store
-    for state, count in (await callbacks.count_callbacks()).items():
-        hub.metrics.callbacks.labels(state=state.value).set(count)
-    for ep_state, ep_count in (await endpoints.count_endpoints()).items():
-        hub.metrics.endpoints.labels(state=ep_state.value).set(ep_count)
+    """Prometheus text format: this process's counters and histograms, and the store's gauges read now (see
+    `services.observe`). The names are the same from `serve`, `api` and a worker's `worker_port`."""
+    await observe.refresh(hub)
     return fastapi.Response(hub.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(hub: hub_.Hub) -> fastapi.FastAPI:
+    """The HTTP door of a process that serves no API (`dlrhub worker` on `worker_port`): only these routes."""
+    app = fastapi.FastAPI(title="dlrhub worker", version=__version__, docs_url=None, redoc_url=None)
+    app.state.hub = hub
+    app.include_router(router)
+    return app

@@ -117,6 +117,10 @@ def _names_msg_id(raw: dict[str, object]) -> bool:
     return isinstance(data, dict) and bool(data.get("msg_id") or data.get("message_id"))
 
 
+#: A message in one of these states hears nothing more about its send (`dlrhub_send_to_final_seconds`).
+FINAL_STATES = frozenset({models.MessageState.DELIVERED, models.MessageState.FAILED})
+
+
 async def apply(
     hub: hub_.Hub,
     event: models.StatusEvent,
@@ -140,6 +144,11 @@ async def apply(
     if not result.duplicate:
         dialect = registry.dialect_of(result.message).value
         hub.metrics.events_ingested.labels(kind=event.kind.value, dialect=dialect).inc()
+        final = result.message
+        if final is not None and final.state in FINAL_STATES and event.kind.value == final.state.value:
+            # This event made the message final (a stale one would leave the state as another event set it).
+            elapsed = (hub.clock() - final.created_at).total_seconds()
+            hub.metrics.send_to_final.labels(dialect=dialect).observe(max(0.0, elapsed))
     return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 
 from dlrhub import store
 from dlrhub.core import clock as clock_
@@ -19,12 +20,20 @@ MAX_BATCH = 256
 
 
 class AcceptQueue:
-    """The accept queue of one store, in one event loop; `clock` gives each batch's time as it is written."""
+    """The accept queue of one store, in one event loop; `clock` gives each batch's time as it is written, and
+    `observe` (if given) hears each batch's size."""
 
-    def __init__(self, target: store.Ingest, clock: clock_.Clock, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        target: store.Ingest,
+        clock: clock_.Clock,
+        max_batch: int = MAX_BATCH,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = target
         self.clock = clock
         self.max_batch = max_batch
+        self.observe = observe
         self._pending: list[tuple[accepts.Accept, asyncio.Future[store.IngestResult]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -39,6 +48,8 @@ class AcceptQueue:
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            if self.observe is not None:
+                self.observe(len(batch))
             try:
                 results = await self.store.accept_messages([item for item, _ in batch], self.clock())
             except BaseException as exc:
@@ -60,10 +71,15 @@ class AcceptQueue:
 _queues: weakref.WeakKeyDictionary[store.Ingest, AcceptQueue] = weakref.WeakKeyDictionary()
 
 
-async def accept(target: store.Ingest, item: accepts.Accept, clock: clock_.Clock) -> store.IngestResult:
+async def accept(
+    target: store.Ingest,
+    item: accepts.Accept,
+    clock: clock_.Clock,
+    observe: Callable[[int], None] | None = None,
+) -> store.IngestResult:
     """Accept `item` through `target`'s shared queue (see the module docstring); a new queue keeps `clock`, the
-    clock of the hub that owns `target`."""
+    clock of the hub that owns `target`, and `observe`, which hears each batch's size."""
     queue = _queues.get(target)
     if queue is None:
-        queue = _queues[target] = AcceptQueue(target, clock)
+        queue = _queues[target] = AcceptQueue(target, clock, observe=observe)
     return await queue.accept(item)

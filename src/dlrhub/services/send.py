@@ -50,7 +50,7 @@ async def accept(
         channel_due_at=(message.send_at or now) if via_zalo else None,
     )
     # Sends that arrive together share one transaction (group commit); each is still all or nothing.
-    result = await group_commit.accept(hub.store, item, hub.clock)
+    result = await group_commit.accept(hub.store, item, hub.clock, hub.metrics.group_commit_batch.observe)
     _accepted_counter(hub.metrics, message.dialect).inc()
     return result
 

@@ -242,7 +242,17 @@ class Callbacks(typing.Protocol):
 
     @abc.abstractmethod
     async def count_callbacks(self) -> dict[models.CallbackState, int]:
-        """How many callbacks are in each state."""
+        """How many callbacks are in each state (summed from `callback_counts`)."""
+
+    @abc.abstractmethod
+    async def callback_counts(self) -> dict[tuple[models.Dialect, models.CallbackState], int]:
+        """How many callbacks are in each dialect and state, every pair present (0 where none). Read from counts
+        that triggers keep in the transaction changing a callback: a few rows at any table size."""
+
+    @abc.abstractmethod
+    async def oldest_pending_due_at(self) -> dt.datetime | None:
+        """The earliest `due_at` of a pending callback, or None when none is pending: one step down the
+        partial index `callbacks_due`, at any table size."""
 
     @abc.abstractmethod
     async def find_callbacks(self, where: CallbackFilter) -> list[models.Callback]:

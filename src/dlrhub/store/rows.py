@@ -6,8 +6,9 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import itertools
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -151,6 +152,11 @@ def cell(value: Any, backend: Backend) -> Any:
     return None if value is None else _write(value, backend)
 
 
+def timestamp(value: Any) -> dt.datetime:
+    """A timestamp column's value (either backend's) as an aware datetime."""
+    return _to_dt(value)
+
+
 def ts(value: dt.datetime, backend: Backend) -> Any:
     """A timestamp parameter for `backend`."""
     return _write(value, backend)
@@ -200,3 +206,24 @@ def template_from_row(row: Any) -> templates.Template:
         synced_at=None if row["synced_at"] is None else _to_dt(row["synced_at"]),
         info=_to_json(row["info"]),
     )
+
+
+def callback_counts(
+    found: Iterable[tuple[str, str, int]],
+) -> dict[tuple[models.Dialect, models.CallbackState], int]:
+    """`(dialect, state, n)` rows of `callback_counts` as a count for every dialect and state (0 where none)."""
+    counts = dict.fromkeys(itertools.product(models.Dialect, models.CallbackState), 0)
+    for dialect, state, n in found:
+        key = (models.Dialect(dialect), models.CallbackState(state))
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def counts_by_state(
+    counts: dict[tuple[models.Dialect, models.CallbackState], int],
+) -> dict[models.CallbackState, int]:
+    """Callback counts by dialect and state, summed over dialects."""
+    found = dict.fromkeys(models.CallbackState, 0)
+    for (_, state), n in counts.items():
+        found[state] += n
+    return found

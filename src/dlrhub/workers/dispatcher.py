@@ -308,7 +308,7 @@ class Dispatcher:
             if self.on_endpoint is not None:
                 self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
         if self.metrics is not None:
-            self.metrics.attempts.labels(outcome=attempt.outcome.value).inc()
+            self.metrics.attempt_judged(cb, attempt, after)
         self._have_results.set()
 
     # -- recording ------------------------------------------------------------------------------------------

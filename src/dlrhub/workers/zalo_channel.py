@@ -179,6 +179,8 @@ class ChannelWorker:
             return refused_event(message, CODE_BAD_REQUEST, TEXT_BAD_REQUEST, now)
         self.sent[outcome.code] = self.sent.get(outcome.code, 0) + 1
         self.hub.metrics.zalo_sends.labels(code=str(outcome.code)).inc()
+        if outcome.quota is not None:
+            self.hub.metrics.zalo_quota_remaining.labels(oa_id=oa.oa_id).set(outcome.quota.remaining)
         await self.quota_alerts.seen(oa, outcome.quota, quota_day(now)[0], self.hub.clock())
         return outcome_event(message, outcome, self.hub.clock())
 

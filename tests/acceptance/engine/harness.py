@@ -37,6 +37,8 @@ def worker_env(db_url: str, **extra: str) -> dict[str, str]:
         DLRHUB_DISPATCH_BATCH_SIZE="50",
         DLRHUB_LOG_LEVEL="warning",
         DLRHUB_ZALO_MODE="simulator",
+        # Off unless a test gives a worker its own port: workers of one test would all want the default.
+        DLRHUB_WORKER_PORT="0",
     )
     env.update(extra)
     return env

@@ -60,9 +60,9 @@ async def test_postgres_migrations_match_sqlite(pg_url: str, tmp_path) -> None:
     path = str(tmp_path / "s.sqlite3")
     await schema.migrated(path)
     sqlite_cols = {table: {c.split()[0] for c in cols} for table, cols in schema.columns(path).items()}
-    sqlite_indexes = {
-        line.split()[2] for line in schema.snapshot(path).splitlines() if line.startswith("CREATE ")
-    }
+    created = [line.split() for line in schema.snapshot(path).splitlines() if line.startswith("CREATE ")]
+    sqlite_indexes = {w[3] if w[1] == "UNIQUE" else w[2] for w in created if w[1] != "TRIGGER"}
+    sqlite_triggers = {w[2] for w in created if w[1] == "TRIGGER"}
     conn = await asyncpg.connect(pg_url)
     try:
         found = await conn.fetch(
@@ -73,6 +73,7 @@ async def test_postgres_migrations_match_sqlite(pg_url: str, tmp_path) -> None:
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
             " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
         )
+        triggers = await conn.fetch("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
     finally:
         await conn.close()
     pg_cols: dict[str, set[str]] = {}
@@ -80,3 +81,4 @@ async def test_postgres_migrations_match_sqlite(pg_url: str, tmp_path) -> None:
         pg_cols.setdefault(r["table_name"], set()).add(r["column_name"])
     assert pg_cols == sqlite_cols
     assert {r["indexname"] for r in indexes} == sqlite_indexes
+    assert {r["tgname"] for r in triggers} == sqlite_triggers

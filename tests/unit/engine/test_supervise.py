@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from dlrhub import runtime
+from dlrhub import runtime, settings
 from dlrhub.services import hub as hub_
 
 FAST = runtime.Restarts(max_crashes=3, window_s=60.0, backoff_s=0.001, max_backoff_s=0.004)
@@ -78,7 +78,7 @@ async def test_run_stops_everything_and_raises_when_a_worker_gives_up(monkeypatc
         await stop.wait()
 
     monkeypatch.setattr(runtime, "workers", lambda: [broken, healthy])
-    hub = hub_.Hub(settings=None, store=Store())  # type: ignore[arg-type]
+    hub = hub_.Hub(settings=settings.Settings(worker_port=0), store=Store())  # type: ignore[arg-type]
     with pytest.raises(runtime.WorkerGaveUp):
         await asyncio.wait_for(runtime.run(hub, http=False, restarts=FAST), 10)
     assert closed == [True]

@@ -9,6 +9,25 @@ from dlrhub.core import errors, models
 from dlrhub.store import queues, rows
 from dlrhub.store.postgres import core, messages
 
+#: Counts kept by the statement triggers of migration 0014: a few rows per live backend.
+COUNT_CALLBACKS = "SELECT dialect, state, sum(n)::bigint AS n FROM callback_counts GROUP BY dialect, state"
+#: The advisory lock a fold holds (taken with `pg_try_advisory_xact_lock`: a second scrape does not wait).
+FOLD_LOCK = 7_210_014
+TRY_FOLD_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+#: Rows of backends no longer running, summed into slot 0 (nobody writes a gone backend's rows: no waits).
+FOLD_CALLBACK_COUNTS = """
+WITH gone AS (
+    DELETE FROM callback_counts c
+    WHERE c.slot <> 0 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = c.slot)
+    RETURNING dialect, state, n
+)
+INSERT INTO callback_counts (dialect, state, slot, n)
+SELECT dialect, state, 0, sum(n) FROM gone GROUP BY dialect, state ORDER BY dialect, state
+ON CONFLICT (dialect, state, slot) DO UPDATE SET n = callback_counts.n + EXCLUDED.n
+"""
+#: Limit 1 over the partial index `callbacks_due` (an index scan, never a sequential one).
+OLDEST_PENDING_DUE = "SELECT due_at FROM callbacks WHERE state = 'pending' ORDER BY due_at LIMIT 1"
+
 #: The first `$2` claimable callbacks in due order, skipping the destinations in `$5` (the dispatcher holds enough
 #: of them already), and of those at most `$6` per destination, so one destination's backlog never fills a claim
 #: that it would have to give back. Candidates not taken are locked only for this statement.
@@ -157,11 +176,21 @@ class PostgresCallbacks(core.PostgresCore):
         return [rows.from_row(models.Attempt, r) for r in found]
 
     async def count_callbacks(self) -> dict[models.CallbackState, int]:
+        return rows.counts_by_state(await self.callback_counts())
+
+    async def callback_counts(self) -> dict[tuple[models.Dialect, models.CallbackState], int]:
         pool = await self.pool()
-        found = await pool.fetch("SELECT state, count(*) AS n FROM callbacks GROUP BY state")
-        counts = dict.fromkeys(models.CallbackState, 0)
-        counts.update({models.CallbackState(r["state"]): r["n"] for r in found})
-        return counts
+        async with pool.acquire() as conn, conn.transaction():
+            # Fold the rows of backends that have gone into slot 0, one folder at a time (the others skip it).
+            if await conn.fetchval(TRY_FOLD_LOCK, FOLD_LOCK):
+                await conn.execute(FOLD_CALLBACK_COUNTS)
+            found = await conn.fetch(COUNT_CALLBACKS)
+        return rows.callback_counts((r["dialect"], r["state"], r["n"]) for r in found)
+
+    async def oldest_pending_due_at(self) -> dt.datetime | None:
+        pool = await self.pool()
+        found = await pool.fetchval(OLDEST_PENDING_DUE)
+        return None if found is None else rows.timestamp(found)
 
     async def enqueue_callbacks(self, callbacks: list[models.Callback]) -> int:
         if not callbacks:

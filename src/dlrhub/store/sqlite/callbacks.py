@@ -51,6 +51,10 @@ WHERE id IN (
 )
 RETURNING *
 """
+#: Counts kept by the triggers of migration 0014 (one row per dialect and state).
+COUNT_CALLBACKS = "SELECT dialect, state, sum(n) AS n FROM callback_counts GROUP BY dialect, state"
+#: MIN over the partial index `callbacks_due`: SQLite reads its first entry.
+OLDEST_PENDING_DUE = "SELECT min(due_at) FROM callbacks WHERE state = 'pending'"
 #: `:batch` is a JSON array of [callback_id, number, started_at, duration_ms, outcome, status_code, response,
 #: error, retry_after_s, state, due_at] rows.
 INSERT_ATTEMPTS = """
@@ -172,12 +176,15 @@ class SqliteCallbacks(core.SqliteCore):
         return [rows.from_row(models.Attempt, r) for r in found]
 
     async def count_callbacks(self) -> dict[models.CallbackState, int]:
-        found = await self._read(
-            lambda c: c.execute("SELECT state, count(*) AS n FROM callbacks GROUP BY state").fetchall()
-        )
-        counts = dict.fromkeys(models.CallbackState, 0)
-        counts.update({models.CallbackState(r["state"]): r["n"] for r in found})
-        return counts
+        return rows.counts_by_state(await self.callback_counts())
+
+    async def callback_counts(self) -> dict[tuple[models.Dialect, models.CallbackState], int]:
+        found = await self._read(lambda c: c.execute(COUNT_CALLBACKS).fetchall())
+        return rows.callback_counts((r["dialect"], r["state"], r["n"]) for r in found)
+
+    async def oldest_pending_due_at(self) -> dt.datetime | None:
+        found = await self._read(lambda c: c.execute(OLDEST_PENDING_DUE).fetchone())
+        return None if found is None or found[0] is None else rows.timestamp(found[0])
 
     async def enqueue_callbacks(self, callbacks: list[models.Callback]) -> int:
         if not callbacks:

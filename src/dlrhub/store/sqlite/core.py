@@ -272,6 +272,17 @@ class SqliteCore:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (migrations hold no semicolons inside literals)."""
+    """Split a migration into statements (migrations hold no semicolons inside literals); a trigger's
+    `BEGIN … END` stays one statement (`sqlite3.complete_statement` says where it ends)."""
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    found: list[str] = []
+    part = ""
+    for piece in "\n".join(lines).split(";"):
+        part += piece + ";"
+        if sqlite3.complete_statement(part):
+            if part.strip(" \n;"):
+                found.append(part.strip().removesuffix(";").strip())
+            part = ""
+    if part.strip(" \n;"):
+        found.append(part.strip().removesuffix(";").strip())
+    return found

@@ -1,0 +1,56 @@
+"""`dlrhub_endpoint_failing`: the top N failing (account, endpoint) pairs, dropped when the destination recovers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dlrhub.adapters import metrics
+from dlrhub.core import models
+
+NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+E = models.EndpointState
+
+
+def health(endpoint: str, failures: int, state: E = E.HEALTHY) -> models.Endpoint:
+    return models.Endpoint(endpoint, state, failures, NOW if failures else None, None, NOW)
+
+
+def exported(meter: metrics.Metrics) -> dict[tuple[str, str, str], float]:
+    [family] = [f for f in meter.registry.collect() if f.name == "dlrhub_endpoint_failing"]
+    return {
+        (s.labels["account_id"], s.labels["endpoint"], s.labels["state"]): s.value for s in family.samples
+    }
+
+
+def test_only_the_top_n_are_exported_most_failures_first():
+    meter = metrics.Metrics(top_endpoints=3)
+    for i in range(10):
+        meter.failing.record(f"acct{i}", health(f"http://h{i}:80", i + 1))
+    assert exported(meter) == {
+        ("acct9", "http://h9:80", "healthy"): 10,
+        ("acct8", "http://h8:80", "healthy"): 9,
+        ("acct7", "http://h7:80", "healthy"): 8,
+    }
+
+
+def test_a_success_or_a_reset_drops_the_destination_for_every_account():
+    meter = metrics.Metrics()
+    meter.failing.record("a", health("http://x:80", 3))
+    meter.failing.record("b", health("http://x:80", 4, E.PAUSED))
+    meter.failing.record("c", health("http://y:80", 30, E.DISABLED))
+    assert exported(meter) == {
+        ("a", "http://x:80", "healthy"): 3,
+        ("b", "http://x:80", "paused"): 4,
+        ("c", "http://y:80", "disabled"): 30,
+    }
+    meter.failing.record("a", health("http://x:80", 0))
+    assert set(exported(meter)) == {("c", "http://y:80", "disabled")}
+    meter.failing.refresh({})  # the store no longer holds y as unhealthy: it was reset
+    assert exported(meter) == {}
+
+
+def test_refresh_takes_the_store_s_count_and_state():
+    meter = metrics.Metrics()
+    meter.failing.record("a", health("http://x:80", 3))
+    meter.failing.refresh({"http://x:80": health("http://x:80", 25, E.PAUSED)})
+    assert exported(meter) == {("a", "http://x:80", "paused"): 25}
