@@ -13,7 +13,7 @@ from rich.console import Console
 
 import dlrhub
 from dlrhub import runtime, settings
-from dlrhub.adapters import logs
+from dlrhub.adapters import logs, tracing
 from dlrhub.commands import (
     accounts as accounts_cmd,
 )
@@ -72,6 +72,7 @@ def _options(
 
 def _logging(config: settings.Settings) -> None:
     logs.configure(config.log_level, config.log_format)
+    tracing.configure(config.tracing)
 
 
 #: What `serve`'s banner says about callbacks to loopback, in each case.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import math
 import os
 import tomllib
@@ -116,6 +117,9 @@ class Settings:
     prune_chunk_rows: int = 1_000
     #: `auto` (text on a terminal, one JSON object per line otherwise), `json` or `text`: for dlrhub and uvicorn.
     log_format: str = "auto"
+    #: OpenTelemetry tracing: `off`, `on` (OTLP over HTTP, set up by the standard `OTEL_EXPORTER_OTLP_*`
+    #: variables) or `console` (finished spans printed to stderr). Needs the `otel` extra.
+    tracing: str = "off"
 
 
 #: Settings that are gone, and where their choice lives now: naming one is an error, not a silent no-op.
@@ -163,6 +167,12 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ZALO_MODES = ("auto", "simulator", "zalo")
 #: The log formats (`adapters.logs.FORMATS`; settings sits below adapters, so the words are repeated here).
 LOG_FORMATS = ("auto", "json", "text")
+#: The `tracing` setting's words, and the modules each needs (`pip install 'dlrhub[otel]'`).
+TRACING_MODES: dict[str, tuple[str, ...]] = {
+    "off": (),
+    "on": ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"),
+    "console": ("opentelemetry.sdk",),
+}
 #: `DLRHUB_*` variables that are read but name no setting.
 OTHER_VARIABLES = frozenset({ENV_PREFIX + "CONFIG"})
 
@@ -211,6 +221,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "log_level": LOG_LEVELS,
     "log_format": LOG_FORMATS,
     "zalo_mode": ZALO_MODES,
+    "tracing": tuple(TRACING_MODES),
 }
 
 
@@ -234,7 +245,20 @@ def _checked(config: Settings) -> Settings:
         raise errors.ConfigError(
             f"setting alert_secret ({ENV_PREFIX}ALERT_SECRET): required with alert_url (a whsec_ secret)"
         )
+    missing = [m for m in TRACING_MODES.get(config.tracing.strip().lower(), ()) if not _importable(m)]
+    if missing:
+        raise errors.ConfigError(
+            f"setting tracing ({ENV_PREFIX}TRACING): {config.tracing!r} needs {missing[0]},"
+            " which is not installed (install dlrhub's otel extra)"
+        )
     return config
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _problem(name: str, value: Any) -> str | None:

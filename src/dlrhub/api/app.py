@@ -15,6 +15,7 @@ import starlette.responses
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlrhub import __version__
+from dlrhub.adapters import tracing
 from dlrhub.api import (
     admin,
     admin_accounts,
@@ -97,7 +98,10 @@ class App(fastapi.FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             # Here rather than in a middleware, so the fast lane's requests carry an id too.
-            await request_ids.serve(self._http, scope, receive, send)
+            with tracing.span(
+                f"{scope['method']} {scope['path']}", tracing.incoming(scope["headers"]), "server"
+            ):
+                await request_ids.serve(self._http, scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 

@@ -238,6 +238,8 @@ class Message:
     sent_at: dt.datetime | None = None
     #: The customer's campaign label (eSMS `campaignid`, at most 254 characters).
     campaign_id: str | None = None
+    #: The W3C traceparent of the span that accepted the send (tracing on), so the trace crosses the outbox.
+    traceparent: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -314,6 +316,8 @@ class Callback:
     last_status: int | None = None
     #: `attempts` when the callback was last replayed: the retry schedule counts attempts from here.
     retry_from: int = 0
+    #: The W3C traceparent its attempts' spans continue (its message's, when tracing was on), or None.
+    traceparent: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ def plan_event(
                     created_at=now,
                     message_id=new_message.id if new_message else None,
                     endpoint=urls.endpoint_key(request.url),
+                    traceparent=new_message.traceparent if new_message else None,
                 )
             )
     return Plan(recorded, new_message, new_journey, callbacks)

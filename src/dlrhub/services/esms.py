@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlrhub import store
+from dlrhub.adapters import tracing
 from dlrhub.core import errors, models, urls
 from dlrhub.dialects import registry
 from dlrhub.dialects.esms import checks, codes, pull, queries, requests
@@ -88,6 +89,7 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
         send_at=request.send_at,
         sending_mode=request.sending_mode,
         campaign_id=request.campaign_id,
+        traceparent=tracing.inject(),
     )
     try:
         await send_.accept(hub, account, message, charge=price)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from dlrhub import store
+from dlrhub.adapters import tracing
 from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.core import errors, ids, models, urls
 from dlrhub.dialects import registry
@@ -128,6 +129,7 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
         price=price,
         currency=app.currency,
         journey_id=journey_id,
+        traceparent=tracing.inject(),
     )
     try:
         result = await send.accept(hub, account, message, app=app, charge=price)

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Awaitable, Callable
 
 from dlrhub import store
-from dlrhub.adapters import metrics, sender
+from dlrhub.adapters import metrics, sender, tracing
 from dlrhub.core import breaker, errors, models, retry
 from dlrhub.core import clock as clock_
 from dlrhub.services import alerts
@@ -253,7 +253,8 @@ class Dispatcher:
         cb = waiting.callback
         try:
             try:
-                attempt = await self.sender.send(cb, waiting.secrets)
+                with tracing.span("callback attempt", cb.traceparent, "client", callback_id=cb.id):
+                    attempt = await self.sender.send(cb, waiting.secrets)
             finally:
                 self.lanes.finish(cb.endpoint)
         except Exception:

@@ -19,6 +19,7 @@ from typing import Any
 
 from dlrhub import settings
 from dlrhub import store as store_
+from dlrhub.adapters import tracing
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
@@ -137,7 +138,8 @@ class ChannelWorker:
         )
         try:
             async with per_oa:
-                event = await self._zalo_send(message)
+                with tracing.span("zalo send", message.traceparent, "client", message_id=message.id):
+                    event = await self._zalo_send(message)
             await self._record(message, event)
         except Exception:
             # The message stays `sending`; recovery resolves it after its lease, never by resending.

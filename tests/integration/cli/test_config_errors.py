@@ -15,6 +15,7 @@ import pytest
 
 import dlrhub as package
 from tests import pg
+from tests.unit import test_tracing
 
 ENTRY = "import sys; from dlrhub.cli import main; sys.argv[0] = 'dlrhub'; main()"
 #: Nothing listens on port 1: asyncpg's connect is refused at once.
@@ -177,3 +178,11 @@ def test_api_refuses_an_unmigrated_postgres_database(tmp_path: Path, pg_template
     output = (done.stdout + done.stderr).strip()
     assert done.returncode == 2, output
     assert output.startswith("configuration error: the database schema is not migrated"), output
+
+
+def test_tracing_on_without_opentelemetry_is_one_line_and_exit_2(tmp_path):
+    blocked = test_tracing.without_opentelemetry(tmp_path / "blocked")
+    src = str(Path(package.__file__).parent.parent)
+    done = dlrhub(tmp_path, "api", DLRHUB_TRACING="console", PYTHONPATH=f"{blocked}{os.pathsep}{src}")
+    assert done.returncode == 2, done.stderr
+    assert "setting tracing (DLRHUB_TRACING): 'console' needs opentelemetry.sdk" in done.stdout + done.stderr

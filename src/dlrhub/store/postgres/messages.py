@@ -15,8 +15,9 @@ _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
 UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_MESSAGE_COLUMNS, start=2))} WHERE id = $1"
 INSERT_CALLBACK = (
     "INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,"
-    " content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)"
+    " content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at,"
+    " traceparent)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)"
     " ON CONFLICT (id) DO NOTHING"
 )
 CALLBACK_ORDER = (
@@ -38,6 +39,7 @@ CALLBACK_ORDER = (
     "last_outcome",
     "last_status",
     "created_at",
+    "traceparent",
 )
 #: An event row's columns, in the order of INSERT_EVENT's parameters.
 EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at")
