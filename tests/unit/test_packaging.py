@@ -23,6 +23,9 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: Libraries the package imports that arrive with a runtime dependency rather than being named by one: each
 #: is checked to be among its provider's own requirements.
 PROVIDED_BY = {"starlette": "fastapi", "uvloop": "uvicorn", "yarl": "aiohttp"}
+#: Libraries imported only lazily, behind a setting, and the optional extra that installs them
+#: (tests/unit/test_tracing.py checks that the package works without them).
+OPTIONAL = {"opentelemetry": "otel"}
 
 
 def _name(requirement: str) -> str:
@@ -47,6 +50,11 @@ def test_every_library_the_package_imports_comes_with_a_runtime_install():
     for module in sorted(_imported_top_levels()):
         dists = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
         if dists & runtime:
+            continue
+        extra = OPTIONAL.get(module)
+        if extra is not None and dists & {
+            _name(r) for r in PYPROJECT["project"]["optional-dependencies"][extra]
+        }:
             continue
         provider = PROVIDED_BY.get(module)
         if provider in runtime:

@@ -73,8 +73,8 @@ class App(fastapi.FastAPI):
     (`outage.answer`), and answers an unexpected exception with the stack's plain 500 before letting it
     propagate to the server. The door stays an ordinary route too: it is in the OpenAPI document, and the
     stack serves it under a `root_path` or an app-wide body limit, which the lane leaves alone. FastAPI's own
-    OpenTelemetry spans do not cover the lane; dlrhub's Prometheus counters do. Every HTTP request, on the
-    lane or not, gets its request id (`request_ids.serve`).
+    OpenTelemetry spans do not cover the lane; dlrhub's Prometheus counters and its own spans (`tracing`) do.
+    Every HTTP request, on the lane or not, gets its request id (`request_ids.serve`) and a span.
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -51,7 +51,7 @@ async def test_a_send_is_one_trace_from_the_door_to_each_callback_attempt(db, re
     assert message.traceparent.split("-")[1] == f"{trace_id:032x}"
     assert zalo.context.trace_id == trace_id and zalo.parent is not None
     assert zalo.parent.span_id == door.context.span_id
-    assert zalo.attributes["message.id"] == sms_id
+    assert dict(zalo.attributes or {})["message.id"] == sms_id
     for attempt in attempts:
         assert attempt.context.trace_id == trace_id
         assert attempt.parent is not None and attempt.parent.span_id == door.context.span_id
@@ -62,7 +62,7 @@ async def test_an_incoming_traceparent_is_the_door_span_s_parent(db, receiver: r
     with traced() as exporter:
         async with channel.running(db) as run:
             customer = customers.Customer(run.http, run.new.credentials())
-            body = customer.zns(TempID=run.new.credentials()["esms"]["TempIDs"][0], TempData={"name": "An"})
+            body = customer.zns(TempID=customer.credentials["esms"]["TempIDs"][0], TempData={"name": "An"})
             answer = await run.http.post(
                 "/MainService.svc/json/SendZaloMessage_V6/", json=body, headers={"traceparent": parent}
             )
@@ -74,16 +74,14 @@ async def test_an_incoming_traceparent_is_the_door_span_s_parent(db, receiver: r
 
 
 async def test_tracing_off_records_nothing_and_stores_no_traceparent(db):
-    exporter = in_memory_span_exporter.InMemorySpanExporter()
     tracing.configure("off")
     assert not tracing.enabled()
     async with channel.running(db) as run:
         customer = customers.Customer(run.http, run.new.credentials())
-        body = customer.zns(TempID=run.new.credentials()["esms"]["TempIDs"][0], TempData={"name": "An"})
+        body = customer.zns(TempID=customer.credentials["esms"]["TempIDs"][0], TempData={"name": "An"})
         answer = await run.http.post("/MainService.svc/json/SendZaloMessage_V6/", json=body)
         message = await run.hub.store.get_message(answer.json()["SMSID"])
     assert message is not None and message.traceparent is None
-    assert exporter.get_finished_spans() == ()
 
 
 @pytest.mark.parametrize("mode", ["off", "OFF "])
