@@ -98,9 +98,9 @@ class App(fastapi.FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             # Here rather than in a middleware, so the fast lane's requests carry an id too.
-            with tracing.span(
-                f"{scope['method']} {scope['path']}", tracing.incoming(scope["headers"]), "server"
-            ):
+            # Named by the method alone (a path may hold ids): the path is an attribute.
+            method, path = scope["method"], scope["path"]
+            with tracing.span(method, tracing.incoming(scope["headers"]), "server", url_path=path):
                 await request_ids.serve(self._http, scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
