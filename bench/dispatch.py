@@ -339,7 +339,8 @@ async def dispatch(
 async def destinations(workdir: Path, ports: list[int], n: int, rounds: int, neighbour: bool) -> None:
     """Alternate rounds of `n` callbacks to one URL and to `len(ports)` URLs (one destination each), with the
     default settings (the per-destination cap included); with `neighbour`, also to one URL while `n` callbacks to
-    another destination, due first, are each held `SLOW_S` by the receiver. Print each side's median and range."""
+    another destination, due first, are each held `SLOW_S` by the receiver. A bare aiohttp client to the one URL
+    (the pool's size in connections) alternates with them: each side's median is also printed against it."""
     config = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
     one = [f"http://127.0.0.1:{ports[0]}/hook"]
     many = [f"http://127.0.0.1:{p}/hook" for p in ports]
@@ -349,7 +350,9 @@ async def destinations(workdir: Path, ports: list[int], n: int, rounds: int, nei
         sides["one, slow neighbour"] = (one, slow)
     rates: dict[str, list[float]] = {side: [] for side in sides}
     claims: dict[str, list[int]] = {side: [] for side in sides}
+    bare_rates: list[float] = []
     for r in range(rounds):
+        bare_rates.append(await bare(one[0], n, config.dispatch_concurrency))
         for side in list(sides) if r % 2 == 0 else reversed(sides):
             urls_, neighbour_url = sides[side]
             rates[side].append(await dispatch(workdir, urls_, n, config, claims[side], neighbour_url))
@@ -357,10 +360,16 @@ async def destinations(workdir: Path, ports: list[int], n: int, rounds: int, nei
         f"default settings (per destination {config.endpoint_concurrency}, pool {config.dispatch_concurrency}, "
         f"batch {config.dispatch_batch_size}); {n} callbacks a round, {rounds} rounds each, alternated"
     )
+    limit = statistics.median(bare_rates)
+    print(
+        f"  bare aiohttp client, one URL (baseline): median {limit:8.0f} req/s "
+        f"(range {min(bare_rates):.0f}-{max(bare_rates):.0f})"
+    )
     for side, (urls_, _) in sides.items():
         got = rates[side]
         print(
             f"  {side} ({len(urls_)} destination(s)): median {statistics.median(got):8.0f} callbacks/s "
+            f"= {statistics.median(got) / limit:.0%} of the bare client "
             f"(range {min(got):.0f}-{max(got):.0f}); rows claimed per callback counted "
             f"{sum(claims[side]) / (n * rounds):.2f}"
         )
