@@ -9,6 +9,7 @@ at scrape time and are the same in every process.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 
 import prometheus_client as prom
@@ -36,15 +37,19 @@ class FailingEndpoints(prom_registry.Collector):
     label sets stay bounded whatever the number of customers."""
 
     top: int = 20
-    #: (account id, endpoint) -> (consecutive failures, endpoint state).
-    failing: dict[tuple[str, str], tuple[int, str]] = dataclasses.field(default_factory=dict)
+    #: (account id, endpoint) -> (consecutive failures, endpoint state, when that health was judged).
+    failing: dict[tuple[str, str], tuple[int, str, dt.datetime]] = dataclasses.field(default_factory=dict)
 
     def record(self, account_id: str, endpoint: models.Endpoint) -> None:
         """Note a destination's health after an attempt of `account_id`'s callback."""
-        if endpoint.consecutive_failures == 0 and endpoint.state is models.EndpointState.HEALTHY:
+        if _healthy(endpoint):
             self.forget(endpoint.endpoint)
             return
-        self.failing[(account_id, endpoint.endpoint)] = (endpoint.consecutive_failures, endpoint.state.value)
+        self.failing[(account_id, endpoint.endpoint)] = (
+            endpoint.consecutive_failures,
+            endpoint.state.value,
+            endpoint.updated_at,
+        )
         if len(self.failing) > FAILING_KEPT:
             kept = sorted(self.failing.items(), key=lambda kv: kv[1][0], reverse=True)[: FAILING_KEPT // 2]
             self.failing = dict(kept)
@@ -60,15 +65,20 @@ class FailingEndpoints(prom_registry.Collector):
 
     def refresh(self, stored: dict[str, models.Endpoint]) -> None:
         """Take each remembered destination's health from the store (every process's attempts, and resets):
-        `stored` is the store's answer for `endpoints()` (an absent one is healthy)."""
-        for account_id, endpoint in list(self.failing):
+        `stored` is the store's answer for `endpoints()`. Only a stored health at least as recent as the one
+        remembered counts: this process's own judgement may not be flushed yet (absent, or older, in the store)."""
+        for (account_id, endpoint), (_, _, judged_at) in list(self.failing.items()):
             health = stored.get(endpoint)
-            if health is None or (
-                health.consecutive_failures == 0 and health.state is models.EndpointState.HEALTHY
-            ):
+            if health is None or health.updated_at < judged_at:
+                continue
+            if _healthy(health):
                 self.forget(endpoint)
             else:
-                self.failing[(account_id, endpoint)] = (health.consecutive_failures, health.state.value)
+                self.failing[(account_id, endpoint)] = (
+                    health.consecutive_failures,
+                    health.state.value,
+                    health.updated_at,
+                )
 
     def collect(self) -> Iterator[prom_core.Metric]:
         family = prom_core.GaugeMetricFamily(
@@ -78,9 +88,13 @@ class FailingEndpoints(prom_registry.Collector):
             labels=["account_id", "endpoint", "state"],
         )
         ranked = sorted(self.failing.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.top]
-        for (account_id, endpoint), (failures, state) in ranked:
+        for (account_id, endpoint), (failures, state, _) in ranked:
             family.add_metric([account_id, endpoint, state], failures)
         yield family
+
+
+def _healthy(endpoint: models.Endpoint) -> bool:
+    return endpoint.consecutive_failures == 0 and endpoint.state is models.EndpointState.HEALTHY
 
 
 class Metrics:

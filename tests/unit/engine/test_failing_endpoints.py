@@ -11,8 +11,8 @@ NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 E = models.EndpointState
 
 
-def health(endpoint: str, failures: int, state: E = E.HEALTHY) -> models.Endpoint:
-    return models.Endpoint(endpoint, state, failures, NOW if failures else None, None, NOW)
+def health(endpoint: str, failures: int, state: E = E.HEALTHY, at: dt.datetime = NOW) -> models.Endpoint:
+    return models.Endpoint(endpoint, state, failures, at if failures else None, None, at)
 
 
 def exported(meter: metrics.Metrics) -> dict[tuple[str, str, str], float]:
@@ -45,7 +45,8 @@ def test_a_success_or_a_reset_drops_the_destination_for_every_account():
     }
     meter.failing.record("a", health("http://x:80", 0))
     assert set(exported(meter)) == {("c", "http://y:80", "disabled")}
-    meter.failing.refresh({})  # the store no longer holds y as unhealthy: it was reset
+    later = NOW + dt.timedelta(seconds=1)
+    meter.failing.refresh({"http://y:80": health("http://y:80", 0, at=later)})  # reset in the store since
     assert exported(meter) == {}
 
 
@@ -54,3 +55,15 @@ def test_refresh_takes_the_store_s_count_and_state():
     meter.failing.record("a", health("http://x:80", 3))
     meter.failing.refresh({"http://x:80": health("http://x:80", 25, E.PAUSED)})
     assert exported(meter) == {("a", "http://x:80", "paused"): 25}
+
+
+def test_refresh_keeps_a_judgement_the_store_has_not_caught_up_with():
+    """The dispatcher flushes endpoint health after the attempt: a scrape in between reads nothing, or an older
+    row, and must not drop the failure it was just told about."""
+    meter = metrics.Metrics()
+    meter.failing.record("a", health("http://x:80", 0, E.DISABLED))
+    meter.failing.refresh({})
+    assert exported(meter) == {("a", "http://x:80", "disabled"): 0}
+    earlier = NOW - dt.timedelta(seconds=5)
+    meter.failing.refresh({"http://x:80": health("http://x:80", 2, at=earlier)})
+    assert exported(meter) == {("a", "http://x:80", "disabled"): 0}
