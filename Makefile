@@ -4,7 +4,7 @@ PY ?= $(shell scripts/find_python.sh)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint format typecheck test check test-fast smoke run bench schema clean
+.PHONY: install lint format typecheck test check test-fast smoke run bench schema screenshots clean
 
 install:            ## create the virtualenv and install dlrhub with its dev tools
 	@test -x $(BIN)/python || test -n "$(PY)" || { echo "no Python 3.11 or newer on PATH: make install PY=/path/to/python3" >&2; exit 1; }
@@ -40,6 +40,9 @@ run:                ## dlrhub on SQLite with the Zalo simulator and a demo accou
 
 bench:              ## every benchmark in bench/, each printing a ratio against its in-run baseline
 	for b in bench/*.py; do case $$b in */_*) continue;; esac; $(BIN)/python $$b || exit 1; done
+
+screenshots:        ## the dashboard screenshots in docs/screenshots, taken by the browser tests (needs chromium)
+	DLRHUB_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 schema:             ## regenerate the schema snapshot after changing a migration
 	$(BIN)/python scripts/schema.py > src/dlrhub/store/schema.txt

@@ -39,6 +39,8 @@ from dlrhub.api import (
 from dlrhub.core import errors
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_wiring
+from dlrhub.web import pages
+from dlrhub.web import routes as web_routes
 
 #: The front doors, busiest first: FastAPI tries routes in this order, so the send doors answer soonest.
 ROUTERS = (
@@ -164,10 +166,14 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> App:
         version=__version__,
         description="Delivery reports for Zalo ZNS, SMS and Viber: eSMS.vn and NXCloud dialects, native API.",
         lifespan=lifespan,
+        # `/docs` is served by the web door from the vendored files (`web/docs_pages.py`), never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.hub = hub
     for router in ROUTERS:
         app.include_router(router)
+    web_routes.install(app)
     zalo_wiring.install(app, hub)
     _install_error_answers(app)
     app.add_middleware(BodyLimit, limit=hub.settings.max_body_bytes, prefixes=NATIVE_PREFIXES)
@@ -179,11 +185,21 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> App:
 def _install_error_answers(app: fastapi.FastAPI) -> None:
     @app.exception_handler(errors.StoreUnavailable)
     async def unavailable(request: fastapi.Request, _: errors.StoreUnavailable) -> fastapi.Response:
+        if pages.is_page(request):
+            return pages.error(request, 503, "the database is unreachable: try again in a moment")
         # The route's own path, as `RequestMetrics` counts it: under a `root_path` the URL's path is longer.
         return outage.answer(getattr(request.scope.get("route"), "path", request.url.path))
 
     @app.exception_handler(fastapi.exceptions.RequestValidationError)
-    async def invalid(_: fastapi.Request, exc: fastapi.exceptions.RequestValidationError) -> fastapi.Response:
+    async def invalid(
+        request: fastapi.Request, exc: fastapi.exceptions.RequestValidationError
+    ) -> fastapi.Response:
+        if pages.is_page(request):
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {e.get('msg', 'invalid')}"
+                for e in exc.errors()
+            )
+            return pages.error(request, 422, problems)
         if any(_not_json(err) for err in exc.errors()):
             message = "body: not a JSON object (send one with Content-Type: application/json)"
             return deps.problem(400, "bad_request", message)
@@ -195,7 +211,12 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
         return deps.problem(422, "invalid_request", message, fields=fields)
 
     @app.exception_handler(starlette.exceptions.HTTPException)
-    async def http_error(_: fastapi.Request, exc: starlette.exceptions.HTTPException) -> fastapi.Response:
+    async def http_error(
+        request: fastapi.Request, exc: starlette.exceptions.HTTPException
+    ) -> fastapi.Response:
+        if pages.is_page(request):
+            detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+            return pages.error(request, exc.status_code, detail)
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
@@ -215,8 +236,10 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
     for cls, status, code in statuses:
 
         async def handler(
-            _: fastapi.Request, exc: Exception, status: int = status, code: str = code
+            request: fastapi.Request, exc: Exception, status: int = status, code: str = code
         ) -> fastapi.Response:
+            if pages.is_page(request):
+                return pages.error(request, status, str(exc))
             extra = {"field": exc.field} if isinstance(exc, errors.InvalidInput) else {}
             headers = {"www-authenticate": "Bearer"} if status == 401 else None
             response = deps.problem(status, code, str(exc), **extra)
@@ -236,7 +259,14 @@ def _not_json(err: Any) -> bool:
 
 
 #: Paths whose bodies BodyLimit caps; the dialect doors cap their own, to answer in their own code tables.
-NATIVE_PREFIXES = ("/v1/events", "/v1/messages", "/v1/admin", "/v1/callbacks", "/v1/endpoints")
+NATIVE_PREFIXES = (
+    "/v1/events",
+    "/v1/messages",
+    "/v1/admin",
+    "/v1/callbacks",
+    "/v1/endpoints",
+    *pages.PREFIXES,
+)
 
 
 class BodyLimit:

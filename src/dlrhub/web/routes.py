@@ -1,0 +1,25 @@
+"""The web door's routers and static files, and how they join the application (`api.app.create_app`)."""
+
+from __future__ import annotations
+
+import fastapi
+import fastapi.staticfiles
+
+from dlrhub.web import docs_pages, login, overview, pages, portal, session
+
+#: Every router of the web door.
+ROUTERS: tuple[fastapi.APIRouter, ...] = (login.router, overview.router, portal.router, docs_pages.router)
+
+
+def install(app: fastapi.FastAPI) -> None:
+    """Add the pages, `/static` and the login redirect to `app` (made with `docs_url=None, redoc_url=None`)."""
+    app.mount("/static", fastapi.staticfiles.StaticFiles(directory=pages.HERE / "static"), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(session.LoginNeeded)
+    async def login_needed(request: fastapi.Request, _: session.LoginNeeded) -> fastapi.Response:
+        target = session.login_url(request)
+        if request.headers.get("hx-request"):  # htmx follows this header with a full page load
+            return fastapi.Response(status_code=204, headers={"HX-Redirect": target})
+        return fastapi.responses.RedirectResponse(target, status_code=303)
