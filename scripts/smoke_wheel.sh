@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke-test the install a user gets: build the wheel and sdist, install the wheel alone (no dev extras) into a
-# clean virtualenv, then run `dlrhub --version`, `dlrhub migrate` and `dlrhub serve` until /healthz answers 200.
+# clean virtualenv, then run `dlrhub --version`, `dlrhub migrate` and `dlrhub serve` until /healthz answers 200,
+# and the dashboard's login page, its vendored static files and /docs answer from the wheel.
 # Usage: scripts/smoke_wheel.sh [PYTHON]. PYTHON (default .venv/bin/python) needs `build` (the dev extras have
 # it). Called by `make smoke` and .ci/run. Any failure ends it with status 1 and says which step failed.
 set -euo pipefail
@@ -74,6 +75,24 @@ PY
 done
 [ -n "$healthy" ] || fail "/healthz did not answer 200 within 30 s"
 echo "smoke: dlrhub serve answered /healthz on port $port"
+
+# The dashboard's templates and vendored files ship in the wheel: the login page, htmx and Swagger UI answer.
+"$work/venv/bin/python" - "$port" <<'PY' || fail "the wheel does not serve the dashboard's pages and static files"
+import sys
+import urllib.request
+
+base = f"http://127.0.0.1:{sys.argv[1]}"
+for path, needle in (
+    ("/ui/login", b'name="token"'),
+    ("/static/vendor/htmx.min.js", b"htmx"),
+    ("/static/dashboard.css", b"body"),
+    ("/docs", b"/static/vendor/swagger-ui-bundle.js"),
+    ("/static/vendor/swagger-ui-bundle.js", b"SwaggerUI"),
+):
+    with urllib.request.urlopen(base + path, timeout=5) as answer:
+        assert answer.status == 200 and needle in answer.read(), path
+PY
+echo "smoke: the wheel serves the dashboard, its static files and /docs offline"
 
 kill -TERM "$server"
 for _ in $(seq 1 150); do
