@@ -27,7 +27,6 @@ import os
 import random
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -46,7 +45,7 @@ from dlrhub.store import message_search, nouns
 DAYS = 30
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 PAGE = 50
-DEEP = 10
+DEEP = 40
 #: The bulk-filled columns (the others take their defaults).
 COLUMNS = (
     "id",

@@ -67,7 +67,8 @@ def select(q: nouns.MessageQuery, backend: rows.Backend) -> tuple[str, list[Any]
         where.append(f"{col('dialect', 'dialect')} = {bind(q.dialect.value)}")
     if q.since is not None:
         where.append(f"created_at >= {bind(at(q.since))}")
-    if q.until is not None:
+    if q.until is not None and (q.before is None or q.before[0] >= q.until):
+        # Past the first page the keyset is the upper bound: with both, SQLite would walk down from `until`.
         where.append(f"created_at < {bind(at(q.until))}")
     if q.before is not None:
         created_at, message_id = q.before
