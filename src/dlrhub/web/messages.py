@@ -28,9 +28,10 @@ async def messages(
     since: Annotated[str, fastapi.Query(alias="from", max_length=search.MAX_TIME_CHARS)] = "",
     until: Annotated[str, fastapi.Query(alias="to", max_length=search.MAX_TIME_CHARS)] = "",
     cursor: Annotated[str, fastapi.Query(max_length=search.MAX_CURSOR_CHARS)] = "",
+    limit: Annotated[int, fastapi.Query(ge=1, le=search.MAX_LIMIT)] = search.DEFAULT_LIMIT,
 ) -> fastapi.Response:
     form = {"id": id, "phone": phone, "account": account, "state": state, "dialect": dialect}
-    form |= {"from": since, "to": until}
+    form |= {"from": since, "to": until, "limit": "" if limit == search.DEFAULT_LIMIT else str(limit)}
     asked = search.Search(
         public_id=id,
         phone=phone,
@@ -40,6 +41,7 @@ async def messages(
         since=since,
         until=until,
         cursor=cursor,
+        limit=limit,
     )
     name = "messages_results.html" if request.headers.get("hx-request") else "messages.html"
 
