@@ -7,8 +7,9 @@ and what each costs a write:
 - `messages_created_id (created_at, id)` and `messages_account_created_id (account_id, created_at, id)`: no filter, or
   the account (with or without the other filters). They replace the `(created_at)` and `(account_id,
   created_at)` indexes of before, so a write costs what it did.
-- `messages_recipient (recipient, created_at, id)`: the phone. One more entry per message inserted; the recipient
-  never changes, so an update does not touch it on SQLite (on PostgreSQL see the note below).
+- `messages_recipient (recipient, created_at, id)`: the phone. A number stored in two forms (`0901…`, `84901…`) is
+  one branch per form, merged (UNION ALL), so a busy number costs what a quiet one does. One more entry per message
+  inserted; the recipient never changes, so an update does not touch it on SQLite (on PostgreSQL see below).
 - `messages_request_id (request_id) WHERE request_id IS NOT NULL`: the customer's RequestId, with the primary key
   for the message id. Only messages sent with a RequestId pay for it.
 - `messages_state (state, created_at, id)` and `messages_dialect (dialect, created_at, id)`: a state or dialect
@@ -54,29 +55,41 @@ def select(q: nouns.MessageQuery, backend: rows.Backend) -> tuple[str, list[Any]
     def at(value: dt.datetime) -> Any:
         return value.timestamp() if backend == "sqlite" else value
 
-    where: list[str] = []
-    if q.public_id is not None:
-        where.append(f"(id = {bind(q.public_id)} OR request_id = {bind(q.public_id)})")
-    if q.phones:
-        where.append(f"{col('recipient', 'phones')} IN ({', '.join(bind(p) for p in q.phones)})")
-    if q.account_id is not None:
-        where.append(f"{col('account_id', 'account_id')} = {bind(q.account_id)}")
-    if q.state is not None:
-        where.append(f"{col('state', 'state')} = {bind(q.state.value)}")
-    if q.dialect is not None:
-        where.append(f"{col('dialect', 'dialect')} = {bind(q.dialect.value)}")
-    if q.since is not None:
-        where.append(f"created_at >= {bind(at(q.since))}")
-    if q.until is not None and (q.before is None or q.before[0] >= q.until):
-        # Past the first page the keyset is the upper bound: with both, SQLite would walk down from `until`.
-        where.append(f"created_at < {bind(at(q.until))}")
-    if q.before is not None:
-        created_at, message_id = q.before
-        where.append(f"(created_at, id) < ({bind(at(created_at))}, {bind(message_id)})")
-    sql = "SELECT * FROM messages"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return f"{sql} {ORDER} LIMIT {limit(q)}", params
+    def where(recipient: str | None) -> str:
+        found: list[str] = []
+        if q.public_id is not None:
+            found.append(f"(id = {bind(q.public_id)} OR request_id = {bind(q.public_id)})")
+        if recipient is not None:
+            found.append(f"recipient = {bind(recipient)}")
+        elif q.phones:
+            found.append(f"{col('recipient', 'phones')} IN ({', '.join(bind(p) for p in q.phones)})")
+        if q.account_id is not None:
+            found.append(f"{col('account_id', 'account_id')} = {bind(q.account_id)}")
+        if q.state is not None:
+            found.append(f"{col('state', 'state')} = {bind(q.state.value)}")
+        if q.dialect is not None:
+            found.append(f"{col('dialect', 'dialect')} = {bind(q.dialect.value)}")
+        if q.since is not None:
+            found.append(f"created_at >= {bind(at(q.since))}")
+        if q.until is not None and (q.before is None or q.before[0] >= q.until):
+            # Past the first page the keyset is the upper bound: with both, SQLite would walk down from `until`.
+            found.append(f"created_at < {bind(at(q.until))}")
+        if q.before is not None:
+            created_at, message_id = q.before
+            found.append(f"(created_at, id) < ({bind(at(created_at))}, {bind(message_id)})")
+        return " WHERE " + " AND ".join(found) if found else ""
+
+    page = f"{ORDER} LIMIT {limit(q)}"
+    if lead == "phones" and len(q.phones) > 1:
+        # One number stored in several forms: each form's newest rows in index order, merged, rather than every
+        # message of the recipients sorted (a busy test number may have many).
+        branches = [
+            f"SELECT * FROM (SELECT * FROM messages{where(p)} {page}) AS f{n}" for n, p in enumerate(q.phones)
+        ]
+        return f"{' UNION ALL '.join(branches)} {page}", params
+    if lead == "phones":
+        return f"SELECT * FROM messages{where(q.phones[0])} {page}", params
+    return f"SELECT * FROM messages{where(None)} {page}", params
 
 
 def _lead(q: nouns.MessageQuery) -> str | None:
