@@ -15,7 +15,7 @@ from dlrhub.services import hub as hub_
 
 #: Rows a page shows unless asked otherwise, and the most it may show.
 DEFAULT_LIMIT = 50
-MAX_LIMIT = store.MAX_SEARCH_ROWS
+MAX_LIMIT = 200
 #: The longest text each field takes (a message id is ~40 characters, a RequestId at most 50, a hashed phone 64).
 MAX_ID_CHARS = 100
 MAX_PHONE_CHARS = 64
@@ -59,10 +59,12 @@ async def search(hub: hub_.Hub, asked: Search, principal: scopes.Principal) -> P
     """One page of the messages `asked` names that `principal` may see: a customer principal's own account's
     only, whatever account `asked` names. Raises errors.InvalidInput naming the field at fault."""
     query = to_query(asked, principal)
-    found = await hub.store.search_messages(query)
-    more = len(found) == query.limit
-    next_cursor = encode_cursor(found[-1].created_at, found[-1].id) if more and found else None
-    return Page(messages=found, next_cursor=next_cursor, query=query)
+    # One row more than the page: the next page's link is shown only when there is a next row to show.
+    found = await hub.store.search_messages(dataclasses.replace(query, limit=query.limit + 1))
+    shown = found[: query.limit]
+    more = len(found) > query.limit
+    next_cursor = encode_cursor(shown[-1].created_at, shown[-1].id) if more else None
+    return Page(messages=shown, next_cursor=next_cursor, query=query)
 
 
 def to_query(asked: Search, principal: scopes.Principal) -> store.MessageQuery:

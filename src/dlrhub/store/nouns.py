@@ -42,8 +42,8 @@ class AccountFilter:
     limit: int = 100
 
 
-#: The most rows one `Messages.search_messages` page returns.
-MAX_SEARCH_ROWS = 200
+#: The most rows one `Messages.search_messages` call returns: a bound on any caller (pages ask for fewer).
+MAX_SEARCH_ROWS = 500
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -36,6 +36,12 @@ async def test_the_service_pages_through_with_its_cursor_and_holds_a_customer_to
     everyone = await search.search(hub, search.Search(limit=10), ADMIN)
     assert [m.id for m in everyone.messages] == ["o1", *seen] and everyone.next_cursor is None
     assert (await search.search(hub, search.Search(public_id="o1"), customer)).messages == []
+    exact = await search.search(hub, search.Search(limit=2, account_id=mine.id), ADMIN)
+    last = await search.search(
+        hub, search.Search(limit=3, account_id=mine.id, cursor=exact.next_cursor or ""), ADMIN
+    )
+    assert [m.id for m in last.messages] == ["m2", "m1", "m0"]
+    assert last.next_cursor is None  # no link to an empty page when the rows end with the page
 
 
 async def test_the_page_searches_shows_the_row_and_links_the_next_page(web: Web, db: store.Store):
