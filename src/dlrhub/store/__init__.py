@@ -8,12 +8,14 @@ from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
 from dlrhub.store.nouns import (
+    MAX_SEARCH_ROWS,
     AccountFilter,
     Accounts,
     CallbackFilter,
     Callbacks,
     Endpoints,
     Journeys,
+    MessageQuery,
     Messages,
     MessageStatus,
     OAChanges,
@@ -24,6 +26,7 @@ from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outb
 from dlrhub.store.retention import Pruned, Retention
 
 __all__ = [
+    "MAX_SEARCH_ROWS",
     "AccountFilter",
     "Accounts",
     "Apps",
@@ -39,6 +42,7 @@ __all__ = [
     "Journeys",
     "Keys",
     "Ledger",
+    "MessageQuery",
     "MessageStatus",
     "Messages",
     "OAChanges",

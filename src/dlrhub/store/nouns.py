@@ -42,6 +42,30 @@ class AccountFilter:
     limit: int = 100
 
 
+#: The most rows one `Messages.search_messages` call returns: a bound on any caller (pages ask for fewer).
+MAX_SEARCH_ROWS = 500
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Which messages to find, newest first (`created_at`, then `id`, descending): all given must match."""
+
+    account_id: str | None = None
+    #: The message id (eSMS SMSID, NXCloud requestId) or the customer's RequestId.
+    public_id: str | None = None
+    #: The recipient, as stored: any of these (the forms one number may have been written in).
+    phones: tuple[str, ...] = ()
+    state: models.MessageState | None = None
+    dialect: models.Dialect | None = None
+    #: Created at or after `since`, and before `until`.
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    #: Keyset paging: `(created_at, id)` of the previous page's last row; the page starts after it.
+    before: tuple[dt.datetime, str] | None = None
+    #: At most this many (clamped to 1..MAX_SEARCH_ROWS).
+    limit: int = 50
+
+
 #: The account fields `Accounts.update_account` may change.
 UPDATABLE = frozenset(
     {
@@ -219,6 +243,11 @@ class Messages(typing.Protocol):
         self, account_id: str, zalo_msg_id: str
     ) -> models.Message | None:
         """The account's message that Zalo answered with `zalo_msg_id` (eSMS GetZaloMessageStatus)."""
+
+    @abc.abstractmethod
+    async def search_messages(self, q: MessageQuery) -> list[models.Message]:
+        """Messages matching `q`, newest first, at most `q.limit` (clamped to 1..MAX_SEARCH_ROWS). Each filter
+        has an index (`store/message_search.py`), so a page costs about the same at any table size and depth."""
 
     @abc.abstractmethod
     async def list_events(self, message_id: str) -> list[models.StatusEvent]:

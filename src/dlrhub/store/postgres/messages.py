@@ -8,7 +8,7 @@ import asyncpg
 
 from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
-from dlrhub.store import rows
+from dlrhub.store import message_search, nouns, rows
 from dlrhub.store.postgres import core
 
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
@@ -128,6 +128,11 @@ class PostgresMessages(core.PostgresCore):
         )
         by_id = {r["id"]: rows.from_row(models.Message, r) for r in found}
         return [by_id[i] for i in dict.fromkeys(message_ids) if i in by_id]
+
+    async def search_messages(self, q: nouns.MessageQuery) -> list[models.Message]:
+        sql, params = message_search.select(q, core.BACKEND)
+        pool = await self.pool()
+        return [rows.from_row(models.Message, r) for r in await pool.fetch(sql, *params)]
 
     async def list_events(self, message_id: str) -> list[models.StatusEvent]:
         pool = await self.pool()

@@ -9,7 +9,7 @@ from typing import Any
 
 from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
-from dlrhub.store import rows
+from dlrhub.store import message_search, nouns, rows
 from dlrhub.store.sqlite import core
 
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
@@ -115,6 +115,11 @@ class SqliteMessages(core.SqliteCore):
 
         by_id = {r["id"]: rows.from_row(models.Message, r) for r in await self._read(run)}
         return [by_id[i] for i in dict.fromkeys(message_ids) if i in by_id]
+
+    async def search_messages(self, q: nouns.MessageQuery) -> list[models.Message]:
+        sql, params = message_search.select(q, core.BACKEND)
+        found = await self._read(lambda c: c.execute(sql, params).fetchall())
+        return [rows.from_row(models.Message, r) for r in found]
 
     async def list_events(self, message_id: str) -> list[models.StatusEvent]:
         found = await self._read(
