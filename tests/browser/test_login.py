@@ -15,7 +15,7 @@ async def test_the_admin_logs_in_and_out_and_nothing_leaves_the_machine(served: 
     await page.goto("/ui")
     assert await page.title() == "Overview · dlrhub"
     cookies = await page.context.cookies()
-    [cookie] = [c for c in cookies if c["name"] == "dlrhub_session"]
+    [cookie] = [c for c in cookies if c["name"] == "dlrhub-session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     await screenshot(page, "overview")
     await page.click("text=Log out")

@@ -19,7 +19,7 @@ from dlrhub.core import control, errors, scopes
 from dlrhub.services import tokens
 
 #: The cookie holding the session's token.
-COOKIE = "dlrhub_session"
+COOKIE = "dlrhub-session"
 #: The form field and the header carrying a POST's CSRF token.
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
