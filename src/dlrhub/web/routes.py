@@ -5,10 +5,18 @@ from __future__ import annotations
 import fastapi
 import fastapi.staticfiles
 
-from dlrhub.web import docs_pages, login, overview, pages, portal, session
+from dlrhub.web import callbacks_page, docs_pages, login, message_page, overview, pages, portal, session
 
 #: Every router of the web door.
-ROUTERS: tuple[fastapi.APIRouter, ...] = (login.router, overview.router, portal.router, docs_pages.router)
+ROUTERS: tuple[fastapi.APIRouter, ...] = (
+    login.router,
+    overview.router,
+    portal.router,
+    message_page.operator,
+    message_page.customer,
+    callbacks_page.router,
+    docs_pages.router,
+)
 
 
 def install(app: fastapi.FastAPI) -> None:
