@@ -49,7 +49,7 @@ def _plan(conn: sqlite3.Connection, sql: str, params: dict[str, object]) -> list
     return [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 
 
-async def test_a_page_of_failed_callbacks_reads_the_creation_index_backwards(sqlite_url: str):
+async def test_a_page_of_failed_callbacks_reads_the_unsettled_index_backwards(sqlite_url: str):
     lite = store.from_url(sqlite_url)
     assert isinstance(lite, core.SqliteCore)
     try:
@@ -57,13 +57,14 @@ async def test_a_page_of_failed_callbacks_reads_the_creation_index_backwards(sql
         sql = (
             dispatch.FIND
             + dispatch.FIND_STATES
+            + dispatch.FIND_UNSETTLED
             + dispatch.FIND_DIALECT
             + dispatch.FIND_BEFORE
             + dispatch.FIND_END_NEWEST
         )
         params = {"states": '["failed"]', "dialect": "esms", "before_at": 1.0, "before_id": "x", "limit": 50}
         plan = _plan(conn, sql, params)
-        assert any(re.match(r"SEARCH callbacks USING INDEX callbacks_created", step) for step in plan), plan
+        assert any(re.match(r"SEARCH callbacks USING INDEX callbacks_unsettled", step) for step in plan), plan
         # The index gives the order by time; only ties within one instant are sorted by id.
         assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
     finally:

@@ -55,6 +55,9 @@ FIND_NEWEST = (
     + "AND ($10::timestamptz IS NULL OR (created_at, id) < ($10, $11::text))\n"
     + "ORDER BY created_at DESC, id DESC LIMIT $7"
 )
+#: FIND_NEWEST when the states asked for leave out `succeeded`: the literal term lets the planner use the
+#: `callbacks_unsettled` partial index whatever the parameters (a generic plan cannot prove it from `$6`).
+FIND_NEWEST_UNSETTLED = FIND_NEWEST.replace("ORDER BY", "AND state <> 'succeeded'\nORDER BY")
 UPSERT_ENDPOINTS = """
 INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, paused_until, updated_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
@@ -137,7 +140,9 @@ class PostgresDispatch(core.PostgresCore):
         ]
         if where.newest_first:
             before_at, before_id = where.before if where.before is not None else (None, None)
-            found = await pool.fetch(FIND_NEWEST, *args, before_at, before_id)
+            unsettled = where.states and models.CallbackState.SUCCEEDED not in where.states
+            sql = FIND_NEWEST_UNSETTLED if unsettled else FIND_NEWEST
+            found = await pool.fetch(sql, *args, before_at, before_id)
         else:
             found = await pool.fetch(FIND, *args)
         return [rows.from_row(models.Callback, r) for r in found]

@@ -47,6 +47,9 @@ FIND_ACCOUNT = " AND account_id = :account_id"
 FIND_FROM = " AND created_at >= :created_from"
 FIND_TO = " AND created_at < :created_to"
 FIND_STATES = " AND state IN (SELECT value FROM json_each(:states))"
+#: Added when the states asked for leave out `succeeded`: the term of the `callbacks_unsettled` partial index, written
+#: as its definition is (SQLite uses a partial index only for a query that has its WHERE term word for word).
+FIND_UNSETTLED = " AND state <> 'succeeded'"
 FIND_ENDPOINT = " AND endpoint = :endpoint"
 FIND_DIALECT = " AND dialect = :dialect"
 FIND_BEFORE = " AND (created_at, id) < (:before_at, :before_id)"
@@ -132,6 +135,8 @@ class SqliteDispatch(core.SqliteCore):
         if where.states:
             sql += FIND_STATES
             params["states"] = _json([s.value for s in where.states])
+            if models.CallbackState.SUCCEEDED not in where.states:
+                sql += FIND_UNSETTLED
         if where.endpoint is not None:
             sql += FIND_ENDPOINT
             params["endpoint"] = where.endpoint
