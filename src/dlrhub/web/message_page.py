@@ -25,6 +25,11 @@ def can_replay(request: fastapi.Request) -> bool:
     return principal is not None and principal.account_id is None and principal.allows(scopes.Scope.ADMIN)
 
 
+def _base(tree: str, message_id: str) -> str:
+    """The message page's path, its id quoted as it must be in a URL (its callbacks section is polled under it)."""
+    return f"{tree}/messages/{urllib.parse.quote(message_id, safe='')}"
+
+
 @operator.get("/ui/messages/{message_id}")
 async def dashboard_page(
     request: fastapi.Request, message_id: IdPath, replayed: str = ""
@@ -34,7 +39,7 @@ async def dashboard_page(
         request,
         "message.html",
         view=shown,
-        base=f"/ui/messages/{message_id}",
+        base=_base("/ui", message_id),
         can_replay=can_replay(request),
         replayed=replayed[:128],
     )
@@ -48,7 +53,7 @@ async def dashboard_callbacks(request: fastapi.Request, message_id: IdPath) -> f
         request,
         "message_callbacks.html",
         view=shown,
-        base=f"/ui/messages/{message_id}",
+        base=_base("/ui", message_id),
         can_replay=can_replay(request),
     )
 
@@ -73,7 +78,7 @@ async def portal_page(request: fastapi.Request, message_id: IdPath) -> fastapi.R
     owner = request.state.principal.account_id
     shown = await message_view.view(request.app.state.hub, message_id, owner)
     return pages.render(
-        request, "portal/message.html", view=shown, base=f"/portal/messages/{message_id}", can_replay=False
+        request, "portal/message.html", view=shown, base=_base("/portal", message_id), can_replay=False
     )
 
 
@@ -85,6 +90,6 @@ async def portal_callbacks(request: fastapi.Request, message_id: IdPath) -> fast
         request,
         "message_callbacks.html",
         view=shown,
-        base=f"/portal/messages/{message_id}",
+        base=_base("/portal", message_id),
         can_replay=False,
     )
