@@ -50,7 +50,9 @@ class Served:
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
+async def served(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Served]:
+    """A `dlrhub serve`; a test may add settings with `@pytest.mark.parametrize("served", [{"DLRHUB_X": "1"}],
+    indirect=True)`."""
     port = harness.free_port()
     env = harness.worker_env(
         f"sqlite:///{tmp_path / 'dlrhub.sqlite3'}",
@@ -58,6 +60,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         DLRHUB_HOST="127.0.0.1",
         DLRHUB_PORT=str(port),
         DLRHUB_DISPATCH_CONCURRENCY="8",
+        **getattr(request, "param", {}),
     )
     log = tmp_path / "serve.log"
     proc = _start(env, log)

@@ -26,6 +26,9 @@ class ReplayRequest:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     states: tuple[models.CallbackState, ...] = ()
+    #: Only callbacks to this destination (any URL on it: read as `urls.endpoint_key` reads it).
+    endpoint: str | None = None
+    dialect: models.Dialect | None = None
     #: Send to this URL instead (a GET callback keeps its own query string).
     url: str | None = None
     limit: int = 1_000
@@ -74,6 +77,8 @@ def _filter(req: ReplayRequest) -> store.CallbackFilter:
         created_from=req.since,
         created_to=req.until,
         states=req.states,
+        endpoint=urls.endpoint_key(req.endpoint) if req.endpoint else None,
+        dialect=req.dialect,
         limit=req.limit,
     )
 
@@ -111,6 +116,8 @@ async def replay(hub: hub_.Hub, req: ReplayRequest, actor: str = "system") -> Re
         "account_id": where.account_id,
         "message_id": req.message_id,
         "url": req.url,
+        "endpoint": where.endpoint,
+        "dialect": where.dialect.value if where.dialect else None,
     }
     target = req.message_id or where.account_id or (selected[0].id if len(selected) == 1 else "callbacks")
     await audit.record(hub, actor, action="callbacks.replay", target=target, details=details)

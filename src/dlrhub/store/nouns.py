@@ -18,7 +18,8 @@ from dlrhub.core import models, templates
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallbackFilter:
-    """Which callbacks to find (for replay): by ids, by message, or by creation time and state; all given must match."""
+    """Which callbacks to find (for replay and the dashboard's lists): by ids, by message, or by creation time,
+    state, account, destination and dialect; all given must match."""
 
     ids: tuple[str, ...] = ()
     message_id: str | None = None
@@ -26,8 +27,15 @@ class CallbackFilter:
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     states: tuple[models.CallbackState, ...] = ()
-    #: At most this many, oldest first.
+    #: The destination, as `core.urls.endpoint_key` writes it (`scheme://host:port`).
+    endpoint: str | None = None
+    dialect: models.Dialect | None = None
+    #: At most this many, oldest first (newest first with `newest_first`).
     limit: int = 1000
+    #: Newest first, in `(created_at, id)` order descending: the order a page of a list is read in.
+    newest_first: bool = False
+    #: Keyset paging (with `newest_first`): only callbacks before this `(created_at, id)`, the previous page's last.
+    before: tuple[dt.datetime, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import fastapi
 import fastapi.staticfiles
 
-from dlrhub.web import docs_pages, login, messages, overview, pages, portal, session
+from dlrhub.web import (
+    callbacks_page,
+    docs_pages,
+    login,
+    message_page,
+    messages,
+    overview,
+    pages,
+    portal,
+    session,
+)
 
 #: Every router of the web door.
 ROUTERS: tuple[fastapi.APIRouter, ...] = (
@@ -13,6 +23,9 @@ ROUTERS: tuple[fastapi.APIRouter, ...] = (
     overview.router,
     messages.router,
     portal.router,
+    message_page.operator,
+    message_page.customer,
+    callbacks_page.router,
     docs_pages.router,
 )
 

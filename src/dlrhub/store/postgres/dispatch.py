@@ -37,7 +37,7 @@ FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, url, endpoint)
 WHERE callbacks.id = u.id
 """
 #: `find_callbacks`: every filter is optional (NULL or an empty array matches everything).
-FIND = """
+FIND_WHERE = """
 SELECT * FROM callbacks
 WHERE (cardinality($1::text[]) = 0 OR id = ANY($1::text[]))
   AND ($2::text IS NULL OR message_id = $2)
@@ -45,9 +45,19 @@ WHERE (cardinality($1::text[]) = 0 OR id = ANY($1::text[]))
   AND ($4::timestamptz IS NULL OR created_at >= $4)
   AND ($5::timestamptz IS NULL OR created_at < $5)
   AND (cardinality($6::text[]) = 0 OR state = ANY($6::text[]))
-ORDER BY created_at, seq
-LIMIT $7
+  AND ($8::text IS NULL OR endpoint = $8)
+  AND ($9::text IS NULL OR dialect = $9)
 """
+FIND = FIND_WHERE + "ORDER BY created_at, seq LIMIT $7"
+#: Newest first, from before the keyset `($10, $11)` when given (a page of the dashboard's list).
+FIND_NEWEST = (
+    FIND_WHERE
+    + "AND ($10::timestamptz IS NULL OR (created_at, id) < ($10, $11::text))\n"
+    + "ORDER BY created_at DESC, id DESC LIMIT $7"
+)
+#: FIND_NEWEST when the states asked for leave out `succeeded`: the literal term lets the planner use the
+#: `callbacks_unsettled` partial index whatever the parameters (a generic plan cannot prove it from `$6`).
+FIND_NEWEST_UNSETTLED = FIND_NEWEST.replace("ORDER BY", "AND state <> 'succeeded'\nORDER BY")
 UPSERT_ENDPOINTS = """
 INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, paused_until, updated_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
@@ -117,8 +127,7 @@ class PostgresDispatch(core.PostgresCore):
 
     async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         pool = await self.pool()
-        found = await pool.fetch(
-            FIND,
+        args: list[Any] = [
             list(where.ids),
             where.message_id,
             where.account_id,
@@ -126,7 +135,16 @@ class PostgresDispatch(core.PostgresCore):
             where.created_to,
             [s.value for s in where.states],
             max(0, min(where.limit, 100_000)),
-        )
+            where.endpoint,
+            where.dialect.value if where.dialect is not None else None,
+        ]
+        if where.newest_first:
+            before_at, before_id = where.before if where.before is not None else (None, None)
+            unsettled = where.states and models.CallbackState.SUCCEEDED not in where.states
+            sql = FIND_NEWEST_UNSETTLED if unsettled else FIND_NEWEST
+            found = await pool.fetch(sql, *args, before_at, before_id)
+        else:
+            found = await pool.fetch(FIND, *args)
         return [rows.from_row(models.Callback, r) for r in found]
 
     async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:

@@ -47,7 +47,14 @@ FIND_ACCOUNT = " AND account_id = :account_id"
 FIND_FROM = " AND created_at >= :created_from"
 FIND_TO = " AND created_at < :created_to"
 FIND_STATES = " AND state IN (SELECT value FROM json_each(:states))"
+#: Added when the states asked for leave out `succeeded`: the term of the `callbacks_unsettled` partial index, written
+#: as its definition is (SQLite uses a partial index only for a query that has its WHERE term word for word).
+FIND_UNSETTLED = " AND state <> 'succeeded'"
+FIND_ENDPOINT = " AND endpoint = :endpoint"
+FIND_DIALECT = " AND dialect = :dialect"
+FIND_BEFORE = " AND (created_at, id) < (:before_at, :before_id)"
 FIND_END = " ORDER BY created_at, seq LIMIT :limit"
+FIND_END_NEWEST = " ORDER BY created_at DESC, id DESC LIMIT :limit"
 UPSERT_ENDPOINT = """
 INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, paused_until, updated_at)
 VALUES (:endpoint, :state, :consecutive_failures, :failing_since, :paused_until, :updated_at)
@@ -128,7 +135,19 @@ class SqliteDispatch(core.SqliteCore):
         if where.states:
             sql += FIND_STATES
             params["states"] = _json([s.value for s in where.states])
-        found = await self._read(lambda conn: conn.execute(sql + FIND_END, params).fetchall())
+            if models.CallbackState.SUCCEEDED not in where.states:
+                sql += FIND_UNSETTLED
+        if where.endpoint is not None:
+            sql += FIND_ENDPOINT
+            params["endpoint"] = where.endpoint
+        if where.dialect is not None:
+            sql += FIND_DIALECT
+            params["dialect"] = where.dialect.value
+        if where.before is not None and where.newest_first:
+            sql += FIND_BEFORE
+            params["before_at"], params["before_id"] = where.before[0].timestamp(), where.before[1]
+        sql += FIND_END_NEWEST if where.newest_first else FIND_END
+        found = await self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [rows.from_row(models.Callback, r) for r in found]
 
     async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
