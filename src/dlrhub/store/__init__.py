@@ -4,6 +4,7 @@ numbered migrations."""
 from __future__ import annotations
 
 from dlrhub.planning.events import IngestResult
+from dlrhub.store.activity import Activity, ZaloResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
@@ -26,6 +27,7 @@ from dlrhub.store.retention import Pruned, Retention
 __all__ = [
     "AccountFilter",
     "Accounts",
+    "Activity",
     "Apps",
     "AttemptResult",
     "AuditFilter",
@@ -50,5 +52,6 @@ __all__ = [
     "Store",
     "Templates",
     "Tokens",
+    "ZaloResult",
     "from_url",
 ]
