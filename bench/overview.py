@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 MONTH_S = 30 * 86400
 
 #: Row i (1-based) is at `now - age(i)`: the first `hour` rows evenly over the last hour, the rest over the month.
-_AGE = "CASE WHEN {i} <= {hour} THEN {i} * 3600.0 / {hour} ELSE 3600 + ({i} - {hour}) * {month}.0 / {rest} END"
+_AGE = (
+    "CASE WHEN {i} <= {hour} THEN {i} * 3600.0 / {hour} ELSE 3600 + ({i} - {hour}) * {month}.0 / {rest} END"
+)
 _MSG_COLUMNS = "id, account_id, dialect, type_id, recipient, state, code, zalo_res, channel_state, created_at, updated_at"
 _MSG = """'m' || i, 'acct', CASE WHEN i % 10 = 0 THEN 'esms' ELSE 'native' END, 25, '84900000001',
        CASE WHEN i % 30 = 0 THEN 'failed' WHEN i % 10 = 0 THEN 'delivered' ELSE 'success' END,
@@ -56,7 +59,9 @@ def fill_sql(backend: str, total: int, hour: int) -> list[str]:
     lite = backend == "sqlite"
 
     def at(i: str) -> str:
-        seconds = f"{NOW.timestamp()} - ({_AGE.format(i=i, hour=hour, month=MONTH_S, rest=max(1, total - hour))})"
+        seconds = (
+            f"{NOW.timestamp()} - ({_AGE.format(i=i, hour=hour, month=MONTH_S, rest=max(1, total - hour))})"
+        )
         return seconds if lite else f"to_timestamp({seconds})"
 
     def series(n: int) -> str:
@@ -80,7 +85,7 @@ def fill_sql(backend: str, total: int, hour: int) -> list[str]:
 async def fill(db: store.Store, backend: str, total: int, hour: int) -> None:
     account = models.Account(
         id="acct", name="bench", status=models.AccountStatus.ACTIVE, esms_api_key="k", esms_secret_key="s",
-        nx_access_key="nk", nx_access_secret="ns", balance=models.Decimal(0), currency="VND", prices={},
+        nx_access_key="nk", nx_access_secret="ns", balance=Decimal(0), currency="VND", prices={},
         utc_offset_minutes=420, signing_secrets=(), created_at=NOW,
     )  # fmt: skip
     await db.create_account(account, [])
@@ -96,7 +101,9 @@ async def fill(db: store.Store, backend: str, total: int, hour: int) -> None:
         for sql in fill_sql(backend, total, hour):
             await pool.execute(sql)
         await pool.execute("VACUUM ANALYZE messages, attempts, callbacks")
-    print(f"  filled {total:,} messages and attempts ({hour:,} in the last hour) in {time.perf_counter() - started:.0f} s")
+    print(
+        f"  filled {total:,} messages and attempts ({hour:,} in the last hour) in {time.perf_counter() - started:.0f} s"
+    )
 
 
 async def median_ms(call: Callable[[], Awaitable[Any]], rounds: int) -> float:

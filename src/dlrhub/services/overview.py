@@ -15,11 +15,14 @@ import typing
 
 from dlrhub import store
 from dlrhub.core import models
-from dlrhub.dialects.zalo import codes, wire
+from dlrhub.dialects.zalo import codes, quota
 from dlrhub.services import hub as hub_
 
 #: The charts' and the rates' window, in minutes (the last one is the minute under way).
 WINDOW_MINUTES = 60
+#: How long a snapshot is shown again instead of read anew (seconds): however many pages are open, a process reads
+#: the store for the overview at most this often.
+MAX_AGE_S = 4.0
 #: Most OAs the quota table lists (those with the least quota left first).
 MAX_OAS = 100
 #: What a Zalo-channel message's code says, as the page words it (the codes are NXCloud's table, seed 000).
@@ -144,7 +147,7 @@ async def snapshot(hub: hub_.Hub) -> Overview:
     db: OverviewStore = hub.store
     now = hub.clock()
     since, until = window(now)
-    day, _ = wire.quota_day(now)
+    day, _ = quota.quota_day(now)
     accepted, delivered, badly, zalo = await asyncio.gather(
         db.accepted_per_minute(since, until),
         db.delivered_per_minute(since, until),
@@ -180,3 +183,21 @@ async def snapshot(hub: hub_.Hub) -> Overview:
         quotas=quotas(oas, used),
         oa_count=len(oas),
     )
+
+
+class Cache:
+    """The last snapshot, shown again while it is under `max_age_s` old (by the hub's clock): a process reads the
+    store once per `max_age_s` at most, however many pages poll it."""
+
+    def __init__(self, max_age_s: float = MAX_AGE_S) -> None:
+        self.max_age_s = max_age_s
+        self._last: Overview | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, hub: hub_.Hub) -> Overview:
+        """The cached snapshot, or a new one (pages asking meanwhile wait for it rather than read again)."""
+        async with self._lock:
+            last = self._last
+            if last is None or not 0 <= (hub.clock() - last.at).total_seconds() < self.max_age_s:
+                last = self._last = await snapshot(hub)
+            return last

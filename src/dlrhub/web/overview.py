@@ -28,14 +28,23 @@ def _context(found: overview.Overview) -> dict[str, Any]:
     }
 
 
+async def _snapshot(request: fastapi.Request) -> overview.Overview:
+    """The overview, from this application's cache (made on first use)."""
+    state = request.app.state
+    cache: overview.Cache | None = getattr(state, "overview_cache", None)
+    if cache is None:
+        cache = state.overview_cache = overview.Cache()
+    return await cache.get(state.hub)
+
+
 @router.get("/ui")
 async def home(request: fastapi.Request) -> fastapi.Response:
-    found = await overview.snapshot(request.app.state.hub)
+    found = await _snapshot(request)
     return pages.render(request, "overview.html", **_context(found))
 
 
 @router.get("/ui/overview/live")
 async def live(request: fastapi.Request) -> fastapi.Response:
     """The live part alone (the cards and tables), for htmx to swap in."""
-    found = await overview.snapshot(request.app.state.hub)
+    found = await _snapshot(request)
     return pages.render(request, "overview_live.html", **_context(found))

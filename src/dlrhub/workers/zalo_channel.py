@@ -23,7 +23,7 @@ from dlrhub.adapters import tracing
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
-from dlrhub.dialects.zalo import codes, wire
+from dlrhub.dialects.zalo import codes, quota, wire
 from dlrhub.services import alerts, events, oa_expiry
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_inbound as inbound
@@ -43,7 +43,7 @@ CODE_NO_ROUTE, TEXT_NO_ROUTE = 9005, "Missing customer APP routes"
 
 
 #: The Vietnam day an OA's quota counts (the overview reads the same day's stored counts).
-quota_day = wire.quota_day
+quota_day = quota.quota_day
 
 
 def outcome_event(message: models.Message, outcome: wire.SendOutcome, now: dt.datetime) -> models.StatusEvent:
