@@ -116,6 +116,15 @@ async def median_ms(call: Callable[[], Awaitable[Any]], rounds: int) -> float:
     return statistics.median(times)
 
 
+async def others(db: store.Store) -> None:
+    """The snapshot's reads of a few rows each: the counts, the backlog's age, endpoints, OAs and their quota."""
+    await db.callback_counts()
+    await db.oldest_pending_due_at()
+    await db.count_endpoints()
+    await db.list_oas()
+    await db.quota_used("2026-06-01")
+
+
 async def measure(db: store.Store, rounds: int) -> None:
     since, until = overview.window(NOW)
     hub = hub_.Hub(settings=settings.Settings(), store=db, clock=lambda: NOW)
@@ -124,6 +133,7 @@ async def measure(db: store.Store, rounds: int) -> None:
         "delivered_per_minute": lambda: db.delivered_per_minute(since, until),
         "finished_badly": lambda: db.finished_badly(since, until),
         "zalo_results": lambda: db.zalo_results(since, until),
+        "the other reads": lambda: others(db),
         "whole snapshot": lambda: overview.snapshot(hub),
     }
     for name, call in reads.items():

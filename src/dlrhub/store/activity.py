@@ -57,6 +57,14 @@ class Activity(typing.Protocol):
         that spent none absent."""
 
 
-def minute(epoch_minute: int) -> dt.datetime:
-    """The UTC minute numbered `epoch_minute` (seconds since the epoch // 60), as SQL groups it."""
-    return dt.datetime.fromtimestamp(epoch_minute * 60, dt.UTC)
+def minutes(since: dt.datetime, until: dt.datetime) -> tuple[dt.datetime, int]:
+    """The first UTC minute of `[since, until)` and how many minutes the range touches (0 for an empty range)."""
+    start = since.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    if until <= since:
+        return start, 0
+    return start, -int((start - until).total_seconds() // 60)
+
+
+def per_minute(start: dt.datetime, counts: list[tuple[int, int]]) -> dict[dt.datetime, int]:
+    """`(minute number from start, count)` rows as the minutes with a count."""
+    return {start + dt.timedelta(minutes=i): n for i, n in counts if n}

@@ -7,6 +7,7 @@ import datetime as dt
 from dlrhub import store
 from dlrhub.core import models
 from dlrhub.services import overview
+from dlrhub.store import activity
 from tests.unit.esms import factories
 
 NOW = dt.datetime(2026, 6, 1, 12, 30, 30, 123000, tzinfo=dt.UTC)
@@ -58,3 +59,17 @@ def test_results_in_words():
         == "waiting to be sent"
     )
     assert overview.result_label(store.ZaloResult(failed, 12345, None, 1)) == "code 12345"
+
+
+def test_a_range_touches_the_minutes_it_overlaps():
+    start = dt.datetime(2026, 6, 1, 11, 31, tzinfo=dt.UTC)
+    assert activity.minutes(start, start + dt.timedelta(hours=1)) == (start, 60)
+    assert activity.minutes(start + dt.timedelta(seconds=30), start + dt.timedelta(hours=1, seconds=1)) == (
+        start,
+        61,
+    )
+    assert activity.minutes(start, start) == (start, 0)
+    assert activity.per_minute(start, [(0, 2), (1, 0), (59, 1)]) == {
+        start: 2,
+        start + dt.timedelta(minutes=59): 1,
+    }

@@ -10,16 +10,17 @@ from dlrhub.core import models
 from dlrhub.store import activity
 from dlrhub.store.postgres import core
 
+#: One count per minute of the range (`$3`: its first minute, `$4`: how many), each an index range count.
+_PER_MINUTE = """
+SELECT i, (SELECT count(*) FROM {table}
+           WHERE {column} >= greatest($1::timestamptz, $3::timestamptz + i * interval '1 minute')
+           AND {column} < least($2::timestamptz, $3::timestamptz + (i + 1) * interval '1 minute'){more}) AS n
+FROM generate_series(0, $4::int - 1) AS i
+"""
 #: Index only: `messages_created`.
-ACCEPTED_PER_MINUTE = """
-SELECT floor(extract(epoch FROM created_at) / 60)::bigint AS m, count(*) AS n FROM messages
-WHERE created_at >= $1 AND created_at < $2 GROUP BY m
-"""
+ACCEPTED_PER_MINUTE = _PER_MINUTE.format(table="messages", column="created_at", more="")
 #: Index only: `attempts_started_outcome` holds both columns.
-DELIVERED_PER_MINUTE = """
-SELECT floor(extract(epoch FROM started_at) / 60)::bigint AS m, count(*) AS n FROM attempts
-WHERE started_at >= $1 AND started_at < $2 AND outcome = 'ok' GROUP BY m
-"""
+DELIVERED_PER_MINUTE = _PER_MINUTE.format(table="attempts", column="started_at", more=" AND outcome = 'ok'")
 #: The partial index `callbacks_finished_badly`.
 FINISHED_BADLY = """
 SELECT state, count(*) AS n FROM callbacks WHERE state IN ('failed', 'cancelled')
@@ -43,7 +44,11 @@ class PostgresActivity(core.PostgresCore):
         return list(await pool.fetch(sql, *args))
 
     async def _per_minute(self, sql: str, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:
-        return {activity.minute(r["m"]): r["n"] for r in await self._rows(sql, since, until)}
+        start, count = activity.minutes(since, until)
+        if not count:
+            return {}
+        found = await self._rows(sql, since, until, start, count)
+        return activity.per_minute(start, [(r[0], r[1]) for r in found])
 
     async def accepted_per_minute(self, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:
         return await self._per_minute(ACCEPTED_PER_MINUTE, since, until)

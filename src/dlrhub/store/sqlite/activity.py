@@ -10,16 +10,18 @@ from dlrhub.core import models
 from dlrhub.store import activity
 from dlrhub.store.sqlite import core
 
-#: Times are stored as epoch seconds (positive: the cast truncates to the minute). Index only: `messages_created`.
-ACCEPTED_PER_MINUTE = (
-    "SELECT CAST(created_at / 60 AS INTEGER) AS m, count(*) AS n FROM messages"
-    " WHERE created_at >= ? AND created_at < ? GROUP BY m"
-)
+#: One count per minute of the range (`?3`: its first minute, `?4`: how many), each an index range count: SQLite
+#: counts a range of index entries several times faster than it groups them by an expression.
+_PER_MINUTE = """
+WITH RECURSIVE minute(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM minute WHERE i < ?4 - 1)
+SELECT i, (SELECT count(*) FROM {table} WHERE {column} >= max(?1, ?3 + 60 * i)
+           AND {column} < min(?2, ?3 + 60 * (i + 1)){more}) AS n
+FROM minute
+"""
+#: Index only: `messages_created`.
+ACCEPTED_PER_MINUTE = _PER_MINUTE.format(table="messages", column="created_at", more="")
 #: Index only: `attempts_started_outcome` holds both columns.
-DELIVERED_PER_MINUTE = (
-    "SELECT CAST(started_at / 60 AS INTEGER) AS m, count(*) AS n FROM attempts"
-    " WHERE started_at >= ? AND started_at < ? AND outcome = 'ok' GROUP BY m"
-)
+DELIVERED_PER_MINUTE = _PER_MINUTE.format(table="attempts", column="started_at", more=" AND outcome = 'ok'")
 #: The condition repeats the partial index's (SQLite uses a partial index only for a query that states it).
 FINISHED_BADLY = (
     "SELECT state, count(*) AS n FROM callbacks WHERE state IN ('failed', 'cancelled')"
@@ -43,8 +45,11 @@ class SqliteActivity(core.SqliteCore):
         return await self._read(lambda conn: conn.execute(sql, args).fetchall())
 
     async def _per_minute(self, sql: str, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:
-        found = await self._rows(sql, (since.timestamp(), until.timestamp()))
-        return {activity.minute(r["m"]): r["n"] for r in found}
+        start, count = activity.minutes(since, until)
+        if not count:
+            return {}
+        found = await self._rows(sql, (since.timestamp(), until.timestamp(), start.timestamp(), count))
+        return activity.per_minute(start, [(r[0], r[1]) for r in found])
 
     async def accepted_per_minute(self, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:
         return await self._per_minute(ACCEPTED_PER_MINUTE, since, until)
