@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser
 
-from tests.browser.conftest import ADMIN, Served, login, screenshot
+from tests.browser.conftest import ADMIN, Served, login
 
 
 async def test_the_admin_logs_in_and_out_and_nothing_leaves_the_machine(served: Served, browser: Browser):
@@ -17,7 +17,6 @@ async def test_the_admin_logs_in_and_out_and_nothing_leaves_the_machine(served: 
     cookies = await page.context.cookies()
     [cookie] = [c for c in cookies if c["name"] == "dlrhub-session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    await screenshot(page, "overview")
     await page.click("text=Log out")
     await page.wait_for_url("**/ui/login")
     await page.goto("/docs")

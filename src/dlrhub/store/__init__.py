@@ -4,6 +4,7 @@ numbered migrations."""
 from __future__ import annotations
 
 from dlrhub.planning.events import IngestResult
+from dlrhub.store.activity import Activity, ZaloResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_SEARCH_ROWS",
     "AccountFilter",
     "Accounts",
+    "Activity",
     "Apps",
     "AttemptResult",
     "AuditFilter",
@@ -54,5 +56,6 @@ __all__ = [
     "Store",
     "Templates",
     "Tokens",
+    "ZaloResult",
     "from_url",
 ]

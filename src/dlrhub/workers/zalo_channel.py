@@ -23,7 +23,7 @@ from dlrhub.adapters import tracing
 from dlrhub.adapters.zalo import client, tokens
 from dlrhub.core import errors, models
 from dlrhub.dialects import registry
-from dlrhub.dialects.zalo import codes, wire
+from dlrhub.dialects.zalo import codes, quota, wire
 from dlrhub.services import alerts, events, oa_expiry
 from dlrhub.services import hub as hub_
 from dlrhub.services import zalo_inbound as inbound
@@ -31,8 +31,6 @@ from dlrhub.services import zalo_wiring as wiring
 
 log = logging.getLogger(__name__)
 
-#: Vietnam time: Zalo's quota day.
-VN = dt.timezone(dt.timedelta(hours=7))
 #: Zalo calls one live send may make, each bounded by `zalo_timeout_s`: a token refresh and the send, twice
 #: after a -124 (see `lease_s`).
 CALLS_PER_SEND = 4
@@ -44,11 +42,8 @@ CODE_BAD_REQUEST, TEXT_BAD_REQUEST = 9000, "Request parameter error"
 CODE_NO_ROUTE, TEXT_NO_ROUTE = 9005, "Missing customer APP routes"
 
 
-def quota_day(now: dt.datetime) -> tuple[str, dt.datetime]:
-    """The Vietnam day `now` falls in (`YYYY-MM-DD`), and when the next one starts (UTC)."""
-    local = now.astimezone(VN)
-    start = dt.datetime.combine(local.date(), dt.time(), VN)
-    return local.date().isoformat(), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
+#: The Vietnam day an OA's quota counts (the overview reads the same day's stored counts).
+quota_day = quota.quota_day
 
 
 def outcome_event(message: models.Message, outcome: wire.SendOutcome, now: dt.datetime) -> models.StatusEvent:

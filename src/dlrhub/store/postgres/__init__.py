@@ -5,6 +5,7 @@ from __future__ import annotations
 from dlrhub.store import base, outage
 from dlrhub.store.postgres import (
     accounts,
+    activity,
     audit,
     batch,
     callbacks,
@@ -35,6 +36,7 @@ class PostgresStore(
     audit.PostgresAudit,
     keys.PostgresKeys,
     retention.PostgresRetention,
+    activity.PostgresActivity,
     base.Store,
 ):
     """The Store on PostgreSQL (asyncpg pool)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dlrhub.store import base, outage
 from dlrhub.store.sqlite import (
     accounts,
+    activity,
     audit,
     batch,
     callbacks,
@@ -35,6 +36,7 @@ class SqliteStore(
     audit.SqliteAudit,
     keys.SqliteKeys,
     retention.SqliteRetention,
+    activity.SqliteActivity,
     base.Store,
 ):
     """The Store on one SQLite file."""
