@@ -34,7 +34,7 @@ class Activity(typing.Protocol):
     @abc.abstractmethod
     async def accepted_per_minute(self, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:
         """Messages created in the range, by the UTC minute they were created in (minutes with none absent):
-        the `messages_created` index alone."""
+        the `messages_created_id` index alone."""
 
     @abc.abstractmethod
     async def delivered_per_minute(self, since: dt.datetime, until: dt.datetime) -> dict[dt.datetime, int]:

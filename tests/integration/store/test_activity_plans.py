@@ -17,7 +17,7 @@ from dlrhub.store.sqlite import core
 
 #: Each read and the index it must use.
 INDEXES = {
-    "ACCEPTED_PER_MINUTE": "messages_created",
+    "ACCEPTED_PER_MINUTE": "messages_created_id",
     "DELIVERED_PER_MINUTE": "attempts_started_outcome",
     "FINISHED_BADLY": "callbacks_finished_badly",
     "ZALO_RESULTS": "messages_channel_created",

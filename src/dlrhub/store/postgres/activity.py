@@ -17,7 +17,7 @@ SELECT i, (SELECT count(*) FROM {table}
            AND {column} < least($2::timestamptz, $3::timestamptz + (i + 1) * interval '1 minute'){more}) AS n
 FROM generate_series(0, $4::int - 1) AS i
 """
-#: Index only: `messages_created`.
+#: Index only: `messages_created_id`.
 ACCEPTED_PER_MINUTE = _PER_MINUTE.format(table="messages", column="created_at", more="")
 #: Index only: `attempts_started_outcome` holds both columns.
 DELIVERED_PER_MINUTE = _PER_MINUTE.format(table="attempts", column="started_at", more=" AND outcome = 'ok'")

@@ -18,7 +18,7 @@ SELECT i, (SELECT count(*) FROM {table} WHERE {column} >= max(?1, ?3 + 60 * i)
            AND {column} < min(?2, ?3 + 60 * (i + 1)){more}) AS n
 FROM minute
 """
-#: Index only: `messages_created`.
+#: Index only: `messages_created_id`.
 ACCEPTED_PER_MINUTE = _PER_MINUTE.format(table="messages", column="created_at", more="")
 #: Index only: `attempts_started_outcome` holds both columns.
 DELIVERED_PER_MINUTE = _PER_MINUTE.format(table="attempts", column="started_at", more=" AND outcome = 'ok'")
