@@ -324,3 +324,21 @@ def split_health_key(key: str) -> tuple[str, str]:
     if cut <= 0:
         return "", key
     return key[:cut], key[cut + 1 :]
+
+
+def health_label(key: str) -> str:
+    """A health key (or target) as logs, alerts and metrics show it: its origin, and its path only as a digest.
+
+    Customers put tokens in callback paths, so a line, an alert or a label never holds one: `/` stays `/`, any
+    other path is `/~` and 12 hex digits of its SHA-256. `acc_x:https://h:443/dr?` gives `https://h:443/~…`; the
+    endpoint listing (`GET /v1/endpoints`) shows each key with its label.
+    """
+    target = split_health_key(key)[1]
+    start = target.find("://")
+    slash = target.find("/", start + 3) if start >= 0 else -1
+    if slash < 0:
+        return target
+    origin, path = target[:slash], target[slash:]
+    if path == "/":
+        return target
+    return f"{origin}/~{hashlib.sha256(path.encode()).hexdigest()[:12]}"

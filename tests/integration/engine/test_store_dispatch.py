@@ -92,7 +92,9 @@ async def test_find_and_requeue(db):
     assert len(await db.find_callbacks(store.CallbackFilter(limit=2))) == 2
     health = urls.health_key(cbs["a1"].account_id, "http://c.example/new")
     assert (
-        await db.requeue_callbacks([(cbs["a1"].id, "http://c.example/new", "http://c.example:80", health)], now)
+        await db.requeue_callbacks(
+            [(cbs["a1"].id, "http://c.example/new", "http://c.example:80", health)], now
+        )
         == 1
     )
     moved = await db.get_callback(cbs["a1"].id)

@@ -18,7 +18,6 @@ from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
 
 
-
 @pytest.fixture
 async def lite(sqlite_url: str):
     s = store.from_url(sqlite_url)
