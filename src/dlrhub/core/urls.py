@@ -315,13 +315,18 @@ def health_key(account_id: str, url: str) -> str:
 
 
 def split_health_key(key: str) -> tuple[str, str]:
-    """`(account_id, target)` of a `health_key` (the account ends at the `:` before the target's scheme).
+    """`(account_id, target)` of a `health_key`: the account ends at the first `:http://` or `:https://` (an
+    account id holding one of those is not told apart), else at the `:` before the first `://`.
 
     A key without an account (`https://h:443/p`, say) gives `("", key)`.
     """
-    start = key.find("://")
-    cut = key.rfind(":", 0, start) if start > 0 else -1
-    if cut <= 0:
+    cuts = [n for n in (key.find(":http://"), key.find(":https://")) if n > 0]
+    if cuts:
+        cut = min(cuts)
+    else:
+        start = key.find("://")
+        cut = key.rfind(":", 0, start) if start > 0 else -1
+    if cut <= 0 or key.startswith(("http://", "https://")):
         return "", key
     return key[:cut], key[cut + 1 :]
 
