@@ -174,6 +174,7 @@ class Dispatcher:
             claimed += found
         if not claimed:
             return 0
+        claimed = [endpoint_health.keyed(cb) for cb in claimed]
         for cb in claimed:
             self.holding[cb.id] = cb
         await self._admit(claimed, now)

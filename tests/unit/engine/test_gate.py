@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 
 from dlrhub.core import breaker, models, urls
-from dlrhub.workers import gate, lanes
+from dlrhub.workers import endpoint_health, gate, lanes
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 HOST = "http://h:80"
@@ -93,3 +94,10 @@ def test_a_lane_takes_one_keys_callbacks_and_pops_past_held_keys():
     assert first is not None and first.callback.id == "acc_b-0"
     assert held.pop(HOST, {A}) is None
     assert ids(held.take_all(HOST, A)) == ["acc_a-0", "acc_a-1"] and held.waiting(HOST) == 0
+
+
+def test_a_callback_stored_without_a_key_is_judged_as_its_accounts_endpoint():
+    bare = waiting(0, A).callback
+    old = dataclasses.replace(bare, health_key="")
+    assert endpoint_health.keyed(old).health_key == urls.health_key("acc_a", "http://h/dr") == A
+    assert endpoint_health.keyed(bare) is bare
