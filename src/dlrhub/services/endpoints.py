@@ -68,9 +68,17 @@ async def reset(
     await hub.store.put_endpoints([healthy])
     details = {"was": found.state.value, "reason": reason[:500]}
     await audit.record(hub, actor, action="endpoint.reset", target=key, details=details)
+    # The line names the endpoint by its label: customers put tokens in paths.
+    label, owner = urls.health_label(key), urls.split_health_key(key)[0]
     log.info(
-        "endpoint %s reset to healthy by %s (was %s)",
-        *(key, actor, found.state.value),
-        extra={"event": "endpoint.reset", "endpoint": key, "actor": actor, "was": found.state.value},
+        "endpoint %s of account %s reset to healthy by %s (was %s)",
+        *(label, owner, actor, found.state.value),
+        extra={
+            "event": "endpoint.reset",
+            "endpoint": label,
+            "account_id": owner,
+            "actor": actor,
+            "was": found.state.value,
+        },
     )
     return healthy
