@@ -118,9 +118,7 @@ def serve() -> None:
             loopback = LOOPBACK_CLOSED
         base = f"http://{config.host}:{config.port}"
         console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")
-        console.print(
-            f"dashboard: {base}/ui (log in with an admin or read token; customer tokens open /portal)"
-        )
+        console.print(f"dashboard: {base}/ui (log in with an admin or read token; customer tokens open /portal)")
         if show_token:
             console.print(
                 f"admin token (this run only; set DLRHUB_ADMIN_TOKEN to fix it): {config.admin_token}"
