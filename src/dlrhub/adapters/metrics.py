@@ -32,9 +32,9 @@ FAILING_KEPT = 1_000
 
 @dataclasses.dataclass(slots=True, eq=False)  # hashable: the registry keys its collectors
 class FailingEndpoints(prom_registry.Collector):
-    """`dlrhub_endpoint_failing`: the accounts' endpoints whose last attempts failed, labelled with the account and
-    the endpoint's `urls.health_label` (its origin, its path only as a digest); only the `top` with the most consecutive
-    failures are exported, so the label sets stay bounded whatever the number of customers."""
+    """`dlrhub_endpoint_failing`: the accounts' endpoints whose last attempts failed, labelled with the account
+    and the endpoint's `urls.health_label` (its origin, its path only as a digest); only the `top` with the most
+    consecutive failures are exported, so the label sets stay bounded whatever the number of customers."""
 
     top: int = 20
     #: (account id, health key) -> (consecutive failures, endpoint state, when that health was judged).

@@ -270,8 +270,8 @@ class Callbacks(typing.Protocol):
 
     @abc.abstractmethod
     async def requeue_callbacks(self, changes: list[tuple[str, str, str, str]], now: dt.datetime) -> int:
-        """Replay: make each `(callback id, url, endpoint, health key)` pending and due now, to that URL, with a fresh retry
-        schedule (same id, attempts keep counting). Returns how many callbacks were requeued."""
+        """Replay: make each `(callback id, url, endpoint, health key)` pending and due now, to that URL, with a
+        fresh retry schedule (same id, attempts keep counting). Returns how many callbacks were requeued."""
 
 
 class Endpoints(typing.Protocol):
