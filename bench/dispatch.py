@@ -207,6 +207,7 @@ def callback(i: int, url: str, now: dt.datetime) -> models.Callback:
         created_at=now,
         message_id=f"m{i}",
         endpoint=urls.check_url(url).endpoint,
+        health_key=urls.health_key("acc_bench", url),
     )
 
 

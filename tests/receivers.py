@@ -60,6 +60,7 @@ class Receiver:
     """A real HTTP server on 127.0.0.1 that answers `/{path}` by its script and records every request.
 
     A script is a list of answers used in turn (the last one repeats); unscripted paths answer `status` (200).
+    A script keyed by a path with its query (`/dr?from=a`) answers that exact request before the path's own.
     An answer is a status, an `Answer`, or HANG. A 429 carries `Retry-After: retry_after`; a 3xx points at `/`.
     `delay_s` holds every request that long before it is recorded and answered. The receiver can be stopped and
     started again on the same port, to play an endpoint that is down for a while.
@@ -116,9 +117,12 @@ class Receiver:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         path = request.path
+        if request.query_string and request.path_qs in self.scripts:
+            path = request.path_qs
         script = self.scripts.get(path) or [self.status]
         answer = script[min(self.by_path[path], len(script) - 1)]
         self.by_path[path] += 1
+        path = request.path
         status = answer.status if isinstance(answer, Answer) else answer
         hit = Hit(
             request.method,

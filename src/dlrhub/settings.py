@@ -75,7 +75,8 @@ class Settings:
     #: Requests in flight per dispatcher process, and per destination (scheme, host, port).
     dispatch_concurrency: int = 256
     endpoint_concurrency: int = 64
-    #: Consecutive failures that pause a destination, for how long, and the failing time that disables it.
+    #: Consecutive failures that pause an account's endpoint (its URL's origin and path), for how long, and the
+    #: failing time that disables it.
     breaker_failures: int = 20
     breaker_pause_s: float = 30.0
     endpoint_disable_after_s: float = 86_400.0

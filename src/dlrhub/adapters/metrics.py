@@ -16,7 +16,7 @@ import prometheus_client as prom
 from prometheus_client import core as prom_core
 from prometheus_client import registry as prom_registry
 
-from dlrhub.core import models
+from dlrhub.core import models, urls
 
 #: Seconds: a callback attempt (bounded by `callback_timeout_s`).
 ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -32,16 +32,16 @@ FAILING_KEPT = 1_000
 
 @dataclasses.dataclass(slots=True, eq=False)  # hashable: the registry keys its collectors
 class FailingEndpoints(prom_registry.Collector):
-    """`dlrhub_endpoint_failing`: the destinations whose last attempts failed, labelled with the accounts whose
-    callbacks this process sent there; only the `top` with the most consecutive failures are exported, so the
-    label sets stay bounded whatever the number of customers."""
+    """`dlrhub_endpoint_failing`: the accounts' endpoints whose last attempts failed, labelled with the account
+    and the endpoint's `urls.health_label` (its origin, its path only as a digest); only the `top` with the most
+    consecutive failures are exported, so the label sets stay bounded whatever the number of customers."""
 
     top: int = 20
-    #: (account id, endpoint) -> (consecutive failures, endpoint state, when that health was judged).
+    #: (account id, health key) -> (consecutive failures, endpoint state, when that health was judged).
     failing: dict[tuple[str, str], tuple[int, str, dt.datetime]] = dataclasses.field(default_factory=dict)
 
     def record(self, account_id: str, endpoint: models.Endpoint) -> None:
-        """Note a destination's health after an attempt of `account_id`'s callback."""
+        """Note an endpoint's health (by health key) after an attempt of `account_id`'s callback."""
         if _healthy(endpoint):
             self.forget(endpoint.endpoint)
             return
@@ -55,12 +55,12 @@ class FailingEndpoints(prom_registry.Collector):
             self.failing = dict(kept)
 
     def forget(self, endpoint: str) -> None:
-        """The destination recovered (or was reset): it fails for no account any more."""
+        """The endpoint (a health key) recovered, or was reset."""
         for key in [k for k in self.failing if k[1] == endpoint]:
             del self.failing[key]
 
     def endpoints(self) -> list[str]:
-        """The destinations remembered as failing."""
+        """The health keys remembered as failing."""
         return sorted({endpoint for _, endpoint in self.failing})
 
     def refresh(self, stored: dict[str, models.Endpoint]) -> None:
@@ -83,13 +83,13 @@ class FailingEndpoints(prom_registry.Collector):
     def collect(self) -> Iterator[prom_core.Metric]:
         family = prom_core.GaugeMetricFamily(
             "dlrhub_endpoint_failing",
-            "Consecutive failures of a failing callback destination, by account sending to it and state (the"
-            " top `metrics_top_endpoints` only).",
+            "Consecutive failures of an account's failing callback endpoint (its origin, its path as a digest),"
+            " by account and state (the top `metrics_top_endpoints` only).",
             labels=["account_id", "endpoint", "state"],
         )
         ranked = sorted(self.failing.items(), key=lambda kv: (-kv[1][0], kv[0]))[: self.top]
-        for (account_id, endpoint), (failures, state, _) in ranked:
-            family.add_metric([account_id, endpoint, state], failures)
+        for (account_id, key), (failures, state, _) in ranked:
+            family.add_metric([account_id, urls.health_label(key), state], failures)
         yield family
 
 
@@ -158,7 +158,7 @@ class Metrics:
         )
         self.endpoints = prom.Gauge(
             "dlrhub_endpoints",
-            "Callback destinations, by health state (read at scrape time).",
+            "Accounts' callback endpoints judged by the breaker, by health state (read at scrape time).",
             ["state"],
             registry=r,
         )

@@ -12,7 +12,7 @@ from dlrhub.core import errors, models, scopes, urls
 from dlrhub.services import endpoints, replay
 
 router = fastapi.APIRouter(prefix="/v1", tags=["callbacks"])
-#: Endpoints are shared by every account: only admin (and, to read, read) tokens reach them.
+#: Endpoint health is the operator's view (every account's): only admin (and, to read, read) tokens reach it.
 _READ = [fastapi.Depends(deps.require(scopes.Scope.READ))]
 _ADMIN = [fastapi.Depends(deps.require(scopes.Scope.ADMIN))]
 
@@ -43,6 +43,7 @@ def callback_json(cb: models.Callback, attempts: list[models.Attempt] | None = N
         "url": cb.request.url,
         "body": cb.request.body.decode("utf-8", errors="replace"),
         "endpoint": cb.endpoint,
+        "health_key": cb.health_key or urls.health_key(cb.account_id, cb.request.url),
         "state": cb.state.value,
         "due_at": cb.due_at.isoformat(),
         "attempts": cb.attempts,
@@ -56,9 +57,14 @@ def callback_json(cb: models.Callback, attempts: list[models.Attempt] | None = N
 
 
 def endpoint_json(ep: models.Endpoint) -> dict[str, Any]:
-    """One destination's health."""
+    """One account's endpoint's health: its health key, that key's account and URL (origin and path), and the
+    label logs, alerts and metrics name it by (`urls.health_label`)."""
+    account_id, url = urls.split_health_key(ep.endpoint)
     return {
         "endpoint": ep.endpoint,
+        "account_id": account_id,
+        "url": url,
+        "label": urls.health_label(ep.endpoint),
         "state": ep.state.value,
         "consecutive_failures": ep.consecutive_failures,
         "failing_since": ep.failing_since.isoformat() if ep.failing_since else None,
@@ -140,28 +146,38 @@ async def post_replay(
 
 @router.get("/endpoints", dependencies=_READ)
 async def list_endpoints(
-    hub: deps.HubDep, state: Annotated[list[models.EndpointState] | None, fastapi.Query()] = None
+    hub: deps.HubDep,
+    state: Annotated[list[models.EndpointState] | None, fastapi.Query()] = None,
+    account: Annotated[native.Id | None, fastapi.Query(description="Only this account's endpoints.")] = None,
 ) -> fastapi.Response:
-    """Callback destinations with their health: paused ones wait for `paused_until`, disabled ones refuse."""
-    found = await endpoints.listing(hub, tuple(state or ()))
+    """Accounts' callback endpoints with their health: paused ones wait for `paused_until`, disabled ones refuse.
+    An endpoint is one account's URL without its query (`acc_x:https://host:443/path`)."""
+    found = await endpoints.listing(hub, tuple(state or ()), account_id=account)
     return deps.json_response({"endpoints": [endpoint_json(e) for e in found]})
 
 
 class EndpointIn(pydantic.BaseModel):
-    """A destination, as `scheme://host:port` (any URL on it will do: the store key is `urls.endpoint_key` of it)."""
+    """An account's endpoint: its health key as listed (`acc_x:https://host:443/path`), or a callback URL with
+    `account`, or a URL alone when only one account's endpoint at that URL is stored."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=300)
+    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=urls.MAX_URL_LENGTH + 200)
+    account: native.Id | None = None
     #: Why, for the audit log.
     reason: fields.Name = pydantic.Field("", max_length=500)
 
 
 @router.post("/endpoints/reset", dependencies=_ADMIN)
 async def reset_endpoint(body: EndpointIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
-    """Re-enable a paused or disabled destination. Cancelled callbacks stay cancelled: replay them."""
+    """Re-enable a paused or disabled endpoint. Cancelled callbacks stay cancelled: replay them. A URL alone
+    that several accounts' endpoints share answers 409: name the account."""
     try:
-        healthy = await endpoints.reset(hub, body.endpoint, deps.actor(request), body.reason)
+        healthy = await endpoints.reset(
+            hub, body.endpoint, deps.actor(request), body.reason, account_id=body.account
+        )
     except errors.NotFound as exc:
         return deps.problem(404, "not_found", str(exc))
+    except errors.Conflict as exc:
+        return deps.problem(409, "conflict", str(exc))
     return deps.json_response(endpoint_json(healthy))

@@ -106,7 +106,7 @@ class AttemptOutcome(enum.StrEnum):
 
 
 class EndpointState(enum.StrEnum):
-    """The health of one callback destination (scheme, host and port)."""
+    """The health of one account's callback endpoint (`urls.health_key`: the account, origin and path)."""
 
     #: Requests flow.
     HEALTHY = "healthy"
@@ -310,8 +310,10 @@ class Callback:
     attempts: int
     created_at: dt.datetime
     message_id: str | None = None
-    #: `scheme://host:port` of the URL: the unit of endpoint health.
+    #: `scheme://host:port` of the URL (`urls.endpoint_key`): the destination, whose connections are capped.
     endpoint: str = ""
+    #: `account_id:scheme://host:port/path` (`urls.health_key`): the unit of endpoint health (pause, disable).
+    health_key: str = ""
     last_outcome: AttemptOutcome | None = None
     last_status: int | None = None
     #: `attempts` when the callback was last replayed: the retry schedule counts attempts from here.
@@ -339,8 +341,9 @@ class Attempt:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Endpoint:
-    """The health of one callback destination."""
+    """The health of one account's callback endpoint."""
 
+    #: Its `urls.health_key`: `account_id:scheme://host:port/path`.
     endpoint: str
     state: EndpointState
     consecutive_failures: int

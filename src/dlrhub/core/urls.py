@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import ipaddress
 import re
 import urllib.parse
@@ -276,3 +277,73 @@ def check_target(url: str, allow: Allowlist = NOTHING) -> ParsedTarget:
     if target.ip is not None:
         check_address(target.ip, allow)
     return target
+
+
+#: Longest `health_target`; a longer one keeps its first HEALTH_CUT characters and a digest of the whole.
+MAX_HEALTH_TARGET = 512
+HEALTH_CUT = 480
+#: What a health key's path keeps as written; any other character (non-ASCII, say) is percent-encoded, so a key
+#: is printable ASCII and its length bounds its size in an index.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def health_target(url: str) -> str:
+    """`scheme://host:port/path` of a callback URL: its `endpoint_key` and its path, without query or fragment.
+
+    The path is as written (an empty one is `/`), characters outside printable ASCII percent-encoded; a target
+    longer than MAX_HEALTH_TARGET keeps its first HEALTH_CUT characters, `~` and 16 hex digits of its SHA-256.
+    `HTTPS://Example.COM/dr?x=1` gives `https://example.com:443/dr`. A target is its own target.
+    """
+    _, sep, rest = url.partition("://")
+    after = rest[len(_netloc(rest)) :] if sep else ""
+    path = after.split("?", 1)[0].split("#", 1)[0] or "/"
+    target = endpoint_key(url) + urllib.parse.quote(path, safe=_PATH_SAFE)
+    if len(target) <= MAX_HEALTH_TARGET:
+        return target
+    digest = hashlib.sha256(target.encode()).hexdigest()[:16]
+    return f"{target[:HEALTH_CUT]}~{digest}"
+
+
+def health_key(account_id: str, url: str) -> str:
+    """`account_id:scheme://host:port/path`: the unit of endpoint health (pause, disable, 410 Gone).
+
+    One account's endpoint: the account, then the URL's `health_target`. Two accounts sending to one URL have
+    two keys, so neither's failures pause, disable or cancel the other's callbacks; the destination's connection
+    limit stays on `endpoint_key`, shared by every account.
+    """
+    return f"{account_id}:{health_target(url)}"
+
+
+def split_health_key(key: str) -> tuple[str, str]:
+    """`(account_id, target)` of a `health_key`: the account ends at the first `:http://` or `:https://` (an
+    account id holding one of those is not told apart), else at the `:` before the first `://`.
+
+    A key without an account (`https://h:443/p`, say) gives `("", key)`.
+    """
+    cuts = [n for n in (key.find(":http://"), key.find(":https://")) if n > 0]
+    if cuts:
+        cut = min(cuts)
+    else:
+        start = key.find("://")
+        cut = key.rfind(":", 0, start) if start > 0 else -1
+    if cut <= 0 or key.startswith(("http://", "https://")):
+        return "", key
+    return key[:cut], key[cut + 1 :]
+
+
+def health_label(key: str) -> str:
+    """A health key (or target) as logs, alerts and metrics show it: its origin, and its path only as a digest.
+
+    Customers put tokens in callback paths, so a line, an alert or a label never holds one: `/` stays `/`, any
+    other path is `/~` and 12 hex digits of its SHA-256. `acc_x:https://h:443/dr?` gives `https://h:443/~…`; the
+    endpoint listing (`GET /v1/endpoints`) shows each key with its label.
+    """
+    target = split_health_key(key)[1]
+    start = target.find("://")
+    slash = target.find("/", start + 3) if start >= 0 else -1
+    if slash < 0:
+        return target
+    origin, path = target[:slash], target[slash:]
+    if path == "/":
+        return target
+    return f"{origin}/~{hashlib.sha256(path.encode()).hexdigest()[:12]}"

@@ -70,6 +70,7 @@ def callback(
         attempts=0,
         created_at=now,
         endpoint=urls.endpoint_key(url),
+        health_key=urls.health_key(account_id, url),
     )
 
 

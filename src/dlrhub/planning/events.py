@@ -124,6 +124,7 @@ def plan_event(
                     created_at=now,
                     message_id=new_message.id if new_message else None,
                     endpoint=urls.endpoint_key(request.url),
+                    health_key=urls.health_key(account_id, request.url),
                     traceparent=new_message.traceparent if new_message else None,
                 )
             )

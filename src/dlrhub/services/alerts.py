@@ -16,7 +16,7 @@ import typing
 from typing import Any
 
 from dlrhub import store
-from dlrhub.core import errors, ids, models
+from dlrhub.core import errors, ids, models, urls
 from dlrhub.dialects.native import render as native
 from dlrhub.dialects.zalo import wire
 from dlrhub.planning import alerts as planning
@@ -74,8 +74,10 @@ def endpoint_alerts(
     after: models.Endpoint,
     account: models.Account | None,
 ) -> list[models.Callback]:
-    """The alerts of `cb`'s endpoint moving from `before` to `after` (none unless it was just paused or
-    disabled): the operator's, and for a disable the customer's at `account.notify_url`.
+    """The alerts of `cb`'s endpoint (its account's, by health key) moving from `before` to `after` (none unless
+    it was just paused or disabled): the operator's, and for a disable the customer's at `account.notify_url`.
+    `endpoint` in the data is the endpoint's `urls.health_label` (its origin, its path only as a digest: paths
+    hold customers' tokens); `GET /v1/endpoints?account=` lists it with its health key.
 
     Keyed by the start of the failing streak, so a paused endpoint whose probes fail again is one alert.
     """
@@ -86,7 +88,7 @@ def endpoint_alerts(
     since = after.failing_since or after.updated_at
     key = f"{after.endpoint}@{since.isoformat()}"
     data: dict[str, Any] = {
-        "endpoint": after.endpoint,
+        "endpoint": urls.health_label(after.endpoint),
         "account_id": cb.account_id,
         "consecutive_failures": after.consecutive_failures,
         "failing_since": _stamp(after.failing_since),

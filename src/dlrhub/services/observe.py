@@ -2,7 +2,7 @@
 
 Every query here is cheap at any table size (the scrape cost is in docs/benchmarks.md): counts come from the
 `callback_counts` rows kept by triggers, the backlog's age from the first entry of the `callbacks_due` index, and
-endpoint health from the `endpoints` table (one row per destination that was ever unhealthy).
+endpoint health from the `endpoints` table (one row per account's endpoint that was ever unhealthy).
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ async def replay(hub: hub_.Hub, req: ReplayRequest, actor: str = "system") -> Re
         url = cb.request.url if req.url is None else redirected(cb.request, req.url)
         if len(url) > urls.MAX_URL_LENGTH:
             raise errors.BlockedURL(f"replay URL for {cb.id} is longer than {urls.MAX_URL_LENGTH} characters")
-        changes.append((cb.id, url, urls.endpoint_key(url)))
+        changes.append((cb.id, url, urls.endpoint_key(url), urls.health_key(cb.account_id, url)))
     count = await db.requeue_callbacks(changes, hub.clock())
     details = {
         "requeued": count,

@@ -306,29 +306,32 @@ class Callbacks(typing.Protocol):
         """The pending callback due the longest before `now` (None when none is due): one index read."""
 
     @abc.abstractmethod
-    async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
-        """Replay: make each `(callback id, url, endpoint)` pending and due now, to that URL, with a fresh retry
-        schedule (same id, attempts keep counting). Returns how many callbacks were requeued."""
+    async def requeue_callbacks(self, changes: list[tuple[str, str, str, str]], now: dt.datetime) -> int:
+        """Replay: make each `(callback id, url, endpoint, health key)` pending and due now, to that URL, with a
+        fresh retry schedule (same id, attempts keep counting). Returns how many callbacks were requeued."""
 
 
 class Endpoints(typing.Protocol):
-    """Destinations' stored health (the breaker's state)."""
+    """Accounts' endpoints' stored health (the breaker's state), by health key (`urls.health_key`)."""
 
     @abc.abstractmethod
     async def get_endpoints(self, endpoints: list[str]) -> dict[str, models.Endpoint]:
-        """The stored health of these destinations (absent ones were never unhealthy)."""
+        """The stored health of these health keys (absent ones were never unhealthy)."""
 
     @abc.abstractmethod
     async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
-        """Insert or replace destinations' health."""
+        """Insert or replace endpoints' health."""
 
     @abc.abstractmethod
-    async def list_endpoints(self, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
-        """Stored destinations (all, or those in `states`), by name; at most 10,000."""
+    async def list_endpoints(
+        self, states: tuple[models.EndpointState, ...] = (), *, account_id: str | None = None
+    ) -> list[models.Endpoint]:
+        """Stored endpoints (all, or those in `states`; all accounts', or `account_id`'s), by key; at most
+        10,000."""
 
     @abc.abstractmethod
     async def count_endpoints(self) -> dict[models.EndpointState, int]:
-        """How many stored destinations are in each state."""
+        """How many stored endpoints are in each state."""
 
 
 class Signatures(typing.Protocol):

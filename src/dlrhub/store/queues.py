@@ -77,16 +77,18 @@ class Outbox(typing.Protocol):
         """Give back leased callbacks unsent, each due again at its time (a paused or busy destination)."""
 
     @abc.abstractmethod
-    async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
-        """Push every unleased pending callback to `endpoint` due before `until` to `until` (it was paused)."""
+    async def defer_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
+        """Push every unleased pending callback of `health_key` (`urls.health_key`: one account's endpoint) due
+        before `until` to `until` (it was paused); other accounts' callbacks to the same URL are left alone."""
 
     @abc.abstractmethod
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         """Cancel these callbacks if still pending; return how many were."""
 
     @abc.abstractmethod
-    async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
-        """Cancel every pending callback to `endpoint` (it was disabled); return how many."""
+    async def cancel_endpoint_callbacks(self, health_key: str, now: dt.datetime) -> int:
+        """Cancel every pending callback of `health_key` (one account's endpoint: it was disabled); return how
+        many. Other accounts' callbacks to the same URL are left alone."""
 
     @abc.abstractmethod
     async def wait_for_callbacks(self, within_s: float) -> None:

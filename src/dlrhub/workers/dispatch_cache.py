@@ -1,4 +1,4 @@
-"""The dispatcher's caches: destinations' health and accounts' signing secrets, each trusted for a while."""
+"""The dispatcher's caches: endpoints' health (by health key) and accounts' signing secrets, each trusted a while."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class CacheStore(store.Endpoints, store.Accounts, typing.Protocol):
 
 
 class DispatchCache:
-    """Health by destination and signing secrets by account, re-read once older than the configured ages."""
+    """Health by health key and signing secrets by account, re-read once older than the configured ages."""
 
     def __init__(self, db: CacheStore, config: config_.DispatchConfig) -> None:
         self.store = db

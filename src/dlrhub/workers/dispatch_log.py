@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from dlrhub.core import models, retry
+from dlrhub.core import models, retry, urls
 
 log = logging.getLogger("dlrhub.dispatch")
 
@@ -47,8 +47,10 @@ def decided(cb: models.Callback, attempt: models.Attempt, kind: retry.DecisionKi
     )
 
 
-def endpoint_disabled(endpoint: str, outcome: models.AttemptOutcome, account_id: str) -> None:
-    """Log, at WARNING, that the circuit breaker disabled `endpoint` after an attempt for `account_id`."""
+def endpoint_disabled(health_key: str, outcome: models.AttemptOutcome, account_id: str) -> None:
+    """Log, at WARNING, that the circuit breaker disabled `account_id`'s endpoint `health_key` after an attempt
+    (named by its `urls.health_label`: never a path)."""
+    endpoint = urls.health_label(health_key)
     log.warning(
         "endpoint %s disabled after %s (account %s); its callbacks are cancelled",
         *(endpoint, outcome.value, account_id),
@@ -62,13 +64,15 @@ def endpoint_disabled(endpoint: str, outcome: models.AttemptOutcome, account_id:
 
 
 def endpoint_paused(endpoint: models.Endpoint, until: dt.datetime, account_id: str) -> None:
-    """Log, at INFO, that the circuit breaker paused `endpoint` until `until` after an attempt for `account_id`."""
+    """Log, at INFO, that the circuit breaker paused `account_id`'s `endpoint` until `until` after an attempt
+    (named by its `urls.health_label`: never a path)."""
+    label = urls.health_label(endpoint.endpoint)
     log.info(
         "endpoint %s paused until %s after %d failures in a row (account %s)",
-        *(endpoint.endpoint, until.isoformat(), endpoint.consecutive_failures, account_id),
+        *(label, until.isoformat(), endpoint.consecutive_failures, account_id),
         extra={
             "event": "endpoint.paused",
-            "endpoint": endpoint.endpoint,
+            "endpoint": label,
             "paused_until": until.isoformat(),
             "failures": endpoint.consecutive_failures,
             "account_id": account_id,

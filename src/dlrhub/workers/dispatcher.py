@@ -20,12 +20,12 @@ from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
-from dlrhub.workers import dispatch_log
+from dlrhub.workers import dispatch_log, endpoint_health, gate
 from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
 
-#: Called with a callback, its endpoint's health before its attempt and after, when the attempt changed it.
+#: Called with a callback, its endpoint's health (by health key) before its attempt and after, when it changed.
 EndpointHook = Callable[[models.Callback, models.Endpoint, models.Endpoint], None]
 
 
@@ -58,7 +58,7 @@ class Dispatcher:
         self.on_endpoint = on_endpoint
         #: Claimed and not yet recorded (or given back), by callback id.
         self.holding: dict[str, models.Callback] = {}
-        #: Slots in flight and callbacks waiting for them, per destination.
+        #: Slots in flight and callbacks waiting for them, per destination host (health is per health key).
         self.lanes = lanes_.Lanes(self.config.per_endpoint)
         self._results: list[store.AttemptResult] = []
         self._released: list[tuple[str, dt.datetime]] = []
@@ -66,9 +66,7 @@ class Dispatcher:
         self._have_results = asyncio.Event()
         self._wake = asyncio.Event()
         self.caches = cache_.DispatchCache(db, self.config)
-        self._dirty: dict[str, models.Endpoint] = {}
-        self._disable: set[str] = set()
-        self._pause: dict[str, dt.datetime] = {}
+        self.judgements = endpoint_health.Judgements(self.caches)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._stopping = False
@@ -176,19 +174,20 @@ class Dispatcher:
             claimed += found
         if not claimed:
             return 0
+        claimed = [endpoint_health.keyed(cb) for cb in claimed]
         for cb in claimed:
             self.holding[cb.id] = cb
         await self._admit(claimed, now)
         return len(claimed)
 
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
-        health = await self.caches.health({cb.endpoint for cb in claimed}, now, self._dirty)
+        health = await self.caches.health({cb.health_key for cb in claimed}, now, self.judgements.dirty)
         secrets = await self.caches.secrets({cb.account_id for cb in claimed})
         release: list[tuple[str, dt.datetime]] = []
         cancel: list[str] = []
         later = now + dt.timedelta(seconds=self.config.defer_s)
         for cb in claimed:
-            endpoint = health[cb.endpoint]
+            endpoint = health[cb.health_key]
             admission = breaker.admission(endpoint, now)
             if admission is breaker.Admission.REFUSE:
                 cancel.append(cb.id)
@@ -196,8 +195,8 @@ class Dispatcher:
                 release.append((cb.id, max(endpoint.paused_until or later, cb.due_at)))
             else:
                 self.lanes.push(lanes_.Waiting(cb, secrets.get(cb.account_id, ())))
-        for endpoint_name in health:
-            self._pump(endpoint_name)
+        for destination in {cb.endpoint for cb in claimed}:
+            self._pump(destination)
         # Forget them first: if giving them back fails, their leases expire and they come due again anyway.
         for cid in cancel:
             self.holding.pop(cid, None)
@@ -209,43 +208,22 @@ class Dispatcher:
             await self.store.cancel_callbacks(cancel, now)
 
     def _pump(self, endpoint: str) -> None:
-        """Start waiting callbacks of `endpoint` while it has free slots and its breaker lets them through."""
+        """Start waiting callbacks of destination `endpoint` while it has free slots, each as its own account's
+        endpoint's breaker allows (`gate.open_lane`)."""
         lanes = self.lanes
-        now: dt.datetime | None = None
-        while not self._stopping and lanes.free(endpoint):
-            now = now or self.clock()
-            health = self.caches.endpoint(endpoint, now)
-            admission = breaker.admission(health, now)
-            if admission is breaker.Admission.REFUSE:
-                self._cancelled.extend(w.callback.id for w in lanes.take_all(endpoint))
+        if not self._stopping and lanes.free(endpoint):
+            now = self.clock()
+            opened = gate.open_lane(
+                lanes, endpoint, lambda key: self.caches.endpoint(key, now), now, self._fresh_s
+            )
+            if opened.release or opened.cancel:
+                self._released.extend(opened.release)
+                self._cancelled.extend(opened.cancel)
                 self._have_results.set()
-                break
-            if admission is breaker.Admission.WAIT:
-                assert health.paused_until is not None
-                until = health.paused_until
-                self._released.extend(
-                    (w.callback.id, max(until, w.callback.due_at)) for w in lanes.take_all(endpoint)
-                )
-                self._have_results.set()
-                break
-            if admission is breaker.Admission.PROBE:
-                if endpoint in lanes.probing:
-                    break  # one probe at a time; its answer pumps again
-                lanes.probing.add(endpoint)
-            waiting = lanes.pop(endpoint)
-            if time.monotonic() - waiting.claimed > self._fresh_s:
-                # Its lease could run out mid-attempt and another dispatcher send it too: give it back instead.
-                self._released.append((waiting.callback.id, now))
-                self._have_results.set()
-                if admission is breaker.Admission.PROBE:
-                    lanes.probing.discard(endpoint)
-                continue
-            lanes.start(endpoint)
-            task = asyncio.create_task(self._deliver(waiting))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            if admission is breaker.Admission.PROBE:
-                break
+            for waiting in opened.start:
+                task = asyncio.create_task(self._deliver(waiting))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         if endpoint in self._excluded and lanes.room(endpoint) >= lanes.quota:
             self._wake.set()  # the next claim may take more of it
 
@@ -257,6 +235,7 @@ class Dispatcher:
                     attempt = await self.sender.send(cb, waiting.secrets)
             finally:
                 self.lanes.finish(cb.endpoint)
+                self.lanes.probing.discard(cb.health_key)  # judged below, or given back: either way answered
         except Exception:
             # A bug or a malformed secret: give the callback back rather than lose it.
             log.exception("dispatch: sending %s failed", cb.id)
@@ -283,31 +262,12 @@ class Dispatcher:
         )
         self._results.append(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
         dispatch_log.decided(cb, attempt, decision.kind)
-        before = self.caches.endpoint(cb.endpoint, now)
-        after = breaker.record(
-            before,
-            attempt.outcome,
-            attempt.status_code,
-            now,
-            self.config.breaker,
-            gone_disables=policy.disable_on_gone,
+        before, after = self.judgements.judge(
+            cb, attempt, now, self.config.breaker, gone_disables=policy.disable_on_gone
         )
-        self.lanes.probing.discard(cb.endpoint)
-        if after is not before:
-            self.caches.put(after)
-            self._dirty[cb.endpoint] = after
-            if (
-                after.state is models.EndpointState.DISABLED
-                and before.state is not models.EndpointState.DISABLED
-            ):
-                dispatch_log.endpoint_disabled(cb.endpoint, attempt.outcome, cb.account_id)
-                self._disable.add(cb.endpoint)
-            elif after.state is models.EndpointState.PAUSED and after.paused_until != before.paused_until:
-                assert after.paused_until is not None
-                dispatch_log.endpoint_paused(after, after.paused_until, cb.account_id)
-                self._pause[cb.endpoint] = after.paused_until
-            if self.on_endpoint is not None:
-                self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
+        self.lanes.probing.discard(cb.health_key)
+        if after is not before and self.on_endpoint is not None:
+            self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
         if self.metrics is not None:
             self.metrics.attempt_judged(cb, attempt, after)
         self._have_results.set()
@@ -332,9 +292,7 @@ class Dispatcher:
         """Record every finished attempt, endpoint change and give-back in as few transactions as possible."""
         results, self._results = self._results, []
         released, self._released = self._released, []
-        dirty, self._dirty = self._dirty, {}
-        disable, self._disable = self._disable, set()
-        pause, self._pause = self._pause, {}
+        health = self.judgements.take()
         cancelled, self._cancelled = self._cancelled, []
         now = self.clock()
         try:
@@ -344,21 +302,14 @@ class Dispatcher:
                 await self.store.release_callbacks(self.owner, released, now)
             if cancelled:
                 await self.store.cancel_callbacks(cancelled, now)
-            if dirty:
-                await self.store.put_endpoints(list(dirty.values()))
-            for endpoint in disable:
-                await self.store.cancel_endpoint_callbacks(endpoint, now)
-            for endpoint, until in pause.items():
-                # Its whole backlog at once, rather than claiming and giving it back a batch at a time.
-                await self.store.defer_endpoint_callbacks(endpoint, until, now)
+            if health:
+                await endpoint_health.write(self.store, health, now)
         except BaseException:
             # Keep them for the next flush (at least once: the leases still hold them).
             self._results[:0] = results
             self._released[:0] = released
             self._cancelled[:0] = cancelled
-            self._dirty = {**dirty, **self._dirty}
-            self._disable |= disable
-            self._pause = {**pause, **self._pause}
+            self.judgements.give_back(health)
             raise
         for result in results:
             done = self.holding.pop(result.attempt.callback_id, None)

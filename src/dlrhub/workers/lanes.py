@@ -1,11 +1,16 @@
-"""Per-destination lanes: slots in flight and a FIFO of claimed callbacks waiting for one of them."""
+"""Per-destination lanes: slots in flight and a FIFO of claimed callbacks waiting for one of them.
+
+A lane is a destination host (`urls.endpoint_key`), shared by every account sending there: the connection cap
+protects the receiver. Health is not the lane's: each waiting callback is judged by its own account's endpoint
+(`urls.health_key`, see `workers/gate.py`).
+"""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from dlrhub.core import models
 
@@ -36,7 +41,7 @@ class Lanes:
         self.cap = 2 * slots
         self.load: collections.Counter[str] = collections.Counter()
         self.queues: dict[str, collections.deque[Waiting]] = {}
-        #: Destinations with a probe in flight (one at a time to a recovering destination).
+        #: Health keys with a probe in flight (one at a time to a recovering account's endpoint).
         self.probing: set[str] = set()
         #: Destinations whose last claim took all it asked for: refilled from their own callbacks.
         self.backlogged: set[str] = set()
@@ -75,17 +80,33 @@ class Lanes:
         """Whether `endpoint` has a slot free and a callback waiting for it."""
         return self.load[endpoint] < self.slots and self.waiting(endpoint) > 0
 
-    def pop(self, endpoint: str) -> Waiting:
-        """Take the oldest waiting callback of `endpoint` (see `free`)."""
-        queue = self.queues[endpoint]
-        item = queue.popleft()
+    def pop(self, endpoint: str, skip: Container[str] = ()) -> Waiting | None:
+        """Take the oldest waiting callback of `endpoint` whose health key is not in `skip` (None when none)."""
+        queue = self.queues.get(endpoint)
         if not queue:
-            del self.queues[endpoint]
-        return item
+            return None
+        for n, item in enumerate(queue):
+            if item.callback.health_key not in skip:
+                del queue[n]
+                if not queue:
+                    del self.queues[endpoint]
+                return item
+        return None
 
-    def take_all(self, endpoint: str) -> list[Waiting]:
-        """Take every waiting callback of `endpoint` (it was paused or disabled)."""
-        return list(self.queues.pop(endpoint, ()))
+    def take_all(self, endpoint: str, health_key: str | None = None) -> list[Waiting]:
+        """Take every waiting callback of `endpoint`, or only those of `health_key` (it was paused or disabled)."""
+        queue = self.queues.get(endpoint)
+        if not queue:
+            return []
+        if health_key is None:
+            return list(self.queues.pop(endpoint))
+        taken = [w for w in queue if w.callback.health_key == health_key]
+        kept = [w for w in queue if w.callback.health_key != health_key]
+        if kept:
+            self.queues[endpoint] = collections.deque(kept)
+        else:
+            del self.queues[endpoint]
+        return taken
 
     def start(self, endpoint: str) -> None:
         """A callback of `endpoint` takes a slot."""
@@ -96,7 +117,6 @@ class Lanes:
         left = self.load[endpoint] - 1
         if left <= 0:
             del self.load[endpoint]
-            self.probing.discard(endpoint)
         else:
             self.load[endpoint] = left
 

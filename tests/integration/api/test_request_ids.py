@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dlrhub.core import breaker
+from dlrhub.core import breaker, urls
 from tests import log_lines
 from tests.customers import Customer
 
@@ -59,20 +59,22 @@ async def test_the_fast_lane_returns_the_id_too(customer: Customer) -> None:
 async def test_lines_logged_while_handling_a_request_carry_its_id(customer: Customer) -> None:
     now = dt.datetime.now(dt.UTC)
     await customer.hub.store.put_endpoints(
-        [breaker.disable(breaker.fresh("https://hooks.example:443", now), now)]
+        [breaker.disable(breaker.fresh("acc_a:https://hooks.example:443/dr", now), now)]
     )
     with log_lines.captured("info") as lines:
         answer = await customer.http.post(
             "/v1/endpoints/reset",
-            json={"endpoint": "https://hooks.example/", "reason": "fixed"},
+            json={"endpoint": "https://hooks.example/dr", "account": "acc_a", "reason": "fixed"},
             headers={"Authorization": f"Bearer {customer.admin_token}", "X-Request-ID": "reset-42"},
         )
         assert answer.status_code == 200, answer.text
         outside = await customer.http.get("/healthz")
     [line] = lines.events("endpoint.reset")
-    assert (line["request_id"], line["endpoint"], line["was"]) == (
+    assert (line["request_id"], line["endpoint"], line["account_id"], line["was"]) == (
         "reset-42",
-        "https://hooks.example:443",
+        urls.health_label("acc_a:https://hooks.example:443/dr"),  # never the path
+        "acc_a",
         "disabled",
     )
+    assert "/dr" not in lines.text
     assert outside.headers["x-request-id"] not in lines.text

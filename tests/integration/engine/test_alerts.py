@@ -12,7 +12,7 @@ import standardwebhooks
 
 from dlrhub import settings, store
 from dlrhub.adapters import sender
-from dlrhub.core import breaker, ids, models
+from dlrhub.core import breaker, ids, models, urls
 from dlrhub.planning import alerts as planning
 from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
@@ -76,7 +76,9 @@ async def test_a_disabled_endpoint_alerts_the_operator_signed_once(db):
         [hit] = ops.hits
         payload = standardwebhooks.Webhook(OPERATOR_SECRET).verify(hit.body, hit.headers)
         assert payload["type"] == "alert.endpoint.disabled"
-        assert payload["data"]["endpoint"] == f"http://127.0.0.1:{customer.port}"
+        # The endpoint's label: its origin, its path only as a digest (paths hold customers' tokens).
+        assert payload["data"]["endpoint"] == urls.health_label(urls.health_target(customer.url("/gone")))
+        assert "/gone" not in hit.body.decode()
         assert payload["data"]["account_id"] == account.id
         assert payload["data"]["reason"] == "gone"
         assert payload["timestamp"].endswith("Z")
@@ -130,7 +132,7 @@ async def test_the_customer_hears_of_its_own_disabled_endpoint_and_not_of_anothe
         payload = standardwebhooks.Webhook(secret_a).verify(hit.body, hit.headers)
         assert payload["type"] == "alert.destination.disabled"
         assert payload["data"]["account_id"] == a.id
-        assert payload["data"]["endpoint"] == f"http://127.0.0.1:{shared.port}"
+        assert payload["data"]["endpoint"] == urls.health_label(urls.health_target(shared.url("/gone")))
         assert notify_b.hits == []
         # The operator's secret does not sign the customer's copy, nor the customer's the operator's.
         assert standardwebhooks.Webhook(OPERATOR_SECRET).verify(ops.hits[0].body, ops.hits[0].headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dlrhub.core import breaker, models
+from dlrhub.core import breaker, models, urls
 from tests import log_lines
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import S, config, eventually, ingest, running, states
@@ -54,10 +54,14 @@ async def test_a_gone_endpoint_logs_its_disabling_and_the_give_up(db):
 
                 await eventually(failed)
     [disabled] = lines.events("endpoint.disabled")
-    assert (disabled["endpoint"], disabled["account_id"]) == (f"http://127.0.0.1:{rec.port}", account.id)
+    # The account's endpoint, by its label: the origin, the path only as a digest.
+    label = urls.health_label(urls.health_target(rec.url("/gone")))
+    assert label.startswith(f"http://127.0.0.1:{rec.port}/~")
+    assert (disabled["endpoint"], disabled["account_id"]) == (label, account.id)
     [gave_up] = lines.events("callback.gave_up")
     assert (gave_up["reason"], gave_up["status_code"]) == ("endpoint_gone", 410)
     assert QUERY_TOKEN not in lines.text
+    assert "/gone" not in lines.text
 
 
 async def test_a_paused_endpoint_logs_the_pause(db):
@@ -76,6 +80,7 @@ async def test_a_paused_endpoint_logs_the_pause(db):
 
                 await eventually(paused)
     [first, *_] = lines.events("endpoint.paused")
-    assert first["endpoint"] == f"http://127.0.0.1:{rec.port}"
+    assert first["endpoint"] == urls.health_label(urls.health_target(rec.url("/down")))
+    assert "/down" not in lines.text
     assert first["failures"] >= 2
     assert dt.datetime.fromisoformat(first["paused_until"]) > dt.datetime.fromisoformat(first["time"])

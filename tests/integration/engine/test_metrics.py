@@ -12,7 +12,7 @@ import httpx
 from dlrhub import settings
 from dlrhub.adapters import metrics, sender
 from dlrhub.api import app as app_
-from dlrhub.core import models
+from dlrhub.core import models, urls
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatcher
@@ -71,7 +71,8 @@ async def test_metrics_after_activity(db):
                 finally:
                     stop.set()
                     await task
-            bad_endpoint = (await db.list_callbacks("bad1"))[0].endpoint
+            # Named by the label of the account's endpoint: its origin, its path only as a digest.
+            bad_endpoint = urls.health_label((await db.list_callbacks("bad1"))[0].health_key)
     await ingest(
         db, account, "late", models.EventKind.SUCCESS, "http://127.0.0.1:9/hook"
     )  # due, never claimed

@@ -139,6 +139,44 @@ async def test_endpoints_listing_and_reset(db):
         assert missing.status_code == 404
 
 
+async def test_endpoints_are_each_accounts_and_a_reset_names_one(db):
+    now = dt.datetime.now(dt.UTC)
+    shared = "https://gw.example/dr"
+    a, b, c = (f"{name}:https://gw.example:443/dr" for name in ("acc_a", "acc_b", "acc_c"))
+    d = "acc_d:https://solo.example:443/x"
+    await db.put_endpoints(
+        [
+            models.Endpoint(a, models.EndpointState.DISABLED, 0, None, None, now),
+            models.Endpoint(b, models.EndpointState.DISABLED, 0, None, None, now),
+            models.Endpoint(c, models.EndpointState.PAUSED, 20, now, now + dt.timedelta(minutes=5), now),
+        ]
+    )
+    async with client(db) as http:
+        listed = (await http.get("/v1/endpoints", params={"account": "acc_a"}, headers=AUTH)).json()
+        [ep] = listed["endpoints"]
+        assert (ep["endpoint"], ep["account_id"], ep["url"]) == (a, "acc_a", "https://gw.example:443/dr")
+        assert ep["label"].startswith("https://gw.example:443/~") and "/dr" not in ep["label"]
+
+        async def reset(**body: str) -> httpx.Response:
+            return await http.post("/v1/endpoints/reset", json=body, headers=AUTH)
+
+        # A URL alone that several accounts' endpoints share is ambiguous: name the account.
+        assert (await reset(endpoint=shared)).status_code == 409
+        done = await reset(endpoint="HTTPS://GW.example/dr?x=1", account="acc_a")
+        assert (done.status_code, done.json()["endpoint"], done.json()["state"]) == (200, a, "healthy")
+        assert (await reset(endpoint=b)).json()["state"] == "healthy"  # the key as listed
+        assert (await reset(endpoint=b, account="acc_c")).status_code == 404  # a key of another account
+        assert (await reset(endpoint="https://gw.example/elsewhere", account="acc_c")).status_code == 404
+        # A reset endpoint stays stored (healthy): a URL alone still names three. One only one account has is
+        # unambiguous.
+        assert (await reset(endpoint=shared)).status_code == 409
+        await db.put_endpoints([models.Endpoint(d, models.EndpointState.DISABLED, 0, None, None, now)])
+        assert (await reset(endpoint="https://solo.example/x")).json()["endpoint"] == d
+    healthy, paused = models.EndpointState.HEALTHY, models.EndpointState.PAUSED
+    states_now = {e.endpoint: e.state for e in await db.list_endpoints()}
+    assert states_now == {a: healthy, b: healthy, c: paused, d: healthy}
+
+
 async def test_replay_refuses_bad_requests(db):
     async with client(db) as http:
         assert (await http.post("/v1/callbacks/replay", json={"message_id": "x"})).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dlrhub import store
-from dlrhub.core import breaker, models
+from dlrhub.core import breaker, models, urls
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
 
@@ -19,11 +19,37 @@ async def setup(db: store.Store) -> dict[str, models.Callback]:
     await db.create_account(account, [])
     for name, url in (
         ("a1", "http://a.example/x"),
-        ("a2", "http://a.example/y"),
+        ("a2", "http://a.example/x?n=2"),
         ("b1", "http://b.example/z"),
     ):
         await ingest(db, account, name, models.EventKind.SUCCESS, url)
     return {name: (await db.list_callbacks(name))[0] for name in ("a1", "a2", "b1")}
+
+
+async def test_a_callback_carries_its_accounts_health_key(db):
+    cbs = await setup(db)
+    account_id = cbs["a1"].account_id
+    assert cbs["a1"].health_key == f"{account_id}:http://a.example:80/x"
+    assert cbs["a2"].health_key == cbs["a1"].health_key  # the query is no part of it
+    assert (cbs["a1"].endpoint, cbs["b1"].endpoint) == (A, B)
+
+
+async def test_pausing_or_cancelling_one_accounts_endpoint_leaves_another_accounts_alone(db):
+    mine, theirs = make_account(), make_account()
+    for account in (mine, theirs):
+        await db.create_account(account, [])
+    await ingest(db, mine, "m1", models.EventKind.SUCCESS, "http://a.example/x")
+    await ingest(db, theirs, "t1", models.EventKind.SUCCESS, "http://a.example/x")
+    await ingest(db, theirs, "t2", models.EventKind.SUCCESS, "http://a.example/other")
+    now = dt.datetime.now(dt.UTC)
+    later = now + dt.timedelta(minutes=5)
+    key = urls.health_key(mine.id, "http://a.example/x")
+    assert await db.defer_endpoint_callbacks(key, later, now) == 1
+    assert await db.cancel_endpoint_callbacks(key, now) == 1
+    assert (await db.list_callbacks("m1"))[0].state is S.CANCELLED
+    for name in ("t1", "t2"):
+        (cb,) = await db.list_callbacks(name)
+        assert (cb.state, cb.due_at < later) == (S.PENDING, True)
 
 
 async def test_release_defer_and_cancel(db):
@@ -40,10 +66,11 @@ async def test_release_defer_and_cancel(db):
     assert [c.id for c in await db.claim_due_callbacks("w2", now, 10, 30)] == [cbs["a1"].id]
     await db.release_callbacks("w2", [(cbs["a1"].id, now)], now)
     # Deferring an endpoint moves its unleased callbacks only (a2 is still leased by w1).
-    assert await db.defer_endpoint_callbacks(A, later, now) == 1
+    key = cbs["a1"].health_key
+    assert await db.defer_endpoint_callbacks(key, later, now) == 1
     assert (await db.get_callback(cbs["a1"].id)).due_at == later
     assert (await db.get_callback(cbs["b1"].id)).due_at < later
-    assert await db.cancel_endpoint_callbacks(A, now) == 2
+    assert await db.cancel_endpoint_callbacks(key, now) == 2
     assert await db.cancel_callbacks([cbs["b1"].id, "cb_nope"], now) == 1
     assert [(await db.get_callback(c.id)).state for c in cbs.values()] == [S.CANCELLED] * 3
 
@@ -63,14 +90,19 @@ async def test_find_and_requeue(db):
     assert await db.find_callbacks(store.CallbackFilter(created_from=now + dt.timedelta(hours=1))) == []
     assert len(await db.find_callbacks(store.CallbackFilter(ids=(cbs["a1"].id, cbs["b1"].id)))) == 2
     assert len(await db.find_callbacks(store.CallbackFilter(limit=2))) == 2
+    health = urls.health_key(cbs["a1"].account_id, "http://c.example/new")
     assert (
-        await db.requeue_callbacks([(cbs["a1"].id, "http://c.example/new", "http://c.example:80")], now) == 1
+        await db.requeue_callbacks(
+            [(cbs["a1"].id, "http://c.example/new", "http://c.example:80", health)], now
+        )
+        == 1
     )
     moved = await db.get_callback(cbs["a1"].id)
-    assert (moved.state, moved.request.url, moved.endpoint) == (
+    assert (moved.state, moved.request.url, moved.endpoint, moved.health_key) == (
         S.PENDING,
         "http://c.example/new",
         "http://c.example:80",
+        health,
     )
     assert moved.retry_from == moved.attempts
 
@@ -84,10 +116,17 @@ async def test_endpoint_health_round_trip(db):
     assert await db.get_endpoints([A, B, "http://x:80"]) == {A: paused, B: disabled}
     assert await db.list_endpoints((models.EndpointState.PAUSED,)) == [paused]
     assert [e.endpoint for e in await db.list_endpoints()] == [A, B]
+    mine = breaker.fresh("acc_1:http://a.example:80/x", now)
+    other = breaker.disable(breaker.fresh("acc_10:http://a.example:80/x", now), now)
+    await db.put_endpoints([mine, other])
+    assert await db.list_endpoints(account_id="acc_1") == [mine]
+    assert await db.list_endpoints((models.EndpointState.DISABLED,), account_id="acc_10") == [other]
+    assert await db.list_endpoints((models.EndpointState.PAUSED,), account_id="acc_10") == []
+    await db.put_endpoints([breaker.reset(other, now)])
     healed = breaker.reset(paused, now)
     await db.put_endpoints([healed])
     counts = await db.count_endpoints()
-    assert (counts[models.EndpointState.HEALTHY], counts[models.EndpointState.DISABLED]) == (1, 1)
+    assert (counts[models.EndpointState.HEALTHY], counts[models.EndpointState.DISABLED]) == (3, 1)
 
 
 async def test_a_claim_skips_excluded_destinations_and_takes_a_quota_of_each(db):

@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 
 from dlrhub import store
-from dlrhub.core import ids, models
+from dlrhub.core import ids, models, urls
 from dlrhub.store.sqlite import checkpoint, core
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
-
-A = "http://a.example:80"
 
 
 @pytest.fixture
@@ -87,16 +85,17 @@ async def test_endpoint_wide_changes_and_replay_go_a_chunk_to_a_transaction(lite
     account = make_account()
     await lite.create_account(account, [])
     for n in range(8):
-        await ingest(lite, account, f"m{n}", models.EventKind.SUCCESS, f"http://a.example/{n}")
+        await ingest(lite, account, f"m{n}", models.EventKind.SUCCESS, f"http://a.example/x?n={n}")
     callback_ids = [(await lite.list_callbacks(f"m{n}"))[0].id for n in range(8)]
     monkeypatch.setattr(lite, "_tx", counted)
     now = dt.datetime.now(dt.UTC)
     later = now + dt.timedelta(minutes=5)
-    changes = [(i, "http://b.example/x", "http://b.example:80") for i in callback_ids]
+    changes = [(i, "http://b.example/x", "http://b.example:80", "b") for i in callback_ids]
+    key = urls.health_key(account.id, "http://a.example/x")
     steps = [
-        (lite.defer_endpoint_callbacks(A, later, now), 8),
-        (lite.cancel_endpoint_callbacks(A, now), 8),
-        (lite.cancel_endpoint_callbacks(A, now), 0),
+        (lite.defer_endpoint_callbacks(key, later, now), 8),
+        (lite.cancel_endpoint_callbacks(key, now), 8),
+        (lite.cancel_endpoint_callbacks(key, now), 0),
         (lite.requeue_callbacks(changes, now), 8),
         (lite.cancel_callbacks(callback_ids, now), 8),
     ]

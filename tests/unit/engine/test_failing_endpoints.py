@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dlrhub.adapters import metrics
-from dlrhub.core import models
+from dlrhub.core import models, urls
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 E = models.EndpointState
@@ -67,3 +67,16 @@ def test_refresh_keeps_a_judgement_the_store_has_not_caught_up_with():
     earlier = NOW - dt.timedelta(seconds=5)
     meter.failing.refresh({"http://x:80": health("http://x:80", 2, at=earlier)})
     assert exported(meter) == {("a", "http://x:80", "disabled"): 0}
+
+
+def test_each_accounts_endpoint_fails_and_recovers_alone_and_its_path_is_never_a_label():
+    meter = metrics.Metrics()
+    a = urls.health_key("acc_a", "https://gw.example/hooks/T0K3N")
+    b = urls.health_key("acc_b", "https://gw.example/hooks/T0K3N")
+    meter.failing.record("acc_a", health(a, 3))
+    meter.failing.record("acc_b", health(b, 5, E.PAUSED))
+    label = urls.health_label(a)
+    assert exported(meter) == {("acc_a", label, "healthy"): 3, ("acc_b", label, "paused"): 5}
+    assert "T0K3N" not in meter.render().decode()
+    meter.failing.record("acc_a", health(a, 0))  # A's endpoint recovered; B's still fails
+    assert exported(meter) == {("acc_b", label, "paused"): 5}

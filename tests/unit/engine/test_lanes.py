@@ -35,14 +35,14 @@ def test_a_lane_holds_its_cap_in_flight_and_as_many_waiting_then_is_full():
         lane.push(waiting(i))
     started = []
     while lane.free("http://a:80"):
-        started.append(lane.pop("http://a:80").callback.id)
+        started.append(lane.pop("http://a:80").callback.id)  # type: ignore[union-attr]
         lane.start("http://a:80")
     # FIFO, and no more in flight than its slots.
     assert started == ["cb0", "cb1", "cb2", "cb3"]
     assert (lane.load["http://a:80"], lane.waiting("http://a:80"), lane.room("http://a:80")) == (4, 4, 0)
     assert lane.full() == {"http://a:80"}
     lane.finish("http://a:80")
-    assert lane.free("http://a:80") and lane.pop("http://a:80").callback.id == "cb4"
+    assert lane.free("http://a:80") and lane.pop("http://a:80").callback.id == "cb4"  # type: ignore[union-attr]
     lane.start("http://a:80")
     # Full until a whole quota of places is free again.
     for _ in range(2):

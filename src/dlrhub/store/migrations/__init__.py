@@ -103,5 +103,21 @@ def _old_key_url(key: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+#: The URLs whose callbacks 0022 gives a health key: pending ones, and those whose last attempt failed at a host
+#: judged unhealthy (their keys take its state). Finished callbacks of healthy hosts keep '' (see `urls.health_key`).
+HEALTH_URLS = (
+    "SELECT DISTINCT url FROM callbacks WHERE state = 'pending' OR (last_outcome <> 'ok'"
+    " AND endpoint IN (SELECT endpoint FROM endpoints WHERE state <> 'healthy'))"
+)
+
+
+def _health_targets(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str]]:
+    """`(url, urls.health_target(url))` for every URL."""
+    return [(url, urls.health_target(url)) for (url,) in rows]
+
+
 #: Migration name -> the prelude it needs.
-PRELUDES = {"0002_endpoint_keys": Prelude(OLD_ENDPOINT_KEYS, _endpoint_keys)}
+PRELUDES = {
+    "0002_endpoint_keys": Prelude(OLD_ENDPOINT_KEYS, _endpoint_keys),
+    "0022_endpoint_health_keys": Prelude(HEALTH_URLS, _health_targets),
+}

@@ -20,7 +20,7 @@ WHERE callbacks.id = u.id AND callbacks.lease_owner = $4 AND callbacks.state = '
 """
 DEFER_ENDPOINT = """
 UPDATE callbacks SET due_at = $2, updated_at = $3
-WHERE endpoint = $1 AND state = 'pending' AND due_at < $2 AND (lease_until IS NULL OR lease_until < $3)
+WHERE health_key = $1 AND state = 'pending' AND due_at < $2 AND (lease_until IS NULL OR lease_until < $3)
 """
 CANCEL = """
 UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = $2
@@ -28,12 +28,12 @@ WHERE id = ANY($1::text[]) AND state = 'pending'
 """
 CANCEL_ENDPOINT = """
 UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = $2
-WHERE endpoint = $1 AND state = 'pending'
+WHERE health_key = $1 AND state = 'pending'
 """
 REQUEUE = """
-UPDATE callbacks SET state = 'pending', due_at = $4, url = u.url, endpoint = u.endpoint, retry_from = attempts,
-    lease_until = NULL, lease_owner = NULL, updated_at = $4
-FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, url, endpoint)
+UPDATE callbacks SET state = 'pending', due_at = $4, url = u.url, endpoint = u.endpoint, health_key = u.health_key,
+    retry_from = attempts, lease_until = NULL, lease_owner = NULL, updated_at = $4
+FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS u(id, url, endpoint, health_key)
 WHERE callbacks.id = u.id
 """
 #: `find_callbacks`: every filter is optional (NULL or an empty array matches everything).
@@ -65,8 +65,12 @@ ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failure
     failing_since = excluded.failing_since, paused_until = excluded.paused_until, updated_at = excluded.updated_at
 """
 GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint = ANY($1::text[])"
+#: Health keys start with their account's id and `:` (`urls.health_key`); `$2` is '' for every account.
 LIST_ENDPOINTS = """
-SELECT * FROM endpoints WHERE cardinality($1::text[]) = 0 OR state = ANY($1::text[]) ORDER BY endpoint LIMIT 10000
+SELECT * FROM endpoints
+WHERE (cardinality($1::text[]) = 0 OR state = ANY($1::text[]))
+  AND ($2 = '' OR left(endpoint, length($2) + 1) = $2 || ':')
+ORDER BY endpoint LIMIT 10000
 """
 COUNT_ENDPOINTS = "SELECT state, count(*) AS n FROM endpoints GROUP BY state"
 NOTIFY = "SELECT pg_notify($1, '')"
@@ -111,9 +115,9 @@ class PostgresDispatch(core.PostgresCore):
         pool = await self.pool()
         await pool.execute(RELEASE, [cid for cid, _ in due], [at for _, at in due], now, owner)
 
-    async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
+    async def defer_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
         pool = await self.pool()
-        return _count(await pool.execute(DEFER_ENDPOINT, endpoint, until, now))
+        return _count(await pool.execute(DEFER_ENDPOINT, health_key, until, now))
 
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         if not ids:
@@ -121,9 +125,9 @@ class PostgresDispatch(core.PostgresCore):
         pool = await self.pool()
         return _count(await pool.execute(CANCEL, ids, now))
 
-    async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
+    async def cancel_endpoint_callbacks(self, health_key: str, now: dt.datetime) -> int:
         pool = await self.pool()
-        return _count(await pool.execute(CANCEL_ENDPOINT, endpoint, now))
+        return _count(await pool.execute(CANCEL_ENDPOINT, health_key, now))
 
     async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         pool = await self.pool()
@@ -147,13 +151,18 @@ class PostgresDispatch(core.PostgresCore):
             found = await pool.fetch(FIND, *args)
         return [rows.from_row(models.Callback, r) for r in found]
 
-    async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
+    async def requeue_callbacks(self, changes: list[tuple[str, str, str, str]], now: dt.datetime) -> int:
         if not changes:
             return 0
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
-                REQUEUE, [c[0] for c in changes], [c[1] for c in changes], [c[2] for c in changes], now
+                REQUEUE,
+                [c[0] for c in changes],
+                [c[1] for c in changes],
+                [c[2] for c in changes],
+                now,
+                [c[3] for c in changes],
             )
             await conn.execute(NOTIFY, core.CALLBACKS_CHANNEL)
         return _count(status)
@@ -179,9 +188,11 @@ class PostgresDispatch(core.PostgresCore):
             [e.updated_at for e in endpoints],
         )
 
-    async def list_endpoints(self, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
+    async def list_endpoints(
+        self, states: tuple[models.EndpointState, ...] = (), *, account_id: str | None = None
+    ) -> list[models.Endpoint]:
         pool = await self.pool()
-        found = await pool.fetch(LIST_ENDPOINTS, [s.value for s in states])
+        found = await pool.fetch(LIST_ENDPOINTS, [s.value for s in states], account_id or "")
         return [rows.from_row(models.Endpoint, r) for r in found]
 
     async def count_endpoints(self) -> dict[models.EndpointState, int]:

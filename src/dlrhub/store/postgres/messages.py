@@ -16,8 +16,8 @@ UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = ${i}' for i, c in enum
 INSERT_CALLBACK = (
     "INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,"
     " content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at,"
-    " traceparent)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)"
+    " traceparent, health_key)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20)"
     " ON CONFLICT (id) DO NOTHING"
 )
 CALLBACK_ORDER = (
@@ -40,6 +40,7 @@ CALLBACK_ORDER = (
     "last_status",
     "created_at",
     "traceparent",
+    "health_key",
 )
 #: An event row's columns, in the order of INSERT_EVENT's parameters.
 EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at")

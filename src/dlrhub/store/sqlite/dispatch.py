@@ -23,7 +23,7 @@ RELEASE = (
 #: rather than walking again past the rows already changed that are still pending.
 DEFER_ENDPOINT = (
     "UPDATE callbacks SET due_at = ?, updated_at = ? WHERE rowid IN (SELECT rowid FROM callbacks"
-    " WHERE endpoint = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?)"
+    " WHERE health_key = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?)"
     " AND rowid > ? ORDER BY rowid LIMIT ?) RETURNING rowid"
 )
 CANCEL = (
@@ -32,11 +32,11 @@ CANCEL = (
 )
 CANCEL_ENDPOINT = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
-    " WHERE rowid IN (SELECT rowid FROM callbacks WHERE endpoint = ? AND state = 'pending'"
+    " WHERE rowid IN (SELECT rowid FROM callbacks WHERE health_key = ? AND state = 'pending'"
     " AND rowid > ? ORDER BY rowid LIMIT ?) RETURNING rowid"
 )
 REQUEUE = (
-    "UPDATE callbacks SET state = 'pending', due_at = ?, url = ?, endpoint = ?, retry_from = attempts,"
+    "UPDATE callbacks SET state = 'pending', due_at = ?, url = ?, endpoint = ?, health_key = ?, retry_from = attempts,"
     " lease_until = NULL, lease_owner = NULL, updated_at = ? WHERE id = ?"
 )
 #: `find_callbacks` joins the fragments of the filters given.
@@ -62,9 +62,10 @@ ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failure
     failing_since = excluded.failing_since, paused_until = excluded.paused_until, updated_at = excluded.updated_at
 """
 GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint IN (SELECT value FROM json_each(?))"
-LIST_ENDPOINTS = "SELECT * FROM endpoints ORDER BY endpoint LIMIT 10000"
-LIST_ENDPOINTS_IN = (
-    "SELECT * FROM endpoints WHERE state IN (SELECT value FROM json_each(?)) ORDER BY endpoint LIMIT 10000"
+#: Health keys start with their account's id and `:` (`urls.health_key`); `:account` is '' for every account.
+LIST_ENDPOINTS = (
+    "SELECT * FROM endpoints WHERE (:account = '' OR substr(endpoint, 1, length(:account) + 1) = :account || ':')"
+    " AND (:all OR state IN (SELECT value FROM json_each(:states))) ORDER BY endpoint LIMIT 10000"
 )
 COUNT_ENDPOINTS = "SELECT state, count(*) AS n FROM endpoints GROUP BY state"
 
@@ -101,8 +102,8 @@ class SqliteDispatch(core.SqliteCore):
         params = [(at.timestamp(), now.timestamp(), cid, owner) for cid, at in due]
         await self._tx(lambda conn: conn.executemany(RELEASE, params))
 
-    async def defer_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
-        params = (until.timestamp(), now.timestamp(), endpoint, until.timestamp(), now.timestamp())
+    async def defer_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
+        params = (until.timestamp(), now.timestamp(), health_key, until.timestamp(), now.timestamp())
         return await self._update_all(DEFER_ENDPOINT, params)
 
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
@@ -111,8 +112,8 @@ class SqliteDispatch(core.SqliteCore):
         params = [(now.timestamp(), cid) for cid in ids]
         return await self._executemany(CANCEL, params)
 
-    async def cancel_endpoint_callbacks(self, endpoint: str, now: dt.datetime) -> int:
-        return await self._update_all(CANCEL_ENDPOINT, (now.timestamp(), endpoint))
+    async def cancel_endpoint_callbacks(self, health_key: str, now: dt.datetime) -> int:
+        return await self._update_all(CANCEL_ENDPOINT, (now.timestamp(), health_key))
 
     async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         sql = FIND
@@ -150,11 +151,11 @@ class SqliteDispatch(core.SqliteCore):
         found = await self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [rows.from_row(models.Callback, r) for r in found]
 
-    async def requeue_callbacks(self, changes: list[tuple[str, str, str]], now: dt.datetime) -> int:
+    async def requeue_callbacks(self, changes: list[tuple[str, str, str, str]], now: dt.datetime) -> int:
         if not changes:
             return 0
         stamp = now.timestamp()
-        params = [(stamp, url, endpoint, stamp, cid) for cid, url, endpoint in changes]
+        params = [(stamp, url, endpoint, health, stamp, cid) for cid, url, endpoint, health in changes]
         count = await self._executemany(REQUEUE, params)
         self._notify_callbacks()
         return count
@@ -171,11 +172,13 @@ class SqliteDispatch(core.SqliteCore):
         params = [rows.to_row(e, core.BACKEND) for e in endpoints]
         await self._tx(lambda conn: conn.executemany(UPSERT_ENDPOINT, params))
 
-    async def list_endpoints(self, states: tuple[models.EndpointState, ...] = ()) -> list[models.Endpoint]:
+    async def list_endpoints(
+        self, states: tuple[models.EndpointState, ...] = (), *, account_id: str | None = None
+    ) -> list[models.Endpoint]:
+        params = {"account": account_id or "", "all": not states, "states": _json([s.value for s in states])}
+
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            if states:
-                return conn.execute(LIST_ENDPOINTS_IN, (_json([s.value for s in states]),)).fetchall()
-            return conn.execute(LIST_ENDPOINTS).fetchall()
+            return conn.execute(LIST_ENDPOINTS, params).fetchall()
 
         return [rows.from_row(models.Endpoint, r) for r in await self._read(run)]
 

@@ -21,10 +21,10 @@ INSERT_EVENT = (
 )
 INSERT_CALLBACK = (
     "INSERT OR IGNORE INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url,"
-    " body, content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at,"
-    " traceparent) VALUES (:id, :event_id, :account_id, :dialect, :message_id, :order_key, :seq, :method, :url,"
-    " :body, :content_type, :endpoint, :state, :due_at, :attempts, :last_outcome, :last_status, :created_at,"
-    " :created_at, :traceparent)"
+    " body, content_type, endpoint, health_key, state, due_at, attempts, last_outcome, last_status, created_at,"
+    " updated_at, traceparent) VALUES (:id, :event_id, :account_id, :dialect, :message_id, :order_key, :seq,"
+    " :method, :url, :body, :content_type, :endpoint, :health_key, :state, :due_at, :attempts, :last_outcome,"
+    " :last_status, :created_at, :created_at, :traceparent)"
 )
 UPDATE_JOURNEY = "UPDATE journeys SET state = ?, acknowledged_message_id = ? WHERE journey_id = ?"
 
