@@ -7,6 +7,7 @@ from dlrhub.planning.events import IngestResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
+from dlrhub.store.feed import FEED_START, Feed, FeedEvent, FeedPosition, Undelivered
 from dlrhub.store.nouns import (
     AccountFilter,
     Accounts,
@@ -24,6 +25,7 @@ from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outb
 from dlrhub.store.retention import Pruned, Retention
 
 __all__ = [
+    "FEED_START",
     "AccountFilter",
     "Accounts",
     "Apps",
@@ -34,6 +36,9 @@ __all__ = [
     "Callbacks",
     "ChannelQueue",
     "Endpoints",
+    "Feed",
+    "FeedEvent",
+    "FeedPosition",
     "Ingest",
     "IngestResult",
     "Journeys",
@@ -50,5 +55,6 @@ __all__ = [
     "Store",
     "Templates",
     "Tokens",
+    "Undelivered",
     "from_url",
 ]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from dlrhub.core import errors, models
 from dlrhub.planning import accepts, events
-from dlrhub.store import control, migrations, nouns, queues, retention
+from dlrhub.store import control, feed, migrations, nouns, queues, retention
 
 
 class Ingest(typing.Protocol):
@@ -93,6 +93,7 @@ class Store(
     queues.Outbox,
     queues.ChannelQueue,
     retention.Retention,
+    feed.Feed,
 ):
     """Async storage for every dlrhub noun. Each method is one transaction, except the few that change a set of
     callbacks each of which stands alone (defer, cancel, requeue): a backend may split those into several, so an
