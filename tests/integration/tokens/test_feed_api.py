@@ -59,7 +59,7 @@ async def read_all(api, token: str, want: int, cursor: str | None = None, limit:
 
     On PostgreSQL an event enters the feed once every older transaction of the cluster has ended (ADR 0006),
     so a page may come short while another test's transaction runs: poll, as a consumer does."""
-    seen: list = []
+    seen: list[dict[str, object]] = []
 
     async def more() -> bool:
         nonlocal cursor
@@ -184,5 +184,7 @@ async def test_undelivered_lists_failed_and_old_pending_callbacks_paged(api, db,
     )
     found = [(c["message_id"], c["state"]) for c in answer.json()["callbacks"]]
     assert found == [*((f"m-f{i}", "failed") for i in range(3)), ("m-p", "pending")]
-    bad = await api.http.get("/v1/callbacks/undelivered", params={"older_than_s": -1}, headers=bearer(a.token))
+    bad = await api.http.get(
+        "/v1/callbacks/undelivered", params={"older_than_s": -1}, headers=bearer(a.token)
+    )
     assert bad.status_code == 422

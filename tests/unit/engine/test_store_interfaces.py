@@ -24,6 +24,7 @@ PARTS = (
     store.Outbox,
     store.ChannelQueue,
     store.Retention,
+    store.Feed,
 )
 LIFECYCLE = {"migrate", "schema_state", "ping", "close"}
 

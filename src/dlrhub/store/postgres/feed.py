@@ -33,10 +33,12 @@ LEFT JOIN LATERAL (
 ) a ON true
 WHERE c.account_id = $1 AND c.state <> 'succeeded'
   AND (c.state <> 'pending' OR c.created_at < $2)
-  AND (c.created_at, c.id) > (COALESCE((SELECT created_at FROM callbacks WHERE id = $4), $3::timestamptz), $4::text)
+  AND (c.created_at, c.id) > ($3::timestamptz, $4::text)
 ORDER BY c.created_at, c.id
 LIMIT $5
 """
+#: The stored creation time of the previous page's last callback (exact: no rounding through a cursor).
+ANCHOR = "SELECT created_at FROM callbacks WHERE id = $1"
 #: Served by `messages_account_created`.
 RECENT_MESSAGES = "SELECT * FROM messages WHERE account_id = $1 ORDER BY created_at DESC LIMIT $2"
 #: Served by `callbacks_message`.
@@ -73,6 +75,8 @@ class PostgresFeed(core.PostgresCore):
     ) -> list[feed.Undelivered]:
         pool = await self.pool()
         after_at, after_id = after if after else (_EPOCH, "")
+        if after_id:
+            after_at = await pool.fetchval(ANCHOR, after_id) or after_at
         found = await pool.fetch(UNDELIVERED, account_id, pending_before, after_at, after_id, limit)
         return [
             feed.Undelivered(

@@ -23,10 +23,12 @@ SELECT c.*,
 FROM callbacks c
 WHERE c.account_id = :account_id AND c.state <> 'succeeded'
   AND (c.state <> 'pending' OR c.created_at < :pending_before)
-  AND (c.created_at, c.id) > (COALESCE((SELECT created_at FROM callbacks WHERE id = :after_id), :after_at), :after_id)
+  AND (c.created_at, c.id) > (:after_at, :after_id)
 ORDER BY c.created_at, c.id
 LIMIT :limit
 """
+#: The stored creation time of the previous page's last callback (exact: no rounding through a cursor).
+ANCHOR = "SELECT created_at FROM callbacks WHERE id = ?"
 #: Served by `messages_account_created`.
 RECENT_MESSAGES = "SELECT * FROM messages WHERE account_id = ? ORDER BY created_at DESC LIMIT ?"
 #: Served by `callbacks_message`.
@@ -66,14 +68,21 @@ class SqliteFeed(core.SqliteCore):
         after: tuple[dt.datetime, str] | None,
         limit: int,
     ) -> list[feed.Undelivered]:
-        params = {
+        params: dict[str, Any] = {
             "account_id": account_id,
             "pending_before": pending_before.timestamp(),
             "after_at": after[0].timestamp() if after else float("-inf"),
             "after_id": after[1] if after else "",
             "limit": limit,
         }
-        found = await self._read(lambda conn: conn.execute(UNDELIVERED, params).fetchall())
+
+        def run(conn: sqlite3.Connection) -> list[Any]:
+            if params["after_id"]:
+                anchor = conn.execute(ANCHOR, (params["after_id"],)).fetchone()
+                params["after_at"] = anchor[0] if anchor is not None else params["after_at"]
+            return conn.execute(UNDELIVERED, params).fetchall()
+
+        found = await self._read(run)
         return [feed.Undelivered(rows.from_row(models.Callback, r), last_error(r)) for r in found]
 
     async def recent_messages(self, account_id: str, limit: int) -> list[models.Message]:
