@@ -14,7 +14,7 @@ import datetime as dt
 import re
 
 from dlrhub import store
-from dlrhub.core import control, errors, scopes
+from dlrhub.core import control, errors, models, scopes
 from dlrhub.services import hub as hub_
 
 #: The most events or callbacks one page may hold, and the default page size.
@@ -150,3 +150,34 @@ async def undelivered(
     more = len(found) == limit
     last = found[-1].callback if found else None
     return UndeliveredPage(found, undelivered_cursor(last.created_at, last.id) if more and last else None)
+
+
+# -- what the customer portal shows besides -------------------------------------------------------------------
+#: The most recent messages the portal lists, and of whose callbacks it shows the destinations.
+MAX_RECENT = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Destination:
+    """A destination the account's recent callbacks go to, and its health (None: never judged, so healthy)."""
+
+    endpoint: str
+    health: models.Endpoint | None
+
+    @property
+    def state(self) -> models.EndpointState:
+        return self.health.state if self.health is not None else models.EndpointState.HEALTHY
+
+
+async def recent_messages(hub: hub_.Hub, account_id: str, limit: int = 50) -> list[models.Message]:
+    """The last `limit` (at most MAX_RECENT) messages of `account_id`, newest first."""
+    db: store.Feed = hub.store
+    return await db.recent_messages(account_id, max(1, min(limit, MAX_RECENT)))
+
+
+async def destinations(hub: hub_.Hub, messages: list[models.Message]) -> list[Destination]:
+    """The destinations of the callbacks of `messages` (one account's recent ones), each with its health."""
+    db: store.Store = hub.store
+    found = await db.message_endpoints([m.id for m in messages[:MAX_RECENT]])
+    health = await db.get_endpoints(found)
+    return [Destination(e, health.get(e)) for e in found]
