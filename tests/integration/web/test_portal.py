@@ -84,7 +84,7 @@ def routes() -> list[tuple[str, str]]:
         (method, route.path)
         for route in portal.router.routes
         if isinstance(route, fastapi.routing.APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     )
 
 
