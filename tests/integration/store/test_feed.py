@@ -255,3 +255,18 @@ async def test_postgres_reads_use_their_indexes(pg_url: str) -> None:
 def test_positions_order_by_transaction_then_position() -> None:
     assert store.FeedPosition(1, 9) < store.FeedPosition(2, 1) < store.FeedPosition(2, 3)
     assert dataclasses.astuple(store.FEED_START) == (0, 0)
+
+
+async def test_sqlite_positions_are_never_handed_out_again_after_pruning(sqlite_url: str) -> None:
+    db = store.from_url(sqlite_url)
+    assert isinstance(db, core.SqliteCore)
+    account = make_account()
+    await db.create_account(account, [])
+    await write(db, account, "m1")
+    [first] = await db.feed_events(account.id, store.FEED_START, 10)
+    # Pruning the newest rows (an idle week) must not let a new event take their position again.
+    db._writer_connection().execute("DELETE FROM events")
+    await write(db, account, "m2")
+    [second] = await db.feed_events(account.id, first.position, 10)
+    assert second.event.id == "m2:accepted" and second.position > first.position
+    await db.close()
