@@ -69,7 +69,7 @@ async def read_all(api, token: str, want: int, cursor: str | None = None, limit:
         cursor = page["next_cursor"]
         return len(seen) >= want
 
-    await eventually(more)
+    await eventually(more, within_s=60)
     return seen, cursor
 
 
