@@ -28,6 +28,7 @@ from dlrhub.api import (
     callbacks,
     deps,
     esms,
+    feed,
     native,
     nxcloud,
     ops,
@@ -48,6 +49,8 @@ ROUTERS = (
     esms.router,
     zalo_webhook.router,
     native.router,
+    # Before `callbacks`: /v1/callbacks/undelivered is not a callback id.
+    feed.router,
     callbacks.router,
     orphans.router,
     admin.router,

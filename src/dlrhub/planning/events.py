@@ -45,6 +45,12 @@ class Plan:
     journey: models.Journey | None
     callbacks: list[models.Callback]
 
+    @property
+    def account_id(self) -> str | None:
+        """The account the event belongs to (its message's, else its journey's): the event row names it."""
+        owner = self.message or self.journey
+        return owner.account_id if owner is not None else None
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Applied:

@@ -8,6 +8,7 @@ from dlrhub.store.activity import Activity, ZaloResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
 from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
+from dlrhub.store.feed import FEED_START, Feed, FeedEvent, FeedPosition, Undelivered
 from dlrhub.store.nouns import (
     MAX_SEARCH_ROWS,
     AccountFilter,
@@ -27,6 +28,7 @@ from dlrhub.store.queues import AttemptResult, ChannelQueue, OrphanReceipt, Outb
 from dlrhub.store.retention import Pruned, Retention
 
 __all__ = [
+    "FEED_START",
     "MAX_SEARCH_ROWS",
     "AccountFilter",
     "Accounts",
@@ -39,6 +41,9 @@ __all__ = [
     "Callbacks",
     "ChannelQueue",
     "Endpoints",
+    "Feed",
+    "FeedEvent",
+    "FeedPosition",
     "Ingest",
     "IngestResult",
     "Journeys",
@@ -56,6 +61,7 @@ __all__ = [
     "Store",
     "Templates",
     "Tokens",
+    "Undelivered",
     "ZaloResult",
     "from_url",
 ]

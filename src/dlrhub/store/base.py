@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from dlrhub.core import errors, models
 from dlrhub.planning import accepts, events
-from dlrhub.store import activity, control, migrations, nouns, queues, retention
+from dlrhub.store import activity, control, feed, migrations, nouns, queues, retention
 
 
 class Ingest(typing.Protocol):
@@ -94,6 +94,7 @@ class Store(
     queues.ChannelQueue,
     retention.Retention,
     activity.Activity,
+    feed.Feed,
 ):
     """Async storage for every dlrhub noun. Each method is one transaction, except the few that change a set of
     callbacks each of which stands alone (defer, cancel, requeue): a backend may split those into several, so an

@@ -25,6 +25,7 @@ PARTS = (
     store.ChannelQueue,
     store.Retention,
     store.Activity,
+    store.Feed,
 )
 LIFECYCLE = {"migrate", "schema_state", "ping", "close"}
 

@@ -85,6 +85,7 @@ async def _write(conn: asyncpg.Connection, decided: accepting.Decided, now: dt.d
         message_rows.setdefault(tuple(mrow), []).append(tuple(mrow.values()))
         erow = rows.to_row(plan.event, core.BACKEND)
         erow["recorded_at"] = now
+        erow["account_id"] = plan.account_id
         event_rows.append(tuple(erow[c] for c in messages.EVENT_COLUMNS))
         for callback in plan.callbacks:
             crow = rows.to_row(callback, core.BACKEND)

@@ -43,7 +43,7 @@ CALLBACK_ORDER = (
     "health_key",
 )
 #: An event row's columns, in the order of INSERT_EVENT's parameters.
-EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at")
+EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at", "account_id")
 INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
     f" VALUES ({', '.join(f'${i}' for i in range(1, len(EVENT_COLUMNS) + 1))})"
@@ -104,6 +104,7 @@ class PostgresMessages(core.PostgresCore):
             )
         erow = rows.to_row(plan.event, core.BACKEND)
         erow["recorded_at"] = now
+        erow["account_id"] = plan.account_id
         await conn.execute(INSERT_EVENT, *(erow[c] for c in EVENT_COLUMNS))
         if plan.callbacks:
             params = []

@@ -75,7 +75,7 @@ def _write(conn: sqlite3.Connection, decided: accepting.Decided, now: dt.datetim
         if accepted.channel_due_at is not None:
             mrow.update(channel_state="queued", channel_due_at=accepted.channel_due_at.timestamp())
         message_rows.setdefault(tuple(mrow), []).append(tuple(mrow.values()))
-        event_rows.append(messages.event_values(plan.event, now))
+        event_rows.append(messages.event_values(plan, now))
         callback_rows.extend(rows.to_row(c, core.BACKEND) for c in plan.callbacks)
     if decided.request_ids:
         conn.executemany(UPSERT_REQUEST_ID, [(*r, stamp) for r in decided.request_ids])

@@ -15,7 +15,7 @@ from dlrhub.store.sqlite import core
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
 UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = :{c}' for c in _MESSAGE_COLUMNS)} WHERE id = :id"
 #: An event row's columns, in the order of INSERT_EVENT's parameters (positional binding is the cheaper).
-EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at")
+EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at", "account_id")
 INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
@@ -35,10 +35,11 @@ def insert_sql(table: str, columns: Iterable[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
 
 
-def event_values(event: models.StatusEvent, recorded_at: dt.datetime) -> tuple[Any, ...]:
-    """INSERT_EVENT's parameters for `event`."""
-    erow = rows.to_row(event, core.BACKEND)
+def event_values(plan: planning.Plan, recorded_at: dt.datetime) -> tuple[Any, ...]:
+    """INSERT_EVENT's parameters for the event of `plan`."""
+    erow = rows.to_row(plan.event, core.BACKEND)
     erow["recorded_at"] = recorded_at.timestamp()
+    erow["account_id"] = plan.account_id
     return tuple(erow[c] for c in EVENT_COLUMNS)
 
 
@@ -88,7 +89,7 @@ class SqliteMessages(core.SqliteCore):
                 UPDATE_JOURNEY,
                 (plan.journey.state.value, plan.journey.acknowledged_message_id, plan.journey.journey_id),
             )
-        conn.execute(INSERT_EVENT, event_values(plan.event, now))
+        conn.execute(INSERT_EVENT, event_values(plan, now))
         conn.executemany(INSERT_CALLBACK, [rows.to_row(c, core.BACKEND) for c in plan.callbacks])
 
     @staticmethod
