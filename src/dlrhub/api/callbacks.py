@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import fastapi
@@ -165,3 +166,40 @@ async def reset_endpoint(body: EndpointIn, request: fastapi.Request, hub: deps.H
     except errors.NotFound as exc:
         return deps.problem(404, "not_found", str(exc))
     return deps.json_response(endpoint_json(healthy))
+
+
+class PauseIn(pydantic.BaseModel):
+    """A destination to hold until a time (`until`), or for a number of minutes, with the reason (required)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=300)
+    until: native.AwareTime | None = None
+    minutes: int | None = pydantic.Field(None, ge=1, le=43_200)
+    reason: fields.Name = pydantic.Field(min_length=1, max_length=500)
+
+
+class ResumeIn(pydantic.BaseModel):
+    """A paused destination to resume now, with the reason (required)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=300)
+    reason: fields.Name = pydantic.Field(min_length=1, max_length=500)
+
+
+@router.post("/endpoints/pause", dependencies=_ADMIN)
+async def pause_endpoint(body: PauseIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """Hold every callback to a destination until `until` (or for `minutes`; exactly one), at most 30 days."""
+    if (body.until is None) == (body.minutes is None):
+        raise errors.InvalidInput("until", "give exactly one of until and minutes")
+    until = body.until or hub.clock() + dt.timedelta(minutes=body.minutes or 0)
+    paused = await endpoints.pause(hub, body.endpoint, until, deps.actor(request), body.reason)
+    return deps.json_response(endpoint_json(paused))
+
+
+@router.post("/endpoints/resume", dependencies=_ADMIN)
+async def resume_endpoint(body: ResumeIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """End a destination's pause now: the callbacks it held are due, the next attempt is a probe."""
+    resumed = await endpoints.resume(hub, body.endpoint, deps.actor(request), body.reason)
+    return deps.json_response(endpoint_json(resumed))

@@ -81,6 +81,11 @@ class Outbox(typing.Protocol):
         """Push every unleased pending callback to `endpoint` due before `until` to `until` (it was paused)."""
 
     @abc.abstractmethod
+    async def advance_endpoint_callbacks(self, endpoint: str, until: dt.datetime, now: dt.datetime) -> int:
+        """Make every unleased pending callback to `endpoint` due after `now`, at or before `until`, due now (its
+        pause, which ended at `until`, was lifted early); wakes the dispatchers. Returns how many moved."""
+
+    @abc.abstractmethod
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         """Cancel these callbacks if still pending; return how many were."""
 

@@ -85,7 +85,7 @@ async def test_endpoint_health_round_trip(db):
     assert await db.list_endpoints((models.EndpointState.PAUSED,)) == [paused]
     assert [e.endpoint for e in await db.list_endpoints()] == [A, B]
     healed = breaker.reset(paused, now)
-    await db.put_endpoints([healed])
+    await db.put_endpoints([healed], overrule=True)
     counts = await db.count_endpoints()
     assert (counts[models.EndpointState.HEALTHY], counts[models.EndpointState.DISABLED]) == (1, 1)
 
