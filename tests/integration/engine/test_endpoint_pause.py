@@ -1,0 +1,220 @@
+"""An operator's pause, resume and reset of a destination, on each backend: the services, the store's rule that a
+running pause outlives a dispatcher's older view, recent failures, and a running dispatcher honouring them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dlrhub import settings, store
+from dlrhub.core import breaker, errors, models, retry
+from dlrhub.dialects import registry
+from dlrhub.services import endpoints
+from dlrhub.services import hub as hub_
+from tests.conftest import make_account
+from tests.integration.engine.test_dispatcher import config, eventually, ingest, running
+from tests.receivers import Receiver
+
+S = models.CallbackState
+#: Retried every 50 ms for as long as the test needs; the breaker itself never opens.
+PATIENT = registry.retry_policies({p.name: (0.1,) * 32 for p in (retry.ESMS, retry.STANDARD_WEBHOOKS)})
+NEVER_OPENS = breaker.BreakerConfig(failures=100_000)
+
+
+def hub_on(db: store.Store) -> hub_.Hub:
+    return hub_.Hub(settings=settings.Settings(), store=db)
+
+
+async def audit_actions(db: store.Store, target: str) -> list[str]:
+    found = await db.list_audit(store.AuditFilter(target=target))
+    return [e.action for e in reversed(found)]
+
+
+async def test_pause_defers_the_backlog_and_resume_brings_it_back(db):
+    hub = hub_on(db)
+    account = make_account()
+    await db.create_account(account, [])
+    await ingest(db, account, "m1", models.EventKind.SUCCESS, "http://a.example/hook")
+    now = dt.datetime.now(dt.UTC)
+    until = now + dt.timedelta(hours=1)
+    paused = await endpoints.pause(hub, "http://A.example/other", until, "ops", "  their maintenance  ")
+    assert (paused.endpoint, paused.state, paused.paused_until) == (
+        "http://a.example:80",
+        models.EndpointState.PAUSED,
+        until,
+    )
+    [cb] = await db.list_callbacks("m1")
+    assert cb.due_at == until
+    resumed = await endpoints.resume(hub, "http://a.example", "ops", "they are back")
+    assert resumed.state is models.EndpointState.PAUSED and resumed.paused_until is not None
+    assert resumed.paused_until <= dt.datetime.now(dt.UTC)
+    [cb] = await db.list_callbacks("m1")
+    assert cb.due_at < until
+    assert await audit_actions(db, "http://a.example:80") == ["endpoint.pause", "endpoint.resume"]
+    [pause_entry] = await db.list_audit(store.AuditFilter(action="endpoint.pause"))
+    assert pause_entry.actor == "ops"
+    assert pause_entry.details["reason"] == "their maintenance"
+    assert pause_entry.details["deferred"] == 1
+
+
+async def test_reset_brings_back_what_a_pause_held(db):
+    hub = hub_on(db)
+    account = make_account()
+    await db.create_account(account, [])
+    await ingest(db, account, "m1", models.EventKind.SUCCESS, "http://a.example/hook")
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    await endpoints.pause(hub, "http://a.example", until, "ops", "why")
+    healthy = await endpoints.reset(hub, "http://a.example", "ops", "done")
+    assert healthy.state is models.EndpointState.HEALTHY
+    [cb] = await db.list_callbacks("m1")
+    assert cb.due_at < until
+    stored = await db.get_endpoints(["http://a.example:80"])
+    assert stored["http://a.example:80"].state is models.EndpointState.HEALTHY
+
+
+async def test_what_pause_and_resume_refuse(db):
+    hub = hub_on(db)
+    now = dt.datetime.now(dt.UTC)
+    soon = now + dt.timedelta(minutes=5)
+    with pytest.raises(errors.InvalidInput, match="reason"):
+        await endpoints.pause(hub, "http://a.example", soon, "ops", "   ")
+    with pytest.raises(errors.InvalidInput, match="until"):
+        await endpoints.pause(hub, "http://a.example", now - dt.timedelta(seconds=1), "ops", "why")
+    with pytest.raises(errors.InvalidInput, match="until"):
+        await endpoints.pause(hub, "http://a.example", now + dt.timedelta(days=31), "ops", "why")
+    with pytest.raises(errors.NotFound):
+        await endpoints.resume(hub, "http://a.example", "ops", "why")
+    await db.put_endpoints([breaker.fresh("http://a.example:80", now)])
+    with pytest.raises(errors.Conflict, match="healthy"):
+        await endpoints.resume(hub, "http://a.example", "ops", "why")
+    await db.put_endpoints([breaker.disable(breaker.fresh("http://b.example:80", now), now)])
+    with pytest.raises(errors.Conflict, match="disabled"):
+        await endpoints.pause(hub, "http://b.example", soon, "ops", "why")
+    assert await db.list_audit(store.AuditFilter()) == []
+
+
+async def test_a_running_pause_is_kept_against_an_older_view_unless_overruled(db):
+    now = dt.datetime.now(dt.UTC)
+    key = "http://a.example:80"
+    held = models.Endpoint(key, models.EndpointState.PAUSED, 0, None, now + dt.timedelta(hours=1), now)
+    await db.put_endpoints([held], overrule=True)
+    later = now + dt.timedelta(seconds=1)
+    # A dispatcher that had not seen the pause: a failure counted on a healthy view, and its own shorter pause.
+    counted = models.Endpoint(key, models.EndpointState.HEALTHY, 3, later, None, later)
+    shorter = models.Endpoint(
+        key, models.EndpointState.PAUSED, 20, later, later + dt.timedelta(seconds=30), later
+    )
+    await db.put_endpoints([counted])
+    await db.put_endpoints([shorter])
+    assert (await db.get_endpoints([key]))[key] == held
+    # A failure counted during the pause (same end) is written; so is a disable.
+    during = models.Endpoint(key, models.EndpointState.PAUSED, 1, later, held.paused_until, now)
+    await db.put_endpoints([during])
+    assert (await db.get_endpoints([key]))[key] == during
+    gone = breaker.disable(during, later)
+    await db.put_endpoints([gone])
+    assert (await db.get_endpoints([key]))[key] == gone
+    # Once the pause is over anything is written, and an operator overrules at any time.
+    await db.put_endpoints([held], overrule=True)
+    after = held.paused_until + dt.timedelta(seconds=1)  # type: ignore[operator]
+    await db.put_endpoints([breaker.fresh(key, after)])
+    assert (await db.get_endpoints([key]))[key].state is models.EndpointState.HEALTHY
+    await db.put_endpoints([held], overrule=True)
+    await db.put_endpoints([breaker.fresh(key, later)], overrule=True)
+    assert (await db.get_endpoints([key]))[key].state is models.EndpointState.HEALTHY
+
+
+async def test_recent_failures_are_the_last_failed_attempts_newest_first(db):
+    account = make_account()
+    await db.create_account(account, [])
+    async with Receiver() as rec:
+        rec.script("/bad", 503)
+        rec.script("/good", 200)
+        for i in range(3):
+            await ingest(db, account, f"f{i}", models.EventKind.SUCCESS, rec.url("/bad"))
+        await ingest(db, account, "ok", models.EventKind.SUCCESS, rec.url("/good"))
+        cfg = config(
+            policies=registry.retry_policies({p.name: () for p in (retry.ESMS, retry.STANDARD_WEBHOOKS)})
+        )
+        async with running(db, cfg):
+
+            async def done():
+                finished = [c for m in ("f0", "f1", "f2", "ok") for c in await db.list_callbacks(m)]
+                return all(c.state is not S.PENDING for c in finished)
+
+            await eventually(done)
+    key = f"http://127.0.0.1:{rec.port}"
+    found = await endpoints.recent_failures(hub_on(db), [key, "http://nowhere.example:80"], per_endpoint=2)
+    assert found["http://nowhere.example:80"] == []
+    assert len(found[key]) == 2
+    assert all(a.status_code == 503 and a.outcome is models.AttemptOutcome.HTTP_STATUS for a in found[key])
+    assert found[key][0].started_at >= found[key][1].started_at
+    assert {a.response for a in found[key]} == {"no"}
+
+
+async def test_a_running_dispatcher_stops_at_a_pause_and_sends_again_after_resume(db):
+    hub = hub_on(db)
+    account = make_account()
+    await db.create_account(account, [])
+    cfg = config(policies=PATIENT, breaker=NEVER_OPENS, endpoint_cache_s=0.2)
+    async with Receiver() as rec, running(db, cfg):
+        rec.script(
+            "/a", 500
+        )  # fails, retried every 50 ms: the dispatcher keeps judging and storing its health
+        await ingest(db, account, "m1", models.EventKind.SUCCESS, rec.url("/a"))
+        await rec.wait(lambda h: h.path == "/a", count=3)
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        await endpoints.pause(hub, rec.url("/a"), until, "ops", "receiver under maintenance")
+        key = f"http://127.0.0.1:{rec.port}"
+
+        async def held(message_id: str):
+            [cb] = await db.list_callbacks(message_id)
+            return cb.state is S.PENDING and cb.due_at >= until
+
+        await eventually(lambda: held("m1"))
+        # A callback made during the pause is held too, unsent.
+        await ingest(db, account, "m2", models.EventKind.SUCCESS, rec.url("/b"))
+        await eventually(lambda: held("m2"))
+        assert [h for h in rec.hits if h.path == "/b"] == []
+        stored = (await db.get_endpoints([key]))[key]
+        assert (stored.state, stored.paused_until) == (models.EndpointState.PAUSED, until)
+
+        rec.script("/a", 200)
+        await endpoints.resume(hub, key, "ops", "receiver is back")
+
+        async def delivered():
+            return [c.state for m in ("m1", "m2") for c in await db.list_callbacks(m)] == [S.SUCCEEDED] * 2
+
+        await eventually(delivered)
+    assert len([h for h in rec.hits if h.path == "/b"]) == 1
+    assert (await db.get_endpoints([key]))[key].state is models.EndpointState.HEALTHY
+
+
+async def test_a_dispatcher_that_trusts_its_cache_long_still_sees_a_resume_at_once(db):
+    hub = hub_on(db)
+    account = make_account()
+    await db.create_account(account, [])
+    cfg = config(policies=PATIENT, breaker=NEVER_OPENS, endpoint_cache_s=3600)
+    async with Receiver() as rec:
+        key = f"http://127.0.0.1:{rec.port}"
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        await endpoints.pause(hub, key, until, "ops", "before the dispatcher starts")
+        async with running(db, cfg):
+            await ingest(db, account, "m1", models.EventKind.SUCCESS, rec.url("/a"))
+
+            async def held():
+                [cb] = await db.list_callbacks("m1")
+                return cb.due_at >= until
+
+            await eventually(held)
+            assert rec.hits == []
+            await endpoints.resume(hub, key, "ops", "go")
+
+            async def delivered():
+                return (
+                    await db.list_callbacks("m1") and (await db.list_callbacks("m1"))[0].state is S.SUCCEEDED
+                )
+
+            await eventually(delivered)
+    assert len(rec.hits) == 1
