@@ -5,10 +5,16 @@ from __future__ import annotations
 import fastapi
 import fastapi.staticfiles
 
-from dlrhub.web import docs_pages, login, overview, pages, portal, session
+from dlrhub.web import docs_pages, endpoints, login, overview, pages, portal, session
 
 #: Every router of the web door.
-ROUTERS: tuple[fastapi.APIRouter, ...] = (login.router, overview.router, portal.router, docs_pages.router)
+ROUTERS: tuple[fastapi.APIRouter, ...] = (
+    login.router,
+    overview.router,
+    endpoints.router,
+    portal.router,
+    docs_pages.router,
+)
 
 
 def install(app: fastapi.FastAPI) -> None:

@@ -117,7 +117,7 @@ async def test_a_running_pause_is_kept_against_an_older_view_unless_overruled(db
     assert (await db.get_endpoints([key]))[key] == gone
     # Once the pause is over anything is written, and an operator overrules at any time.
     await db.put_endpoints([held], overrule=True)
-    after = held.paused_until + dt.timedelta(seconds=1)  # type: ignore[operator]
+    after = now + dt.timedelta(hours=1, seconds=1)
     await db.put_endpoints([breaker.fresh(key, after)])
     assert (await db.get_endpoints([key]))[key].state is models.EndpointState.HEALTHY
     await db.put_endpoints([held], overrule=True)
