@@ -5,13 +5,25 @@ from __future__ import annotations
 import fastapi
 import fastapi.staticfiles
 
-from dlrhub.web import docs_pages, endpoints, login, overview, pages, portal, session
+from dlrhub.web import (
+    account_actions,
+    accounts,
+    docs_pages,
+    endpoints,
+    login,
+    overview,
+    pages,
+    portal,
+    session,
+)
 
 #: Every router of the web door.
 ROUTERS: tuple[fastapi.APIRouter, ...] = (
     login.router,
     overview.router,
     endpoints.router,
+    accounts.router,
+    account_actions.router,
     portal.router,
     docs_pages.router,
 )
