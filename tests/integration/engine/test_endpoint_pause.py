@@ -12,6 +12,10 @@ from dlrhub.core import breaker, errors, models, retry
 from dlrhub.dialects import registry
 from dlrhub.services import endpoints
 from dlrhub.services import hub as hub_
+from dlrhub.store.postgres import core as postgres_core
+from dlrhub.store.postgres import dispatch as postgres_dispatch
+from dlrhub.store.sqlite import core as sqlite_core
+from dlrhub.store.sqlite import dispatch as sqlite_dispatch
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import config, eventually, ingest, running
 from tests.receivers import Receiver
@@ -218,3 +222,19 @@ async def test_a_dispatcher_that_trusts_its_cache_long_still_sees_a_resume_at_on
 
             await eventually(delivered)
     assert len(rec.hits) == 1
+
+
+async def test_recent_failures_read_through_their_index(db):
+    if isinstance(db, sqlite_core.SqliteCore):
+        conn = db._writer_connection()
+        plan = " ".join(
+            r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sqlite_dispatch.RECENT_FAILURES, ("x", 3))
+        )
+    else:
+        assert isinstance(db, postgres_core.PostgresCore)
+        pool = await db.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            rows = await conn.fetch("EXPLAIN " + postgres_dispatch.RECENT_FAILURES, ["x"], 3)
+            plan = " ".join(r[0] for r in rows)
+    assert "callbacks_endpoint_failed" in plan, plan
