@@ -3,9 +3,11 @@ running pause outlives a dispatcher's older view, recent failures, and a running
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
+from aiohttp import web
 
 from dlrhub import settings, store
 from dlrhub.core import breaker, errors, models, retry
@@ -18,7 +20,7 @@ from dlrhub.store.sqlite import core as sqlite_core
 from dlrhub.store.sqlite import dispatch as sqlite_dispatch
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import config, eventually, ingest, running
-from tests.receivers import Receiver
+from tests.receivers import HANG, Receiver
 
 S = models.CallbackState
 #: Retried every 50 ms for as long as the test needs; the breaker itself never opens.
@@ -157,19 +159,30 @@ async def test_recent_failures_are_the_last_failed_attempts_newest_first(db):
     assert {a.response for a in found[key]} == {"no"}
 
 
+class LateFailure(Receiver):
+    """A receiver whose held (HANG) requests, once released, fail with a 500."""
+
+    async def _hang(self) -> web.Response:
+        await super()._hang()
+        return web.Response(status=500, text="late, and failing")
+
+
 async def test_a_running_dispatcher_stops_at_a_pause_and_sends_again_after_resume(db):
     hub = hub_on(db)
     account = make_account()
     await db.create_account(account, [])
     cfg = config(policies=PATIENT, breaker=NEVER_OPENS, endpoint_cache_s=0.2)
-    async with Receiver() as rec, running(db, cfg):
-        rec.script(
-            "/a", 500
-        )  # fails, retried every 50 ms: the dispatcher keeps judging and storing its health
+    # Fails, retried every 100 ms; its third attempt is held until after the pause, so the service cannot defer
+    # it, and the dispatcher (which keeps judging the destination and storing its health) must see the pause.
+    async with LateFailure() as rec, running(db, cfg):
+        rec.script("/a", 500, 500, HANG, 500)
         await ingest(db, account, "m1", models.EventKind.SUCCESS, rec.url("/a"))
-        await rec.wait(lambda h: h.path == "/a", count=3)
+        await rec.wait_hanging(1)
         until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
         await endpoints.pause(hub, rec.url("/a"), until, "ops", "receiver under maintenance")
+        [entry] = await db.list_audit(store.AuditFilter(action="endpoint.pause"))
+        assert entry.details["deferred"] == 0  # it was in flight
+        rec.release.set()
         key = f"http://127.0.0.1:{rec.port}"
 
         async def held(message_id: str):
@@ -177,7 +190,9 @@ async def test_a_running_dispatcher_stops_at_a_pause_and_sends_again_after_resum
             return cb.state is S.PENDING and cb.due_at >= until
 
         await eventually(lambda: held("m1"))
-        # A callback made during the pause is held too, unsent.
+        # The promise is "within endpoint_cache_s": a callback made after that is held too, unsent (one made
+        # sooner may still go, to a dispatcher that read the destination's health just before the pause).
+        await asyncio.sleep(cfg.endpoint_cache_s)
         await ingest(db, account, "m2", models.EventKind.SUCCESS, rec.url("/b"))
         await eventually(lambda: held("m2"))
         assert [h for h in rec.hits if h.path == "/b"] == []
