@@ -1,6 +1,9 @@
-"""Pausing a failing endpoint from the dashboard, in a real browser: its state changes and the audit log says why."""
+"""Pausing one account's failing endpoint from the dashboard, in a real browser: its state changes, the audit log
+says why, and another account's endpoint at the same URL keeps receiving."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from playwright.async_api import Browser, expect
 
@@ -9,23 +12,33 @@ from tests.browser.conftest import ADMIN, Served, login, screenshot
 from tests.receivers import Receiver
 
 
-async def test_the_admin_pauses_a_failing_endpoint_with_a_reason(served: Served, browser: Browser):
+def event(n: int, account: str, url: str) -> dict[str, Any]:
+    return {
+        "event_id": f"e{n}",
+        "message_id": f"m-browser-{n}",
+        "account": account,
+        "type_id": 24,
+        "status": "success",
+        "callback_url": url,
+    }
+
+
+async def test_the_admin_pauses_one_accounts_failing_endpoint_with_a_reason(served: Served, browser: Browser):
     async with Receiver() as rec:
-        rec.script("/hook", 500)
-        made = await served.admin("POST", "/v1/admin/accounts", json={"name": "browser endpoints"})
-        assert made.status_code == 201, made.text
-        event = {
-            "event_id": "e1",
-            "message_id": "m-browser-1",
-            "account": made.json()["id"],
-            "type_id": 24,
-            "status": "success",
-            "callback_url": rec.url("/hook"),
-        }
-        sent = await served.admin("POST", "/v1/events", json=event)
-        assert sent.status_code == 202, sent.text
-        await rec.wait(lambda h: h.path == "/hook")
-        key = f"http://127.0.0.1:{rec.port}"
+        # Two accounts, one URL (the query is no part of an endpoint): A's callbacks fail, B's are answered.
+        rec.script("/hook?from=a", 500)
+        accounts = []
+        for name in ("browser endpoints a", "browser endpoints b"):
+            made = await served.admin("POST", "/v1/admin/accounts", json={"name": name})
+            assert made.status_code == 201, made.text
+            accounts.append(made.json()["id"])
+        a, b = accounts
+        for n, (account, query) in enumerate(((a, "from=a"), (b, "from=b")), 1):
+            sent = await served.admin("POST", "/v1/events", json=event(n, account, rec.url(f"/hook?{query}")))
+            assert sent.status_code == 202, sent.text
+        await rec.wait(lambda h: h.query == "from=a")
+        await rec.wait(lambda h: h.query == "from=b")
+        key = f"{a}:http://127.0.0.1:{rec.port}/hook"
 
         async def listed() -> bool:
             found = (await served.admin("GET", "/v1/endpoints")).json()["endpoints"]
@@ -37,6 +50,7 @@ async def test_the_admin_pauses_a_failing_endpoint_with_a_reason(served: Served,
         await page.goto("/ui/endpoints")
         row = page.locator(f'tr[data-endpoint="{key}"]')
         await expect(row.locator("td.state")).to_have_text("healthy")
+        await expect(row.locator("td").first).to_have_text(a)
         await expect(row.locator(".failure").first).to_contain_text("500")
         await row.locator("input[name=reason]").fill("receiver answers 500: paused while they deploy")
         await row.locator("input[name=minutes]").fill("30")
@@ -46,6 +60,13 @@ async def test_the_admin_pauses_a_failing_endpoint_with_a_reason(served: Served,
         await expect(row.locator("td.state")).to_have_text("paused")
         await expect(row.get_by_role("button", name="Resume")).to_be_visible()
         await screenshot(page, "endpoints")
+
+        # B's endpoint at the same URL is not paused: its next callback is delivered.
+        sent = await served.admin("POST", "/v1/events", json=event(3, b, rec.url("/hook?from=b")))
+        assert sent.status_code == 202, sent.text
+        await rec.wait(lambda h: h.query == "from=b" and b"m-browser-3" in h.body)
+        found = (await served.admin("GET", "/v1/endpoints", params={"account": b})).json()["endpoints"]
+        assert [e for e in found if e["state"] != "healthy"] == []
 
     audit = await served.admin("GET", "/v1/admin/audit", params={"action": "endpoint.pause"})
     [entry] = audit.json()["entries"]
