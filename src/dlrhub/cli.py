@@ -21,6 +21,7 @@ from dlrhub.commands import (
     apps,
     audit,
     demo,
+    endpoints,
     keys,
     nxcloud,
     oas,
@@ -47,6 +48,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(templates.app, name="templates")
 app.add_typer(oas.app, name="oas")
+app.add_typer(endpoints.app, name="endpoints")
 app.command("demo")(demo.demo)
 app.command("receive")(receive.receive)
 

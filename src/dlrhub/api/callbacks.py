@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import fastapi
@@ -181,3 +182,47 @@ async def reset_endpoint(body: EndpointIn, request: fastapi.Request, hub: deps.H
     except errors.Conflict as exc:
         return deps.problem(409, "conflict", str(exc))
     return deps.json_response(endpoint_json(healthy))
+
+
+class PauseIn(pydantic.BaseModel):
+    """An account's endpoint (named as for reset; one never judged needs its account) to hold until a time
+    (`until`), or for a number of minutes, with the reason (required)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=urls.MAX_URL_LENGTH + 200)
+    account: native.Id | None = None
+    until: native.AwareTime | None = None
+    minutes: int | None = pydantic.Field(None, ge=1, le=43_200)
+    reason: fields.Name = pydantic.Field(min_length=1, max_length=500)
+
+
+class ResumeIn(pydantic.BaseModel):
+    """A paused account's endpoint (named as for reset) to resume now, with the reason (required)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    endpoint: fields.Name = pydantic.Field(min_length=1, max_length=urls.MAX_URL_LENGTH + 200)
+    account: native.Id | None = None
+    reason: fields.Name = pydantic.Field(min_length=1, max_length=500)
+
+
+@router.post("/endpoints/pause", dependencies=_ADMIN)
+async def pause_endpoint(body: PauseIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """Hold every callback to one account's endpoint until `until` (or for `minutes`; exactly one), at most 30
+    days; other accounts' endpoints on the same host keep sending. A URL alone that several accounts' endpoints
+    share answers 409, one no endpoint has 404: name the account."""
+    if (body.until is None) == (body.minutes is None):
+        raise errors.InvalidInput("until", "give exactly one of until and minutes")
+    until = body.until or hub.clock() + dt.timedelta(minutes=body.minutes or 0)
+    actor = deps.actor(request)
+    paused = await endpoints.pause(hub, body.endpoint, until, actor, body.reason, account_id=body.account)
+    return deps.json_response(endpoint_json(paused))
+
+
+@router.post("/endpoints/resume", dependencies=_ADMIN)
+async def resume_endpoint(body: ResumeIn, request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """End an endpoint's pause now: the callbacks it held are due, the next attempt is a probe."""
+    actor = deps.actor(request)
+    resumed = await endpoints.resume(hub, body.endpoint, actor, body.reason, account_id=body.account)
+    return deps.json_response(endpoint_json(resumed))

@@ -311,6 +311,10 @@ class Callbacks(typing.Protocol):
         fresh retry schedule (same id, attempts keep counting). Returns how many callbacks were requeued."""
 
 
+#: Most recent failures `Endpoints.recent_failures` returns per destination.
+MAX_RECENT_FAILURES = 20
+
+
 class Endpoints(typing.Protocol):
     """Accounts' endpoints' stored health (the breaker's state), by health key (`urls.health_key`)."""
 
@@ -319,8 +323,18 @@ class Endpoints(typing.Protocol):
         """The stored health of these health keys (absent ones were never unhealthy)."""
 
     @abc.abstractmethod
-    async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
-        """Insert or replace endpoints' health."""
+    async def put_endpoints(self, endpoints: list[models.Endpoint], *, overrule: bool = False) -> None:
+        """Insert or replace endpoints' health.
+
+        A stored pause still running is neither ended nor shortened (the writer's view may predate an operator's
+        pause) unless the write disables the endpoint, or `overrule` (an operator's reset or resume)."""
+
+    @abc.abstractmethod
+    async def recent_failures(
+        self, endpoints: list[str], per_endpoint: int
+    ) -> dict[str, list[models.Attempt]]:
+        """For each health key (at most 1,000), the last failed attempt of each of its latest failed callbacks
+        (at most `per_endpoint`, capped at MAX_RECENT_FAILURES), newest first."""
 
     @abc.abstractmethod
     async def list_endpoints(

@@ -82,6 +82,12 @@ class Outbox(typing.Protocol):
         before `until` to `until` (it was paused); other accounts' callbacks to the same URL are left alone."""
 
     @abc.abstractmethod
+    async def advance_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
+        """Make every unleased pending callback of `health_key` (one account's endpoint) due after `now`, at or
+        before `until`, due now (its pause, which ended at `until`, was lifted early); other accounts' callbacks
+        to the same URL are left alone. Wakes the dispatchers. Returns how many moved."""
+
+    @abc.abstractmethod
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         """Cancel these callbacks if still pending; return how many were."""
 

@@ -6,8 +6,11 @@ import fastapi
 import fastapi.staticfiles
 
 from dlrhub.web import (
+    account_actions,
+    accounts,
     callbacks_page,
     docs_pages,
+    endpoints,
     login,
     message_page,
     messages,
@@ -26,6 +29,9 @@ ROUTERS: tuple[fastapi.APIRouter, ...] = (
     message_page.operator,
     message_page.customer,
     callbacks_page.router,
+    endpoints.router,
+    accounts.router,
+    account_actions.router,
     docs_pages.router,
 )
 

@@ -31,17 +31,27 @@ class DispatchCache:
         return cached[0] if cached is not None else breaker.fresh(endpoint, now)
 
     def put(self, endpoint: models.Endpoint) -> None:
-        """This process changed `endpoint`'s health: trust it from now."""
-        self._endpoints[endpoint.endpoint] = (endpoint, time.monotonic())
+        """This process changed `endpoint`'s (a health key's) health. The entry keeps the age of its last read
+        from the store, so an endpoint this process keeps judging is still re-read every `endpoint_cache_s`: that is how an
+        operator's pause, resume or reset reaches a running dispatcher."""
+        read_at = self._endpoints.get(endpoint.endpoint, (None, -1.0))[1]
+        self._endpoints[endpoint.endpoint] = (endpoint, read_at)
+
+    def _stale(self, endpoint: str, fresh_after: float, now: dt.datetime) -> bool:
+        cached = self._endpoints.get(endpoint)
+        if cached is None or cached[1] < fresh_after:
+            return True
+        # Callbacks claimed for a paused endpoint would be held back to its pause's end: read it again first,
+        # in case an operator resumed it (one read by key, only while it is paused).
+        return breaker.admission(cached[0], now) is breaker.Admission.WAIT
 
     async def health(
         self, endpoints: set[str], now: dt.datetime, dirty: Container[str]
     ) -> dict[str, models.Endpoint]:
-        """The health of `endpoints`, re-reading stale ones unless `dirty` (changed here, not yet stored)."""
+        """The health of `endpoints`, re-reading stale ones (and paused ones) unless `dirty` (changed here, not
+        yet stored)."""
         fresh_after = time.monotonic() - self.config.endpoint_cache_s
-        stale = [
-            e for e in endpoints if e not in dirty and self._endpoints.get(e, (None, -1.0))[1] < fresh_after
-        ]
+        stale = [e for e in endpoints if e not in dirty and self._stale(e, fresh_after, now)]
         if stale:
             stored = await self.store.get_endpoints(stale)
             stamp = time.monotonic()

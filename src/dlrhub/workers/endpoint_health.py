@@ -18,7 +18,7 @@ from dlrhub.workers import dispatch_log
 
 
 def keyed(cb: models.Callback) -> models.Callback:
-    """`cb` with its health key: one written without (by a process older than migration 0022, during an upgrade)
+    """`cb` with its health key: one written without (by a process older than migration 0021, during an upgrade)
     gets the key derived from its account and URL, so it is judged as its own account's endpoint all the same."""
     if cb.health_key:
         return cb

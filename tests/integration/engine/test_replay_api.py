@@ -191,3 +191,46 @@ async def test_replay_refuses_bad_requests(db):
         assert unknown.status_code == 404
         assert (await http.get("/v1/messages/nope/callbacks", headers=AUTH)).status_code == 404
         assert (await http.get("/v1/callbacks/nope", headers=AUTH)).status_code == 404
+
+
+async def test_endpoints_pause_and_resume_over_http(db):
+    account = make_account()
+    await db.create_account(account, [])
+    key = f"{account.id}:https://hooks.example:443/x"
+    async with client(db) as http:
+        body = {"endpoint": "https://Hooks.example/x", "minutes": 30, "reason": "their deploy"}
+        # Never judged: the URL alone names no account's endpoint.
+        alone = await http.post("/v1/endpoints/pause", json=body, headers=AUTH)
+        assert alone.status_code == 404, alone.text
+        body["account"] = account.id
+        paused = await http.post("/v1/endpoints/pause", json=body, headers=AUTH)
+        assert paused.status_code == 200, paused.text
+        assert (paused.json()["endpoint"], paused.json()["account_id"], paused.json()["state"]) == (
+            key,
+            account.id,
+            "paused",
+        )
+        until = dt.datetime.fromisoformat(paused.json()["paused_until"])
+        assert dt.timedelta(minutes=29) < until - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=30)
+        both = {**body, "until": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()}
+        assert (await http.post("/v1/endpoints/pause", json=both, headers=AUTH)).status_code == 422
+        no_reason = {"endpoint": key, "minutes": 5}
+        assert (await http.post("/v1/endpoints/pause", json=no_reason, headers=AUTH)).status_code == 422
+        # Now stored, the URL alone names it; so does its key.
+        resume = {"endpoint": "https://hooks.example/x?y=1", "reason": "deployed"}
+        resumed = await http.post("/v1/endpoints/resume", json=resume, headers=AUTH)
+        assert resumed.status_code == 200, resumed.text
+        again = await http.post("/v1/endpoints/resume", json={**resume, "endpoint": key}, headers=AUTH)
+        assert again.status_code == 200  # still paused, its pause already over: resuming it again is harmless
+        wrong = await http.post("/v1/endpoints/resume", json={**resume, "account": "acc_other"}, headers=AUTH)
+        assert wrong.status_code == 404
+        unknown = await http.post(
+            "/v1/endpoints/resume", json={**resume, "endpoint": "http://x.example"}, headers=AUTH
+        )
+        assert unknown.status_code == 404
+        entries = await db.list_audit(store.AuditFilter())
+        assert [(e.action, e.target) for e in reversed(entries)] == [
+            ("endpoint.pause", key),
+            ("endpoint.resume", key),
+            ("endpoint.resume", key),
+        ]

@@ -124,7 +124,7 @@ async def test_endpoint_health_round_trip(db):
     assert await db.list_endpoints((models.EndpointState.PAUSED,), account_id="acc_10") == []
     await db.put_endpoints([breaker.reset(other, now)])
     healed = breaker.reset(paused, now)
-    await db.put_endpoints([healed])
+    await db.put_endpoints([healed], overrule=True)
     counts = await db.count_endpoints()
     assert (counts[models.EndpointState.HEALTHY], counts[models.EndpointState.DISABLED]) == (3, 1)
 

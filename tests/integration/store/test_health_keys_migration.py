@@ -1,4 +1,4 @@
-"""Migration 0022 gives callbacks their account's health key and moves host-wide endpoint health to the accounts'
+"""Migration 0021 gives callbacks their account's health key and moves host-wide endpoint health to the accounts'
 endpoints that failed there, on both backends."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from tests.integration.store.test_endpoint_rekey import endpoint, execute
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
-MIGRATION = "0022_endpoint_health_keys"
+MIGRATION = "0021_endpoint_health_keys"
+#: Its index on `callbacks.health_key`, applied after it.
+FAILED_INDEX = "0022_callbacks_health_failed"
 H, P, D = models.EndpointState.HEALTHY, models.EndpointState.PAUSED, models.EndpointState.DISABLED
 
 INSERT_CALLBACK = """
@@ -19,7 +21,7 @@ INSERT INTO callbacks (id, event_id, account_id, dialect, order_key, seq, method
                        due_at, created_at, updated_at, last_outcome)
 VALUES ($1, 'e', $2, 'native', $1, 1, 'POST', $3, $4, $5, $6, $7, $7, $7, $8)
 """
-#: id -> (account, url, state, last outcome, updated at), stored before 0022 (host-wide health).
+#: id -> (account, url, state, last outcome, updated at), stored before 0021 (host-wide health).
 CALLBACKS = {
     # A's endpoint answered 410 and disabled the host; B's callbacks there were its victims (no attempt).
     "a1": ("acc_a", "http://gw.example/dr?id=1", "failed", "http_status", NOW),
@@ -33,11 +35,12 @@ CALLBACKS = {
 
 
 async def unmigrate(db: store.Store) -> None:
-    """Put the schema back as it was before 0022 (its column and index gone), keeping the rows."""
+    """Put the schema back as it was before 0021 (its column and the indexes on it gone), keeping the rows."""
+    await execute(db, "DROP INDEX callbacks_health_failed")
     await execute(db, "DROP INDEX callbacks_health")
     await execute(db, "ALTER TABLE callbacks DROP COLUMN health_key")
     await execute(db, "CREATE INDEX callbacks_endpoint ON callbacks (endpoint) WHERE state = 'pending'")
-    await execute(db, "DELETE FROM schema_migrations WHERE name = $1", MIGRATION)
+    await execute(db, "DELETE FROM schema_migrations WHERE name = $1 OR name = $2", MIGRATION, FAILED_INDEX)
 
 
 async def test_migration_keys_callbacks_and_gives_host_health_to_the_endpoints_that_failed(db: store.Store):
@@ -54,7 +57,7 @@ async def test_migration_keys_callbacks_and_gives_host_health_to_the_endpoints_t
         ]
     )
 
-    assert await db.migrate() == [MIGRATION]
+    assert await db.migrate() == [MIGRATION, FAILED_INDEX]
 
     keys = {r[0]: r[1] for r in await execute(db, "SELECT id, health_key FROM callbacks")}
     assert keys == {

@@ -136,6 +136,7 @@ async def test_a_read_token_reads_the_admin_api_and_changes_nothing(api) -> None
     assert ("POST", "/v1/admin/tokens") in changes and ("DELETE", "/v1/admin/tokens/x") in changes
     # Outside the admin API, the state-changing routes a read token must not reach either.
     changes += [("POST", "/v1/events"), ("POST", "/v1/callbacks/replay"), ("POST", "/v1/endpoints/reset")]
+    changes += [("POST", "/v1/endpoints/pause"), ("POST", "/v1/endpoints/resume")]
     for method, path in changes:
         answer = await api.http.request(method, path, json={}, headers=bearer(ops))
         assert answer.status_code == 403, (method, path, answer.text)

@@ -103,7 +103,7 @@ def _old_key_url(key: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-#: The URLs whose callbacks 0022 gives a health key: pending ones, and those whose last attempt failed at a host
+#: The URLs whose callbacks 0021 gives a health key: pending ones, and those whose last attempt failed at a host
 #: judged unhealthy (their keys take its state). Finished callbacks of healthy hosts keep '' (see `urls.health_key`).
 HEALTH_URLS = (
     "SELECT DISTINCT url FROM callbacks WHERE state = 'pending' OR (last_outcome <> 'ok'"
@@ -119,5 +119,5 @@ def _health_targets(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str]]:
 #: Migration name -> the prelude it needs.
 PRELUDES = {
     "0002_endpoint_keys": Prelude(OLD_ENDPOINT_KEYS, _endpoint_keys),
-    "0022_endpoint_health_keys": Prelude(HEALTH_URLS, _health_targets),
+    "0021_endpoint_health_keys": Prelude(HEALTH_URLS, _health_targets),
 }

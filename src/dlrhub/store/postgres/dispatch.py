@@ -22,6 +22,12 @@ DEFER_ENDPOINT = """
 UPDATE callbacks SET due_at = $2, updated_at = $3
 WHERE health_key = $1 AND state = 'pending' AND due_at < $2 AND (lease_until IS NULL OR lease_until < $3)
 """
+#: Resume: the callbacks to one account's endpoint (health key) that a pause pushed to its end (due after now, at
+#: or before `until`) are due now (index `callbacks_health`).
+ADVANCE_ENDPOINT = """
+UPDATE callbacks SET due_at = $3, updated_at = $3
+WHERE health_key = $1 AND state = 'pending' AND due_at > $3 AND due_at <= $2 AND (lease_until IS NULL OR lease_until < $3)
+"""
 CANCEL = """
 UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = $2
 WHERE id = ANY($1::text[]) AND state = 'pending'
@@ -63,6 +69,21 @@ INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, pau
 SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
 ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failures = excluded.consecutive_failures,
     failing_since = excluded.failing_since, paused_until = excluded.paused_until, updated_at = excluded.updated_at
+"""
+#: A pause still running is neither ended nor shortened by the dispatcher (its view may predate an operator's
+#: pause): only a disable, or an operator's overruling write (`UPSERT_ENDPOINTS` itself), replaces it.
+KEEP_PAUSE = """
+WHERE NOT (endpoints.state = 'paused' AND excluded.state <> 'disabled' AND endpoints.paused_until > excluded.updated_at
+    AND (excluded.paused_until IS NULL OR excluded.paused_until < endpoints.paused_until))
+"""
+#: The last failed attempt of each of an endpoint's (health key's) latest failed callbacks (index
+#: `callbacks_health_failed`).
+RECENT_FAILURES = """
+SELECT e.endpoint, a.* FROM unnest($1::text[]) AS e(endpoint)
+CROSS JOIN LATERAL (SELECT id, attempts FROM callbacks WHERE health_key = e.endpoint AND last_outcome <> 'ok'
+    ORDER BY updated_at DESC LIMIT $2) AS c
+JOIN attempts AS a ON a.callback_id = c.id AND a.number = c.attempts
+ORDER BY e.endpoint, a.started_at DESC
 """
 GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint = ANY($1::text[])"
 #: Health keys start with their account's id and `:` (`urls.health_key`); `$2` is '' for every account.
@@ -119,6 +140,14 @@ class PostgresDispatch(core.PostgresCore):
         pool = await self.pool()
         return _count(await pool.execute(DEFER_ENDPOINT, health_key, until, now))
 
+    async def advance_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            count = _count(await conn.execute(ADVANCE_ENDPOINT, health_key, until, now))
+            if count:
+                await conn.execute(NOTIFY, core.CALLBACKS_CHANNEL)
+        return count
+
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         if not ids:
             return 0
@@ -174,12 +203,12 @@ class PostgresDispatch(core.PostgresCore):
         found = await pool.fetch(GET_ENDPOINTS, endpoints)
         return {r["endpoint"]: rows.from_row(models.Endpoint, r) for r in found}
 
-    async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
+    async def put_endpoints(self, endpoints: list[models.Endpoint], *, overrule: bool = False) -> None:
         if not endpoints:
             return
         pool = await self.pool()
         await pool.execute(
-            UPSERT_ENDPOINTS,
+            UPSERT_ENDPOINTS if overrule else UPSERT_ENDPOINTS + KEEP_PAUSE,
             [e.endpoint for e in endpoints],
             [e.state.value for e in endpoints],
             [e.consecutive_failures for e in endpoints],
@@ -187,6 +216,18 @@ class PostgresDispatch(core.PostgresCore):
             [e.paused_until for e in endpoints],
             [e.updated_at for e in endpoints],
         )
+
+    async def recent_failures(
+        self, endpoints: list[str], per_endpoint: int
+    ) -> dict[str, list[models.Attempt]]:
+        limit = max(0, min(per_endpoint, nouns.MAX_RECENT_FAILURES))
+        pool = await self.pool()
+        found = await pool.fetch(RECENT_FAILURES, endpoints[:1000], limit)
+        out: dict[str, list[models.Attempt]] = {e: [] for e in endpoints[:1000]}
+        for r in found:
+            row = dict(r)
+            out[row.pop("endpoint")].append(rows.from_row(models.Attempt, row))
+        return out
 
     async def list_endpoints(
         self, states: tuple[models.EndpointState, ...] = (), *, account_id: str | None = None

@@ -26,6 +26,13 @@ DEFER_ENDPOINT = (
     " WHERE health_key = ? AND state = 'pending' AND due_at < ? AND (lease_until IS NULL OR lease_until < ?)"
     " AND rowid > ? ORDER BY rowid LIMIT ?) RETURNING rowid"
 )
+#: Resume: the callbacks to one account's endpoint (health key) that a pause pushed to its end (due after now, at
+#: or before `until`) are due now (index `callbacks_health`).
+ADVANCE_ENDPOINT = (
+    "UPDATE callbacks SET due_at = ?, updated_at = ? WHERE rowid IN (SELECT rowid FROM callbacks"
+    " WHERE health_key = ? AND state = 'pending' AND due_at > ? AND due_at <= ?"
+    " AND (lease_until IS NULL OR lease_until < ?) AND rowid > ? ORDER BY rowid LIMIT ?) RETURNING rowid"
+)
 CANCEL = (
     "UPDATE callbacks SET state = 'cancelled', lease_until = NULL, lease_owner = NULL, updated_at = ?"
     " WHERE id = ? AND state = 'pending'"
@@ -60,6 +67,20 @@ INSERT INTO endpoints (endpoint, state, consecutive_failures, failing_since, pau
 VALUES (:endpoint, :state, :consecutive_failures, :failing_since, :paused_until, :updated_at)
 ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failures = excluded.consecutive_failures,
     failing_since = excluded.failing_since, paused_until = excluded.paused_until, updated_at = excluded.updated_at
+"""
+#: A pause still running is neither ended nor shortened by the dispatcher (its view may predate an operator's
+#: pause): only a disable, or an operator's overruling write (`UPSERT_ENDPOINT` itself), replaces it.
+KEEP_PAUSE = """
+WHERE NOT (endpoints.state = 'paused' AND excluded.state <> 'disabled' AND endpoints.paused_until > excluded.updated_at
+    AND (excluded.paused_until IS NULL OR excluded.paused_until < endpoints.paused_until))
+"""
+#: The last failed attempt of each of an endpoint's (health key's) latest failed callbacks (index
+#: `callbacks_health_failed`).
+RECENT_FAILURES = """
+SELECT a.* FROM (SELECT id, attempts FROM callbacks WHERE health_key = ? AND last_outcome <> 'ok'
+    ORDER BY updated_at DESC LIMIT ?) AS c
+JOIN attempts AS a ON a.callback_id = c.id AND a.number = c.attempts
+ORDER BY a.started_at DESC
 """
 GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint IN (SELECT value FROM json_each(?))"
 #: Health keys start with their account's id and `:` (`urls.health_key`); `:account` is '' for every account.
@@ -105,6 +126,14 @@ class SqliteDispatch(core.SqliteCore):
     async def defer_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
         params = (until.timestamp(), now.timestamp(), health_key, until.timestamp(), now.timestamp())
         return await self._update_all(DEFER_ENDPOINT, params)
+
+    async def advance_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
+        stamp = now.timestamp()
+        params = (stamp, stamp, health_key, stamp, until.timestamp(), stamp)
+        count = await self._update_all(ADVANCE_ENDPOINT, params)
+        if count:
+            self._notify_callbacks()
+        return count
 
     async def cancel_callbacks(self, ids: list[str], now: dt.datetime) -> int:
         if not ids:
@@ -166,11 +195,23 @@ class SqliteDispatch(core.SqliteCore):
         found = await self._read(lambda conn: conn.execute(GET_ENDPOINTS, (_json(endpoints),)).fetchall())
         return {r["endpoint"]: rows.from_row(models.Endpoint, r) for r in found}
 
-    async def put_endpoints(self, endpoints: list[models.Endpoint]) -> None:
+    async def put_endpoints(self, endpoints: list[models.Endpoint], *, overrule: bool = False) -> None:
         if not endpoints:
             return
         params = [rows.to_row(e, core.BACKEND) for e in endpoints]
-        await self._tx(lambda conn: conn.executemany(UPSERT_ENDPOINT, params))
+        sql = UPSERT_ENDPOINT if overrule else UPSERT_ENDPOINT + KEEP_PAUSE
+        await self._tx(lambda conn: conn.executemany(sql, params))
+
+    async def recent_failures(
+        self, endpoints: list[str], per_endpoint: int
+    ) -> dict[str, list[models.Attempt]]:
+        limit = max(0, min(per_endpoint, nouns.MAX_RECENT_FAILURES))
+
+        def run(conn: sqlite3.Connection) -> dict[str, list[sqlite3.Row]]:
+            return {e: conn.execute(RECENT_FAILURES, (e, limit)).fetchall() for e in endpoints[:1000]}
+
+        found = await self._read(run)
+        return {e: [rows.from_row(models.Attempt, r) for r in found_rows] for e, found_rows in found.items()}
 
     async def list_endpoints(
         self, states: tuple[models.EndpointState, ...] = (), *, account_id: str | None = None
