@@ -39,8 +39,12 @@ async def test_a_worker_serves_its_metrics_on_its_own_port(pg_url, tmp_path):
                     text = (await http.get("/metrics")).text
                 except httpx.TransportError:
                     return False  # not listening yet
-                return 'dlrhub_callback_attempts_total{outcome="ok"} 5.0' in text and (
-                    f'account_id="{account.id}"' in text
+                # Attempts are counted when judged, the store's counts (the backlog) once the results are
+                # flushed: wait for both.
+                return (
+                    'dlrhub_callback_attempts_total{outcome="ok"} 5.0' in text
+                    and f'account_id="{account.id}"' in text
+                    and re.search(r'dlrhub_callback_backlog\{dialect="native"\} 1\.0', text) is not None
                 )
 
             await harness.wait_until(scraped, 60, worker)
