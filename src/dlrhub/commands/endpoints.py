@@ -19,6 +19,7 @@ from dlrhub import runtime
 from dlrhub.api.callbacks import endpoint_json
 from dlrhub.commands import session
 from dlrhub.core import errors, models, urls
+from dlrhub.services import endpoint_limits as limits
 from dlrhub.services import endpoints
 
 app = typer.Typer(
@@ -148,5 +149,73 @@ def reset(
         async with session.migrated_hub(config, console) as hub:
             healthy = await endpoints.reset(hub, endpoint, session.actor(), reason, account_id=account)
         _print(healthy, "reset", as_json)
+
+    runtime.start(main)
+
+
+def _print_limit(limit: dict[str, object], what: str, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(limit, default=str) + "\n")
+        return
+    line = f"endpoint {limit['endpoint']} {what}: {limit['rate_per_s']}/s, burst {limit['burst']}"
+    console.print(line, markup=False, highlight=False)
+
+
+@app.command("limit")
+def limit(
+    endpoint: Annotated[
+        str, typer.Option(help="A callback URL or `scheme://host:port`: its host is limited.")
+    ],
+    rate: Annotated[float, typer.Option(min=0.001, max=limits.MAX_RATE, help="Requests a second.")],
+    burst: Annotated[
+        int | None, typer.Option(min=1, max=limits.MAX_BURST, help="Requests at once (default: the rate).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Pace every account's callbacks to one destination host to a rate (requests a second), for a receiver
+    behind a gateway with a fixed TPS. Running dispatchers apply it within `endpoint_cache_s`."""
+    config = session.load_settings(console)
+
+    async def main() -> None:
+        async with session.migrated_hub(config, console) as hub:
+            made = await limits.set_limit(hub, session.actor(), endpoint, rate, burst)
+        _print_limit(limits.limit_json(made), "limited", as_json)
+
+    runtime.start(main)
+
+
+@app.command("unlimit")
+def unlimit(
+    endpoint: Annotated[str, typer.Option(help="A callback URL or `scheme://host:port`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Remove a destination host's rate limit (whoever set it)."""
+    config = session.load_settings(console)
+
+    async def main() -> None:
+        async with session.migrated_hub(config, console) as hub:
+            gone = await limits.remove(hub, session.actor(), endpoint)
+        _print_limit(limits.limit_json(gone), "unlimited (was)", as_json)
+
+    runtime.start(main)
+
+
+@app.command("limits")
+def limit_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every destination host's rate limit, with who set it."""
+    config = session.load_settings(console)
+
+    async def main() -> None:
+        async with session.migrated_hub(config, console) as hub:
+            found = await limits.listing(hub)
+        if as_json:
+            sys.stdout.write(
+                json.dumps({"limits": [limits.limit_json(x) for x in found]}, default=str) + "\n"
+            )
+            return
+        table = Table("endpoint", "rate/s", "burst", "set by", "updated")
+        for x in found:
+            table.add_row(x.endpoint, f"{x.rate_per_s:g}", str(x.burst), x.set_by, x.updated_at.isoformat())
+        console.print(table)
 
     runtime.start(main)

@@ -109,3 +109,16 @@ class RetiredKey:
     secret: str
     account_id: str
     valid_until: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EndpointLimit:
+    """A rate limit on one destination host (`urls.endpoint_key`): the dispatcher starts at most `rate_per_s`
+    attempts a second there, after a first `burst`."""
+
+    endpoint: str
+    rate_per_s: float
+    burst: int
+    #: The actor that set it (`operator` rights: a token name; an account's: `account:<id>`).
+    set_by: str
+    updated_at: dt.datetime

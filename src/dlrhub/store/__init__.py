@@ -7,7 +7,7 @@ from dlrhub.planning.events import IngestResult
 from dlrhub.store.activity import Activity, ZaloResult
 from dlrhub.store.backends import from_url
 from dlrhub.store.base import Ingest, Store
-from dlrhub.store.control import Apps, AuditFilter, AuditLog, Keys, Ledger, Tokens
+from dlrhub.store.control import Apps, AuditFilter, AuditLog, EndpointLimits, Keys, Ledger, Tokens
 from dlrhub.store.feed import FEED_START, Feed, FeedEvent, FeedPosition, Undelivered
 from dlrhub.store.nouns import (
     MAX_SEARCH_ROWS,
@@ -40,6 +40,7 @@ __all__ = [
     "CallbackFilter",
     "Callbacks",
     "ChannelQueue",
+    "EndpointLimits",
     "Endpoints",
     "Feed",
     "FeedEvent",

@@ -87,6 +87,7 @@ class Store(
     nouns.Endpoints,
     nouns.Signatures,
     control.Tokens,
+    control.EndpointLimits,
     control.AuditLog,
     control.Apps,
     control.Keys,

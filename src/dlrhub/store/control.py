@@ -80,6 +80,26 @@ class Tokens(typing.Protocol):
         """Set the token's `last_used_at` to `now` unless it was set at or after `stale_before`."""
 
 
+class EndpointLimits(typing.Protocol):
+    """Rate limits per destination host (`urls.endpoint_key`), at most one each."""
+
+    @abc.abstractmethod
+    async def put_endpoint_limit(self, limit: control.EndpointLimit) -> None:
+        """Set (or replace) the limit of `limit.endpoint`."""
+
+    @abc.abstractmethod
+    async def get_endpoint_limit(self, endpoint: str) -> control.EndpointLimit | None:
+        """The limit of `endpoint`, if one is set."""
+
+    @abc.abstractmethod
+    async def list_endpoint_limits(self) -> list[control.EndpointLimit]:
+        """Every limit, by endpoint."""
+
+    @abc.abstractmethod
+    async def delete_endpoint_limit(self, endpoint: str) -> bool:
+        """Remove the limit of `endpoint`; whether there was one."""
+
+
 class AuditLog(typing.Protocol):
     """The admin actions taken: appended, never changed."""
 

@@ -1,0 +1,37 @@
+"""Rate limits per destination host on SQLite."""
+
+from __future__ import annotations
+
+from dlrhub.core import control
+from dlrhub.store import rows
+from dlrhub.store.sqlite import core
+
+UPSERT = (
+    "INSERT INTO endpoint_limits (endpoint, rate_per_s, burst, set_by, updated_at)"
+    " VALUES (:endpoint, :rate_per_s, :burst, :set_by, :updated_at)"
+    " ON CONFLICT (endpoint) DO UPDATE SET rate_per_s = excluded.rate_per_s, burst = excluded.burst,"
+    " set_by = excluded.set_by, updated_at = excluded.updated_at"
+)
+
+
+class SqliteEndpointLimits(core.SqliteCore):
+    """Rate limits per destination host."""
+
+    async def put_endpoint_limit(self, limit: control.EndpointLimit) -> None:
+        row = rows.to_row(limit, core.BACKEND)
+        await self._tx(lambda conn: conn.execute(UPSERT, row))
+
+    async def get_endpoint_limit(self, endpoint: str) -> control.EndpointLimit | None:
+        sql = "SELECT * FROM endpoint_limits WHERE endpoint = ?"
+        row = await self._read(lambda c: c.execute(sql, (endpoint,)).fetchone())
+        return None if row is None else rows.from_row(control.EndpointLimit, row)
+
+    async def list_endpoint_limits(self) -> list[control.EndpointLimit]:
+        found = await self._read(
+            lambda c: c.execute("SELECT * FROM endpoint_limits ORDER BY endpoint").fetchall()
+        )
+        return [rows.from_row(control.EndpointLimit, r) for r in found]
+
+    async def delete_endpoint_limit(self, endpoint: str) -> bool:
+        sql = "DELETE FROM endpoint_limits WHERE endpoint = ?"
+        return bool(await self._tx(lambda conn: conn.execute(sql, (endpoint,)).rowcount == 1))
