@@ -20,7 +20,7 @@ from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
-from dlrhub.workers import dispatch_log, endpoint_health, gate
+from dlrhub.workers import dispatch_log, endpoint_health, gate, pacing
 from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
@@ -29,8 +29,8 @@ log = logging.getLogger("dlrhub.dispatch")
 EndpointHook = Callable[[models.Callback, models.Endpoint, models.Endpoint], None]
 
 
-class DispatchStore(store.Outbox, store.Endpoints, store.Accounts, typing.Protocol):
-    """What the dispatcher uses of the store: the outbox, endpoint health, and accounts' signing secrets."""
+class DispatchStore(store.Outbox, store.Endpoints, store.Accounts, store.EndpointLimits, typing.Protocol):
+    """What the dispatcher uses of the store: the outbox, endpoint health and limits, accounts' signing secrets."""
 
 
 class Dispatcher:
@@ -67,6 +67,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self.caches = cache_.DispatchCache(db, self.config)
         self.judgements = endpoint_health.Judgements(self.caches)
+        #: Rate limits per destination: a callback waits in its lane's FIFO, slotless, for its token.
+        self.pacer = pacing.Pacer(db, self.config.endpoint_cache_s)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._stopping = False
@@ -183,6 +185,7 @@ class Dispatcher:
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
         health = await self.caches.health({cb.health_key for cb in claimed}, now, self.judgements.dirty)
         secrets = await self.caches.secrets({cb.account_id for cb in claimed})
+        await self.pacer.refresh()
         release: list[tuple[str, dt.datetime]] = []
         cancel: list[str] = []
         later = now + dt.timedelta(seconds=self.config.defer_s)
@@ -213,9 +216,13 @@ class Dispatcher:
         lanes = self.lanes
         if not self._stopping and lanes.free(endpoint):
             now = self.clock()
+            budget = self.pacer.allowance(endpoint)  # None: no rate limit on this destination
             opened = gate.open_lane(
-                lanes, endpoint, lambda key: self.caches.endpoint(key, now), now, self._fresh_s
+                lanes, endpoint, lambda key: self.caches.endpoint(key, now), now, self._fresh_s, budget
             )
+            self.pacer.took(endpoint, len(opened.start))
+            if budget is not None and len(opened.start) >= budget and lanes.free(endpoint):
+                self.pacer.wake(endpoint, self._pump)  # out of tokens: pumped again when the next is due
             if opened.release or opened.cancel:
                 self._released.extend(opened.release)
                 self._cancelled.extend(opened.cancel)
@@ -324,6 +331,7 @@ class Dispatcher:
     async def _drain(self) -> None:
         """Wait for attempts in flight (up to the sender's timeout), then give back what was never sent."""
         self._stopping = True
+        self.pacer.close()
         self.lanes.clear()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.sender.config.timeout_s + 1.0)

@@ -33,15 +33,17 @@ def open_lane(
     health: Callable[[str], models.Endpoint],
     now: dt.datetime,
     fresh_s: float,
+    budget: int | None = None,
 ) -> Opened:
     """Start waiting callbacks of `endpoint` while it has free slots, each as its health key's breaker allows.
 
     `health(key)` is the key's health as the dispatcher knows it. A callback claimed more than `fresh_s` seconds
     ago is given back due `now` (its lease could run out mid-attempt). Starting takes the slot (`lanes.start`)
-    and, for a probe, marks the key `lanes.probing`; the caller sends what is in `start`.
+    and, for a probe, marks the key `lanes.probing`; the caller sends what is in `start`. At most `budget` start
+    (a rate limit's tokens, `workers/pacing.py`; None: as many as there are slots).
     """
     opened = Opened()
-    while lanes.load[endpoint] < lanes.slots:
+    while lanes.load[endpoint] < lanes.slots and (budget is None or len(opened.start) < budget):
         # A key with a probe in flight keeps its callbacks waiting for the probe's answer.
         waiting = lanes.pop(endpoint, lanes.probing)
         if waiting is None:
