@@ -22,6 +22,10 @@ CUSTOMER_ROUTES = {
     # Tried in test_feed_api.py: naming another account answers 403.
     ("GET", "/v1/feed/events"),
     ("GET", "/v1/callbacks/undelivered"),
+    # Tried in test_endpoint_limits_api.py: only hosts of its own callbacks, only limits it set.
+    ("PUT", "/v1/endpoint-limits"),
+    ("GET", "/v1/endpoint-limits"),
+    ("DELETE", "/v1/endpoint-limits"),
 }
 
 

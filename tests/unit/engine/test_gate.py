@@ -101,3 +101,19 @@ def test_a_callback_stored_without_a_key_is_judged_as_its_accounts_endpoint():
     old = dataclasses.replace(bare, health_key="")
     assert endpoint_health.keyed(old).health_key == urls.health_key("acc_a", "http://h/dr") == A
     assert endpoint_health.keyed(bare) is bare
+
+
+def test_a_budget_starts_at_most_that_many_in_order_and_the_rest_keep_waiting_slotless():
+    held = lane(waiting(0, A), waiting(1, A), waiting(2, B), slots=4)
+    out = gate.open_lane(held, HOST, health().__getitem__, NOW, fresh_s=60.0, budget=1)
+    assert ids(out.start) == ["acc_a-0"] and held.load[HOST] == 1
+    assert held.waiting(HOST) == 2 and held.free(HOST)
+    assert gate.open_lane(held, HOST, health().__getitem__, NOW, fresh_s=60.0, budget=0).start == []
+    out = gate.open_lane(held, HOST, health().__getitem__, NOW, fresh_s=60.0, budget=5)
+    assert ids(out.start) == ["acc_a-1", "acc_b-2"]
+
+
+def test_a_budget_still_gives_back_a_callback_held_past_its_lease():
+    held = lane(waiting(0, A, claimed=time.monotonic() - 120), waiting(1, A), slots=4)
+    out = gate.open_lane(held, HOST, health().__getitem__, NOW, fresh_s=60.0, budget=1)
+    assert out.release == [("acc_a-0", NOW)] and ids(out.start) == ["acc_a-1"]
