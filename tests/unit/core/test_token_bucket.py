@@ -42,5 +42,5 @@ def test_a_fractional_rate_waits_seconds_between_tokens() -> None:
 
 @pytest.mark.parametrize(("rate", "burst"), [(0.0, 1), (-1.0, 1), (1.0, 0)])
 def test_refuses_a_rate_or_burst_that_allows_nothing(rate: float, burst: int) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive rate"):
         TokenBucket(rate, burst, 0.0)
