@@ -21,6 +21,7 @@ PARTS = (
     store.Apps,
     store.Keys,
     store.Tokens,
+    store.EndpointLimits,
     store.Outbox,
     store.ChannelQueue,
     store.Retention,
