@@ -4,7 +4,9 @@ on a store with millions of messages and attempts, of which the last hour holds 
 Messages and attempts are generated in SQL: `--total` of each, `--hour` of them created in the last hour (evenly),
 the rest spread over the 30 days before; one message in ten went through the Zalo channel (a third of those
 refused), one attempt in twenty failed; 1 % of the callbacks gave up. Each read of the snapshot is timed on its
-own, then the whole snapshot, `--rounds` times; medians are printed.
+own, then the whole snapshot, `--rounds` times; medians are printed. Each of the four range reads alternates, round
+by round, with its bare query: the same SQL run by the bare driver on its own connection (`sqlite3` in the calling
+thread, one `asyncpg` connection), rows fetched and discarded; the line ends with store/bare.
 
     python bench/overview.py [--total 5000000] [--hour 360000] [--rounds 20] [--postgres postgresql://…/admin_db]
 
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -32,7 +35,9 @@ from dlrhub import settings, store
 from dlrhub.core import models
 from dlrhub.services import hub as hub_
 from dlrhub.services import overview
+from dlrhub.store.postgres import activity as pg_activity
 from dlrhub.store.postgres import core as pg_core
+from dlrhub.store.sqlite import activity as lite_activity
 from dlrhub.store.sqlite import core as lite_core
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -116,6 +121,63 @@ async def median_ms(call: Callable[[], Awaitable[Any]], rounds: int) -> float:
     return statistics.median(times)
 
 
+async def paired_ms(
+    call: Callable[[], Awaitable[Any]], bare: Callable[[], Awaitable[Any]], rounds: int
+) -> tuple[float, float]:
+    """Medians (ms) of `call` and `bare`, alternated round by round."""
+    await call()
+    await bare()  # warm both
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for side, fn in enumerate((call, bare)):
+            started = time.perf_counter()
+            await fn()
+            times[side].append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+#: The four range reads' SQL on each backend, by the store method that runs it.
+RANGE_SQL = {
+    "sqlite": {
+        "accepted_per_minute": lite_activity.ACCEPTED_PER_MINUTE,
+        "delivered_per_minute": lite_activity.DELIVERED_PER_MINUTE,
+        "finished_badly": lite_activity.FINISHED_BADLY,
+        "zalo_results": lite_activity.ZALO_RESULTS,
+    },
+    "postgres": {
+        "accepted_per_minute": pg_activity.ACCEPTED_PER_MINUTE,
+        "delivered_per_minute": pg_activity.DELIVERED_PER_MINUTE,
+        "finished_badly": pg_activity.FINISHED_BADLY,
+        "zalo_results": pg_activity.ZALO_RESULTS,
+    },
+}
+PER_MINUTE = {"accepted_per_minute", "delivered_per_minute"}
+
+
+def bare_reads(
+    backend: str, conn: Any, since: dt.datetime, until: dt.datetime
+) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """The bare driver running each range read's SQL with the store's parameters."""
+    reads: dict[str, Callable[[], Awaitable[Any]]] = {}
+    for name, sql in RANGE_SQL[backend].items():
+        if backend == "sqlite":
+            args: tuple[Any, ...] = (since.timestamp(), until.timestamp())
+            args += (since.timestamp(), 60) if name in PER_MINUTE else ()
+
+            async def lite(sql: str = sql, args: tuple[Any, ...] = args) -> Any:
+                return conn.execute(sql, args).fetchall()
+
+            reads[name] = lite
+        else:
+            pargs: tuple[Any, ...] = (since, until) + ((since, 60) if name in PER_MINUTE else ())
+
+            async def pg(sql: str = sql, pargs: tuple[Any, ...] = pargs) -> Any:
+                return await conn.fetch(sql, *pargs)
+
+            reads[name] = pg
+    return reads
+
+
 async def others(db: store.Store) -> None:
     """The snapshot's reads of a few rows each: the counts, the backlog's age, endpoints, OAs and their quota."""
     await db.callback_counts()
@@ -125,18 +187,26 @@ async def others(db: store.Store) -> None:
     await db.quota_used("2026-06-01")
 
 
-async def measure(db: store.Store, rounds: int) -> None:
+async def measure(db: store.Store, rounds: int, backend: str, conn: Any) -> None:
     since, until = overview.window(NOW)
     hub = hub_.Hub(settings=settings.Settings(), store=db, clock=lambda: NOW)
-    reads: dict[str, Callable[[], Awaitable[Any]]] = {
+    ranged: dict[str, Callable[[], Awaitable[Any]]] = {
         "accepted_per_minute": lambda: db.accepted_per_minute(since, until),
         "delivered_per_minute": lambda: db.delivered_per_minute(since, until),
         "finished_badly": lambda: db.finished_badly(since, until),
         "zalo_results": lambda: db.zalo_results(since, until),
+    }
+    bare = bare_reads(backend, conn, since, until)
+    for name, call in ranged.items():
+        mine, base = await paired_ms(call, bare[name], rounds)
+        print(
+            f"  {name:<22} {mine:8.1f} ms, bare {base:8.1f} ms, store/bare {mine / base:5.2f} (medians of {rounds})"
+        )
+    whole: dict[str, Callable[[], Awaitable[Any]]] = {
         "the other reads": lambda: others(db),
         "whole snapshot": lambda: overview.snapshot(hub),
     }
-    for name, call in reads.items():
+    for name, call in whole.items():
         print(f"  {name:<22} {await median_ms(call, rounds):8.1f} ms (median of {rounds})")
     found = await overview.snapshot(hub)
     print(f"  (the hour: {found.accepted.total:,} accepted, {found.delivered.total:,} delivered, "
@@ -149,7 +219,9 @@ async def run(args: argparse.Namespace) -> None:
         db = store.from_url(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         await db.migrate()
         await fill(db, "sqlite", args.total, args.hour)
-        await measure(db, args.rounds)
+        conn = sqlite3.connect(Path(tmp) / "bench.sqlite3")
+        await measure(db, args.rounds, "sqlite", conn)
+        conn.close()
         await db.close()
     if args.postgres:
         name = f"dlrhub_bench_overview_{os.getpid()}"
@@ -161,7 +233,9 @@ async def run(args: argparse.Namespace) -> None:
             db = store.from_url(url)
             await db.migrate()
             await fill(db, "postgres", args.total, args.hour)
-            await measure(db, args.rounds)
+            conn = await asyncpg.connect(url)
+            await measure(db, args.rounds, "postgres", conn)
+            await conn.close()
             await db.close()
         finally:
             await admin.execute(f"DROP DATABASE IF EXISTS {name}")
