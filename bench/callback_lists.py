@@ -3,7 +3,9 @@
 Fills a fresh store with `--callbacks` callbacks (90 % delivered, 5 % given up, 1 % cancelled, 4 % pending; 97
 accounts, 53 destinations, three dialects, one every 2.5 s back in time), then times one page (50 rows and one to
 know there is more) of each list the dashboard asks for, through `Callbacks.find_callbacks` as the page calls it,
-and prints the plan PostgreSQL or SQLite chose. The worst case is a filter nothing matches: the page then walks
+and, alternating round by round, the same SQL with the bare driver on its own connection (`sqlite3` in the calling
+thread, one `asyncpg` connection; `find_query` of each backend builds it), rows fetched and discarded; each line
+ends with store/bare. It also prints the plan PostgreSQL or SQLite chose. The worst case is a filter nothing matches: the page then walks
 every callback not delivered (the `callbacks_unsettled` index), never the delivered ones.
 
     python bench/callback_lists.py [--callbacks 1000000]
@@ -22,11 +24,13 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +129,15 @@ async def postgres_cost(conn: asyncpg.Connection, rounds: int) -> None:
     print_cost(times)
 
 
+#: The page whose plan is printed.
+ONE_ACCOUNT = store.CallbackFilter(
+    states=FAILED,
+    account_id="acc_7",
+    newest_first=True,
+    limit=51,
+)
+
+
 def cases(later: tuple[dt.datetime, str]) -> dict[str, store.CallbackFilter]:
     now = dt.datetime.now(dt.UTC)
     return {
@@ -144,27 +157,39 @@ def cases(later: tuple[dt.datetime, str]) -> dict[str, store.CallbackFilter]:
     }
 
 
-async def timed(db: store.Store, rounds: int) -> list[tuple[str, int, float, float]]:
+async def timed(
+    db: store.Store, rounds: int, bare: Callable[[store.CallbackFilter], Awaitable[Any]]
+) -> list[tuple[str, int, float, float, float]]:
+    """Per case: rows on the page, the store's p50 and max, the bare query's p50 (alternated round by round)."""
     deep = await db.find_callbacks(store.CallbackFilter(states=FAILED, newest_first=True, limit=5001))
     found = []
     for name, where in cases((deep[-1].created_at, deep[-1].id)).items():
         page = dataclasses.replace(where, newest_first=True, limit=51)
-        times = []
+        mine: list[float] = []
+        base: list[float] = []
         for _ in range(rounds):
             t0 = time.perf_counter()
             rows = await db.find_callbacks(page)
-            times.append((time.perf_counter() - t0) * 1000)
-        times.sort()
-        found.append((name, len(rows), statistics.median(times), times[-1]))
+            t1 = time.perf_counter()
+            await bare(page)
+            t2 = time.perf_counter()
+            mine.append((t1 - t0) * 1000)
+            base.append((t2 - t1) * 1000)
+        found.append((name, len(rows), statistics.median(mine), max(mine), statistics.median(base)))
     return found
 
 
-def report(backend: str, count: int, fill_s: float, found: list[tuple[str, int, float, float]]) -> None:
+def report(
+    backend: str, count: int, fill_s: float, found: list[tuple[str, int, float, float, float]]
+) -> None:
     print(
-        f"{backend}: {count:,} callbacks (filled in {fill_s:.1f} s); one page of 50, p50 / max of the rounds"
+        f"{backend}: {count:,} callbacks (filled in {fill_s:.1f} s); one page of 50: store p50 / max,"
+        " bare p50, store/bare"
     )
-    for name, rows, p50, worst in found:
-        print(f"  {name:<34} {rows:>3} rows  {p50:8.2f} ms  {worst:8.2f} ms")
+    for name, rows, p50, worst, bare in found:
+        print(
+            f"  {name:<34} {rows:>3} rows  {p50:8.2f} ms  {worst:8.2f} ms  {bare:8.2f} ms  {p50 / bare:5.2f}"
+        )
 
 
 async def on_sqlite(count: int, rounds: int, write_cost: int) -> None:
@@ -178,10 +203,14 @@ async def on_sqlite(count: int, rounds: int, write_cost: int) -> None:
             with conn:
                 conn.execute(FILL_SQLITE, {"count": count, "now": time.time()})
             fill_s = time.perf_counter() - t0
-            report("SQLite", count, fill_s, await timed(db, rounds))
-            sql = sqlite_dispatch.FIND + sqlite_dispatch.FIND_STATES + sqlite_dispatch.FIND_UNSETTLED
-            sql += sqlite_dispatch.FIND_ACCOUNT + sqlite_dispatch.FIND_END_NEWEST
-            params = {"states": '["failed","cancelled"]', "account_id": "acc_7", "limit": 51}
+            reader = sqlite3.connect(Path(folder) / "lists.sqlite3")
+
+            async def bare(where: store.CallbackFilter) -> Any:
+                return reader.execute(*sqlite_dispatch.find_query(where)).fetchall()
+
+            report("SQLite", count, fill_s, await timed(db, rounds, bare))
+            reader.close()
+            sql, params = sqlite_dispatch.find_query(ONE_ACCOUNT)
             plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
             print("  plan (failed, one account):", "; ".join(plan))
             if write_cost:
@@ -204,21 +233,14 @@ async def on_postgres(dsn: str, count: int, rounds: int, write_cost: int) -> Non
             await conn.execute(FILL_POSTGRES, count)
             await conn.execute("ANALYZE callbacks")
             fill_s = time.perf_counter() - t0
-            report("PostgreSQL", count, fill_s, await timed(db, rounds))
-            args: list[Any] = [
-                [],
-                None,
-                "acc_7",
-                None,
-                None,
-                ["failed", "cancelled"],
-                51,
-                None,
-                None,
-                None,
-                None,
-            ]
-            plan = await conn.fetch("EXPLAIN (COSTS OFF) " + pg_dispatch.FIND_NEWEST_UNSETTLED, *args)
+
+            async def bare(where: store.CallbackFilter) -> Any:
+                sql, args = pg_dispatch.find_query(where)
+                return await conn.fetch(sql, *args)
+
+            report("PostgreSQL", count, fill_s, await timed(db, rounds, bare))
+            sql, args = pg_dispatch.find_query(ONE_ACCOUNT)
+            plan = await conn.fetch("EXPLAIN (COSTS OFF) " + sql, *args)
             print("  plan (failed, one account):", "; ".join(r[0].strip() for r in plan if "Scan" in r[0]))
             if write_cost:
                 await postgres_cost(conn, write_cost)

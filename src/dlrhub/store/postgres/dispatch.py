@@ -97,6 +97,26 @@ COUNT_ENDPOINTS = "SELECT state, count(*) AS n FROM endpoints GROUP BY state"
 NOTIFY = "SELECT pg_notify($1, '')"
 
 
+def find_query(where: nouns.CallbackFilter) -> tuple[str, list[Any]]:
+    """The SQL and arguments of `find_callbacks` for `where` (bench/callback_lists.py runs them bare too)."""
+    args: list[Any] = [
+        list(where.ids),
+        where.message_id,
+        where.account_id,
+        where.created_from,
+        where.created_to,
+        [s.value for s in where.states],
+        max(0, min(where.limit, 100_000)),
+        where.endpoint,
+        where.dialect.value if where.dialect is not None else None,
+    ]
+    if not where.newest_first:
+        return FIND, args
+    before_at, before_id = where.before if where.before is not None else (None, None)
+    unsettled = where.states and models.CallbackState.SUCCEEDED not in where.states
+    return (FIND_NEWEST_UNSETTLED if unsettled else FIND_NEWEST), [*args, before_at, before_id]
+
+
 class PostgresDispatch(core.PostgresCore):
     """Endpoint health, release, cancel, replay and the LISTEN wake-up."""
 
@@ -160,24 +180,8 @@ class PostgresDispatch(core.PostgresCore):
 
     async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         pool = await self.pool()
-        args: list[Any] = [
-            list(where.ids),
-            where.message_id,
-            where.account_id,
-            where.created_from,
-            where.created_to,
-            [s.value for s in where.states],
-            max(0, min(where.limit, 100_000)),
-            where.endpoint,
-            where.dialect.value if where.dialect is not None else None,
-        ]
-        if where.newest_first:
-            before_at, before_id = where.before if where.before is not None else (None, None)
-            unsettled = where.states and models.CallbackState.SUCCEEDED not in where.states
-            sql = FIND_NEWEST_UNSETTLED if unsettled else FIND_NEWEST
-            found = await pool.fetch(sql, *args, before_at, before_id)
-        else:
-            found = await pool.fetch(FIND, *args)
+        sql, args = find_query(where)
+        found = await pool.fetch(sql, *args)
         return [rows.from_row(models.Callback, r) for r in found]
 
     async def requeue_callbacks(self, changes: list[tuple[str, str, str, str]], now: dt.datetime) -> int:

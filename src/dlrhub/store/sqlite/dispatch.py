@@ -95,6 +95,43 @@ def _json(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
+def find_query(where: nouns.CallbackFilter) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of `find_callbacks` for `where` (bench/callback_lists.py runs them bare too)."""
+    sql = FIND
+    params: dict[str, Any] = {"limit": max(0, min(where.limit, 100_000))}
+    if where.ids:
+        sql += FIND_IDS
+        params["ids"] = _json(list(where.ids))
+    if where.message_id is not None:
+        sql += FIND_MESSAGE
+        params["message_id"] = where.message_id
+    if where.account_id is not None:
+        sql += FIND_ACCOUNT
+        params["account_id"] = where.account_id
+    if where.created_from is not None:
+        sql += FIND_FROM
+        params["created_from"] = where.created_from.timestamp()
+    if where.created_to is not None:
+        sql += FIND_TO
+        params["created_to"] = where.created_to.timestamp()
+    if where.states:
+        sql += FIND_STATES
+        params["states"] = _json([s.value for s in where.states])
+        if models.CallbackState.SUCCEEDED not in where.states:
+            sql += FIND_UNSETTLED
+    if where.endpoint is not None:
+        sql += FIND_ENDPOINT
+        params["endpoint"] = where.endpoint
+    if where.dialect is not None:
+        sql += FIND_DIALECT
+        params["dialect"] = where.dialect.value
+    if where.before is not None and where.newest_first:
+        sql += FIND_BEFORE
+        params["before_at"], params["before_id"] = where.before[0].timestamp(), where.before[1]
+    sql += FIND_END_NEWEST if where.newest_first else FIND_END
+    return sql, params
+
+
 class SqliteDispatch(core.SqliteCore):
     """Endpoint health, release, cancel, replay and the in-process wake-up."""
 
@@ -145,38 +182,7 @@ class SqliteDispatch(core.SqliteCore):
         return await self._update_all(CANCEL_ENDPOINT, (now.timestamp(), health_key))
 
     async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
-        sql = FIND
-        params: dict[str, Any] = {"limit": max(0, min(where.limit, 100_000))}
-        if where.ids:
-            sql += FIND_IDS
-            params["ids"] = _json(list(where.ids))
-        if where.message_id is not None:
-            sql += FIND_MESSAGE
-            params["message_id"] = where.message_id
-        if where.account_id is not None:
-            sql += FIND_ACCOUNT
-            params["account_id"] = where.account_id
-        if where.created_from is not None:
-            sql += FIND_FROM
-            params["created_from"] = where.created_from.timestamp()
-        if where.created_to is not None:
-            sql += FIND_TO
-            params["created_to"] = where.created_to.timestamp()
-        if where.states:
-            sql += FIND_STATES
-            params["states"] = _json([s.value for s in where.states])
-            if models.CallbackState.SUCCEEDED not in where.states:
-                sql += FIND_UNSETTLED
-        if where.endpoint is not None:
-            sql += FIND_ENDPOINT
-            params["endpoint"] = where.endpoint
-        if where.dialect is not None:
-            sql += FIND_DIALECT
-            params["dialect"] = where.dialect.value
-        if where.before is not None and where.newest_first:
-            sql += FIND_BEFORE
-            params["before_at"], params["before_id"] = where.before[0].timestamp(), where.before[1]
-        sql += FIND_END_NEWEST if where.newest_first else FIND_END
+        sql, params = find_query(where)
         found = await self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [rows.from_row(models.Callback, r) for r in found]
 
