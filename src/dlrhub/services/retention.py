@@ -1,5 +1,8 @@
 """Retention: one pruning round deletes, kind by kind and in small chunks, the rows the settings no longer keep.
 
+Where the store partitions a table by time (PostgreSQL: attempts), the round first creates the partitions of the
+coming days, and drops a kind's partitions that are wholly past before deleting the rest in chunks.
+
 The order matters: callbacks (with their attempts) go before messages, which may only go once their callbacks
 have, and messages before the journeys they belong to, so one round can remove a whole message.
 """
@@ -89,14 +92,19 @@ async def prune(
     """One round: every kind the settings limit, at the hub's `now`. Returns the rows deleted by table (every
     table retention touches, 0 for none) and counts them in `dlrhub_pruned_rows_total{kind}`."""
     db: store.Retention = hub.store
-    before = cutoffs(hub.settings, hub.clock())
+    now = hub.clock()
+    before = cutoffs(hub.settings, now)
     total: store.Pruned = dict.fromkeys(sorted({k.table for k in KINDS} | {"events"}), 0)
+    await db.prepare_partitions(now)
     for kind in KINDS:
         if kind.table not in before or (stop is not None and stop.is_set()):
             continue
+        dropped = await db.drop_partitions(kind.table, before[kind.table])
         counts, _ = await prune_kind(
             db, kind, before[kind.table], limit=hub.settings.prune_chunk_rows, pause=pause, stop=stop
         )
+        for table, n in dropped.items():
+            counts[table] = counts.get(table, 0) + n
         for table, n in counts.items():
             total[table] += n
             if n:

@@ -25,7 +25,19 @@ class Retention(typing.Protocol):
 
     @abc.abstractmethod
     async def prune_attempts(self, before: dt.datetime, limit: int) -> Pruned:
-        """Attempts started before `before` (their callback keeps its count of attempts): `{"attempts": n}`."""
+        """Attempts started before `before` (their callback keeps its count of attempts): `{"attempts": n}`. Where
+        the backend partitions attempts by day (PostgreSQL), those in a day's partition go with their partition
+        (`drop_partitions`) instead, and this deletes only those in the partitions kept for other times."""
+
+    @abc.abstractmethod
+    async def prepare_partitions(self, now: dt.datetime) -> None:
+        """Where the backend partitions tables by time (PostgreSQL: attempts), create the partitions of the days
+        from `now`'s to a week ahead that do not exist yet. Nothing where it does not (SQLite)."""
+
+    @abc.abstractmethod
+    async def drop_partitions(self, table: str, before: dt.datetime) -> Pruned:
+        """Where the backend partitions `table` by time, drop every partition all of whose rows are older than
+        `before`, counting their rows: `{table: n}`. `{}` where it does not."""
 
     @abc.abstractmethod
     async def prune_messages(self, before: dt.datetime, limit: int) -> Pruned:

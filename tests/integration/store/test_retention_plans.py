@@ -25,7 +25,7 @@ def _params(sql: str) -> list[object]:
 
 
 def test_every_statement_is_checked() -> None:
-    assert len(STATEMENTS) == 13
+    assert len(STATEMENTS) == 14
 
 
 @pytest.mark.postgres
@@ -45,21 +45,22 @@ async def test_no_prune_statement_scans_a_table(pg_url: str, name: str) -> None:
 
 
 @pytest.mark.postgres
-async def test_the_attempts_chunk_plan(pg_url: str) -> None:
-    """The plan of the largest table's chunk, as an operator would read it: the oldest rows by `attempts_started`,
-    `LIMIT` rows locked, then deleted by primary key."""
+@pytest.mark.parametrize("partition", sorted(retention.ATTEMPTS_CHUNKED))
+async def test_the_attempts_chunk_plan(pg_url: str, partition: str) -> None:
+    """The plan of the largest table's chunk, as an operator would read it: in each partition of attempts that is
+    deleted in chunks, the oldest rows by its part of `attempts_started_outcome`, `LIMIT` rows locked, then deleted
+    by its part of the primary key."""
     conn = await asyncpg.connect(pg_url)
     try:
         await conn.execute("SET enable_seqscan = off")
-        plan = [
-            r[0] for r in await conn.fetch(f"EXPLAIN (COSTS OFF) {retention.DELETE_ATTEMPTS}", BEFORE, 1000)
-        ]
+        sql = retention.ATTEMPTS_CHUNKED[partition]
+        plan = [r[0] for r in await conn.fetch(f"EXPLAIN (COSTS OFF) {sql}", BEFORE, 1000)]
     finally:
         await conn.close()
     text = "\n".join(plan)
-    assert plan[0].strip() == "Delete on attempts", text
+    assert plan[0].strip() == f"Delete on {partition}", text
     # Index Scan or Bitmap Index Scan, as the statistics make the planner choose: never a Seq Scan.
-    assert re.search(r"Index Scan (using|on) attempts_started", text), text
-    assert re.search(r"Index Scan (using|on) attempts_pkey", text), text
+    assert re.search(rf"Index (Only )?Scan (using|on) {partition}_started(_at)?_outcome", text), text
+    assert re.search(rf"Index Scan (using|on) {partition}_pkey", text), text
     assert "Seq Scan" not in text, text
     assert "Limit" in text and "LockRows" in text, text

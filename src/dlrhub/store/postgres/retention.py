@@ -7,9 +7,14 @@ leaves alone a message an event is changing now (`apply_event` holds it `FOR UPD
 from __future__ import annotations
 
 import datetime as dt
+import logging
+
+import asyncpg
 
 from dlrhub.store import retention
-from dlrhub.store.postgres import core
+from dlrhub.store.postgres import core, partitions
+
+log = logging.getLogger("dlrhub.prune")
 
 #: Each SELECT walks an index oldest first and takes only rows that may go, so rows kept (a pending callback) never
 #: fill a chunk; `LIMIT` keeps the transaction short.
@@ -19,10 +24,18 @@ SELECT_CALLBACKS = (
 )
 DELETE_CALLBACK_ATTEMPTS = "DELETE FROM attempts WHERE callback_id = ANY($1::text[])"
 DELETE_CALLBACKS = "DELETE FROM callbacks WHERE id = ANY($1::text[])"
-DELETE_ATTEMPTS = (
-    "DELETE FROM attempts WHERE id = ANY(ARRAY("
-    "SELECT id FROM attempts WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+#: Attempts go with their day's partition (`partitions.drop_past`); rows are deleted one by one only in the two
+#: partitions that cover other times: `attempts_legacy` (the rows from before migration 0025) and the default.
+DELETE_LEGACY_ATTEMPTS = (
+    "DELETE FROM attempts_legacy WHERE id = ANY(ARRAY("
+    "SELECT id FROM attempts_legacy WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
 )
+DELETE_DEFAULT_ATTEMPTS = (
+    "DELETE FROM attempts_default WHERE id = ANY(ARRAY("
+    "SELECT id FROM attempts_default WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED))"
+)
+#: The chunked partitions of attempts, and the statement of each.
+ATTEMPTS_CHUNKED = {"attempts_legacy": DELETE_LEGACY_ATTEMPTS, "attempts_default": DELETE_DEFAULT_ATTEMPTS}
 SELECT_MESSAGES = (
     "SELECT id FROM messages AS m WHERE created_at < $1 AND updated_at < $1"
     " AND channel_state NOT IN ('queued', 'sending')"
@@ -84,7 +97,42 @@ class PostgresRetention(core.PostgresCore):
         return await self._prune_with(SELECT_CALLBACKS, steps, before, limit)
 
     async def prune_attempts(self, before: dt.datetime, limit: int) -> retention.Pruned:
-        return await self._prune_one("attempts", DELETE_ATTEMPTS, before, limit)
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            present = {p.name for p in await partitions.partitions(conn, "attempts")}
+            deleted = 0
+            for name, sql in ATTEMPTS_CHUNKED.items():
+                if name in present and deleted < limit:
+                    deleted += _count(await conn.execute(sql, before, limit - deleted))
+        return {"attempts": deleted}
+
+    async def prepare_partitions(self, now: dt.datetime) -> None:
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            for table in partitions.PARTITIONED:
+                try:
+                    created = await partitions.create_ahead(conn, table, now)
+                except asyncpg.LockNotAvailableError:
+                    log.warning("prune: %s is busy; its partitions ahead wait for the next round", table)
+                    continue
+                if created:
+                    log.info("prune: created partitions %s", " ".join(created))
+
+    async def drop_partitions(self, table: str, before: dt.datetime) -> retention.Pruned:
+        if table not in partitions.PARTITIONED:
+            return {}
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            try:
+                dropped = await partitions.drop_past(conn, table, before)
+            except asyncpg.LockNotAvailableError:
+                log.warning("prune: %s is busy; its old partitions wait for the next round", table)
+                return {table: 0}
+        if dropped:
+            log.info(
+                "prune: dropped partitions %s", " ".join(f"{n} ({rows} rows)" for n, rows in dropped.items())
+            )
+        return {table: sum(dropped.values())}
 
     async def prune_messages(self, before: dt.datetime, limit: int) -> retention.Pruned:
         steps = (("events", DELETE_MESSAGE_EVENTS), ("messages", DELETE_MESSAGES))

@@ -63,6 +63,12 @@ def _with_dependents(
 class SqliteRetention(core.SqliteCore):
     """Retention's deletes, one chunk per call."""
 
+    async def prepare_partitions(self, now: dt.datetime) -> None:
+        """SQLite has no partitions."""
+
+    async def drop_partitions(self, table: str, before: dt.datetime) -> retention.Pruned:
+        return {}
+
     async def _prune_one(self, table: str, sql: str, before: dt.datetime, limit: int) -> retention.Pruned:
         params = {"before": before.timestamp(), "limit": limit}
         return {table: await self._tx(lambda conn: conn.execute(sql, params).rowcount)}

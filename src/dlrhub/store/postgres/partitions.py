@@ -1,0 +1,134 @@
+"""Time partitions on PostgreSQL (docs/adr/0009): `attempts` is partitioned by UTC day of `started_at`.
+
+Each day has its partition `attempts_pYYYYMMDD`, created a week ahead; `attempts_legacy` holds the rows from before
+migration 0025 (every time up to the end of that day), `attempts_default` any row no partition covers. Retention
+drops a partition once every row in it is past, and deletes in chunks only in the two that cover other times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+
+import asyncpg
+
+log = logging.getLogger("dlrhub.prune")
+
+#: Partitioned table -> its partition key.
+PARTITIONED = {"attempts": "started_at"}
+#: Days ahead of today that get their partition before any row needs it.
+DAYS_AHEAD = 7
+#: One pruner at a time changes partitions; the others skip (pg_try_advisory_xact_lock).
+_LOCK = 7_210_025
+#: A DROP or CREATE waits this long at most for the parent's lock, then gives up till the next round, so that it
+#: never holds the dispatcher's inserts queued behind it for long.
+LOCK_TIMEOUT = "2s"
+#: The partitions of a table, with their bounds as PostgreSQL prints them.
+LIST_PARTITIONS = """
+SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+WHERE i.inhparent = to_regclass($1)
+"""
+_BOUND = re.compile(r"FOR VALUES FROM \((.+)\) TO \((.+)\)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Partition:
+    """One partition: rows with `lower <= key < upper`; None is unbounded (MINVALUE, MAXVALUE or DEFAULT)."""
+
+    name: str
+    lower: dt.datetime | None
+    upper: dt.datetime | None
+    default: bool = False
+
+    def overlaps(self, lower: dt.datetime, upper: dt.datetime) -> bool:
+        """Whether this (range) partition has any time of `[lower, upper)`."""
+        if self.default:
+            return False
+        return (self.lower is None or self.lower < upper) and (self.upper is None or lower < self.upper)
+
+
+def _time(value: str) -> dt.datetime | None:
+    """A bound as printed (`'2026-12-04 00:00:00+00'`, MINVALUE or MAXVALUE)."""
+    if value in {"MINVALUE", "MAXVALUE"}:
+        return None
+    return dt.datetime.fromisoformat(value.strip("'"))
+
+
+def parse(name: str, bound: str) -> Partition:
+    """A partition from its name and `pg_get_expr(relpartbound)`."""
+    if bound == "DEFAULT":
+        return Partition(name, None, None, default=True)
+    found = _BOUND.fullmatch(bound)
+    if found is None:
+        raise ValueError(f"not a range bound: {bound!r}")
+    return Partition(name, _time(found[1]), _time(found[2]))
+
+
+def day_name(table: str, day: dt.datetime) -> str:
+    """The name of `table`'s partition for the UTC day starting at `day`."""
+    return f"{table}_p{day:%Y%m%d}"
+
+
+def days_ahead(now: dt.datetime) -> list[dt.datetime]:
+    """The starts (UTC midnight) of today and the DAYS_AHEAD days after."""
+    today = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today + dt.timedelta(days=i) for i in range(DAYS_AHEAD + 1)]
+
+
+async def partitions(conn: asyncpg.Connection, table: str) -> list[Partition]:
+    """`table`'s partitions (none when it is not partitioned)."""
+    return [parse(r["name"], r["bound"]) for r in await conn.fetch(LIST_PARTITIONS, table)]
+
+
+async def _locked(conn: asyncpg.Connection) -> bool:
+    """Take the partition lock for this transaction, with a short lock timeout; False when another pruner has it."""
+    await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK))
+
+
+async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -> list[str]:
+    """Create `table`'s missing day partitions from `now`'s day to DAYS_AHEAD days on; returns their names.
+
+    A day that overlaps a partition already there (`attempts_legacy`) is skipped, and so is one whose rows have
+    already gone to the default partition: a new partition may not take rows the default holds, so those rows stay
+    there (the chunked deletes reach them) and the day goes on without its own partition."""
+    key = PARTITIONED[table]
+    created: list[str] = []
+    async with conn.transaction():
+        if not await _locked(conn):
+            return created
+        existing = await partitions(conn, table)
+        default = next((p.name for p in existing if p.default), None)
+        for day in days_ahead(now):
+            end = day + dt.timedelta(days=1)
+            if any(p.overlaps(day, end) for p in existing):
+                continue
+            if default is not None and await conn.fetchval(
+                f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {key} >= $1 AND {key} < $2)", day, end
+            ):
+                continue
+            name = day_name(table, day)
+            await conn.execute(
+                f"CREATE TABLE {name} PARTITION OF {table}"
+                f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+            )
+            created.append(name)
+    return created
+
+
+async def drop_past(conn: asyncpg.Connection, table: str, before: dt.datetime) -> dict[str, int]:
+    """Drop each partition of `table` whose rows are all older than `before` (its upper bound is at or before it);
+    returns the rows of each partition dropped, by name."""
+    dropped: dict[str, int] = {}
+    async with conn.transaction():
+        if not await _locked(conn):
+            return dropped
+        for p in sorted(await partitions(conn, table), key=lambda p: p.name):
+            if p.default or p.upper is None or p.upper > before:
+                continue
+            dropped[p.name] = await conn.fetchval(f"SELECT count(*) FROM {p.name}")
+            await conn.execute(f"DROP TABLE {p.name}")
+    return dropped
