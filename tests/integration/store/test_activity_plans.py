@@ -72,4 +72,10 @@ async def test_postgres_reads_scan_their_index(pg_url: str, name: str):
     finally:
         await conn.close()
     assert "Seq Scan" not in plan, plan
+    if name == "DELIVERED_PER_MINUTE":
+        # attempts is partitioned by day on PostgreSQL: the index's part in the one partition that holds the
+        # range (the legacy partition holds every time up to migration 0025's day), the others pruned at plan time.
+        scans = re.findall(r"Index Only Scan using (\S+) on (\S+)", plan)
+        assert scans == [("attempts_legacy_started_outcome", "attempts_legacy")], plan
+        return
     assert INDEXES[name] in plan, plan

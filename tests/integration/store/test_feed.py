@@ -266,7 +266,9 @@ async def test_postgres_reads_use_their_indexes(pg_url: str) -> None:
                 assert name in plan, plan
                 assert "Seq Scan on events" not in plan and "Seq Scan on callbacks" not in plan, plan
                 if account == "big":  # a page of a long backlog is read in index order, never sorted whole
-                    assert not re.search(r"^\s*(->\s*)?Sort\b", plan, re.M), plan
+                    assert not re.search(r"^\s*(->\s*)?Sort\b(?! Key)", plan, re.M), (
+                        plan
+                    )  # a Sort node, not a Merge Append's key
     finally:
         await conn.close()
 

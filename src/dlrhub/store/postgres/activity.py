@@ -10,10 +10,12 @@ from dlrhub.core import models
 from dlrhub.store import activity
 from dlrhub.store.postgres import core
 
-#: One count per minute of the range (`$3`: its first minute, `$4`: how many), each an index range count.
+#: One count per minute of the range (`$3`: its first minute, `$4`: how many), each an index range count. The
+#: range's own bounds, repeated, let the planner leave out the partitions outside it (attempts, docs/adr/0009).
 _PER_MINUTE = """
 SELECT i, (SELECT count(*) FROM {table}
-           WHERE {column} >= greatest($1::timestamptz, $3::timestamptz + i * interval '1 minute')
+           WHERE {column} >= $1::timestamptz AND {column} < $2::timestamptz
+           AND {column} >= greatest($1::timestamptz, $3::timestamptz + i * interval '1 minute')
            AND {column} < least($2::timestamptz, $3::timestamptz + (i + 1) * interval '1 minute'){more}) AS n
 FROM generate_series(0, $4::int - 1) AS i
 """
