@@ -195,16 +195,19 @@ async def amain(args: argparse.Namespace) -> None:
         sides = ["bare http", "bare https", "dispatch http", "dispatch https"]
         rates: dict[str, list[float]] = {side: [] for side in sides}
         conns: dict[str, list[tuple[int, int]]] = {side: [] for side in sides}
+        cpus: dict[str, list[float]] = {side: [] for side in sides}
         n = args.callbacks
         try:
             for r in range(args.rounds):
                 for side in sides if r % 2 == 0 else reversed(sides):
                     kind, scheme = side.split()
                     before = nginx_counts(ports["status"])
+                    cpu = time.process_time()
                     if kind == "bare":
                         rate = await bare(urls[scheme], n, pool, ca)
                     else:
                         rate = await base.dispatch(workdir, urls[scheme], n, config, resolver=FixedResolver())
+                    cpus[side].append((time.process_time() - cpu) / n * 1e6)
                     after = nginx_counts(ports["status"])
                     rates[side].append(rate)
                     # Less the `before` read's own connection and request.
@@ -226,7 +229,9 @@ async def amain(args: argparse.Namespace) -> None:
             print(
                 f"  {side:15s} median {med[side]:7.0f} {unit:11s} (range {min(got):.0f}-{max(got):.0f});"
                 f" connections opened per side {statistics.median(c):.0f} (range {min(c)}-{max(c)}),"
-                f" requests per connection {statistics.median(q) / max(1, statistics.median(c)):.0f}"
+                f" requests per connection {statistics.median(q) / max(1, statistics.median(c)):.0f};"
+                f" this process's CPU {statistics.median(cpus[side]):.0f} µs a request"
+                + (" (queueing them included)" if unit != "req/s" else "")
             )
         print(f"  bare:     HTTPS / HTTP {med['bare https'] / med['bare http']:.0%}")
         print(f"  dispatch: HTTPS / HTTP {med['dispatch https'] / med['dispatch http']:.0%} (target >= 80 %)")
