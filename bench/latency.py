@@ -19,7 +19,7 @@ arrived (wall clock, as the client's). For each backend:
 The baseline beside it (same run, same client, same receiver): a bare FastAPI app in its own uvicorn process that
 POSTs each event's callback to the receiver before answering, so its latency is the two HTTP hops alone.
 
-    python bench/latency.py [--postgres postgresql://postgres@127.0.0.1:5432/dlrhub_latency] [--seconds 10]
+    python bench/latency.py [--postgres postgresql://postgres@127.0.0.1:5432/dlrhub_latency] [--seconds 20]
 
 `--postgres` DROPS and creates that database again at the start of each round: give it one of its own.
 """
@@ -427,8 +427,8 @@ def main() -> None:
     )
     parser.add_argument("--postgres", metavar="URL", help="also measure dlrhub api + worker on this database")
     parser.add_argument("--split", action="store_true", help="also SQLite with dlrhub api + dlrhub worker")
-    parser.add_argument("--burst", type=int, default=3000, help="events sent to find the maximum rate")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of the half-rate run")
+    parser.add_argument("--burst", type=int, default=1000, help="events sent to find the maximum rate")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the half-rate run")
     parser.add_argument("--rounds", type=int, default=1)
     base._run(amain(parser.parse_args()))
 
