@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiohttp.abc
 
 from dlrhub import settings, store
 from dlrhub.adapters import sender
@@ -282,10 +283,11 @@ async def dispatch(
     config: settings.Settings,
     claims: list[int] | None = None,
     slow: str | None = None,
+    resolver: aiohttp.abc.AbstractResolver | None = None,
 ) -> float:
     """Callbacks/s delivering `n` pre-queued callbacks; appends how many rows the claims (both kinds) leased to
     `claims`. With `slow`, `n` callbacks to that URL are queued first (a neighbour due before them all), and only
-    the `n` others are counted."""
+    the `n` others are counted. `resolver` answers names in place of DNS (the guard still checks its answers)."""
     path = workdir / "dispatch.sqlite3"
     path.unlink(missing_ok=True)
     db = await new_store(path)
@@ -319,7 +321,7 @@ async def dispatch(
     db.claim_due_callbacks = counted(db.claim_due_callbacks)  # type: ignore[method-assign]
     db.claim_endpoint_callbacks = counted(db.claim_endpoint_callbacks)  # type: ignore[method-assign]
     stop = asyncio.Event()
-    async with sender.Sender(config_.sender_config(config)) as snd:
+    async with sender.Sender(config_.sender_config(config), resolver=resolver) as snd:
         d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
         t0 = time.perf_counter()
         task = asyncio.create_task(d.run(stop))

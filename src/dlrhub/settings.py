@@ -11,6 +11,7 @@ import difflib
 import importlib.util
 import math
 import os
+import ssl
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -67,6 +68,9 @@ class Settings:
     #: Callback destinations the SSRF guard lets through although they are loopback or private (CIDRs or hosts).
     #: Empty: none, except that `dlrhub serve` opens loopback while its store holds only the demo account.
     callback_allow: tuple[str, ...] = ()
+    #: A PEM file of CA certificates trusted for https callbacks besides the system's (a private CA, or a
+    #: receiver's self-signed certificate). Empty: the system's alone (`SSL_CERT_FILE` replaces those).
+    callback_ca_file: str = ""
     #: Seconds before a callback attempt counts as a timeout.
     callback_timeout_s: float = 10.0
     #: How many due callbacks a dispatcher claims at once, and for how long it holds them.
@@ -293,6 +297,12 @@ def _problem(name: str, value: Any) -> str | None:
             urls.parse_allowlist(value)
         except errors.ConfigError as exc:
             return str(exc)
+    elif name == "callback_ca_file":
+        if value:
+            try:
+                ssl.create_default_context(cafile=value)
+            except (OSError, ssl.SSLError, ValueError):
+                return "empty, or a readable PEM file of CA certificates"
     elif isinstance(value, tuple):
         if not value or not all(_number_problem(name, v) is None for v in value):
             return "a comma-separated list of seconds, at least one, each finite and 0 or more"

@@ -7,6 +7,7 @@ import collections
 import dataclasses
 import datetime as dt
 import ipaddress
+import ssl
 import time
 from collections.abc import Sequence
 from types import TracebackType
@@ -37,6 +38,8 @@ class SenderConfig:
     #: Requests in flight at once to one destination (scheme, host, port).
     per_endpoint: int = 64
     allow: urls.Allowlist = urls.NOTHING
+    #: A PEM file of CA certificates trusted for https callbacks besides the system's ("": the system's alone).
+    ca_file: str = ""
 
 
 class EndpointLimiter:
@@ -100,6 +103,24 @@ def _check_literal(host: str, allow: urls.Allowlist) -> None:
     urls.check_address(ip, allow)
 
 
+def tls_context(ca_file: str = "") -> ssl.SSLContext | bool:
+    """How https callbacks are verified: the system's CAs (honouring `SSL_CERT_FILE`), plus `ca_file`'s if given.
+
+    Either way the certificate must name the URL's host: the connection goes to the address the guard admitted,
+    and the TLS handshake names the host (SNI) and checks the certificate against it.
+    Raises errors.ConfigError when `ca_file` cannot be read as PEM certificates.
+    """
+    if not ca_file:
+        return True  # aiohttp's own verified context
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise errors.ConfigError(f"callback CA file {ca_file!r}: {exc}") from exc
+    context.set_alpn_protocols(("http/1.1",))
+    return context
+
+
 def _classify(exc: BaseException) -> models.AttemptOutcome:
     if isinstance(exc, errors.BlockedURL | aiohttp.InvalidURL):
         # InvalidURL: aiohttp refuses it too (e.g. a legacy numeric IPv4 host such as `127.1`).
@@ -150,6 +171,7 @@ class Sender:
             resolver=resolver.GuardedResolver(self.config.allow, self._inner_resolver),
             ttl_dns_cache=10,
             enable_cleanup_closed=False,
+            ssl=tls_context(self.config.ca_file),
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

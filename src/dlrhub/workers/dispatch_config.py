@@ -83,6 +83,7 @@ def sender_config(config: settings.Settings) -> sender.SenderConfig:
         pool_size=config.dispatch_concurrency,
         per_endpoint=config.endpoint_concurrency,
         allow=urls.parse_allowlist(config.callback_allow),
+        ca_file=config.callback_ca_file,
     )
 
 
