@@ -170,3 +170,29 @@ async def test_the_migration_keeps_the_rows_and_ids_it_finds(pg_url: str, conn: 
     ] == "attempts_legacy"  # the migration's day is the legacy partition's last
     await conn.execute(INSERT, "tomorrow", tomorrow)
     assert (await where(conn))["tomorrow"] == day(tomorrow)
+
+
+async def test_a_drop_gives_way_to_a_reader_and_comes_back_next_round(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    db: Any = store.from_url(pg_url)
+    reader = await asyncpg.connect(pg_url)
+    try:
+        await db.prepare_partitions(NOW - 10 * DAY)
+        await conn.execute(INSERT, "old", NOW - 10 * DAY)
+        old = day(NOW - 10 * DAY)
+        # A long read of attempts holds its lock: the drop waits LOCK_TIMEOUT for it, then leaves the partition.
+        async with reader.transaction():
+            await reader.fetch("SELECT count(*) FROM attempts")
+            assert await db.drop_partitions("attempts", NOW) == {"attempts": 0}
+            assert old in {r[0] for r in await conn.fetch(LIST)}
+        # Another pruner holding the partition lock: this one skips the round.
+        await reader.execute("SELECT pg_advisory_lock($1)", partitions.LOCK_KEY)
+        assert await db.drop_partitions("attempts", NOW) == {"attempts": 0}
+        await reader.execute("SELECT pg_advisory_unlock($1)", partitions.LOCK_KEY)
+        # Next round.
+        assert (await db.drop_partitions("attempts", NOW))["attempts"] >= 1
+        assert old not in {r[0] for r in await conn.fetch(LIST)}
+    finally:
+        await reader.close()
+        await db.close()

@@ -20,8 +20,8 @@ log = logging.getLogger("dlrhub.prune")
 PARTITIONED = {"attempts": "started_at"}
 #: Days ahead of today that get their partition before any row needs it.
 DAYS_AHEAD = 7
-#: One pruner at a time changes partitions; the others skip (pg_try_advisory_xact_lock).
-_LOCK = 7_210_025
+#: One pruner at a time changes partitions; the others skip (pg_try_advisory_lock).
+LOCK_KEY = 7_210_025
 #: A DROP or CREATE waits this long at most for the parent's lock, then gives up till the next round, so that it
 #: never holds the dispatcher's inserts queued behind it for long.
 LOCK_TIMEOUT = "2s"
@@ -83,10 +83,18 @@ async def partitions(conn: asyncpg.Connection, table: str) -> list[Partition]:
     return [parse(r["name"], r["bound"]) for r in await conn.fetch(LIST_PARTITIONS, table)]
 
 
-async def _locked(conn: asyncpg.Connection) -> bool:
-    """Take the partition lock for this transaction, with a short lock timeout; False when another pruner has it."""
+async def _try_lock(conn: asyncpg.Connection) -> bool:
+    """Take the partition lock for this session; False when another pruner has it."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY))
+
+
+async def _unlock(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+
+
+async def _short_locks(conn: asyncpg.Connection) -> None:
+    """In a transaction: give up on a lock after LOCK_TIMEOUT."""
     await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK))
 
 
 async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -> list[str]:
@@ -94,41 +102,59 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
 
     A day that overlaps a partition already there (`attempts_legacy`) is skipped, and so is one whose rows have
     already gone to the default partition: a new partition may not take rows the default holds, so those rows stay
-    there (the chunked deletes reach them) and the day goes on without its own partition."""
+    there (the chunked deletes reach them) and the day goes on without its own partition. Each creation is its own
+    short transaction; one that cannot have its lock in LOCK_TIMEOUT raises `asyncpg.LockNotAvailableError`."""
     key = PARTITIONED[table]
     created: list[str] = []
-    async with conn.transaction():
-        if not await _locked(conn):
-            return created
+    if not await _try_lock(conn):
+        return created
+    try:
         existing = await partitions(conn, table)
         default = next((p.name for p in existing if p.default), None)
         for day in days_ahead(now):
             end = day + dt.timedelta(days=1)
             if any(p.overlaps(day, end) for p in existing):
                 continue
-            if default is not None and await conn.fetchval(
-                f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {key} >= $1 AND {key} < $2)", day, end
-            ):
-                continue
-            name = day_name(table, day)
-            await conn.execute(
-                f"CREATE TABLE {name} PARTITION OF {table}"
-                f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
-            )
+            async with conn.transaction():
+                await _short_locks(conn)
+                if default is not None and await conn.fetchval(
+                    f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {key} >= $1 AND {key} < $2)", day, end
+                ):
+                    continue
+                name = day_name(table, day)
+                await conn.execute(
+                    f"CREATE TABLE {name} PARTITION OF {table}"
+                    f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+                )
             created.append(name)
+    finally:
+        await _unlock(conn)
     return created
 
 
 async def drop_past(conn: asyncpg.Connection, table: str, before: dt.datetime) -> dict[str, int]:
     """Drop each partition of `table` whose rows are all older than `before` (its upper bound is at or before it);
-    returns the rows of each partition dropped, by name."""
+    returns the rows of each partition dropped, by name.
+
+    Each partition's rows are counted first (for the metric, under no lock but a reader's), then it is dropped in a
+    transaction of its own, so the parent's exclusive lock is held for the drop alone. A drop that cannot have its
+    lock in LOCK_TIMEOUT ends the call: what was dropped until then is returned, the rest waits for the next round."""
     dropped: dict[str, int] = {}
-    async with conn.transaction():
-        if not await _locked(conn):
-            return dropped
+    if not await _try_lock(conn):
+        return dropped
+    try:
         for p in sorted(await partitions(conn, table), key=lambda p: p.name):
             if p.default or p.upper is None or p.upper > before:
                 continue
-            dropped[p.name] = await conn.fetchval(f"SELECT count(*) FROM {p.name}")
-            await conn.execute(f"DROP TABLE {p.name}")
+            rows = await conn.fetchval(f"SELECT count(*) FROM {p.name}")
+            try:
+                async with conn.transaction():
+                    await _short_locks(conn)
+                    await conn.execute(f"DROP TABLE {p.name}")
+            except asyncpg.LockNotAvailableError:
+                log.warning("prune: %s is busy; %s waits for the next round", table, p.name)
+                break
+            dropped[p.name] = rows
+    finally:
+        await _unlock(conn)
     return dropped

@@ -123,11 +123,7 @@ class PostgresRetention(core.PostgresCore):
             return {}
         pool = await self.pool()
         async with pool.acquire() as conn:
-            try:
-                dropped = await partitions.drop_past(conn, table, before)
-            except asyncpg.LockNotAvailableError:
-                log.warning("prune: %s is busy; its old partitions wait for the next round", table)
-                return {table: 0}
+            dropped = await partitions.drop_past(conn, table, before)
         if dropped:
             log.info(
                 "prune: dropped partitions %s", " ".join(f"{n} ({rows} rows)" for n, rows in dropped.items())
