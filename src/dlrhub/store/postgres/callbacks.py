@@ -45,14 +45,14 @@ WITH RECURSIVE a AS (
 SELECT account_id FROM a
 """
 #: The fair claim. For each account of `$7` (in turn order), its destinations in `callbacks_account_due` (one seek
-#: each: a destination of `$5` is skipped, never walked), until `$8` of them have due callbacks or `$9` were
-#: looked at; of each such destination its first `$6` claimable callbacks in due order. Then round-robin: every
+#: each: a destination of `$5` is skipped, never walked), until they hold `$2` due callbacks (at most `$6` counted
+#: of each) or `$8` were looked at; of each such destination its first `$6` claimable callbacks in due order. Then round-robin: every
 #: account's first, then every account's second, ... at most `$6` per destination and `$2` in all. Whatever one
 #: account has queued, the others' due callbacks are in the claim. Candidates not taken are locked only for this
 #: statement.
 CLAIM_DUE = """
 WITH RECURSIVE walk AS (
-    SELECT a.account_id, a.pos, f.endpoint, 0 AS k, 0 AS s
+    SELECT a.account_id, a.pos, f.endpoint, 0::bigint AS k, 0 AS s
     FROM unnest($7::text[]) WITH ORDINALITY AS a(account_id, pos)
     CROSS JOIN LATERAL (
         SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = a.account_id
@@ -62,16 +62,18 @@ WITH RECURSIVE walk AS (
     SELECT w.account_id, w.pos, n.endpoint, w.k + u.due, w.s + 1
     FROM walk w
     CROSS JOIN LATERAL (
-        SELECT (w.endpoint <> ALL($5::text[]) AND EXISTS (
-            SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-              AND c.endpoint = w.endpoint AND c.due_at <= $1
-        ))::int AS due
+        SELECT CASE WHEN w.endpoint = ANY($5::text[]) THEN 0 ELSE (
+            SELECT count(*) FROM (
+                SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
+                  AND c.endpoint = w.endpoint AND c.due_at <= $1 LIMIT $6
+            ) r
+        ) END AS due
     ) u
     CROSS JOIN LATERAL (
         SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
           AND c.endpoint > w.endpoint ORDER BY c.endpoint LIMIT 1
     ) n
-    WHERE w.s < $9 AND w.k + u.due < $8
+    WHERE w.s < $8 AND w.k + u.due < $2
 ), picked AS (
     SELECT d.id, d.endpoint, d.due_at, w.pos FROM walk w
     CROSS JOIN LATERAL (
@@ -161,18 +163,18 @@ class PostgresCallbacks(core.PostgresCore):
         pool = await self.pool()
         until = now + dt.timedelta(seconds=lease_s)
         quota = limit if quota is None else quota
-        turns = self._turns
+        turns, n = self._turns, claims.accounts(limit)
         async with pool.acquire() as conn:
-            first = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, turns.after, claims.ACCOUNTS)]
+            first = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, turns.after, n)]
             wrapped = []
-            if turns.wraps(first):
-                wrapped = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, "", claims.ACCOUNTS - len(first))]
-            accounts = turns.take(first, wrapped)
+            if turns.wraps(first, n):
+                wrapped = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, "", n - len(first))]
+            accounts = turns.take(n, first, wrapped)
             if not accounts:
                 return []
             skip = sorted(exclude)
             found = await conn.fetch(
-                CLAIM_DUE, now, limit, until, owner, skip, quota, accounts, claims.PAIRS, claims.steps(skip)
+                CLAIM_DUE, now, limit, until, owner, skip, quota, accounts, claims.steps(limit, skip)
             )
         claimed = [rows.from_row(models.Callback, r) for r in found]
         claimed.sort(key=lambda c: c.due_at)

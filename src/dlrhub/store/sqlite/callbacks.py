@@ -29,9 +29,9 @@ WITH RECURSIVE a(account_id, k) AS (
 SELECT account_id FROM a WHERE account_id IS NOT NULL
 """
 #: The fair claim. For each account of `:accounts` (a JSON array, in turn order), its destinations in
-#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), until `:pairs`
-#: of them have due callbacks or `:steps` were looked at; of each such destination its first `:quota` claimable
-#: callbacks in due order. Then round-robin: every account's first, then every account's second, ... at most
+#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), until they hold
+#: `:limit` due callbacks (at most `:quota` counted of each) or `:steps` were looked at; of each such destination
+#: its first `:quota` claimable callbacks in due order. Then round-robin: every account's first, then every account's second, ... at most
 #: `:quota` per destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are
 #: in the claim.
 CLAIM_DUE = """
@@ -47,13 +47,14 @@ WITH RECURSIVE
     SELECT w.account_id, w.pos,
       (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
          AND c.endpoint > w.endpoint ORDER BY c.endpoint LIMIT 1),
-      w.k + (w.endpoint NOT IN excluded AND EXISTS (
+      w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (SELECT count(*) FROM (
         SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-          AND c.endpoint = w.endpoint AND c.due_at <= :now)), w.s + 1
+          AND c.endpoint = w.endpoint AND c.due_at <= :now LIMIT :quota)) END), w.s + 1
     FROM walk w
-    WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k + (w.endpoint NOT IN excluded AND EXISTS (
-        SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-          AND c.endpoint = w.endpoint AND c.due_at <= :now)) < :pairs
+    WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (
+        SELECT count(*) FROM (
+          SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
+            AND c.endpoint = w.endpoint AND c.due_at <= :now LIMIT :quota)) END) < :limit
   ),
   picked(id, endpoint, due_at, pos) AS (
     SELECT c.id, c.endpoint, c.due_at, w.pos FROM walk w JOIN callbacks c ON c.id IN (
@@ -143,18 +144,17 @@ class SqliteCallbacks(core.SqliteCore):
             "owner": owner,
             "quota": limit if quota is None else quota,
             "exclude": orjson.dumps(sorted(exclude)).decode(),
-            "pairs": claims.PAIRS,
-            "steps": claims.steps(exclude),
+            "steps": claims.steps(limit, exclude),
         }
-        turns = self._turns
+        turns, n = self._turns, claims.accounts(limit)
 
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             def scan(after: str, n: int) -> list[str]:
                 return [r[0] for r in conn.execute(ACCOUNTS_PENDING, {"after": after, "n": n})]
 
-            first = scan(turns.after, claims.ACCOUNTS)
-            wrapped = scan("", claims.ACCOUNTS - len(first)) if turns.wraps(first) else []
-            accounts = turns.take(first, wrapped)
+            first = scan(turns.after, n)
+            wrapped = scan("", n - len(first)) if turns.wraps(first, n) else []
+            accounts = turns.take(n, first, wrapped)
             if not accounts:
                 return []
             return conn.execute(CLAIM_DUE, {**params, "accounts": orjson.dumps(accounts).decode()}).fetchall()
