@@ -45,8 +45,9 @@ WITH RECURSIVE a AS (
 SELECT account_id FROM a
 """
 #: The fair claim. For each account of `$7` (in turn order), its destinations in `callbacks_account_due` (one seek
-#: each: a destination of `$5` is skipped, never walked), until they hold `$2` due callbacks (at most `$6` counted
-#: of each) or `$8` were looked at; of each such destination its first `$6` claimable callbacks in due order. Then round-robin: every
+#: each: a destination of `$5` is skipped, never walked), until they hold `$2` claimable callbacks (at most `$6`
+#: counted of each) or `$8` were looked at; of each destination walked its first `$6` claimable callbacks in due
+#: order. Then round-robin: every
 #: account's first, then every account's second, ... at most `$6` per destination and `$2` in all. Whatever one
 #: account has queued, the others' due callbacks are in the claim. Candidates not taken are locked only for this
 #: statement.
@@ -65,7 +66,11 @@ WITH RECURSIVE walk AS (
         SELECT CASE WHEN w.endpoint = ANY($5::text[]) THEN 0 ELSE (
             SELECT count(*) FROM (
                 SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-                  AND c.endpoint = w.endpoint AND c.due_at <= $1 LIMIT $6
+                  AND c.endpoint = w.endpoint AND c.due_at <= $1
+                  AND (c.lease_until IS NULL OR c.lease_until < $1)
+                  AND NOT EXISTS (SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq
+                                  AND p.state = 'pending')
+                  LIMIT $6
             ) r
         ) END AS due
     ) u

@@ -29,9 +29,9 @@ WITH RECURSIVE a(account_id, k) AS (
 SELECT account_id FROM a WHERE account_id IS NOT NULL
 """
 #: The fair claim. For each account of `:accounts` (a JSON array, in turn order), its destinations in
-#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), until they hold
-#: `:limit` due callbacks (at most `:quota` counted of each) or `:steps` were looked at; of each such destination
-#: its first `:quota` claimable callbacks in due order. Then round-robin: every account's first, then every account's second, ... at most
+#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), until those
+#: before hold `:limit` claimable callbacks (at most `:quota` counted of each) or `:steps` were looked at; of each
+#: destination walked its first `:quota` claimable callbacks in due order. Then round-robin: every account's first, then every account's second, ... at most
 #: `:quota` per destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are
 #: in the claim.
 CLAIM_DUE = """
@@ -49,12 +49,13 @@ WITH RECURSIVE
          AND c.endpoint > w.endpoint ORDER BY c.endpoint LIMIT 1),
       w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (SELECT count(*) FROM (
         SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-          AND c.endpoint = w.endpoint AND c.due_at <= :now LIMIT :quota)) END), w.s + 1
+          AND c.endpoint = w.endpoint AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
+          AND NOT EXISTS (
+            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+          )
+        LIMIT :quota)) END), w.s + 1
     FROM walk w
-    WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (
-        SELECT count(*) FROM (
-          SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-            AND c.endpoint = w.endpoint AND c.due_at <= :now LIMIT :quota)) END) < :limit
+    WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k < :limit
   ),
   picked(id, endpoint, due_at, pos) AS (
     SELECT c.id, c.endpoint, c.due_at, w.pos FROM walk w JOIN callbacks c ON c.id IN (
