@@ -82,7 +82,7 @@ INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key,
                        content_type, endpoint, health_key, state, due_at, attempts, created_at, updated_at)
 SELECT 'cb_big' || i, 'big' || i || ':success', 'acc_big', 'native', 'big' || i, 'big' || i, 1, 'POST',
        ($2::text[])[1 + i % $5], $6, 'application/json', ($3::text[])[1 + i % $5], ($4::text[])[1 + i % $5],
-       'pending', $7 + make_interval(secs => i * 0.000001), 0, $7, $7
+       'pending', $7::timestamptz + make_interval(secs => i * 0.000001), 0, $7::timestamptz, $7::timestamptz
 FROM generate_series(0, $1 - 1) AS i
 """
 
