@@ -47,48 +47,55 @@ SELECT account_id FROM a
 #: The fair claim. For each account of `$7` (in turn order), its destinations in `callbacks_account_due` (one seek
 #: each: a destination of `$5` is skipped, never walked), until they hold `$2` claimable callbacks (at most `$6`
 #: counted of each) or `$8` were looked at; of each destination walked its first `$6` claimable callbacks in due
-#: order. Then round-robin: every
-#: account's first, then every account's second, ... at most `$6` per destination and `$2` in all. Whatever one
-#: account has queued, the others' due callbacks are in the claim. Candidates not taken are locked only for this
-#: statement.
+#: order. Then round-robin: every account's first, then every account's second, ... at most `$6` per destination
+#: and `$2` in all. Whatever one account has queued, the others' due callbacks are in the claim. Candidates not
+#: taken are locked only for this statement.
+#: An account's and a destination's rows are named by ranges of (account_id, endpoint[, due_at]) rows, not by
+#: equalities: with equalities the planner, which has no statistics for one account's part of the table, may
+#: take another index in the same order and filter it (walking a big account's backlog for a small one's rows).
 CLAIM_DUE = """
 WITH RECURSIVE walk AS (
     SELECT a.account_id, a.pos, f.endpoint, 0::bigint AS k, 0 AS s
     FROM unnest($7::text[]) WITH ORDINALITY AS a(account_id, pos)
     CROSS JOIN LATERAL (
-        SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = a.account_id
-        ORDER BY c.endpoint LIMIT 1
+        SELECT c.account_id, c.endpoint FROM callbacks c
+        WHERE c.state = 'pending' AND (c.account_id, c.endpoint) > (a.account_id, '')
+        ORDER BY c.account_id, c.endpoint LIMIT 1
     ) f
+    WHERE f.account_id = a.account_id
     UNION ALL
     SELECT w.account_id, w.pos, n.endpoint, w.k + u.due, w.s + 1
     FROM walk w
     CROSS JOIN LATERAL (
         SELECT CASE WHEN w.endpoint = ANY($5::text[]) THEN 0 ELSE (
             SELECT count(*) FROM (
-                SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-                  AND c.endpoint = w.endpoint AND c.due_at <= $1
+                SELECT 1 FROM callbacks c
+                WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
+                  AND (c.account_id, c.endpoint, c.due_at) <= (w.account_id, w.endpoint, $1)
                   AND (c.lease_until IS NULL OR c.lease_until < $1)
                   AND NOT EXISTS (SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq
                                   AND p.state = 'pending')
-                  LIMIT $6
+                ORDER BY c.account_id, c.endpoint, c.due_at LIMIT $6
             ) r
         ) END AS due
     ) u
     CROSS JOIN LATERAL (
-        SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-          AND c.endpoint > w.endpoint ORDER BY c.endpoint LIMIT 1
+        SELECT c.account_id, c.endpoint FROM callbacks c
+        WHERE c.state = 'pending' AND (c.account_id, c.endpoint) > (w.account_id, w.endpoint)
+        ORDER BY c.account_id, c.endpoint LIMIT 1
     ) n
-    WHERE w.s < $8 AND w.k + u.due < $2
+    WHERE n.account_id = w.account_id AND w.s < $8 AND w.k + u.due < $2
 ), picked AS (
     SELECT d.id, d.endpoint, d.due_at, w.pos FROM walk w
     CROSS JOIN LATERAL (
         SELECT c.id, c.endpoint, c.due_at FROM callbacks c
-        WHERE c.account_id = w.account_id AND c.endpoint = w.endpoint AND c.state = 'pending'
-          AND c.due_at <= $1 AND (c.lease_until IS NULL OR c.lease_until < $1)
+        WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
+          AND (c.account_id, c.endpoint, c.due_at) <= (w.account_id, w.endpoint, $1)
+          AND (c.lease_until IS NULL OR c.lease_until < $1)
           AND NOT EXISTS (
             SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
           )
-        ORDER BY c.due_at
+        ORDER BY c.account_id, c.endpoint, c.due_at
         LIMIT $6
         FOR UPDATE SKIP LOCKED
     ) d

@@ -41,19 +41,19 @@ WITH RECURSIVE
   walk(account_id, pos, endpoint, k, s) AS (
     SELECT a.account_id, a.pos,
       (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = a.account_id
-       ORDER BY c.endpoint LIMIT 1), 0, 0
+       ORDER BY c.account_id, c.endpoint LIMIT 1), 0, 0
     FROM accounts a
     UNION ALL
     SELECT w.account_id, w.pos,
       (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-         AND c.endpoint > w.endpoint ORDER BY c.endpoint LIMIT 1),
+         AND c.endpoint > w.endpoint ORDER BY c.account_id, c.endpoint LIMIT 1),
       w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (SELECT count(*) FROM (
         SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
           AND c.endpoint = w.endpoint AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
           AND NOT EXISTS (
             SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
           )
-        LIMIT :quota)) END), w.s + 1
+        ORDER BY c.account_id, c.endpoint, c.due_at LIMIT :quota)) END), w.s + 1
     FROM walk w
     WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k < :limit
   ),
@@ -65,7 +65,7 @@ WITH RECURSIVE
         AND NOT EXISTS (
           SELECT 1 FROM callbacks p WHERE p.order_key = x.order_key AND p.seq < x.seq AND p.state = 'pending'
         )
-      ORDER BY x.due_at
+      ORDER BY x.account_id, x.endpoint, x.due_at
       LIMIT :quota
     )
     WHERE w.endpoint IS NOT NULL AND w.endpoint NOT IN excluded
