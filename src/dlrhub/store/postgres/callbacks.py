@@ -111,10 +111,13 @@ WITH RECURSIVE walk AS (
     LIMIT $2
 )
 UPDATE callbacks SET lease_until = $3, lease_owner = $4
-FROM due WHERE callbacks.id = due.id
+WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING callbacks.*
 """
 #: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`).
+#: Both claims lease their rows by `id = ANY(ARRAY(...))`, a primary-key lookup each: joining the chosen ids
+#: instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of the
+#: whole table (585 ms a claim with 1,000,000 pending, against 5 ms).
 CLAIM_ENDPOINTS = """
 WITH due AS (
     SELECT d.id FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
@@ -131,7 +134,7 @@ WITH due AS (
     ) d
 )
 UPDATE callbacks SET lease_until = $4, lease_owner = $5
-FROM due WHERE callbacks.id = due.id
+WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING callbacks.*
 """
 INSERT_ATTEMPTS = """
