@@ -52,10 +52,11 @@ class Outbox(typing.Protocol):
         quota: int | None = None,
         exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        """Lease due pending callbacks whose earlier callbacks (same order key) are all done, due first.
-
-        Of the first `limit` such callbacks to destinations not in `exclude`, at most `quota` per destination
-        (all of them when None) are leased; the others stay unleased, as if never looked at.
+        """Lease up to `limit` due pending callbacks whose earlier callbacks (same order key) are all done, to
+        destinations not in `exclude`, at most `quota` per destination (no cap when None), taking turns over the
+        accounts: every account's first, then every account's second, ... (`store/claims.py`), so one account's
+        backlog never keeps another's out of a claim. Each destination's callbacks come in due order; what is not
+        leased stays as if never looked at. It never walks a skipped destination's backlog.
         """
 
     @abc.abstractmethod

@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import logging
 import random
-import time
 import typing
 from collections.abc import Awaitable, Callable
 
@@ -74,9 +73,8 @@ class Dispatcher:
         self._stopping = False
         #: Whether the last claim may have left due callbacks it could take now (claim again at once).
         self._more = False
-        #: The destinations the last claim skipped, and when skipping them last found nothing else.
+        #: The destinations the last claim skipped.
         self._excluded: frozenset[str] = frozenset()
-        self.walks = lanes_.Walks()
         #: How long after its claim a waiting callback may still start: its attempt and recording must fit.
         self._fresh_s = self.config.lease_s - min(snd.config.timeout_s + 1.0, self.config.lease_s / 2)
 
@@ -125,8 +123,6 @@ class Dispatcher:
             for w in waits:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
-        if waits[0].done() and not waits[0].cancelled():
-            self.walks.stale = True  # new callbacks may be due (or a poll interval passed)
 
     async def _store_wake(self) -> None:
         try:
@@ -140,8 +136,9 @@ class Dispatcher:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
 
         Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
-        claim in due order looks for the others, skipping those. No destination is claimed beyond its lane's
-        cap, so nothing claimed is ever given back for want of a slot.
+        fair claim looks for the others, skipping those (taking turns over the accounts, so one account's backlog
+        never crowds another's out). No destination is claimed beyond its lane's cap, so nothing claimed is ever
+        given back for want of a slot.
         """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
@@ -160,10 +157,9 @@ class Dispatcher:
             got = collections.Counter(cb.endpoint for cb in claimed)
             lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
         skip = self._excluded = lanes.full() | lanes.backlogged
-        if room > 0 and not self.walks.pointless(skip, self.config.idle_s):
+        if room > 0:
             # Look no further than the destinations held could take, plus one more.
             limit = min(self.config.batch_size, room, lanes.quota * (lanes.destinations() + 1))
-            started = time.monotonic()
             found = await self.store.claim_due_callbacks(
                 self.owner, now, limit, self.config.lease_s, quota=lanes.quota, exclude=skip
             )
@@ -171,8 +167,6 @@ class Dispatcher:
             lanes.backlogged |= {e for e, n in per_endpoint.items() if n >= lanes.quota}
             # A claim cut short by the quota says nothing about what else is due; one that came back short did.
             self._more = len(found) >= limit or any(n >= lanes.quota for n in per_endpoint.values())
-            if not self._more and skip:
-                self.walks.found_nothing(skip, started)
             claimed += found
         if not claimed:
             return 0
@@ -319,9 +313,7 @@ class Dispatcher:
             self.judgements.give_back(health)
             raise
         for result in results:
-            done = self.holding.pop(result.attempt.callback_id, None)
-            if done is not None and done.endpoint not in self._excluded:
-                self.walks.stale = True  # a later callback of its message may be due now
+            self.holding.pop(result.attempt.callback_id, None)
         for cid in [*(cid for cid, _ in released), *cancelled]:
             self.holding.pop(cid, None)
         if results or released:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
-from collections.abc import Callable, Container
+from collections.abc import Container
 
 from dlrhub.core import models
 
@@ -123,31 +123,3 @@ class Lanes:
     def clear(self) -> None:
         """Forget every waiting callback (shutting down: the caller gives them back)."""
         self.queues.clear()
-
-
-class Walks:
-    """When a claim skipping some destinations last found nothing else, so as not to repeat it in vain.
-
-    Skipping a destination walks its due backlog in the `callbacks_due` index: such a claim is repeated after
-    `idle_s`, or sooner once something new may be due (`stale`), but never more often than 20 times what the last
-    one took, so a long backlog costs at most a twentieth of the time.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._last: tuple[frozenset[str], float, float] | None = None
-        #: Set when new callbacks may be due since (written, or a later callback of a message freed).
-        self.stale = False
-
-    def found_nothing(self, skipped: frozenset[str], started: float) -> None:
-        """A claim begun at `started` (by `clock`) skipping `skipped` found nothing else."""
-        now = self._clock()
-        self._last = (skipped, now, now - started)
-        self.stale = False
-
-    def pointless(self, skip: frozenset[str], idle_s: float) -> bool:
-        """Whether a claim skipping `skip` would find nothing new now."""
-        if self._last is None or not skip >= self._last[0]:
-            return False
-        elapsed = self._clock() - self._last[1]
-        return elapsed < 20 * self._last[2] or (not self.stale and elapsed < idle_s)

@@ -23,6 +23,7 @@ from dlrhub.store.sqlite import (
 MODULES = (accounts, batch, callbacks, channel, dispatch, esms, messages, retention)
 #: The SELECTs that run inside write transactions (the others run on the reader's thread).
 LOOP_SELECTS = (
+    callbacks.ACCOUNTS_PENDING,
     channel.SELECT_DUE,
     channel.SELECT_STALE,
     channel.SELECT_QUOTA,

@@ -52,23 +52,3 @@ def test_a_lane_holds_its_cap_in_flight_and_as_many_waiting_then_is_full():
     assert lane.full() == frozenset() and lane.destinations() == 1
     assert [w.callback.id for w in lane.take_all("http://a:80")] == ["cb5", "cb6", "cb7"]
     assert lane.waiting("http://a:80") == 0
-
-
-def test_a_walk_that_found_nothing_is_not_repeated_until_something_new_may_be_due():
-    clock = [100.0]
-    walks = lanes.Walks(lambda: clock[0])
-    busy = frozenset({"http://a:80"})
-    assert not walks.pointless(busy, idle_s=1.0)  # never walked
-    walks.found_nothing(busy, started=99.99)  # it took 10 ms: not again within 200 ms
-    assert walks.pointless(busy, 1.0)
-    assert walks.pointless(busy | {"http://b:80"}, 1.0)  # skipping more finds no more
-    assert not walks.pointless(frozenset(), 1.0)  # skipping less may find a held destination's callbacks
-    walks.stale = True
-    assert walks.pointless(busy, 1.0)  # new callbacks, but the walk ran less than 20 times its cost ago
-    clock[0] += 0.25
-    assert not walks.pointless(busy, 1.0)
-    walks.found_nothing(busy, started=clock[0] - 0.01)
-    clock[0] += 0.9
-    assert walks.pointless(busy, 1.0)
-    clock[0] += 0.2
-    assert not walks.pointless(busy, 1.0)  # idle_s passed: retries may have come due

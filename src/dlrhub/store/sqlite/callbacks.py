@@ -3,37 +3,81 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sqlite3
 from collections.abc import Collection, Mapping
 
 import orjson
 
 from dlrhub.core import errors, models
-from dlrhub.store import queues, rows
+from dlrhub.store import claims, queues, rows
 from dlrhub.store.sqlite import core, messages
 
 # One statement each, whatever the batch size: fewer, larger statements cost less than one per row (they were
 # chosen when a writer thread shared the GIL with the loop; they still save the per-statement overhead).
-#: The first `:limit` claimable callbacks in due order, skipping the destinations in `:exclude` (a JSON array: the
-#: dispatcher holds enough of them already), and of those at most `:quota` per destination, so one destination's
-#: backlog never fills a claim that it would have to give back.
-CLAIM_DUE = """
-UPDATE callbacks SET lease_until = :until, lease_owner = :owner
-WHERE id IN (
-  SELECT d.id FROM (
-    SELECT f.id, row_number() OVER (PARTITION BY f.endpoint ORDER BY f.due_at, f.id) AS n FROM (
-      SELECT c.id, c.endpoint, c.due_at FROM callbacks c
-      WHERE c.state = 'pending' AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
-        AND c.endpoint NOT IN (SELECT value FROM json_each(:exclude))
-        AND NOT EXISTS (
-          SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
-        )
-      ORDER BY c.due_at
-      LIMIT :limit
-    ) f
-  ) d
-  WHERE d.n <= :quota
+#: Up to `:n` accounts with pending callbacks after `:after`, in order: a loose scan of `callbacks_account_due`,
+#: one seek per account however many callbacks each has.
+ACCOUNTS_PENDING = """
+WITH RECURSIVE a(account_id, k) AS (
+  SELECT (SELECT account_id FROM callbacks WHERE state = 'pending' AND account_id > :after
+          ORDER BY account_id LIMIT 1), 1
+  UNION ALL
+  SELECT (SELECT c.account_id FROM callbacks c WHERE c.state = 'pending' AND c.account_id > a.account_id
+          ORDER BY c.account_id LIMIT 1), a.k + 1
+  FROM a WHERE a.account_id IS NOT NULL AND a.k < :n
 )
+SELECT account_id FROM a WHERE account_id IS NOT NULL
+"""
+#: The fair claim. For each account of `:accounts` (a JSON array, in turn order), its destinations in
+#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), until those
+#: before hold `:limit` claimable callbacks (at most `:quota` counted of each) or `:steps` were looked at; of each
+#: destination walked its first `:quota` claimable callbacks in due order. Then round-robin: every account's first, then every account's second, ... at most
+#: `:quota` per destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are
+#: in the claim.
+CLAIM_DUE = """
+WITH RECURSIVE
+  excluded(endpoint) AS (SELECT value FROM json_each(:exclude)),
+  accounts(account_id, pos) AS (SELECT value, key FROM json_each(:accounts)),
+  walk(account_id, pos, endpoint, k, s) AS (
+    SELECT a.account_id, a.pos,
+      (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = a.account_id
+       ORDER BY c.account_id, c.endpoint LIMIT 1), 0, 0
+    FROM accounts a
+    UNION ALL
+    SELECT w.account_id, w.pos,
+      (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
+         AND c.endpoint > w.endpoint ORDER BY c.account_id, c.endpoint LIMIT 1),
+      w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (SELECT count(*) FROM (
+        SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
+          AND c.endpoint = w.endpoint AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
+          AND NOT EXISTS (
+            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+          )
+        ORDER BY c.account_id, c.endpoint, c.due_at LIMIT :quota)) END), w.s + 1
+    FROM walk w
+    WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k < :limit
+  ),
+  picked(id, endpoint, due_at, pos) AS (
+    SELECT c.id, c.endpoint, c.due_at, w.pos FROM walk w JOIN callbacks c ON c.id IN (
+      SELECT x.id FROM callbacks x
+      WHERE x.account_id = w.account_id AND x.endpoint = w.endpoint AND x.state = 'pending'
+        AND x.due_at <= :now AND (x.lease_until IS NULL OR x.lease_until < :now)
+        AND NOT EXISTS (
+          SELECT 1 FROM callbacks p WHERE p.order_key = x.order_key AND p.seq < x.seq AND p.state = 'pending'
+        )
+      ORDER BY x.account_id, x.endpoint, x.due_at
+      LIMIT :quota
+    )
+    WHERE w.endpoint IS NOT NULL AND w.endpoint NOT IN excluded
+  ),
+  turns(id, endpoint, pos, turn) AS (
+    SELECT id, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked
+  ),
+  capped(id, pos, turn, n) AS (
+    SELECT id, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) FROM turns
+  )
+UPDATE callbacks SET lease_until = :until, lease_owner = :owner
+WHERE id IN (SELECT id FROM capped WHERE n <= :quota ORDER BY turn, pos LIMIT :limit)
 RETURNING *
 """
 #: The first `:limit` claimable callbacks of one destination, in due order (the `callbacks_endpoint_due` index).
@@ -79,6 +123,11 @@ OLDEST_DUE = "SELECT * FROM callbacks WHERE state = 'pending' AND due_at <= ? OR
 class SqliteCallbacks(core.SqliteCore):
     """Claiming, recording and listing callbacks."""
 
+    @functools.cached_property
+    def _turns(self) -> claims.Turns:
+        """Where the next claim starts in the accounts' order (this process's claims take turns)."""
+        return claims.Turns()
+
     async def claim_due_callbacks(
         self,
         owner: str,
@@ -96,10 +145,20 @@ class SqliteCallbacks(core.SqliteCore):
             "owner": owner,
             "quota": limit if quota is None else quota,
             "exclude": orjson.dumps(sorted(exclude)).decode(),
+            "steps": claims.steps(limit, exclude),
         }
+        turns, n = self._turns, claims.accounts(limit)
 
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            return conn.execute(CLAIM_DUE, params).fetchall()
+            def scan(after: str, n: int) -> list[str]:
+                return [r[0] for r in conn.execute(ACCOUNTS_PENDING, {"after": after, "n": n})]
+
+            first = scan(turns.after, n)
+            wrapped = scan("", n - len(first)) if turns.wraps(first, n) else []
+            accounts = turns.take(n, first, wrapped)
+            if not accounts:
+                return []
+            return conn.execute(CLAIM_DUE, {**params, "accounts": orjson.dumps(accounts).decode()}).fetchall()
 
         found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
         found.sort(key=lambda c: c.due_at)

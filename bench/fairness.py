@@ -1,0 +1,374 @@
+"""Fairness benchmark: a small account's first-attempt latency beside a large account's backlog.
+
+`prepare` builds two stores with dlrhub's migrations: `empty` (two accounts, nothing queued) and `backlog` (the
+large account `acc_big` with `--backlog` due callbacks, due before anything the run adds, to `--spread` receiver
+ports). `run` then alternates the two for `--rounds` rounds each: a dispatcher with dlrhub's DEFAULT settings runs
+in this process while the small account's events are ingested through the real path (`services.events`) at
+`--rate` per second for `--seconds`; first-attempt latency = the first attempt's start - the callback's creation.
+The large account's backlog is sent meanwhile (to nginx, or an aiohttp sink), so it stays queued all run long.
+
+The floor beside it: a bare aiohttp client (keep-alive) POSTing to the same receiver at the same rate, no store.
+
+    python bench/fairness.py prepare --dir /tmp/fair-bench --backlog 1000000 [--spread 1] [--postgres URL]
+    flock /tmp/bench.lock python bench/fairness.py run --dir /tmp/fair-bench --rounds 3 --seconds 10 --rate 20
+
+With `--postgres postgresql://postgres@127.0.0.1:5432` the stores are two databases there (`fair_bench_empty`,
+`fair_bench_backlog`, made anew by `prepare`). Target: the small account's p99 with the backlog within its p99
+without it (and within the dispatch benchmark's 100 ms first-attempt p99).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from dlrhub import settings, store
+from dlrhub.adapters import sender
+from dlrhub.core import ids, models, urls
+from dlrhub.services import events
+from dlrhub.services import hub as hub_
+from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import dispatcher
+
+BODY = b'{"type":"message.success","data":{"message_id":"big","status":"success"}}'
+LOOPBACK = ("127.0.0.1",)
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log crit;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        {listen}
+        location / {{ return 200 "ok"; }}
+    }}
+}}
+"""
+#: The backlog, generated in SQL: `:n` callbacks of `acc_big`, message `bigN`, to the `:urls` in turn.
+SQLITE_BACKLOG = """
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :n)
+INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,
+                       content_type, endpoint, health_key, state, due_at, attempts, created_at, updated_at)
+SELECT 'cb_big' || i, 'big' || i || ':success', 'acc_big', 'native', 'big' || i, 'big' || i, 1, 'POST',
+       json_extract(:urls, '$[' || (i % :k) || ']'), :body, 'application/json',
+       json_extract(:endpoints, '$[' || (i % :k) || ']'), json_extract(:keys, '$[' || (i % :k) || ']'),
+       'pending', :due + i * 0.000001, 0, :due, :due
+FROM n
+"""
+PG_BACKLOG = """
+INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,
+                       content_type, endpoint, health_key, state, due_at, attempts, created_at, updated_at)
+SELECT 'cb_big' || i, 'big' || i || ':success', 'acc_big', 'native', 'big' || i, 'big' || i, 1, 'POST',
+       ($2::text[])[1 + i % $5], $6, 'application/json', ($3::text[])[1 + i % $5], ($4::text[])[1 + i % $5],
+       'pending', $7::timestamptz + make_interval(secs => i * 0.000001), 0, $7::timestamptz, $7::timestamptz
+FROM generate_series(0, $1 - 1) AS i
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def account(account_id: str) -> models.Account:
+    return models.Account(
+        id=account_id,
+        name=account_id,
+        status=models.AccountStatus.ACTIVE,
+        esms_api_key=ids.token(),
+        esms_secret_key=ids.token(),
+        nx_access_key=ids.token(8),
+        nx_access_secret=ids.token(),
+        balance=Decimal(0),
+        currency="VND",
+        prices={},
+        utc_offset_minutes=420,
+        signing_secrets=(),
+        created_at=dt.datetime.now(dt.UTC),
+    )
+
+
+def store_urls(args: argparse.Namespace) -> dict[str, str]:
+    if args.postgres:
+        base = args.postgres.rstrip("/")
+        return {name: f"{base}/fair_bench_{name}" for name in ("empty", "backlog")}
+    return {name: f"sqlite:///{Path(args.dir) / name}.sqlite3" for name in ("empty", "backlog")}
+
+
+# -- prepare ------------------------------------------------------------------------------------------------
+def setup_dir(args: argparse.Namespace) -> list[int]:
+    """The work directory, the receiver's ports (small account first), and no SQLite stores left from before."""
+    workdir = Path(args.dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    ports = [free_port() for _ in range(1 + args.spread)]
+    (workdir / "ports.json").write_text(json.dumps({"small": ports[0], "big": ports[1:]}))
+    for name in ("empty", "backlog"):
+        for f in workdir.glob(f"{name}.sqlite3*"):
+            f.unlink()
+    return ports[1:]
+
+
+async def prepare(args: argparse.Namespace, big_ports: list[int]) -> None:
+    found = store_urls(args)
+    if args.postgres:
+        admin = await asyncpg.connect(args.postgres.rstrip("/") + "/postgres")
+        for url in found.values():
+            name = url.rsplit("/", 1)[1]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+    for url in found.values():
+        db = store.from_url(url)
+        await db.migrate()
+        for account_id in ("acc_big", "acc_small"):
+            await db.create_account(account(account_id), [])
+        await db.close()
+    big = [f"http://127.0.0.1:{p}/big" for p in big_ports]
+    endpoints = [urls.check_url(u).endpoint for u in big]
+    keys = [urls.health_key("acc_big", u) for u in big]
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    t0 = time.perf_counter()
+    if args.postgres:
+        conn = await asyncpg.connect(found["backlog"].removeprefix("postgresql+asyncpg:"))
+        await conn.execute(PG_BACKLOG, args.backlog, big, endpoints, keys, len(big), BODY, due)
+        await conn.execute("ANALYZE callbacks")
+        await conn.close()
+    else:
+        import sqlite3
+
+        lite = sqlite3.connect(Path(args.dir) / "backlog.sqlite3")
+        params = {
+            "n": args.backlog,
+            "urls": json.dumps(big),
+            "endpoints": json.dumps(endpoints),
+            "keys": json.dumps(keys),
+            "k": len(big),
+            "body": BODY,
+            "due": due.timestamp(),
+        }
+        lite.execute(SQLITE_BACKLOG, params)
+        lite.commit()
+        lite.execute("ANALYZE")
+        lite.close()
+    print(
+        f"prepared: {args.backlog} callbacks of acc_big to {len(big)} port(s) in {time.perf_counter() - t0:.0f} s"
+    )
+
+
+# -- the receiver -------------------------------------------------------------------------------------------
+def serve_sink(ports: list[int]) -> None:
+    from aiohttp import web
+
+    async def handle(request: Any) -> Any:
+        await request.read()
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        server = web.Server(handle, access_log=None)
+        loop = asyncio.get_running_loop()
+        for port in ports:
+            await loop.create_server(server, "127.0.0.1", port, backlog=4096)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def start_sink(workdir: Path, ports: list[int]) -> tuple[subprocess.Popen[bytes], str]:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx:
+        conf = workdir / "nginx.conf"
+        listen = " ".join(f"listen 127.0.0.1:{p};" for p in ports)
+        conf.write_text(NGINX_CONF.format(dir=workdir, listen=listen))
+        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
+        kind = "nginx"
+    else:
+        proc = subprocess.Popen([sys.executable, __file__, "_sink", *map(str, ports)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        kind = "aiohttp low-level server"
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", ports[0])) == 0:
+                return proc, kind
+        time.sleep(0.05)
+    raise RuntimeError("the receiver did not start")
+
+
+# -- run ----------------------------------------------------------------------------------------------------
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def bare(url: str, rate: float, seconds: float) -> list[float]:
+    """Round trips (ms) of a bare aiohttp client posting at `rate` per second: the floor."""
+    total = int(rate * seconds)
+    found: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        t0 = time.perf_counter()
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+            started = time.perf_counter()
+            async with session.post(url, data=BODY) as resp:
+                await resp.read()
+            found.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+    return found
+
+
+async def big_sent(db: store.Store) -> int:
+    return (await db.count_callbacks())[models.CallbackState.SUCCEEDED]
+
+
+async def trickle(
+    url: str, small: str, rate: float, seconds: float, tag: str
+) -> tuple[list[float], float, int]:
+    """A dispatcher with default settings on `url` while the small account's events come at `rate`: the small
+    callbacks' first-attempt latencies (ms), the large account's callbacks sent per second, the ones pending."""
+    config = settings.Settings(database_url=url, callback_allow=LOOPBACK)
+    db = store.from_url(url)
+    hub = hub_.Hub(settings=config, store=db)
+    pending = (await db.count_callbacks())[models.CallbackState.PENDING]
+    total = int(rate * seconds)
+    stop = asyncio.Event()
+    async with sender.Sender(config_.sender_config(config)) as snd:
+        d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
+        sent0 = await big_sent(db)
+        task = asyncio.create_task(d.run(stop))
+        t0 = time.perf_counter()
+        for i in range(total):
+            await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+            await events.ingest_external(
+                hub,
+                events.ExternalEvent(
+                    event_id=f"{tag}.{i}:success",
+                    message_id=f"{tag}.{i}",
+                    account_id="acc_small",
+                    kind=models.EventKind.SUCCESS,
+                    type_id=24,
+                    dialect=models.Dialect.NATIVE,
+                    occurred_at=dt.datetime.now(dt.UTC),
+                    callback_url=small,
+                ),
+            )
+        waited = time.perf_counter()
+        samples: list[float] = []
+        while True:
+            samples = []
+            for i in range(total):
+                [cb] = await db.list_callbacks(f"{tag}.{i}")
+                attempts = await db.list_attempts(cb.id) if cb.attempts else []
+                if attempts:
+                    samples.append((attempts[0].started_at - cb.created_at).total_seconds() * 1000)
+            if len(samples) == total or time.perf_counter() - waited > 30:
+                break
+            await asyncio.sleep(0.5)
+        elapsed = time.perf_counter() - t0
+        sent = await big_sent(db) - sent0 - len(samples)
+        stop.set()
+        await task
+    await db.close()
+    missing = total - len(samples)
+    samples += [float("inf")] * missing  # never attempted within 30 s of the last
+    return samples, sent / elapsed, pending
+
+
+async def run(args: argparse.Namespace) -> None:
+    workdir = Path(args.dir)
+    ports = json.loads((workdir / "ports.json").read_text())
+    proc, kind = start_sink(workdir, [ports["small"], *ports["big"]])
+    small = f"http://127.0.0.1:{ports['small']}/small"
+    found = store_urls(args)
+    rows: dict[str, list[float]] = {"bare": [], "empty": [], "backlog": []}
+    p99s: dict[str, list[float]] = {"bare": [], "empty": [], "backlog": []}
+    label = args.label
+    try:
+        print(
+            f"receiver: {kind}; store: {'PostgreSQL' if args.postgres else 'SQLite'}; dlrhub default settings"
+        )
+        for r in range(args.rounds):
+            for name in ("bare", "empty", "backlog"):
+                if name == "bare":
+                    samples = await bare(small, args.rate, args.seconds)
+                    extra = ""
+                else:
+                    tag = f"{label}.{name}.{r}.{time.time_ns()}"
+                    samples, big_rate, pending = await trickle(
+                        found[name], small, args.rate, args.seconds, tag
+                    )
+                    extra = f"  ({pending} pending at start, large account sent {big_rate:.0f}/s)"
+                rows[name] += samples
+                p99s[name].append(pct(samples, 0.99))
+                print(
+                    f"round {r + 1} {name:8s} n={len(samples):4d}  p50 {statistics.median(samples):8.1f} ms"
+                    f"  p99 {pct(samples, 0.99):8.1f} ms{extra}",
+                    flush=True,
+                )
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(f"\nsmall account's first attempt ({label}), all rounds: median of the rounds' p99 [range]")
+    for name, samples in rows.items():
+        per = p99s[name]
+        print(
+            f"  {name:8s} p50 {statistics.median(samples):8.1f} ms  p99 {pct(samples, 0.99):8.1f} ms"
+            f"  (rounds' p99 {statistics.median(per):.1f} [{min(per):.1f}-{max(per):.1f}])"
+        )
+    base = pct(rows["empty"], 0.99)
+    print(
+        f"  backlog/empty p99: {pct(rows['backlog'], 0.99) / base:.2f}; empty/bare p99: {base / pct(rows['bare'], 0.99):.2f}"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "_sink":
+        serve_sink([int(p) for p in sys.argv[2:]])
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("step", choices=("prepare", "run"))
+    parser.add_argument("--dir", required=True, help="where the stores and the receiver's files live")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (no database): stores there")
+    parser.add_argument("--backlog", type=int, default=1_000_000)
+    parser.add_argument("--spread", type=int, default=1, help="the large account's receiver ports")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=20.0, help="the small account's events per second")
+    parser.add_argument("--label", default="fair", help="a name for this run's rows (e.g. old)")
+    args = parser.parse_args()
+    if args.step == "prepare":
+        asyncio.run(prepare(args, setup_dir(args)))
+    else:
+        asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
