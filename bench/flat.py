@@ -666,6 +666,15 @@ async def pull_round(
     return {name: len(picks) / spent[name] for name in calls}
 
 
+def pruned_rows(hub: hub_.Hub) -> dict[str, int]:
+    """Rows the pruner deleted so far, by table (`dlrhub_pruned_rows_total`)."""
+    found = {}
+    for table in (*TABLES, "journeys"):
+        value = hub.metrics.registry.get_sample_value("dlrhub_pruned_rows_total", {"kind": table})
+        found[table] = int(value or 0)
+    return found
+
+
 # -- the comparison ------------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def pruning(hub: hub_.Hub) -> Any:
@@ -742,10 +751,11 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
         + ", ".join(f"{t} {n:,}" for t, n in before["work"].items())
         + f"); empty store {total['empty']:,} rows (accounts and the {args.working_set:,}-message working set)"
     )
-    deleted = total["work"] - sum(after["work"].values())
+    pruned = pruned_rows(hubs["work"])
     print(
-        f"{label}: the pruner ran beside each store; on the full one it deleted about {deleted:,} rows net during"
-        f" the run ({args.rounds} rounds, alternating, medians with ranges)"
+        f"{label}: the pruner ran beside each store; on the full one it deleted {sum(pruned.values()):,} rows"
+        f" during the run ({', '.join(f'{t} {n:,}' for t, n in pruned.items() if n)}), which ends with"
+        f" {sum(after['work'].values()):,}; {args.rounds} rounds, alternating, medians with ranges"
     )
     print(f"  {'':28} {'bare (baseline)':>24} {'empty store':>24} {'full store':>24}  full/empty")
     for metric, unit in (
@@ -888,12 +898,13 @@ async def size_run(place: Place, args: argparse.Namespace, sink: str, label: str
     stop.set()
     await asyncio.gather(*workers)
     await hub.close()
+    pruned = sum(pruned_rows(hub).values())
     mb = 1024 * 1024
     inner_name = "free pages" if place.backend == "sqlite" else "the 5 tables"
     print(
         f"{label} size: {sent:,} events ingested ({sent / args.size_seconds:.0f}/s) and dispatched for"
         f" {args.size_seconds:g} s; rows age out {args.window:g} s after their last change, a pruning round every"
-        f" {args.prune_every:g} s"
+        f" {args.prune_every:g} s; the pruner deleted {pruned:,} rows"
     )
     print(f"  {'s':>5} {'database MB':>12} {'WAL MB':>8} {inner_name + ' MB':>16} {'rows':>9}")
     for at, main, wal, inner, rows in samples:
@@ -1008,16 +1019,15 @@ def main() -> None:
     )
     parser.add_argument("--postgres-dsn", default=default_dsn, help="a server to make the databases on")
     args = parser.parse_args()
-    if args.quick:
-        args.rows, args.working_set, args.rounds, args.ingest_seconds = min(args.rows, 200_000), 2_000, 2, 1.0
-        args.callbacks, args.pulls, args.size_seconds, args.window, args.prune_every = (
-            1_000,
-            50,
-            30.0,
-            8.0,
-            3.0,
-        )
-        args.sample_s, args.vacuum_every = 3.0, 10.0
+    if args.quick:  # only what was not given
+        quick = {
+            "rows": 200_000, "working_set": 2_000, "rounds": 2, "ingest_seconds": 1.0, "callbacks": 1_000,
+            "pulls": 50, "size_seconds": 30.0, "window": 8.0, "prune_every": 3.0, "sample_s": 3.0,
+            "vacuum_every": 10.0,
+        }  # fmt: skip
+        for key, value in quick.items():
+            if getattr(args, key) == parser.get_default(key):
+                setattr(args, key, value)
     args.temporary = args.data is None
     if args.data is None:
         with tempfile.TemporaryDirectory(prefix="dlrhub-bench-flat-") as tmp:
