@@ -722,6 +722,8 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
             for name in names if r % 2 == 0 else reversed(names):
                 s = side[name]
                 await queue_callbacks(place.url(name), infos[name], sink, args.callbacks, f"dq{r}_")
+                if args.analyze and place.backend == "postgres":
+                    await execute(place.url(name), ["ANALYZE callbacks"], {})
                 picks = [
                     [working_id(picks_rng.randint(1, args.working_set)) for _ in range(IDS)]
                     for _ in range(args.pulls)
@@ -1010,6 +1012,11 @@ def main() -> None:
         "--vacuum-every", type=float, default=60.0, help="with autovacuum off (size run, PostgreSQL)"
     )
     parser.add_argument("--sample-s", type=float, default=10.0)
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="PostgreSQL: ANALYZE callbacks after queueing each round's callbacks (what autovacuum would do)",
+    )
     parser.add_argument("--quick", action="store_true", help="200,000 rows, 2 rounds, short runs")
     default_dsn = "postgresql://{}@{}:{}/{}".format(
         os.environ.get("PGUSER", "postgres"),
