@@ -389,6 +389,7 @@ async def new_store(place: Place, name: str, args: argparse.Namespace, history: 
             "secret_key": first.account.esms_secret_key,
         },
         "history": history,
+        "working_set": args.working_set,
     }
     path = place.info_path(name)
 
