@@ -119,7 +119,7 @@ class Settings:
     retain_audit_days: int = 365
     #: Seconds between two pruning rounds, and the most rows one chunk (one transaction) deletes.
     prune_interval_s: float = 300.0
-    prune_chunk_rows: int = 1_000
+    prune_chunk_rows: int = 200
     #: `auto` (text on a terminal, one JSON object per line otherwise), `json` or `text`: for dlrhub and uvicorn.
     log_format: str = "auto"
     #: OpenTelemetry tracing: `off`, `on` (OTLP over HTTP, set up by the standard `OTEL_EXPORTER_OTLP_*`

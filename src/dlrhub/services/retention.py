@@ -12,24 +12,33 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 
 from dlrhub import settings as settings_
 from dlrhub import store
 from dlrhub.services import hub as hub_
 
-#: Seconds between two chunks, so other writers (the SQLite writer is one) get their turn.
+#: Seconds between two chunks at least, so other writers (the SQLite writer is one) get their turn.
 PAUSE_S = 0.05
+#: And at least this many times the last chunk's own time: pruning takes at most 1 / (1 + DUTY) of the store's
+#: time (a fifth), however slow a chunk is on a big file (on SQLite a chunk runs on the event loop).
+DUTY = 4.0
 
-#: Waits between two chunks.
-Pause = Callable[[], Awaitable[None]]
+#: Waits between two chunks, given how long the last chunk took (seconds).
+Pause = Callable[[float], Awaitable[None]]
 #: The prune method of one kind: `(store, before, limit)` -> rows deleted by table.
 _Prune = Callable[[store.Retention, dt.datetime, int], Awaitable[store.Pruned]]
 
 
-async def pause_briefly() -> None:
-    """Wait PAUSE_S seconds (the default pause between two chunks)."""
-    await asyncio.sleep(PAUSE_S)
+def pause_after(took_s: float) -> float:
+    """How long to wait after a chunk that took `took_s` seconds."""
+    return max(PAUSE_S, DUTY * took_s)
+
+
+async def pause_briefly(took_s: float) -> None:
+    """The default pause between two chunks: `pause_after(took_s)` seconds."""
+    await asyncio.sleep(pause_after(took_s))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,13 +86,15 @@ async def prune_kind(
     total: store.Pruned = {}
     chunks = 0
     while True:
+        started = time.monotonic()
         counts = await kind.prune(db, before, limit)
+        took = time.monotonic() - started
         chunks += 1
         for table, n in counts.items():
             total[table] = total.get(table, 0) + n
         if counts.get(kind.table, 0) < limit or (stop is not None and stop.is_set()):
             return total, chunks
-        await pause()
+        await pause(took)
 
 
 async def prune(

@@ -18,7 +18,7 @@ from dlrhub.workers import pruner
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 
 
-async def no_pause() -> None:
+async def no_pause(_took_s: float) -> None:
     """Tests take no time between chunks."""
 
 

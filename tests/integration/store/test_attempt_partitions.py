@@ -31,7 +31,7 @@ LIST = (
 )
 
 
-async def no_pause() -> None:
+async def no_pause(_took_s: float) -> None:
     """Tests take no time between chunks."""
 
 

@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 OLD = NOW - dt.timedelta(days=40)
 
 
-async def no_pause() -> None:
+async def no_pause(_took_s: float) -> None:
     """Tests take no time between chunks."""
 
 
@@ -161,10 +161,10 @@ async def test_a_chunk_deletes_at_most_its_limit(db: store.Store) -> None:
     for n in range(5):
         await db.append_audit(control.AuditEntry(f"b{n}", OLD, "cli:ops", "account.lock", "acc", {}))
     kind = next(k for k in retention.KINDS if k.table == "audit_log")
-    paused = []
+    paused: list[float] = []
 
-    async def pause() -> None:
-        paused.append(1)
+    async def pause(took_s: float) -> None:
+        paused.append(took_s)
 
     assert await retention.prune_kind(db, kind, NOW, limit=2, pause=pause) == ({"audit_log": 5}, 3)
     assert len(paused) == 2  # between the chunks, not after the last
@@ -175,3 +175,11 @@ async def test_zero_days_keeps_a_kind_for_ever(db: store.Store) -> None:
     counts = await retention.prune(hub_on(db, retain_audit_days=0), pause=no_pause)
     assert counts["audit_log"] == 0
     assert len(await db.list_audit(store.AuditFilter())) == 1
+
+
+def test_the_pause_between_chunks_follows_the_chunks_cost() -> None:
+    # A fast chunk waits the floor; a slow one (a big SQLite file, on the event loop) waits DUTY times its own time,
+    # so pruning never takes more than a fifth of the store's time.
+    assert retention.pause_after(0.001) == retention.PAUSE_S
+    assert retention.pause_after(0.1) == pytest.approx(retention.DUTY * 0.1)
+    assert retention.DUTY >= 4
