@@ -502,6 +502,8 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
         "DLRHUB_DATABASE_URL": url,
         "DLRHUB_CALLBACK_ALLOW": "127.0.0.1",
         "DLRHUB_LOG_LEVEL": "warning",
+        # No health/metrics listener: the processes would all ask for the one default port.
+        "DLRHUB_WORKER_PORT": "0",
     }
     if concurrency is not None:
         env |= {

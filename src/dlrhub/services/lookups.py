@@ -13,6 +13,7 @@ refused like an unknown one, cached or not.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import weakref
@@ -32,6 +33,10 @@ T = TypeVar("T")
 _caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[float, Any]]] = (
     weakref.WeakKeyDictionary()
 )
+#: The reads in flight, per store: the requests that miss the same record together share one read.
+_loading: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], asyncio.Future[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 #: An account found by a customer key, and until when that key works (None: the current pair, for good).
 _Found = tuple[models.Account, dt.datetime | None]
 
@@ -40,6 +45,7 @@ def forget(hub: hub_.Hub) -> None:
     """Drop every record this process keeps for the hub's store: an admin change is seen at once here (other
     processes see it within TTL_S)."""
     _caches.pop(hub.store, None)
+    _loading.pop(hub.store, None)
 
 
 async def _cached(
@@ -59,12 +65,36 @@ async def _cached(
     if hit is not None and hit[0] > now and not fresh:
         found: T = hit[1]
         return found
-    value = await load(db)
+    value = await load(db) if fresh else await _load_once(db, (kind, key), load)
     if value is not None:
         if len(cache) >= MAX_ENTRIES:
             cache.clear()
         cache[(kind, key)] = (now + TTL_S, value)
     return value
+
+
+async def _load_once(
+    db: store.Store, key: tuple[str, str], load: Callable[[store.Store], Awaitable[T | None]]
+) -> T | None:
+    """`load(db)`, or the same read already in flight: when a record expires under load, the requests that miss
+    it together cost one read, not one each."""
+    loads = _loading.get(db)
+    if loads is None:
+        loads = _loading[db] = {}
+    pending = loads.get(key)
+    if pending is None:
+        pending = loads[key] = asyncio.ensure_future(load(db))
+
+        def done(task: asyncio.Future[Any]) -> None:
+            if loads.get(key) is task:
+                del loads[key]
+            if not task.cancelled():
+                task.exception()  # retrieved: every waiter may have gone
+
+        pending.add_done_callback(done)
+    # A waiter that goes away leaves the read to the others.
+    found: T | None = await asyncio.shield(pending)
+    return found
 
 
 async def _load_by_key(db: store.Store, kind: control.KeyKind, key: str) -> _Found | None:

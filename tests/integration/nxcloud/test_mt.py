@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import re
@@ -84,3 +85,25 @@ async def test_lookups_are_reused_for_the_ttl_then_read_again(customer: Customer
     assert (await customer.signed("/v1/zalo/mt", mt_body()))["code"] == 0  # the cached OA is still active
     clock[0] = base_time + dt.timedelta(seconds=lookups.TTL_S + 0.1)
     assert (await customer.signed("/v1/zalo/mt", mt_body()))["code"] == 9005
+
+
+async def test_requests_that_miss_a_record_together_share_one_read(
+    customer: Customer, monkeypatch: pytest.MonkeyPatch
+):
+    db = customer.hub.store
+    reads: list[str] = []
+    read_app = db.get_app
+
+    async def counted(appkey: str) -> models.App | None:
+        reads.append(appkey)
+        return await read_app(appkey)
+
+    monkeypatch.setattr(db, "get_app", counted)
+    lookups.forget(customer.hub)
+    found = await asyncio.gather(*(lookups.app(customer.hub, customer.appkey) for _ in range(8)))
+    assert {a.appkey for a in found if a is not None} == {customer.appkey}
+    assert reads == [customer.appkey]
+    # A miss is not kept: it is read again each time.
+    assert await lookups.app(customer.hub, "no-such-app") is None
+    assert await lookups.app(customer.hub, "no-such-app") is None
+    assert reads == [customer.appkey, "no-such-app", "no-such-app"]

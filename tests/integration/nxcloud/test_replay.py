@@ -3,6 +3,7 @@ store, and a request with a repeated authentication header are refused; on both 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -115,3 +116,16 @@ async def test_signatures_expire_and_are_swept(db: store.Store):
     assert await db.take_signature("another", later + dt.timedelta(minutes=2), later)
     assert await db.take_signature("old", later + dt.timedelta(minutes=2), later)
     assert not await db.take_signature("fresh", T0 + dt.timedelta(minutes=2), later)
+
+
+async def test_takes_made_together_answer_each_on_its_own(db: store.Store):
+    """On PostgreSQL the takes made together go in one statement: each still gets its own answer, and a signature
+    taken twice in one group is taken once."""
+    await db.migrate()
+    until = T0 + dt.timedelta(minutes=2)
+    assert await db.take_signature("before", until, T0)
+    answers = await asyncio.gather(
+        *(db.take_signature(sign, until, T0) for sign in ["a", "b", "a", "before", "c", "b"])
+    )
+    assert answers == [True, True, False, False, True, False]
+    assert not await db.take_signature("c", until, T0)

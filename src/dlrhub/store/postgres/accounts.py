@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import asyncpg
 
 from dlrhub.core import errors, models
 from dlrhub.store import nouns, rows
-from dlrhub.store.postgres import core, ledger
+from dlrhub.store.postgres import coalesce, core, ledger
 
 T = TypeVar("T")
-#: Takes a signature, and drops at most 16 expired ones on the way (skipping those another process is dropping),
-#: so the table shrinks as fast as it grows and no one request pays for a backlog.
-TAKE_SIGNATURE = (
+#: Takes a group of (distinct) signatures, returning those taken, and drops at most 16 expired ones per signature
+#: on the way (skipping those another process is dropping), so the table shrinks as fast as it grows and no one
+#: request pays for a backlog.
+TAKE_SIGNATURES = (
     "WITH swept AS (DELETE FROM nxcloud_signatures WHERE sign IN (SELECT sign FROM nxcloud_signatures"
-    " WHERE expires_at < $3 ORDER BY expires_at LIMIT 16 FOR UPDATE SKIP LOCKED))"
-    " INSERT INTO nxcloud_signatures (sign, expires_at) VALUES ($1, $2) ON CONFLICT (sign) DO NOTHING"
+    " WHERE expires_at < $3 ORDER BY expires_at LIMIT $4 FOR UPDATE SKIP LOCKED))"
+    " INSERT INTO nxcloud_signatures (sign, expires_at) SELECT * FROM unnest($1::text[], $2::timestamptz[])"
+    " ON CONFLICT (sign) DO NOTHING RETURNING sign"
 )
+SWEPT_PER_SIGNATURE = 16
+
+
+class _Take(NamedTuple):
+    sign: str
+    expires_at: dt.datetime
+    now: dt.datetime
+
 
 #: Routes an account's apps that have no OA to a new one (registered in the same transaction).
 ROUTE_UNROUTED_APPS = "UPDATE apps SET oa_id = $1 WHERE account_id = $2 AND oa_id IS NULL"
@@ -43,9 +53,27 @@ def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
 class PostgresAccounts(core.PostgresCore):
     """Accounts, apps, OAs, journeys and request signatures."""
 
+    _signature_takes: coalesce.Coalescer[_Take, bool] | None = None
+
     async def take_signature(self, sign: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        # The takes made together go in one statement (one round trip for a burst of signed requests).
+        if self._signature_takes is None:
+            self._signature_takes = coalesce.Coalescer(self._take_signatures)
+        return await self._signature_takes.call(_Take(sign, expires_at, now))
+
+    async def _take_signatures(self, takes: list[_Take]) -> list[bool]:
+        """Each take's answer: the first take of a signature not yet stored is True, any other False. Expired
+        signatures are swept as of the group's earliest `now`."""
+        first: dict[str, _Take] = {}
+        for take in takes:
+            first.setdefault(take.sign, take)
+        signs = list(first)
+        expiries = [t.expires_at for t in first.values()]
+        now = min(t.now for t in takes)
         pool = await self.pool()
-        return bool(await pool.execute(TAKE_SIGNATURE, sign, expires_at, now) == "INSERT 0 1")
+        rows_ = await pool.fetch(TAKE_SIGNATURES, signs, expiries, now, SWEPT_PER_SIGNATURE * len(signs))
+        taken = {r["sign"] for r in rows_}
+        return [take.sign in taken and first[take.sign] is take for take in takes]
 
     async def create_account(
         self, account: models.Account, apps: list[models.App], *, actor: str = "system"

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-import asyncpg
+import functools
 
 from dlrhub.core import errors
 from dlrhub.planning import accepts as accepting
 from dlrhub.planning import events
-from dlrhub.store import rows
-from dlrhub.store.postgres import core, ledger, messages
+from dlrhub.store.postgres import batch_write, messages
 
 #: The batch's request ids are inserted if missing, then locked, in one order (so batches cannot deadlock):
 #: a concurrent send of the same RequestId waits for this transaction, then sees its message.
@@ -28,7 +25,6 @@ LOCK_REQUEST_IDS = (
 #: NO KEY UPDATE, as an UPDATE of the balance would take: it leaves the account's key free, so the foreign-key
 #: checks of other sends' messages (KEY SHARE) do not wait for this batch.
 LOCK_BALANCES = "SELECT id, balance FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE"
-SET_BALANCE = "UPDATE accounts SET balance = $2 WHERE id = $1"
 #: The seeded rows no accept of the batch used (it was refused): a refused accept leaves nothing behind.
 DROP_UNUSED_SEEDS = (
     "DELETE FROM request_ids WHERE message_id = ''"
@@ -40,8 +36,8 @@ class PostgresBatch(messages.PostgresMessages):
     """`accept_messages`: the accept path of `PostgresMessages.accept_message`, batched.
 
     The batch's request ids and balances are read and locked up front, `accepting.decide` settles every accept
-    from them, and the rows go per table with `executemany` (which asyncpg pipelines): a batch costs the same
-    few round trips however many sends it holds.
+    from them, and the rows go in one statement (`batch_write`): a batch costs the same few round trips however
+    many sends it holds.
     """
 
     async def accept_messages(
@@ -65,39 +61,7 @@ class PostgresBatch(messages.PostgresMessages):
             if charged:
                 balances = {r["id"]: r["balance"] for r in await conn.fetch(LOCK_BALANCES, charged)}
             decided = accepting.decide(batch, now, seen, balances)
-            await _write(conn, decided, now)
+            await batch_write.write(conn, functools.partial(self.column_types, conn), decided, now)
             if keys and len(decided.request_ids) < len(keys):
                 await conn.execute(DROP_UNUSED_SEEDS, accounts, request_ids)
         return decided.results
-
-
-async def _write(conn: asyncpg.Connection, decided: accepting.Decided, now: dt.datetime) -> None:
-    """The writes of `PostgresMessages._write_plan` for new messages, one statement per table."""
-    message_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    event_rows: list[tuple[Any, ...]] = []
-    callback_rows: list[list[Any]] = []
-    for accepted in decided.accepted:
-        plan = accepted.plan
-        assert plan.message is not None
-        mrow = rows.to_row(plan.message, core.BACKEND)
-        if accepted.channel_due_at is not None:
-            mrow.update(channel_state="queued", channel_due_at=accepted.channel_due_at)
-        message_rows.setdefault(tuple(mrow), []).append(tuple(mrow.values()))
-        erow = rows.to_row(plan.event, core.BACKEND)
-        erow["recorded_at"] = now
-        erow["account_id"] = plan.account_id
-        event_rows.append(tuple(erow[c] for c in messages.EVENT_COLUMNS))
-        for callback in plan.callbacks:
-            crow = rows.to_row(callback, core.BACKEND)
-            callback_rows.append([crow[c] for c in messages.CALLBACK_ORDER])
-    if decided.request_ids:
-        await conn.executemany(messages.UPSERT_REQUEST_ID, [(*r, now) for r in decided.request_ids])
-    for columns, group in message_rows.items():
-        await conn.executemany(core.insert_sql("messages", dict.fromkeys(columns))[0], group)
-    await conn.executemany(messages.INSERT_EVENT, event_rows)
-    if callback_rows:
-        await conn.executemany(messages.INSERT_CALLBACK, callback_rows)
-        await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
-    if decided.balances:
-        await conn.executemany(SET_BALANCE, list(decided.balances.items()))
-        await ledger.write_charges(conn, decided.charges, now)

@@ -19,12 +19,28 @@ FILL_MAP = "INSERT INTO migration_map (old, new) VALUES ($1, $2)"
 #: A migration's applied-at time is the database's own: migrating takes no clock.
 RECORD_MIGRATION = "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, now())"
 
+#: Each column of a table with its type, as a cast takes it (`numeric(20,4)`, `timestamp with time zone`).
+COLUMN_TYPES = (
+    "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
+    " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped"
+)
+
 #: The migrations table in the connection's search path, or NULL before the first migration.
 HAS_MIGRATIONS_TABLE = "SELECT to_regclass('schema_migrations')"
 
 
 def _encode_json(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection, after asyncpg rolls back a transaction left open: nothing more.
+
+    asyncpg's default runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every release,
+    a round trip per store call. The store leaves no session state on a pooled connection to reset: its advisory
+    locks are transaction-scoped, its cursors live in transactions, it sets no session variables, and it LISTENs
+    on a connection of its own (`PostgresDispatch.wait_for_callbacks`).
+    """
 
 
 async def _init(conn: asyncpg.Connection) -> None:
@@ -48,17 +64,31 @@ class PostgresCore:
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
+        self._column_types: dict[str, dict[str, str]] = {}
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._pool_lock:  # the first calls may come together: they share one pool
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self.url, min_size=self._min_size, max_size=self._max_size, init=_init
+                        self.url,
+                        min_size=self._min_size,
+                        max_size=self._max_size,
+                        init=_init,
+                        reset=_keep_session,
                     )
         return self._pool
 
+    async def column_types(self, conn: asyncpg.Connection, table: str) -> dict[str, str]:
+        """`table`'s column types (read once, and again after `migrate`): the casts of array parameters."""
+        types = self._column_types.get(table)
+        if types is None:
+            types = {r["attname"]: r["type"] for r in await conn.fetch(COLUMN_TYPES, table)}
+            self._column_types[table] = types
+        return types
+
     async def migrate(self) -> list[str]:
+        self._column_types.clear()
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)

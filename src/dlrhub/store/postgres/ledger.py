@@ -34,6 +34,8 @@ OPENING_REASON = "opening balance"
 #: Reason and actor of the one charge row a group commit writes per account.
 CHARGE_REASON = "messages accepted"
 CHARGE_ACTOR = "send"
+#: The columns of a charge row, as `batch_write` inserts them.
+CHARGE_COLUMNS = ("account_id", "amount", "kind", "reason", "actor", "message_count", "created_at")
 
 
 async def write_opening(conn: asyncpg.Connection, account: models.Account, actor: str) -> None:
@@ -47,19 +49,6 @@ async def write_opening(conn: asyncpg.Connection, account: models.Account, actor
         actor,
         0,
         account.created_at,
-    )
-
-
-async def write_charges(
-    conn: asyncpg.Connection, charges: dict[str, tuple[Decimal, int]], now: dt.datetime
-) -> None:
-    """A group commit's charge rows: one per account, the batch's total for its messages."""
-    await conn.executemany(
-        INSERT_ENTRY,
-        [
-            (account_id, -total, control.LedgerKind.CHARGE.value, CHARGE_REASON, CHARGE_ACTOR, n, now)
-            for account_id, (total, n) in charges.items()
-        ],
     )
 
 
