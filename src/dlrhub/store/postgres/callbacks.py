@@ -109,7 +109,7 @@ class PostgresCallbacks(core.PostgresCore):
         until = now + dt.timedelta(seconds=lease_s)
         quota = limit if quota is None else quota
         found = await pool.fetch(CLAIM_DUE, now, limit, until, owner, sorted(exclude), quota)
-        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
 
@@ -121,7 +121,7 @@ class PostgresCallbacks(core.PostgresCore):
         pool = await self.pool()
         until = now + dt.timedelta(seconds=lease_s)
         found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
-        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
 

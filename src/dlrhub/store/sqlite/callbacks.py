@@ -101,7 +101,7 @@ class SqliteCallbacks(core.SqliteCore):
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             return conn.execute(CLAIM_DUE, params).fetchall()
 
-        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found = rows.from_rows(models.Callback, await self._tx(run))
         found.sort(key=lambda c: c.due_at)
         return found
 
@@ -117,7 +117,7 @@ class SqliteCallbacks(core.SqliteCore):
                 found += conn.execute(CLAIM_ENDPOINT, {**params, "endpoint": endpoint}).fetchall()
             return found
 
-        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found = rows.from_rows(models.Callback, await self._tx(run))
         found.sort(key=lambda c: c.due_at)
         return found
 
