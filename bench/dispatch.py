@@ -56,7 +56,7 @@ from typing import Any
 import aiohttp
 
 from dlrhub import settings, store
-from dlrhub.adapters import sender
+from dlrhub.adapters import collector, sender
 from dlrhub.core import ids, models, urls
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
@@ -597,6 +597,11 @@ BARE_CHILD = """
 import asyncio, sys, time
 import aiohttp
 url, n, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if sys.argv[4:5] == ["tuned"]:  # dlrhub's collector settings (adapters.collector), for comparison
+    import gc
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*map(int, sys.argv[5:]))
 body = sys.stdin.buffer.read()
 async def main():
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
@@ -628,10 +633,12 @@ SUCCEEDED = "SELECT coalesce(sum(n), 0) FROM callback_counts WHERE state = 'succ
 POLL_S = 0.05
 
 
-async def bare_process(url: str, n: int, concurrency: int) -> Run:
-    """The bare client in a fresh process (`BARE_CHILD`): its rate and its own CPU per request."""
+async def bare_process(url: str, n: int, concurrency: int, tuned: bool = False) -> Run:
+    """The bare client in a fresh process (`BARE_CHILD`): its rate and its own CPU per request. `tuned`: with
+    the collector set as dlrhub's server processes set it (`adapters.collector`)."""
+    gc_args = ["tuned", *map(str, collector.THRESHOLDS)] if tuned else []
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", BARE_CHILD, url, str(n), str(concurrency),
+        sys.executable, "-c", BARE_CHILD, url, str(n), str(concurrency), *gc_args,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )  # fmt: skip
     out, _ = await child.communicate(BODY)
@@ -696,25 +703,28 @@ async def processes(workdir: Path, url: str, n: int, rounds: int, kind: str) -> 
     """Alternate a bare client process and a `dlrhub worker` process for `rounds` rounds; print both and the
     ratio of their medians, with each one's CPU per callback."""
     config = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
-    runs: dict[str, list[Run]] = {"bare": [], "worker": []}
+    runs: dict[str, list[Run]] = {"bare": [], "worker": [], "bare, tuned": []}
     for r in range(rounds):
-        for side in ("bare", "worker") if r % 2 == 0 else ("worker", "bare"):
-            if side == "bare":
-                runs[side].append(await bare_process(url, n, config.dispatch_concurrency))
-            else:
+        for side in list(runs) if r % 2 == 0 else reversed(runs):
+            if side == "worker":
                 runs[side].append(await worker_process(workdir, url, n))
+            else:
+                runs[side].append(await bare_process(url, n, config.dispatch_concurrency, side != "bare"))
     print(
         f"receiver: {kind}; real processes, default settings (pool {config.dispatch_concurrency}, per destination"
         f" {config.endpoint_concurrency}); {n} callbacks a round, {rounds} rounds each, alternated"
     )
     base = statistics.median(r.rate for r in runs["bare"])
-    for side, label in (
-        ("bare", "bare aiohttp client process (baseline)"),
-        ("worker", "`dlrhub worker` (SQLite)"),
-    ):
+    labels = {
+        "bare": "bare aiohttp client process (baseline)",
+        "worker": "`dlrhub worker` (SQLite)",
+        "bare, tuned": "bare client process, collector set as dlrhub's",
+    }
+    for side, label in labels.items():
         rates = [r.rate for r in runs[side]]
         rate = statistics.median(rates)
-        ratio = "" if side == "bare" else f" = {rate / base:.0%} of the bare client (target >= 75 %)"
+        ratio = "" if side == "bare" else f" = {rate / base:.0%} of the bare client"
+        ratio += " (target >= 75 %)" if side == "worker" else ""
         print(
             f"  {label}: median {rate:6.0f}/s (range {min(rates):.0f}-{max(rates):.0f}){ratio}; CPU"
             f" {statistics.median(r.cpu_us for r in runs[side]):.0f} µs per callback"

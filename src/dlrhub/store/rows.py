@@ -91,9 +91,7 @@ def from_row(cls: type[T], row: Any) -> T:
     """
     keys = set(row.keys())
     readers = _readers(cls)  # type: ignore[arg-type]
-    values = {
-        name: row[name] if conv is None else conv(row[name]) for name, conv in readers if name in keys
-    }
+    values = {name: row[name] if conv is None else conv(row[name]) for name, conv in readers if name in keys}
     if cls is models.Callback:
         values["request"] = models.CallbackRequest(
             method=row["method"], url=row["url"], body=bytes(row["body"]), content_type=row["content_type"]
@@ -114,7 +112,9 @@ def from_rows(cls: type[T], found: Sequence[Any]) -> list[T]:
         values = {name: row[i] if conv is None else conv(row[i]) for name, i, conv in plan}
         if request is not None:
             method, url, body, content_type = request
-            values["request"] = models.CallbackRequest(row[method], row[url], bytes(row[body]), row[content_type])
+            values["request"] = models.CallbackRequest(
+                row[method], row[url], bytes(row[body]), row[content_type]
+            )
         made.append(cls(**values))
     return made
 
