@@ -847,6 +847,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.callbacks, args.pending, args.rss_seconds, args.latency_seconds = 5_000, 100_000, 3.0, 2.0
+    # The collector as dlrhub's server processes set it (`dlrhub worker` does this at start): in one process, the
+    # bare client runs with it too.
+    collector.tune()
     _run(amain(args))
 
 
