@@ -24,11 +24,19 @@ The receiver runs in its own process: nginx when Debian's package is installed, 
 low-level server (one 200 per request, keep-alive).
 
     python bench/dispatch.py [--callbacks 50000] [--pending 1000000] [--quick] [--tuned --concurrency 256]
+    python bench/dispatch.py --processes --callbacks 10000 --rounds 3
     python bench/dispatch.py --destinations 8 [--neighbour] --callbacks 8000 --rounds 3
     python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
 
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
 empties of callbacks first, and prints the delivery rate of each round (first attempt to last).
+
+`--processes` runs only the real processes, alternated for `--rounds` rounds: a bare client in a fresh process that
+imports only aiohttp (`BARE_CHILD`), a real `dlrhub worker` draining N callbacks queued in a fresh SQLite store, and
+the bare process again with the collector set as dlrhub's server processes set it (`adapters.collector`).
+
+Every line gives CPU µs per callback: the process's CPU time (all threads) over the run / callbacks. The script
+itself runs with dlrhub's collector settings (as `dlrhub worker` does), so in one process both sides have them.
 
 Targets (2 cores): dispatch >= 75 % of the bare client; first attempt p50 < 20 ms, p99 < 100 ms; RSS < 300 MB.
 """
