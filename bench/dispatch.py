@@ -24,11 +24,19 @@ The receiver runs in its own process: nginx when Debian's package is installed, 
 low-level server (one 200 per request, keep-alive).
 
     python bench/dispatch.py [--callbacks 50000] [--pending 1000000] [--quick] [--tuned --concurrency 256]
+    python bench/dispatch.py --processes --callbacks 10000 --rounds 3
     python bench/dispatch.py --destinations 8 [--neighbour] --callbacks 8000 --rounds 3
     python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
 
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
 empties of callbacks first, and prints the delivery rate of each round (first attempt to last).
+
+`--processes` runs only the real processes, alternated for `--rounds` rounds: a bare client in a fresh process that
+imports only aiohttp (`BARE_CHILD`), a real `dlrhub worker` draining N callbacks queued in a fresh SQLite store, and
+the bare process again with the collector set as dlrhub's server processes set it (`adapters.collector`).
+
+Every line gives CPU µs per callback: the process's CPU time (all threads) over the run / callbacks. The script
+itself runs with dlrhub's collector settings (as `dlrhub worker` does), so in one process both sides have them.
 
 Targets (2 cores): dispatch >= 75 % of the bare client; first attempt p50 < 20 ms, p99 < 100 ms; RSS < 300 MB.
 """
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import resource
@@ -56,7 +65,7 @@ import aiohttp
 import aiohttp.abc
 
 from dlrhub import settings, store
-from dlrhub.adapters import sender
+from dlrhub.adapters import collector, sender
 from dlrhub.core import ids, models, urls
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
@@ -153,6 +162,19 @@ def start_sink(
 
 
 # -- setup --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One timed run: items per second, and the CPU this process spent (all its threads) per item, in µs."""
+
+    rate: float
+    cpu_us: float
+
+    @classmethod
+    def timed(cls, n: int, wall0: float, cpu0: float) -> Run:
+        """The run of `n` items begun at `time.perf_counter()` `wall0` and `time.process_time()` `cpu0`."""
+        return cls(n / (time.perf_counter() - wall0), (time.process_time() - cpu0) / n * 1e6)
+
+
 def bench_settings(db_url: str, concurrency: int | None = None) -> settings.Settings:
     """dlrhub's defaults (loopback allowed); with `concurrency`, the pool and the per-destination cap tuned to it."""
     tuned = (
@@ -163,7 +185,7 @@ def bench_settings(db_url: str, concurrency: int | None = None) -> settings.Sett
     return settings.Settings(database_url=db_url, callback_allow=LOOPBACK, **tuned)  # type: ignore[arg-type]
 
 
-async def bare(url: str, n: int, concurrency: int) -> float:
+async def bare(url: str, n: int, concurrency: int) -> Run:
     """Requests/s of a bare aiohttp client: keep-alive, `concurrency` connections and workers, no storage."""
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     headers = {"Content-Type": "application/json"}
@@ -184,12 +206,12 @@ async def bare(url: str, n: int, concurrency: int) -> float:
                 await resp.read()
 
         await asyncio.gather(*(one() for _ in range(min(n, 200))))  # warm the pool
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t0
+        run = Run.timed(n, t0, c0)
     if failures:
         raise RuntimeError(f"bare client: {failures} requests failed")
-    return n / elapsed
+    return run
 
 
 def callback(i: int, url: str, now: dt.datetime) -> models.Callback:
@@ -253,7 +275,7 @@ def prequeue(path: Path, url: str | list[str], n: int, first: int = 0) -> None:
 
 
 # -- 1. raw -------------------------------------------------------------------------------------------------
-async def raw(url: str, n: int, config: settings.Settings) -> float:
+async def raw(url: str, n: int, config: settings.Settings) -> Run:
     now = dt.datetime.now(dt.UTC)
     cbs = [callback(i, url, now) for i in range(n)]
     async with sender.Sender(config_.sender_config(config)) as snd:
@@ -267,12 +289,12 @@ async def raw(url: str, n: int, config: settings.Settings) -> float:
                 attempt = await snd.send(cb)
                 failures += attempt.outcome is not models.AttemptOutcome.OK
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(config.dispatch_concurrency)))
-        elapsed = time.perf_counter() - t0
+        run = Run.timed(n, t0, c0)
     if failures:
         raise RuntimeError(f"raw: {failures} requests failed")
-    return n / elapsed
+    return run
 
 
 # -- 2. dispatch --------------------------------------------------------------------------------------------
@@ -284,7 +306,7 @@ async def dispatch(
     claims: list[int] | None = None,
     slow: str | None = None,
     resolver: aiohttp.abc.AbstractResolver | None = None,
-) -> float:
+) -> Run:
     """Callbacks/s delivering `n` pre-queued callbacks; appends how many rows the claims (both kinds) leased to
     `claims`. With `slow`, `n` callbacks to that URL are queued first (a neighbour due before them all), and only
     the `n` others are counted. `resolver` answers names in place of DNS (the guard still checks its answers)."""
@@ -323,10 +345,10 @@ async def dispatch(
     stop = asyncio.Event()
     async with sender.Sender(config_.sender_config(config), resolver=resolver) as snd:
         d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         task = asyncio.create_task(d.run(stop))
         await all_done.wait()
-        elapsed = time.perf_counter() - t0
+        run = Run.timed(n, t0, c0)
         stop.set()
         await task
     counts = await db.count_callbacks()
@@ -335,7 +357,40 @@ async def dispatch(
         raise RuntimeError(f"dispatch: only {counts} succeeded")
     if claims is not None:
         claims.append(leased)
-    return n / elapsed
+    return run
+
+
+async def in_process(workdir: Path, url: str, n: int, rounds: int, kind: str) -> None:
+    """Alternate the bare client, the sender and dispatch, one process, `rounds` rounds each; print medians."""
+    config = bench_settings("sqlite:///unused")
+    runs: dict[str, list[Run]] = {"bare": [], "sender": [], "dispatch": []}
+    for r in range(rounds):
+        for side in list(runs) if r % 2 == 0 else reversed(runs):
+            if side == "bare":
+                runs[side].append(await bare(url, n, config.dispatch_concurrency))
+            elif side == "sender":
+                runs[side].append(await raw(url, n, config))
+            else:
+                runs[side].append(await dispatch(workdir, url, n, config))
+    print(
+        f"receiver: {kind}; one process, default settings (pool {config.dispatch_concurrency}, per destination"
+        f" {config.endpoint_concurrency}); {n} callbacks to one URL a round, {rounds} rounds each, alternated"
+    )
+    base = statistics.median(r.rate for r in runs["bare"])
+    labels = {
+        "bare": "bare aiohttp client (baseline)",
+        "sender": "dlrhub's sender, no storage",
+        "dispatch": "dispatch (SQLite)",
+    }
+    for side, label in labels.items():
+        rates = [r.rate for r in runs[side]]
+        rate = statistics.median(rates)
+        ratio = "" if side == "bare" else f" = {rate / base:.0%} of the bare client"
+        target = " (target >= 75 %)" if side == "dispatch" else ""
+        print(
+            f"  {label}: median {rate:6.0f}/s (range {min(rates):.0f}-{max(rates):.0f}){ratio}{target}; CPU"
+            f" {statistics.median(r.cpu_us for r in runs[side]):.0f} µs per callback"
+        )
 
 
 # -- 2b. one destination against many, default settings -----------------------------------------------------
@@ -355,10 +410,10 @@ async def destinations(workdir: Path, ports: list[int], n: int, rounds: int, nei
     claims: dict[str, list[int]] = {side: [] for side in sides}
     bare_rates: list[float] = []
     for r in range(rounds):
-        bare_rates.append(await bare(one[0], n, config.dispatch_concurrency))
+        bare_rates.append((await bare(one[0], n, config.dispatch_concurrency)).rate)
         for side in list(sides) if r % 2 == 0 else reversed(sides):
             urls_, neighbour_url = sides[side]
-            rates[side].append(await dispatch(workdir, urls_, n, config, claims[side], neighbour_url))
+            rates[side].append((await dispatch(workdir, urls_, n, config, claims[side], neighbour_url)).rate)
     print(
         f"default settings (per destination {config.endpoint_concurrency}, pool {config.dispatch_concurrency}, "
         f"batch {config.dispatch_batch_size}); {n} callbacks a round, {rounds} rounds each, alternated"
@@ -548,6 +603,146 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
         await conn.close()
 
 
+# -- the real processes: a bare client process against a `dlrhub worker` process ------------------------------
+#: The bare client in a process of its own, importing nothing but aiohttp (and uvloop): `bare` above, as a script.
+BARE_CHILD = """
+import asyncio, sys, time
+import aiohttp
+url, n, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if sys.argv[4:5] == ["tuned"]:  # dlrhub's collector settings (adapters.collector), for comparison
+    import gc
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*map(int, sys.argv[5:]))
+body = sys.stdin.buffer.read()
+async def main():
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    headers = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=connector) as session:
+        left, failures = n, 0
+        async def worker():
+            nonlocal left, failures
+            while left > 0:
+                left -= 1
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    failures += resp.status != 200
+        async def one():
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+        await asyncio.gather(*(one() for _ in range(min(n, 200))))
+        t0, c0 = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        print(n / (time.perf_counter() - t0), (time.process_time() - c0) / n * 1e6, failures)
+try:
+    import uvloop
+    uvloop.run(main())
+except ImportError:
+    asyncio.run(main())
+"""
+SUCCEEDED = "SELECT coalesce(sum(n), 0) FROM callback_counts WHERE state = 'succeeded'"
+#: Seconds between two looks at the store while a worker process drains it.
+POLL_S = 0.05
+
+
+async def bare_process(url: str, n: int, concurrency: int, tuned: bool = False) -> Run:
+    """The bare client in a fresh process (`BARE_CHILD`): its rate and its own CPU per request. `tuned`: with
+    the collector set as dlrhub's server processes set it (`adapters.collector`)."""
+    gc_args = ["tuned", *map(str, collector.THRESHOLDS)] if tuned else []
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BARE_CHILD, url, str(n), str(concurrency), *gc_args,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await child.communicate(BODY)
+    rate, cpu_us, failures = out.decode().split()
+    if child.returncode != 0 or int(failures):
+        raise RuntimeError(f"the bare client process failed ({child.returncode}, {failures} failures)")
+    return Run(float(rate), float(cpu_us))
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def worker_process(workdir: Path, url: str, n: int) -> Run:
+    """`n` callbacks queued in a fresh SQLite store, drained by a real `dlrhub worker` process (default settings).
+
+    The rate is the attempts' span (first start to last start); the CPU is the worker's own from its first
+    delivered callback to its last, per callback delivered meanwhile (so its start-up is left out)."""
+    path = workdir / f"worker-{time.monotonic_ns()}.sqlite3"  # a fresh store each round
+    db = await new_store(path)
+    await db.close()
+    prequeue(path, url, n)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")},
+        "DLRHUB_DATABASE_URL": f"sqlite:///{path}",
+        "DLRHUB_CALLBACK_ALLOW": "127.0.0.1",
+        "DLRHUB_LOG_LEVEL": "warning",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "dlrhub"), "worker", env=env
+    )
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    first: tuple[int, float] | None = None
+    done = 0
+    try:
+        for _ in range(int(600 / POLL_S)):
+            await asyncio.sleep(POLL_S)
+            if proc.returncode is not None:
+                raise RuntimeError(f"the worker process exited ({proc.returncode})")
+            done = conn.execute(SUCCEEDED).fetchone()[0]
+            if first is None and done:
+                first = (done, process_cpu_s(proc.pid))
+            if done >= n:
+                break
+        cpu = process_cpu_s(proc.pid)
+        span, attempts = conn.execute(
+            "SELECT max(started_at) - min(started_at), count(*) FROM attempts"
+        ).fetchone()
+    finally:
+        conn.close()
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+    if first is None or done < n:
+        raise RuntimeError(f"the worker process delivered {done} of {n}")
+    return Run(attempts / span, (cpu - first[1]) / (n - first[0]) * 1e6)
+
+
+async def processes(workdir: Path, url: str, n: int, rounds: int, kind: str) -> None:
+    """Alternate a bare client process and a `dlrhub worker` process for `rounds` rounds; print both and the
+    ratio of their medians, with each one's CPU per callback."""
+    config = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
+    runs: dict[str, list[Run]] = {"bare": [], "worker": [], "bare, tuned": []}
+    for r in range(rounds):
+        for side in list(runs) if r % 2 == 0 else reversed(runs):
+            if side == "worker":
+                runs[side].append(await worker_process(workdir, url, n))
+            else:
+                runs[side].append(await bare_process(url, n, config.dispatch_concurrency, side != "bare"))
+    print(
+        f"receiver: {kind}; real processes, default settings (pool {config.dispatch_concurrency}, per destination"
+        f" {config.endpoint_concurrency}); {n} callbacks a round, {rounds} rounds each, alternated"
+    )
+    base = statistics.median(r.rate for r in runs["bare"])
+    labels = {
+        "bare": "bare aiohttp client process (baseline)",
+        "worker": "`dlrhub worker` (SQLite)",
+        "bare, tuned": "bare client process, collector set as dlrhub's",
+    }
+    for side, label in labels.items():
+        rates = [r.rate for r in runs[side]]
+        rate = statistics.median(rates)
+        ratio = "" if side == "bare" else f" = {rate / base:.0%} of the bare client"
+        ratio += " (target >= 75 %)" if side == "worker" else ""
+        print(
+            f"  {label}: median {rate:6.0f}/s (range {min(rates):.0f}-{max(rates):.0f}){ratio}; CPU"
+            f" {statistics.median(r.cpu_us for r in runs[side]):.0f} µs per callback"
+        )
+
+
 # -- main ---------------------------------------------------------------------------------------------------
 def _run(main: Any) -> None:
     try:
@@ -574,31 +769,19 @@ async def amain(args: argparse.Namespace) -> None:
                     f"receiver: {kind}; {'tuned' if args.tuned else 'default settings'}; {args.callbacks} callbacks"
                 )
                 pool = args.concurrency if args.tuned else config.dispatch_concurrency
-                base = await bare(url, args.callbacks, pool)
+                base = (await bare(url, args.callbacks, pool)).rate
                 print(f"bare aiohttp client (baseline, one process): {base:8.0f} req/s")
                 tuned = args.concurrency if args.tuned else None
                 await postgres_rounds(args.postgres, url, args.callbacks, args.workers, tuned)
                 return
-            pool = config.dispatch_concurrency
-            print(
-                f"receiver: {kind}; default settings (pool {pool}, per destination {config.endpoint_concurrency});"
-                f" {args.callbacks} callbacks, one URL"
-            )
-            base = await bare(url, args.callbacks, pool)
-            print(f"bare aiohttp client (baseline):  {base:8.0f} req/s")
-            raw_rate = await raw(url, args.callbacks, config)
-            print(
-                f"dlrhub's sender, no storage:     {raw_rate:8.0f} req/s  = {raw_rate / base:.0%} of the bare client"
-            )
-            rate = await dispatch(workdir, url, args.callbacks, config)
-            print(
-                f"dispatch (SQLite):               {rate:8.0f} callbacks/s  = {rate / base:.0%} of the bare client"
-                " (target >= 75 %)"
-            )
+            if args.processes:
+                await processes(workdir, url, args.callbacks, args.rounds, kind)
+                return
+            await in_process(workdir, url, args.callbacks, args.rounds, kind)
             if args.tuned:
                 tuned = bench_settings("sqlite:///unused", args.concurrency)
-                base_t = await bare(url, args.callbacks, args.concurrency)
-                rate_t = await dispatch(workdir, url, args.callbacks, tuned)
+                base_t = (await bare(url, args.callbacks, args.concurrency)).rate
+                rate_t = (await dispatch(workdir, url, args.callbacks, tuned)).rate
                 print(
                     f"tuned (pool and per destination {args.concurrency}): bare {base_t:.0f} req/s, dispatch"
                     f" {rate_t:.0f} callbacks/s = {rate_t / base_t:.0%}"
@@ -656,7 +839,12 @@ def main() -> None:
         metavar="K",
         help="only compare one URL against K URLs (K destinations), default settings, alternating rounds",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each side (with --destinations)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each side, alternated")
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="only a bare client process against a real `dlrhub worker` process draining a SQLite store",
+    )
     parser.add_argument(
         "--neighbour",
         action="store_true",
@@ -671,6 +859,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.callbacks, args.pending, args.rss_seconds, args.latency_seconds = 5_000, 100_000, 3.0, 2.0
+    # The collector as dlrhub's server processes set it (`dlrhub worker` does this at start): in one process, the
+    # bare client runs with it too.
+    collector.tune()
     _run(amain(args))
 
 

@@ -206,7 +206,8 @@ async def amain(args: argparse.Namespace) -> None:
                     if kind == "bare":
                         rate = await bare(urls[scheme], n, pool, ca)
                     else:
-                        rate = await base.dispatch(workdir, urls[scheme], n, config, resolver=FixedResolver())
+                        run = await base.dispatch(workdir, urls[scheme], n, config, resolver=FixedResolver())
+                        rate = run.rate
                     cpus[side].append((time.process_time() - cpu) / n * 1e6)
                     after = nginx_counts(ports["status"])
                     rates[side].append(rate)

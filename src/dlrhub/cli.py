@@ -133,7 +133,7 @@ def serve() -> None:
         console.print(loopback)
         await runtime.run(hub)
 
-    runtime.start(main)
+    runtime.start(main, server=True)
 
 
 @app.command()
@@ -142,7 +142,7 @@ def api() -> None:
     store that does not exist or is not migrated: run `dlrhub migrate` first."""
     config = session.load_settings(console)
     _logging(config)
-    runtime.start(lambda: _run(config, background=False))
+    runtime.start(lambda: _run(config, background=False), server=True)
 
 
 @app.command()
@@ -151,7 +151,7 @@ def worker() -> None:
     on a store that does not exist or is not migrated: run `dlrhub migrate` first."""
     config = session.load_settings(console)
     _logging(config)
-    runtime.start(lambda: _run(config, http=False))
+    runtime.start(lambda: _run(config, http=False), server=True)
 
 
 async def _run(config: settings.Settings, *, http: bool = True, background: bool = True) -> None:

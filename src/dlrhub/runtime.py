@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 
+from dlrhub.adapters import collector
 from dlrhub.api import app as app_
 from dlrhub.api import ops
 from dlrhub.core import errors
@@ -234,8 +235,11 @@ async def run(
             raise failure
 
 
-def start(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run `main` on uvloop when it is installed, else on asyncio's own loop."""
+def start(main: Callable[[], Coroutine[Any, Any, None]], *, server: bool = False) -> None:
+    """Run `main` on uvloop when it is installed, else on asyncio's own loop. A `server` (a process that runs
+    until stopped: `serve`, `api`, `worker`) first tunes the garbage collector (`adapters.collector`)."""
+    if server:
+        collector.tune()
     try:
         import uvloop
     except ImportError:

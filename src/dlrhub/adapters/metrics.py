@@ -43,7 +43,8 @@ class FailingEndpoints(prom_registry.Collector):
     def record(self, account_id: str, endpoint: models.Endpoint) -> None:
         """Note an endpoint's health (by health key) after an attempt of `account_id`'s callback."""
         if _healthy(endpoint):
-            self.forget(endpoint.endpoint)
+            if self.failing:  # the common case, nothing failing, costs no walk
+                self.forget(endpoint.endpoint)
             return
         self.failing[(account_id, endpoint.endpoint)] = (
             endpoint.consecutive_failures,
@@ -163,6 +164,11 @@ class Metrics:
             registry=r,
         )
         self.failing = FailingEndpoints(top_endpoints)
+        #: `attempt_judged`'s labelled children by dialect and outcome (a few dozen): looked up once, not per
+        #: attempt (a `labels` call takes a lock and builds its key every time).
+        self._attempt_children: dict[
+            tuple[models.Dialect, models.AttemptOutcome], tuple[prom.Counter, prom.Histogram, prom.Histogram]
+        ] = {}
         r.register(self.failing)
         self.group_commit_batch = prom.Histogram(
             "dlrhub_group_commit_batch_size",
@@ -204,15 +210,20 @@ class Metrics:
 
     def attempt_judged(self, cb: models.Callback, attempt: models.Attempt, endpoint: models.Endpoint) -> None:
         """Count one finished attempt of `cb`, with its destination's health after it."""
-        outcome = attempt.outcome.value
-        dialect = cb.dialect.value
-        self.attempts.labels(outcome=outcome).inc()
-        self.attempt_seconds.labels(dialect=dialect, outcome=outcome).observe(
-            max(0.0, attempt.duration_ms / 1000)
-        )
+        children = self._attempt_children.get((cb.dialect, attempt.outcome))
+        if children is None:
+            outcome, dialect = attempt.outcome.value, cb.dialect.value
+            children = self._attempt_children[(cb.dialect, attempt.outcome)] = (
+                self.attempts.labels(outcome=outcome),
+                self.attempt_seconds.labels(dialect=dialect, outcome=outcome),
+                self.first_attempt_delay.labels(dialect=dialect),
+            )
+        count, seconds, first_delay = children
+        count.inc()
+        seconds.observe(max(0.0, attempt.duration_ms / 1000))
         if attempt.number == 1:
             delay = (attempt.started_at - cb.created_at).total_seconds()
-            self.first_attempt_delay.labels(dialect=dialect).observe(max(0.0, delay))
+            first_delay.observe(max(0.0, delay))
         self.failing.record(cb.account_id, endpoint)
 
     def render(self) -> bytes:

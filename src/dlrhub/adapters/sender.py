@@ -25,6 +25,8 @@ USER_AGENT = "dlrhub-webhooks/0.1"
 RESPONSE_KEEP = 1024
 #: Endpoint semaphores kept when idle, before idle ones are dropped.
 IDLE_LIMITERS = 4096
+#: URLs whose guard verdict and wire form a sender remembers (all forgotten at once past this).
+TARGETS_KEPT = 4096
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,6 +97,16 @@ def _wire_url(url: str) -> yarl.URL:
         raise errors.BlockedURL(f"URL cannot be parsed: {exc}") from exc
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Target:
+    """A callback URL the guard let through: its destination (`urls.endpoint_key`) and the URL as sent."""
+
+    endpoint: str
+    wire: yarl.URL
+    #: `str(wire)`: what a GET's signature covers when it differs from the URL as stored.
+    wire_text: str
+
+
 def _check_literal(host: str, allow: urls.Allowlist) -> None:
     try:
         ip = ipaddress.ip_address(host.strip("[]").partition("%")[0])
@@ -149,6 +161,9 @@ class Sender:
         if self.config.pool_size < 1:
             raise errors.ConfigError("the sender's pool size must be at least 1")
         self._slots = asyncio.Semaphore(self.config.pool_size)
+        #: The guard's verdict on a URL's text is the same every time (the allowlist is fixed): it is checked
+        #: once, not per attempt. Names are still resolved, and their addresses checked, per connection.
+        self._targets: dict[str, _Target] = {}
 
     async def __aenter__(self) -> Sender:
         await self.start()
@@ -200,11 +215,7 @@ class Sender:
         number = callback.attempts + 1
         request = callback.request if url is None else dataclasses.replace(callback.request, url=url)
         try:
-            target = urls.check_target(request.url, self.config.allow)
-            wire = _wire_url(request.url)
-            if wire.raw_host != target.host and target.ip is None:
-                # yarl reads the host unlike the guard: an IP literal to yarl is never resolved, so check it.
-                _check_literal(wire.raw_host or "", self.config.allow)
+            target = self._targets.get(request.url) or self._target(request.url)
         except errors.BlockedURL as exc:
             return models.Attempt(
                 callback_id=callback.id,
@@ -222,24 +233,39 @@ class Sender:
             async with self._slots:
                 started_at = self._clock()
                 t0 = time.perf_counter()
-                return await self._attempt(callback.id, number, request, wire, secrets, started_at, t0)
+                return await self._attempt(callback.id, number, request, target, secrets, started_at, t0)
         finally:
             self.limiter.release(target.endpoint)
+
+    def _target(self, url: str) -> _Target:
+        """Guard `url` (raises errors.BlockedURL) and remember the verdict."""
+        checked = urls.check_target(url, self.config.allow)
+        wire = _wire_url(url)
+        if wire.raw_host != checked.host and checked.ip is None:
+            # yarl reads the host unlike the guard: an IP literal to yarl is never resolved, so check it.
+            _check_literal(wire.raw_host or "", self.config.allow)
+        if len(self._targets) >= TARGETS_KEPT:
+            self._targets.clear()
+        target = self._targets[url] = _Target(checked.endpoint, wire, str(wire))
+        return target
 
     async def _attempt(
         self,
         callback_id: str,
         number: int,
         request: models.CallbackRequest,
-        wire: yarl.URL,
+        target: _Target,
         secrets: Sequence[str],
         started_at: dt.datetime,
         t0: float,
     ) -> models.Attempt:
         if self._session is None:
             raise RuntimeError("Sender.send before Sender.start")
-        signed = request if str(wire) == request.url else dataclasses.replace(request, url=str(wire))
-        headers = webhook_signing.headers_for(callback_id, int(started_at.timestamp()), secrets, signed)
+        headers: dict[str, str] = {}
+        if secrets:
+            wire_text = target.wire_text
+            signed = request if wire_text == request.url else dataclasses.replace(request, url=wire_text)
+            headers = webhook_signing.headers_for(callback_id, int(started_at.timestamp()), secrets, signed)
         if request.content_type:
             headers["Content-Type"] = request.content_type
         status: int | None = None
@@ -248,7 +274,7 @@ class Sender:
         try:
             async with self._session.request(
                 request.method,
-                wire,
+                target.wire,
                 data=request.body if request.method.upper() != "GET" else None,
                 headers=headers,
                 allow_redirects=False,

@@ -8,7 +8,7 @@ import enum
 import functools
 import itertools
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -40,10 +40,13 @@ def _to_decimal(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(FOUR_PLACES)
 
 
-def _reader(hint: Any) -> _Conv:
+def _reader(hint: Any) -> _Conv | None:
+    """How a column's value becomes field type `hint` (None: as it is)."""
     args = typing.get_args(hint)
     if args and type(None) in args:
         inner = _reader(next(a for a in args if a is not type(None)))
+        if inner is None:
+            return None
         return lambda v: None if v is None else inner(v)
     if hint is dt.datetime:
         return _to_dt
@@ -52,7 +55,7 @@ def _reader(hint: Any) -> _Conv:
     if hint is bool:
         return bool
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint
+        return _enum_reader(hint)
     origin = typing.get_origin(hint)
     if origin is tuple:
         return lambda v: tuple(_to_json(v))
@@ -61,11 +64,22 @@ def _reader(hint: Any) -> _Conv:
         if value_type is Decimal:
             return lambda v: {k: _to_decimal(x) for k, x in _to_json(v).items()}
         return _to_json
-    return lambda v: v
+    return None
+
+
+def _enum_reader(kind: type[enum.Enum]) -> _Conv:
+    """A member of `kind` by its value: a dict lookup (calling the enum class is slow), the call on a miss."""
+    members = {m.value: m for m in kind}
+
+    def read(value: Any) -> Any:
+        found = members.get(value)
+        return kind(value) if found is None else found
+
+    return read
 
 
 @functools.cache
-def _readers(cls: type) -> tuple[tuple[str, _Conv], ...]:
+def _readers(cls: type) -> tuple[tuple[str, _Conv | None], ...]:
     hints = typing.get_type_hints(cls)
     return tuple((f.name, _reader(hints[f.name])) for f in dataclasses.fields(cls) if f.name != "request")
 
@@ -77,12 +91,32 @@ def from_row(cls: type[T], row: Any) -> T:
     """
     keys = set(row.keys())
     readers = _readers(cls)  # type: ignore[arg-type]
-    values = {name: conv(row[name]) for name, conv in readers if name in keys}
+    values = {name: row[name] if conv is None else conv(row[name]) for name, conv in readers if name in keys}
     if cls is models.Callback:
         values["request"] = models.CallbackRequest(
             method=row["method"], url=row["url"], body=bytes(row["body"]), content_type=row["content_type"]
         )
     return cls(**values)
+
+
+def from_rows(cls: type[T], found: Sequence[Any]) -> list[T]:
+    """`from_row` of each of `found`: rows of one result (sqlite3.Row or asyncpg.Record, same columns), read by
+    position, the columns looked up once (the claims map hundreds of rows at a time)."""
+    if not found:
+        return []
+    index = {name: i for i, name in enumerate(found[0].keys())}
+    plan = [(name, index[name], conv) for name, conv in _readers(cls) if name in index]  # type: ignore[arg-type]
+    request = tuple(index[c] for c in REQUEST_COLUMNS) if cls is models.Callback else None
+    made: list[T] = []
+    for row in found:
+        values = {name: row[i] if conv is None else conv(row[i]) for name, i, conv in plan}
+        if request is not None:
+            method, url, body, content_type = request
+            values["request"] = models.CallbackRequest(
+                row[method], row[url], bytes(row[body]), row[content_type]
+            )
+        made.append(cls(**values))
+    return made
 
 
 def _write(value: Any, backend: Backend) -> Any:

@@ -228,3 +228,28 @@ async def test_waiting_for_a_pool_slot_does_not_count_against_the_timeout(receiv
         # The healthy request waited for the pool until the stuck ones timed out, then got its full timeout.
         assert [a.outcome for a in timed_out] == [OUT.TIMEOUT, OUT.TIMEOUT]
         assert ok.outcome is OUT.OK
+
+
+async def test_a_url_is_guarded_once_and_a_blocked_one_every_time(receiver, snd, monkeypatch):
+    # The guard's verdict on a URL's text never changes (the allowlist is the sender's own): an admitted URL is
+    # checked on its first attempt only, a refused one on each (never remembered as admitted).
+    checked: list[str] = []
+    real = urls.check_target
+
+    def counting(url: str, allow: urls.Allowlist = urls.NOTHING) -> urls.ParsedTarget:
+        checked.append(url)
+        return real(url, allow)
+
+    monkeypatch.setattr(urls, "check_target", counting)
+    ok, blocked = receiver.url("/ok"), "http://169.254.169.254/latest"
+    outcomes = [(await snd.send(callback(u))).outcome for u in (ok, blocked, ok, blocked, ok)]
+    assert outcomes == [OUT.OK, OUT.BLOCKED_URL, OUT.OK, OUT.BLOCKED_URL, OUT.OK]
+    assert checked == [ok, blocked, blocked]
+    assert len(receiver.hits) == 3
+
+
+async def test_the_remembered_urls_stay_bounded(receiver, snd, monkeypatch):
+    monkeypatch.setattr(sender, "TARGETS_KEPT", 2)
+    for path in ("/ok", "/ok?a", "/ok?b", "/ok?c"):
+        assert (await snd.send(callback(receiver.url(path)))).outcome is OUT.OK
+    assert len(snd._targets) <= 2

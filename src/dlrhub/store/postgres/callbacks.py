@@ -191,7 +191,7 @@ class PostgresCallbacks(core.PostgresCore):
             found = await conn.fetch(
                 CLAIM_DUE, now, limit, until, owner, skip, quota, accounts, claims.steps(limit, skip)
             )
-        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
 
@@ -203,7 +203,7 @@ class PostgresCallbacks(core.PostgresCore):
         pool = await self.pool()
         until = now + dt.timedelta(seconds=lease_s)
         found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
-        claimed = [rows.from_row(models.Callback, r) for r in found]
+        claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
 

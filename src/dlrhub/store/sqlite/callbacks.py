@@ -160,7 +160,7 @@ class SqliteCallbacks(core.SqliteCore):
                 return []
             return conn.execute(CLAIM_DUE, {**params, "accounts": orjson.dumps(accounts).decode()}).fetchall()
 
-        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found = rows.from_rows(models.Callback, await self._tx(run))
         found.sort(key=lambda c: c.due_at)
         return found
 
@@ -176,7 +176,7 @@ class SqliteCallbacks(core.SqliteCore):
                 found += conn.execute(CLAIM_ENDPOINT, {**params, "endpoint": endpoint}).fetchall()
             return found
 
-        found = [rows.from_row(models.Callback, r) for r in await self._tx(run)]
+        found = rows.from_rows(models.Callback, await self._tx(run))
         found.sort(key=lambda c: c.due_at)
         return found
 
