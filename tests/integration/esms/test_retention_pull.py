@@ -16,7 +16,7 @@ GET_CALLBACK = "/ZaloCallback/GetCallback"
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 
 
-async def no_pause() -> None:
+async def no_pause(_took_s: float) -> None:
     """Tests take no time between chunks."""
 
 
