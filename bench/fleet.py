@@ -24,7 +24,7 @@ endpoints (those that had no hang) against their own ideal (their last answer's 
 `--fast` adds the fast sink: the same 200 ports answering 200 at once, where the bound is CPU, not the pool:
 callbacks/s against the bare client's, CPU per callback and rows per transaction.
 
-    python bench/fleet.py [--callbacks 20000] [--rounds 2] [--pool 256] [--fast] [--seed 16]
+    python bench/fleet.py [--callbacks 20000] [--rounds 2] [--pool 256] [--fast | --fast-only] [--seed 16]
 
 Target (2 cores): at default settings >= 90 % of the ideal, using under half a core.
 """
@@ -274,6 +274,7 @@ async def run_dlrhub(
     seed: int,
     config: settings.Settings,
     fast: bool,
+    batching: bool = True,
 ) -> Run:
     """The dispatcher delivering `n` pre-queued callbacks, timed to the last answered first attempt."""
     path = workdir / f"fleet-{time.monotonic_ns()}.sqlite3"
@@ -306,7 +307,10 @@ async def run_dlrhub(
     db.record_attempts = recording  # type: ignore[method-assign]
     stop = asyncio.Event()
     async with sender.Sender(config_.sender_config(config)) as snd:
-        d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
+        dispatch = config_.DispatchConfig.from_settings(config)
+        if not batching:  # as before issue 16: record and claim whatever is there, at once
+            dispatch = dataclasses.replace(dispatch, flush_window_s=0.0, claim_wait_s=0.0)
+        d = dispatcher.Dispatcher(db, snd, dispatch)
         cpu0, t0 = cpu_s(), time.perf_counter()
         task = asyncio.create_task(d.run(stop))
         await done.wait()
@@ -409,10 +413,17 @@ def report(
 async def amain(args: argparse.Namespace) -> None:
     n, seed = args.callbacks, args.seed
     default = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
-    configs = {f"default (pool {default.dispatch_concurrency})": default}
+    configs: dict[str, tuple[settings.Settings, bool]] = {
+        f"default (pool {default.dispatch_concurrency})": (default, True)
+    }
+    if args.unbatched:
+        configs[f"pool {default.dispatch_concurrency}, unbatched"] = (default, False)
     for pool in args.pool:
-        configs[f"pool {pool}"] = settings.Settings(
-            database_url="sqlite:///unused", callback_allow=LOOPBACK, dispatch_concurrency=pool
+        configs[f"pool {pool}"] = (
+            settings.Settings(
+                database_url="sqlite:///unused", callback_allow=LOOPBACK, dispatch_concurrency=pool
+            ),
+            True,
         )
     timeout_s = default.callback_timeout_s
     answers = [answer(seed, i) for i in range(n)]
@@ -425,20 +436,20 @@ async def amain(args: argparse.Namespace) -> None:
         f"{default.endpoint_concurrency}; {args.rounds} round(s), alternated with a bare aiohttp client"
     )
     print(f"  ideal = P / E[s] (steady state), E[s] = {n / steady_ideal(answers, n, timeout_s):.3f} s")
-    sides = [(label, config, False) for label, config in configs.items()]
-    if args.fast:
-        sides += [(f"fast sink, {label}", config, True) for label, config in configs.items()]
-    results: dict[str, list[Run]] = {label: [] for label, _, _ in sides}
-    bares: dict[str, list[Run]] = {label: [] for label, _, _ in sides}
+    sides = [] if args.fast_only else [(label, *config, False) for label, config in configs.items()]
+    if args.fast or args.fast_only:
+        sides += [(f"fast sink, {label}", *config, True) for label, config in configs.items()]
+    results: dict[str, list[Run]] = {label: [] for label, *_ in sides}
+    bares: dict[str, list[Run]] = {label: [] for label, *_ in sides}
     with tempfile.TemporaryDirectory(prefix="dlrhub-fleet-") as tmp:
         for r in range(args.rounds):
-            for label, config, fast in sides if r % 2 == 0 else reversed(sides):
+            for label, config, batching, fast in sides if r % 2 == 0 else reversed(sides):
                 for which in ("dlrhub", "bare") if r % 2 == 0 else ("bare", "dlrhub"):
                     proc, ports = start_sink(seed, args.endpoints, fast)
                     try:
                         if which == "dlrhub":
                             results[label].append(
-                                await run_dlrhub(Path(tmp), proc, ports, n, seed, config, fast)
+                                await run_dlrhub(Path(tmp), proc, ports, n, seed, config, fast, batching)
                             )
                         else:
                             bares[label].append(
@@ -446,7 +457,13 @@ async def amain(args: argparse.Namespace) -> None:
                             )
                     finally:
                         stop_sink(proc)
-    for label, config, fast in sides:
+                    got = (results if which == "dlrhub" else bares)[label][-1]
+                    print(
+                        f"    round {r + 1}, {label}, {which}: {got.answered / got.seconds:.0f} answers/s, "
+                        f"{got.cpu_s / n * 1e6:.0f} us CPU a callback",
+                        flush=True,
+                    )
+    for label, config, _, fast in sides:
         pool = config.dispatch_concurrency
         if fast:
             report(label + ": callbacks/s against the bare client", results[label], bares[label], n, None, {})
@@ -489,6 +506,10 @@ def main() -> None:
         "--pool", type=int, nargs="*", default=[], help="rows with dispatch_concurrency N too"
     )
     parser.add_argument("--fast", action="store_true", help="also the fast sink (200 at once)")
+    parser.add_argument(
+        "--unbatched", action="store_true", help="also the default pool with no batching windows (as before)"
+    )
+    parser.add_argument("--fast-only", action="store_true", help="only the fast sink")
     args = parser.parse_args()
     _run(amain(args))
 
