@@ -77,7 +77,7 @@ class Settings:
     dispatch_batch_size: int = 500
     dispatch_lease_s: float = 60.0
     #: Requests in flight per dispatcher process, and per destination (scheme, host, port).
-    dispatch_concurrency: int = 256
+    dispatch_concurrency: int = 1024
     endpoint_concurrency: int = 64
     #: Consecutive failures that pause an account's endpoint (its URL's origin and path), for how long, and the
     #: failing time that disables it.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
+import resource
 import socket
 import uuid
 
@@ -12,6 +14,10 @@ from dlrhub import settings
 from dlrhub.adapters import sender
 from dlrhub.core import breaker, errors, models, retry, urls
 from dlrhub.dialects import registry
+
+log = logging.getLogger("dlrhub.dispatch")
+#: File descriptors a process needs besides its pool's connections (the store, listeners, logs, spare).
+SPARE_FDS = 256
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -21,8 +27,9 @@ class DispatchConfig:
     #: Callbacks claimed per query, and how long a claim is held before others may take it.
     batch_size: int = 500
     lease_s: float = 60.0
-    #: Requests in flight at once (the connection pool); twice this many may be claimed and unrecorded.
-    concurrency: int = 256
+    #: Requests in flight at once (the connection pool); twice this many may be claimed and unrecorded. Sized for
+    #: slow receivers: at 10-500 ms an answer, 1,024 slots carry about 3,000 callbacks/s (`bench/fleet.py`).
+    concurrency: int = 1024
     #: Requests in flight per destination. As many more may be claimed and wait for its slots (see `lanes`);
     #: claims skip a destination held that full rather than claim callbacks only to give them back.
     per_endpoint: int = 64
@@ -31,6 +38,13 @@ class DispatchConfig:
     #: How far a callback is put back when sending it failed unexpectedly (a bug, a malformed secret), or when
     #: its destination is paused with no known end.
     defer_s: float = 1.0
+    #: Answers that trickle in are recorded together: the flush waits up to `flush_window_s` after the first
+    #: unrecorded result, or until `flush_rows` are waiting, so a write transaction carries many rows.
+    flush_window_s: float = 0.025
+    flush_rows: int = 256
+    #: Slots that free one by one are claimed for together: while the backlog has room for fewer than
+    #: `min_claim` callbacks, a claim waits up to `claim_wait_s` after the last one.
+    claim_wait_s: float = 0.1
     #: How long a destination's stored health and an account's secrets are trusted before re-reading.
     endpoint_cache_s: float = 2.0
     account_cache_s: float = 10.0
@@ -45,6 +59,11 @@ class DispatchConfig:
     def max_backlog(self) -> int:
         """Callbacks claimed and not yet recorded, at most."""
         return self.concurrency * 2
+
+    @property
+    def min_claim(self) -> int:
+        """The room worth a claim of its own at once (below it, a claim waits up to `claim_wait_s`)."""
+        return min(self.batch_size, max(1, self.max_backlog // 8))
 
     @classmethod
     def from_settings(cls, config: settings.Settings) -> DispatchConfig:
@@ -90,3 +109,29 @@ def sender_config(config: settings.Settings) -> sender.SenderConfig:
 def owner_id() -> str:
     """A name for a dispatcher's leases: host, process and a random suffix."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def ensure_file_limit(pool: int) -> int:
+    """Raise this process's soft open-file limit to fit `pool` connections (up to the hard limit); return it.
+
+    A pool of 1,024 needs more than the soft limit of 1,024 many systems start a process with; a connection that
+    cannot be opened would count as a failed attempt, so warn when even the hard limit is too low.
+    """
+    want = pool + SPARE_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return soft
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target < want:
+        log.warning(
+            "dispatch: the open-file limit (%d) is below what a pool of %d needs (%d); raise it (LimitNOFILE,"
+            " ulimit -n) or lower dispatch_concurrency",
+            target,
+            pool,
+            want,
+        )
+    return target

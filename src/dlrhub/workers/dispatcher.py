@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import time
 import typing
 from collections.abc import Awaitable, Callable
 
@@ -63,6 +64,8 @@ class Dispatcher:
         self._released: list[tuple[str, dt.datetime]] = []
         self._cancelled: list[str] = []
         self._have_results = asyncio.Event()
+        #: Set once `flush_rows` results wait: the flush need not wait out its window.
+        self._flush_full = asyncio.Event()
         self._wake = asyncio.Event()
         self.caches = cache_.DispatchCache(db, self.config)
         self.judgements = endpoint_health.Judgements(self.caches)
@@ -75,6 +78,9 @@ class Dispatcher:
         self._more = False
         #: The destinations the last claim skipped.
         self._excluded: frozenset[str] = frozenset()
+        #: `time.monotonic()` of the last claim, and until when a small claim is being held back (0: none).
+        self._last_claim = 0.0
+        self._claim_at = 0.0
         #: How long after its claim a waiting callback may still start: its attempt and recording must fit.
         self._fresh_s = self.config.lease_s - min(snd.config.timeout_s + 1.0, self.config.lease_s / 2)
 
@@ -117,8 +123,11 @@ class Dispatcher:
             asyncio.ensure_future(self._wake.wait()),
             asyncio.ensure_future(stop.wait()),
         ]
+        timeout = self.config.idle_s
+        if self._claim_at:
+            timeout = min(timeout, max(0.0, self._claim_at - time.monotonic()))
         try:
-            await asyncio.wait(waits, timeout=self.config.idle_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waits:
                 w.cancel()
@@ -144,6 +153,8 @@ class Dispatcher:
         self._wake.clear()
         self._more = False
         room = self.config.max_backlog - len(self.holding)
+        if self._hold_back(room):
+            return 0
         lanes = self.lanes
         now = self.clock()
         refill: dict[str, int] = {}
@@ -153,6 +164,7 @@ class Dispatcher:
                 room -= refill[endpoint]
         claimed = []
         if refill:
+            self._last_claim = time.monotonic()
             claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
             got = collections.Counter(cb.endpoint for cb in claimed)
             lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
@@ -160,6 +172,7 @@ class Dispatcher:
         if room > 0:
             # Look no further than the destinations held could take, plus one more.
             limit = min(self.config.batch_size, room, lanes.quota * (lanes.destinations() + 1))
+            self._last_claim = time.monotonic()
             found = await self.store.claim_due_callbacks(
                 self.owner, now, limit, self.config.lease_s, quota=lanes.quota, exclude=skip
             )
@@ -175,6 +188,18 @@ class Dispatcher:
             self.holding[cb.id] = cb
         await self._admit(claimed, now)
         return len(claimed)
+
+    def _hold_back(self, room: int) -> bool:
+        """Whether to leave a small `room` in the backlog for now: slots that free one by one are claimed for
+        together, once `min_claim` are free or `claim_wait_s` after the last claim (when `_idle` wakes)."""
+        self._claim_at = 0.0
+        if room <= 0 or room >= self.config.min_claim:
+            return False
+        at = self._last_claim + self.config.claim_wait_s
+        if time.monotonic() >= at:
+            return False
+        self._claim_at = at
+        return True
 
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
         health = await self.caches.health({cb.health_key for cb in claimed}, now, self.judgements.dirty)
@@ -265,6 +290,8 @@ class Dispatcher:
             self.rand,
         )
         self._results.append(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
+        if len(self._results) >= self.config.flush_rows:
+            self._flush_full.set()
         dispatch_log.decided(cb, attempt, decision.kind)
         before, after = self.judgements.judge(
             cb, attempt, now, self.config.breaker, gone_disables=policy.disable_on_gone
@@ -280,7 +307,9 @@ class Dispatcher:
     async def _flush_loop(self) -> None:
         while True:
             await self._have_results.wait()
+            await self._gather()
             self._have_results.clear()
+            self._flush_full.clear()
             try:
                 await self._flush()
             except Exception as exc:
@@ -291,6 +320,14 @@ class Dispatcher:
                 continue
             if self._closing and not self._have_results.is_set():
                 return
+
+    async def _gather(self) -> None:
+        """Let answers that trickle in gather for one transaction: up to `flush_window_s`, or until `flush_rows`
+        wait (at once when closing). The window is far below the lease, so nothing held is at risk meanwhile."""
+        if self._closing or len(self._results) >= self.config.flush_rows or self.config.flush_window_s <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flush_full.wait(), self.config.flush_window_s)
 
     async def _flush(self) -> None:
         """Record every finished attempt, endpoint change and give-back in as few transactions as possible."""
@@ -342,6 +379,7 @@ class Dispatcher:
 async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
     """The worker `dlrhub serve` and `dlrhub worker` start: one sender, one dispatcher, until `stop`."""
     config = config_.DispatchConfig.from_settings(hub.settings)
+    config_.ensure_file_limit(config.concurrency)
     async with sender.Sender(config_.sender_config(hub.settings), clock=hub.clock) as snd:
         watch = alerts.EndpointAlerts(hub)
         dispatcher = Dispatcher(

@@ -50,3 +50,25 @@ def test_settings_change_schedules_and_breaker():
 def test_bad_settings_are_refused(changes):
     with pytest.raises(errors.ConfigError):
         config_.DispatchConfig.from_settings(dataclasses.replace(settings.Settings(), **changes))
+
+
+def test_the_pool_is_sized_for_slow_receivers_and_the_sender_follows_it():
+    defaults = settings.Settings()
+    config = config_.DispatchConfig.from_settings(defaults)
+    assert config.concurrency == 1024
+    assert config_.sender_config(defaults).pool_size == config.concurrency
+    # A claim waits for an eighth of the backlog, at most a batch; a tiny backlog claims whatever room it has.
+    assert config.min_claim == 256
+    assert dataclasses.replace(config, concurrency=4000).min_claim == config.batch_size
+    assert dataclasses.replace(config, concurrency=2).min_claim == 1
+    # Both batching windows are far inside the lease.
+    assert config.flush_window_s + config.claim_wait_s < config.lease_s / 100
+
+
+def test_the_open_file_limit_is_raised_to_fit_the_pool():
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(soft + 10, hard) if hard != resource.RLIM_INFINITY else soft + 10
+    got = config_.ensure_file_limit(want - config_.SPARE_FDS)
+    assert got >= want or got == hard
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == got
