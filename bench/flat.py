@@ -18,8 +18,8 @@ Then, round by round, the same-run baselines and the two stores in alternating o
 - **pull**: eSMS GetCallback for 200 random ids of the working set (what the route does with the body), against
   the bare SQL the store runs for it on the same store and driver (`bench/pull.py`).
 
-While a store is measured, the pruner worker (`workers.pruner.run`, default settings: 1,000 rows a chunk, 50 ms
-between chunks) runs beside it on the same event loop, as `dlrhub serve` runs it; on the full store it has
+While a store is measured, the pruner worker (`workers.pruner.run`, default settings: `prune_chunk_rows` a chunk,
+a pause of four times the chunk's time, at least 50 ms, between chunks) runs beside it on the same event loop, as `dlrhub serve` runs it; on the full store it has
 millions of old rows to delete. Target: each full/empty ratio within 20 %.
 
 `--phase size` then runs the steady state on a fresh store for `--size-seconds`: events ingested at `--size-rate`
