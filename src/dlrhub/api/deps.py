@@ -106,8 +106,14 @@ def actor(request: fastapi.Request) -> str:
     return found
 
 
+async def _hub(request: fastapi.Request) -> hub_.Hub:
+    """`hub` as a dependency: FastAPI runs a plain `def` dependency in its thread pool, a thread hop (and a wait
+    for the GIL on each side) in every request; a coroutine runs on the loop."""
+    return hub(request)
+
+
 #: A route parameter receiving the process's Hub.
-HubDep = Annotated[hub_.Hub, fastapi.Depends(hub)]
+HubDep = Annotated[hub_.Hub, fastapi.Depends(_hub)]
 #: A route parameter receiving the principal of a token that may pull messages (customers: their own).
 Puller = Annotated[scopes.Principal, fastapi.Depends(require(scopes.Scope.PULL))]
 #: A route parameter receiving the principal of a token that may replay callbacks (customers: their own).

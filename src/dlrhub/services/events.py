@@ -12,6 +12,7 @@ from dlrhub.core import errors, models
 from dlrhub.dialects import registry
 from dlrhub.planning import events as planning_events
 from dlrhub.services import hub as hub_
+from dlrhub.services import lookups
 
 
 class AppReads(store.Journeys, store.Messages, store.Accounts, typing.Protocol):
@@ -48,9 +49,12 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
     Idempotent by `event_id`. Raises errors.UnknownAccount, and errors.Conflict when the message id belongs to
     another account.
     """
-    accounts: store.Accounts = hub.store
     messages: store.Messages = hub.store
-    account = await accounts.get_account(ev.account_id)
+    # The account as the doors read it (reused for lookups.TTL_S; a change made here is seen at once): one read
+    # of the store fewer per event, a round trip on PostgreSQL.
+    account = await lookups.account(hub, ev.account_id)
+    if account is None:
+        raise errors.UnknownAccount(f"no account {ev.account_id!r}")
     now = hub.clock()
     new_message = models.Message(
         id=ev.message_id,
