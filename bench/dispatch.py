@@ -49,24 +49,23 @@ import dataclasses
 import datetime as dt
 import os
 import resource
-import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import aiohttp.abc
 
+import receivers
+import seed
 from dlrhub import settings, store
 from dlrhub.adapters import collector, sender
-from dlrhub.core import ids, models, urls
+from dlrhub.core import models
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.store import rows
@@ -79,86 +78,16 @@ BODY = (
     b'"status":"success","code":0,"text":"Success","recipient":"84901234567","type_id":24}}'
 )
 LOOPBACK = ("127.0.0.1",)
-#: How long the aiohttp sink holds a request to `/slow`.
-SLOW_S = 3.0
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log crit;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        {listen}
-        location / {{ return 200 "ok"; }}
-    }}
-}}
-"""
 
 
 # -- the receiver -------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def serve_sink(ports: list[int]) -> None:
-    """The aiohttp sink (run in its own process): one server answering on every port."""
-    from aiohttp import web
-
-    async def handle(request: Any) -> Any:
-        await request.read()
-        if request.path == "/slow":
-            await asyncio.sleep(SLOW_S)  # a neighbour that holds every request
-        return web.Response(text="ok")
-
-    async def main() -> None:
-        server = web.Server(handle, access_log=None)
-        loop = asyncio.get_running_loop()
-        for port in ports:
-            await loop.create_server(server, "127.0.0.1", port, backlog=4096)
-        print("ready", flush=True)
-        await asyncio.Event().wait()
-
-    _run(main())
-
-
 def start_sink(
     workdir: Path, count: int = 1, nginx_ok: bool = True
 ) -> tuple[subprocess.Popen[bytes], list[int], str]:
     """The receiver, on `count` ports (each a destination of its own to the dispatcher)."""
-    ports: list[int] = []
-    while len(ports) < count:
-        if (port := free_port()) not in ports:
-            ports.append(port)
-    port = ports[0]
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if nginx and nginx_ok:
-        conf = workdir / "nginx.conf"
-        listen = " ".join(f"listen 127.0.0.1:{p};" for p in ports)
-        conf.write_text(NGINX_CONF.format(dir=workdir, listen=listen))
-        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
-        kind = "nginx"
-    else:
-        proc = subprocess.Popen([sys.executable, __file__, "_sink", *map(str, ports)], stdout=subprocess.PIPE)
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        kind = "aiohttp low-level server"
-    for _ in range(100):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, ports, kind
-        time.sleep(0.05)
-    raise RuntimeError("the receiver did not start")
+    ports = receivers.free_ports(count)
+    proc, kind = receivers.start_sink(workdir, ports, nginx_ok)
+    return proc, ports, kind
 
 
 # -- setup --------------------------------------------------------------------------------------------------
@@ -215,46 +144,13 @@ async def bare(url: str, n: int, concurrency: int) -> Run:
 
 
 def callback(i: int, url: str, now: dt.datetime) -> models.Callback:
-    event_id = f"ev{i}"
-    return models.Callback(
-        id=ids.callback_id(event_id, url),
-        event_id=event_id,
-        account_id="acc_bench",
-        dialect=models.Dialect.NATIVE,
-        order_key=f"m{i}",
-        seq=1,
-        request=models.CallbackRequest("POST", url, BODY, "application/json"),
-        state=models.CallbackState.PENDING,
-        due_at=now,
-        attempts=0,
-        created_at=now,
-        message_id=f"m{i}",
-        endpoint=urls.check_url(url).endpoint,
-        health_key=urls.health_key("acc_bench", url),
-    )
+    return seed.callback(i, url, now, BODY)
 
 
 async def new_store(path: Path) -> store.Store:
     db = store.from_url(f"sqlite:///{path}")
     await db.migrate()
-    await db.create_account(
-        models.Account(
-            id="acc_bench",
-            name="bench",
-            status=models.AccountStatus.ACTIVE,
-            esms_api_key=ids.token(),
-            esms_secret_key=ids.token(),
-            nx_access_key=ids.token(8),
-            nx_access_secret=ids.token(),
-            balance=Decimal(0),
-            currency="VND",
-            prices={},
-            utc_offset_minutes=420,
-            signing_secrets=(),
-            created_at=dt.datetime.now(dt.UTC),
-        ),
-        [],
-    )
+    await db.create_account(seed.account(), [])
     return db
 
 
@@ -397,7 +293,7 @@ async def in_process(workdir: Path, url: str, n: int, rounds: int, kind: str) ->
 async def destinations(workdir: Path, ports: list[int], n: int, rounds: int, neighbour: bool) -> None:
     """Alternate rounds of `n` callbacks to one URL and to `len(ports)` URLs (one destination each), with the
     default settings (the per-destination cap included); with `neighbour`, also to one URL while `n` callbacks to
-    another destination, due first, are each held `SLOW_S` by the receiver. A bare aiohttp client to the one URL
+    another destination, due first, are each held `receivers.SLOW_S` by the receiver. A bare aiohttp client to the one URL
     (the pool's size in connections) alternates with them: each side's median is also printed against it."""
     config = settings.Settings(database_url="sqlite:///unused", callback_allow=LOOPBACK)
     one = [f"http://127.0.0.1:{ports[0]}/hook"]
@@ -811,9 +707,6 @@ async def amain(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "_sink":
-        serve_sink([int(p) for p in sys.argv[2:]])
-        return
     if len(sys.argv) > 1 and sys.argv[1] == "_rss":
         rss_child(sys.argv[2], float(sys.argv[3]))
         return

@@ -23,22 +23,18 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
 
+import receivers
+import seed
 from dlrhub import settings, store
 from dlrhub.adapters import sender
-from dlrhub.core import ids, models, urls
+from dlrhub.core import models, urls
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
@@ -46,26 +42,6 @@ from dlrhub.workers import dispatcher
 
 BODY = b'{"type":"message.success","data":{"message_id":"big","status":"success"}}'
 LOOPBACK = ("127.0.0.1",)
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log crit;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        {listen}
-        location / {{ return 200 "ok"; }}
-    }}
-}}
-"""
 #: The backlog, generated in SQL: `:n` callbacks of `acc_big`, message `bigN`, to the `:urls` in turn.
 SQLITE_BACKLOG = """
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :n)
@@ -87,31 +63,6 @@ FROM generate_series(0, $1 - 1) AS i
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def account(account_id: str) -> models.Account:
-    return models.Account(
-        id=account_id,
-        name=account_id,
-        status=models.AccountStatus.ACTIVE,
-        esms_api_key=ids.token(),
-        esms_secret_key=ids.token(),
-        nx_access_key=ids.token(8),
-        nx_access_secret=ids.token(),
-        balance=Decimal(0),
-        currency="VND",
-        prices={},
-        utc_offset_minutes=420,
-        signing_secrets=(),
-        created_at=dt.datetime.now(dt.UTC),
-    )
-
-
 def store_urls(args: argparse.Namespace) -> dict[str, str]:
     if args.postgres:
         base = args.postgres.rstrip("/")
@@ -124,7 +75,7 @@ def setup_dir(args: argparse.Namespace) -> list[int]:
     """The work directory, the receiver's ports (small account first), and no SQLite stores left from before."""
     workdir = Path(args.dir)
     workdir.mkdir(parents=True, exist_ok=True)
-    ports = [free_port() for _ in range(1 + args.spread)]
+    ports = [receivers.free_port() for _ in range(1 + args.spread)]
     (workdir / "ports.json").write_text(json.dumps({"small": ports[0], "big": ports[1:]}))
     for name in ("empty", "backlog"):
         for f in workdir.glob(f"{name}.sqlite3*"):
@@ -145,7 +96,7 @@ async def prepare(args: argparse.Namespace, big_ports: list[int]) -> None:
         db = store.from_url(url)
         await db.migrate()
         for account_id in ("acc_big", "acc_small"):
-            await db.create_account(account(account_id), [])
+            await db.create_account(seed.account(account_id, account_id), [])
         await db.close()
     big = [f"http://127.0.0.1:{p}/big" for p in big_ports]
     endpoints = [urls.check_url(u).endpoint for u in big]
@@ -177,46 +128,6 @@ async def prepare(args: argparse.Namespace, big_ports: list[int]) -> None:
     print(
         f"prepared: {args.backlog} callbacks of acc_big to {len(big)} port(s) in {time.perf_counter() - t0:.0f} s"
     )
-
-
-# -- the receiver -------------------------------------------------------------------------------------------
-def serve_sink(ports: list[int]) -> None:
-    from aiohttp import web
-
-    async def handle(request: Any) -> Any:
-        await request.read()
-        return web.Response(text="ok")
-
-    async def main() -> None:
-        server = web.Server(handle, access_log=None)
-        loop = asyncio.get_running_loop()
-        for port in ports:
-            await loop.create_server(server, "127.0.0.1", port, backlog=4096)
-        print("ready", flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
-
-
-def start_sink(workdir: Path, ports: list[int]) -> tuple[subprocess.Popen[bytes], str]:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if nginx:
-        conf = workdir / "nginx.conf"
-        listen = " ".join(f"listen 127.0.0.1:{p};" for p in ports)
-        conf.write_text(NGINX_CONF.format(dir=workdir, listen=listen))
-        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
-        kind = "nginx"
-    else:
-        proc = subprocess.Popen([sys.executable, __file__, "_sink", *map(str, ports)], stdout=subprocess.PIPE)
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        kind = "aiohttp low-level server"
-    for _ in range(100):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", ports[0])) == 0:
-                return proc, kind
-        time.sleep(0.05)
-    raise RuntimeError("the receiver did not start")
 
 
 # -- run ----------------------------------------------------------------------------------------------------
@@ -303,7 +214,7 @@ async def trickle(
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(args.dir)
     ports = json.loads((workdir / "ports.json").read_text())
-    proc, kind = start_sink(workdir, [ports["small"], *ports["big"]])
+    proc, kind = receivers.start_sink(workdir, [ports["small"], *ports["big"]])
     small = f"http://127.0.0.1:{ports['small']}/small"
     found = store_urls(args)
     rows: dict[str, list[float]] = {"bare": [], "empty": [], "backlog": []}
@@ -348,9 +259,6 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "_sink":
-        serve_sink([int(p) for p in sys.argv[2:]])
-        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -48,10 +48,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,6 +63,7 @@ import asyncpg
 import fastapi
 import orjson
 
+import receivers
 from dlrhub import settings, store
 from dlrhub.api import app as app_
 from dlrhub.core import models, urls
@@ -92,23 +91,6 @@ NX_BODY: dict[str, Any] = {
 }
 LOOPBACK = ("127.0.0.1",)
 TABLES = ("messages", "events", "callbacks", "attempts", "request_ids")
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log crit;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 1000000;
-    server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok"; }} }}
-}}
-"""
 
 
 # -- generation, inside the database -------------------------------------------------------------------------
@@ -514,28 +496,13 @@ async def ingest_rate(app: Any, make: Callable[[], tuple[bytes, dict[str, str]]]
 
 
 # -- dispatch ------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def receiver() -> Iterator[str]:
     """nginx answering 200 on loopback (as `bench/dispatch.py`); yields its URL."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory(prefix="dlrhub-flat-nginx-") as tmp:
-        port = free_port()
-        conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=tmp, port=port))
-        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp])
+        port = receivers.free_port()
+        proc = receivers.start_nginx(Path(tmp), receivers.answering_200([port]), port)
         try:
-            for _ in range(100):
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.05)
             yield f"http://127.0.0.1:{port}/hook"
         finally:
             proc.terminate()

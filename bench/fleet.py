@@ -46,15 +46,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+import seed
 from dlrhub import settings, store
 from dlrhub.adapters import sender
-from dlrhub.core import ids, models, urls
+from dlrhub.core import models
 from dlrhub.store import rows
 from dlrhub.store.sqlite import messages as sqlite_messages
 from dlrhub.workers import dispatch_config as config_
@@ -167,47 +167,14 @@ def steady_ideal(answers: list[Answer], pool: int, timeout_s: float) -> float:
 
 # -- setup ---------------------------------------------------------------------------------------------------
 def callback(i: int, url: str, now: dt.datetime) -> models.Callback:
-    event_id = f"ev{i}"
-    return models.Callback(
-        id=ids.callback_id(event_id, url),
-        event_id=event_id,
-        account_id="acc_bench",
-        dialect=models.Dialect.NATIVE,
-        order_key=f"m{i}",
-        seq=1,
-        request=models.CallbackRequest("POST", url, BODY, "application/json"),
-        state=models.CallbackState.PENDING,
-        due_at=now,
-        attempts=0,
-        created_at=now,
-        message_id=f"m{i}",
-        endpoint=urls.check_url(url).endpoint,
-        health_key=urls.health_key("acc_bench", url),
-    )
+    return seed.callback(i, url, now, BODY)
 
 
 async def new_store(path: Path, targets: list[str]) -> store.Store:
     """A fresh SQLite store with one account and a due callback to each of `targets` (setup, not measured)."""
     db = store.from_url(f"sqlite:///{path}")
     await db.migrate()
-    await db.create_account(
-        models.Account(
-            id="acc_bench",
-            name="bench",
-            status=models.AccountStatus.ACTIVE,
-            esms_api_key=ids.token(),
-            esms_secret_key=ids.token(),
-            nx_access_key=ids.token(8),
-            nx_access_secret=ids.token(),
-            balance=Decimal(0),
-            currency="VND",
-            prices={},
-            utc_offset_minutes=420,
-            signing_secrets=(),
-            created_at=dt.datetime.now(dt.UTC),
-        ),
-        [],
-    )
+    await db.create_account(seed.account(), [])
     conn = sqlite3.connect(path)
     now = dt.datetime.now(dt.UTC)
     conn.executemany(

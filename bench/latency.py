@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import itertools
 import json
 import os
@@ -38,15 +37,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 import dispatch as base
+import receivers
+import seed
 from dlrhub import store
-from dlrhub.core import ids, models
 
 TOKEN = "bench-admin-token-0123456789"
 ACCOUNT = "acc_bench"
@@ -121,24 +120,7 @@ async def prepare(url: str) -> None:
     await db.migrate()
     await db.close()
     db = store.from_url(url)
-    await db.create_account(
-        models.Account(
-            id=ACCOUNT,
-            name="bench",
-            status=models.AccountStatus.ACTIVE,
-            esms_api_key=ids.token(),
-            esms_secret_key=ids.token(),
-            nx_access_key=ids.token(8),
-            nx_access_secret=ids.token(),
-            balance=Decimal(0),
-            currency="VND",
-            prices={},
-            utc_offset_minutes=420,
-            signing_secrets=(),
-            created_at=dt.datetime.now(dt.UTC),
-        ),
-        [],
-    )
+    await db.create_account(seed.account(ACCOUNT), [])
     await db.close()
 
 
@@ -339,7 +321,7 @@ async def through(
 ) -> dict[str, float]:
     """Measure `dlrhub <verb>` processes (the first serves the API) on `db_url`."""
     await prepare(db_url)
-    port = base.free_port()
+    port = receivers.free_port()
     procs = [spawn([DLRHUB, verb], env_for(db_url, port)) for verb in verbs]
     try:
         await wait_ready(f"http://127.0.0.1:{port}")
@@ -351,12 +333,12 @@ async def through(
 async def amain(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="dlrhub-bench-latency-") as tmp:
         workdir = Path(tmp)
-        rport = base.free_port()
+        rport = receivers.free_port()
         receiver_proc = spawn([sys.executable, __file__, "_receiver", str(rport)])
         assert receiver_proc.stdout is not None
         receiver_proc.stdout.readline()
         receiver = f"http://127.0.0.1:{rport}"
-        bport = base.free_port()
+        bport = receivers.free_port()
         bare_proc = spawn([sys.executable, __file__, "_bare", str(bport), receiver + "/hook"])
         procs = [receiver_proc, bare_proc]
         print(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import socket
 import ssl
 import statistics
@@ -39,23 +38,12 @@ import aiohttp
 import aiohttp.abc
 
 import dispatch as base
+import receivers
 from dlrhub import settings
 
 NAME = "sink.test"
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log crit;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    keepalive_requests 1000000;
+#: nginx's server blocks (`receivers.NGINX_CONF`): plain HTTP, HTTPS for `NAME`, and `stub_status`.
+SERVERS = """
     server {{
         listen 127.0.0.1:{http};
         location / {{ return 200 "ok"; }}
@@ -71,7 +59,6 @@ http {{
         listen 127.0.0.1:{status};
         location / {{ stub_status; }}
     }}
-}}
 """
 
 
@@ -124,19 +111,10 @@ def make_certs(workdir: Path) -> tuple[Path, Path, Path]:
 
 
 def start_nginx(workdir: Path, cert: Path, key: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    ports = {"http": base.free_port(), "https": base.free_port(), "status": base.free_port()}
-    while len(set(ports.values())) < 3:
-        ports["status"] = base.free_port()
-    conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, name=NAME, cert=cert, key=key, **ports))
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
-    for _ in range(100):
-        with socket.socket() as s:
-            if all(s.connect_ex(("127.0.0.1", p)) == 0 for p in (ports["status"],)):
-                return proc, ports
-        time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
+    http, https, status = receivers.free_ports(3)
+    ports = {"http": http, "https": https, "status": status}
+    servers = SERVERS.format(name=NAME, cert=cert, key=key, **ports)
+    return receivers.start_nginx(workdir, servers, status), ports
 
 
 def nginx_counts(port: int) -> tuple[int, int]:
