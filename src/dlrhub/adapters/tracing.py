@@ -17,6 +17,8 @@ KINDS = ("internal", "server", "client", "consumer")
 
 _tracer: Any = None
 _provider: Any = None
+#: What `span` gives while tracing is off: one shared no-op (no generator made per call, on the hot path).
+_OFF: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
 
 
 def enabled() -> bool:
@@ -59,15 +61,20 @@ def shutdown() -> None:
     _tracer = _provider = None
 
 
-@contextlib.contextmanager
-def span(name: str, parent: str | None = None, kind: str = "internal", **attrs: Any) -> Iterator[None]:
+def span(
+    name: str, parent: str | None = None, kind: str = "internal", **attrs: Any
+) -> contextlib.AbstractContextManager[None]:
     """A span `name` around the block, with `attrs` (None values left out); a no-op while tracing is off.
 
     Its parent is the span `parent` (a W3C traceparent string) when given and valid, else the current span.
     """
     if _tracer is None:
-        yield
-        return
+        return _OFF
+    return _span(name, parent, kind, attrs)
+
+
+@contextlib.contextmanager
+def _span(name: str, parent: str | None, kind: str, attrs: dict[str, Any]) -> Iterator[None]:
     from opentelemetry import trace
 
     attributes = {k.replace("_", "."): v for k, v in attrs.items() if v is not None}

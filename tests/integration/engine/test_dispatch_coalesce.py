@@ -61,45 +61,34 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_answers_that_trickle_in_are_recorded_in_one_transaction(db):
+async def answered_one_by_one(db: store.Store, n: int, **changes: typing.Any) -> list[int]:
+    """Send `n` callbacks, answer them one at a time, wait until all are recorded: the rows of each record."""
     account = make_account()
     await db.create_account(account, [])
-    for i in range(10):
+    for i in range(n):
         await ingest(db, account, f"m{i}", models.EventKind.SUCCESS, ONE)
     tx = Transactions(db)
     snd = HoldingSender(hold=True)
-    # A window far longer than the test: only `flush_rows` waiting ends it.
-    async with running(db, snd, per_endpoint=16, flush_window_s=60.0, flush_rows=10):
-        await eventually(lambda: _true(len(snd.held) == 10))
-        for _ in range(10):
+    async with running(db, snd, per_endpoint=16, **changes):
+        await eventually(lambda: _true(len(snd.held) == n))
+        for _ in range(n):
             snd.answer_one()
             await settle()
 
         async def all_sent() -> bool:
-            return all([await states(db, f"m{i}") == [S.SUCCEEDED] for i in range(10)])
+            return all([await states(db, f"m{i}") == [S.SUCCEEDED] for i in range(n)])
 
         await eventually(all_sent)
-    assert tx.records == [10]
+    return tx.records
+
+
+async def test_answers_that_trickle_in_are_recorded_in_one_transaction(db):
+    # A window far longer than the test: only `flush_rows` waiting ends it.
+    assert await answered_one_by_one(db, 10, flush_window_s=60.0, flush_rows=10) == [10]
 
 
 async def test_a_few_answers_are_recorded_once_the_window_ends(db):
-    account = make_account()
-    await db.create_account(account, [])
-    for i in range(3):
-        await ingest(db, account, f"m{i}", models.EventKind.SUCCESS, ONE)
-    tx = Transactions(db)
-    snd = HoldingSender(hold=True)
-    async with running(db, snd, per_endpoint=16, flush_window_s=0.2, flush_rows=100):
-        await eventually(lambda: _true(len(snd.held) == 3))
-        for _ in range(3):
-            snd.answer_one()
-            await settle()
-
-        async def all_sent() -> bool:
-            return all([await states(db, f"m{i}") == [S.SUCCEEDED] for i in range(3)])
-
-        await eventually(all_sent)
-    assert tx.records == [3]
+    assert await answered_one_by_one(db, 3, flush_window_s=0.2, flush_rows=100) == [3]
 
 
 async def test_slots_that_free_one_by_one_are_claimed_for_together(db):

@@ -7,9 +7,9 @@ from typing import NamedTuple, TypeVar
 
 import asyncpg
 
-from dlrhub.core import errors, models
+from dlrhub.core import coalesce, errors, models
 from dlrhub.store import nouns, rows
-from dlrhub.store.postgres import coalesce, core, ledger
+from dlrhub.store.postgres import core, ledger
 
 T = TypeVar("T")
 #: Takes a group of (distinct) signatures, returning those taken, and drops at most 16 expired ones per signature
