@@ -111,3 +111,36 @@ async def test_the_dispatchers_first_claim_takes_the_small_accounts_fresh_callba
     await d.tick()
     assert "fresh" in {cb.message_id for cb in d.holding.values()}
     assert len(d.holding) == 4  # the first tick looks no further than one destination's quota
+
+
+async def test_a_claim_spreads_over_an_accounts_destinations_as_due_order_would(db):
+    (account,) = await accounts(db, 1)
+    for i in range(200):  # 40 destinations, five each, due in turn
+        await ingest(db, account, f"m{i}", K, f"http://d{i % 40}.example/hook")
+    claimed = await db.claim_due_callbacks("w1", later(), 80, 30, quota=64)
+    # As due order would: two of each, not the quota of the first ones.
+    assert collections.Counter(collections.Counter(c.endpoint for c in claimed).values()) == {2: 40}
+
+
+@pytest.mark.parametrize("quota", [64, 100])
+async def test_a_claim_fills_from_a_few_destinations_backlogs(db, quota):
+    (account,) = await accounts(db, 1)
+    for i in range(200):
+        await ingest(db, account, f"n{i}", K, f"http://e{i % 2}.example/hook")
+    # The walk counts one of each (a claim of 200 spreads over up to 200 destinations); the take widens to the
+    # quota, or, where that is more than the backlog, a second pass takes the rest.
+    claimed = await db.claim_due_callbacks("w1", later(), 200, 30, quota=quota)
+    assert sorted(collections.Counter(c.endpoint for c in claimed).values()) == [min(quota, 100)] * 2
+
+
+@pytest.mark.parametrize("passes", [1, claims.PASSES])
+async def test_a_claim_short_of_a_backlog_it_underestimated_takes_another_pass(db, monkeypatch, passes):
+    monkeypatch.setattr(claims, "PASSES", passes)
+    (account,) = await accounts(db, 1)
+    for i in range(40):
+        await ingest(db, account, f"n{i}", K, "http://deep.example/hook")
+    for name in ("a", "b"):
+        await ingest(db, account, name, K, f"http://{name}.example/hook")
+    # The walk counts one of each of three destinations; spreading the 27 missing over them takes 10 of each.
+    claimed = await db.claim_due_callbacks("w1", later(), 30, 30)
+    assert len(claimed) == (12 if passes == 1 else 30)

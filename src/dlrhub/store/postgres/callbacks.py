@@ -45,9 +45,9 @@ WITH RECURSIVE a AS (
 SELECT account_id FROM a
 """
 #: The fair claim. For each account of `$7` (in turn order), its destinations in `callbacks_account_due` (one seek
-#: each: a destination of `$5` is skipped, never walked), until they hold `$2` claimable callbacks (at most `$6`
-#: counted of each) or `$8` were looked at; of each destination walked its first `$6` claimable callbacks in due
-#: order. Then round-robin: every account's first, then every account's second, ... at most `$6` per destination
+#: each: a destination of `$5` is skipped, never walked), until they hold `$2` claimable callbacks (at most `$9`
+#: counted of each) or `$8` were looked at; of each destination walked its first `take` claimable callbacks in due
+#: order (`$9`, or more, up to `$6`, when the walk found fewer than `$2`: see `store.claims`). Then round-robin: every account's first, then every account's second, ... at most `$6` per destination
 #: and `$2` in all. Whatever one account has queued, the others' due callbacks are in the claim. Candidates not
 #: taken are locked only for this statement.
 #: An account's and a destination's rows are named by ranges of (account_id, endpoint[, due_at]) rows, not by
@@ -75,7 +75,7 @@ WITH RECURSIVE walk AS (
                   AND (c.lease_until IS NULL OR c.lease_until < $1)
                   AND NOT EXISTS (SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq
                                   AND p.state = 'pending')
-                ORDER BY c.account_id, c.endpoint, c.due_at LIMIT $6
+                ORDER BY c.account_id, c.endpoint, c.due_at LIMIT $9
             ) r
         ) END AS due
     ) u
@@ -85,8 +85,19 @@ WITH RECURSIVE walk AS (
         ORDER BY c.account_id, c.endpoint LIMIT 1
     ) n
     WHERE n.account_id = w.account_id AND w.s < $8 AND w.k + u.due < $2
+), counted AS (
+    SELECT l.pos, coalesce(l.next_k - l.k, $9) AS c FROM (
+        SELECT pos, endpoint, k, lead(k) OVER (PARTITION BY pos ORDER BY s) AS next_k FROM walk
+    ) l
+    WHERE l.endpoint <> ALL($5::text[])
+), width AS (
+    SELECT pos, CASE WHEN sum(c) >= $2 THEN $9::bigint
+      ELSE least($6, $9 + ($2 - sum(c)::bigint + greatest(1, count(*) FILTER (WHERE c >= $9)) - 1)
+                         / greatest(1, count(*) FILTER (WHERE c >= $9))) END AS take
+    FROM counted GROUP BY pos
 ), picked AS (
     SELECT d.id, d.endpoint, d.due_at, w.pos FROM walk w
+    JOIN width t ON t.pos = w.pos
     CROSS JOIN LATERAL (
         SELECT c.id, c.endpoint, c.due_at FROM callbacks c
         WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
@@ -96,7 +107,7 @@ WITH RECURSIVE walk AS (
             SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
           )
         ORDER BY c.account_id, c.endpoint, c.due_at
-        LIMIT $6
+        LIMIT t.take
         FOR UPDATE SKIP LOCKED
     ) d
     WHERE w.endpoint <> ALL($5::text[])
@@ -177,20 +188,33 @@ class PostgresCallbacks(core.PostgresCore):
     ) -> list[models.Callback]:
         pool = await self.pool()
         until = now + dt.timedelta(seconds=lease_s)
-        quota = limit if quota is None else quota
+        step: claims.Pass | None = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
+        found = []
         async with pool.acquire() as conn:
             first = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, turns.after, n)]
             wrapped = []
             if turns.wraps(first, n):
                 wrapped = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, "", n - len(first))]
             accounts = turns.take(n, first, wrapped)
-            if not accounts:
-                return []
-            skip = sorted(exclude)
-            found = await conn.fetch(
-                CLAIM_DUE, now, limit, until, owner, skip, quota, accounts, claims.steps(limit, skip)
-            )
+            for _ in range(claims.PASSES if accounts else 0):
+                if step is None:
+                    break
+                skip = sorted(step.exclude)
+                got = await conn.fetch(
+                    CLAIM_DUE,
+                    now,
+                    step.limit,
+                    until,
+                    owner,
+                    skip,
+                    step.quota,
+                    accounts,
+                    step.steps,
+                    step.share,
+                )
+                found += got
+                step = step.then(r["endpoint"] for r in got)
         claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed

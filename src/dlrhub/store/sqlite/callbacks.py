@@ -29,11 +29,13 @@ WITH RECURSIVE a(account_id, k) AS (
 SELECT account_id FROM a WHERE account_id IS NOT NULL
 """
 #: The fair claim. For each account of `:accounts` (a JSON array, in turn order), its destinations in
-#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), until those
-#: before hold `:limit` claimable callbacks (at most `:quota` counted of each) or `:steps` were looked at; of each
-#: destination walked its first `:quota` claimable callbacks in due order. Then round-robin: every account's first, then every account's second, ... at most
-#: `:quota` per destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are
-#: in the claim.
+#: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), counting up to
+#: `:share` claimable callbacks of each, until those counted reach `:limit` or `:steps` were looked at. Of each
+#: destination walked it takes its first `take` claimable callbacks in due order: `:share` when the walk found
+#: enough, else more of those that had `:share` (up to `:quota`), so a few destinations with backlogs fill the
+#: claim. Then round-robin: every account's first, then every account's second, ... at most `:quota` per
+#: destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are in the claim;
+#: within an account a claim spreads over its destinations, as due order would.
 CLAIM_DUE = """
 WITH RECURSIVE
   excluded(endpoint) AS (SELECT value FROM json_each(:exclude)),
@@ -53,25 +55,40 @@ WITH RECURSIVE
           AND NOT EXISTS (
             SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
           )
-        ORDER BY c.account_id, c.endpoint, c.due_at LIMIT :quota)) END), w.s + 1
+        ORDER BY c.account_id, c.endpoint, c.due_at LIMIT :share)) END), w.s + 1
     FROM walk w
     WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k < :limit
   ),
-  picked(id, endpoint, due_at, pos) AS (
-    SELECT c.id, c.endpoint, c.due_at, w.pos FROM walk w JOIN callbacks c ON c.id IN (
-      SELECT x.id FROM callbacks x
-      WHERE x.account_id = w.account_id AND x.endpoint = w.endpoint AND x.state = 'pending'
-        AND x.due_at <= :now AND (x.lease_until IS NULL OR x.lease_until < :now)
-        AND NOT EXISTS (
-          SELECT 1 FROM callbacks p WHERE p.order_key = x.order_key AND p.seq < x.seq AND p.state = 'pending'
-        )
-      ORDER BY x.account_id, x.endpoint, x.due_at
-      LIMIT :quota
-    )
+  counted(pos, c) AS (
+    SELECT pos, coalesce(next_k - k, :share) FROM (
+      SELECT pos, endpoint, k, lead(k) OVER (PARTITION BY pos ORDER BY s) AS next_k FROM walk
+    ) WHERE endpoint IS NOT NULL AND endpoint NOT IN excluded
+  ),
+  width(pos, take) AS (
+    SELECT pos, CASE WHEN sum(c) >= :limit THEN :share
+      ELSE min(:quota, :share + (:limit - sum(c) + max(1, sum(c >= :share)) - 1) / max(1, sum(c >= :share))) END
+    FROM counted GROUP BY pos
+  ),
+  picked(account_id, endpoint, pos, take, i, id, due_at, rid) AS (
+    SELECT w.account_id, w.endpoint, w.pos, t.take, 0, NULL, -1e308, -9223372036854775808
+    FROM walk w JOIN width t ON t.pos = w.pos
     WHERE w.endpoint IS NOT NULL AND w.endpoint NOT IN excluded
+    UNION ALL
+    SELECT p.account_id, p.endpoint, p.pos, p.take, p.i + 1, x.id, x.due_at, x.rowid
+    FROM picked p JOIN callbacks x ON x.rowid = (
+      SELECT y.rowid FROM callbacks y
+      WHERE y.account_id = p.account_id AND y.endpoint = p.endpoint AND y.state = 'pending'
+        AND (y.due_at, y.rowid) > (p.due_at, p.rid) AND y.due_at <= :now
+        AND (y.lease_until IS NULL OR y.lease_until < :now)
+        AND NOT EXISTS (
+          SELECT 1 FROM callbacks o WHERE o.order_key = y.order_key AND o.seq < y.seq AND o.state = 'pending'
+        )
+      ORDER BY y.account_id, y.endpoint, y.due_at, y.rowid LIMIT 1
+    )
+    WHERE p.i < p.take
   ),
   turns(id, endpoint, pos, turn) AS (
-    SELECT id, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked
+    SELECT id, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked WHERE i > 0
   ),
   capped(id, pos, turn, n) AS (
     SELECT id, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) FROM turns
@@ -138,15 +155,8 @@ class SqliteCallbacks(core.SqliteCore):
         quota: int | None = None,
         exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        params = {
-            "now": now.timestamp(),
-            "limit": limit,
-            "until": now.timestamp() + lease_s,
-            "owner": owner,
-            "quota": limit if quota is None else quota,
-            "exclude": orjson.dumps(sorted(exclude)).decode(),
-            "steps": claims.steps(limit, exclude),
-        }
+        params = {"now": now.timestamp(), "until": now.timestamp() + lease_s, "owner": owner}
+        first_pass = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
 
         def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -156,9 +166,26 @@ class SqliteCallbacks(core.SqliteCore):
             first = scan(turns.after, n)
             wrapped = scan("", n - len(first)) if turns.wraps(first, n) else []
             accounts = turns.take(n, first, wrapped)
-            if not accounts:
-                return []
-            return conn.execute(CLAIM_DUE, {**params, "accounts": orjson.dumps(accounts).decode()}).fetchall()
+            found: list[sqlite3.Row] = []
+            step: claims.Pass | None = first_pass if accounts else None
+            for _ in range(claims.PASSES):
+                if step is None:
+                    break
+                got = conn.execute(
+                    CLAIM_DUE,
+                    {
+                        **params,
+                        "accounts": orjson.dumps(accounts).decode(),
+                        "limit": step.limit,
+                        "quota": step.quota,
+                        "exclude": orjson.dumps(sorted(step.exclude)).decode(),
+                        "steps": step.steps,
+                        "share": step.share,
+                    },
+                ).fetchall()
+                found += got
+                step = step.then(r["endpoint"] for r in got)
+            return found
 
         found = rows.from_rows(models.Callback, await self._tx(run))
         found.sort(key=lambda c: c.due_at)
