@@ -5,6 +5,7 @@ legacy) partition, and the migration keeps the rows and ids it finds."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -69,6 +70,46 @@ async def test_a_time_bounded_read_plans_only_its_days_partitions(
     assert scanned == touched, plan
     assert "Index Only Scan" in plan and "Seq Scan" not in plan, plan
     assert len(await conn.fetch(LIST)) >= 17
+
+
+async def test_a_callbacks_attempts_are_read_from_the_days_since_it_was_made(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    db: Any = store.from_url(pg_url)
+    try:
+        await db.prepare_partitions(NOW - 3 * DAY)  # days NOW-3 .. NOW+4
+        await conn.execute(
+            "INSERT INTO callbacks (id, event_id, account_id, dialect, order_key, seq, method, url, body, endpoint,"
+            " state, due_at, created_at, updated_at) VALUES ('cb_made', 'e', 'acc', 'native', 'k', 1, 'POST',"
+            " 'http://x.example/', ''::bytea, 'http://x.example:80', 'succeeded', $1, $1, $1)",
+            NOW,
+        )
+        for at in (NOW, NOW + DAY):
+            await conn.execute(INSERT, "cb_made", at)
+        await conn.execute(INSERT, "cb_other", NOW - 3 * DAY)
+        assert [a.started_at for a in await db.list_attempts("cb_made")] == [NOW, NOW + DAY]
+        # Partitions before the callback's day less one are pruned when the statement runs (`never executed`).
+        from dlrhub.store.postgres import callbacks as pg_callbacks
+
+        plan = "\n".join(
+            r[0]
+            for r in await conn.fetch(
+                f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {pg_callbacks.ATTEMPTS_OF}", "cb_made"
+            )
+        )
+        ran = {
+            m.group(1)
+            for line in plan.splitlines()
+            if (m := re.search(r"Scan on (attempts_\w+) attempts", line)) and "never executed" not in line
+        }
+        assert ran == {
+            day(NOW - DAY),
+            day(NOW),
+            *(day(NOW + i * DAY) for i in range(1, 5)),
+            "attempts_default",
+        }, plan
+    finally:
+        await db.close()
 
 
 async def test_the_pruner_drops_partitions_wholly_past_and_keeps_the_rest(

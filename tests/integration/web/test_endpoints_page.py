@@ -29,7 +29,7 @@ async def seed(db: store.Store) -> None:
     await ingest(db, other, "theirs", models.EventKind.SUCCESS, "http://hooks.example/x")
     [cb] = await db.list_callbacks("m1")
     attempt = models.Attempt(
-        cb.id, 1, T0, 12.0, models.AttemptOutcome.HTTP_STATUS, 503, response="<b>upstream down</b>"
+        cb.id, 1, cb.created_at, 12.0, models.AttemptOutcome.HTTP_STATUS, 503, response="<b>upstream down</b>"
     )
     await db.record_attempts([store.AttemptResult(attempt, models.CallbackState.PENDING, T0)], T0)
     failed = breaker.record(breaker.fresh(KEY, T0), attempt.outcome, 503, T0, breaker.BreakerConfig())

@@ -80,9 +80,10 @@ WHERE NOT (endpoints.state = 'paused' AND excluded.state <> 'disabled' AND endpo
 #: `callbacks_health_failed`).
 RECENT_FAILURES = """
 SELECT e.endpoint, a.* FROM unnest($1::text[]) AS e(endpoint)
-CROSS JOIN LATERAL (SELECT id, attempts FROM callbacks WHERE health_key = e.endpoint AND last_outcome <> 'ok'
-    ORDER BY updated_at DESC LIMIT $2) AS c
+CROSS JOIN LATERAL (SELECT id, attempts, created_at FROM callbacks WHERE health_key = e.endpoint
+    AND last_outcome <> 'ok' ORDER BY updated_at DESC LIMIT $2) AS c
 JOIN attempts AS a ON a.callback_id = c.id AND a.number = c.attempts
+    AND a.started_at >= c.created_at - interval '1 day'  -- the partitions since (callbacks.ATTEMPTS_OF)
 ORDER BY e.endpoint, a.started_at DESC
 """
 GET_ENDPOINTS = "SELECT * FROM endpoints WHERE endpoint = ANY($1::text[])"

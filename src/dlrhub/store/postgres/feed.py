@@ -29,7 +29,9 @@ UNDELIVERED = """
 SELECT c.*, a.error AS last_error, left(a.response, 200) AS last_response
 FROM callbacks c
 LEFT JOIN LATERAL (
-    SELECT error, response FROM attempts WHERE callback_id = c.id ORDER BY number DESC LIMIT 1
+    SELECT error, response FROM attempts
+    WHERE callback_id = c.id AND started_at >= c.created_at - interval '1 day'  -- the partitions since (ATTEMPTS_OF)
+    ORDER BY number DESC LIMIT 1
 ) a ON true
 WHERE c.account_id = $1 AND c.state <> 'succeeded'
   AND (c.state <> 'pending' OR c.created_at < $2)
