@@ -77,7 +77,9 @@ def record(
 ) -> models.Endpoint:
     """The destination's health after one attempt to it.
 
-    A 2xx heals it. 410 disables it when `gone_disables` (the dialect's retry policy says so). Any other
+    A 2xx heals it, unless it is paused and the pause is still running (an attempt sent before the pause
+    began: the probe at the pause's end decides, so this process never ends a pause the store keeps). 410
+    disables it when `gone_disables` (the dialect's retry policy says so). Any other
     answer, a timeout or a connection failure is a failure; an attempt the URL guard refused never reached
     it and changes nothing. A destination stays disabled until an operator resets it.
     """
@@ -87,6 +89,10 @@ def record(
         return endpoint
     if outcome is models.AttemptOutcome.OK:
         if endpoint.state is models.EndpointState.HEALTHY and endpoint.consecutive_failures == 0:
+            return endpoint
+        if running(endpoint, now):
+            # Sent before the pause began: the pause stands, as the store keeps it against any write but a
+            # disable (`store.Endpoints.put_endpoints`); the probe at its end heals the destination.
             return endpoint
         return fresh(endpoint.endpoint, now)
     if outcome is models.AttemptOutcome.HTTP_STATUS and status == 410 and gone_disables:
@@ -103,7 +109,7 @@ def record(
             updated_at=now,
         )
     if endpoint.state is models.EndpointState.PAUSED and endpoint.paused_until is not None:
-        if now < endpoint.paused_until:
+        if running(endpoint, now):
             # An attempt already in flight when the breaker opened: count it, keep the pause as it is.
             return dataclasses.replace(endpoint, consecutive_failures=failures)
         # The probe failed: pause again, twice as long as last time (`updated_at` marks the pause's start).
@@ -124,6 +130,15 @@ def record(
             updated_at=now,
         )
     return dataclasses.replace(endpoint, consecutive_failures=failures, failing_since=since, updated_at=now)
+
+
+def running(endpoint: models.Endpoint, now: dt.datetime) -> bool:
+    """Whether `endpoint` is paused at `now` (its pause not over yet)."""
+    return (
+        endpoint.state is models.EndpointState.PAUSED
+        and endpoint.paused_until is not None
+        and now < endpoint.paused_until
+    )
 
 
 def disable(endpoint: models.Endpoint, now: dt.datetime) -> models.Endpoint:

@@ -23,6 +23,10 @@ class DispatchCache:
         self.store = db
         self.config = config
         self._endpoints: dict[str, tuple[models.Endpoint, float]] = {}
+        #: How many judgements `put` has taken, and the count at each key's last one: a store read that was on
+        #: its way while a key was judged predates that judgement and must not replace it.
+        self._puts = 0
+        self._put_at: dict[str, int] = {}
         self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
 
     def endpoint(self, endpoint: str, now: dt.datetime) -> models.Endpoint:
@@ -36,6 +40,8 @@ class DispatchCache:
         operator's pause, resume or reset reaches a running dispatcher."""
         read_at = self._endpoints.get(endpoint.endpoint, (None, -1.0))[1]
         self._endpoints[endpoint.endpoint] = (endpoint, read_at)
+        self._puts += 1
+        self._put_at[endpoint.endpoint] = self._puts
 
     def _stale(self, endpoint: str, fresh_after: float, now: dt.datetime) -> bool:
         cached = self._endpoints.get(endpoint)
@@ -49,16 +55,22 @@ class DispatchCache:
         self, endpoints: set[str], now: dt.datetime, dirty: Container[str]
     ) -> dict[str, models.Endpoint]:
         """The health of `endpoints`, re-reading stale ones (and paused ones) unless `dirty` (changed here, not
-        yet stored)."""
+        yet stored: the stored row is older than what this process judged).
+
+        A key judged here while its read was on its way keeps that judgement: the row read may predate it."""
         fresh_after = time.monotonic() - self.config.endpoint_cache_s
         stale = [e for e in endpoints if e not in dirty and self._stale(e, fresh_after, now)]
         if stale:
+            puts = self._puts
             stored = await self.store.get_endpoints(stale)
             stamp = time.monotonic()
             for e in stale:
+                if self._put_at.get(e, 0) > puts:
+                    continue
                 self._endpoints[e] = (stored.get(e) or self.endpoint(e, now), stamp)
             if len(self._endpoints) > 50_000:
                 self._endpoints = {e: v for e, v in self._endpoints.items() if v[1] >= fresh_after}
+                self._put_at = {e: n for e, n in self._put_at.items() if e in self._endpoints}
         return {e: self.endpoint(e, now) for e in endpoints}
 
     async def secrets(self, account_ids: set[str]) -> dict[str, tuple[str, ...]]:

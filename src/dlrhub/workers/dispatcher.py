@@ -202,7 +202,7 @@ class Dispatcher:
         return True
 
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
-        health = await self.caches.health({cb.health_key for cb in claimed}, now, self.judgements.dirty)
+        health = await self.judgements.health({cb.health_key for cb in claimed}, now)
         secrets = await self.caches.secrets({cb.account_id for cb in claimed})
         await self.pacer.refresh()
         release: list[tuple[str, dt.datetime]] = []
@@ -349,6 +349,7 @@ class Dispatcher:
             self._cancelled[:0] = cancelled
             self.judgements.give_back(health)
             raise
+        self.judgements.stored()
         for result in results:
             self.holding.pop(result.attempt.callback_id, None)
         for cid in [*(cid for cid, _ in released), *cancelled]:

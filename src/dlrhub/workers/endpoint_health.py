@@ -51,6 +51,20 @@ class Judgements:
         self.dirty: dict[str, models.Endpoint] = {}
         self._disable: set[str] = set()
         self._pause: dict[str, dt.datetime] = {}
+        #: The keys of the changes taken and not yet stored (`take` until `stored` or `give_back`).
+        self._storing: frozenset[str] = frozenset()
+
+    @property
+    def unstored(self) -> frozenset[str]:
+        """The keys whose stored health is older than this dispatcher's: changed and not yet stored, or being
+        stored now. Their cached health must not be replaced by a read of the store meanwhile (an endpoint
+        healed here but re-read as paused is never healed in the store: see `store.Endpoints.put_endpoints`)."""
+        return self._storing.union(self.dirty)
+
+    async def health(self, keys: set[str], now: dt.datetime) -> dict[str, models.Endpoint]:
+        """The health of `keys` as this dispatcher knows it (`DispatchCache.health`): a stale key is read from
+        the store again, unless a judgement of it here is not stored yet."""
+        return await self.caches.health(keys, now, self.unstored)
 
     def judge(
         self,
@@ -81,13 +95,19 @@ class Judgements:
         return before, after
 
     def take(self) -> Changes:
-        """The changes to store now (forgotten here until `give_back`)."""
+        """The changes to store now (forgotten here until `give_back`; their keys stay `unstored` until `stored`)."""
         taken = Changes(self.dirty, frozenset(self._disable), self._pause)
         self.dirty, self._disable, self._pause = {}, set(), {}
+        self._storing = frozenset(taken.dirty)
         return taken
+
+    def stored(self) -> None:
+        """The changes last taken are stored: the store's rows of their keys are as new as this process's."""
+        self._storing = frozenset()
 
     def give_back(self, changes: Changes) -> None:
         """Storing `changes` failed: keep them for the next flush (later judgements win)."""
+        self._storing = frozenset()
         self.dirty = {**changes.dirty, **self.dirty}
         self._disable |= changes.disable
         self._pause = {**changes.pause, **self._pause}

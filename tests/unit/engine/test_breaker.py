@@ -75,6 +75,18 @@ def test_failures_in_flight_during_a_pause_do_not_extend_it():
     assert ep.consecutive_failures == 53
 
 
+def test_a_success_sent_before_the_pause_began_leaves_the_pause_to_its_probe():
+    ep = breaker.fresh("e", T0)
+    for _ in range(3):
+        ep = fail(ep, T0)
+    # An attempt in flight when the breaker opened answers 200 during the pause: the pause stands, as the store
+    # keeps a running pause against the dispatcher's writes (a heal judged now would never be stored).
+    assert breaker.record(ep, OUT.OK, 200, T0 + dt.timedelta(seconds=1), CONFIG) is ep
+    assert ep.paused_until is not None
+    healed = breaker.record(ep, OUT.OK, 200, ep.paused_until, CONFIG)
+    assert healed.state is S.HEALTHY
+
+
 def test_failing_for_too_long_disables():
     ep = fail(breaker.fresh("e", T0), T0)
     ep = fail(ep, T0 + dt.timedelta(hours=1))
@@ -129,5 +141,7 @@ def test_any_sequence_keeps_the_invariants(seq):
             assert ep.consecutive_failures < CONFIG.failures
         if ep.consecutive_failures == 0:
             assert ep.failing_since is None
-        if ep.state is not S.DISABLED and outcome is OUT.OK:
+        if ep.state is not S.DISABLED and outcome is OUT.OK and not breaker.running(before, now):
             assert ep.state is S.HEALTHY
+        if outcome is OUT.OK and breaker.running(before, now):
+            assert ep == before
