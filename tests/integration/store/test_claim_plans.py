@@ -4,7 +4,7 @@ A table analysed while none of its callbacks was pending, then given a backlog (
 burst), makes the planner expect one pending row: any partial index of pending callbacks, filtered or read whole
 and sorted, then looks as cheap as the right one's seek. Fresh statistics with a backlog make the fair claim's
 `LIMIT t.take` (a column, not a constant) look like reading much of each range. In both, each read of the claims
-must be a seek of the one index meant for it, under the claim's own `PLAN_BY_INDEX`.
+must be a seek of the one index meant for it, with the claims' own settings (`PLAN_BY_INDEX`).
 """
 
 from __future__ import annotations
@@ -51,15 +51,13 @@ def params(name: str) -> tuple[object, ...]:
     return (NOW, step.limit, until, "w1", [], step.quota, accounts, step.steps, step.share)
 
 
-async def plan(conn: asyncpg.Connection, name: str) -> str:
-    """The claim read's plan, as the claim plans it (its transaction's settings), leaving nothing behind."""
-    tx = conn.transaction()
-    await tx.start()
+async def plan(pg_url: str, name: str) -> str:
+    """The claim read's plan, as the claims plan it (on a connection with their settings)."""
+    conn = await asyncpg.connect(pg_url, server_settings=callbacks.PLAN_BY_INDEX)
     try:
-        await conn.execute(callbacks.PLAN_BY_INDEX)
         found = await conn.fetch(f"EXPLAIN {getattr(callbacks, name)}", *params(name))
     finally:
-        await tx.rollback()
+        await conn.close()
     return "\n".join(r[0] for r in found)
 
 
@@ -73,12 +71,12 @@ async def backlog(request: pytest.FixtureRequest, pg_url: str):
     await conn.execute(FILL, 20_000, "pending", 2_001, ACCOUNTS, DESTINATIONS, NOW)
     if request.param == "fresh":
         await conn.execute("ANALYZE callbacks")
-    yield conn
     await conn.close()
+    return pg_url
 
 
 @pytest.mark.parametrize("name", sorted(CLAIMS))
-async def test_claims_seek_their_indexes(backlog: asyncpg.Connection, name: str):
+async def test_claims_seek_their_indexes(backlog: str, name: str):
     text = await plan(backlog, name)
     scans = re.findall(
         r"((?:Index Only|Index|Bitmap Heap|Seq|Tid) Scan)(?: using (\S+))? on callbacks\b", text

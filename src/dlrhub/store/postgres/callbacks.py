@@ -6,6 +6,8 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Mapping
 
+import asyncpg
+
 from dlrhub.core import errors, models
 from dlrhub.store import claims, queues, rows
 from dlrhub.store.postgres import core, messages
@@ -29,18 +31,18 @@ ON CONFLICT (dialect, state, slot) DO UPDATE SET n = callback_counts.n + EXCLUDE
 #: Limit 1 over the partial index `callbacks_due` (an index scan, never a sequential one).
 OLDEST_PENDING_DUE = "SELECT due_at FROM callbacks WHERE state = 'pending' ORDER BY due_at LIMIT 1"
 
-#: What a claim's transaction plans with. Whichever partial index of pending callbacks a claim reads, stale
-#: statistics (autovacuum off or lagging, a table analysed while none was pending) make the planner expect one
-#: row in it, and then any index filtered, or read whole and sorted, looks as cheap as the right one's seek; and a
-#: `LIMIT` taken from a column (the fair claim's `take`) looks like reading much of each range even with fresh
-#: statistics (an account's whole backlog read through `callbacks_undelivered` and incrementally sorted per
-#: destination walked: 40 s a claim with 1,000,000 pending). So every read of the claims orders by the columns of
-#: the one index meant to serve it (the probe of earlier callbacks of the same message included: `ORDER BY p.seq
-#: LIMIT 1` is served only by `callbacks_order`), and sorting is priced out: with `enable_sort` and
-#: `enable_incremental_sort` off the only plan left without a sort node is the seek of that index, whatever the
-#: statistics say. `jit` off: the priced-out sorts left in the plan (the window functions over a few hundred rows)
-#: would make the cost look worth compiling (1.9 s of JIT per claim). `SET LOCAL` ends with the transaction.
-PLAN_BY_INDEX = "SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off; SET LOCAL jit = off"
+#: What the claims plan with: they run on connections started with these settings (`settings_pool`). Whichever
+#: partial index of pending callbacks a claim reads, stale statistics (autovacuum off or lagging, a table analysed
+#: while none was pending) make the planner expect one row in it, and then any index filtered, or read whole and
+#: sorted, looks as cheap as the right one's seek; and a `LIMIT` taken from a column (the fair claim's `take`)
+#: looks like reading much of each range even with fresh statistics (an account's whole backlog read through
+#: `callbacks_undelivered` and incrementally sorted per destination walked: 40 s a claim with 1,000,000 pending).
+#: So every read of the claims orders by the columns of the one index meant to serve it (the probe of earlier
+#: callbacks of the same message included: `ORDER BY p.seq LIMIT 1` is served only by `callbacks_order`), and
+#: sorting is priced out: with `enable_sort` and `enable_incremental_sort` off the only plan left without a sort
+#: node is the seek of that index, whatever the statistics say. `jit` off: the priced-out sorts left in the plan
+#: (the window functions over a few hundred rows) would make the cost look worth compiling (1.9 s of JIT a claim).
+PLAN_BY_INDEX = {"enable_sort": "off", "enable_incremental_sort": "off", "jit": "off"}
 #: Up to `$2` accounts with pending callbacks after `$1`, in order: a loose scan of `callbacks_account_due`, one
 #: seek per account however many callbacks each has.
 ACCOUNTS_PENDING = """
@@ -65,7 +67,7 @@ SELECT account_id FROM a
 #: An account's and a destination's rows are named by ranges of (account_id, endpoint[, due_at]) rows, not by
 #: equalities: with equalities the planner, which has no statistics for one account's part of the table, may
 #: take another index in the same order and filter it (walking a big account's backlog for a small one's rows).
-#: Run under `PLAN_BY_INDEX`: each read's order is then `callbacks_account_due`'s or `callbacks_order`'s alone.
+#: Planned under `PLAN_BY_INDEX`: each read's order is then `callbacks_account_due`'s or `callbacks_order`'s alone.
 CLAIM_DUE = """
 WITH RECURSIVE walk AS (
     SELECT a.account_id, a.pos, f.endpoint, 0::bigint AS k, 0 AS s
@@ -192,6 +194,9 @@ class PostgresCallbacks(core.PostgresCore):
         """Where this process's next claim starts in the accounts' order (each process takes its own turns)."""
         return claims.Turns()
 
+    async def _claims_pool(self) -> asyncpg.Pool:
+        return await self.settings_pool("claims", PLAN_BY_INDEX)
+
     async def claim_due_callbacks(
         self,
         owner: str,
@@ -202,13 +207,12 @@ class PostgresCallbacks(core.PostgresCore):
         quota: int | None = None,
         exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        pool = await self.pool()
+        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
         step: claims.Pass | None = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
         found = []
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(PLAN_BY_INDEX)
+        async with pool.acquire() as conn:
             first = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, turns.after, n)]
             wrapped = []
             if turns.wraps(first, n):
@@ -241,11 +245,9 @@ class PostgresCallbacks(core.PostgresCore):
     ) -> list[models.Callback]:
         if not limits:
             return []
-        pool = await self.pool()
+        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(PLAN_BY_INDEX)
-            found = await conn.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
+        found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
         claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
