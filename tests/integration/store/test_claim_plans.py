@@ -15,8 +15,9 @@ import re
 import asyncpg
 import pytest
 
+from dlrhub import store
 from dlrhub.store import claims
-from dlrhub.store.postgres import callbacks
+from dlrhub.store.postgres import callbacks, core
 
 pytestmark = pytest.mark.postgres
 
@@ -89,3 +90,23 @@ async def test_claims_seek_their_indexes(backlog: str, name: str):
     for match in re.finditer(r"Sort  \(", text):
         below = text[match.end() :].split("\n")[1:3]
         assert not any(" on callbacks " in line for line in below), text
+
+
+async def test_claims_run_on_connections_with_their_settings(pg_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Both claims run on the claims' own connections, never on the store's pool with the default settings."""
+    db = store.from_url(pg_url)
+    try:
+
+        async def default_pool() -> None:
+            raise AssertionError("a claim used the store's pool")
+
+        monkeypatch.setattr(db, "pool", default_pool)
+        await db.claim_due_callbacks("w1", NOW, 10, 60)
+        await db.claim_endpoint_callbacks("w1", NOW, {"http://127.0.0.1:9/h0": 4}, 60)
+        assert isinstance(db, core.PostgresCore)
+        claims_pool = await db.settings_pool("claims", callbacks.PLAN_BY_INDEX)
+        assert await claims_pool.fetchval("SHOW enable_sort") == "off"
+        assert await claims_pool.fetchval("SHOW enable_incremental_sort") == "off"
+    finally:
+        monkeypatch.undo()
+        await db.close()
