@@ -29,10 +29,11 @@ low-level server (one 200 per request, keep-alive).
     python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
 
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
-empties of callbacks first, and prints the delivery rate of each round (first attempt to last) and, when
-PostgreSQL runs on this host, the CPU a callback cost in the workers and in their server processes (from the
-first record to the last), and the cores that makes over the round. List the counts alternating
-(`--workers 1 2 1 2 1 2`): on a shared machine the rate of one round is mostly its share of the CPU.
+empties of callbacks first, then fills with N callbacks (to one URL, or with `--destinations K` to K in turn),
+and prints the delivery rate of each round (first attempt to last) and, when PostgreSQL runs on this host, the
+CPU a callback cost in the workers and in their server processes (from the first record to the last), and the
+cores that makes over the round. List the counts alternating (`--workers 1 2 1 2 1 2`): on a shared machine the
+rate of one round is mostly its share of the CPU.
 
 `--processes` runs only the real processes, alternated for `--rounds` rounds: a bare client in a fresh process that
 imports only aiohttp (`BARE_CHILD`), a real `dlrhub worker` draining N callbacks queued in a fresh SQLite store, and
@@ -463,8 +464,11 @@ def cpu_s(pids: list[int]) -> float | None:
         return None
 
 
-async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concurrency: int | None) -> None:
-    """Delivery rate of 1, 2, ... `dlrhub worker` processes; default settings unless `concurrency` tunes them."""
+async def postgres_rounds(
+    url: str, sinks: list[str], n: int, workers: list[int], concurrency: int | None
+) -> None:
+    """Delivery rate of 1, 2, ... `dlrhub worker` processes; default settings unless `concurrency` tunes them. The
+    callbacks go to the receiver URLs `sinks` in turn (one destination each)."""
     import asyncpg
 
     db = store.from_url(url)
@@ -490,7 +494,7 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
             now = dt.datetime.now(dt.UTC)
             records = []
             for i in range(n):
-                row = rows.to_row(callback(i, sink, now), "postgres")
+                row = rows.to_row(callback(i, sinks[i % len(sinks)], now), "postgres")
                 row["updated_at"] = now
                 records.append(tuple(row[c] for c in PG_COLUMNS))
             await conn.copy_records_to_table("callbacks", records=records, columns=list(PG_COLUMNS))
@@ -694,19 +698,21 @@ async def amain(args: argparse.Namespace) -> None:
         url = f"http://127.0.0.1:{ports[0]}/hook"
         config = bench_settings("sqlite:///unused")
         try:
-            if args.destinations:
+            if args.destinations and not args.postgres:
                 print(f"receiver: {kind}, on {len(ports)} ports")
                 await destinations(workdir, ports, args.callbacks, args.rounds, args.neighbour)
                 return
             if args.postgres:
                 print(
-                    f"receiver: {kind}; {'tuned' if args.tuned else 'default settings'}; {args.callbacks} callbacks"
+                    f"receiver: {kind} on {len(ports)} port(s), one destination each;"
+                    f" {'tuned' if args.tuned else 'default settings'}; {args.callbacks} callbacks"
                 )
                 pool = args.concurrency if args.tuned else config.dispatch_concurrency
                 base = (await bare(url, args.callbacks, pool)).rate
                 print(f"bare aiohttp client (baseline, one process): {base:8.0f} req/s")
                 tuned = args.concurrency if args.tuned else None
-                await postgres_rounds(args.postgres, url, args.callbacks, args.workers, tuned)
+                sinks = [f"http://127.0.0.1:{port}/hook" for port in ports]
+                await postgres_rounds(args.postgres, sinks, args.callbacks, args.workers, tuned)
                 return
             if args.processes:
                 await processes(workdir, url, args.callbacks, args.rounds, kind)
