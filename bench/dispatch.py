@@ -774,7 +774,8 @@ def main() -> None:
         type=int,
         default=0,
         metavar="K",
-        help="only compare one URL against K URLs (K destinations), default settings, alternating rounds",
+        help="only compare one URL against K URLs (K destinations), default settings, alternating rounds;"
+        " with --postgres, spread the callbacks over K destinations instead",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each side, alternated")
     parser.add_argument(
