@@ -29,7 +29,11 @@ low-level server (one 200 per request, keep-alive).
     python bench/dispatch.py --postgres postgresql://postgres@127.0.0.1:5432/dlrhub_bench --workers 1 2
 
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
-empties of callbacks first, and prints the delivery rate of each round (first attempt to last).
+empties of callbacks first, then fills with N callbacks (to one URL, or with `--destinations K` to K in turn),
+and prints the delivery rate of each round (first attempt to last) and, when PostgreSQL runs on this host, the
+CPU a callback cost in the workers and in their server processes (from the first record to the last), and the
+cores that makes over the round. List the counts alternating (`--workers 1 2 1 2 1 2`): on a shared machine the
+rate of one round is mostly its share of the CPU.
 
 `--processes` runs only the real processes, alternated for `--rounds` rounds: a bare client in a fresh process that
 imports only aiohttp (`BARE_CHILD`), a real `dlrhub worker` draining N callbacks queued in a fresh SQLite store, and
@@ -438,10 +442,33 @@ PG_COLUMNS = (
     "content_type", "endpoint", "state", "due_at", "attempts", "created_at", "updated_at",
 )  # fmt: skip
 PG_SPAN = "SELECT extract(epoch FROM max(started_at) - min(started_at)) AS s, count(*) AS n FROM attempts"
+#: Delivered so far, from the counts the store's triggers keep (a few rows): a `count(*)` of the succeeded
+#: callbacks every 0.1 s took 36 ms of PostgreSQL's CPU each at 30,000 rows, a third of a core beside the workers.
+PG_DONE = "SELECT coalesce(sum(n), 0) FROM callback_counts WHERE state = 'succeeded'"
+#: The server processes of this database's other sessions (the workers'), whose CPU a round reports.
+PG_BACKENDS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND backend_type = 'client backend'"
+)
 
 
-async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concurrency: int | None) -> None:
-    """Delivery rate of 1, 2, ... `dlrhub worker` processes; default settings unless `concurrency` tunes them."""
+async def backends(conn: Any) -> list[int]:
+    return [r[0] for r in await conn.fetch(PG_BACKENDS)]
+
+
+def cpu_s(pids: list[int]) -> float | None:
+    """The CPU seconds of `pids` so far, or None when /proc does not show them all (PostgreSQL on another host)."""
+    try:
+        return sum(process_cpu_s(pid) for pid in pids)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+async def postgres_rounds(
+    url: str, sinks: list[str], n: int, workers: list[int], concurrency: int | None
+) -> None:
+    """Delivery rate of 1, 2, ... `dlrhub worker` processes; default settings unless `concurrency` tunes them. The
+    callbacks go to the receiver URLs `sinks` in turn (one destination each)."""
     import asyncpg
 
     db = store.from_url(url)
@@ -463,11 +490,11 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
         }
     try:
         for count in workers:
-            await conn.execute("TRUNCATE callbacks, attempts, endpoints")
+            await conn.execute("TRUNCATE callbacks, attempts, endpoints, callback_counts")
             now = dt.datetime.now(dt.UTC)
             records = []
             for i in range(n):
-                row = rows.to_row(callback(i, sink, now), "postgres")
+                row = rows.to_row(callback(i, sinks[i % len(sinks)], now), "postgres")
                 row["updated_at"] = now
                 records.append(tuple(row[c] for c in PG_COLUMNS))
             await conn.copy_records_to_table("callbacks", records=records, columns=list(PG_COLUMNS))
@@ -477,12 +504,21 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
                 )
                 for _ in range(count)
             ]
+            workers_cpu = db_cpu = None
             try:
+                # The CPU of the workers and of their server processes from the first record to the last (their
+                # start-up, a second or so of imports each, left out), read before the processes end.
+                start: tuple[float | None, float | None] = (None, None)
                 for _ in range(3000):
-                    done = await conn.fetchval("SELECT count(*) FROM callbacks WHERE state = 'succeeded'")
+                    done = await conn.fetchval(PG_DONE)
+                    if done and start == (None, None):
+                        start = (cpu_s([p.pid for p in procs]), cpu_s(await backends(conn)))
                     if done >= n:
                         break
                     await asyncio.sleep(0.1)
+                end = (cpu_s([p.pid for p in procs]), cpu_s(await backends(conn)))
+                if None not in start and None not in end:
+                    workers_cpu, db_cpu = end[0] - start[0], end[1] - start[1]  # type: ignore[operator]
             finally:
                 early = [proc.returncode for proc in procs if proc.returncode is not None]
                 for proc in procs:
@@ -494,7 +530,13 @@ async def postgres_rounds(url: str, sink: str, n: int, workers: list[int], concu
                 print(f"  (worker processes exited early with {early}; the figure below is suspect)")
             span = await conn.fetchrow(PG_SPAN)
             rate = span["n"] / float(span["s"] or 1)
-            print(f"PostgreSQL, {count} worker process(es): {rate:8.0f} callbacks/s ({span['n']} attempts)")
+            cpu = ""
+            if workers_cpu is not None and db_cpu is not None:
+                cpu = f"; CPU µs a callback: workers {workers_cpu / n * 1e6:.0f}, PostgreSQL {db_cpu / n * 1e6:.0f}"
+                cpu += f", {(workers_cpu + db_cpu) / float(span['s'] or 1):.2f} cores"
+            print(
+                f"PostgreSQL, {count} worker process(es): {rate:8.0f} callbacks/s ({span['n']} attempts{cpu})"
+            )
     finally:
         await conn.close()
 
@@ -656,19 +698,21 @@ async def amain(args: argparse.Namespace) -> None:
         url = f"http://127.0.0.1:{ports[0]}/hook"
         config = bench_settings("sqlite:///unused")
         try:
-            if args.destinations:
+            if args.destinations and not args.postgres:
                 print(f"receiver: {kind}, on {len(ports)} ports")
                 await destinations(workdir, ports, args.callbacks, args.rounds, args.neighbour)
                 return
             if args.postgres:
                 print(
-                    f"receiver: {kind}; {'tuned' if args.tuned else 'default settings'}; {args.callbacks} callbacks"
+                    f"receiver: {kind} on {len(ports)} port(s), one destination each;"
+                    f" {'tuned' if args.tuned else 'default settings'}; {args.callbacks} callbacks"
                 )
                 pool = args.concurrency if args.tuned else config.dispatch_concurrency
                 base = (await bare(url, args.callbacks, pool)).rate
                 print(f"bare aiohttp client (baseline, one process): {base:8.0f} req/s")
                 tuned = args.concurrency if args.tuned else None
-                await postgres_rounds(args.postgres, url, args.callbacks, args.workers, tuned)
+                sinks = [f"http://127.0.0.1:{port}/hook" for port in ports]
+                await postgres_rounds(args.postgres, sinks, args.callbacks, args.workers, tuned)
                 return
             if args.processes:
                 await processes(workdir, url, args.callbacks, args.rounds, kind)
@@ -730,7 +774,8 @@ def main() -> None:
         type=int,
         default=0,
         metavar="K",
-        help="only compare one URL against K URLs (K destinations), default settings, alternating rounds",
+        help="only compare one URL against K URLs (K destinations), default settings, alternating rounds;"
+        " with --postgres, spread the callbacks over K destinations instead",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each side, alternated")
     parser.add_argument(

@@ -6,6 +6,8 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Mapping
 
+import asyncpg
+
 from dlrhub.core import errors, models
 from dlrhub.store import claims, queues, rows
 from dlrhub.store.postgres import core, messages
@@ -29,16 +31,28 @@ ON CONFLICT (dialect, state, slot) DO UPDATE SET n = callback_counts.n + EXCLUDE
 #: Limit 1 over the partial index `callbacks_due` (an index scan, never a sequential one).
 OLDEST_PENDING_DUE = "SELECT due_at FROM callbacks WHERE state = 'pending' ORDER BY due_at LIMIT 1"
 
+#: What the claims plan with: they run on connections started with these settings (`settings_pool`). Whichever
+#: partial index of pending callbacks a claim reads, stale statistics (autovacuum off or lagging, a table analysed
+#: while none was pending) make the planner expect one row in it, and then any index filtered, or read whole and
+#: sorted, looks as cheap as the right one's seek; and a `LIMIT` taken from a column (the fair claim's `take`)
+#: looks like reading much of each range even with fresh statistics (an account's whole backlog read through
+#: `callbacks_undelivered` and incrementally sorted per destination walked: 40 s a claim with 1,000,000 pending).
+#: So every read of the claims orders by the columns of the one index meant to serve it (the probe of earlier
+#: callbacks of the same message included: `ORDER BY p.seq LIMIT 1` is served only by `callbacks_order`), and
+#: sorting is priced out: with `enable_sort` and `enable_incremental_sort` off the only plan left without a sort
+#: node is the seek of that index, whatever the statistics say. `jit` off: the priced-out sorts left in the plan
+#: (the window functions over a few hundred rows) would make the cost look worth compiling (1.9 s of JIT a claim).
+PLAN_BY_INDEX = {"enable_sort": "off", "enable_incremental_sort": "off", "jit": "off"}
 #: Up to `$2` accounts with pending callbacks after `$1`, in order: a loose scan of `callbacks_account_due`, one
 #: seek per account however many callbacks each has.
 ACCOUNTS_PENDING = """
 WITH RECURSIVE a AS (
     (SELECT account_id, 1 AS k FROM callbacks WHERE state = 'pending' AND account_id > $1
-     ORDER BY account_id LIMIT 1)
+     ORDER BY account_id, endpoint LIMIT 1)
     UNION ALL
     SELECT n.account_id, a.k + 1 FROM a CROSS JOIN LATERAL (
         SELECT c.account_id FROM callbacks c WHERE c.state = 'pending' AND c.account_id > a.account_id
-        ORDER BY c.account_id LIMIT 1
+        ORDER BY c.account_id, c.endpoint LIMIT 1
     ) n
     WHERE a.k < $2
 )
@@ -53,6 +67,7 @@ SELECT account_id FROM a
 #: An account's and a destination's rows are named by ranges of (account_id, endpoint[, due_at]) rows, not by
 #: equalities: with equalities the planner, which has no statistics for one account's part of the table, may
 #: take another index in the same order and filter it (walking a big account's backlog for a small one's rows).
+#: Planned under `PLAN_BY_INDEX`: each read's order is then `callbacks_account_due`'s or `callbacks_order`'s alone.
 CLAIM_DUE = """
 WITH RECURSIVE walk AS (
     SELECT a.account_id, a.pos, f.endpoint, 0::bigint AS k, 0 AS s
@@ -73,8 +88,8 @@ WITH RECURSIVE walk AS (
                 WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
                   AND (c.account_id, c.endpoint, c.due_at) <= (w.account_id, w.endpoint, $1)
                   AND (c.lease_until IS NULL OR c.lease_until < $1)
-                  AND NOT EXISTS (SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq
-                                  AND p.state = 'pending')
+                  AND c.seq <= (SELECT p.seq FROM callbacks p WHERE p.order_key = c.order_key AND p.state = 'pending'
+                                ORDER BY p.seq LIMIT 1)
                 ORDER BY c.account_id, c.endpoint, c.due_at LIMIT $9
             ) r
         ) END AS due
@@ -103,8 +118,8 @@ WITH RECURSIVE walk AS (
         WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
           AND (c.account_id, c.endpoint, c.due_at) <= (w.account_id, w.endpoint, $1)
           AND (c.lease_until IS NULL OR c.lease_until < $1)
-          AND NOT EXISTS (
-            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+          AND c.seq <= (
+            SELECT p.seq FROM callbacks p WHERE p.order_key = c.order_key AND p.state = 'pending' ORDER BY p.seq LIMIT 1
           )
         ORDER BY c.account_id, c.endpoint, c.due_at
         LIMIT t.take
@@ -125,7 +140,9 @@ UPDATE callbacks SET lease_until = $3, lease_owner = $4
 WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING callbacks.*
 """
-#: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`).
+#: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`: under
+#: `PLAN_BY_INDEX` the only index in (endpoint, due_at) order; with an equality on the endpoint `callbacks_due`
+#: is in that order too, and stale statistics chose it, filtering every destination's backlog).
 #: Both claims lease their rows by `id = ANY(ARRAY(...))`, a primary-key lookup each: joining the chosen ids
 #: instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of the
 #: whole table (585 ms a claim with 1,000,000 pending, against 5 ms).
@@ -134,12 +151,13 @@ WITH due AS (
     SELECT d.id FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
     CROSS JOIN LATERAL (
         SELECT c.id FROM callbacks c
-        WHERE c.endpoint = w.endpoint AND c.state = 'pending' AND c.due_at <= $3
+        WHERE c.state = 'pending' AND (c.endpoint, c.due_at) >= (w.endpoint, '-infinity')
+          AND (c.endpoint, c.due_at) <= (w.endpoint, $3)
           AND (c.lease_until IS NULL OR c.lease_until < $3)
-          AND NOT EXISTS (
-            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
+          AND c.seq <= (
+            SELECT p.seq FROM callbacks p WHERE p.order_key = c.order_key AND p.state = 'pending' ORDER BY p.seq LIMIT 1
           )
-        ORDER BY c.due_at
+        ORDER BY c.endpoint, c.due_at
         LIMIT w.n
         FOR UPDATE SKIP LOCKED
     ) d
@@ -184,6 +202,9 @@ class PostgresCallbacks(core.PostgresCore):
         """Where this process's next claim starts in the accounts' order (each process takes its own turns)."""
         return claims.Turns()
 
+    async def _claims_pool(self) -> asyncpg.Pool:
+        return await self.settings_pool("claims", PLAN_BY_INDEX)
+
     async def claim_due_callbacks(
         self,
         owner: str,
@@ -194,7 +215,7 @@ class PostgresCallbacks(core.PostgresCore):
         quota: int | None = None,
         exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        pool = await self.pool()
+        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
         step: claims.Pass | None = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
@@ -232,7 +253,7 @@ class PostgresCallbacks(core.PostgresCore):
     ) -> list[models.Callback]:
         if not limits:
             return []
-        pool = await self.pool()
+        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
         found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
         claimed = rows.from_rows(models.Callback, found)

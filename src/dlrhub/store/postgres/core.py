@@ -64,6 +64,8 @@ class PostgresCore:
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
+        #: Small pools of connections with planner settings of their own (`settings_pool`), by name.
+        self._settings_pools: dict[str, asyncpg.Pool] = {}
         self._column_types: dict[str, dict[str, str]] = {}
 
     async def pool(self) -> asyncpg.Pool:
@@ -78,6 +80,26 @@ class PostgresCore:
                         reset=_keep_session,
                     )
         return self._pool
+
+    async def settings_pool(self, name: str, server_settings: dict[str, str]) -> asyncpg.Pool:
+        """A pool of at most two connections that start with `server_settings` (named `name`, made on first use):
+        statements that must plan with settings of their own run on it in one round trip, where a `SET LOCAL`
+        would take a transaction and three more."""
+        found = self._settings_pools.get(name)
+        if found is None:
+            async with self._pool_lock:
+                found = self._settings_pools.get(name)
+                if found is None:
+                    found = await asyncpg.create_pool(
+                        self.url,
+                        min_size=1,
+                        max_size=2,
+                        init=_init,
+                        reset=_keep_session,
+                        server_settings=server_settings,
+                    )
+                    self._settings_pools[name] = found
+        return found
 
     async def column_types(self, conn: asyncpg.Connection, table: str) -> dict[str, str]:
         """`table`'s column types (read once, and again after `migrate`): the casts of array parameters."""
@@ -123,6 +145,9 @@ class PostgresCore:
         await pool.fetchval("SELECT 1")
 
     async def close(self) -> None:
+        pools, self._settings_pools = list(self._settings_pools.values()), {}
+        for pool in pools:
+            await pool.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
