@@ -53,7 +53,7 @@ import aiohttp
 
 import seed
 from dlrhub import settings, store
-from dlrhub.adapters import sender
+from dlrhub.adapters import collector, sender
 from dlrhub.core import models
 from dlrhub.store import rows
 from dlrhub.store.sqlite import messages as sqlite_messages
@@ -478,6 +478,9 @@ def main() -> None:
     )
     parser.add_argument("--fast-only", action="store_true", help="only the fast sink")
     args = parser.parse_args()
+    # The collector as dlrhub's server processes set it (`dlrhub worker` does this at start): in one process, the
+    # bare client runs with it too.
+    collector.tune()
     _run(amain(args))
 
 

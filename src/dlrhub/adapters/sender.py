@@ -89,6 +89,40 @@ class EndpointLimiter:
             del self._sems[key]
 
 
+class Slots:
+    """The pool's cap: `limit` held at once, the others waiting in FIFO order. asyncio.Semaphore (Python 3.11)
+    walks all its waiters on an acquire made while any wait; a full pool of a busy fleet has hundreds waiting."""
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> None:
+        """Wait for a slot; pair with `release`."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            else:
+                waiter.cancel()  # skipped by `release`
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the first waiter still waiting, if any."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
 def _wire_url(url: str) -> yarl.URL:
     # Send an ASCII URL byte for byte (the GET signature covers its exact query); quote anything else once.
     try:
@@ -160,10 +194,12 @@ class Sender:
         self.limiter = EndpointLimiter(self.config.per_endpoint)
         if self.config.pool_size < 1:
             raise errors.ConfigError("the sender's pool size must be at least 1")
-        self._slots = asyncio.Semaphore(self.config.pool_size)
+        self._slots = Slots(self.config.pool_size)
         #: The guard's verdict on a URL's text is the same every time (the allowlist is fixed): it is checked
         #: once, not per attempt. Names are still resolved, and their addresses checked, per connection.
         self._targets: dict[str, _Target] = {}
+        #: IP literals of URLs the guard admitted.
+        self._admitted: set[urls.IPAddress] = set()
 
     async def __aenter__(self) -> Sender:
         await self.start()
@@ -230,16 +266,26 @@ class Sender:
         # never counted against a healthy receiver.
         await self.limiter.acquire(target.endpoint)
         try:
-            async with self._slots:
+            await self._slots.acquire()
+            try:
                 started_at = self._clock()
                 t0 = time.perf_counter()
                 return await self._attempt(callback.id, number, request, target, secrets, started_at, t0)
+            finally:
+                self._slots.release()
         finally:
             self.limiter.release(target.endpoint)
 
     def _target(self, url: str) -> _Target:
         """Guard `url` (raises errors.BlockedURL) and remember the verdict."""
-        checked = urls.check_target(url, self.config.allow)
+        checked = urls.check_url(url)
+        if checked.ip is not None and checked.ip not in self._admitted:
+            # An IP literal is never resolved: its address is checked here, once per address (the allowlist is
+            # fixed), since URLs that differ only in path or query (`/cb/1`, `?id=2`) are each new to `_targets`.
+            urls.check_address(checked.ip, self.config.allow)
+            if len(self._admitted) >= TARGETS_KEPT:
+                self._admitted.clear()
+            self._admitted.add(checked.ip)
         wire = _wire_url(url)
         if wire.raw_host != checked.host and checked.ip is None:
             # yarl reads the host unlike the guard: an IP literal to yarl is never resolved, so check it.

@@ -229,10 +229,10 @@ class Dispatcher:
         if cancel:
             await self.store.cancel_callbacks(cancel, now)
 
-    def _pump(self, endpoint: str) -> None:
+    def _pump(self, endpoint: str, keep: bool = False) -> lanes_.Waiting | None:
         """Start waiting callbacks of destination `endpoint` while it has free slots, each as its own account's
-        endpoint's breaker allows (`gate.open_lane`)."""
-        lanes = self.lanes
+        endpoint's breaker allows (`gate.open_lane`); with `keep`, return the first started instead of a task."""
+        lanes, kept = self.lanes, None
         if not self._stopping and lanes.free(endpoint):
             now = self.clock()
             budget = self.pacer.allowance(endpoint)  # None: no rate limit on this destination
@@ -247,13 +247,28 @@ class Dispatcher:
                 self._cancelled.extend(opened.cancel)
                 self._have_results.set()
             for waiting in opened.start:
+                if keep and kept is None:
+                    kept = waiting  # the caller's task sends it
+                    continue
                 task = asyncio.create_task(self._deliver(waiting))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         if endpoint in self._excluded and lanes.room(endpoint) >= lanes.quota:
             self._wake.set()  # the next claim may take more of it
+        return kept
 
     async def _deliver(self, waiting: lanes_.Waiting) -> None:
+        """Send `waiting`, then the next callback its freed slot starts: no task per callback (about 5 % of CPU)."""
+        going: lanes_.Waiting | None = waiting
+        while going is not None:
+            try:
+                await self._send(going)
+            except BaseException:
+                self._pump(going.callback.endpoint)  # cancelled (draining): start nothing on this task
+                raise
+            going = self._pump(going.callback.endpoint, keep=True)
+
+    async def _send(self, waiting: lanes_.Waiting) -> None:
         cb = waiting.callback
         try:
             try:
@@ -269,23 +284,14 @@ class Dispatcher:
             self._have_results.set()
         else:
             self.judge(cb, attempt)
-        finally:
-            self._pump(cb.endpoint)
 
     def judge(self, cb: models.Callback, attempt: models.Attempt) -> None:
         """Apply the retry policy and the circuit breaker to one finished attempt; queue it for recording."""
         now = self.clock()
         policy = self.config.policies[cb.dialect]
         retry_after = None if attempt.retry_after_s is None else dt.timedelta(seconds=attempt.retry_after_s)
-        decision = retry.decide(
-            policy,
-            attempt.number - cb.retry_from,
-            attempt.outcome,
-            attempt.status_code,
-            retry_after,
-            now,
-            self.rand,
-        )
+        number, outcome, status = attempt.number - cb.retry_from, attempt.outcome, attempt.status_code
+        decision = retry.decide(policy, number, outcome, status, retry_after, now, self.rand)
         self._results.append(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
         if len(self._results) >= self.config.flush_rows:
             self._flush_full.set()

@@ -72,7 +72,7 @@ class Pacer:
         if bucket is not None and n:
             bucket.take(self.clock(), n)
 
-    def wake(self, endpoint: str, pump: Callable[[str], None]) -> None:
+    def wake(self, endpoint: str, pump: Callable[[str], object]) -> None:
         """Call `pump(endpoint)` when `endpoint`'s next token is due (once, however often asked meanwhile)."""
         bucket = self._bucket(endpoint)
         if bucket is None or endpoint in self._timers:

@@ -232,19 +232,29 @@ async def test_waiting_for_a_pool_slot_does_not_count_against_the_timeout(receiv
 
 async def test_a_url_is_guarded_once_and_a_blocked_one_every_time(receiver, snd, monkeypatch):
     # The guard's verdict on a URL's text never changes (the allowlist is the sender's own): an admitted URL is
-    # checked on its first attempt only, a refused one on each (never remembered as admitted).
+    # checked on its first attempt only, a refused one on each (never remembered as admitted). An admitted IP
+    # literal's address is checked once, whatever URLs name it; a refused one each time.
     checked: list[str] = []
-    real = urls.check_target
+    addresses: list[str] = []
+    real_url, real_address = urls.check_url, urls.check_address
 
-    def counting(url: str, allow: urls.Allowlist = urls.NOTHING) -> urls.ParsedTarget:
+    def counting(url: str) -> urls.ParsedTarget:
         checked.append(url)
-        return real(url, allow)
+        return real_url(url)
 
-    monkeypatch.setattr(urls, "check_target", counting)
-    ok, blocked = receiver.url("/ok"), "http://169.254.169.254/latest"
-    outcomes = [(await snd.send(callback(u))).outcome for u in (ok, blocked, ok, blocked, ok)]
+    def counting_address(
+        ip: urls.IPAddress | str, allow: urls.Allowlist = urls.NOTHING, host: str | None = None
+    ) -> urls.IPAddress:
+        addresses.append(str(ip))
+        return real_address(ip, allow, host)
+
+    monkeypatch.setattr(urls, "check_url", counting)
+    monkeypatch.setattr(urls, "check_address", counting_address)
+    ok, other, blocked = receiver.url("/ok"), receiver.url("/ok?b"), "http://169.254.169.254/latest"
+    outcomes = [(await snd.send(callback(u))).outcome for u in (ok, blocked, ok, blocked, other)]
     assert outcomes == [OUT.OK, OUT.BLOCKED_URL, OUT.OK, OUT.BLOCKED_URL, OUT.OK]
-    assert checked == [ok, blocked, blocked]
+    assert checked == [ok, blocked, blocked, other]
+    assert addresses == ["127.0.0.1", "169.254.169.254", "169.254.169.254"]
     assert len(receiver.hits) == 3
 
 
