@@ -54,10 +54,13 @@ class Decided:
     accepted: list[Accepted]
     #: `(account id, request id, message id)` to record, at the batch's time.
     request_ids: list[tuple[str, str, str]]
-    #: The new balance of each account debited.
+    #: The new balance of each account debited (empty when the balances were not read: see `checked`).
     balances: dict[str, Decimal]
     #: What each account debited was charged in all, and for how many messages: its one ledger row of the batch.
     charges: dict[str, tuple[Decimal, int]] = dataclasses.field(default_factory=dict)
+    #: False when `decide` had no balances: every charge was taken as covered, and the store must write the batch
+    #: only if each account's balance covers its total in `charges` (else nothing, and decide again with them).
+    checked: bool = True
 
 
 def request_keys(batch: list[Accept]) -> list[RequestKey]:
@@ -74,14 +77,16 @@ def decide(
     batch: list[Accept],
     now: dt.datetime,
     seen: Mapping[RequestKey, Seen],
-    balances: Mapping[str, Decimal | None],
+    balances: Mapping[str, Decimal | None] | None,
 ) -> Decided:
     """Settle each accept in order: a RequestId seen since its `dedup_since` (in the store or earlier in the
     batch) refuses it with errors.DuplicateRequest, a balance short of its charge with
     errors.InsufficientBalance (a missing account has no balance); otherwise it is planned and debited.
-    Each account debited gets one charge (its total and message count) for the ledger."""
+    Each account debited gets one charge (its total and message count) for the ledger.
+
+    `balances` None (not read): no charge is refused here, and the result is not `checked`."""
     known = dict(seen)
-    left = dict(balances)
+    left = dict(balances or {})
     charges: dict[str, tuple[Decimal, int]] = {}
     results: list[planning.IngestResult | errors.DlrhubError] = []
     accepted: list[Accepted] = []
@@ -99,11 +104,12 @@ def decide(
                 results.append(errors.DuplicateRequest(earlier.message_id))
                 continue
         if item.charge > 0:
-            balance = left.get(message.account_id)
-            if balance is None or balance < item.charge:
-                results.append(errors.InsufficientBalance())
-                continue
-            left[message.account_id] = balance - item.charge
+            if balances is not None:
+                balance = left.get(message.account_id)
+                if balance is None or balance < item.charge:
+                    results.append(errors.InsufficientBalance())
+                    continue
+                left[message.account_id] = balance - item.charge
             total, count = charges.get(message.account_id, (Decimal(0), 0))
             charges[message.account_id] = (total + item.charge, count + 1)
         if _deduped(item):
@@ -113,7 +119,7 @@ def decide(
         accepted.append(Accepted(plan, item.channel_due_at))
         results.append(planning.IngestResult(plan.event, plan.message, None, plan.callbacks))
     new_balances = {a: b for a, b in left.items() if a in charges and b is not None}
-    return Decided(results, accepted, request_ids, new_balances, charges)
+    return Decided(results, accepted, request_ids, new_balances, charges, checked=balances is not None)
 
 
 def _deduped(item: Accept) -> bool:

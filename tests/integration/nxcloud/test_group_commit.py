@@ -63,6 +63,29 @@ async def test_each_accept_stands_alone_in_one_transaction(db: store.Store):
     assert await db.accept_messages([], NOW) == []
 
 
+async def test_a_batch_its_balance_does_not_cover_is_settled_send_by_send(db: store.Store):
+    """On PostgreSQL such a batch first goes as one statement that debits only if the balance covers it all:
+    that statement writes nothing, and the batch is then settled against the balance it read."""
+    await db.migrate()
+    account = make_account(balance=Decimal("2.5"))
+    await db.create_account(account, [])
+    results = await db.accept_messages([_accept(account, f"s{i}") for i in range(4)], NOW)
+    assert [type(r).__name__ for r in results] == [
+        "IngestResult", "IngestResult", "InsufficientBalance", "InsufficientBalance",
+    ]  # fmt: skip
+    assert (await db.get_account(account.id)).balance == Decimal("0.5")
+    [charge, _opening] = await db.list_ledger(account.id)
+    assert (charge.amount, charge.message_count) == (Decimal("-2"), 2)
+    assert [m.id for m in await db.get_messages(account.id, [f"s{i}" for i in range(4)])] == ["s0", "s1"]
+    # Covered to the last unit: all accepted, with one charge row for the batch.
+    covered = await db.accept_messages([_accept(account, "t", "0.2"), _accept(account, "u", "0.3")], NOW)
+    assert all(isinstance(r, store.IngestResult) for r in covered)
+    assert (await db.get_account(account.id)).balance == Decimal("0")
+    newest = (await db.list_ledger(account.id))[0]
+    assert (newest.amount, newest.message_count) == (Decimal("-0.5"), 2)
+    assert await db.ledger_total(account.id) == Decimal("0")
+
+
 async def test_concurrent_accepts_share_transactions_and_keep_their_own_answers(db: store.Store):
     await db.migrate()
     account = make_account(balance=Decimal("30"))

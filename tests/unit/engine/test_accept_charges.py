@@ -35,3 +35,15 @@ def test_one_charge_per_account_debited_counting_only_what_was_accepted() -> Non
     assert decided.balances == {one.id: Decimal("5"), two.id: Decimal("0.5")}
     for account_id, (total, _) in decided.charges.items():
         assert balances[account_id] - total == decided.balances[account_id]
+
+
+def test_without_balances_every_charge_is_taken_and_the_result_is_not_checked() -> None:
+    """The store's one-statement path: nothing refused here, the totals left for the store to check."""
+    one = make_account()
+    batch = [_accept(one, "a", "2"), _accept(one, "b", "5")]
+    decided = accepts.decide(batch, NOW, {}, None)
+    assert not decided.checked
+    assert [type(r).__name__ for r in decided.results] == ["IngestResult", "IngestResult"]
+    assert decided.charges == {one.id: (Decimal("7"), 2)}
+    assert decided.balances == {}
+    assert accepts.decide(batch, NOW, {}, {one.id: Decimal("7")}).checked

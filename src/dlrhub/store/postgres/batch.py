@@ -35,9 +35,13 @@ DROP_UNUSED_SEEDS = (
 class PostgresBatch(messages.PostgresMessages):
     """`accept_messages`: the accept path of `PostgresMessages.accept_message`, batched.
 
-    The batch's request ids and balances are read and locked up front, `accepting.decide` settles every accept
-    from them, and the rows go in one statement (`batch_write`): a batch costs the same few round trips however
-    many sends it holds.
+    A batch without RequestIds that charges one account (or none) is first decided as if the balance covered
+    its charges, and written in one statement on its own that debits only if it does
+    (`batch_write.Statement.debit_checked`): one round trip, and the balance's row lock held only while it runs.
+    Any other batch, or one the balance does not cover, reads and locks its request ids and balances up front
+    in a transaction, `accepting.decide` settles every accept from them, and the rows go in one statement: a
+    few round trips however many sends it holds. (Several accounts' balances are locked in id order, so batches
+    cannot deadlock: one UPDATE of several rows would lock them in the plan's order.)
     """
 
     async def accept_messages(
@@ -46,8 +50,13 @@ class PostgresBatch(messages.PostgresMessages):
         if not batch:
             return []
         keys = accepting.request_keys(batch)
-        charged = accepting.charged_accounts(batch)
         pool = await self.pool()
+        if not keys and len(accepting.charged_accounts(batch)) <= 1:
+            optimistic = accepting.decide(batch, now, {}, None)
+            async with pool.acquire() as conn:
+                if await batch_write.write(conn, functools.partial(self.column_types, conn), optimistic, now):
+                    return optimistic.results
+        charged = accepting.charged_accounts(batch)
         async with pool.acquire() as conn, conn.transaction():
             seen = {}
             if keys:
@@ -61,7 +70,7 @@ class PostgresBatch(messages.PostgresMessages):
             if charged:
                 balances = {r["id"]: r["balance"] for r in await conn.fetch(LOCK_BALANCES, charged)}
             decided = accepting.decide(batch, now, seen, balances)
-            await batch_write.write(conn, functools.partial(self.column_types, conn), decided, now)
+            await batch_write.write(conn, functools.partial(self.column_types, conn), decided, now)  # checked
             if keys and len(decided.request_ids) < len(keys):
                 await conn.execute(DROP_UNUSED_SEEDS, accounts, request_ids)
         return decided.results

@@ -3,12 +3,18 @@ column and spread by `unnest`.
 
 One round trip writes the whole batch, and PostgreSQL plans and runs each table's insert once, where a pipelined
 `executemany` binds and runs the statement once per row.
+
+A batch decided without its balances (`Decided.checked` False, one account charged) carries its debit in the
+statement: a conditional UPDATE of the balance, and every other write of the statement runs only if it debited
+(`GUARD`). Run on its own, outside a transaction, such a statement is the batch's whole transaction: one round
+trip, holding the balance's row lock only while PostgreSQL runs and commits it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -22,6 +28,8 @@ from dlrhub.store.postgres import core, ledger, messages
 Types = Callable[[str], Awaitable[dict[str, str]]]
 
 CALLBACK_COLUMNS = (*messages.CALLBACK_ORDER, "updated_at")
+#: Whether the statement writes: true unless the balance does not cover the charges (`debit_checked`).
+GUARD = "EXISTS (SELECT FROM debited)"
 
 
 class Statement:
@@ -29,9 +37,12 @@ class Statement:
 
     def __init__(self, types: Types) -> None:
         self.types = types
-        self.ctes: list[str] = []
+        #: Each CTE's name (None: `w<i>`, a write nothing reads) and query.
+        self.ctes: list[tuple[str | None, str]] = []
         self.args: list[Any] = []
-        self.final = "SELECT 1"
+        #: The condition every insert of the statement is under (None: none).
+        self.guard: str | None = None
+        self.notify = False
 
     def param(self, value: Any, cast: str) -> str:
         self.args.append(value)
@@ -47,19 +58,45 @@ class Statement:
         self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]], suffix: str = ""
     ) -> None:
         spread = await self.arrays(table, columns, values)
+        where = f"WHERE {self.guard}" if self.guard else ""
         self.ctes.append(
-            f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({spread}) {suffix}"
+            (
+                None,
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({spread}) {where} {suffix}",
+            )
         )
 
     def sql(self) -> str:
-        ctes = ", ".join(f"w{i} AS ({cte})" for i, cte in enumerate(self.ctes))
-        return f"WITH {ctes} {self.final}" if ctes else self.final
+        """The statement: it answers one row, whether it wrote (and NOTIFYs the dispatchers if it did)."""
+        ok = self.guard or "true"
+        final = f"SELECT {ok} AS ok"
+        if self.notify:
+            final += f", CASE WHEN {ok} THEN pg_notify({self.param(core.CALLBACKS_CHANNEL, 'text')}, '') END"
+        ctes = ", ".join(f"{name or f'w{i}'} AS ({cte})" for i, (name, cte) in enumerate(self.ctes))
+        return f"WITH {ctes} {final}" if ctes else final
+
+    async def debit_checked(self, account_id: str, total: Decimal) -> None:
+        """Debit `total` from the account if its balance covers it: the statement's guard from here on.
+
+        One account only: its row is locked once, by this UPDATE, which (in READ COMMITTED) rechecks the balance
+        on the latest version of the row after waiting for another writer of it.
+        """
+        types = await self.types("accounts")
+        amount, account = self.param(total, types["balance"]), self.param(account_id, types["id"])
+        self.ctes.append(
+            (
+                "debited",
+                f"UPDATE accounts SET balance = balance - {amount} WHERE id = {account} AND balance >= {amount}"
+                " RETURNING id",
+            )
+        )
+        self.guard = GUARD
 
 
-async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decided, now: dt.datetime) -> None:
-    """The writes of `PostgresMessages._write_plan` for the batch's new messages, in one statement: request ids,
-    messages, events (in the batch's order: their `pos` follows it), callbacks (and a NOTIFY), balances and the
-    ledger's charge rows."""
+async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decided, now: dt.datetime) -> bool:
+    """The writes of `PostgresMessages._write_plan` for the batch's new messages, in one statement: balances,
+    request ids, messages, events (in the batch's order: their `pos` follows it), callbacks (and a NOTIFY) and
+    the ledger's charge rows. False when it wrote nothing: a batch not `checked` that a balance does not cover."""
     message_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     event_rows: list[tuple[Any, ...]] = []
     callback_rows: list[tuple[Any, ...]] = []
@@ -78,6 +115,11 @@ async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decid
             crow = rows.to_row(callback, core.BACKEND)
             callback_rows.append((*(crow[c] for c in messages.CALLBACK_ORDER), crow["created_at"]))
     st = Statement(types)
+    if decided.charges and not decided.checked:
+        if len(decided.charges) != 1:
+            raise ValueError("a batch decided without its balances may charge one account only")
+        [(account_id, (total, _))] = decided.charges.items()
+        await st.debit_checked(account_id, total)
     if decided.request_ids:
         # The last of one key wins, as it would in a row-by-row upsert.
         last = {(a, r): m for a, r, m in decided.request_ids}
@@ -94,12 +136,17 @@ async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decid
         await st.insert("events", messages.EVENT_COLUMNS, event_rows)
     if callback_rows:
         await st.insert("callbacks", CALLBACK_COLUMNS, callback_rows, "ON CONFLICT (id) DO NOTHING")
-        st.final = f"SELECT pg_notify({st.param(core.CALLBACKS_CHANNEL, 'text')}, '')"
+        st.notify = True
     if decided.balances:
         spread = await st.arrays("accounts", ("id", "balance"), list(decided.balances.items()))
         st.ctes.append(
-            f"UPDATE accounts SET balance = v.balance FROM unnest({spread}) AS v(id, balance) WHERE accounts.id = v.id"
+            (
+                None,
+                f"UPDATE accounts SET balance = v.balance FROM unnest({spread}) AS v(id, balance)"
+                " WHERE accounts.id = v.id",
+            )
         )
+    if decided.charges:
         charges = [
             (
                 account_id,
@@ -113,5 +160,7 @@ async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decid
             for account_id, (total, n) in decided.charges.items()
         ]
         await st.insert("ledger", ledger.CHARGE_COLUMNS, charges)
-    if st.ctes:
-        await conn.execute(st.sql(), *st.args)
+    if not st.ctes:
+        return True
+    sql = st.sql()  # before reading `st.args`: the NOTIFY's channel is one of them
+    return bool(await conn.fetchval(sql, *st.args))
