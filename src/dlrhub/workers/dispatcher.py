@@ -88,6 +88,13 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set; then wait for attempts in flight and record them."""
         flusher = asyncio.create_task(self._flush_loop(), name="dlrhub-dispatch-flush")
+        # Whatever wakes the dispatcher sets `_wake`, one event: a new callback reaches `tick` in two steps of
+        # the loop, not the eight an `asyncio.wait` over three tasks took (each a full turn of a loop busy
+        # sending a backlog; see docs/benchmarks.md "Fair claims").
+        watchers = [
+            asyncio.create_task(self._watch_store(), name="dlrhub-dispatch-wake"),
+            asyncio.create_task(self._watch_stop(stop), name="dlrhub-dispatch-stop"),
+        ]
         try:
             while not stop.is_set():
                 claimed = await self._guarded(self.tick())
@@ -98,6 +105,9 @@ class Dispatcher:
                 elif not self._more:
                     await self._idle(stop)
         finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await self._drain()
             self._closing = True
             self._have_results.set()
@@ -118,28 +128,29 @@ class Dispatcher:
     async def _idle(self, stop: asyncio.Event) -> None:
         if stop.is_set():
             return
-        waits = [
-            asyncio.ensure_future(self._store_wake()),
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(stop.wait()),
-        ]
         timeout = self.config.idle_s
         if self._claim_at:
             timeout = min(timeout, max(0.0, self._claim_at - time.monotonic()))
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
-    async def _store_wake(self) -> None:
-        try:
-            await self.store.wait_for_callbacks(self.config.idle_s)
-        except Exception as exc:
-            if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
-                log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
-            await asyncio.sleep(self.config.idle_s)
+    async def _watch_store(self) -> None:
+        """Wake the loop whenever the store says new callbacks may be due (or once `idle_s` went by)."""
+        while True:
+            try:
+                await self.store.wait_for_callbacks(self.config.idle_s)
+            except Exception as exc:
+                if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
+                    log.warning(
+                        "dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__
+                    )
+                await asyncio.sleep(self.config.idle_s)
+            self._wake.set()
+
+    async def _watch_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
 
     async def tick(self) -> int:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
