@@ -158,7 +158,8 @@ class Dispatcher:
         Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
         fair claim looks for the others, skipping those (taking turns over the accounts, so one account's backlog
         never crowds another's out). No destination is claimed beyond its lane's cap, so nothing claimed is ever
-        given back for want of a slot.
+        given back for want of a slot. The fair claim goes first and its callbacks start before the refill is
+        claimed: a fresh callback of an idle destination never waits for a backlog's refill.
         """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
@@ -173,13 +174,8 @@ class Dispatcher:
             if room > 0 and lanes.room(endpoint) >= lanes.quota:
                 refill[endpoint] = min(lanes.room(endpoint), room)
                 room -= refill[endpoint]
-        claimed = []
-        if refill:
-            self._last_claim = time.monotonic()
-            claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
-            got = collections.Counter(cb.endpoint for cb in claimed)
-            lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
         skip = self._excluded = lanes.full() | lanes.backlogged
+        taken = 0
         if room > 0:
             # Look no further than the destinations held could take, plus one more.
             limit = min(self.config.batch_size, room, lanes.quota * (lanes.destinations() + 1))
@@ -191,7 +187,21 @@ class Dispatcher:
             lanes.backlogged |= {e for e, n in per_endpoint.items() if n >= lanes.quota}
             # A claim cut short by the quota says nothing about what else is due; one that came back short did.
             self._more = len(found) >= limit or any(n >= lanes.quota for n in per_endpoint.values())
-            claimed += found
+            taken += await self._take(found, now)
+            if found and refill:
+                await asyncio.sleep(
+                    0
+                )  # let their attempts start before the refill (inline on SQLite) is claimed
+        if refill:
+            self._last_claim = time.monotonic()
+            claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
+            got = collections.Counter(cb.endpoint for cb in claimed)
+            lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
+            taken += await self._take(claimed, now)
+        return taken
+
+    async def _take(self, claimed: list[models.Callback], now: dt.datetime) -> int:
+        """Hold the callbacks just claimed and admit them to their lanes; return how many."""
         if not claimed:
             return 0
         claimed = [endpoint_health.keyed(cb) for cb in claimed]

@@ -10,7 +10,7 @@ import typing
 
 from dlrhub import store
 from dlrhub.adapters import sender
-from dlrhub.core import models
+from dlrhub.core import models, urls
 from dlrhub.workers import dispatcher
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatch_lanes import HoldingSender
@@ -24,6 +24,39 @@ WAKE_STEPS = 2
 
 def later() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+
+async def test_a_fresh_callback_is_claimed_and_started_before_a_backlog_is_refilled(db):
+    big, small = make_account(), make_account()
+    for account in (big, small):
+        await db.create_account(account, [])
+    for i in range(40):
+        await ingest(db, big, f"big{i}", K, "http://big.example/hook")
+    snd = HoldingSender(hold=True)
+    d = dispatcher.Dispatcher(db, typing.cast(sender.Sender, snd), config(per_endpoint=4, batch_size=50))
+    d.clock = later
+    assert await d.tick() == 4  # the backlog's first quota: all four in flight, its queue dry
+    big_endpoint = urls.check_url("http://big.example/hook").endpoint
+    assert big_endpoint in d.lanes.backlogged
+    await ingest(db, small, "fresh", K, SMALL)
+    small_endpoint = urls.check_url(SMALL).endpoint
+    calls: list[tuple[str, int]] = []
+    claim, refill = db.claim_due_callbacks, db.claim_endpoint_callbacks
+
+    async def claiming(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
+        calls.append(("claim", snd.in_flight[small_endpoint]))
+        return await claim(*args, **kwargs)
+
+    async def refilling(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
+        calls.append(("refill", snd.in_flight[small_endpoint]))
+        return await refill(*args, **kwargs)
+
+    typing.cast(typing.Any, db).claim_due_callbacks = claiming
+    typing.cast(typing.Any, db).claim_endpoint_callbacks = refilling
+    assert await d.tick() == 5
+    # The fair claim first; the fresh callback's attempt has begun before the refill is even asked for.
+    assert calls == [("claim", 0), ("refill", 1)]
+    assert "fresh" in {cb.message_id for cb in d.holding.values()}
 
 
 async def test_a_new_callback_reaches_an_idle_dispatchers_claim_in_few_steps_of_the_loop(sqlite_url):
