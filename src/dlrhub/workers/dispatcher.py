@@ -88,9 +88,10 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set; then wait for attempts in flight and record them."""
         flusher = asyncio.create_task(self._flush_loop(), name="dlrhub-dispatch-flush")
-        # Whatever wakes the dispatcher sets `_wake`, one event: a new callback reaches `tick` in two steps of
-        # the loop, not the eight an `asyncio.wait` over three tasks took (each a full turn of a loop busy
-        # sending a backlog; see docs/benchmarks.md "Fair claims").
+        # Whatever wakes the dispatcher sets `_wake`, one event (the store's wake-up too): a new callback reaches
+        # `tick` in one step of the loop, not the eight an `asyncio.wait` over three tasks took (each a full turn
+        # of a loop busy sending a backlog; see docs/benchmarks.md "Fair claims").
+        self.store.wake_with(self._wake)
         watchers = [
             asyncio.create_task(self._watch_store(), name="dlrhub-dispatch-wake"),
             asyncio.create_task(self._watch_stop(stop), name="dlrhub-dispatch-stop"),
@@ -136,7 +137,7 @@ class Dispatcher:
                 await self._wake.wait()
 
     async def _watch_store(self) -> None:
-        """Wake the loop whenever the store says new callbacks may be due (or once `idle_s` went by)."""
+        """Keep the store's wake-up subscribed (LISTEN on PostgreSQL); it sets `_wake` itself (`wake_with`)."""
         while True:
             try:
                 await self.store.wait_for_callbacks(self.config.idle_s)
@@ -146,7 +147,6 @@ class Dispatcher:
                         "dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__
                     )
                 await asyncio.sleep(self.config.idle_s)
-            self._wake.set()
 
     async def _watch_stop(self, stop: asyncio.Event) -> None:
         await stop.wait()

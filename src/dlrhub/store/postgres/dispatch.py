@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import weakref
 from typing import Any
 
 import asyncpg
@@ -121,6 +122,7 @@ class PostgresDispatch(core.PostgresCore):
     """Endpoint health, release, cancel, replay and the LISTEN wake-up."""
 
     _callbacks_due: asyncio.Event | None = None
+    _wakes: weakref.WeakSet[asyncio.Event] | None = None
     _listener: asyncpg.Connection | None = None
 
     def _due(self) -> asyncio.Event:
@@ -130,6 +132,14 @@ class PostgresDispatch(core.PostgresCore):
 
     def _on_notify(self, *_: Any) -> None:
         self._due().set()
+        if self._wakes is not None:
+            for event in self._wakes:
+                event.set()
+
+    def wake_with(self, event: asyncio.Event) -> None:
+        if self._wakes is None:
+            self._wakes = weakref.WeakSet()
+        self._wakes.add(event)
 
     async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()
