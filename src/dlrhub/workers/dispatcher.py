@@ -88,14 +88,11 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set; then wait for attempts in flight and record them."""
         flusher = asyncio.create_task(self._flush_loop(), name="dlrhub-dispatch-flush")
-        # Whatever wakes the dispatcher sets `_wake`, one event (the store's wake-up too): a new callback reaches
-        # `tick` in one step of the loop, not the eight an `asyncio.wait` over three tasks took (each a full turn
-        # of a loop busy sending a backlog; see docs/benchmarks.md "Fair claims").
+        # All that wakes it sets `_wake`, the store's wake-up too: a new callback reaches `tick` in one step of the
+        # loop, a full turn of a loop busy sending a backlog (docs/benchmarks.md "Fair claims").
         self.store.wake_with(self._wake)
-        watchers = [
-            asyncio.create_task(self._watch_store(), name="dlrhub-dispatch-wake"),
-            asyncio.create_task(self._watch_stop(stop), name="dlrhub-dispatch-stop"),
-        ]
+        watchers = [asyncio.create_task(self._watch_store()), asyncio.ensure_future(stop.wait())]
+        watchers[1].add_done_callback(lambda _: self._wake.set())
         try:
             while not stop.is_set():
                 claimed = await self._guarded(self.tick())
@@ -104,7 +101,7 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.config.idle_s)
                 elif not self._more:
-                    await self._idle(stop)
+                    await self._idle()
         finally:
             for watcher in watchers:
                 watcher.cancel()
@@ -126,9 +123,7 @@ class Dispatcher:
             log.exception("dispatch: claiming failed; trying again")
             return None
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        if stop.is_set():
-            return
+    async def _idle(self) -> None:
         timeout = self.config.idle_s
         if self._claim_at:
             timeout = min(timeout, max(0.0, self._claim_at - time.monotonic()))
@@ -148,18 +143,13 @@ class Dispatcher:
                     )
                 await asyncio.sleep(self.config.idle_s)
 
-    async def _watch_stop(self, stop: asyncio.Event) -> None:
-        await stop.wait()
-        self._wake.set()
-
     async def tick(self) -> int:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
 
         Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
         fair claim looks for the others, skipping those (taking turns over the accounts, so one account's backlog
         never crowds another's out). No destination is claimed beyond its lane's cap, so nothing claimed is ever
-        given back for want of a slot. The fair claim goes first and its callbacks start before the refill is
-        claimed: a fresh callback of an idle destination never waits for a backlog's refill.
+        given back for want of a slot. The fair claim goes first, its callbacks started before the refill.
         """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
@@ -205,8 +195,7 @@ class Dispatcher:
         if not claimed:
             return 0
         claimed = [endpoint_health.keyed(cb) for cb in claimed]
-        for cb in claimed:
-            self.holding[cb.id] = cb
+        self.holding.update((cb.id, cb) for cb in claimed)
         await self._admit(claimed, now)
         return len(claimed)
 
@@ -382,6 +371,7 @@ class Dispatcher:
         """Wait for attempts in flight (up to the sender's timeout), then give back what was never sent."""
         self._stopping = True
         self.pacer.close()
+        self.caches.close()
         self.lanes.clear()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.sender.config.timeout_s + 1.0)
