@@ -179,9 +179,7 @@ class Dispatcher:
             self._more = len(found) >= limit or any(n >= lanes.quota for n in per_endpoint.values())
             taken += await self._take(found, now)
             if found and refill:
-                await asyncio.sleep(
-                    0
-                )  # let their attempts start before the refill (inline on SQLite) is claimed
+                await asyncio.sleep(0)  # their attempts start before the refill (inline on SQLite)
         if refill:
             self._last_claim = time.monotonic()
             claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
