@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -101,6 +102,12 @@ class Outbox(typing.Protocol):
     async def wait_for_callbacks(self, within_s: float) -> None:
         """Return when new callbacks may be due (written by this process, or NOTIFY on PostgreSQL), or after
         `within_s` seconds."""
+
+    @abc.abstractmethod
+    def wake_with(self, event: asyncio.Event) -> None:
+        """Also set `event` (on this loop) whenever `wait_for_callbacks` would return early, for as long as it
+        lives: its waiter wakes in one step of the loop, without a task of its own. On PostgreSQL the NOTIFYs
+        arrive only while `wait_for_callbacks` has subscribed (its first call does)."""
 
 
 class ChannelQueue(typing.Protocol):

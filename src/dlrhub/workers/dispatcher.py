@@ -88,6 +88,11 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set; then wait for attempts in flight and record them."""
         flusher = asyncio.create_task(self._flush_loop(), name="dlrhub-dispatch-flush")
+        # All that wakes it sets `_wake`, the store's wake-up too: a new callback reaches `tick` in one step of the
+        # loop, a full turn of a loop busy sending a backlog (docs/benchmarks.md "Fair claims").
+        self.store.wake_with(self._wake)
+        watchers = [asyncio.create_task(self._watch_store()), asyncio.ensure_future(stop.wait())]
+        watchers[1].add_done_callback(lambda _: self._wake.set())
         try:
             while not stop.is_set():
                 claimed = await self._guarded(self.tick())
@@ -96,8 +101,11 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.config.idle_s)
                 elif not self._more:
-                    await self._idle(stop)
+                    await self._idle()
         finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await self._drain()
             self._closing = True
             self._have_results.set()
@@ -115,31 +123,25 @@ class Dispatcher:
             log.exception("dispatch: claiming failed; trying again")
             return None
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        if stop.is_set():
-            return
-        waits = [
-            asyncio.ensure_future(self._store_wake()),
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(stop.wait()),
-        ]
+    async def _idle(self) -> None:
         timeout = self.config.idle_s
         if self._claim_at:
             timeout = min(timeout, max(0.0, self._claim_at - time.monotonic()))
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
-    async def _store_wake(self) -> None:
-        try:
-            await self.store.wait_for_callbacks(self.config.idle_s)
-        except Exception as exc:
-            if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
-                log.warning("dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__)
-            await asyncio.sleep(self.config.idle_s)
+    async def _watch_store(self) -> None:
+        """Keep the store's wake-up subscribed (LISTEN on PostgreSQL); it sets `_wake` itself (`wake_with`)."""
+        while True:
+            try:
+                await self.store.wait_for_callbacks(self.config.idle_s)
+            except Exception as exc:
+                if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
+                    log.warning(
+                        "dispatch: waiting for new callbacks failed (%s); polling", type(exc).__name__
+                    )
+                await asyncio.sleep(self.config.idle_s)
 
     async def tick(self) -> int:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
@@ -147,7 +149,7 @@ class Dispatcher:
         Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
         fair claim looks for the others, skipping those (taking turns over the accounts, so one account's backlog
         never crowds another's out). No destination is claimed beyond its lane's cap, so nothing claimed is ever
-        given back for want of a slot.
+        given back for want of a slot. The fair claim goes first, its callbacks started before the refill.
         """
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
@@ -162,13 +164,8 @@ class Dispatcher:
             if room > 0 and lanes.room(endpoint) >= lanes.quota:
                 refill[endpoint] = min(lanes.room(endpoint), room)
                 room -= refill[endpoint]
-        claimed = []
-        if refill:
-            self._last_claim = time.monotonic()
-            claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
-            got = collections.Counter(cb.endpoint for cb in claimed)
-            lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
         skip = self._excluded = lanes.full() | lanes.backlogged
+        taken = 0
         if room > 0:
             # Look no further than the destinations held could take, plus one more.
             limit = min(self.config.batch_size, room, lanes.quota * (lanes.destinations() + 1))
@@ -180,12 +177,23 @@ class Dispatcher:
             lanes.backlogged |= {e for e, n in per_endpoint.items() if n >= lanes.quota}
             # A claim cut short by the quota says nothing about what else is due; one that came back short did.
             self._more = len(found) >= limit or any(n >= lanes.quota for n in per_endpoint.values())
-            claimed += found
+            taken += await self._take(found, now)
+            if found and refill:
+                await asyncio.sleep(0)  # their attempts start before the refill (inline on SQLite)
+        if refill:
+            self._last_claim = time.monotonic()
+            claimed = await self.store.claim_endpoint_callbacks(self.owner, now, refill, self.config.lease_s)
+            got = collections.Counter(cb.endpoint for cb in claimed)
+            lanes.backlogged -= {e for e, n in refill.items() if got[e] < n}
+            taken += await self._take(claimed, now)
+        return taken
+
+    async def _take(self, claimed: list[models.Callback], now: dt.datetime) -> int:
+        """Hold the callbacks just claimed and admit them to their lanes; return how many."""
         if not claimed:
             return 0
         claimed = [endpoint_health.keyed(cb) for cb in claimed]
-        for cb in claimed:
-            self.holding[cb.id] = cb
+        self.holding.update((cb.id, cb) for cb in claimed)
         await self._admit(claimed, now)
         return len(claimed)
 
@@ -368,6 +376,7 @@ class Dispatcher:
         """Wait for attempts in flight (up to the sender's timeout), then give back what was never sent."""
         self._stopping = True
         self.pacer.close()
+        self.caches.close()
         self.lanes.clear()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.sender.config.timeout_s + 1.0)

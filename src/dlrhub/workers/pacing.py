@@ -3,7 +3,8 @@
 A lane starts its waiting callbacks only as its bucket allows (`allowance`); the ones it holds back stay in the
 lane's FIFO, in claim order, holding no connection slot, and the lane is pumped again when a token is due
 (`wake`: one timer per lane, no polling). The limits are re-read from the store at most every `max_age_s`, so an
-operator's change reaches a running dispatcher within that. A held-back callback whose lease is running out is
+operator's change reaches a running dispatcher within that (read again ahead, in the background, once past half
+that age, so a claim seldom waits for the read). A held-back callback whose lease is running out is
 given back by the gate when it is popped (`gate.open_lane`'s `fresh_s`), never sent late.
 """
 
@@ -33,12 +34,19 @@ class Pacer:
         self.buckets: dict[str, token_bucket.TokenBucket] = {}
         self._read_at: float | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._ahead: asyncio.Task[None] | None = None
 
     async def refresh(self) -> None:
-        """Re-read the limits once older than `max_age_s` (a failed read keeps the ones known)."""
+        """Re-read the limits once older than `max_age_s` (a failed read keeps the ones known); in the background
+        once older than half of it."""
         now = self.clock()
         if self._read_at is not None and now - self._read_at < self.max_age_s:
+            if now - self._read_at >= self.max_age_s / 2 and (self._ahead is None or self._ahead.done()):
+                self._ahead = asyncio.create_task(self._read(now))
             return
+        await self._read(now)
+
+    async def _read(self, now: float) -> None:
         self._read_at = now
         try:
             found = await self.store.list_endpoint_limits()
@@ -86,7 +94,9 @@ class Pacer:
         self._timers[endpoint] = asyncio.get_running_loop().call_later(delay, fire)
 
     def close(self) -> None:
-        """Cancel every pending wake-up (shutting down)."""
+        """Cancel every pending wake-up and read (shutting down)."""
+        if self._ahead is not None:
+            self._ahead.cancel()
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

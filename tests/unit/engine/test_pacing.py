@@ -76,3 +76,19 @@ async def test_wake_pumps_once_when_the_next_token_is_due() -> None:
     pacer.close()
     await asyncio.sleep(0.05)
     assert pumped == ["http://h:80"]
+
+
+async def test_limits_in_use_are_read_again_ahead_so_a_refresh_seldom_waits() -> None:
+    db, clock = Limits(limit("http://h:80", 2.0)), Clock()
+    pacer = pacing.Pacer(db, max_age_s=2.0, clock=clock)  # type: ignore[arg-type]
+    await pacer.refresh()
+    db.found = [limit("http://h:80", 2.0, burst=3)]
+    clock.t = 1.5  # past half the age: read again in the background, the known limits used meanwhile
+    await pacer.refresh()
+    assert db.reads == 1 and pacer.allowance("http://h:80") == 1
+    await asyncio.sleep(0)
+    assert db.reads == 2 and pacer.allowance("http://h:80") == 3
+    clock.t = 2.4  # the first read's age is up, but the one ahead is fresh: no read
+    await pacer.refresh()
+    await asyncio.sleep(0)
+    assert db.reads == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import weakref
 from typing import Any
 
 import asyncpg
@@ -122,6 +123,7 @@ class PostgresDispatch(core.PostgresCore):
     """Endpoint health, release, cancel, replay and the LISTEN wake-up."""
 
     _callbacks_due: asyncio.Event | None = None
+    _wakes: weakref.WeakSet[asyncio.Event] | None = None
     _listener: asyncpg.Connection | None = None
 
     def _due(self) -> asyncio.Event:
@@ -131,6 +133,14 @@ class PostgresDispatch(core.PostgresCore):
 
     def _on_notify(self, *_: Any) -> None:
         self._due().set()
+        if self._wakes is not None:
+            for event in self._wakes:
+                event.set()
+
+    def wake_with(self, event: asyncio.Event) -> None:
+        if self._wakes is None:
+            self._wakes = weakref.WeakSet()
+        self._wakes.add(event)
 
     async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()
@@ -139,8 +149,10 @@ class PostgresDispatch(core.PostgresCore):
             self._listener = await asyncpg.connect(self.url)
             await self._listener.add_listener(core.CALLBACKS_CHANNEL, self._on_notify)
         if not due.is_set():
+            # `asyncio.timeout`, not `wait_for`: no task of its own, so one step of the loop fewer to wake.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(due.wait(), within_s)
+                async with asyncio.timeout(within_s):
+                    await due.wait()
         due.clear()
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
+import weakref
 from typing import Any
 
 import orjson
@@ -136,6 +137,7 @@ class SqliteDispatch(core.SqliteCore):
     """Endpoint health, release, cancel, replay and the in-process wake-up."""
 
     _callbacks_due: asyncio.Event | None = None
+    _wakes: weakref.WeakSet[asyncio.Event] | None = None
 
     def _due(self) -> asyncio.Event:
         if self._callbacks_due is None:
@@ -144,12 +146,22 @@ class SqliteDispatch(core.SqliteCore):
 
     def _notify_callbacks(self) -> None:
         self._due().set()
+        if self._wakes is not None:
+            for event in self._wakes:
+                event.set()
+
+    def wake_with(self, event: asyncio.Event) -> None:
+        if self._wakes is None:
+            self._wakes = weakref.WeakSet()
+        self._wakes.add(event)
 
     async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()
         if not due.is_set():
+            # `asyncio.timeout`, not `wait_for`: no task of its own, so one step of the loop fewer to wake.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(due.wait(), within_s)
+                async with asyncio.timeout(within_s):
+                    await due.wait()
         due.clear()
 
     async def release_callbacks(

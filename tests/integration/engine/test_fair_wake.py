@@ -1,0 +1,94 @@
+"""A fresh callback beside a backlog: the dispatcher reaches it in few steps of the event loop, and claims and
+starts it before it refills the backlogged destination (each step costs a full turn of a loop busy sending the
+backlog, so these are counted, not timed)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import typing
+
+from dlrhub import store
+from dlrhub.adapters import sender
+from dlrhub.core import models, urls
+from dlrhub.workers import dispatcher
+from tests.conftest import make_account
+from tests.integration.engine.test_dispatch_lanes import HoldingSender
+from tests.integration.engine.test_dispatcher import config, ingest
+
+K = models.EventKind.SUCCESS
+SMALL = "http://small.example/hook"
+#: Steps of the loop from a write's wake-up to the claim that finds it (asyncio.wait over three tasks took 8, a task between the store and the loop 2).
+WAKE_STEPS = 1
+
+
+def later() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+
+async def test_a_fresh_callback_is_claimed_and_started_before_a_backlog_is_refilled(db):
+    big, small = make_account(), make_account()
+    for account in (big, small):
+        await db.create_account(account, [])
+    for i in range(40):
+        await ingest(db, big, f"big{i}", K, "http://big.example/hook")
+    snd = HoldingSender(hold=True)
+    d = dispatcher.Dispatcher(db, typing.cast(sender.Sender, snd), config(per_endpoint=4, batch_size=50))
+    d.clock = later
+    assert await d.tick() == 4  # the backlog's first quota: all four in flight, its queue dry
+    big_endpoint = urls.check_url("http://big.example/hook").endpoint
+    assert big_endpoint in d.lanes.backlogged
+    await ingest(db, small, "fresh", K, SMALL)
+    small_endpoint = urls.check_url(SMALL).endpoint
+    calls: list[tuple[str, int]] = []
+    claim, refill = db.claim_due_callbacks, db.claim_endpoint_callbacks
+
+    async def claiming(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
+        calls.append(("claim", snd.in_flight[small_endpoint]))
+        return await claim(*args, **kwargs)
+
+    async def refilling(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
+        calls.append(("refill", snd.in_flight[small_endpoint]))
+        return await refill(*args, **kwargs)
+
+    typing.cast(typing.Any, db).claim_due_callbacks = claiming
+    typing.cast(typing.Any, db).claim_endpoint_callbacks = refilling
+    assert await d.tick() == 5
+    # The fair claim first; the fresh callback's attempt has begun before the refill is even asked for.
+    assert calls == [("claim", 0), ("refill", 1)]
+    assert "fresh" in {cb.message_id for cb in d.holding.values()}
+
+
+async def test_a_new_callback_reaches_an_idle_dispatchers_claim_in_few_steps_of_the_loop(sqlite_url):
+    # SQLite: the wake-up is in-process, so the steps are the dispatcher's alone (NOTIFY crosses a socket).
+    db = store.from_url(sqlite_url)
+    account = make_account()
+    await db.create_account(account, [])
+    snd = HoldingSender(hold=True)
+    d = dispatcher.Dispatcher(db, typing.cast(sender.Sender, snd), config(idle_s=3600))
+    claims: list[int] = []
+    claim = db.claim_due_callbacks
+
+    async def claiming(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
+        claims.append(len(claims))
+        return await claim(*args, **kwargs)
+
+    typing.cast(typing.Any, db).claim_due_callbacks = claiming
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    try:
+        for _ in range(100):  # its first claim finds nothing; then it waits
+            await asyncio.sleep(0)
+        before = len(claims)
+        assert before >= 1
+        await ingest(db, account, "fresh", K, SMALL)
+        steps = 0
+        while len(claims) == before and steps < 50:
+            await asyncio.sleep(0)
+            steps += 1
+        assert len(claims) > before
+        assert steps <= WAKE_STEPS
+    finally:
+        stop.set()
+        await task
+        await db.close()
