@@ -146,11 +146,10 @@ class Dispatcher:
     async def tick(self) -> int:
         """Claim one batch (as much as the backlog allows) and start sending it; return how many were claimed.
 
-        Destinations known to have a backlog are refilled from their own callbacks as their queues run dry; one
-        fair claim looks for the others, skipping those (taking turns over the accounts, so one account's backlog
-        never crowds another's out). No destination is claimed beyond its lane's cap, so nothing claimed is ever
-        given back for want of a slot. The fair claim goes first, its callbacks started before the refill.
-        """
+        A fair claim (turns over the accounts, `store.claims`) looks for due callbacks and starts them, skipping the
+        destinations known to have a backlog; then those are refilled from their own callbacks as their queues run
+        dry. No destination is claimed beyond its lane's cap, so nothing claimed is ever given back for want of a
+        slot."""
         # Cleared before claiming, so a flush during the claim still wakes the next round.
         self._wake.clear()
         self._more = False
@@ -190,11 +189,10 @@ class Dispatcher:
 
     async def _take(self, claimed: list[models.Callback], now: dt.datetime) -> int:
         """Hold the callbacks just claimed and admit them to their lanes; return how many."""
-        if not claimed:
-            return 0
         claimed = [endpoint_health.keyed(cb) for cb in claimed]
         self.holding.update((cb.id, cb) for cb in claimed)
-        await self._admit(claimed, now)
+        if claimed:
+            await self._admit(claimed, now)
         return len(claimed)
 
     def _hold_back(self, room: int) -> bool:
@@ -204,10 +202,8 @@ class Dispatcher:
         if room <= 0 or room >= self.config.min_claim:
             return False
         at = self._last_claim + self.config.claim_wait_s
-        if time.monotonic() >= at:
-            return False
-        self._claim_at = at
-        return True
+        self._claim_at = at if time.monotonic() < at else 0.0
+        return bool(self._claim_at)
 
     async def _admit(self, claimed: list[models.Callback], now: dt.datetime) -> None:
         health = await self.judgements.health({cb.health_key for cb in claimed}, now)
@@ -228,9 +224,7 @@ class Dispatcher:
         for destination in {cb.endpoint for cb in claimed}:
             self._pump(destination)
         # Forget them first: if giving them back fails, their leases expire and they come due again anyway.
-        for cid in cancel:
-            self.holding.pop(cid, None)
-        for cid, _ in release:
+        for cid in [*cancel, *(cid for cid, _ in release)]:
             self.holding.pop(cid, None)
         if release:
             await self.store.release_callbacks(self.owner, release, now)
