@@ -45,11 +45,11 @@ async def test_a_fresh_callback_is_claimed_and_started_before_a_backlog_is_refil
 
     async def claiming(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
         calls.append(("claim", snd.in_flight[small_endpoint]))
-        return await claim(*args, **kwargs)
+        return typing.cast(list[models.Callback], await claim(*args, **kwargs))
 
     async def refilling(*args: typing.Any, **kwargs: typing.Any) -> list[models.Callback]:
         calls.append(("refill", snd.in_flight[small_endpoint]))
-        return await refill(*args, **kwargs)
+        return typing.cast(list[models.Callback], await refill(*args, **kwargs))
 
     typing.cast(typing.Any, db).claim_due_callbacks = claiming
     typing.cast(typing.Any, db).claim_endpoint_callbacks = refilling

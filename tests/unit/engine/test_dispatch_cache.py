@@ -41,7 +41,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     found = Clock()
-    monkeypatch.setattr(dispatch_cache.time, "monotonic", found)
+    monkeypatch.setattr("dlrhub.workers.dispatch_cache.time.monotonic", found)
     return found
 
 

@@ -18,7 +18,8 @@ async def _holder(slots: sender.Slots, name: str, order: list[str], go: asyncio.
 
 
 async def test_at_most_limit_are_held_and_waiters_go_in_order() -> None:
-    slots, order, go = sender.Slots(2), [], asyncio.Event()
+    slots, go = sender.Slots(2), asyncio.Event()
+    order: list[str] = []
     tasks = [asyncio.create_task(_holder(slots, str(i), order, go)) for i in range(5)]
     await asyncio.sleep(0.01)
     assert order == ["0", "1"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import weakref
 from typing import Any
 
 import asyncpg
 
 from dlrhub.core import models
-from dlrhub.store import nouns, rows
+from dlrhub.store import nouns, rows, wakes
 from dlrhub.store.postgres import core
 
 RELEASE = """
@@ -119,28 +118,13 @@ def find_query(where: nouns.CallbackFilter) -> tuple[str, list[Any]]:
     return (FIND_NEWEST_UNSETTLED if unsettled else FIND_NEWEST), [*args, before_at, before_id]
 
 
-class PostgresDispatch(core.PostgresCore):
+class PostgresDispatch(wakes.Wakes, core.PostgresCore):
     """Endpoint health, release, cancel, replay and the LISTEN wake-up."""
 
-    _callbacks_due: asyncio.Event | None = None
-    _wakes: weakref.WeakSet[asyncio.Event] | None = None
     _listener: asyncpg.Connection | None = None
 
-    def _due(self) -> asyncio.Event:
-        if self._callbacks_due is None:
-            self._callbacks_due = asyncio.Event()
-        return self._callbacks_due
-
     def _on_notify(self, *_: Any) -> None:
-        self._due().set()
-        if self._wakes is not None:
-            for event in self._wakes:
-                event.set()
-
-    def wake_with(self, event: asyncio.Event) -> None:
-        if self._wakes is None:
-            self._wakes = weakref.WeakSet()
-        self._wakes.add(event)
+        self._notify_callbacks()
 
     async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()

@@ -6,13 +6,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
-import weakref
 from typing import Any
 
 import orjson
 
 from dlrhub.core import models
-from dlrhub.store import nouns, rows
+from dlrhub.store import nouns, rows, wakes
 from dlrhub.store.sqlite import core
 
 RELEASE = (
@@ -133,27 +132,8 @@ def find_query(where: nouns.CallbackFilter) -> tuple[str, dict[str, Any]]:
     return sql, params
 
 
-class SqliteDispatch(core.SqliteCore):
+class SqliteDispatch(wakes.Wakes, core.SqliteCore):
     """Endpoint health, release, cancel, replay and the in-process wake-up."""
-
-    _callbacks_due: asyncio.Event | None = None
-    _wakes: weakref.WeakSet[asyncio.Event] | None = None
-
-    def _due(self) -> asyncio.Event:
-        if self._callbacks_due is None:
-            self._callbacks_due = asyncio.Event()
-        return self._callbacks_due
-
-    def _notify_callbacks(self) -> None:
-        self._due().set()
-        if self._wakes is not None:
-            for event in self._wakes:
-                event.set()
-
-    def wake_with(self, event: asyncio.Event) -> None:
-        if self._wakes is None:
-            self._wakes = weakref.WeakSet()
-        self._wakes.add(event)
 
     async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()
