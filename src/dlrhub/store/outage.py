@@ -81,7 +81,14 @@ class Watch:
             log.warning("database answers again after %.1f s", lasted)
 
 
+#: Methods whose return says nothing of the database: waiting for the wake-up (in-process on SQLite, on a
+#: connection of its own on PostgreSQL) returns on time during an outage, which must not end it.
+NOT_AN_ANSWER = frozenset({"wait_for_callbacks"})
+
+
 def _guard(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    answers = name not in NOT_AN_ANSWER
+
     @functools.wraps(method)
     async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
         watch: Watch | None = getattr(self, "_outage", None)
@@ -96,7 +103,8 @@ def _guard(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Aw
                 raise
             watch.failed(exc)
             raise errors.StoreUnavailable() from exc
-        watch.answered()
+        if answers:
+            watch.answered()
         return result
 
     guarded.__name__ = name
