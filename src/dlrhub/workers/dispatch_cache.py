@@ -8,7 +8,6 @@ unchanged: nothing older than its age is used.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -18,6 +17,7 @@ from collections.abc import Container
 from dlrhub import store
 from dlrhub.core import breaker, errors, ids, models
 from dlrhub.workers import dispatch_config as config_
+from dlrhub.workers import read_ahead
 
 log = logging.getLogger("dlrhub.dispatch")
 
@@ -38,8 +38,7 @@ class DispatchCache:
         self._puts = 0
         self._put_at: dict[str, int] = {}
         self._secrets: dict[str, tuple[tuple[str, ...], float]] = {}
-        #: Reads ahead in flight (at most one of each kind at a time).
-        self._ahead: dict[str, asyncio.Task[None]] = {}
+        self._ahead = read_ahead.ReadsAhead()
 
     def endpoint(self, endpoint: str, now: dt.datetime) -> models.Endpoint:
         """The cached health of `endpoint` (fresh when unknown), however old."""
@@ -79,7 +78,7 @@ class DispatchCache:
             e for e in endpoints if e not in dirty and self._endpoints.get(e, (None, 0.0))[1] < ahead_after
         ]
         if ahead:
-            self._read_ahead("health", self._read_endpoints(ahead, now))
+            self._ahead.start("health", lambda: self._read_endpoints(ahead, now))
         return {e: self.endpoint(e, now) for e in endpoints}
 
     async def _read_endpoints(self, keys: list[str], now: dt.datetime) -> None:
@@ -95,25 +94,9 @@ class DispatchCache:
             self._endpoints = {e: v for e, v in self._endpoints.items() if v[1] >= fresh_after}
             self._put_at = {e: n for e, n in self._put_at.items() if e in self._endpoints}
 
-    def _read_ahead(self, kind: str, read: typing.Coroutine[typing.Any, typing.Any, None]) -> None:
-        """Run `read` in the background unless one of `kind` is in flight; a failure leaves the entries to age."""
-        running = self._ahead.get(kind)
-        if running is not None and not running.done():
-            read.close()
-            return
-
-        async def quietly() -> None:
-            try:
-                await read
-            except Exception as exc:
-                log.debug("dispatch: reading %s ahead failed (%s)", kind, type(exc).__name__)
-
-        self._ahead[kind] = asyncio.create_task(quietly())
-
     def close(self) -> None:
         """Cancel the reads ahead in flight (shutting down)."""
-        for task in self._ahead.values():
-            task.cancel()
+        self._ahead.close()
 
     async def secrets(self, account_ids: set[str]) -> dict[str, tuple[str, ...]]:
         """Each account's signing secrets (none for an unknown account)."""
@@ -124,7 +107,7 @@ class DispatchCache:
         ahead_after = time.monotonic() - self.config.account_cache_s / 2
         ahead = [a for a in account_ids if self._secrets[a][1] < ahead_after]
         if ahead:
-            self._read_ahead("secrets", self._read_secrets(ahead))
+            self._ahead.start("secrets", lambda: self._read_secrets(ahead))
         return {a: self._secrets[a][0] for a in account_ids}
 
     async def _read_secrets(self, account_ids: list[str]) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from dlrhub import store
 from dlrhub.core import token_bucket
+from dlrhub.workers import read_ahead
 
 log = logging.getLogger("dlrhub.dispatch")
 
@@ -34,15 +35,15 @@ class Pacer:
         self.buckets: dict[str, token_bucket.TokenBucket] = {}
         self._read_at: float | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._ahead: asyncio.Task[None] | None = None
+        self._ahead = read_ahead.ReadsAhead()
 
     async def refresh(self) -> None:
         """Re-read the limits once older than `max_age_s` (a failed read keeps the ones known); in the background
         once older than half of it."""
         now = self.clock()
         if self._read_at is not None and now - self._read_at < self.max_age_s:
-            if now - self._read_at >= self.max_age_s / 2 and (self._ahead is None or self._ahead.done()):
-                self._ahead = asyncio.create_task(self._read(now))
+            if now - self._read_at >= self.max_age_s / 2:
+                self._ahead.start("limits", lambda: self._read(now))
             return
         await self._read(now)
 
@@ -95,8 +96,7 @@ class Pacer:
 
     def close(self) -> None:
         """Cancel every pending wake-up and read (shutting down)."""
-        if self._ahead is not None:
-            self._ahead.cancel()
+        self._ahead.close()
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

@@ -8,12 +8,14 @@ during the pause the store keeps, is never stored: the endpoint stays paused alt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 
 from dlrhub import store
 from dlrhub.core import breaker, models
 from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import endpoint_health
+from tests.integration.engine import test_sender
 from tests.integration.engine.test_dispatcher import config
 
 S = models.EndpointState
@@ -24,27 +26,13 @@ CFG = config(breaker=BREAKER, endpoint_cache_s=0)
 
 
 def callback(url: str = "http://a.example/hook") -> models.Callback:
-    now = dt.datetime.now(dt.UTC)
-    cb = models.Callback(
-        id="cb1",
-        event_id="ev1",
-        account_id="acc1",
-        dialect=models.Dialect.NATIVE,
-        order_key="m1",
-        seq=1,
-        request=models.CallbackRequest("POST", url, b"{}", "application/json"),
-        state=models.CallbackState.PENDING,
-        due_at=now,
-        attempts=0,
-        created_at=now,
-        message_id="m1",
-        endpoint="http://a.example:80",
+    return endpoint_health.keyed(
+        dataclasses.replace(test_sender.callback(url), endpoint="http://a.example:80")
     )
-    return endpoint_health.keyed(cb)
 
 
 def attempt(outcome: models.AttemptOutcome, status: int | None = None) -> models.Attempt:
-    return models.Attempt("cb1", 1, dt.datetime.now(dt.UTC), 1.0, outcome, status)
+    return models.Attempt("cb_test", 1, dt.datetime.now(dt.UTC), 1.0, outcome, status)
 
 
 FAILED = attempt(models.AttemptOutcome.CONNECT)
