@@ -664,8 +664,11 @@ def pruned_rows(hub: hub_.Hub) -> dict[str, int]:
 
 # -- the comparison ------------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
-async def pruning(hub: hub_.Hub) -> Any:
-    """The pruner worker running beside the body, as `dlrhub serve` runs it."""
+async def pruning(hub: hub_.Hub, on: bool = True) -> Any:
+    """The pruner worker running beside the body, as `dlrhub serve` runs it (unless `on` is false)."""
+    if not on:
+        yield
+        return
     stop = asyncio.Event()
     task = asyncio.create_task(pruner.run(hub, stop))
     try:
@@ -715,7 +718,7 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
                 if args.analyze and place.backend == "postgres":
                     await execute(place.url(name), ["ANALYZE callbacks"], {})
                 picks = [[picks_rng.choice(working) for _ in range(IDS)] for _ in range(args.pulls)]
-                async with pruning(hubs[name]):
+                async with pruning(hubs[name], args.pruner):
                     rates["ingest"].setdefault(s, []).append(
                         await ingest_rate(apps[name], nx_requests(infos[name]["creds"]), args.ingest_seconds)
                     )
@@ -741,6 +744,8 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
         + f"); empty store {total['empty']:,} rows (accounts and the {args.working_set:,}-message working set)"
     )
     pruned = pruned_rows(hubs["work"])
+    if not args.pruner:
+        print(f"{label}: WITHOUT the pruner (a diagnosis; the target is measured with it)")
     print(
         f"{label}: the pruner ran beside each store; on the full one it deleted {sum(pruned.values()):,} rows"
         f" during the run ({', '.join(f'{t} {n:,}' for t, n in pruned.items() if n)}), which ends with"
@@ -1008,6 +1013,12 @@ def main() -> None:
         "--analyze",
         action="store_true",
         help="PostgreSQL: ANALYZE callbacks after queueing each round's callbacks (what autovacuum would do)",
+    )
+    parser.add_argument(
+        "--without-pruner",
+        dest="pruner",
+        action="store_false",
+        help="a diagnosis: measure without the pruner beside the stores (the target is with it)",
     )
     parser.add_argument("--quick", action="store_true", help="200,000 rows, 2 rounds, short runs")
     default_dsn = "postgresql://{}@{}:{}/{}".format(
