@@ -90,6 +90,8 @@ NX_BODY: dict[str, Any] = {
     "messageData": {"templateId": "100001", "templateData": {"name": "Nguyen Van An", "order": "A-10023"}},
 }
 LOOPBACK = ("127.0.0.1",)
+#: How the generated message ids are made; a store prepared with other ids is generated again.
+IDS_MINTED = "time-ordered"
 TABLES = ("messages", "events", "callbacks", "attempts", "request_ids")
 
 
@@ -113,15 +115,20 @@ class Sql:
         return f"to_timestamp({expr})" if self.pg else f"({expr})"
 
     def head(self, extra: str = "") -> str:
+        t = ":now - :span * (:total - i) / :total"
         if self.pg:
             series = "s(i) AS (SELECT generate_series(:lo, :hi))"
-            mid = "lpad(to_hex((i * 2654435761) % 4294967296), 8, '0') || :suffix"
+            ms = f"lpad(to_hex((({t}) * 1000)::bigint), 12, '0')"
+            scatter = "lpad(to_hex((i * 2654435761) % 4294967296), 8, '0')"
         else:
             series = "s(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM s WHERE i < :hi)"
-            mid = "printf('%08x', (i * 2654435761) % 4294967296) || :suffix"
+            ms = f"printf('%012x', CAST(({t}) * 1000 AS INTEGER))"
+            scatter = "printf('%08x', (i * 2654435761) % 4294967296)"
+        # Message ids as dlrhub mints them (ids.message_id, ADR 0003): the creation time in ms first, so a day's
+        # messages sit together in every index keyed by message id; callback ids are scattered, as uuid5's are.
         return (
-            f"WITH RECURSIVE {series}, g AS (SELECT i, {mid} AS mid,"
-            " :now - :span * (:total - i) / :total AS t,"
+            f"WITH RECURSIVE {series}, g AS (SELECT i, {ms} || {scatter} || substr(:suffix, 13) AS mid,"
+            f" {scatter} AS scatter, {t} AS t,"
             " CASE i % 3 WHEN 0 THEN :a0 WHEN 1 THEN :a1 ELSE :a2 END AS acc FROM s)" + extra
         )
 
@@ -154,14 +161,14 @@ class Sql:
             + " INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url,"
             " body, content_type, endpoint, state, due_at, attempts, created_at, updated_at, last_outcome,"
             " last_status)"
-            f" SELECT 'cb' || mid, mid || ':2', acc, {dialect}, mid, mid, 2, 'POST', :url, {body},"
+            f" SELECT 'cb' || scatter || mid, mid || ':2', acc, {dialect}, mid, mid, 2, 'POST', :url, {body},"
             f" 'application/json', :endpoint, CASE WHEN {ok} THEN 'succeeded' WHEN i % 100 < 99 THEN 'failed'"
             f" ELSE 'cancelled' END, {self.ts('t + 2')}, CASE WHEN {ok} THEN 1 ELSE 2 END, {self.ts('t + 2')},"
             f" {self.ts('t + 4')}, CASE WHEN {ok} THEN 'ok' ELSE 'http_status' END,"
             f" CASE WHEN {ok} THEN 200 ELSE 500 END FROM g WHERE i % 5 <> 0",
             "attempts": self.head(two)
             + " INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code)"
-            f" SELECT 'cb' || mid, n, {self.ts('t + 2 + n')}, 12.5, CASE WHEN {ok} THEN 'ok' ELSE 'http_status'"
+            f" SELECT 'cb' || scatter || mid, n, {self.ts('t + 2 + n')}, 12.5, CASE WHEN {ok} THEN 'ok' ELSE 'http_status'"
             f" END, CASE WHEN {ok} THEN 200 ELSE 500 END FROM g, k WHERE i % 5 <> 0 AND (n = 1 OR NOT {ok})",
             "request_ids": self.head()
             + " INSERT INTO request_ids (account_id, request_id, message_id, created_at)"
@@ -334,6 +341,18 @@ class Place:
         info: dict[str, Any] = json.loads(self.info_path(name).read_text())
         return info
 
+    async def working_ids(self, name: str) -> list[str]:
+        """The working set's message ids, in id order (they are minted in the database, see `Sql.head`)."""
+        sql = "SELECT id FROM messages WHERE id LIKE '%" + WORKING_SUFFIX[12:] + "' ORDER BY id"
+        if self.backend == "sqlite":
+            with contextlib.closing(sqlite3.connect(self.url(name).removeprefix("sqlite:///"))) as conn:
+                return [row[0] for row in conn.execute(sql)]
+        conn = await asyncpg.connect(self.url(name))
+        try:
+            return [row[0] for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
     async def counts(self, name: str) -> dict[str, int]:
         found = {}
         for table in TABLES:
@@ -350,8 +369,11 @@ class Place:
         return found
 
 
-async def new_store(place: Place, name: str, args: argparse.Namespace, history: int) -> None:
-    """A store with the bench accounts and the working set, and `history` messages' worth of rows more."""
+async def new_store(
+    place: Place, name: str, args: argparse.Namespace, history: int, now: float | None = None
+) -> None:
+    """A store with the bench accounts and the working set, and `history` messages' worth of rows more; `now`
+    (default: the clock) dates the working set, whose ids are made from it."""
     await place.create(name)
     url = place.url(name)
     hub = hub_.Hub.open(settings.Settings(database_url=url))
@@ -360,7 +382,7 @@ async def new_store(place: Place, name: str, args: argparse.Namespace, history: 
     await hub.close()
     first = made[0]
     info: dict[str, Any] = {
-        "now": time.time(),
+        "now": time.time() if now is None else now,
         "accounts": [m.account.id for m in made],
         "oa_id": first.oa.oa_id,
         "creds": {
@@ -372,6 +394,7 @@ async def new_store(place: Place, name: str, args: argparse.Namespace, history: 
         },
         "history": history,
         "working_set": args.working_set,
+        "ids": IDS_MINTED,
     }
     path = place.info_path(name)
 
@@ -579,10 +602,6 @@ async def dispatch_rate(hub: hub_.Hub, n: int) -> float:
 
 
 # -- pull ----------------------------------------------------------------------------------------------------
-def working_id(i: int) -> str:
-    return f"{(i * 2654435761) % 4294967296:08x}{WORKING_SUFFIX}"
-
-
 def pull_calls(hub: hub_.Hub, info: dict[str, Any]) -> dict[str, Callable[[list[str]], Awaitable[Any]]]:
     """GetCallback as the route runs it, and the bare SQL it runs, on the same store and driver."""
     creds = {
@@ -645,8 +664,11 @@ def pruned_rows(hub: hub_.Hub) -> dict[str, int]:
 
 # -- the comparison ------------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
-async def pruning(hub: hub_.Hub) -> Any:
-    """The pruner worker running beside the body, as `dlrhub serve` runs it."""
+async def pruning(hub: hub_.Hub, on: bool = True) -> Any:
+    """The pruner worker running beside the body, as `dlrhub serve` runs it (unless `on` is false)."""
+    if not on:
+        yield
+        return
     stop = asyncio.Event()
     task = asyncio.create_task(pruner.run(hub, stop))
     try:
@@ -679,6 +701,9 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
     rates: dict[str, dict[str, list[float]]] = {m: {} for m in ("ingest", "dispatch", "pull", "pull bare")}
     lat: dict[str, dict[str, list[float]]] = {s: {"bare": [], "getcallback": []} for s in side.values()}
     picks_rng = __import__("random").Random(7)
+    working = await place.working_ids("empty")
+    if len(working) != args.working_set or working != await place.working_ids("work"):
+        raise SystemExit(f"{label}: the stores' working sets differ (run --phase prepare again)")
     pool = config["empty"].dispatch_concurrency
     started = time.perf_counter()
     try:
@@ -692,11 +717,8 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
                 await queue_callbacks(place.url(name), infos[name], sink, args.callbacks, f"dq{r}_")
                 if args.analyze and place.backend == "postgres":
                     await execute(place.url(name), ["ANALYZE callbacks"], {})
-                picks = [
-                    [working_id(picks_rng.randint(1, args.working_set)) for _ in range(IDS)]
-                    for _ in range(args.pulls)
-                ]
-                async with pruning(hubs[name]):
+                picks = [[picks_rng.choice(working) for _ in range(IDS)] for _ in range(args.pulls)]
+                async with pruning(hubs[name], args.pruner):
                     rates["ingest"].setdefault(s, []).append(
                         await ingest_rate(apps[name], nx_requests(infos[name]["creds"]), args.ingest_seconds)
                     )
@@ -722,6 +744,8 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
         + f"); empty store {total['empty']:,} rows (accounts and the {args.working_set:,}-message working set)"
     )
     pruned = pruned_rows(hubs["work"])
+    if not args.pruner:
+        print(f"{label}: WITHOUT the pruner (a diagnosis; the target is measured with it)")
     print(
         f"{label}: the pruner ran beside each store; on the full one it deleted {sum(pruned.values()):,} rows"
         f" during the run ({', '.join(f'{t} {n:,}' for t, n in pruned.items() if n)}), which ends with"
@@ -898,7 +922,12 @@ async def prepare(place: Place, args: argparse.Namespace, label: str) -> None:
     path = place.info_path("full")
     ready = path.exists() and await place.exists("full")
     info = place.load("full") if ready else {}
-    if ready and info.get("history") == history and info.get("working_set") == args.working_set:
+    same = (info.get("history"), info.get("working_set"), info.get("ids")) == (
+        history,
+        args.working_set,
+        IDS_MINTED,
+    )
+    if ready and same:
         if not info.get("complete"):
             print(f"{label}: resuming the history at {info.get('done', 0):,} messages", file=sys.stderr)
 
@@ -916,7 +945,7 @@ async def prepare(place: Place, args: argparse.Namespace, label: str) -> None:
     print(
         f"{label}: the full store's history was generated in {info.get('seconds', 0):.0f} s", file=sys.stderr
     )
-    await new_store(place, "empty", args, 0)
+    await new_store(place, "empty", args, 0, now=info["now"])  # the same working set as the full store
     t0 = time.perf_counter()
     await place.clone("full", "work")
     print(f"{label}: cloned the full store in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -984,6 +1013,12 @@ def main() -> None:
         "--analyze",
         action="store_true",
         help="PostgreSQL: ANALYZE callbacks after queueing each round's callbacks (what autovacuum would do)",
+    )
+    parser.add_argument(
+        "--without-pruner",
+        dest="pruner",
+        action="store_false",
+        help="a diagnosis: measure without the pruner beside the stores (the target is with it)",
     )
     parser.add_argument("--quick", action="store_true", help="200,000 rows, 2 rounds, short runs")
     default_dsn = "postgresql://{}@{}:{}/{}".format(

@@ -22,8 +22,10 @@ from dlrhub.services import hub as hub_
 #: Seconds between two chunks at least, so other writers (the SQLite writer is one) get their turn.
 PAUSE_S = 0.05
 #: And at least this many times the last chunk's own time: pruning takes at most 1 / (1 + DUTY) of the store's
-#: time (a fifth), however slow a chunk is on a big file (on SQLite a chunk runs on the event loop).
-DUTY = 4.0
+#: time (a tenth), however slow a chunk is on a big file. On SQLite a chunk runs on the event loop, so a fifth
+#: (the former 4) cost a store of 10,000,000 rows a fifth of its ingest and pulls while a backlog was pruned
+#: (docs/benchmarks.md, "flat").
+DUTY = 9.0
 
 #: Waits between two chunks, given how long the last chunk took (seconds).
 Pause = Callable[[float], Awaitable[None]]
