@@ -243,7 +243,7 @@ class Dispatcher:
             )
             self.pacer.took(endpoint, len(opened.start))
             if budget is not None and len(opened.start) >= budget and lanes.free(endpoint):
-                self.pacer.wake(endpoint, self._pump)  # out of tokens: pumped again when the next is due
+                self.pacer.wake(endpoint, self._pump, lanes.waiting(endpoint))  # out: lease more, pump again
             if opened.release or opened.cancel:
                 self._released.extend(opened.release)
                 self._cancelled.extend(opened.cancel)
