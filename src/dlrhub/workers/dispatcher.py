@@ -349,7 +349,7 @@ class Dispatcher:
             if cancelled:
                 await self.store.cancel_callbacks(cancelled, now)
             if health:
-                await endpoint_health.write(self.store, health, now)
+                await self.judgements.write(self.store, health, now)
         except BaseException:
             # Keep them for the next flush (at least once: the leases still hold them).
             self._results[:0] = results
