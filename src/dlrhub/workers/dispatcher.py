@@ -241,7 +241,7 @@ class Dispatcher:
             opened = gate.open_lane(
                 lanes, endpoint, lambda key: self.caches.endpoint(key, now), now, self._fresh_s, budget
             )
-            self.pacer.took(endpoint, len(opened.start))
+            self.pacer.took(endpoint, len(opened.start), lanes.waiting(endpoint))
             if budget is not None and len(opened.start) >= budget and lanes.free(endpoint):
                 self.pacer.wake(endpoint, self._pump, lanes.waiting(endpoint))  # out: lease more, pump again
             if opened.release or opened.cancel:

@@ -5,7 +5,7 @@ A lane starts its waiting callbacks only as the tokens this dispatcher holds for
 the ones it holds back stay in the lane's FIFO, in claim order, holding no connection slot. Out of tokens, the
 lane asks for more (`wake`): one write to the store takes up to `LEASE_S` worth of the rate (no more than are
 waiting) from the host's shared bucket, and the lane is pumped again at once, or when the store says the next
-token is due (one timer per lane, no polling). Leased tokens not spent within `LEASE_S` lapse, so no 1 s window
+token is due (one timer per lane, no polling). Once half of a lease is spent, the next is taken meanwhile. Leased tokens not spent within `LEASE_S` lapse, so no 1 s window
 gets more than `burst + rate * (1 + LEASE_S)` starts, however many dispatchers share the store, and a dispatcher
 that dies holds nothing back. A host with no limit costs one dict lookup.
 
@@ -48,8 +48,13 @@ class Pacer:
         self.max_age_s = max_age_s
         self.clock = clock
         self.limits: dict[str, tuple[float, int]] = {}
-        #: Tokens leased and not spent, by limited host, and when they lapse.
-        self.leased: dict[str, tuple[int, float]] = {}
+        #: Tokens leased and not spent, by limited host: `[tokens, when they lapse]` a lease, oldest first.
+        self.leased: dict[str, list[list[float]]] = {}
+        #: The tokens the last lease of each host granted (the next is leased at half of it).
+        self._granted: dict[str, int] = {}
+        self._pump: Callable[[str], object] | None = None
+        #: Whether each host's bucket kept more than a lease's worth after the last one.
+        self._ample: dict[str, bool] = {}
         self._read_at: float | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._leasing: dict[str, asyncio.Task[None]] = {}
@@ -80,33 +85,42 @@ class Pacer:
             del self.leased[endpoint]  # removed or changed: lease again from the row as it is now
         self.limits = limits
 
+    def _lots(self, endpoint: str) -> list[list[float]]:
+        """`endpoint`'s leased tokens still to spend, oldest first: the lapsed and the spent ones dropped."""
+        lots = self.leased.get(endpoint, [])
+        now = self.clock()
+        while lots and (lots[0][1] <= now or lots[0][0] <= 0):
+            lots.pop(0)  # lapsed: its tokens go unspent rather than late
+        return lots
+
     def allowance(self, endpoint: str) -> int | None:
         """How many callbacks of `endpoint` may start now (None: no limit)."""
         if endpoint not in self.limits:
             return None
-        lease = self.leased.get(endpoint)
-        if lease is None:
-            return 0
-        if self.clock() >= lease[1]:
-            del self.leased[endpoint]  # lapsed: its tokens go unspent rather than late
-            return 0
-        return lease[0]
+        return int(sum(lot[0] for lot in self._lots(endpoint)))
 
-    def took(self, endpoint: str, n: int) -> None:
-        """`n` callbacks of `endpoint` started."""
-        lease = self.leased.get(endpoint)
-        if lease is not None and n:
-            self.leased[endpoint] = (lease[0] - n, lease[1])
+    def took(self, endpoint: str, n: int, waiting: int = 0) -> None:
+        """`n` callbacks of `endpoint` started and `waiting` wait: once the tokens in hand are down to half the
+        last lease, the next is leased while they are spent, so the lane does not stop for the store."""
+        if endpoint not in self.leased:
+            return  # no limit, or nothing leased yet: nothing to spend (a host without a limit stops here)
+        lots = self._lots(endpoint)
+        while lots and n:
+            spent = min(n, int(lots[0][0]))
+            lots[0][0] -= spent
+            n -= spent
+            if lots[0][0] <= 0:
+                lots.pop(0)
+        have = sum(lot[0] for lot in lots)
+        if 0 < have < waiting and have <= self._granted.get(endpoint, 0) / 2 and self._pump is not None:
+            self.wake(endpoint, self._pump, int(waiting - have))
 
     def wake(self, endpoint: str, pump: Callable[[str], object], want: int = 1) -> None:
         """Lease tokens for `want` waiting callbacks of `endpoint`, then call `pump(endpoint)`: at once if the
         store granted some, else when its next token is due (once, however often asked meanwhile)."""
-        if (
-            endpoint not in self.limits
-            or endpoint in self._timers
-            or endpoint in self._leasing
-            or self._closed
-        ):
+        self._pump = pump
+        busy = endpoint in self._timers or endpoint in self._leasing
+        if endpoint not in self.limits or busy or self._closed:
             return
         self._leasing[endpoint] = asyncio.create_task(self._lease(endpoint, want, pump))
 
@@ -115,7 +129,10 @@ class Pacer:
         chunk = max(1, min(burst, math.ceil(rate * LEASE_S)))
         now = self.clock()
         try:
-            taken = await self.store.take_endpoint_tokens(endpoint, max(1, min(want, chunk)), now)
+            # A whole chunk while the bucket had more than that to spare (the limit is not binding: the lane need
+            # not stop for the store every few callbacks); else no more than are waiting (the others' share).
+            ask = chunk if self._ample.get(endpoint) else max(1, min(want, chunk))
+            taken = await self.store.take_endpoint_tokens(endpoint, ask, now)
         except Exception as exc:
             log.warning("dispatch: leasing rate tokens failed (%s); asking again", type(exc).__name__)
             if not self._closed:
@@ -125,15 +142,16 @@ class Pacer:
             self._leasing.pop(endpoint, None)
         if self._closed:
             return
-        if taken is None:
-            self.limits.pop(
-                endpoint, None
-            )  # the limit was removed: unlimited until the limits are read again
-        elif taken.granted:
-            self.leased[endpoint] = (taken.granted, now + LEASE_S)
-        else:
+        if taken is None:  # the limit was removed: unlimited until the limits are read again
+            self.limits.pop(endpoint, None)
+            pump(endpoint)
+            return
+        self._ample[endpoint] = taken.tokens >= chunk
+        if not taken.granted:
             self._later(endpoint, taken.wait_s, pump)
             return
+        self.leased.setdefault(endpoint, []).append([float(taken.granted), now + LEASE_S])
+        self._granted[endpoint] = taken.granted
         pump(endpoint)
 
     def _later(self, endpoint: str, delay: float, pump: Callable[[str], object]) -> None:

@@ -91,6 +91,31 @@ async def test_limits_are_reread_after_max_age_and_tokens_are_leased_a_chunk_at_
     assert pacer.allowance("http://h:80") is None
 
 
+async def test_the_next_lease_is_taken_once_half_of_one_is_spent_and_each_lapses_on_its_own() -> None:
+    db, clock, pump = Limits(limit("http://h:80", 50.0, burst=20)), Clock(), Pumps()
+    pacer = pacing.Pacer(db, max_age_s=2.0, clock=clock)  # type: ignore[arg-type]
+    await pacer.refresh()
+    pacer.wake("http://h:80", pump, want=30)
+    await asyncio.wait_for(pump.done.wait(), 5.0)
+    pacer.took("http://h:80", 2, waiting=28)  # 3 of 5 left: more than half
+    await asyncio.sleep(0)
+    assert len(db.takes) == 1
+    clock.t += 0.05
+    pacer.took("http://h:80", 1, waiting=27)  # 2 left: the next lease, for the others waiting
+    await asyncio.sleep(0.01)
+    assert db.takes[-1] == ("http://h:80", 5) and pacer.allowance("http://h:80") == 2 + 5
+    clock.t += 0.06  # the first lease lapses, the second does not yet
+    assert pacer.allowance("http://h:80") == 5
+    pacer.took("http://h:80", 1)
+    assert pacer.allowance("http://h:80") == 4
+    clock.t += 0.05
+    assert pacer.allowance("http://h:80") == 0
+    pacer.took("http://free:80", 3, waiting=10)  # no limit: nothing leased
+    await asyncio.sleep(0.01)
+    assert len(db.takes) == 2
+    pacer.close()
+
+
 async def test_out_of_tokens_the_lane_is_pumped_once_when_the_next_is_due() -> None:
     db, pump = Limits(limit("http://h:80", 50.0)), Pumps()
     pacer = pacing.Pacer(db, max_age_s=2.0)  # type: ignore[arg-type]
