@@ -148,7 +148,9 @@ class Pacer:
             return
         self._ample[endpoint] = taken.tokens >= chunk
         if not taken.granted:
-            self._later(endpoint, taken.wait_s, pump)
+            # Ask again once all it asked for is due, not each token: a limit that binds costs each dispatcher
+            # about one or two leases a chunk (the lane starts them together, within the burst).
+            self._later(endpoint, taken.wait_s + (ask - 1) / rate, pump)
             return
         self.leased.setdefault(endpoint, []).append([float(taken.granted), now + LEASE_S])
         self._granted[endpoint] = taken.granted
