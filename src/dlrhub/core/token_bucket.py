@@ -1,40 +1,44 @@
-"""A token bucket: at most `burst` at once, refilled at `rate` tokens a second. Pure: the caller passes the time.
+"""A token bucket: at most `burst` at once, refilled at `rate` tokens a second. Pure: the caller passes the time
+and the bucket's state, so the store can keep the state in a row every dispatcher shares (ADR 0008).
 
-Pacing one process's starts needs no shared counter and no library call per start (`adapters/ratelimit.py`'s
-fixed windows would allow twice the rate across a window's edge), so this small one is enough.
+The SQLite store runs `take` inside its write transaction; PostgreSQL's `take_endpoint_tokens` is the same
+arithmetic in one `UPDATE ... RETURNING` (the unit tests pin both to these rules).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 
-class TokenBucket:
-    """Tokens refill continuously at `rate` a second up to `burst`; it starts full at `now`."""
+#: Slack for float sums: 0.1 * 10 is a whole token, and so are times since the epoch a tenth of a second apart.
+EPSILON = 1e-6
 
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a bucket needs a positive rate and a burst of at least 1")
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._at = now
 
-    def _fill(self, now: float) -> None:
-        if now > self._at:
-            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
-            self._at = now
+@dataclasses.dataclass(frozen=True, slots=True)
+class Taken:
+    """The result of one `take`: the tokens granted, the bucket's new state, and when its next token is due."""
 
-    def available(self, now: float) -> int:
-        """Whole tokens that may be taken at `now`."""
-        self._fill(now)
-        return int(self._tokens + 1e-9)
+    granted: int
+    tokens: float
+    at: float
+    #: Seconds from `at` until a whole token is in the bucket (0 when one is).
+    wait_s: float
 
-    def take(self, now: float, n: int = 1) -> None:
-        """Take `n` tokens (the caller checked `available`)."""
-        self._fill(now)
-        self._tokens -= n
 
-    def wait(self, now: float) -> float:
-        """Seconds from `now` until a whole token is available (0 when one is)."""
-        self._fill(now)
-        missing = 1.0 - self._tokens
-        return 0.0 if missing <= 1e-9 else missing / self.rate
+def take(tokens: float | None, at: float | None, rate: float, burst: int, want: int, now: float) -> Taken:
+    """Take up to `want` whole tokens at `now` from a bucket that held `tokens` at `at` (None: never used, full).
+
+    It refills at `rate` a second up to `burst`. A clock behind `at` (another process's, a little ahead) refills
+    nothing and leaves `at` where it is, so the bucket never grants more than time has really given it."""
+    if rate <= 0 or burst < 1:
+        raise ValueError("a bucket needs a positive rate and a burst of at least 1")
+    have = float(burst) if tokens is None else tokens
+    since = now if at is None else at
+    if now > since:
+        have += (now - since) * rate
+        since = now
+    have = min(have, float(burst))
+    granted = max(0, min(want, math.floor(have + EPSILON)))
+    left = have - granted
+    missing = 1.0 - left
+    return Taken(granted, left, since, 0.0 if missing <= EPSILON else missing / rate)

@@ -9,7 +9,7 @@ import datetime as dt
 import typing
 from decimal import Decimal
 
-from dlrhub.core import control, models
+from dlrhub.core import control, models, token_bucket
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +98,11 @@ class EndpointLimits(typing.Protocol):
     @abc.abstractmethod
     async def delete_endpoint_limit(self, endpoint: str) -> bool:
         """Remove the limit of `endpoint`; whether there was one."""
+
+    @abc.abstractmethod
+    async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
+        """Take up to `want` tokens of `endpoint`'s limit at `now` (seconds since the epoch) from the bucket every
+        dispatcher shares (`core.token_bucket.take` on its row, atomically); None when it has no limit."""
 
 
 class AuditLog(typing.Protocol):

@@ -323,11 +323,15 @@ class Endpoints(typing.Protocol):
         """The stored health of these health keys (absent ones were never unhealthy)."""
 
     @abc.abstractmethod
-    async def put_endpoints(self, endpoints: list[models.Endpoint], *, overrule: bool = False) -> None:
-        """Insert or replace endpoints' health.
+    async def put_endpoints(
+        self, endpoints: list[models.Endpoint], *, overrule: bool = False
+    ) -> list[models.Endpoint]:
+        """Insert or replace endpoints' health; returns the stored health of those whose write was not applied.
 
-        A stored pause still running is neither ended nor shortened (the writer's view may predate an operator's
-        pause) unless the write disables the endpoint, or `overrule` (an operator's reset or resume)."""
+        A stored pause still running (at the write's `updated_at`) is neither ended nor shortened unless the write
+        disables the endpoint, or `overrule` (an operator's reset or resume): the writer's view may predate that
+        pause (an operator's, or another dispatcher's), and a success judged from it may have been sent before the
+        pause began, so the probe at its end decides. The writer takes the rows returned as its view."""
 
     @abc.abstractmethod
     async def recent_failures(

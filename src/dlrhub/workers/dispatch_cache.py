@@ -54,6 +54,13 @@ class DispatchCache:
         self._puts += 1
         self._put_at[endpoint.endpoint] = self._puts
 
+    def seen(self, endpoint: models.Endpoint) -> None:
+        """The store's health of `endpoint`, just read back: it kept a pause this process had not seen. A read on
+        its way meanwhile predates it, and does not replace it."""
+        self._endpoints[endpoint.endpoint] = (endpoint, time.monotonic())
+        self._puts += 1
+        self._put_at[endpoint.endpoint] = self._puts
+
     def _stale(self, endpoint: str, fresh_after: float, now: dt.datetime) -> bool:
         cached = self._endpoints.get(endpoint)
         if cached is None or cached[1] < fresh_after:

@@ -241,9 +241,9 @@ class Dispatcher:
             opened = gate.open_lane(
                 lanes, endpoint, lambda key: self.caches.endpoint(key, now), now, self._fresh_s, budget
             )
-            self.pacer.took(endpoint, len(opened.start))
+            self.pacer.took(endpoint, len(opened.start), lanes.waiting(endpoint))
             if budget is not None and len(opened.start) >= budget and lanes.free(endpoint):
-                self.pacer.wake(endpoint, self._pump)  # out of tokens: pumped again when the next is due
+                self.pacer.wake(endpoint, self._pump, lanes.waiting(endpoint))  # out: lease more, pump again
             if opened.release or opened.cancel:
                 self._released.extend(opened.release)
                 self._cancelled.extend(opened.cancel)
@@ -349,7 +349,7 @@ class Dispatcher:
             if cancelled:
                 await self.store.cancel_callbacks(cancelled, now)
             if health:
-                await endpoint_health.write(self.store, health, now)
+                await self.judgements.write(self.store, health, now)
         except BaseException:
             # Keep them for the next flush (at least once: the leases still hold them).
             self._results[:0] = results

@@ -53,6 +53,8 @@ class Judgements:
         self._pause: dict[str, dt.datetime] = {}
         #: The keys of the changes taken and not yet stored (`take` until `stored` or `give_back`).
         self._storing: frozenset[str] = frozenset()
+        #: The store's rows whose pause kept the last write out (`write`), taken as this process's view at `stored`.
+        self._kept: list[models.Endpoint] = []
 
     @property
     def unstored(self) -> frozenset[str]:
@@ -101,24 +103,36 @@ class Judgements:
         self._storing = frozenset(taken.dirty)
         return taken
 
+    async def write(self, db: HealthStore, changes: Changes, now: dt.datetime) -> None:
+        """Store `changes` (the module's `write`). A row the store kept instead, a running pause this process had
+        not seen (another dispatcher's or an operator's), becomes its view at `stored`: it then holds that
+        endpoint's callbacks to the pause's end, as the others do, rather than send on until its next read."""
+        self._kept = await write(db, changes, now)
+
     def stored(self) -> None:
         """The changes last taken are stored: the store's rows of their keys are as new as this process's."""
         self._storing = frozenset()
+        for row in self._kept:
+            if row.endpoint not in self.dirty:  # judged again since: its own write is answered the same way
+                self.caches.seen(row)
+        self._kept = []
 
     def give_back(self, changes: Changes) -> None:
         """Storing `changes` failed: keep them for the next flush (later judgements win)."""
         self._storing = frozenset()
+        self._kept = []
         self.dirty = {**changes.dirty, **self.dirty}
         self._disable |= changes.disable
         self._pause = {**changes.pause, **self._pause}
 
 
-async def write(db: HealthStore, changes: Changes, now: dt.datetime) -> None:
+async def write(db: HealthStore, changes: Changes, now: dt.datetime) -> list[models.Endpoint]:
     """Store `changes`: the health rows, then each disabled key's callbacks cancelled and each paused key's
-    deferred (its whole backlog at once, rather than claiming and giving it back a batch at a time)."""
-    if changes.dirty:
-        await db.put_endpoints(list(changes.dirty.values()))
+    deferred (its whole backlog at once, rather than claiming and giving it back a batch at a time). Returns the
+    stored rows a running pause kept as they were (`store.Endpoints.put_endpoints`)."""
+    kept = await db.put_endpoints(list(changes.dirty.values())) if changes.dirty else []
     for key in sorted(changes.disable):
         await db.cancel_endpoint_callbacks(key, now)
     for key, until in changes.pause.items():
         await db.defer_endpoint_callbacks(key, until, now)
+    return kept

@@ -3,6 +3,8 @@ from the store never replaces a judgement it predates (one not stored yet, or ma
 
 Otherwise an endpoint healed by this process but read back as paused is sent to early, and its heal, judged
 during the pause the store keeps, is never stored: the endpoint stays paused although everything was delivered.
+With two dispatchers on one store, one that heals the endpoint before seeing the other's pause takes the pause the
+store kept instead of its heal, so both hold the endpoint's callbacks until the probe at its end.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ OK = attempt(models.AttemptOutcome.OK, 200)
 
 async def store_now(db: store.Store, judgements: endpoint_health.Judgements, now: dt.datetime) -> None:
     """What the dispatcher's flush does with its judgements, in one go."""
-    await endpoint_health.write(db, judgements.take(), now)
+    await judgements.write(db, judgements.take(), now)
     judgements.stored()
 
 
@@ -65,7 +67,7 @@ async def test_a_judgement_being_stored_is_not_read_back_from_the_older_row(db):
     seen = await judgements.health({cb.health_key}, now)
     assert seen[cb.health_key] == again
     assert breaker.admission(seen[cb.health_key], now) is A.WAIT
-    await endpoint_health.write(db, changes, now)
+    await judgements.write(db, changes, now)
     judgements.stored()
     # Stored: read from the store again, as an operator's resume would be.
     seen = await judgements.health({cb.health_key}, now)
@@ -142,3 +144,38 @@ async def test_a_success_sent_before_the_pause_leaves_the_dispatcher_and_the_sto
     _, healed = judgements.judge(cb, OK, paused.paused_until, BREAKER, gone_disables=True)
     await store_now(db, judgements, paused.paused_until)
     assert (await db.get_endpoints([cb.health_key]))[cb.health_key].state is healed.state is S.HEALTHY
+
+
+async def test_a_heal_judged_before_seeing_another_dispatchers_pause_leaves_both_agreeing_with_the_store(db):
+    cb = callback()
+    # Two dispatchers on one store; the second trusts what it read for a while (as with `endpoint_cache_s`).
+    first = endpoint_health.Judgements(cache_.DispatchCache(db, CFG))
+    second = endpoint_health.Judgements(
+        cache_.DispatchCache(db, config(breaker=BREAKER, endpoint_cache_s=60))
+    )
+    now = dt.datetime.now(dt.UTC)
+    await second.health({cb.health_key}, now)
+    second.judge(cb, FAILED, now, BREAKER, gone_disables=True)
+    await store_now(db, second, now)
+    # The first dispatcher's failures open the breaker; the second has not read the endpoint since.
+    for _ in range(3):
+        _, paused = first.judge(cb, FAILED, now, BREAKER, gone_disables=True)
+    assert paused.paused_until is not None
+    await store_now(db, first, now)
+    # An attempt the second sent before it knew of the pause succeeds: judged from its view, a heal.
+    during = now + dt.timedelta(seconds=1)
+    _, healed = second.judge(cb, OK, during, BREAKER, gone_disables=True)
+    assert healed.state is S.HEALTHY
+    await store_now(db, second, during)
+    # The store keeps the running pause, as the breaker does within one dispatcher (the probe at its end decides),
+    # and the second dispatcher now holds the endpoint's callbacks too, instead of sending on to a paused endpoint.
+    stored = (await db.get_endpoints([cb.health_key]))[cb.health_key]
+    assert (stored.state, stored.paused_until) == (S.PAUSED, paused.paused_until)
+    assert second.caches.endpoint(cb.health_key, during) == stored
+    seen = await second.health({cb.health_key}, during)
+    assert breaker.admission(seen[cb.health_key], during) is A.WAIT
+    # The probe at the pause's end heals it, whichever dispatcher sends it.
+    _, probed = second.judge(cb, OK, paused.paused_until, BREAKER, gone_disables=True)
+    assert probed.state is S.HEALTHY
+    await store_now(db, second, paused.paused_until)
+    assert (await db.get_endpoints([cb.health_key]))[cb.health_key].state is S.HEALTHY

@@ -136,20 +136,24 @@ async def test_a_running_pause_is_kept_against_an_older_view_unless_overruled(db
     shorter = models.Endpoint(
         key, models.EndpointState.PAUSED, 20, later, later + dt.timedelta(seconds=30), later
     )
-    await db.put_endpoints([counted])
-    await db.put_endpoints([shorter])
-    assert (await db.get_endpoints([key]))[key] == held
+    # The writer gets the rows kept as they were (its view from now on); a new key in the same write is stored.
+    other = models.Endpoint(
+        "acc_a:http://b.example:80/hook", models.EndpointState.HEALTHY, 1, later, None, later
+    )
+    assert await db.put_endpoints([counted, other]) == [held]
+    assert await db.put_endpoints([shorter]) == [held]
+    assert (await db.get_endpoints([key, other.endpoint])) == {key: held, other.endpoint: other}
     # A failure counted during the pause (same end) is written; so is a disable.
     during = models.Endpoint(key, models.EndpointState.PAUSED, 1, later, held.paused_until, now)
-    await db.put_endpoints([during])
+    assert await db.put_endpoints([during]) == []
     assert (await db.get_endpoints([key]))[key] == during
     gone = breaker.disable(during, later)
-    await db.put_endpoints([gone])
+    assert await db.put_endpoints([gone]) == []
     assert (await db.get_endpoints([key]))[key] == gone
     # Once the pause is over anything is written, and an operator overrules at any time.
-    await db.put_endpoints([held], overrule=True)
+    assert await db.put_endpoints([held], overrule=True) == []
     after = now + dt.timedelta(hours=1, seconds=1)
-    await db.put_endpoints([breaker.fresh(key, after)])
+    assert await db.put_endpoints([breaker.fresh(key, after)]) == []
     assert (await db.get_endpoints([key]))[key].state is models.EndpointState.HEALTHY
     await db.put_endpoints([held], overrule=True)
     await db.put_endpoints([breaker.fresh(key, later)], overrule=True)

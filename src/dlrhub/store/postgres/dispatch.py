@@ -75,6 +75,7 @@ ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, consecutive_failure
 KEEP_PAUSE = """
 WHERE NOT (endpoints.state = 'paused' AND excluded.state <> 'disabled' AND endpoints.paused_until > excluded.updated_at
     AND (excluded.paused_until IS NULL OR excluded.paused_until < endpoints.paused_until))
+RETURNING endpoint
 """
 #: The last failed attempt of each of an endpoint's (health key's) latest failed callbacks (index
 #: `callbacks_health_failed`).
@@ -204,12 +205,14 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
         found = await pool.fetch(GET_ENDPOINTS, endpoints)
         return {r["endpoint"]: rows.from_row(models.Endpoint, r) for r in found}
 
-    async def put_endpoints(self, endpoints: list[models.Endpoint], *, overrule: bool = False) -> None:
+    async def put_endpoints(
+        self, endpoints: list[models.Endpoint], *, overrule: bool = False
+    ) -> list[models.Endpoint]:
         if not endpoints:
-            return
+            return []
         pool = await self.pool()
-        await pool.execute(
-            UPSERT_ENDPOINTS if overrule else UPSERT_ENDPOINTS + KEEP_PAUSE,
+        written = await pool.fetch(
+            UPSERT_ENDPOINTS + " RETURNING endpoint" if overrule else UPSERT_ENDPOINTS + KEEP_PAUSE,
             [e.endpoint for e in endpoints],
             [e.state.value for e in endpoints],
             [e.consecutive_failures for e in endpoints],
@@ -217,6 +220,8 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
             [e.paused_until for e in endpoints],
             [e.updated_at for e in endpoints],
         )
+        kept = {e.endpoint for e in endpoints} - {r["endpoint"] for r in written}
+        return list((await self.get_endpoints(sorted(kept))).values()) if kept else []
 
     async def recent_failures(
         self, endpoints: list[str], per_endpoint: int

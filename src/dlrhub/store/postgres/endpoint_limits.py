@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlrhub.core import control
+from dlrhub.core import control, token_bucket
 from dlrhub.store import rows
 from dlrhub.store.postgres import core
 
@@ -10,6 +10,23 @@ UPSERT_SUFFIX = (
     "ON CONFLICT (endpoint) DO UPDATE SET rate_per_s = excluded.rate_per_s, burst = excluded.burst,"
     " set_by = excluded.set_by, updated_at = excluded.updated_at"
 )
+
+#: `core.token_bucket.take` on the row, in one statement: the row lock (`FOR UPDATE`) makes a concurrent take wait
+#: and then read the tokens this one left.
+TAKE_TOKENS = """
+WITH cur AS (
+    SELECT endpoint, rate_per_s,
+        LEAST(burst::float8, COALESCE(tokens, burst) + GREATEST(0, $3::float8 - COALESCE(tokens_at, $3::float8))
+            * rate_per_s) AS have,
+        GREATEST(COALESCE(tokens_at, $3::float8), $3::float8) AS at
+    FROM endpoint_limits WHERE endpoint = $1 FOR UPDATE
+), took AS (
+    SELECT endpoint, rate_per_s, have, at, GREATEST(0, LEAST($2::int, floor(have + 1e-6)::int)) AS granted FROM cur
+)
+UPDATE endpoint_limits AS e SET tokens = took.have - took.granted, tokens_at = took.at
+FROM took WHERE e.endpoint = took.endpoint
+RETURNING took.granted, e.tokens, e.tokens_at, e.rate_per_s
+"""
 
 
 class PostgresEndpointLimits(core.PostgresCore):
@@ -35,3 +52,12 @@ class PostgresEndpointLimits(core.PostgresCore):
         pool = await self.pool()
         status = await pool.execute("DELETE FROM endpoint_limits WHERE endpoint = $1", endpoint)
         return bool(status == "DELETE 1")
+
+    async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
+        pool = await self.pool()
+        row = await pool.fetchrow(TAKE_TOKENS, endpoint, want, now)
+        if row is None:
+            return None
+        missing = 1.0 - row["tokens"]
+        wait_s = 0.0 if missing <= token_bucket.EPSILON else missing / row["rate_per_s"]
+        return token_bucket.Taken(row["granted"], row["tokens"], row["tokens_at"], wait_s)

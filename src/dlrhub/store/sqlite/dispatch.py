@@ -193,12 +193,24 @@ class SqliteDispatch(wakes.Wakes, core.SqliteCore):
         found = await self._read(lambda conn: conn.execute(GET_ENDPOINTS, (_json(endpoints),)).fetchall())
         return {r["endpoint"]: rows.from_row(models.Endpoint, r) for r in found}
 
-    async def put_endpoints(self, endpoints: list[models.Endpoint], *, overrule: bool = False) -> None:
+    async def put_endpoints(
+        self, endpoints: list[models.Endpoint], *, overrule: bool = False
+    ) -> list[models.Endpoint]:
         if not endpoints:
-            return
+            return []
         params = [rows.to_row(e, core.BACKEND) for e in endpoints]
-        sql = UPSERT_ENDPOINT if overrule else UPSERT_ENDPOINT + KEEP_PAUSE
-        await self._tx(lambda conn: conn.executemany(sql, params))
+        if overrule:
+            await self._tx(lambda conn: conn.executemany(UPSERT_ENDPOINT, params))
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            # A row the kept pause did not let through changes nothing (`rowcount` 0): read it back as it is.
+            kept = [
+                p["endpoint"] for p in params if conn.execute(UPSERT_ENDPOINT + KEEP_PAUSE, p).rowcount == 0
+            ]
+            return conn.execute(GET_ENDPOINTS, (_json(kept),)).fetchall() if kept else []
+
+        return [rows.from_row(models.Endpoint, r) for r in await self._tx(run)]
 
     async def recent_failures(
         self, endpoints: list[str], per_endpoint: int

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dlrhub.core import control
+import sqlite3
+
+from dlrhub.core import control, token_bucket
 from dlrhub.store import rows
 from dlrhub.store.sqlite import core
 
@@ -12,6 +14,9 @@ UPSERT = (
     " ON CONFLICT (endpoint) DO UPDATE SET rate_per_s = excluded.rate_per_s, burst = excluded.burst,"
     " set_by = excluded.set_by, updated_at = excluded.updated_at"
 )
+
+TOKENS = "SELECT rate_per_s, burst, tokens, tokens_at FROM endpoint_limits WHERE endpoint = ?"
+SET_TOKENS = "UPDATE endpoint_limits SET tokens = ?, tokens_at = ? WHERE endpoint = ?"
 
 
 class SqliteEndpointLimits(core.SqliteCore):
@@ -35,3 +40,16 @@ class SqliteEndpointLimits(core.SqliteCore):
     async def delete_endpoint_limit(self, endpoint: str) -> bool:
         sql = "DELETE FROM endpoint_limits WHERE endpoint = ?"
         return bool(await self._tx(lambda conn: conn.execute(sql, (endpoint,)).rowcount == 1))
+
+    async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
+        def run(conn: sqlite3.Connection) -> token_bucket.Taken | None:
+            row = conn.execute(TOKENS, (endpoint,)).fetchone()
+            if row is None:
+                return None
+            taken = token_bucket.take(
+                row["tokens"], row["tokens_at"], row["rate_per_s"], row["burst"], want, now
+            )
+            conn.execute(SET_TOKENS, (taken.tokens, taken.at, endpoint))
+            return taken
+
+        return await self._tx(run)  # the one writer: no other dispatcher reads the row meanwhile
