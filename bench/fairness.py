@@ -16,8 +16,9 @@ where its pending callbacks are topped up to `--shallow` (100,000: more than a r
 backlog) before each round, so that row differs from `backlog` only by the rows queued behind, which is what the
 backlog itself costs. (Topping it up during the round instead, from another process, made SQLite's writers wait
 on each other, a cost of its own.)
-On PostgreSQL, `--vacuum-every S` runs a plain `VACUUM callbacks` every S seconds during each dispatcher's run,
+On PostgreSQL, `--vacuum-every S` runs a plain `VACUUM callbacks` in each store every S seconds all run long,
 standing in for autovacuum where the server runs without it (the test server does); 0 (the default) never.
+(Autovacuum visits a database at most once a `autovacuum_naptime`, 60 s by default.)
 
     python bench/fairness.py prepare --dir /tmp/fair-bench --backlog 1000000 [--spread 1] [--postgres URL]
     flock /tmp/bench.lock python bench/fairness.py run --dir /tmp/fair-bench --rounds 3 --seconds 10 --rate 20
@@ -228,21 +229,22 @@ async def top_up(url: str, keep: int, big_ports: list[int]) -> None:
     await conn.close()
 
 
-async def vacuuming(url: str, every: float, stop: asyncio.Event) -> None:
-    """A plain `VACUUM callbacks` every `every` seconds until `stop`: autovacuum's stand-in (PostgreSQL)."""
-    conn = await asyncpg.connect(url)
-    try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
-            if not stop.is_set():
+async def vacuuming(found: list[str], every: float, stop: asyncio.Event) -> None:
+    """A plain `VACUUM callbacks` in each of the stores `found` every `every` seconds until `stop`: autovacuum's
+    stand-in (PostgreSQL)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        for url in [] if stop.is_set() else found:
+            conn = await asyncpg.connect(url)
+            try:
                 await conn.execute("VACUUM callbacks")
-    finally:
-        await conn.close()
+            finally:
+                await conn.close()
 
 
 async def trickle(
-    url: str, small: str, rate: float, seconds: float, tag: str, vacuum_s: float = 0.0
+    url: str, small: str, rate: float, seconds: float, tag: str
 ) -> tuple[list[float], float, int]:
     """A dispatcher with default settings on `url` while the small account's events come at `rate`: the small
     callbacks' first-attempt latencies (ms), the large account's callbacks sent per second, the ones pending."""
@@ -252,11 +254,6 @@ async def trickle(
     pending = (await db.count_callbacks())[models.CallbackState.PENDING]
     total = int(rate * seconds)
     stop = asyncio.Event()
-    vacuum = (
-        asyncio.create_task(vacuuming(url, vacuum_s, stop))
-        if vacuum_s and url.startswith("postgres")
-        else None
-    )
     async with sender.Sender(config_.sender_config(config)) as snd:
         d = dispatcher.Dispatcher(db, snd, config_.DispatchConfig.from_settings(config))
         sent0 = await big_sent(db)
@@ -293,8 +290,6 @@ async def trickle(
         sent = await big_sent(db) - sent0 - len(samples)
         stop.set()
         await task
-    if vacuum is not None:
-        await vacuum
     await db.close()
     missing = total - len(samples)
     samples += [float("inf")] * missing  # never attempted within 30 s of the last
@@ -312,6 +307,12 @@ async def run(args: argparse.Namespace) -> None:
     rows: dict[str, list[float]] = {name: [] for name in names}
     p99s: dict[str, list[float]] = {name: [] for name in names}
     label = args.label
+    stop_vacuum = asyncio.Event()
+    vacuum_task = (
+        asyncio.create_task(vacuuming(list(found.values()), args.vacuum_every, stop_vacuum))
+        if args.postgres and args.vacuum_every
+        else None
+    )
     try:
         vacuum = (
             f"; VACUUM callbacks every {args.vacuum_every:g} s" if args.postgres and args.vacuum_every else ""
@@ -332,7 +333,7 @@ async def run(args: argparse.Namespace) -> None:
                     if name == "shallow":
                         await top_up(found[name], args.shallow, ports["big"])
                     samples, big_rate, pending = await trickle(
-                        found[name], small, args.rate, args.seconds, tag, args.vacuum_every
+                        found[name], small, args.rate, args.seconds, tag
                     )
                     extra = f"  ({pending} pending at start, large account sent {big_rate:.0f}/s)"
                 rows[name] += samples
@@ -343,6 +344,9 @@ async def run(args: argparse.Namespace) -> None:
                     flush=True,
                 )
     finally:
+        stop_vacuum.set()
+        if vacuum_task is not None:
+            await vacuum_task
         proc.terminate()
         proc.wait()
     print(f"\nsmall account's first attempt ({label}), all rounds: median of the rounds' p99 [range]")
