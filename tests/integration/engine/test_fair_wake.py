@@ -22,9 +22,9 @@ SMALL = "http://small.example/hook"
 #: Steps of the loop from a write's wake-up to the claim that finds it (asyncio.wait over three tasks took 8, a task between the store and the loop 2).
 WAKE_STEPS = 1
 #: Times a claim of fresh callbacks waits for the loop, at most: on PostgreSQL one statement scans the accounts
-#: (after the last claim's first and, wrapping, from the first: a statement each before), one claims, and the
-#: pool's release of the connection takes a turn of its own; SQLite's claim runs inline.
-CLAIM_WAITS = 3
+#: (after the last claim's first and, wrapping, from the first: a statement each before) and one claims (the
+#: connection is given back after: the pool's release, a turn of its own, was waited for); SQLite's runs inline.
+CLAIM_WAITS = 2
 T = typing.TypeVar("T")
 
 
@@ -131,3 +131,10 @@ async def test_a_claim_of_fresh_callbacks_waits_for_the_loop_only_for_its_statem
     assert {cb.message_id for cb in found} == {"fresh0", "fresh1"}
     # Each wait is a turn of a loop busy sending a backlog: the fresh callbacks' claim makes no more than it must.
     assert count <= CLAIM_WAITS
+    # A refill is one statement: one wait.
+    refill = {urls.check_url("http://0.example/hook").endpoint: 5}
+    assert await db.claim_endpoint_callbacks("w1", later(), refill, 30) == []  # warm: its prepared statement
+    await ingest(db, first, "refill", K, "http://0.example/hook")
+    found, count = await waits(db.claim_endpoint_callbacks("w1", later(), refill, 30))
+    assert [cb.message_id for cb in found] == ["refill"]
+    assert count <= CLAIM_WAITS - 1

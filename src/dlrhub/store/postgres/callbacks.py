@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 
 import asyncpg
 
@@ -218,6 +220,24 @@ class PostgresCallbacks(core.PostgresCore):
     async def _claims_pool(self) -> asyncpg.Pool:
         return await self.settings_pool("claims", PLAN_BY_INDEX)
 
+    @functools.cached_property
+    def _releasing(self) -> set[asyncio.Task[None]]:
+        return set()
+
+    @contextlib.asynccontextmanager
+    async def _claims_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the claims' pool, given back once the claim has its answer: asyncpg's release is a task
+        of its own, a turn of the loop the claim would wait for, and a loop busy sending takes milliseconds a turn
+        (docs/benchmarks.md "Fair claims")."""
+        pool = await self._claims_pool()
+        conn = await pool.acquire()
+        try:
+            yield conn
+        finally:
+            task = asyncio.ensure_future(pool.release(conn))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
     async def claim_due_callbacks(
         self,
         owner: str,
@@ -228,12 +248,11 @@ class PostgresCallbacks(core.PostgresCore):
         quota: int | None = None,
         exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
         step: claims.Pass | None = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
         found = []
-        async with pool.acquire() as conn:
+        async with self._claims_connection() as conn:
             scanned = await conn.fetch(ACCOUNTS_PENDING, turns.after, n)
             first = [r["account_id"] for r in scanned if r["part"] == 1]
             wrapped = [r["account_id"] for r in scanned if r["part"] == 2]
@@ -265,9 +284,9 @@ class PostgresCallbacks(core.PostgresCore):
     ) -> list[models.Callback]:
         if not limits:
             return []
-        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
-        found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
+        async with self._claims_connection() as conn:
+            found = await conn.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
         claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
