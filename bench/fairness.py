@@ -7,20 +7,32 @@ in this process while the small account's events are ingested through the real p
 `--rate` per second for `--seconds`; first-attempt latency = the first attempt's start - the callback's creation.
 The large account's backlog is sent meanwhile (to nginx, or an aiohttp sink), so it stays queued all run long.
 
+The process runs as `dlrhub worker` does (`runtime.start`: the garbage collector tuned, uvloop when installed);
+`--plain` runs it on asyncio's own loop with CPython's collector settings, as the runs before 2026-12-04 did.
 The floor beside it: a bare aiohttp client (keep-alive) POSTing to the same receiver at the same rate, no store.
+Two more baselines in the same run: `empty`, nothing queued (the process idle but for the small account), and
+`shallow`, the large account sent at full speed from a shallow queue: a third store, made anew by each `run`,
+where its pending callbacks are topped up to `--shallow` (100,000: more than a round sends, a tenth of the
+backlog) before each round, so that row differs from `backlog` only by the rows queued behind, which is what the
+backlog itself costs. (Topping it up during the round instead, from another process, made SQLite's writers wait
+on each other, a cost of its own.)
+On PostgreSQL, `--vacuum-every S` runs a plain `VACUUM callbacks` in each store every S seconds all run long,
+standing in for autovacuum where the server runs without it (the test server does); 0 (the default) never.
+(Autovacuum visits a database at most once a `autovacuum_naptime`, 60 s by default.)
 
     python bench/fairness.py prepare --dir /tmp/fair-bench --backlog 1000000 [--spread 1] [--postgres URL]
     flock /tmp/bench.lock python bench/fairness.py run --dir /tmp/fair-bench --rounds 3 --seconds 10 --rate 20
 
 With `--postgres postgresql://postgres@127.0.0.1:5432` the stores are two databases there (`fair_bench_empty`,
 `fair_bench_backlog`, made anew by `prepare`). Target: the small account's p99 with the backlog within its p99
-without it (and within the dispatch benchmark's 100 ms first-attempt p99).
+with the large account as busy from a shallow queue (and within the dispatch benchmark's 100 ms first-attempt p99).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import statistics
@@ -32,7 +44,7 @@ import asyncpg
 
 import receivers
 import seed
-from dlrhub import settings, store
+from dlrhub import runtime, settings, store
 from dlrhub.adapters import sender
 from dlrhub.core import models, urls
 from dlrhub.services import events
@@ -63,21 +75,69 @@ FROM generate_series(0, $1 - 1) AS i
 """
 
 
+#: The stores: `empty` and `backlog` made by `prepare`, `shallow` by `run` when missing.
+STORES = ("empty", "shallow", "backlog")
+#: The shallow queue's top-up before each of its rounds: `$2` callbacks of `acc_big`, ids from `$1`, due now (its own clock), in turn to the
+#: `$3` urls (`$4` endpoints, `$5` health keys, `$6` of them).
+PG_TOPUP = """
+INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,
+                       content_type, endpoint, health_key, state, due_at, attempts, created_at, updated_at)
+SELECT 'cb_sh' || i, 'sh' || i || ':success', 'acc_big', 'native', 'sh' || i, 'sh' || i, 1, 'POST',
+       ($3::text[])[1 + i % $6], $7, 'application/json', ($4::text[])[1 + i % $6], ($5::text[])[1 + i % $6],
+       'pending', now(), 0, now(), now()
+FROM generate_series($1::bigint, $1::bigint + $2 - 1) AS i
+"""
+SQLITE_TOPUP = """
+WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :start + :n)
+INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,
+                       content_type, endpoint, health_key, state, due_at, attempts, created_at, updated_at)
+SELECT 'cb_sh' || i, 'sh' || i || ':success', 'acc_big', 'native', 'sh' || i, 'sh' || i, 1, 'POST',
+       json_extract(:urls, '$[' || (i % :k) || ']'), :body, 'application/json',
+       json_extract(:endpoints, '$[' || (i % :k) || ']'), json_extract(:keys, '$[' || (i % :k) || ']'),
+       'pending', :due, 0, :due, :due
+FROM n
+"""
+PENDING_BIG = "SELECT count(*) FROM callbacks WHERE account_id = 'acc_big' AND state = 'pending'"
+
+
 def store_urls(args: argparse.Namespace) -> dict[str, str]:
     if args.postgres:
         base = args.postgres.rstrip("/")
-        return {name: f"{base}/fair_bench_{name}" for name in ("empty", "backlog")}
-    return {name: f"sqlite:///{Path(args.dir) / name}.sqlite3" for name in ("empty", "backlog")}
+        return {name: f"{base}/{args.prefix}_{name}" for name in STORES}
+    return {name: f"sqlite:///{Path(args.dir) / name}.sqlite3" for name in STORES}
+
+
+def big_targets(big_ports: list[int]) -> tuple[list[str], list[str], list[str]]:
+    """The large account's urls, their endpoints and health keys."""
+    big = [f"http://127.0.0.1:{p}/big" for p in big_ports]
+    return big, [urls.check_url(u).endpoint for u in big], [urls.health_key("acc_big", u) for u in big]
 
 
 # -- prepare ------------------------------------------------------------------------------------------------
+async def make_stores(args: argparse.Namespace, found: list[str]) -> None:
+    """Make the stores `found` anew: dlrhub's migrations and the two accounts."""
+    if args.postgres:
+        admin = await asyncpg.connect(args.postgres.rstrip("/") + "/postgres")
+        for url in found:
+            name = url.rsplit("/", 1)[1]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+    for url in found:
+        db = store.from_url(url)
+        await db.migrate()
+        for account_id in ("acc_big", "acc_small"):
+            await db.create_account(seed.account(account_id, account_id), [])
+        await db.close()
+
+
 def setup_dir(args: argparse.Namespace) -> list[int]:
     """The work directory, the receiver's ports (small account first), and no SQLite stores left from before."""
     workdir = Path(args.dir)
     workdir.mkdir(parents=True, exist_ok=True)
     ports = [receivers.free_port() for _ in range(1 + args.spread)]
     (workdir / "ports.json").write_text(json.dumps({"small": ports[0], "big": ports[1:]}))
-    for name in ("empty", "backlog"):
+    for name in STORES:
         for f in workdir.glob(f"{name}.sqlite3*"):
             f.unlink()
     return ports[1:]
@@ -85,28 +145,14 @@ def setup_dir(args: argparse.Namespace) -> list[int]:
 
 async def prepare(args: argparse.Namespace, big_ports: list[int]) -> None:
     found = store_urls(args)
-    if args.postgres:
-        admin = await asyncpg.connect(args.postgres.rstrip("/") + "/postgres")
-        for url in found.values():
-            name = url.rsplit("/", 1)[1]
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-    for url in found.values():
-        db = store.from_url(url)
-        await db.migrate()
-        for account_id in ("acc_big", "acc_small"):
-            await db.create_account(seed.account(account_id, account_id), [])
-        await db.close()
-    big = [f"http://127.0.0.1:{p}/big" for p in big_ports]
-    endpoints = [urls.check_url(u).endpoint for u in big]
-    keys = [urls.health_key("acc_big", u) for u in big]
+    await make_stores(args, [found["empty"], found["shallow"], found["backlog"]])
+    big, endpoints, keys = big_targets(big_ports)
     due = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     t0 = time.perf_counter()
     if args.postgres:
         conn = await asyncpg.connect(found["backlog"].removeprefix("postgresql+asyncpg:"))
         await conn.execute(PG_BACKLOG, args.backlog, big, endpoints, keys, len(big), BODY, due)
-        await conn.execute("ANALYZE callbacks")
+        await conn.execute("VACUUM ANALYZE callbacks")  # as autovacuum would after a million inserts
         await conn.close()
     else:
         import sqlite3
@@ -156,6 +202,45 @@ async def bare(url: str, rate: float, seconds: float) -> list[float]:
 
 async def big_sent(db: store.Store) -> int:
     return (await db.count_callbacks())[models.CallbackState.SUCCEEDED]
+
+
+async def top_up(url: str, keep: int, big_ports: list[int]) -> None:
+    """Queue callbacks of the large account in the store at `url` (due now) until `keep` are pending."""
+    big, endpoints, keys = big_targets(big_ports)
+    start = time.time_ns() // 1000  # ids unique across rounds and runs
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        lite = sqlite3.connect(url.removeprefix("sqlite:///"))
+        n = keep - lite.execute(PENDING_BIG).fetchone()[0]
+        params = {"urls": json.dumps(big), "endpoints": json.dumps(endpoints), "keys": json.dumps(keys)}
+        if n > 0:
+            lite.execute(
+                SQLITE_TOPUP,
+                {**params, "start": start, "n": n, "k": len(big), "body": BODY, "due": time.time()},
+            )
+            lite.commit()
+        lite.close()
+        return
+    conn = await asyncpg.connect(url)
+    n = keep - await conn.fetchval(PENDING_BIG)
+    if n > 0:
+        await conn.execute(PG_TOPUP, start, n, big, endpoints, keys, len(big), BODY)
+    await conn.close()
+
+
+async def vacuuming(found: list[str], every: float, stop: asyncio.Event) -> None:
+    """A plain `VACUUM callbacks` in each of the stores `found` every `every` seconds until `stop`: autovacuum's
+    stand-in (PostgreSQL)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        for url in [] if stop.is_set() else found:
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute("VACUUM callbacks")
+            finally:
+                await conn.close()
 
 
 async def trickle(
@@ -217,20 +302,36 @@ async def run(args: argparse.Namespace) -> None:
     proc, kind = receivers.start_sink(workdir, [ports["small"], *ports["big"]])
     small = f"http://127.0.0.1:{ports['small']}/small"
     found = store_urls(args)
-    rows: dict[str, list[float]] = {"bare": [], "empty": [], "backlog": []}
-    p99s: dict[str, list[float]] = {"bare": [], "empty": [], "backlog": []}
+    await make_stores(args, [found["shallow"]])  # anew each run: the same start for A and B
+    names = ("bare", *STORES)
+    rows: dict[str, list[float]] = {name: [] for name in names}
+    p99s: dict[str, list[float]] = {name: [] for name in names}
     label = args.label
+    stop_vacuum = asyncio.Event()
+    vacuum_task = (
+        asyncio.create_task(vacuuming(list(found.values()), args.vacuum_every, stop_vacuum))
+        if args.postgres and args.vacuum_every
+        else None
+    )
     try:
+        vacuum = (
+            f"; VACUUM callbacks every {args.vacuum_every:g} s" if args.postgres and args.vacuum_every else ""
+        )
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
         print(
             f"receiver: {kind}; store: {'PostgreSQL' if args.postgres else 'SQLite'}; dlrhub default settings"
+            f"; loop: {loop}, collector {'CPython' if args.plain else 'tuned'}"
+            f"; shallow queue topped up to {args.shallow} each round{vacuum}"
         )
         for r in range(args.rounds):
-            for name in ("bare", "empty", "backlog"):
+            for name in names:
                 if name == "bare":
                     samples = await bare(small, args.rate, args.seconds)
                     extra = ""
                 else:
                     tag = f"{label}.{name}.{r}.{time.time_ns()}"
+                    if name == "shallow":
+                        await top_up(found[name], args.shallow, ports["big"])
                     samples, big_rate, pending = await trickle(
                         found[name], small, args.rate, args.seconds, tag
                     )
@@ -243,6 +344,9 @@ async def run(args: argparse.Namespace) -> None:
                     flush=True,
                 )
     finally:
+        stop_vacuum.set()
+        if vacuum_task is not None:
+            await vacuum_task
         proc.terminate()
         proc.wait()
     print(f"\nsmall account's first attempt ({label}), all rounds: median of the rounds' p99 [range]")
@@ -252,9 +356,10 @@ async def run(args: argparse.Namespace) -> None:
             f"  {name:8s} p50 {statistics.median(samples):8.1f} ms  p99 {pct(samples, 0.99):8.1f} ms"
             f"  (rounds' p99 {statistics.median(per):.1f} [{min(per):.1f}-{max(per):.1f}])"
         )
-    base = pct(rows["empty"], 0.99)
+    base, busy = pct(rows["empty"], 0.99), pct(rows["shallow"], 0.99)
     print(
-        f"  backlog/empty p99: {pct(rows['backlog'], 0.99) / base:.2f}; empty/bare p99: {base / pct(rows['bare'], 0.99):.2f}"
+        f"  backlog/shallow p99: {pct(rows['backlog'], 0.99) / busy:.2f}; backlog/empty p99:"
+        f" {pct(rows['backlog'], 0.99) / base:.2f}; empty/bare p99: {base / pct(rows['bare'], 0.99):.2f}"
     )
 
 
@@ -270,12 +375,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=20.0, help="the small account's events per second")
+    parser.add_argument("--prefix", default="fair_bench", help="PostgreSQL: the databases' names begin so")
+    parser.add_argument(
+        "--shallow", type=int, default=100_000, help="store `shallow`: its queue at each round's start"
+    )
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0.0,
+        help="PostgreSQL: VACUUM callbacks every so many seconds (0: never)",
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="asyncio's own loop and CPython's collector settings (before 2026-12-04), not the worker's",
+    )
     parser.add_argument("--label", default="fair", help="a name for this run's rows (e.g. old)")
     args = parser.parse_args()
     if args.step == "prepare":
         asyncio.run(prepare(args, setup_dir(args)))
     else:
-        asyncio.run(run(args))
+        for f in Path(args.dir).glob("shallow.sqlite3*"):
+            f.unlink()  # made anew each run (`make_stores`)
+        if args.plain:
+            asyncio.run(run(args))
+        else:
+            # As `dlrhub worker` runs: the collector tuned (`adapters.collector`), on uvloop when installed.
+            runtime.start(lambda: run(args), server=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import typing
+from collections.abc import Coroutine
 
 from dlrhub import store
 from dlrhub.adapters import sender
@@ -20,10 +21,32 @@ K = models.EventKind.SUCCESS
 SMALL = "http://small.example/hook"
 #: Steps of the loop from a write's wake-up to the claim that finds it (asyncio.wait over three tasks took 8, a task between the store and the loop 2).
 WAKE_STEPS = 1
+#: Times a claim of fresh callbacks waits for the loop, at most: on PostgreSQL one statement scans the accounts
+#: (after the last claim's first and, wrapping, from the first: a statement each before) and one claims (the
+#: connection is given back after: the pool's release, a turn of its own, was waited for); SQLite's runs inline.
+CLAIM_WAITS = 2
+T = typing.TypeVar("T")
 
 
 def later() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+
+async def waits(coro: Coroutine[typing.Any, typing.Any, T]) -> tuple[T, int]:
+    """Run `coro` as a task would, counting the times it waits for the loop (each a turn of a busy one)."""
+    steps = coro.__await__()
+    count = 0
+    while True:
+        try:
+            future = steps.send(None)
+        except StopIteration as done:
+            return typing.cast(T, done.value), count
+        count += 1
+        if future is None:  # a bare yield (`asyncio.sleep(0)`)
+            await asyncio.sleep(0)
+        else:
+            future._asyncio_future_blocking = False
+            await asyncio.wait([future])
 
 
 async def test_a_fresh_callback_is_claimed_and_started_before_a_backlog_is_refilled(db):
@@ -92,3 +115,26 @@ async def test_a_new_callback_reaches_an_idle_dispatchers_claim_in_few_steps_of_
         stop.set()
         await task
         await db.close()
+
+
+async def test_a_claim_of_fresh_callbacks_waits_for_the_loop_only_for_its_statements(db):
+    first, second = make_account(), make_account()
+    for account in (first, second):
+        await db.create_account(account, [])
+    for n, account in enumerate((first, second)):
+        await ingest(db, account, f"warm{n}", K, f"http://{n}.example/hook")
+    for _ in range(2):  # warm: the connection, its prepared statements, and the turns past the first account
+        assert await db.claim_due_callbacks("w1", later(), 1, 30)
+    for n, account in enumerate((first, second)):
+        await ingest(db, account, f"fresh{n}", K, f"http://{n}.example/hook")
+    found, count = await waits(db.claim_due_callbacks("w1", later(), 10, 30))
+    assert {cb.message_id for cb in found} == {"fresh0", "fresh1"}
+    # Each wait is a turn of a loop busy sending a backlog: the fresh callbacks' claim makes no more than it must.
+    assert count <= CLAIM_WAITS
+    # A refill is one statement: one wait.
+    refill = {urls.check_url("http://0.example/hook").endpoint: 5}
+    assert await db.claim_endpoint_callbacks("w1", later(), refill, 30) == []  # warm: its prepared statement
+    await ingest(db, first, "refill", K, "http://0.example/hook")
+    found, count = await waits(db.claim_endpoint_callbacks("w1", later(), refill, 30))
+    assert [cb.message_id for cb in found] == ["refill"]
+    assert count <= CLAIM_WAITS - 1

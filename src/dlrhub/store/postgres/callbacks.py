@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 
 import asyncpg
 
@@ -43,8 +45,11 @@ OLDEST_PENDING_DUE = "SELECT due_at FROM callbacks WHERE state = 'pending' ORDER
 #: node is the seek of that index, whatever the statistics say. `jit` off: the priced-out sorts left in the plan
 #: (the window functions over a few hundred rows) would make the cost look worth compiling (1.9 s of JIT a claim).
 PLAN_BY_INDEX = {"enable_sort": "off", "enable_incremental_sort": "off", "jit": "off"}
-#: Up to `$2` accounts with pending callbacks after `$1`, in order: a loose scan of `callbacks_account_due`, one
-#: seek per account however many callbacks each has.
+#: Up to `$2` accounts with pending callbacks after `$1`, in order (`part` 1), then, when those are fewer and `$1`
+#: is not the start, up to as many more from the first account on (`part` 2, the wrap of `claims.Turns`): loose
+#: scans of `callbacks_account_due`, one seek per account however many callbacks each has. One statement for both
+#: scans: each round trip of a claim waits for a turn of an event loop busy sending (docs/benchmarks.md "Fair
+#: claims").
 ACCOUNTS_PENDING = """
 WITH RECURSIVE a AS (
     (SELECT account_id, 1 AS k FROM callbacks WHERE state = 'pending' AND account_id > $1
@@ -55,8 +60,18 @@ WITH RECURSIVE a AS (
         ORDER BY c.account_id, c.endpoint LIMIT 1
     ) n
     WHERE a.k < $2
+), b AS (
+    (SELECT account_id, 1 AS k FROM callbacks
+     WHERE state = 'pending' AND $1 <> '' AND (SELECT count(*) FROM a) < $2
+     ORDER BY account_id, endpoint LIMIT 1)
+    UNION ALL
+    SELECT n.account_id, b.k + 1 FROM b CROSS JOIN LATERAL (
+        SELECT c.account_id FROM callbacks c WHERE c.state = 'pending' AND c.account_id > b.account_id
+        ORDER BY c.account_id, c.endpoint LIMIT 1
+    ) n
+    WHERE b.k < $2 - (SELECT count(*) FROM a)
 )
-SELECT account_id FROM a
+SELECT 1 AS part, account_id, k FROM a UNION ALL SELECT 2, account_id, k FROM b ORDER BY part, k
 """
 #: The fair claim. For each account of `$7` (in turn order), its destinations in `callbacks_account_due` (one seek
 #: each: a destination of `$5` is skipped, never walked), until they hold `$2` claimable callbacks (at most `$9`
@@ -205,6 +220,24 @@ class PostgresCallbacks(core.PostgresCore):
     async def _claims_pool(self) -> asyncpg.Pool:
         return await self.settings_pool("claims", PLAN_BY_INDEX)
 
+    @functools.cached_property
+    def _releasing(self) -> set[asyncio.Task[None]]:
+        return set()
+
+    @contextlib.asynccontextmanager
+    async def _claims_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the claims' pool, given back once the claim has its answer: asyncpg's release is a task
+        of its own, a turn of the loop the claim would wait for, and a loop busy sending takes milliseconds a turn
+        (docs/benchmarks.md "Fair claims")."""
+        pool = await self._claims_pool()
+        conn = await pool.acquire()
+        try:
+            yield conn
+        finally:
+            task = asyncio.ensure_future(pool.release(conn))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
     async def claim_due_callbacks(
         self,
         owner: str,
@@ -215,17 +248,15 @@ class PostgresCallbacks(core.PostgresCore):
         quota: int | None = None,
         exclude: Collection[str] = (),
     ) -> list[models.Callback]:
-        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
         step: claims.Pass | None = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
         found = []
-        async with pool.acquire() as conn:
-            first = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, turns.after, n)]
-            wrapped = []
-            if turns.wraps(first, n):
-                wrapped = [r[0] for r in await conn.fetch(ACCOUNTS_PENDING, "", n - len(first))]
-            accounts = turns.take(n, first, wrapped)
+        async with self._claims_connection() as conn:
+            scanned = await conn.fetch(ACCOUNTS_PENDING, turns.after, n)
+            first = [r["account_id"] for r in scanned if r["part"] == 1]
+            wrapped = [r["account_id"] for r in scanned if r["part"] == 2]
+            accounts = turns.take(n, first, wrapped if turns.wraps(first, n) else [])
             for _ in range(claims.PASSES if accounts else 0):
                 if step is None:
                     break
@@ -253,9 +284,9 @@ class PostgresCallbacks(core.PostgresCore):
     ) -> list[models.Callback]:
         if not limits:
             return []
-        pool = await self._claims_pool()
         until = now + dt.timedelta(seconds=lease_s)
-        found = await pool.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
+        async with self._claims_connection() as conn:
+            found = await conn.fetch(CLAIM_ENDPOINTS, list(limits), list(limits.values()), now, until, owner)
         claimed = rows.from_rows(models.Callback, found)
         claimed.sort(key=lambda c: c.due_at)
         return claimed
