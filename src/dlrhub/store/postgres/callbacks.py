@@ -111,10 +111,10 @@ WITH RECURSIVE walk AS (
                          / greatest(1, count(*) FILTER (WHERE c >= $9))) END AS take
     FROM counted GROUP BY pos
 ), picked AS (
-    SELECT d.id, d.endpoint, d.due_at, w.pos FROM walk w
+    SELECT d.id, d.ctid, d.endpoint, d.due_at, w.pos FROM walk w
     JOIN width t ON t.pos = w.pos
     CROSS JOIN LATERAL (
-        SELECT c.id, c.endpoint, c.due_at FROM callbacks c
+        SELECT c.id, c.ctid, c.endpoint, c.due_at FROM callbacks c
         WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
           AND (c.account_id, c.endpoint, c.due_at) <= (w.account_id, w.endpoint, $1)
           AND (c.lease_until IS NULL OR c.lease_until < $1)
@@ -127,30 +127,32 @@ WITH RECURSIVE walk AS (
     ) d
     WHERE w.endpoint <> ALL($5::text[])
 ), turns AS (
-    SELECT id, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) AS turn FROM picked
+    SELECT ctid, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) AS turn FROM picked
 ), due AS (
-    SELECT q.id FROM (
-        SELECT id, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) AS n FROM turns
+    SELECT q.ctid FROM (
+        SELECT ctid, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) AS n FROM turns
     ) q
     WHERE q.n <= $6
     ORDER BY q.turn, q.pos
     LIMIT $2
 )
 UPDATE callbacks SET lease_until = $3, lease_owner = $4
-WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
+WHERE callbacks.ctid = ANY(ARRAY(SELECT ctid FROM due))
 RETURNING callbacks.*
 """
 #: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`: under
 #: `PLAN_BY_INDEX` the only index in (endpoint, due_at) order; with an equality on the endpoint `callbacks_due`
 #: is in that order too, and stale statistics chose it, filtering every destination's backlog).
-#: Both claims lease their rows by `id = ANY(ARRAY(...))`, a primary-key lookup each: joining the chosen ids
-#: instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of the
-#: whole table (585 ms a claim with 1,000,000 pending, against 5 ms).
+#: Both claims lease their rows by `ctid = ANY(ARRAY(...))`, a fetch by address each (a TID scan): joining the
+#: chosen ids instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of
+#: the whole table (585 ms a claim with 1,000,000 pending, against 5 ms); by `id = ANY(...)` each was a descent of
+#: `callbacks_pkey` (its text keys sorted and compared first), about a quarter of a 64-row lease. The address read
+#: under `FOR UPDATE` is the version locked (the newest), and the lock holds it until the lease is written.
 CLAIM_ENDPOINTS = """
 WITH due AS (
-    SELECT d.id FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
+    SELECT d.ctid FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
     CROSS JOIN LATERAL (
-        SELECT c.id FROM callbacks c
+        SELECT c.ctid FROM callbacks c
         WHERE c.state = 'pending' AND (c.endpoint, c.due_at) >= (w.endpoint, '-infinity')
           AND (c.endpoint, c.due_at) <= (w.endpoint, $3)
           AND (c.lease_until IS NULL OR c.lease_until < $3)
@@ -163,7 +165,7 @@ WITH due AS (
     ) d
 )
 UPDATE callbacks SET lease_until = $4, lease_owner = $5
-WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
+WHERE callbacks.ctid = ANY(ARRAY(SELECT ctid FROM due))
 RETURNING callbacks.*
 """
 #: A flush's attempts and its callbacks' outcomes in one statement (one round trip, its own transaction): in a
