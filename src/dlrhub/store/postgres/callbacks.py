@@ -146,8 +146,10 @@ RETURNING callbacks.*
 #: Both claims lease their rows by `ctid = ANY(ARRAY(...))`, a fetch by address each (a TID scan): joining the
 #: chosen ids instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of
 #: the whole table (585 ms a claim with 1,000,000 pending, against 5 ms); by `id = ANY(...)` each was a descent of
-#: `callbacks_pkey` (its text keys sorted and compared first), about a quarter of a 64-row lease. The address read
-#: under `FOR UPDATE` is the version locked (the newest), and the lock holds it until the lease is written.
+#: `callbacks_pkey` (its text keys sorted and compared first), about a quarter of a 64-row lease. A row that another
+#: transaction changed (and committed) after this statement began, yet still claimable, is locked under its new
+#: address but named by its old one, so it is left out of this claim (still pending, for the next one), never
+#: leased twice: other workers' leases are rechecked out under `FOR UPDATE` either way.
 CLAIM_ENDPOINTS = """
 WITH due AS (
     SELECT d.ctid FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
