@@ -31,8 +31,9 @@ low-level server (one 200 per request, keep-alive).
 With `--postgres` it instead runs `dlrhub worker` processes (1, then 2, ...) on that database, which it
 empties of callbacks first, then fills with N callbacks (to one URL, or with `--destinations K` to K in turn),
 and prints the delivery rate of each round (first attempt to last) and, when PostgreSQL runs on this host, the
-CPU a callback cost in the workers and in their server processes (from the first record to the last), and the
-cores that makes over the round. List the counts alternating (`--workers 1 2 1 2 1 2`): on a shared machine the
+CPU a callback cost in the workers and in their server processes (from the first record to the last), the
+cores that makes over the round, and how often a callback's row was updated and how many of those updates were
+HOT (PostgreSQL's statistics: no new index entry). List the counts alternating (`--workers 1 2 1 2 1 2`): on a shared machine the
 rate of one round is mostly its share of the CPU.
 
 `--processes` runs only the real processes, alternated for `--rounds` rounds: a bare client in a fresh process that
@@ -452,6 +453,11 @@ PG_BACKENDS = (
 )
 
 
+#: Rows of `callbacks` updated so far, and how many of those updates were HOT (no new index entry: a lease can be,
+#: migration 0027); cumulative, reported by each server process when its transaction ends or it exits.
+PG_UPDATES = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'callbacks'"
+
+
 async def backends(conn: Any) -> list[int]:
     return [r[0] for r in await conn.fetch(PG_BACKENDS)]
 
@@ -498,6 +504,7 @@ async def postgres_rounds(
                 row["updated_at"] = now
                 records.append(tuple(row[c] for c in PG_COLUMNS))
             await conn.copy_records_to_table("callbacks", records=records, columns=list(PG_COLUMNS))
+            updates = await conn.fetchrow(PG_UPDATES)
             procs = [
                 await asyncio.create_subprocess_exec(
                     str(Path(sys.executable).parent / "dlrhub"), "worker", env=env
@@ -530,12 +537,16 @@ async def postgres_rounds(
                 print(f"  (worker processes exited early with {early}; the figure below is suspect)")
             span = await conn.fetchrow(PG_SPAN)
             rate = span["n"] / float(span["s"] or 1)
+            await asyncio.sleep(0.5)  # the workers' server processes report their counts as they exit
+            after = await conn.fetchrow(PG_UPDATES)
+            upd, hot = after[0] - updates[0], after[1] - updates[1]
             cpu = ""
             if workers_cpu is not None and db_cpu is not None:
                 cpu = f"; CPU µs a callback: workers {workers_cpu / n * 1e6:.0f}, PostgreSQL {db_cpu / n * 1e6:.0f}"
                 cpu += f", {(workers_cpu + db_cpu) / float(span['s'] or 1):.2f} cores"
             print(
-                f"PostgreSQL, {count} worker process(es): {rate:8.0f} callbacks/s ({span['n']} attempts{cpu})"
+                f"PostgreSQL, {count} worker process(es): {rate:8.0f} callbacks/s ({span['n']} attempts{cpu};"
+                f" callbacks updated {upd / n:.2f} times a callback, {hot / max(upd, 1):.0%} HOT)"
             )
     finally:
         await conn.close()

@@ -126,10 +126,10 @@ WITH RECURSIVE walk AS (
                          / greatest(1, count(*) FILTER (WHERE c >= $9))) END AS take
     FROM counted GROUP BY pos
 ), picked AS (
-    SELECT d.id, d.endpoint, d.due_at, w.pos FROM walk w
+    SELECT d.id, d.ctid, d.endpoint, d.due_at, w.pos FROM walk w
     JOIN width t ON t.pos = w.pos
     CROSS JOIN LATERAL (
-        SELECT c.id, c.endpoint, c.due_at FROM callbacks c
+        SELECT c.id, c.ctid, c.endpoint, c.due_at FROM callbacks c
         WHERE c.state = 'pending' AND (c.account_id, c.endpoint, c.due_at) >= (w.account_id, w.endpoint, '-infinity')
           AND (c.account_id, c.endpoint, c.due_at) <= (w.account_id, w.endpoint, $1)
           AND (c.lease_until IS NULL OR c.lease_until < $1)
@@ -142,30 +142,34 @@ WITH RECURSIVE walk AS (
     ) d
     WHERE w.endpoint <> ALL($5::text[])
 ), turns AS (
-    SELECT id, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) AS turn FROM picked
+    SELECT ctid, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) AS turn FROM picked
 ), due AS (
-    SELECT q.id FROM (
-        SELECT id, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) AS n FROM turns
+    SELECT q.ctid FROM (
+        SELECT ctid, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) AS n FROM turns
     ) q
     WHERE q.n <= $6
     ORDER BY q.turn, q.pos
     LIMIT $2
 )
 UPDATE callbacks SET lease_until = $3, lease_owner = $4
-WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
+WHERE callbacks.ctid = ANY(ARRAY(SELECT ctid FROM due))
 RETURNING callbacks.*
 """
 #: The first `$2` claimable callbacks of each destination `$1[i]`, in due order (`callbacks_endpoint_due`: under
 #: `PLAN_BY_INDEX` the only index in (endpoint, due_at) order; with an equality on the endpoint `callbacks_due`
 #: is in that order too, and stale statistics chose it, filtering every destination's backlog).
-#: Both claims lease their rows by `id = ANY(ARRAY(...))`, a primary-key lookup each: joining the chosen ids
-#: instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of the
-#: whole table (585 ms a claim with 1,000,000 pending, against 5 ms).
+#: Both claims lease their rows by `ctid = ANY(ARRAY(...))`, a fetch by address each (a TID scan): joining the
+#: chosen ids instead let the planner, guessing how many the lateral limits leave, hash-join a sequential scan of
+#: the whole table (585 ms a claim with 1,000,000 pending, against 5 ms); by `id = ANY(...)` each was a descent of
+#: `callbacks_pkey` (its text keys sorted and compared first), about a quarter of a 64-row lease. A row that another
+#: transaction changed (and committed) after this statement began, yet still claimable, is locked under its new
+#: address but named by its old one, so it is left out of this claim (still pending, for the next one), never
+#: leased twice: other workers' leases are rechecked out under `FOR UPDATE` either way.
 CLAIM_ENDPOINTS = """
 WITH due AS (
-    SELECT d.id FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
+    SELECT d.ctid FROM unnest($1::text[], $2::int[]) AS w(endpoint, n)
     CROSS JOIN LATERAL (
-        SELECT c.id FROM callbacks c
+        SELECT c.ctid FROM callbacks c
         WHERE c.state = 'pending' AND (c.endpoint, c.due_at) >= (w.endpoint, '-infinity')
           AND (c.endpoint, c.due_at) <= (w.endpoint, $3)
           AND (c.lease_until IS NULL OR c.lease_until < $3)
@@ -178,19 +182,22 @@ WITH due AS (
     ) d
 )
 UPDATE callbacks SET lease_until = $4, lease_owner = $5
-WHERE callbacks.id = ANY(ARRAY(SELECT id FROM due))
+WHERE callbacks.ctid = ANY(ARRAY(SELECT ctid FROM due))
 RETURNING callbacks.*
 """
-INSERT_ATTEMPTS = """
-INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error,
-                      retry_after_s)
-SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::float8[], $5::text[], $6::int[], $7::text[],
-                     $8::text[], $9::float8[])
-"""
-FINISH_ATTEMPTS = """
+#: A flush's attempts and its callbacks' outcomes in one statement (one round trip, its own transaction): in a
+#: transaction of their own the two took four (BEGIN, INSERT, UPDATE, COMMIT), and the server process sat idle in
+#: the transaction between them while the worker's event loop was busy sending.
+RECORD_ATTEMPTS = """
+WITH recorded AS (
+    INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error,
+                          retry_after_s)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::float8[], $5::text[], $6::int[],
+                         $7::text[], $8::text[], $9::float8[])
+)
 UPDATE callbacks SET state = u.state, due_at = COALESCE(u.due_at, callbacks.due_at), attempts = u.number,
-    last_outcome = u.outcome, last_status = u.status_code, lease_until = NULL, lease_owner = NULL, updated_at = $7
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::int[])
+    last_outcome = u.outcome, last_status = u.status_code, lease_until = NULL, lease_owner = NULL, updated_at = $12
+FROM unnest($1::text[], $10::text[], $11::timestamptz[], $2::int[], $5::text[], $6::int[])
     AS u(id, state, due_at, number, outcome, status_code)
 WHERE callbacks.id = u.id
 """
@@ -296,29 +303,21 @@ class PostgresCallbacks(core.PostgresCore):
             return
         attempts = [r.attempt for r in results]
         pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                INSERT_ATTEMPTS,
-                [a.callback_id for a in attempts],
-                [a.number for a in attempts],
-                [a.started_at for a in attempts],
-                [a.duration_ms for a in attempts],
-                [a.outcome.value for a in attempts],
-                [a.status_code for a in attempts],
-                [a.response for a in attempts],
-                [a.error for a in attempts],
-                [a.retry_after_s for a in attempts],
-            )
-            await conn.execute(
-                FINISH_ATTEMPTS,
-                [a.callback_id for a in attempts],
-                [r.state.value for r in results],
-                [r.due_at for r in results],
-                [a.number for a in attempts],
-                [a.outcome.value for a in attempts],
-                [a.status_code for a in attempts],
-                now,
-            )
+        await pool.execute(
+            RECORD_ATTEMPTS,
+            [a.callback_id for a in attempts],
+            [a.number for a in attempts],
+            [a.started_at for a in attempts],
+            [a.duration_ms for a in attempts],
+            [a.outcome.value for a in attempts],
+            [a.status_code for a in attempts],
+            [a.response for a in attempts],
+            [a.error for a in attempts],
+            [a.retry_after_s for a in attempts],
+            [r.state.value for r in results],
+            [r.due_at for r in results],
+            now,
+        )
 
     async def list_callbacks(self, message_id: str) -> list[models.Callback]:
         pool = await self.pool()
