@@ -22,10 +22,11 @@ from dlrhub.services import hub as hub_
 #: Seconds between two chunks at least, so other writers (the SQLite writer is one) get their turn.
 PAUSE_S = 0.05
 #: And at least this many times the last chunk's own time: pruning takes at most 1 / (1 + DUTY) of the store's
-#: time (a tenth), however slow a chunk is on a big file. On SQLite a chunk runs on the event loop, so a fifth
-#: (the former 4) cost a store of 10,000,000 rows a fifth of its ingest and pulls while a backlog was pruned
+#: time (a twentieth), however slow a chunk is on a big file. A chunk's cost goes beyond its own time (on SQLite
+#: its pages go through the WAL and the checkpointer): at a tenth, a store of 10,000,000 rows pruning a backlog
+#: ingested, dispatched and pulled at 80-92 % of an empty store's rate, at a twentieth 92-104 %
 #: (docs/benchmarks.md, "flat").
-DUTY = 9.0
+DUTY = 19.0
 
 #: Waits between two chunks, given how long the last chunk took (seconds).
 Pause = Callable[[float], Awaitable[None]]
