@@ -6,13 +6,15 @@ import asyncio
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import aiohttp
+import multidict
 import yarl
 
 from dlrhub.adapters import resolver
@@ -121,6 +123,15 @@ class Slots:
                 waiter.set_result(None)
                 return
         self._free += 1
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_headers(content_type: str | None) -> multidict.CIMultiDictProxy[str] | None:
+    """The headers of an unsigned attempt, built once per content type: aiohttp copies them into each request
+    instead of converting a dict every time."""
+    if not content_type:
+        return None
+    return multidict.CIMultiDictProxy(multidict.CIMultiDict({"Content-Type": content_type}))
 
 
 def _wire_url(url: str) -> yarl.URL:
@@ -307,13 +318,14 @@ class Sender:
     ) -> models.Attempt:
         if self._session is None:
             raise RuntimeError("Sender.send before Sender.start")
-        headers: dict[str, str] = {}
+        headers: Mapping[str, str] | None = _plain_headers(request.content_type)
         if secrets:
             wire_text = target.wire_text
             signed = request if wire_text == request.url else dataclasses.replace(request, url=wire_text)
-            headers = webhook_signing.headers_for(callback_id, int(started_at.timestamp()), secrets, signed)
-        if request.content_type:
-            headers["Content-Type"] = request.content_type
+            signing = webhook_signing.headers_for(callback_id, int(started_at.timestamp()), secrets, signed)
+            headers = multidict.CIMultiDict(signing)
+            if request.content_type:
+                headers["Content-Type"] = request.content_type
         status: int | None = None
         body = b""
         retry_after: str | None = None
@@ -327,7 +339,8 @@ class Sender:
             ) as resp:
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
-                while len(body) < RESPONSE_KEEP:
+                # A short answer is usually whole by now: one read, none more to find its end.
+                while len(body) < RESPONSE_KEEP and not resp.content.at_eof():
                     chunk = await resp.content.read(RESPONSE_KEEP - len(body))
                     if not chunk:
                         break

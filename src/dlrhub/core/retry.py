@@ -49,6 +49,10 @@ class RetryDecision:
     reason: str = ""
 
 
+#: The verdict on every 2xx (one object: it is frozen, and the dispatcher judges thousands a second).
+SUCCEEDED = RetryDecision(DecisionKind.SUCCEEDED, reason="ok")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How one dialect retries: the first attempt is immediate, then `delays[n-1]` after failed attempt n."""
@@ -191,7 +195,7 @@ def decide(
     float in [0, 1) and drives the jitter. A 2xx is success; 3xx is a failure like any other status.
     """
     if outcome is models.AttemptOutcome.OK:
-        return RetryDecision(DecisionKind.SUCCEEDED, reason="ok")
+        return SUCCEEDED
     if outcome is models.AttemptOutcome.HTTP_STATUS and status == 410 and policy.disable_on_gone:
         return RetryDecision(DecisionKind.DISABLE_ENDPOINT, reason="gone")
     if not _retryable(policy, outcome, status):

