@@ -241,6 +241,9 @@ class Sender:
             headers={"User-Agent": USER_AGENT},
             auto_decompress=False,
             skip_auto_headers=("Accept-Encoding",),
+            # One session serves every account: a receiver's Set-Cookie must not ride on the next callback to
+            # its host, which may be another account's.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def close(self) -> None:

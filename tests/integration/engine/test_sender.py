@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import socket
 import time
@@ -263,3 +264,15 @@ async def test_the_remembered_urls_stay_bounded(receiver, snd, monkeypatch):
     for path in ("/ok", "/ok?a", "/ok?b", "/ok?c"):
         assert (await snd.send(callback(receiver.url(path)))).outcome is OUT.OK
     assert len(snd._targets) <= 2
+
+
+async def test_a_receivers_cookie_is_never_sent_back_with_another_callback(receiver, snd):
+    # One account's receiver sets a cookie on a named host; the next callback to that host, another account's or
+    # its own, carries no Cookie header: a shared session must not carry state between tenants' callbacks.
+    receiver.script("/set", receivers.Answer(200, headers={"Set-Cookie": "session=account-a; Path=/"}))
+    host = f"http://localhost:{receiver.port}"
+    first = await snd.send(callback(f"{host}/set"))
+    other = dataclasses.replace(callback(f"{host}/ok"), account_id="acc_other")
+    second = await snd.send(other)
+    assert (first.outcome, second.outcome) == (OUT.OK, OUT.OK)
+    assert "Cookie" not in receiver.hits[1].headers

@@ -60,7 +60,8 @@ class ZaloClient:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # Shared by every OA: no cookie from Zalo's answers rides on another OA's call.
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def _call(
