@@ -22,6 +22,10 @@ TAKE_SIGNATURES = (
     " ON CONFLICT (sign) DO NOTHING RETURNING sign"
 )
 SWEPT_PER_SIGNATURE = 16
+#: The takes commit without waiting for their WAL flush. A send is answered only after its batch's own commit,
+#: which PostgreSQL flushes with all the WAL written before it, its signature's take included; what a crash can
+#: lose is the take of a request refused in the last moments (docs/adr/0011-signature-takes-commit-async.md).
+SIGNATURES_SETTINGS = {"synchronous_commit": "off"}
 
 
 class _Take(NamedTuple):
@@ -70,7 +74,7 @@ class PostgresAccounts(core.PostgresCore):
         signs = list(first)
         expiries = [t.expires_at for t in first.values()]
         now = min(t.now for t in takes)
-        pool = await self.pool()
+        pool = await self.settings_pool("signatures", SIGNATURES_SETTINGS)
         rows_ = await pool.fetch(TAKE_SIGNATURES, signs, expiries, now, SWEPT_PER_SIGNATURE * len(signs))
         taken = {r["sign"] for r in rows_}
         return [take.sign in taken and first[take.sign] is take for take in takes]
