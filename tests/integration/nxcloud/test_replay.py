@@ -15,7 +15,6 @@ from dlrhub import settings, store
 from dlrhub.api import app as app_
 from dlrhub.dialects.nxcloud import codes, signing
 from dlrhub.services import hub as hub_
-from dlrhub.store.postgres import accounts, core
 from tests.customers import ADMIN, Customer
 from tests.integration.nxcloud.conftest import mt_body, new_customer
 
@@ -162,26 +161,3 @@ async def test_takes_made_together_answer_each_on_its_own(db: store.Store):
     )
     assert answers == [True, True, False, False, True, False]
     assert not await db.take_signature("c", until, T0)
-
-
-@pytest.mark.postgres
-async def test_signature_takes_commit_without_waiting_for_their_flush(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
-):
-    """On PostgreSQL a take runs on connections of its own with `synchronous_commit = off`, never on the store's
-    pool: the send's own commit flushes it (docs/adr/0011-signature-takes-commit-async.md)."""
-    db = store.from_url(pg_url)
-    try:
-
-        async def default_pool() -> None:
-            raise AssertionError("a take used the store's pool")
-
-        monkeypatch.setattr(db, "pool", default_pool)
-        assert await db.take_signature("s", T0 + dt.timedelta(minutes=2), T0)
-        assert not await db.take_signature("s", T0 + dt.timedelta(minutes=2), T0)
-        assert isinstance(db, core.PostgresCore)
-        takes = await db.settings_pool("signatures", accounts.SIGNATURES_SETTINGS)
-        assert await takes.fetchval("SHOW synchronous_commit") == "off"
-    finally:
-        monkeypatch.undo()
-        await db.close()

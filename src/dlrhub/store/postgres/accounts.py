@@ -22,10 +22,6 @@ TAKE_SIGNATURES = (
     " ON CONFLICT (sign) DO NOTHING RETURNING sign"
 )
 SWEPT_PER_SIGNATURE = 16
-#: The takes commit without waiting for their WAL flush. A send is answered only after its batch's own commit,
-#: which PostgreSQL flushes with all the WAL written before it, its signature's take included; what a crash can
-#: lose is the take of a request refused in the last moments (docs/adr/0011-signature-takes-commit-async.md).
-SIGNATURES_SETTINGS = {"synchronous_commit": "off"}
 
 
 class Take(NamedTuple):
@@ -80,7 +76,7 @@ class PostgresAccounts(core.PostgresCore):
         return await self._signature_takes.call(Take(sign, expires_at, now))
 
     async def _take_signatures(self, takes: list[Take]) -> list[bool]:
-        return await take_signatures(await self.settings_pool("signatures", SIGNATURES_SETTINGS), takes)
+        return await take_signatures(await self.pool(), takes)
 
     async def create_account(
         self, account: models.Account, apps: list[models.App], *, actor: str = "system"

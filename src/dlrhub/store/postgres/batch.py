@@ -66,11 +66,9 @@ class PostgresBatch(messages.PostgresMessages):
                         raise
         if not signatures:
             return await self._accept_locked(batch, now)
-        # Taken on their own first (the batch's commit flushes them: `accounts.SIGNATURES_SETTINGS`).
+        # Taken on their own first, as a signature outside a send is (`PostgresAccounts.take_signature`).
         takes = [accounts.Take(s.sign, s.expires_at, now) for s in signatures]
-        taken = await accounts.take_signatures(
-            await self.settings_pool("signatures", accounts.SIGNATURES_SETTINGS), takes
-        )
+        taken = await accounts.take_signatures(pool, takes)
         rest, merge = accepting.without_replays(batch, taken)
         return merge(await self._accept_locked(rest, now) if rest else [])
 
