@@ -94,7 +94,12 @@ def _dlrhub_app(database_url: str) -> Any:
 def _serve(kind: str, port: int, database_url: str) -> None:
     import uvicorn
 
+    from dlrhub.adapters import collector
+
     app = _bare_app() if kind == "bare" else _dlrhub_app(database_url)
+    if kind == "dlrhub":
+        # As `dlrhub api` starts (`runtime.start(server=True)`): the collector tuned once the app is built.
+        collector.tune()
     uvicorn.run(app, port=port, **UVICORN)  # type: ignore[arg-type]
 
 

@@ -15,7 +15,7 @@ import fastapi
 
 from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.api import deps
-from dlrhub.core import errors, models
+from dlrhub.core import errors
 from dlrhub.dialects.nxcloud import codes, requests, responses, signing
 from dlrhub.services import hub as hub_
 from dlrhub.services import nxcloud, zalo_wiring
@@ -34,15 +34,18 @@ _OPENAPI_BODY = {
     + [{"name": "algorithm", "in": "header", "required": False, "schema": {"enum": ["md5", "sha256"]}}],
 }
 
-Handler = Callable[[hub_.Hub, fastapi.Request, models.Account, bytes], Awaitable[bytes]]
+Handler = Callable[[hub_.Hub, fastapi.Request, nxcloud.Signed, bytes], Awaitable[bytes]]
 
 
 def _answer(body: bytes) -> fastapi.Response:
     return fastapi.Response(body, media_type=_JSON)
 
 
-async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastapi.Response:
-    """Read, authenticate and hand a signed request to `handle`; every refusal becomes a coded answer."""
+async def _signed(
+    request: fastapi.Request, api: str, handle: Handler, *, take_first: bool = True
+) -> fastapi.Response:
+    """Read, authenticate and hand a signed request to `handle`; every refusal becomes a coded answer. Its
+    signature is taken first unless `take_first` is False: then `handle` takes it (`nxcloud.send_mt`)."""
     # The hub is read here rather than through `deps.HubDep`: a sync dependency costs a thread-pool hop on
     # this hot path (measured by bench/ingest.py).
     hub: hub_.Hub = request.app.state.hub
@@ -53,8 +56,10 @@ async def _signed(request: fastapi.Request, api: str, handle: Handler) -> fastap
             raise codes.error(codes.Code.PARAMETER_ERROR)
         # A plain dict of the ASGI headers is cheaper to search than `request.headers`; it refuses repeats.
         headers = signing.collect_headers(request.scope["headers"])
-        account = await nxcloud.authenticate(hub, headers, raw, api=api)
-        return _answer(await handle(hub, request, account, raw))
+        signed = await nxcloud.verify(hub, headers, raw, api=api)
+        if take_first:
+            await nxcloud.take(hub, signed.signature)
+        return _answer(await handle(hub, request, signed, raw))
     except errors.DialectError as err:
         return _answer(responses.from_error(err))
     except errors.StoreUnavailable:
@@ -75,20 +80,20 @@ async def _zalo(request: fastapi.Request, hub: hub_.Hub) -> AsyncIterator[zalo_c
         yield client
 
 
-async def _mt(hub: hub_.Hub, request: fastapi.Request, account: models.Account, raw: bytes) -> bytes:
-    message = await nxcloud.send_mt(hub, account, raw)
+async def _mt(hub: hub_.Hub, request: fastapi.Request, signed: nxcloud.Signed, raw: bytes) -> bytes:
+    message = await nxcloud.send_mt(hub, signed.account, raw, signed.signature)
     return responses.accepted(message.id)
 
 
-async def _init(hub: hub_.Hub, request: fastapi.Request, account: models.Account, raw: bytes) -> bytes:
+async def _init(hub: hub_.Hub, request: fastapi.Request, signed: nxcloud.Signed, raw: bytes) -> bytes:
     async with _zalo(request, hub) as zalo:
-        journey = await nxcloud.init_journey_token(hub, zalo, account, raw)
+        journey = await nxcloud.init_journey_token(hub, zalo, signed.account, raw)
     return responses.journey_token(journey.journey_id, journey.token)
 
 
-async def _check(hub: hub_.Hub, request: fastapi.Request, account: models.Account, raw: bytes) -> bytes:
+async def _check(hub: hub_.Hub, request: fastapi.Request, signed: nxcloud.Signed, raw: bytes) -> bytes:
     async with _zalo(request, hub) as zalo:
-        info = await nxcloud.check_journey_token(hub, zalo, account, raw)
+        info = await nxcloud.check_journey_token(hub, zalo, signed.account, raw)
     return responses.journey_check(
         int(info.created_at.timestamp() * 1000),
         int(info.expired_at.timestamp() * 1000),
@@ -101,7 +106,7 @@ async def _check(hub: hub_.Hub, request: fastapi.Request, account: models.Accoun
 @router.post("/mt", openapi_extra=_OPENAPI_BODY)
 async def mt(request: fastapi.Request) -> fastapi.Response:
     """Send one ZNS template message. Answers `{"code":0,"message":"Success","data":{"requestId":…}}`."""
-    return await _signed(request, "mt", _mt)
+    return await _signed(request, "mt", _mt, take_first=False)
 
 
 @router.post("/initJourneyToken", openapi_extra=_OPENAPI_BODY)

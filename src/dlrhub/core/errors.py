@@ -78,6 +78,10 @@ class InsufficientBalance(Conflict):
     """The account's balance is below the message's price."""
 
 
+class Replayed(Conflict):
+    """The send's request signature was taken before: a repeat of a signed request (NXCloud's 1003)."""
+
+
 class InvalidInput(DlrhubError):
     """The request is malformed."""
 

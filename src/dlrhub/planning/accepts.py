@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import TypeVar
 
 from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
 
 #: `(account id, request id)`: the key a RequestId is unique by.
 RequestKey = tuple[str, str]
+ResultT = TypeVar("ResultT")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    """A signed request's signature, to take with its send (`Store.take_signature`): kept until `expires_at`."""
+
+    sign: str
+    expires_at: dt.datetime
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Accept:
-    """One `accept_message` call, for `accept_messages`."""
+    """One `accept_message` call, for `accept_messages`. With a `signature`, the send is written only if that
+    signature is taken in the same go (else it is refused with errors.Replayed)."""
 
     message: models.Message
     event: models.StatusEvent
@@ -28,6 +39,7 @@ class Accept:
     charge: Decimal = Decimal(0)
     dedup_since: dt.datetime | None = None
     channel_due_at: dt.datetime | None = None
+    signature: Signature | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,6 +132,27 @@ def decide(
         results.append(planning.IngestResult(plan.event, plan.message, None, plan.callbacks))
     new_balances = {a: b for a, b in left.items() if a in charges and b is not None}
     return Decided(results, accepted, request_ids, new_balances, charges, checked=balances is not None)
+
+
+def signatures(batch: list[Accept]) -> list[Signature]:
+    """The signatures `batch` takes, in its order."""
+    return [item.signature for item in batch if item.signature is not None]
+
+
+def without_replays(
+    batch: list[Accept], taken: list[bool]
+) -> tuple[list[Accept], Callable[[list[ResultT]], list[ResultT | errors.DlrhubError]]]:
+    """The accepts of `batch` to decide, given whether each of `signatures(batch)` was taken, and how to put
+    their results back in the batch's order (a replay's result: errors.Replayed)."""
+    answers = iter(taken)
+    keep = [item.signature is None or next(answers) for item in batch]
+    rest = [item for item, ok in zip(batch, keep, strict=True) if ok]
+
+    def merge(results: list[ResultT]) -> list[ResultT | errors.DlrhubError]:
+        decided = iter(results)
+        return [next(decided) if ok else errors.Replayed() for ok in keep]
+
+    return rest, merge
 
 
 def _deduped(item: Accept) -> bool:

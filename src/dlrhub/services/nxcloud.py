@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 
 from dlrhub import store
 from dlrhub.adapters import tracing
@@ -15,6 +16,7 @@ from dlrhub.adapters.zalo import client as zalo_client
 from dlrhub.core import errors, ids, models, urls
 from dlrhub.dialects import registry
 from dlrhub.dialects.nxcloud import codes, requests, signing
+from dlrhub.planning import accepts
 from dlrhub.services import hub as hub_
 from dlrhub.services import lookups, send
 
@@ -31,6 +33,14 @@ class Route:
     oa: models.OA
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signed:
+    """A request whose signature checks out, by an active account; its signature is yet to be taken (`take`)."""
+
+    account: models.Account
+    signature: accepts.Signature
+
+
 async def authenticate(
     hub: hub_.Hub, headers: Mapping[str, str], raw_body: bytes, *, api: str
 ) -> models.Account:
@@ -40,6 +50,21 @@ async def authenticate(
     replay, whatever the first one's answer was (docs/reference/nxcloud.md › Replays). Raises
     `errors.DialectError`: 1001–1005 (see `signing.verify`), 1100 when the account is locked, 1003 for a replay.
     """
+    signed = await verify(hub, headers, raw_body, api=api)
+    await take(hub, signed.signature)
+    return signed.account
+
+
+async def take(hub: hub_.Hub, signature: accepts.Signature) -> None:
+    """Take a checked request's signature for good. Raises `errors.DialectError` 1003 when it was taken before."""
+    signatures: store.Signatures = hub.store
+    if not await signatures.take_signature(signature.sign, signature.expires_at, hub.clock()):
+        raise codes.error(codes.Code.INVALID_SIGNATURE)
+
+
+async def verify(hub: hub_.Hub, headers: Mapping[str, str], raw_body: bytes, *, api: str) -> Signed:
+    """`authenticate` but for taking the signature: the caller must `take` it, or have the send take it
+    (`send_mt`), before it answers. Raises `errors.DialectError` 1001–1005 and 1100."""
     now = hub.clock()
     checked = signing.parse_headers(headers, int(now.timestamp() * 1000), api=api)
     key = checked.access_key
@@ -48,11 +73,8 @@ async def authenticate(
     assert account is not None  # check_sign raised 1005 otherwise
     if account.status is not models.AccountStatus.ACTIVE:
         raise codes.error(codes.Code.CUSTOMER_UNAVAILABLE)
-    signatures: store.Signatures = hub.store
     until = dt.datetime.fromtimestamp((checked.ts_ms + signing.TAKEN_FOR_MS) / 1000, dt.UTC)
-    if not await signatures.take_signature(signing.replay_key(checked), until, now):
-        raise codes.error(codes.Code.INVALID_SIGNATURE)
-    return account
+    return Signed(account, accepts.Signature(signing.replay_key(checked), until))
 
 
 async def route(hub: hub_.Hub, account: models.Account, appkey: str) -> Route:
@@ -76,14 +98,39 @@ def _refuse(field: str, problem: str) -> errors.DialectError:
     return err
 
 
-async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> models.Message:
+async def send_mt(
+    hub: hub_.Hub, account: models.Account, raw_body: bytes, signature: accepts.Signature | None = None
+) -> models.Message:
     """Accept one `mt` send: validate, route, price, store, and queue it for Zalo. Returns the stored message.
+
+    A request `signature` not yet taken (`verify`) is taken with the send, in its batch's statement; a send refused
+    before it is stored takes it on its own first, so a replay is answered 1003 whatever the first answer was, as
+    after `authenticate`.
 
     Its DR URL is the request's `drWebhook`, else the app's DR URL, else the account's default callback URL, else
     none (the status stays visible in the native API). The price is the account's price for the template
     (`tpl:<id>`), else the app's quotation, in the app's currency, debited from the balance.
-    Raises `errors.DialectError`: 9000, 9002 (body; `templateData` not fitting the template's stored parameters), 9003–9005 (app), 1102 (balance).
+    Raises `errors.DialectError`: 9000, 9002 (body; `templateData` not fitting the template's stored parameters), 9003–9005 (app), 1102 (balance), 1003 (replay).
     """
+    try:
+        message, app, price = await _mt_message(hub, account, raw_body)
+    except errors.DlrhubError:
+        if signature is not None:
+            await take(hub, signature)  # a replay is answered 1003 first
+        raise
+    try:
+        result = await send.accept(hub, account, message, app=app, charge=price, signature=signature)
+    except errors.InsufficientBalance:
+        raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
+    except errors.Replayed:
+        raise codes.error(codes.Code.INVALID_SIGNATURE) from None
+    return result.message or message
+
+
+async def _mt_message(
+    hub: hub_.Hub, account: models.Account, raw_body: bytes
+) -> tuple[models.Message, models.App, Decimal]:
+    """The message of an `mt` send, its app and its price; raises what `send_mt` does before storing."""
     req = requests.parse_mt(raw_body)
     target = await route(hub, account, req.appkey)
     app = target.app
@@ -131,11 +178,7 @@ async def send_mt(hub: hub_.Hub, account: models.Account, raw_body: bytes) -> mo
         journey_id=journey_id,
         traceparent=tracing.inject(),
     )
-    try:
-        result = await send.accept(hub, account, message, app=app, charge=price)
-    except errors.InsufficientBalance:
-        raise codes.error(codes.Code.INSUFFICIENT_BALANCE) from None
-    return result.message or message
+    return message, app, price
 
 
 def _token_days(token_type: str) -> int:

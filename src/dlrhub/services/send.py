@@ -27,12 +27,13 @@ async def accept(
     app: models.App | None = None,
     charge: Decimal = Decimal(0),
     via_zalo: bool = True,
+    signature: accepts.Signature | None = None,
 ) -> store.IngestResult:
     """Store a new message (state `accepted`, seq 0 on input) with its accepted event, atomically.
 
     `via_zalo` queues it for the Zalo channel worker at `message.send_at` (or now). Raises
-    errors.DuplicateRequest (the RequestId was used in the last 24 h) and errors.InsufficientBalance; nothing is
-    written then.
+    errors.DuplicateRequest (the RequestId was used in the last 24 h), errors.InsufficientBalance and, with a
+    request `signature` to take with the send, errors.Replayed when it was taken before; nothing is written then.
     """
     now = hub.clock()
     event = models.StatusEvent(
@@ -48,6 +49,7 @@ async def accept(
         charge=charge,
         dedup_since=now - REQUEST_ID_WINDOW if message.request_id else None,
         channel_due_at=(message.send_at or now) if via_zalo else None,
+        signature=signature,
     )
     # Sends that arrive together share one transaction (group commit); each is still all or nothing.
     result = await group_commit.accept(hub.store, item, hub.clock, hub.metrics.group_commit_batch.observe)

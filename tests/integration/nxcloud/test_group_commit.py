@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -160,3 +161,47 @@ async def test_a_refused_accept_leaves_no_request_id_behind(pg_url: str):
         assert await pool.fetchval("SELECT count(*) FROM request_ids") == 0
     finally:
         await db.close()
+
+
+def _signed(accept: accepts.Accept, sign: str) -> accepts.Accept:
+    return dataclasses.replace(accept, signature=accepts.Signature(sign, NOW + dt.timedelta(minutes=10)))
+
+
+@pytest.mark.parametrize("balance", ["10", "2"], ids=["covered", "short"])
+async def test_sends_take_their_signatures_with_them(db: store.Store, balance: str):
+    """Each send's request signature is taken with it: a signature taken before (by a take of its own, or by an
+    earlier send of the batch) refuses the send with errors.Replayed and writes nothing of it; the other sends
+    are settled as ever (on PostgreSQL the batch's one statement fails whole, and the batch is settled again).
+    A send refused for its balance still takes its signature."""
+    await db.migrate()
+    account = make_account(balance=Decimal(balance))
+    await db.create_account(account, [])
+    assert await db.take_signature("before", NOW + dt.timedelta(minutes=10), NOW)
+    batch = [
+        _signed(_accept(account, "m1"), "a"),
+        _signed(_accept(account, "m2"), "before"),
+        _signed(_accept(account, "m3"), "a"),
+        _signed(_accept(account, "m4"), "b"),
+        _signed(_accept(account, "m5"), "c"),
+    ]
+    results = await db.accept_messages(batch, NOW)
+    third = "IngestResult" if balance == "10" else "InsufficientBalance"
+    assert [type(r).__name__ for r in results] == [
+        "IngestResult", "Replayed", "Replayed", "IngestResult", third,
+    ]  # fmt: skip
+    stored = {m.id for m in await db.get_messages(account.id, [f"m{i}" for i in range(1, 6)])}
+    assert stored == ({"m1", "m4", "m5"} if balance == "10" else {"m1", "m4"})
+    assert (await db.get_account(account.id)).balance == Decimal(balance) - len(stored)
+    for sign in ("a", "b", "c", "before"):
+        assert not await db.take_signature(sign, NOW + dt.timedelta(minutes=10), NOW)
+
+
+async def test_a_batch_of_fresh_signatures_takes_them_all(db: store.Store):
+    await db.migrate()
+    account = make_account(balance=Decimal("10"))
+    await db.create_account(account, [])
+    results = await db.accept_messages([_signed(_accept(account, f"m{i}"), f"s{i}") for i in range(3)], NOW)
+    assert all(isinstance(r, planning.IngestResult) for r in results)
+    for i in range(3):
+        assert not await db.take_signature(f"s{i}", NOW + dt.timedelta(minutes=10), NOW)
+    assert await db.take_signature("s3", NOW + dt.timedelta(minutes=10), NOW)

@@ -72,6 +72,38 @@ async def test_a_refused_request_takes_its_signature_too(customer: Customer):
     assert await _post(broke.http, raw, headers) == codes.Code.INVALID_SIGNATURE
 
 
+async def test_a_request_refused_before_its_send_takes_its_signature_too(customer: Customer):
+    raw = orjson.dumps({"appkey": customer.appkey} | mt_body() | {"phone": ""})
+    headers = _signed(customer, raw)
+    assert await _post(customer.http, raw, headers) == codes.Code.PHONE_ERROR
+    assert await _post(customer.http, raw, headers) == codes.Code.INVALID_SIGNATURE
+
+
+async def test_an_accepted_send_takes_its_signature_with_its_batch(
+    customer: Customer, monkeypatch: pytest.MonkeyPatch
+):
+    """No take of its own: the signature goes in the send's batch (one statement on PostgreSQL)."""
+
+    async def no_take(*args: object) -> bool:
+        raise AssertionError("the send took its signature on its own")
+
+    raw = _mt(customer)
+    headers = _signed(customer, raw)
+    monkeypatch.setattr(customer.hub.store, "take_signature", no_take)
+    assert await _post(customer.http, raw, headers) == 0
+    monkeypatch.undo()
+    assert await _post(customer.http, raw, headers) == codes.Code.INVALID_SIGNATURE
+    assert await _spent(customer) == Decimal("0.0125")
+
+
+async def test_one_request_sent_twice_at_once_is_sent_once(customer: Customer):
+    raw = _mt(customer)
+    headers = _signed(customer, raw)
+    answers = await asyncio.gather(*(_post(customer.http, raw, headers) for _ in range(3)))
+    assert sorted(answers) == [0, codes.Code.INVALID_SIGNATURE, codes.Code.INVALID_SIGNATURE]
+    assert await _spent(customer) == Decimal("0.0125")
+
+
 async def test_a_bad_signature_takes_nothing(customer: Customer):
     raw = _mt(customer)
     headers = _signed(customer, raw)

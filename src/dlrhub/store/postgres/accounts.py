@@ -24,10 +24,24 @@ TAKE_SIGNATURES = (
 SWEPT_PER_SIGNATURE = 16
 
 
-class _Take(NamedTuple):
+class Take(NamedTuple):
     sign: str
     expires_at: dt.datetime
     now: dt.datetime
+
+
+async def take_signatures(pool: asyncpg.Pool, takes: list[Take]) -> list[bool]:
+    """Each take's answer: the first take of a signature not yet stored is True, any other False. Expired
+    signatures are swept as of the group's earliest `now`."""
+    first: dict[str, Take] = {}
+    for take in takes:
+        first.setdefault(take.sign, take)
+    signs = list(first)
+    expiries = [t.expires_at for t in first.values()]
+    now = min(t.now for t in takes)
+    rows_ = await pool.fetch(TAKE_SIGNATURES, signs, expiries, now, SWEPT_PER_SIGNATURE * len(signs))
+    taken = {r["sign"] for r in rows_}
+    return [take.sign in taken and first[take.sign] is take for take in takes]
 
 
 #: Routes an account's apps that have no OA to a new one (registered in the same transaction).
@@ -53,27 +67,16 @@ def _upsert(table: str, key: str, row: dict[str, object]) -> tuple[object, ...]:
 class PostgresAccounts(core.PostgresCore):
     """Accounts, apps, OAs, journeys and request signatures."""
 
-    _signature_takes: coalesce.Coalescer[_Take, bool] | None = None
+    _signature_takes: coalesce.Coalescer[Take, bool] | None = None
 
     async def take_signature(self, sign: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
         # The takes made together go in one statement (one round trip for a burst of signed requests).
         if self._signature_takes is None:
             self._signature_takes = coalesce.Coalescer(self._take_signatures)
-        return await self._signature_takes.call(_Take(sign, expires_at, now))
+        return await self._signature_takes.call(Take(sign, expires_at, now))
 
-    async def _take_signatures(self, takes: list[_Take]) -> list[bool]:
-        """Each take's answer: the first take of a signature not yet stored is True, any other False. Expired
-        signatures are swept as of the group's earliest `now`."""
-        first: dict[str, _Take] = {}
-        for take in takes:
-            first.setdefault(take.sign, take)
-        signs = list(first)
-        expiries = [t.expires_at for t in first.values()]
-        now = min(t.now for t in takes)
-        pool = await self.pool()
-        rows_ = await pool.fetch(TAKE_SIGNATURES, signs, expiries, now, SWEPT_PER_SIGNATURE * len(signs))
-        taken = {r["sign"] for r in rows_}
-        return [take.sign in taken and first[take.sign] is take for take in takes]
+    async def _take_signatures(self, takes: list[Take]) -> list[bool]:
+        return await take_signatures(await self.pool(), takes)
 
     async def create_account(
         self, account: models.Account, apps: list[models.App], *, actor: str = "system"

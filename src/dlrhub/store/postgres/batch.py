@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+import asyncpg
+
 from dlrhub.core import errors
 from dlrhub.planning import accepts as accepting
 from dlrhub.planning import events
-from dlrhub.store.postgres import batch_write, messages
+from dlrhub.store.postgres import accounts, batch_write, messages
 
 #: The batch's request ids are inserted if missing, then locked, in one order (so batches cannot deadlock):
 #: a concurrent send of the same RequestId waits for this transaction, then sees its message.
@@ -51,11 +53,31 @@ class PostgresBatch(messages.PostgresMessages):
             return []
         keys = accepting.request_keys(batch)
         pool = await self.pool()
+        signatures = accepting.signatures(batch)
         if not keys and len(accepting.charged_accounts(batch)) <= 1:
             optimistic = accepting.decide(batch, now, {}, None)
             async with pool.acquire() as conn:
-                if await batch_write.write(conn, functools.partial(self.column_types, conn), optimistic, now):
-                    return optimistic.results
+                types = functools.partial(self.column_types, conn)
+                try:
+                    if await batch_write.write(conn, types, optimistic, now, signatures):
+                        return optimistic.results
+                except asyncpg.UniqueViolationError as exc:
+                    if exc.constraint_name != batch_write.SIGNATURES_KEY:
+                        raise
+        if not signatures:
+            return await self._accept_locked(batch, now)
+        # Taken on their own first, as a signature outside a send is (`PostgresAccounts.take_signature`).
+        takes = [accounts.Take(s.sign, s.expires_at, now) for s in signatures]
+        taken = await accounts.take_signatures(pool, takes)
+        rest, merge = accepting.without_replays(batch, taken)
+        return merge(await self._accept_locked(rest, now) if rest else [])
+
+    async def _accept_locked(
+        self, batch: list[accepting.Accept], now: dt.datetime
+    ) -> list[events.IngestResult | errors.DlrhubError]:
+        """The batch settled from its request ids and balances, read and locked first in its transaction."""
+        keys = accepting.request_keys(batch)
+        pool = await self.pool()
         charged = accepting.charged_accounts(batch)
         async with pool.acquire() as conn, conn.transaction():
             seen = {}

@@ -22,12 +22,21 @@ import asyncpg
 from dlrhub.core import control
 from dlrhub.planning import accepts as accepting
 from dlrhub.store import rows
-from dlrhub.store.postgres import core, ledger, messages
+from dlrhub.store.postgres import accounts, core, ledger, messages
 
 #: A table's column types (`PostgresCore.column_types`).
 Types = Callable[[str], Awaitable[dict[str, str]]]
 
 CALLBACK_COLUMNS = (*messages.CALLBACK_ORDER, "updated_at")
+#: The request signatures of the batch's sends, taken with them: a signature already taken fails the statement
+#: (`SIGNATURES_KEY`), so that nothing of it is written; the batch is then settled on the locked path.
+SIGNATURES_KEY = "nxcloud_signatures_pkey"
+#: Expired signatures dropped on the way, at most `accounts.SWEPT_PER_SIGNATURE` per signature taken, as a take
+#: of `accounts.TAKE_SIGNATURES` does.
+SWEEP_SIGNATURES = (
+    "DELETE FROM nxcloud_signatures WHERE sign IN (SELECT sign FROM nxcloud_signatures"
+    " WHERE expires_at < {now} ORDER BY expires_at LIMIT {limit} FOR UPDATE SKIP LOCKED)"
+)
 #: Whether the statement writes: true unless the balance does not cover the charges (`debit_checked`).
 GUARD = "EXISTS (SELECT FROM debited)"
 
@@ -93,10 +102,17 @@ class Statement:
         self.guard = GUARD
 
 
-async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decided, now: dt.datetime) -> bool:
+async def write(
+    conn: asyncpg.Connection,
+    types: Types,
+    decided: accepting.Decided,
+    now: dt.datetime,
+    signatures: Sequence[accepting.Signature] = (),
+) -> bool:
     """The writes of `PostgresMessages._write_plan` for the batch's new messages, in one statement: balances,
-    request ids, messages, events (in the batch's order: their `pos` follows it), callbacks (and a NOTIFY) and
-    the ledger's charge rows. False when it wrote nothing: a batch not `checked` that a balance does not cover."""
+    the `signatures` to take, request ids, messages, events (in the batch's order: their `pos` follows it),
+    callbacks (and a NOTIFY) and the ledger's charge rows. False when it wrote nothing: a batch not `checked` that
+    a balance does not cover. A signature taken before raises asyncpg.UniqueViolationError (`SIGNATURES_KEY`)."""
     message_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     event_rows: list[tuple[Any, ...]] = []
     callback_rows: list[tuple[Any, ...]] = []
@@ -120,6 +136,15 @@ async def write(conn: asyncpg.Connection, types: Types, decided: accepting.Decid
             raise ValueError("a batch decided without its balances may charge one account only")
         [(account_id, (total, _))] = decided.charges.items()
         await st.debit_checked(account_id, total)
+    if signatures:
+        now_, limit = (
+            st.param(now, "timestamptz"),
+            st.param(accounts.SWEPT_PER_SIGNATURE * len(signatures), "int"),
+        )
+        st.ctes.append((None, SWEEP_SIGNATURES.format(now=now_, limit=limit)))
+        await st.insert(
+            "nxcloud_signatures", ("sign", "expires_at"), [(s.sign, s.expires_at) for s in signatures]
+        )
     if decided.request_ids:
         # The last of one key wins, as it would in a row-by-row upsert.
         last = {(a, r): m for a, r, m in decided.request_ids}

@@ -11,7 +11,7 @@ from dlrhub.core import errors
 from dlrhub.planning import accepts as accepting
 from dlrhub.planning import events
 from dlrhub.store import rows
-from dlrhub.store.sqlite import core, ledger, messages
+from dlrhub.store.sqlite import accounts, core, ledger, messages
 
 SELECT_REQUEST_ID = "SELECT message_id, created_at FROM request_ids WHERE account_id = ? AND request_id = ?"
 UPSERT_REQUEST_ID = (
@@ -31,14 +31,25 @@ class SqliteBatch(messages.SqliteMessages):
             return []
 
         def run(conn: sqlite3.Connection) -> list[events.IngestResult | errors.DlrhubError]:
-            decided = accepting.decide(batch, now, _seen(conn, batch), _balances(conn, batch))
+            rest, merge = accepting.without_replays(batch, _take_signatures(conn, batch, now))
+            decided = accepting.decide(rest, now, _seen(conn, rest), _balances(conn, rest))
             _write(conn, decided, now)
-            return decided.results
+            return merge(decided.results)
 
         results = await self._tx(run)
         if any(isinstance(r, events.IngestResult) and r.callbacks for r in results):
             self._notify_callbacks()
         return results
+
+
+def _take_signatures(conn: sqlite3.Connection, batch: list[accepting.Accept], now: dt.datetime) -> list[bool]:
+    """Take the batch's signatures in its transaction, in order (`SqliteAccounts.take_signature` for each)."""
+    taken = []
+    for signature in accepting.signatures(batch):
+        conn.execute(accounts.SWEEP_SIGNATURES, (now.timestamp(),))
+        insert = conn.execute(accounts.TAKE_SIGNATURE, (signature.sign, signature.expires_at.timestamp()))
+        taken.append(insert.rowcount == 1)
+    return taken
 
 
 def _seen(
