@@ -5,9 +5,10 @@ A lane starts its waiting callbacks only as the tokens this dispatcher holds for
 the ones it holds back stay in the lane's FIFO, in claim order, holding no connection slot. Out of tokens, the
 lane asks for more (`wake`): one write to the store takes up to `LEASE_S` worth of the rate (no more than are
 waiting) from the host's shared bucket, and the lane is pumped again at once, or when the store says the next
-token is due (one timer per lane, no polling). Once half of a lease is spent, the next is taken meanwhile. Leased tokens not spent within `LEASE_S` lapse, so no 1 s window
-gets more than `burst + rate * (1 + LEASE_S)` starts, however many dispatchers share the store, and a dispatcher
-that dies holds nothing back. A host with no limit costs one dict lookup.
+token is due (one timer per lane, no polling). Once half of a lease is spent, the next is taken meanwhile.
+Leased tokens not spent within `LEASE_S` lapse, so no 1 s window gets more than `burst + rate * (1 + LEASE_S)`
+starts, however many dispatchers share the store, and a dispatcher that dies holds nothing back. A host with no
+limit costs one dict lookup.
 
 The limits are re-read from the store at most every `max_age_s`, so an operator's change reaches a running
 dispatcher within that (read again ahead, in the background, once past half that age, so a claim seldom waits for
