@@ -40,5 +40,10 @@ def take(tokens: float | None, at: float | None, rate: float, burst: int, want: 
     have = min(have, float(burst))
     granted = max(0, min(want, math.floor(have + EPSILON)))
     left = have - granted
-    missing = 1.0 - left
-    return Taken(granted, left, since, 0.0 if missing <= EPSILON else missing / rate)
+    return Taken(granted, left, since, wait_s(left, rate))
+
+
+def wait_s(tokens: float, rate: float) -> float:
+    """Seconds until a bucket holding `tokens` has a whole one, at `rate` a second (0 when it has)."""
+    missing = 1.0 - tokens
+    return 0.0 if missing <= EPSILON else missing / rate

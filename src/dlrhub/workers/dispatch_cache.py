@@ -49,15 +49,15 @@ class DispatchCache:
         """This process changed `endpoint`'s (a health key's) health. The entry keeps the age of its last read
         from the store, so an endpoint this process keeps judging is still re-read every `endpoint_cache_s`: that is how an
         operator's pause, resume or reset reaches a running dispatcher."""
-        read_at = self._endpoints.get(endpoint.endpoint, (None, -1.0))[1]
-        self._endpoints[endpoint.endpoint] = (endpoint, read_at)
-        self._puts += 1
-        self._put_at[endpoint.endpoint] = self._puts
+        self._set(endpoint, self._endpoints.get(endpoint.endpoint, (None, -1.0))[1])
 
     def seen(self, endpoint: models.Endpoint) -> None:
         """The store's health of `endpoint`, just read back: it kept a pause this process had not seen. A read on
         its way meanwhile predates it, and does not replace it."""
-        self._endpoints[endpoint.endpoint] = (endpoint, time.monotonic())
+        self._set(endpoint, time.monotonic())
+
+    def _set(self, endpoint: models.Endpoint, read_at: float) -> None:
+        self._endpoints[endpoint.endpoint] = (endpoint, read_at)
         self._puts += 1
         self._put_at[endpoint.endpoint] = self._puts
 

@@ -58,6 +58,5 @@ class PostgresEndpointLimits(core.PostgresCore):
         row = await pool.fetchrow(TAKE_TOKENS, endpoint, want, now)
         if row is None:
             return None
-        missing = 1.0 - row["tokens"]
-        wait_s = 0.0 if missing <= token_bucket.EPSILON else missing / row["rate_per_s"]
+        wait_s = token_bucket.wait_s(row["tokens"], row["rate_per_s"])
         return token_bucket.Taken(row["granted"], row["tokens"], row["tokens_at"], wait_s)
