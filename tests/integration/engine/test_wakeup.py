@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+
 from dlrhub import store
 from dlrhub.core import models
 from tests.conftest import make_account
@@ -28,3 +30,19 @@ async def test_new_callbacks_wake_a_waiting_dispatcher(db_url):
         if writer is not waiting:
             await writer.close()
         await waiting.close()
+
+
+async def test_waiters_on_one_postgres_store_share_one_listen_connection(pg_url):
+    waiting = store.from_url(pg_url)
+    database = pg_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(pg_url)
+    try:
+        # Both start at once, before either has subscribed.
+        await asyncio.gather(waiting.wait_for_callbacks(0.01), waiting.wait_for_callbacks(0.01))
+        listening = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'", database
+        )
+        assert listening == 1
+    finally:
+        await waiting.close()
+        await admin.close()

@@ -123,6 +123,7 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
     """Endpoint health, release, cancel, replay and the LISTEN wake-up."""
 
     _listener: asyncpg.Connection | None = None
+    _subscribing: asyncio.Future[None] | None = None
 
     def _on_notify(self, *_: Any) -> None:
         self._notify_callbacks()
@@ -130,15 +131,29 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
     async def wait_for_callbacks(self, within_s: float) -> None:
         due = self._due()
         if self._listener is None or self._listener.is_closed():
-            # A fresh connection of its own: pooled connections are reset on release, which drops LISTEN.
-            self._listener = await asyncpg.connect(self.url)
-            await self._listener.add_listener(core.CALLBACKS_CHANNEL, self._on_notify)
+            await self._listen()
         if not due.is_set():
             # `asyncio.timeout`, not `wait_for`: no task of its own, so one step of the loop fewer to wake.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(within_s):
                     await due.wait()
         due.clear()
+
+    async def _listen(self) -> None:
+        # One LISTEN connection a store, however many tasks wait: a second waiter arriving while the first
+        # connects waits for that connection instead of opening (and leaking) one of its own.
+        if self._subscribing is None:
+            self._subscribing = asyncio.get_running_loop().create_future()
+            try:
+                # A fresh connection of its own: pooled connections are reset on release, which drops LISTEN.
+                listener = await asyncpg.connect(self.url)
+                await listener.add_listener(core.CALLBACKS_CHANNEL, self._on_notify)
+                self._listener = listener
+            finally:
+                subscribing, self._subscribing = self._subscribing, None
+                subscribing.set_result(None)
+        else:
+            await asyncio.shield(self._subscribing)
 
     async def close(self) -> None:
         listener, self._listener = self._listener, None
