@@ -50,11 +50,13 @@ INSERT_EVENT = (
 )
 #: The event stored under an id, looked up after its message or journey is locked (which serialises two deliveries
 #: of it): `events` is partitioned by day (docs/adr/0009), and an event is recorded no earlier than its owner (`$2`,
-#: the earlier creation time of the two) was made, less a day for clocks that disagree, so the partitions before
-#: are pruned when the statement runs. With no owner (`$2` NULL) every partition is looked in, under LOCK_EVENT_ID.
+#: the earlier creation time of the two) was made and no later than now (`$3`), give or take a day for clocks that
+#: disagree, so only those days' partitions are read. With no owner (`$2` NULL) every partition up to tomorrow is
+#: looked in, under LOCK_EVENT_ID.
 SEEN_EVENT = (
     "SELECT * FROM events WHERE id = $1"
     " AND recorded_at >= coalesce($2::timestamptz - interval '1 day', '-infinity'::timestamptz)"
+    " AND recorded_at < $3::timestamptz + interval '1 day'"
 )
 #: Two deliveries of an event with neither message nor journey have no row lock to queue on: they queue on this.
 LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
@@ -101,7 +103,7 @@ class PostgresMessages(core.PostgresCore):
             made = [owner.created_at for owner in (message, journey) if owner is not None]
             if not made:
                 await conn.execute(LOCK_EVENT_ID, event.id)
-            seen = await conn.fetchrow(SEEN_EVENT, event.id, min(made, default=None))
+            seen = await conn.fetchrow(SEEN_EVENT, event.id, min(made, default=None), now)
             stored = None if seen is None else rows.from_row(models.StatusEvent, seen)
             applied = planning.decide(event, stored, message, journey, new_message, inputs, now)
             if applied.plan is not None:

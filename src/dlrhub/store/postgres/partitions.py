@@ -41,13 +41,13 @@ class Table:
 
     @property
     def grace(self) -> dt.timedelta:
-        """How long after the cutoff a partition's upper bound must be to go: with owners, CLOCK_MARGIN, so that
-        the owners made up to CLOCK_MARGIN after the partition's last row may go first."""
+        """How long before the cutoff a partition must end to go: with owners, CLOCK_MARGIN, so that the owners
+        that may have rows in it (made up to CLOCK_MARGIN after its end) are past the cutoff too, and pruned."""
         return CLOCK_MARGIN if self.owners else dt.timedelta(0)
 
 
-#: An owner (a message, a journey, a callback) was made no later than this before its rows were recorded: the
-#: hosts' clocks may disagree. Reads bound by an owner's creation time look from this much before it.
+#: A row is recorded no earlier than this before its owner (a message, a journey, a callback) was made, by their
+#: hosts' clocks, which may disagree. Reads bound by an owner's creation time look from this much before it.
 CLOCK_MARGIN = dt.timedelta(days=1)
 #: Partitioned table -> how.
 PARTITIONED = {
