@@ -1,7 +1,9 @@
 """Retention: one pruning round deletes, kind by kind and in small chunks, the rows the settings no longer keep.
 
-Where the store partitions a table by time (PostgreSQL: attempts), the round first creates the partitions of the
-coming days, and drops a kind's partitions that are wholly past before deleting the rest in chunks.
+Where the store partitions a table by time (PostgreSQL: attempts, events), the round first creates the partitions
+of the coming days, and drops a kind's partitions that are wholly past before deleting the rest in chunks. Events
+go with their message or journey: their days are dropped last, once messages and journeys have been pruned, at
+`events_cutoff` (the store keeps the rows of those still kept).
 
 The order matters: callbacks (with their attempts) go before messages, which may only go once their callbacks
 have, and messages before the journeys they belong to, so one round can remove a whole message.
@@ -75,6 +77,14 @@ def cutoffs(config: settings_.Settings, now: dt.datetime) -> dict[str, dt.dateti
     return found
 
 
+def events_cutoff(config: settings_.Settings, now: dt.datetime) -> dt.datetime | None:
+    """The time before which a day of events may be dropped: a message is kept `retain_messages_days` and while it
+    has callbacks, which are kept `retain_callbacks_days`, so the longer of the two. None (kept) when either is 0:
+    a message kept for ever (or with its callbacks) keeps its events."""
+    days = (config.retain_messages_days, config.retain_callbacks_days)
+    return None if 0 in days else now - dt.timedelta(days=max(days))
+
+
 async def prune_kind(
     db: store.Retention,
     kind: Kind,
@@ -120,6 +130,12 @@ async def prune(
         for table, n in dropped.items():
             counts[table] = counts.get(table, 0) + n
         for table, n in counts.items():
+            total[table] += n
+            if n:
+                hub.metrics.pruned.labels(kind=table).inc(n)
+    events_before = events_cutoff(hub.settings, now)
+    if events_before is not None and not (stop is not None and stop.is_set()):
+        for table, n in (await db.drop_partitions("events", events_before)).items():
             total[table] += n
             if n:
                 hub.metrics.pruned.labels(kind=table).inc(n)

@@ -31,23 +31,26 @@ class Retention(typing.Protocol):
 
     @abc.abstractmethod
     async def prepare_partitions(self, now: dt.datetime) -> None:
-        """Where the backend partitions tables by time (PostgreSQL: attempts), create the partitions of the days
+        """Where the backend partitions tables by time (PostgreSQL: attempts, events), create the partitions of the days
         from `now`'s to a week ahead that do not exist yet. Nothing where it does not (SQLite)."""
 
     @abc.abstractmethod
     async def drop_partitions(self, table: str, before: dt.datetime) -> Pruned:
         """Where the backend partitions `table` by time, drop every partition all of whose rows are older than
-        `before`, counting their rows: `{table: n}`. `{}` where it does not."""
+        `before`, counting their rows: `{table: n}`. `{}` where it does not. A partition of events goes a day
+        later (the margin for clocks), and its rows whose message or journey is still kept are kept (moved out of
+        it first, not counted)."""
 
     @abc.abstractmethod
     async def prune_messages(self, before: dt.datetime, limit: int) -> Pruned:
         """Messages created and last changed before `before` with no callback left and not queued or being sent
-        to Zalo, with their events: `{"messages": n, "events": m}`."""
+        to Zalo, with their events: `{"messages": n, "events": m}`. Where the backend partitions events by day
+        (PostgreSQL), those in a day's partition go with their day (`drop_partitions`) instead."""
 
     @abc.abstractmethod
     async def prune_journeys(self, before: dt.datetime, limit: int) -> Pruned:
         """Journeys created before `before`, no longer `issued`, with no message left and no pending callback,
-        with their events: `{"journeys": n, "events": m}`."""
+        with their events: `{"journeys": n, "events": m}` (events in a day's partition: as `prune_messages`)."""
 
     @abc.abstractmethod
     async def prune_request_ids(self, before: dt.datetime, limit: int) -> Pruned:

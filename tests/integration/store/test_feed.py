@@ -263,7 +263,9 @@ async def test_postgres_reads_use_their_indexes(pg_url: str) -> None:
                 ("callbacks_undelivered", pg_feed.UNDELIVERED, (account, now, epoch, "", 100)),
             ):
                 plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", *args))
-                assert name in plan, plan
+                # events are partitioned by day (docs/adr/0009): each partition has its part of `events_feed`,
+                # named for its columns.
+                assert name in plan or (name == "events_feed" and "_account_id_xact_pos_idx" in plan), plan
                 assert "Seq Scan on events" not in plan and "Seq Scan on callbacks" not in plan, plan
                 if account == "big":  # a page of a long backlog is read in index order, never sorted whole
                     assert not re.search(r"^\s*(->\s*)?Sort\b(?! Key)", plan, re.M), (

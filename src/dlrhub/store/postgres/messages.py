@@ -48,6 +48,24 @@ INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
     f" VALUES ({', '.join(f'${i}' for i in range(1, len(EVENT_COLUMNS) + 1))})"
 )
+#: The event stored under an id, looked up after its message or journey is locked (which serialises two deliveries
+#: of it): `events` is partitioned by day (docs/adr/0009), and an event is recorded no earlier than its owner (`$2`,
+#: the earlier creation time of the two) was made and no later than now (`$3`), give or take a day for clocks that
+#: disagree, so only those days' partitions are read. With no owner (`$2` NULL) every partition up to tomorrow is
+#: looked in, under LOCK_EVENT_ID.
+SEEN_EVENT = (
+    "SELECT * FROM events WHERE id = $1"
+    " AND recorded_at >= coalesce($2::timestamptz - interval '1 day', '-infinity'::timestamptz)"
+    " AND recorded_at < $3::timestamptz + interval '1 day'"
+)
+#: Two deliveries of an event with neither message nor journey have no row lock to queue on: they queue on this.
+LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+#: A message's events, from the partitions since its creation (less a day, as SEEN_EVENT).
+EVENTS_OF = (
+    "SELECT * FROM events WHERE message_id = $1"
+    " AND recorded_at >= (SELECT created_at FROM messages WHERE id = $1) - interval '1 day'"
+    " ORDER BY seq, recorded_at"
+)
 UPSERT_REQUEST_ID = (
     "INSERT INTO request_ids (account_id, request_id, message_id, created_at) VALUES ($1, $2, $3, $4)"
     " ON CONFLICT (account_id, request_id) DO UPDATE SET message_id = EXCLUDED.message_id,"
@@ -82,7 +100,10 @@ class PostgresMessages(core.PostgresCore):
                     "SELECT * FROM journeys WHERE journey_id = $1 FOR UPDATE", event.journey_id
                 )
                 journey = None if jrow is None else rows.from_row(models.Journey, jrow)
-            seen = await conn.fetchrow("SELECT * FROM events WHERE id = $1", event.id)
+            made = [owner.created_at for owner in (message, journey) if owner is not None]
+            if not made:
+                await conn.execute(LOCK_EVENT_ID, event.id)
+            seen = await conn.fetchrow(SEEN_EVENT, event.id, min(made, default=None), now)
             stored = None if seen is None else rows.from_row(models.StatusEvent, seen)
             applied = planning.decide(event, stored, message, journey, new_message, inputs, now)
             if applied.plan is not None:
@@ -138,7 +159,5 @@ class PostgresMessages(core.PostgresCore):
 
     async def list_events(self, message_id: str) -> list[models.StatusEvent]:
         pool = await self.pool()
-        found = await pool.fetch(
-            "SELECT * FROM events WHERE message_id = $1 ORDER BY seq, recorded_at", message_id
-        )
+        found = await pool.fetch(EVENTS_OF, message_id)
         return [rows.from_row(models.StatusEvent, r) for r in found]

@@ -1,8 +1,10 @@
-"""Time partitions on PostgreSQL (docs/adr/0009): `attempts` is partitioned by UTC day of `started_at`.
+"""Time partitions on PostgreSQL (docs/adr/0009): `attempts` by UTC day of `started_at`, `events` of `recorded_at`.
 
-Each day has its partition `attempts_pYYYYMMDD`, created a week ahead; `attempts_legacy` holds the rows from before
-migration 0025 (every time up to the end of that day), `attempts_default` any row no partition covers. Retention
-drops a partition once every row in it is past, and deletes in chunks only in the two that cover other times.
+Each day has its partition `<table>_pYYYYMMDD`, created a week ahead; `<table>_legacy` holds the rows from before
+the table's migration (0025, 0029: every time up to the end of that day), `<table>_default` any row no partition
+covers. Retention drops a partition once every row in it is past, and deletes in chunks only in the two that cover
+other times. An event goes with its message or journey, not by age: when a day of events is dropped, the rows
+whose message or journey is still kept are moved to `events_default` first, in the drop's transaction.
 """
 
 from __future__ import annotations
@@ -16,12 +18,64 @@ import asyncpg
 
 log = logging.getLogger("dlrhub.prune")
 
-#: Partitioned table -> its partition key.
-PARTITIONED = {"attempts": "started_at"}
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Owner:
+    """Rows of a partitioned table that belong to a row of another table, and live as long as it does."""
+
+    #: The column naming the owner (`events.message_id`).
+    column: str
+    #: The owners still kept that may have rows in the partition `{part}`: made before `$1` (the partition's upper
+    #: bound plus CLOCK_MARGIN), with a row in it. Few: the owners of a day past retention have gone already.
+    kept: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Table:
+    """How a table is partitioned and what dropping a partition keeps."""
+
+    #: The partition key.
+    key: str
+    #: The rows of a dropped partition whose owner is still kept are moved to the default partition first.
+    owners: tuple[Owner, ...] = ()
+
+    @property
+    def grace(self) -> dt.timedelta:
+        """How long before the cutoff a partition must end to go: with owners, CLOCK_MARGIN, so that the owners
+        that may have rows in it (made up to CLOCK_MARGIN after its end) are past the cutoff too, and pruned."""
+        return CLOCK_MARGIN if self.owners else dt.timedelta(0)
+
+
+#: A row is recorded no earlier than this before its owner (a message, a journey, a callback) was made, by their
+#: hosts' clocks, which may disagree. Reads bound by an owner's creation time look from this much before it.
+CLOCK_MARGIN = dt.timedelta(days=1)
+#: Partitioned table -> how.
+PARTITIONED = {
+    "attempts": Table("started_at"),
+    "events": Table(
+        "recorded_at",
+        (
+            Owner(
+                "message_id",
+                "SELECT m.id FROM messages AS m WHERE m.created_at < $1"
+                " AND EXISTS (SELECT FROM {part} AS e WHERE e.message_id = m.id)",
+            ),
+            Owner(
+                "journey_id",
+                "SELECT j.journey_id FROM journeys AS j WHERE j.created_at < $1"
+                " AND EXISTS (SELECT FROM {part} AS e WHERE e.journey_id = j.journey_id)",
+            ),
+        ),
+    ),
+}
 #: Days ahead of today that get their partition before any row needs it.
 DAYS_AHEAD = 7
 #: One pruner at a time changes partitions; the others skip (pg_try_advisory_lock).
 LOCK_KEY = 7_210_025
+#: Deleting owners (`prune_messages`, `prune_journeys`) takes this lock shared, each chunk in its transaction; a
+#: drop that moves the rows of owners still kept takes it alone, so that no owner it found kept is deleted (leaving
+#: the moved rows behind in the default partition) before the drop commits.
+OWNERS_LOCK_KEY = 7_210_029
 #: A DROP or CREATE waits this long at most for the parent's lock, then gives up till the next round, so that it
 #: never holds the dispatcher's inserts queued behind it for long.
 LOCK_TIMEOUT = "2s"
@@ -104,7 +158,7 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
     already gone to the default partition: a new partition may not take rows the default holds, so those rows stay
     there (the chunked deletes reach them) and the day goes on without its own partition. Each creation is its own
     short transaction; one that cannot have its lock in LOCK_TIMEOUT raises `asyncpg.LockNotAvailableError`."""
-    key = PARTITIONED[table]
+    key = PARTITIONED[table].key
     created: list[str] = []
     if not await _try_lock(conn):
         return created
@@ -133,28 +187,59 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
 
 
 async def drop_past(conn: asyncpg.Connection, table: str, before: dt.datetime) -> dict[str, int]:
-    """Drop each partition of `table` whose rows are all older than `before` (its upper bound is at or before it);
-    returns the rows of each partition dropped, by name.
+    """Drop each partition of `table` whose rows are all older than `before` (its upper bound is at or before it,
+    less the table's grace); returns the rows of each partition dropped, by name (without the rows kept).
 
     Each partition's rows are counted first (for the metric, under no lock but a reader's), then it is dropped in a
-    transaction of its own, so the parent's exclusive lock is held for the drop alone. A drop that cannot have its
-    lock in LOCK_TIMEOUT ends the call: what was dropped until then is returned, the rest waits for the next round."""
+    transaction of its own (`_drop`), so the parent's exclusive lock is held for the drop alone. A drop that cannot
+    have its lock in LOCK_TIMEOUT ends the call: what was dropped until then is returned, the rest waits for the
+    next round."""
+    spec = PARTITIONED[table]
     dropped: dict[str, int] = {}
     if not await _try_lock(conn):
         return dropped
     try:
         for p in sorted(await partitions(conn, table), key=lambda p: p.name):
-            if p.default or p.upper is None or p.upper > before:
+            if p.default or p.upper is None or p.upper > before - spec.grace:
                 continue
             rows = await conn.fetchval(f"SELECT count(*) FROM {p.name}")
             try:
                 async with conn.transaction():
                     await _short_locks(conn)
-                    await conn.execute(f"DROP TABLE {p.name}")
+                    kept = await _drop(conn, table, spec, p)
             except asyncpg.LockNotAvailableError:
                 log.warning("prune: %s is busy; %s waits for the next round", table, p.name)
                 break
-            dropped[p.name] = rows
+            dropped[p.name] = rows - kept
     finally:
         await _unlock(conn)
     return dropped
+
+
+async def _drop(conn: asyncpg.Connection, table: str, spec: Table, p: Partition) -> int:
+    """In a transaction: drop partition `p`, first moving the rows whose owner is still kept to the default
+    partition (the day has no partition once `p` is detached); returns how many were moved.
+
+    The owners are found before the parent is locked (an index probe into `p` per owner made before its end, few),
+    under OWNERS_LOCK_KEY; the parent's exclusive lock (DETACH) is held only while their rows are copied."""
+    if not spec.owners:
+        await conn.execute(f"DROP TABLE {p.name}")
+        return 0
+    assert p.upper is not None
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", OWNERS_LOCK_KEY)
+    kept = [
+        [r[0] for r in await conn.fetch(o.kept.format(part=p.name), p.upper + CLOCK_MARGIN)]
+        for o in spec.owners
+    ]
+    await conn.execute(f"ALTER TABLE {table} DETACH PARTITION {p.name}")
+    moved = 0
+    if any(kept):
+        match = " OR ".join(f"{o.column} = ANY(${i}::text[])" for i, o in enumerate(spec.owners, start=1))
+        moved = _count(await conn.execute(f"INSERT INTO {table} SELECT * FROM {p.name} WHERE {match}", *kept))
+    await conn.execute(f"DROP TABLE {p.name}")
+    return moved
+
+
+def _count(status: str) -> int:
+    """The row count of a command status such as `INSERT 0 12`."""
+    return int(status.rsplit(" ", 1)[-1])

@@ -42,7 +42,15 @@ SELECT_MESSAGES = (
     " AND NOT EXISTS (SELECT 1 FROM callbacks AS c WHERE c.message_id = m.id)"
     " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
-DELETE_MESSAGE_EVENTS = "DELETE FROM events WHERE message_id = ANY($1::text[])"
+#: A message's or journey's events go with it only from the two partitions of events not dropped by day
+#: (`partitions.drop_past`): `events_legacy` (the rows from before migration 0029) and the default. In a day's
+#: partition they stay until the day is dropped.
+DELETE_LEGACY_MESSAGE_EVENTS = "DELETE FROM events_legacy WHERE message_id = ANY($1::text[])"
+DELETE_DEFAULT_MESSAGE_EVENTS = "DELETE FROM events_default WHERE message_id = ANY($1::text[])"
+MESSAGE_EVENTS_CHUNKED = {
+    "events_legacy": DELETE_LEGACY_MESSAGE_EVENTS,
+    "events_default": DELETE_DEFAULT_MESSAGE_EVENTS,
+}
 DELETE_MESSAGES = "DELETE FROM messages WHERE id = ANY($1::text[])"
 SELECT_JOURNEYS = (
     "SELECT journey_id FROM journeys AS j WHERE created_at < $1 AND state != 'issued'"
@@ -50,7 +58,12 @@ SELECT_JOURNEYS = (
     " AND NOT EXISTS (SELECT 1 FROM callbacks AS c WHERE c.order_key = 'journey:' || j.journey_id"
     " AND c.state = 'pending') ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
-DELETE_JOURNEY_EVENTS = "DELETE FROM events WHERE journey_id = ANY($1::text[])"
+DELETE_LEGACY_JOURNEY_EVENTS = "DELETE FROM events_legacy WHERE journey_id = ANY($1::text[])"
+DELETE_DEFAULT_JOURNEY_EVENTS = "DELETE FROM events_default WHERE journey_id = ANY($1::text[])"
+JOURNEY_EVENTS_CHUNKED = {
+    "events_legacy": DELETE_LEGACY_JOURNEY_EVENTS,
+    "events_default": DELETE_DEFAULT_JOURNEY_EVENTS,
+}
 DELETE_JOURNEYS = "DELETE FROM journeys WHERE journey_id = ANY($1::text[])"
 DELETE_REQUEST_IDS = (
     "DELETE FROM request_ids WHERE (account_id, request_id) IN (SELECT account_id, request_id FROM request_ids"
@@ -71,6 +84,12 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+async def _events_steps(conn: asyncpg.Connection, chunked: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The statements of `chunked` (partition -> its delete) of the partitions of events there are."""
+    present = {p.name for p in await partitions.partitions(conn, "events")}
+    return tuple(("events", sql) for part, sql in chunked.items() if part in present)
+
+
 class PostgresRetention(core.PostgresCore):
     """Retention's deletes, one chunk per call."""
 
@@ -79,17 +98,27 @@ class PostgresRetention(core.PostgresCore):
         return {table: _count(await pool.execute(sql, before, limit))}
 
     async def _prune_with(
-        self, select: str, steps: tuple[tuple[str, str], ...], before: dt.datetime, limit: int
+        self,
+        select: str,
+        steps: tuple[tuple[str, str], ...],
+        before: dt.datetime,
+        limit: int,
+        events_of: dict[str, str] | None = None,
     ) -> retention.Pruned:
         """Delete the rows `select` names, running each `(table, sql)` of `steps` on their ids, in order (the
-        dependents first); the pruned table (the last step's) comes first in the result."""
+        dependents first); the pruned table (the last step's) comes first in the result. With `events_of` (a
+        statement by partition of events not dropped by day), their events go first, from those there are."""
         pool = await self.pool()
         counts = dict.fromkeys((table for table, _ in reversed(steps)), 0)
         async with pool.acquire() as conn, conn.transaction():
+            if events_of is not None:
+                counts["events"] = 0
+                await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", partitions.OWNERS_LOCK_KEY)
+                steps = (*(await _events_steps(conn, events_of)), *steps)
             ids = [row[0] for row in await conn.fetch(select, before, limit)]
             if ids:
                 for table, sql in steps:
-                    counts[table] = _count(await conn.execute(sql, ids))
+                    counts[table] += _count(await conn.execute(sql, ids))
         return counts
 
     async def prune_callbacks(self, before: dt.datetime, limit: int) -> retention.Pruned:
@@ -131,12 +160,14 @@ class PostgresRetention(core.PostgresCore):
         return {table: sum(dropped.values())}
 
     async def prune_messages(self, before: dt.datetime, limit: int) -> retention.Pruned:
-        steps = (("events", DELETE_MESSAGE_EVENTS), ("messages", DELETE_MESSAGES))
-        return await self._prune_with(SELECT_MESSAGES, steps, before, limit)
+        return await self._prune_with(
+            SELECT_MESSAGES, (("messages", DELETE_MESSAGES),), before, limit, events_of=MESSAGE_EVENTS_CHUNKED
+        )
 
     async def prune_journeys(self, before: dt.datetime, limit: int) -> retention.Pruned:
-        steps = (("events", DELETE_JOURNEY_EVENTS), ("journeys", DELETE_JOURNEYS))
-        return await self._prune_with(SELECT_JOURNEYS, steps, before, limit)
+        return await self._prune_with(
+            SELECT_JOURNEYS, (("journeys", DELETE_JOURNEYS),), before, limit, events_of=JOURNEY_EVENTS_CHUNKED
+        )
 
     async def prune_request_ids(self, before: dt.datetime, limit: int) -> retention.Pruned:
         return await self._prune_one("request_ids", DELETE_REQUEST_IDS, before, limit)
