@@ -1,4 +1,4 @@
-"""The SSRF guard at connect time: an aiohttp resolver that keeps only the addresses `core.urls` admits."""
+"""The SSRF guard at connect time: a resolver (aiohttp's interface) that keeps only the addresses `core.urls` admits."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dlrhub.core import errors, urls
 
 
 class GuardedResolver(aiohttp.abc.AbstractResolver):
-    """Resolves through `inner`, then keeps only the addresses the guard admits, so aiohttp connects to those.
+    """Resolves through `inner`, then keeps only the addresses the guard admits: the sender connects to those.
 
-    Raises errors.BlockedURL when every address is refused (aiohttp passes it through unchanged).
+    Raises errors.BlockedURL when every address is refused (the sender's pool passes it through unchanged).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The sender: one pooled keep-alive aiohttp session per worker that makes one attempt of a callback."""
+"""The sender: one pool of keep-alive connections (`http1`) per worker, making one attempt of a callback."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import dataclasses
 import datetime as dt
 import functools
 import ipaddress
+import socket
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 
-import aiohttp
-import multidict
+import aiohttp.abc
 import yarl
 
-from dlrhub.adapters import resolver
+from dlrhub.adapters import http1, resolver
 from dlrhub.core import clock as clock_
 from dlrhub.core import errors, models, retry, urls
 from dlrhub.core import signing as webhook_signing
@@ -29,6 +29,8 @@ RESPONSE_KEEP = 1024
 IDLE_LIMITERS = 4096
 #: URLs whose guard verdict and wire form a sender remembers (all forgotten at once past this).
 TARGETS_KEPT = 4096
+#: Seconds a name's admitted addresses are reused for new connections (aiohttp's `ttl_dns_cache` before).
+DNS_TTL_S = 10.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,12 +128,11 @@ class Slots:
 
 
 @functools.lru_cache(maxsize=64)
-def _plain_headers(content_type: str | None) -> multidict.CIMultiDictProxy[str] | None:
-    """The headers of an unsigned attempt, built once per content type: aiohttp copies them into each request
-    instead of converting a dict every time."""
+def _plain_headers(content_type: str | None) -> tuple[tuple[str, str], ...]:
+    """The headers of an unsigned attempt besides Host and Content-Length, built once per content type."""
     if not content_type:
-        return None
-    return multidict.CIMultiDictProxy(multidict.CIMultiDict({"Content-Type": content_type}))
+        return (("User-Agent", USER_AGENT),)
+    return (("User-Agent", USER_AGENT), ("Content-Type", content_type))
 
 
 def _wire_url(url: str) -> yarl.URL:
@@ -147,8 +148,11 @@ class _Target:
     """A callback URL the guard let through: its destination (`urls.endpoint_key`) and the URL as sent."""
 
     endpoint: str
-    wire: yarl.URL
-    #: `str(wire)`: what a GET's signature covers when it differs from the URL as stored.
+    #: Where it is sent: the pool's key (the host as sent: punycode, the port written out).
+    dest: http1.Destination
+    #: The request target: path and query, encoded as sent.
+    path: str
+    #: The URL as sent: what a GET's signature covers when it differs from the URL as stored.
     wire_text: str
 
 
@@ -160,29 +164,27 @@ def _check_literal(host: str, allow: urls.Allowlist) -> None:
     urls.check_address(ip, allow)
 
 
-def tls_context(ca_file: str = "") -> ssl.SSLContext | bool:
+def tls_context(ca_file: str = "") -> ssl.SSLContext:
     """How https callbacks are verified: the system's CAs (honouring `SSL_CERT_FILE`), plus `ca_file`'s if given.
 
     Either way the certificate must name the URL's host: the connection goes to the address the guard admitted,
     and the TLS handshake names the host (SNI) and checks the certificate against it.
     Raises errors.ConfigError when `ca_file` cannot be read as PEM certificates.
     """
-    if not ca_file:
-        return True  # aiohttp's own verified context
     context = ssl.create_default_context()
-    try:
-        context.load_verify_locations(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise errors.ConfigError(f"callback CA file {ca_file!r}: {exc}") from exc
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise errors.ConfigError(f"callback CA file {ca_file!r}: {exc}") from exc
     context.set_alpn_protocols(("http/1.1",))
     return context
 
 
 def _classify(exc: BaseException) -> models.AttemptOutcome:
-    if isinstance(exc, errors.BlockedURL | aiohttp.InvalidURL):
-        # InvalidURL: aiohttp refuses it too (e.g. a legacy numeric IPv4 host such as `127.1`).
+    if isinstance(exc, errors.BlockedURL):
         return models.AttemptOutcome.BLOCKED_URL
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+    if isinstance(exc, http1.ResolveError):
         return models.AttemptOutcome.DNS
     if isinstance(exc, TimeoutError):
         return models.AttemptOutcome.TIMEOUT
@@ -201,7 +203,10 @@ class Sender:
         self.config = config or SenderConfig()
         self._clock = clock
         self._inner_resolver = resolver
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: http1.Pool | None = None
+        self._guard: aiohttp.abc.AbstractResolver | None = None
+        #: (host, port) -> (monotonic expiry, the addresses the guard admitted).
+        self._dns: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self.limiter = EndpointLimiter(self.config.per_endpoint)
         if self.config.pool_size < 1:
             raise errors.ConfigError("the sender's pool size must be at least 1")
@@ -222,35 +227,40 @@ class Sender:
         await self.close()
 
     async def start(self) -> None:
-        """Open the pooled session."""
-        if self._session is not None:
+        """Open the connection pool. It keeps no cookies: one pool serves every account, and a receiver's
+        Set-Cookie must not ride on the next callback to its host, which may be another account's."""
+        if self._pool is not None:
             return
-        connector = aiohttp.TCPConnector(
-            # Concurrency is capped by `_slots` instead, so no request ever queues inside aiohttp's pool
-            # (where the wait would count against its timeout).
-            limit=0,
-            limit_per_host=0,
-            resolver=resolver.GuardedResolver(self.config.allow, self._inner_resolver),
-            ttl_dns_cache=10,
-            enable_cleanup_closed=False,
-            ssl=tls_context(self.config.ca_file),
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.config.timeout_s),
-            headers={"User-Agent": USER_AGENT},
-            auto_decompress=False,
-            skip_auto_headers=("Accept-Encoding",),
-            # One session serves every account: a receiver's Set-Cookie must not ride on the next callback to
-            # its host, which may be another account's.
-            cookie_jar=aiohttp.DummyCookieJar(),
+        self._guard = resolver.GuardedResolver(self.config.allow, self._inner_resolver)
+        # Concurrency is capped by `_slots` and `limiter`: no request queues inside the pool (where the wait
+        # would count against its timeout).
+        self._pool = http1.Pool(
+            self._resolve,
+            tls_context(self.config.ca_file),
+            body_limit=RESPONSE_KEEP,
+            max_idle=self.config.pool_size,
         )
 
     async def close(self) -> None:
-        """Close the session and its connections."""
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        """Close the pool and its connections."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        """The addresses of `host` the guard admits (raises errors.BlockedURL when none), kept DNS_TTL_S."""
+        now = time.monotonic()
+        key = (host, port)
+        known = self._dns.get(key)
+        if known is not None and known[0] > now:
+            return known[1]
+        assert self._guard is not None
+        found = await self._guard.resolve(host, port, socket.AF_UNSPEC)
+        addresses = list(dict.fromkeys(r["host"] for r in found))
+        if len(self._dns) >= TARGETS_KEPT:
+            self._dns.clear()
+        self._dns[key] = (now + DNS_TTL_S, addresses)
+        return addresses
 
     async def send(
         self,
@@ -304,9 +314,12 @@ class Sender:
         if wire.raw_host != checked.host and checked.ip is None:
             # yarl reads the host unlike the guard: an IP literal to yarl is never resolved, so check it.
             _check_literal(wire.raw_host or "", self.config.allow)
+        if wire.scheme not in ("http", "https") or not wire.raw_host or wire.port is None:
+            raise errors.BlockedURL("URL cannot be parsed")
+        dest = http1.Destination.of(wire.scheme, wire.raw_host, wire.port)
         if len(self._targets) >= TARGETS_KEPT:
             self._targets.clear()
-        target = self._targets[url] = _Target(checked.endpoint, wire, str(wire))
+        target = self._targets[url] = _Target(checked.endpoint, dest, wire.raw_path_qs, str(wire))
         return target
 
     async def _attempt(
@@ -319,51 +332,36 @@ class Sender:
         started_at: dt.datetime,
         t0: float,
     ) -> models.Attempt:
-        if self._session is None:
+        if self._pool is None:
             raise RuntimeError("Sender.send before Sender.start")
-        headers: Mapping[str, str] | None = _plain_headers(request.content_type)
+        headers: Sequence[tuple[str, str]] = _plain_headers(request.content_type)
         if secrets:
             wire_text = target.wire_text
             signed = request if wire_text == request.url else dataclasses.replace(request, url=wire_text)
             signing = webhook_signing.headers_for(callback_id, int(started_at.timestamp()), secrets, signed)
-            headers = multidict.CIMultiDict(signing)
-            if request.content_type:
-                headers["Content-Type"] = request.content_type
-        status: int | None = None
-        body = b""
-        retry_after: str | None = None
+            headers = [*headers, *signing.items()]
+        method = request.method.upper()
         try:
-            async with self._session.request(
-                request.method,
-                target.wire,
-                data=request.body if request.method.upper() != "GET" else None,
-                headers=headers,
-                allow_redirects=False,
-            ) as resp:
-                status = resp.status
-                retry_after = resp.headers.get("Retry-After")
-                # A short answer is usually whole by now: one read, none more to find its end.
-                while len(body) < RESPONSE_KEEP and not resp.content.at_eof():
-                    chunk = await resp.content.read(RESPONSE_KEEP - len(body))
-                    if not chunk:
-                        break
-                    body += chunk
-                if not resp.content.at_eof():
-                    # Do not read a large body through: drop the connection instead of reusing it.
-                    resp.close()
-        except (aiohttp.ClientError, TimeoutError, OSError, errors.BlockedURL) as exc:
-            if status is None:
-                return models.Attempt(
-                    callback_id=callback_id,
-                    number=number,
-                    started_at=started_at,
-                    duration_ms=(time.perf_counter() - t0) * 1000.0,
-                    outcome=_classify(exc),
-                    error=(type(exc).__name__ + ": " + str(exc))[:200],
-                )
-            # The status line arrived but the body did not: judge by the status.
-        assert status is not None
-        delay = retry.parse_retry_after(retry_after, started_at)
+            answer = await self._pool.request(
+                target.dest,
+                method,
+                target.path,
+                headers,
+                None if method == "GET" else request.body,
+                self.config.timeout_s,
+            )
+        except (OSError, errors.BlockedURL) as exc:  # TimeoutError, http1's errors, TLS, refused, reset
+            return models.Attempt(
+                callback_id=callback_id,
+                number=number,
+                started_at=started_at,
+                duration_ms=(time.perf_counter() - t0) * 1000.0,
+                outcome=_classify(exc),
+                error=(type(exc).__name__ + ": " + str(exc))[:200],
+            )
+        # A body cut short after the status line (the limit, a timeout, a close) is judged by the status.
+        status = answer.status
+        delay = retry.parse_retry_after(answer.header("Retry-After"), started_at)
         return models.Attempt(
             callback_id=callback_id,
             number=number,
@@ -371,6 +369,6 @@ class Sender:
             duration_ms=(time.perf_counter() - t0) * 1000.0,
             outcome=models.AttemptOutcome.OK if 200 <= status <= 299 else models.AttemptOutcome.HTTP_STATUS,
             status_code=status,
-            response=body.decode("utf-8", errors="replace"),
+            response=answer.body.decode("utf-8", errors="replace"),
             retry_after_s=delay.total_seconds() if delay is not None else None,
         )

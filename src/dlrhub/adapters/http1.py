@@ -1,0 +1,220 @@
+"""The callback sender's HTTP/1.1 client: keep-alive connections per destination, answers read by httptools.
+
+Lean by design (ADR 0012): one request per connection at a time, written in one `write`; the status, headers
+and at most `body_limit` bytes of the body read by httptools; no cookies, no redirects, no compression, no
+retries but one (a reused connection the server had closed before any answer came back). A connection goes
+back to its destination's idle list only when its answer ended and both ends keep it alive; a timed-out,
+failed, cut-short or half-read one is closed, never reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import ipaddress
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+
+from dlrhub.adapters import http1_wire as wire
+
+#: Seconds an idle connection is kept (aiohttp's default keep-alive).
+IDLE_S = 15.0
+
+#: Answers a name's addresses for a port, each already admitted by the URL guard.
+Resolve = Callable[[str, int], Awaitable[Sequence[str]]]
+Response = wire.Response
+ProtocolError = wire.ProtocolError
+
+
+class ResolveError(OSError):
+    """The destination's name did not resolve."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Destination:
+    """Where requests go: the pool's key. `host` is a name (punycode) or an IP literal (no brackets)."""
+
+    scheme: str
+    host: str
+    port: int
+    #: The Host header: `host`, bracketed when IPv6, with `:port` unless it is the scheme's default.
+    host_header: str
+    #: `host` is an IP literal: dialled as it is, never resolved.
+    literal: bool
+
+    @classmethod
+    def of(cls, scheme: str, host: str, port: int) -> Destination:
+        """The destination of a URL's scheme (http or https), host and port."""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        shown = f"[{host}]" if ip is not None and ip.version == 6 else host
+        default = {"http": 80, "https": 443}.get(scheme)
+        return cls(scheme, host, port, shown if port == default else f"{shown}:{port}", ip is not None)
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
+
+
+class _Stale(Exception):
+    """A reused connection was closed by the server before any byte of the answer came back."""
+
+
+class Pool:
+    """Keep-alive connections per destination. Concurrency is the caller's to cap; `max_idle` bounds the idle.
+
+    Use `request`, then `close` once done.
+    """
+
+    def __init__(
+        self,
+        resolve: Resolve,
+        ssl_context: ssl.SSLContext | None = None,
+        body_limit: int = 1024,
+        max_idle: int = 1024,
+    ) -> None:
+        self._resolve = resolve
+        self._ssl = ssl_context
+        self._limit = body_limit
+        self._max_idle = max_idle
+        self._idle: dict[Destination, list[wire.Connection]] = collections.defaultdict(list)
+        self._idle_count = 0
+        self._open: set[wire.Connection] = set()
+        self._sweep_at = 0.0
+
+    def open_connections(self) -> int:
+        """Connections open now, idle or busy."""
+        return len(self._open)
+
+    async def request(
+        self,
+        dest: Destination,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        timeout_s: float,
+    ) -> wire.Response:
+        """Send one request and read its answer, within `timeout_s` in all (connect, send, read).
+
+        `target` is the request target as sent (path and query, already encoded); `body` None sends no
+        Content-Length (a GET). Returns the answer with at most `body_limit` bytes of its body; once the status
+        and headers are in, a failure or the timeout while the body is read returns what arrived
+        (`complete` False). Raises TimeoutError, ResolveError, ProtocolError, OSError (refused, reset, TLS) or
+        whatever `resolve` raises (the guard's errors.BlockedURL) when no answer came.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        data = wire.request_bytes(method, target, dest.host_header, headers, body)
+        conn = self._take(dest, loop.time())
+        if conn is not None:
+            try:
+                return await self._exchange(dest, conn, data, deadline, loop)
+            except _Stale:
+                pass  # the server closed it as it was taken: once more on a new connection
+        conn = await self._connect(dest, deadline, loop)
+        return await self._exchange(dest, conn, data, deadline, loop)
+
+    def _take(self, dest: Destination, now: float) -> wire.Connection | None:
+        if now >= self._sweep_at:
+            self._sweep(now)
+        idle = self._idle.get(dest)
+        while idle:
+            conn = idle.pop()
+            self._idle_count -= 1
+            if conn.open and now - conn.idle_since < IDLE_S:
+                return conn
+            conn.abort()
+        return None
+
+    def _give_back(self, dest: Destination, conn: wire.Connection, now: float) -> None:
+        if self._idle_count >= self._max_idle:
+            conn.close()
+            return
+        conn.idle_since = now
+        conn.reused = True
+        self._idle[dest].append(conn)
+        self._idle_count += 1
+
+    def _sweep(self, now: float) -> None:
+        """Close the connections idle too long, and forget destinations with none left."""
+        self._sweep_at = now + IDLE_S / 2
+        for dest in list(self._idle):
+            idle = self._idle[dest]
+            kept = [c for c in idle if c.open and now - c.idle_since < IDLE_S]
+            for conn in idle:
+                if conn not in kept:
+                    conn.abort()
+            self._idle_count -= len(idle) - len(kept)
+            if kept:
+                self._idle[dest] = kept
+            else:
+                del self._idle[dest]
+
+    async def _connect(
+        self, dest: Destination, deadline: float, loop: asyncio.AbstractEventLoop
+    ) -> wire.Connection:
+        async with asyncio.timeout_at(deadline):
+            if dest.literal:
+                addresses: Sequence[str] = (dest.host,)
+            else:
+                try:
+                    addresses = await self._resolve(dest.host, dest.port)
+                except OSError as exc:
+                    raise ResolveError(f"{dest.host}: {exc}") from exc
+            last: OSError = ResolveError(f"{dest.host}: no address")
+            for address in addresses:
+                try:
+                    _, conn = await loop.create_connection(
+                        lambda: wire.Connection(self._open),
+                        address,
+                        dest.port,
+                        ssl=self._ssl if dest.tls else None,
+                        # The certificate is checked against the URL's host, not the pinned address.
+                        server_hostname=dest.host if dest.tls else None,
+                    )
+                except OSError as exc:
+                    last = exc
+                    continue
+                return conn
+        raise last
+
+    async def _exchange(
+        self,
+        dest: Destination,
+        conn: wire.Connection,
+        data: bytes,
+        deadline: float,
+        loop: asyncio.AbstractEventLoop,
+    ) -> wire.Response:
+        waiter = conn.start(self._limit, loop)
+        timer = loop.call_at(deadline, conn.time_out)
+        try:
+            conn.write(data)
+            await waiter
+        except BaseException as exc:
+            conn.abort()
+            if isinstance(exc, ConnectionError) and conn.reused and not conn.received:
+                raise _Stale from exc
+            if not conn.headers_done or not isinstance(exc, Exception):
+                raise
+            return conn.response(complete=False)
+        finally:
+            timer.cancel()
+        response = conn.response(complete=conn.complete)
+        if conn.complete and conn.keep_alive and conn.open:
+            self._give_back(dest, conn, loop.time())
+        else:
+            conn.abort() if not conn.complete else conn.close()
+        return response
+
+    async def close(self) -> None:
+        """Close every connection, idle or busy."""
+        for conn in list(self._open):
+            conn.abort()
+        self._idle.clear()
+        self._idle_count = 0
+        await asyncio.sleep(0)  # let the transports' connection_lost run
