@@ -41,12 +41,35 @@ class Statement:
     async def insert(
         self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]], suffix: str = ""
     ) -> None:
-        spread = await self.arrays(table, columns, values)
+        """Insert `values` (rows of `columns`), one array parameter per column.
+
+        A column whose rows all hold one object (an account id, the batch's time, a state, NULL), the first
+        excepted, goes as one value and a NULL array instead (`unnest` pads a NULL array with NULLs, and a CASE
+        takes the value): asyncpg encodes an array element by element, checking each one for a nested array,
+        and most of a batch's columns are the same in every row. The statement's text stays the same whichever
+        columns are alike, so it is prepared once.
+        """
+        types = await self.types(table)
+        cols = zip(*values, strict=True) if values else ([] for _ in columns)
+        exprs: list[str] = []
+        spread: list[str] = []
+        for i, (c, col) in enumerate(zip(columns, cols, strict=True)):
+            first = col[0] if col else None
+            alike = i > 0 and bool(col) and all(v is first for v in col)
+            array = self.param(None if alike else list(col), types[c] + "[]")
+            spread.append(array)
+            if i == 0:
+                exprs.append("u.c0")
+            else:
+                one = self.param(first if alike else None, types[c])
+                exprs.append(f"CASE WHEN {array} IS NULL THEN {one} ELSE u.c{i} END")
+        names = ", ".join(f"c{i}" for i in range(len(columns)))
         where = f"WHERE {self.guard}" if self.guard else ""
         self.ctes.append(
             (
                 None,
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({spread}) {where} {suffix}",
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)}"
+                f" FROM unnest({', '.join(spread)}) AS u({names}) {where} {suffix}",
             )
         )
 
