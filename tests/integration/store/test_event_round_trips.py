@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ import pytest
 
 from dlrhub import settings
 from dlrhub.core import models
+from dlrhub.planning import events as planning
 from dlrhub.services import events
 from dlrhub.services import hub as hub_
 from dlrhub.store import postgres
@@ -84,3 +86,24 @@ async def test_an_event_takes_five_round_trips(hub: hub_.Hub, pg_url: str) -> No
     assert again.duplicate and again.event == later.event
     assert len(sent) == 5, sent
     assert len(await hub.store.list_callbacks("m-1")) == len(first.callbacks) + 1
+
+
+async def test_a_first_event_whose_message_was_stored_meanwhile_locks_it(hub: hub_.Hub) -> None:
+    """Two first events of one message: the second's service read found no message, then the first stored it."""
+    account = make_account()
+    await hub.store.create_account(account, [])
+    first = await events.ingest_external(hub, _event(account, "e-1", "m-1", models.EventKind.ACCEPTED))
+    for eid, kind in (("w-1", models.EventKind.ACCEPTED), ("w-2", models.EventKind.SUCCESS)):  # warm
+        await events.ingest_external(hub, _event(account, eid, "warm", kind))
+    assert first.message is not None
+    sent = await _logged(hub)
+    late = models.StatusEvent(id="e-2", kind=models.EventKind.SUCCESS, occurred_at=NOW, message_id="m-1")
+    inputs = planning.RenderInputs(account)
+    result = await hub.store.apply_event(
+        late, inputs, now=NOW, new_message=dataclasses.replace(first.message, seq=0)
+    )
+    # BEGIN, the insert that finds the message stored, the locking read, the writes, COMMIT.
+    assert len(sent) == 5, sent
+    assert result.message is not None and result.message.state is models.MessageState.SUCCESS
+    assert result.message.seq == first.message.seq + 1 and len(result.callbacks) == 1
+    assert [e.id for e in await hub.store.list_events("m-1")] == ["e-1", "e-2"]
