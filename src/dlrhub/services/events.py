@@ -171,4 +171,5 @@ async def _app_of(
             appkey = (await db.get_message(event.message_id)).appkey
         except errors.UnknownMessage:
             return None
-    return await db.get_app(appkey) if appkey else None
+    # The app as the doors read it (reused for lookups.TTL_S): no read of the store per event of an NXCloud send.
+    return await lookups.app(hub, appkey) if appkey else None

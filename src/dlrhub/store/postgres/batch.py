@@ -39,7 +39,7 @@ class PostgresBatch(messages.PostgresMessages):
 
     A batch without RequestIds that charges one account (or none) is first decided as if the balance covered
     its charges, and written in one statement on its own that debits only if it does
-    (`batch_write.Statement.debit_checked`): one round trip, and the balance's row lock held only while it runs.
+    (`statement.Statement.debit_checked`): one round trip, and the balance's row lock held only while it runs.
     Any other batch, or one the balance does not cover, reads and locks its request ids and balances up front
     in a transaction, `accepting.decide` settles every accept from them, and the rows go in one statement: a
     few round trips however many sends it holds. (Several accounts' balances are locked in id order, so batches

@@ -13,8 +13,7 @@ trip, holding the balance's row lock only while PostgreSQL runs and commits it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -22,12 +21,8 @@ import asyncpg
 from dlrhub.core import control
 from dlrhub.planning import accepts as accepting
 from dlrhub.store import rows
-from dlrhub.store.postgres import accounts, core, ledger, messages
+from dlrhub.store.postgres import accounts, core, ledger, messages, statement
 
-#: A table's column types (`PostgresCore.column_types`).
-Types = Callable[[str], Awaitable[dict[str, str]]]
-
-CALLBACK_COLUMNS = (*messages.CALLBACK_ORDER, "updated_at")
 #: The request signatures of the batch's sends, taken with them: a signature already taken fails the statement
 #: (`SIGNATURES_KEY`), so that nothing of it is written; the batch is then settled on the locked path.
 SIGNATURES_KEY = "nxcloud_signatures_pkey"
@@ -37,74 +32,11 @@ SWEEP_SIGNATURES = (
     "DELETE FROM nxcloud_signatures WHERE sign IN (SELECT sign FROM nxcloud_signatures"
     " WHERE expires_at < {now} ORDER BY expires_at LIMIT {limit} FOR UPDATE SKIP LOCKED)"
 )
-#: Whether the statement writes: true unless the balance does not cover the charges (`debit_checked`).
-GUARD = "EXISTS (SELECT FROM debited)"
-
-
-class Statement:
-    """One statement of data-modifying CTEs, with its parameters."""
-
-    def __init__(self, types: Types) -> None:
-        self.types = types
-        #: Each CTE's name (None: `w<i>`, a write nothing reads) and query.
-        self.ctes: list[tuple[str | None, str]] = []
-        self.args: list[Any] = []
-        #: The condition every insert of the statement is under (None: none).
-        self.guard: str | None = None
-        self.notify = False
-
-    def param(self, value: Any, cast: str) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}::{cast}"
-
-    async def arrays(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> str:
-        """`unnest(...)` of `values` (rows of `columns`), each column one array parameter cast to its type."""
-        types = await self.types(table)
-        cols = zip(*values, strict=True) if values else ([] for _ in columns)
-        return ", ".join(self.param(list(col), types[c] + "[]") for c, col in zip(columns, cols, strict=True))
-
-    async def insert(
-        self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]], suffix: str = ""
-    ) -> None:
-        spread = await self.arrays(table, columns, values)
-        where = f"WHERE {self.guard}" if self.guard else ""
-        self.ctes.append(
-            (
-                None,
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({spread}) {where} {suffix}",
-            )
-        )
-
-    def sql(self) -> str:
-        """The statement: it answers one row, whether it wrote (and NOTIFYs the dispatchers if it did)."""
-        ok = self.guard or "true"
-        final = f"SELECT {ok} AS ok"
-        if self.notify:
-            final += f", CASE WHEN {ok} THEN pg_notify({self.param(core.CALLBACKS_CHANNEL, 'text')}, '') END"
-        ctes = ", ".join(f"{name or f'w{i}'} AS ({cte})" for i, (name, cte) in enumerate(self.ctes))
-        return f"WITH {ctes} {final}" if ctes else final
-
-    async def debit_checked(self, account_id: str, total: Decimal) -> None:
-        """Debit `total` from the account if its balance covers it: the statement's guard from here on.
-
-        One account only: its row is locked once, by this UPDATE, which (in READ COMMITTED) rechecks the balance
-        on the latest version of the row after waiting for another writer of it.
-        """
-        types = await self.types("accounts")
-        amount, account = self.param(total, types["balance"]), self.param(account_id, types["id"])
-        self.ctes.append(
-            (
-                "debited",
-                f"UPDATE accounts SET balance = balance - {amount} WHERE id = {account} AND balance >= {amount}"
-                " RETURNING id",
-            )
-        )
-        self.guard = GUARD
 
 
 async def write(
     conn: asyncpg.Connection,
-    types: Types,
+    types: statement.Types,
     decided: accepting.Decided,
     now: dt.datetime,
     signatures: Sequence[accepting.Signature] = (),
@@ -130,7 +62,7 @@ async def write(
         for callback in plan.callbacks:
             crow = rows.to_row(callback, core.BACKEND)
             callback_rows.append((*(crow[c] for c in messages.CALLBACK_ORDER), crow["created_at"]))
-    st = Statement(types)
+    st = statement.Statement(types)
     if decided.charges and not decided.checked:
         if len(decided.charges) != 1:
             raise ValueError("a batch decided without its balances may charge one account only")
@@ -160,7 +92,7 @@ async def write(
     if event_rows:
         await st.insert("events", messages.EVENT_COLUMNS, event_rows)
     if callback_rows:
-        await st.insert("callbacks", CALLBACK_COLUMNS, callback_rows, "ON CONFLICT (id) DO NOTHING")
+        await st.insert("callbacks", messages.CALLBACK_COLUMNS, callback_rows, "ON CONFLICT (id) DO NOTHING")
         st.notify = True
     if decided.balances:
         spread = await st.arrays("accounts", ("id", "balance"), list(decided.balances.items()))

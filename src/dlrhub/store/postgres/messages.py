@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import asyncpg
 
 from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
 from dlrhub.store import message_search, nouns, rows
-from dlrhub.store.postgres import core
+from dlrhub.store.postgres import core, statement
 
 _MESSAGE_COLUMNS = [c for c in rows.columns(models.Message) if c != "id"]
-UPDATE_MESSAGE = f"UPDATE messages SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_MESSAGE_COLUMNS, start=2))} WHERE id = $1"
 INSERT_CALLBACK = (
     "INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,"
     " content_type, endpoint, state, due_at, attempts, last_outcome, last_status, created_at, updated_at,"
@@ -42,25 +42,31 @@ CALLBACK_ORDER = (
     "traceparent",
     "health_key",
 )
-#: An event row's columns, in the order of INSERT_EVENT's parameters.
+#: A callback row's columns as a statement of `statement.Statement` inserts them.
+CALLBACK_COLUMNS = (*CALLBACK_ORDER, "updated_at")
+#: An event row's columns.
 EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at", "account_id")
-INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
-    f" VALUES ({', '.join(f'${i}' for i in range(1, len(EVENT_COLUMNS) + 1))})"
+#: Whether an event id is stored: a duplicate (`SEEN_EVENT` then reads what is stored). Both reads below alias the
+#: event's message `m`.
+EVENT_SEEN = "EXISTS (SELECT FROM events WHERE id = {id})"
+#: An event's message, locked, and whether the event is stored already.
+LOCK_MESSAGE = (
+    f"SELECT m.*, {EVENT_SEEN.format(id='$2')} AS event_seen FROM messages m WHERE m.id = $1 FOR UPDATE OF m"
 )
-#: The event stored under an id, looked up after its message or journey is locked (which serialises two deliveries
-#: of it): `events` is partitioned by day (docs/adr/0009), and an event is recorded no earlier than its owner (`$2`,
-#: the earlier creation time of the two) was made and no later than now (`$3`), give or take a day for clocks that
-#: disagree, so only those days' partitions are read. With no owner (`$2` NULL) every partition up to tomorrow is
-#: looked in, under LOCK_EVENT_ID.
-SEEN_EVENT = (
-    "SELECT * FROM events WHERE id = $1"
-    " AND recorded_at >= coalesce($2::timestamptz - interval '1 day', '-infinity'::timestamptz)"
-    " AND recorded_at < $3::timestamptz + interval '1 day'"
+#: A message inserted by its first event (`{insert}`: `core.insert_sql`'s, its values first; the event's id in
+#: `${n}`), as `LOCK_MESSAGE` answers; no row when it is stored already.
+INSERT_MESSAGE = (
+    "WITH m AS ({insert} ON CONFLICT (id) DO NOTHING RETURNING *)"
+    f" SELECT m.*, {EVENT_SEEN.format(id='${n}')} AS event_seen FROM m"
 )
+#: A stored event, by its id. `events` is partitioned by day (docs/adr/0009) and its key is `(id, recorded_at)`:
+#: an id is looked up in every partition (an index probe each), because an `event_id` is an idempotency key for as
+#: long as the event is kept, whatever message it came with. Two deliveries of one event are serialised by the lock
+#: on its message or journey, taken before the lookup, or by LOCK_EVENT_ID when it has neither.
+SEEN_EVENT = "SELECT * FROM events WHERE id = $1"
 #: Two deliveries of an event with neither message nor journey have no row lock to queue on: they queue on this.
 LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-#: A message's events, from the partitions since its creation (less a day, as SEEN_EVENT).
+#: A message's events, from the partitions since its creation (less a day for hosts whose clocks disagree).
 EVENTS_OF = (
     "SELECT * FROM events WHERE message_id = $1"
     " AND recorded_at >= (SELECT created_at FROM messages WHERE id = $1) - interval '1 day'"
@@ -84,26 +90,32 @@ class PostgresMessages(core.PostgresCore):
         now: dt.datetime,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
+        """Four round trips for an event of a message: BEGIN, the message's read (inserting `new_message` first,
+        or locking the stored one) with the check of the event's id, the writes, COMMIT."""
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
-            message = None
+            message, seen_checked = None, False
             if event.message_id:
+                row = None
                 if new_message is not None:
                     # Insert first, so that concurrent first events for one message queue on its row lock.
-                    mrow = rows.to_row(new_message, core.BACKEND)
-                    await conn.execute(*core.insert_sql("messages", mrow, "ON CONFLICT (id) DO NOTHING"))
-                row = await conn.fetchrow("SELECT * FROM messages WHERE id = $1 FOR UPDATE", event.message_id)
-                message = None if row is None else rows.from_row(models.Message, row)
+                    sql, *values = core.insert_sql("messages", rows.to_row(new_message, core.BACKEND))
+                    row = await conn.fetchrow(
+                        INSERT_MESSAGE.format(insert=sql, n=len(values) + 1), *values, event.id
+                    )
+                if row is None:  # stored already (by this event's message's first event, maybe a moment ago)
+                    row = await conn.fetchrow(LOCK_MESSAGE, event.message_id, event.id)
+                if row is not None:
+                    message, seen_checked = rows.from_row(models.Message, row), not row["event_seen"]
             journey = None
             if event.journey_id:
                 jrow = await conn.fetchrow(
                     "SELECT * FROM journeys WHERE journey_id = $1 FOR UPDATE", event.journey_id
                 )
                 journey = None if jrow is None else rows.from_row(models.Journey, jrow)
-            made = [owner.created_at for owner in (message, journey) if owner is not None]
-            if not made:
+            if message is None and journey is None:
                 await conn.execute(LOCK_EVENT_ID, event.id)
-            seen = await conn.fetchrow(SEEN_EVENT, event.id, min(made, default=None), now)
+            seen = None if seen_checked else await conn.fetchrow(SEEN_EVENT, event.id)
             stored = None if seen is None else rows.from_row(models.StatusEvent, seen)
             applied = planning.decide(event, stored, message, journey, new_message, inputs, now)
             if applied.plan is not None:
@@ -113,27 +125,25 @@ class PostgresMessages(core.PostgresCore):
     async def _write_plan(
         self, conn: asyncpg.Connection, plan: planning.Plan, now: dt.datetime, *, message_written: bool
     ) -> None:
+        """The plan's writes in one statement: the message's and journey's updates, the event, its callbacks and
+        the dispatchers' NOTIFY."""
+        st = statement.Statement(functools.partial(self.column_types, conn))
         if plan.message is not None and not message_written and plan.event.applied:
-            mrow = rows.to_row(plan.message, core.BACKEND)
-            await conn.execute(UPDATE_MESSAGE, mrow["id"], *(mrow[c] for c in _MESSAGE_COLUMNS))
+            await st.update("messages", "id", rows.to_row(plan.message, core.BACKEND), _MESSAGE_COLUMNS)
         if plan.journey is not None and plan.event.applied:
-            await conn.execute(
-                "UPDATE journeys SET state = $2, acknowledged_message_id = $3 WHERE journey_id = $1",
-                plan.journey.journey_id,
-                plan.journey.state.value,
-                plan.journey.acknowledged_message_id,
-            )
+            jrow = rows.to_row(plan.journey, core.BACKEND)
+            await st.update("journeys", "journey_id", jrow, ("state", "acknowledged_message_id"))
         erow = rows.to_row(plan.event, core.BACKEND)
         erow["recorded_at"] = now
         erow["account_id"] = plan.account_id
-        await conn.execute(INSERT_EVENT, *(erow[c] for c in EVENT_COLUMNS))
+        await st.insert("events", EVENT_COLUMNS, [tuple(erow[c] for c in EVENT_COLUMNS)])
         if plan.callbacks:
-            params = []
-            for callback in plan.callbacks:
-                crow = rows.to_row(callback, core.BACKEND)
-                params.append([crow[c] for c in CALLBACK_ORDER])
-            await conn.executemany(INSERT_CALLBACK, params)
-            await conn.execute("SELECT pg_notify($1, '')", core.CALLBACKS_CHANNEL)
+            crows = [rows.to_row(callback, core.BACKEND) for callback in plan.callbacks]
+            values = [(*(crow[c] for c in CALLBACK_ORDER), crow["created_at"]) for crow in crows]
+            await st.insert("callbacks", CALLBACK_COLUMNS, values, "ON CONFLICT (id) DO NOTHING")
+            st.notify = True
+        sql = st.sql()  # before reading `st.args`: the NOTIFY's channel is one of them
+        await conn.execute(sql, *st.args)
 
     async def get_message(self, message_id: str) -> models.Message:
         pool = await self.pool()
