@@ -75,8 +75,11 @@ class Pool:
         ssl_context: ssl.SSLContext | None = None,
         body_limit: int = 1024,
         max_idle: int = 1024,
+        admit: Callable[[str], None] | None = None,
     ) -> None:
         self._resolve = resolve
+        #: Checks an IP literal before it is dialled unresolved (raises to refuse it).
+        self._admit = admit
         self._ssl = ssl_context
         self._limit = body_limit
         self._max_idle = max_idle
@@ -159,6 +162,8 @@ class Pool:
     ) -> wire.Connection:
         async with asyncio.timeout_at(deadline):
             if dest.literal:
+                if self._admit is not None:
+                    self._admit(dest.host)
                 addresses: Sequence[str] = (dest.host,)
             else:
                 try:
