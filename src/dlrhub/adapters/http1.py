@@ -204,7 +204,7 @@ class Pool:
             conn.abort()
             if isinstance(exc, ConnectionError) and conn.reused and not conn.received:
                 raise _Stale from exc
-            if not conn.headers_done or not isinstance(exc, Exception):
+            if not conn.headers_done or not isinstance(exc, Exception) or isinstance(exc, wire.HeadTooLarge):
                 raise
             return conn.response(complete=False)
         finally:

@@ -9,9 +9,23 @@ from collections.abc import Sequence
 
 import httptools
 
+#: Longest header (or trailer) name or value read, in bytes (aiohttp's limit).
+MAX_FIELD = 8190
+#: Most bytes of an answer's header (and trailer) names and values in all.
+MAX_HEAD = 65536
+#: Most headers and trailers an answer may carry.
+MAX_HEADERS = 100
+#: Most bytes of an answer that are not its body (status line, headers, chunk framing, trailers): bounds what
+#: the parser buffers of a header whose end never comes.
+MAX_OVERHEAD = 2 * MAX_HEAD
+
 
 class ProtocolError(ConnectionError):
     """The answer was not HTTP/1.x, or a request header could not be written."""
+
+
+class HeadTooLarge(ProtocolError):
+    """The answer's headers or trailers passed a limit (MAX_FIELD, MAX_HEAD, MAX_HEADERS, MAX_OVERHEAD)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,6 +104,10 @@ class Connection(asyncio.Protocol):
         self.received = False
         #: The body's end is announced (Content-Length or chunked), not marked by the close.
         self._framed = False
+        self._head_bytes = 0
+        #: Bytes fed to the parser that were not body bytes.
+        self._overhead = 0
+        self._error: ProtocolError | None = None
 
     # -- the caller's side ------------------------------------------------------------------------------------
     def start(self, limit: int, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
@@ -153,18 +171,32 @@ class Connection(asyncio.Protocol):
             self.abort()  # bytes nobody asked for: this connection cannot be trusted with another request
             return
         self.received = True
+        self._overhead += len(data)
         try:
             self._parser.feed_data(data)
+            if self._overhead > MAX_OVERHEAD:
+                raise HeadTooLarge(f"more than {MAX_OVERHEAD} bytes of headers and framing")
         except httptools.HttpParserUpgrade:
             self._finish(ProtocolError("the server switched protocols"))
+        except HeadTooLarge as exc:
+            self._finish(exc)
         except httptools.HttpParserError as exc:
-            self._finish(ProtocolError(f"malformed answer: {exc}"))
+            self._finish(self._error or ProtocolError(f"malformed answer: {exc}"))
 
     def eof_received(self) -> bool:
         return False  # close the transport: connection_lost judges whether the answer ended
 
     # -- httptools' callbacks ---------------------------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value)
+        if len(name) > MAX_FIELD or len(value) > MAX_FIELD:
+            self._error = HeadTooLarge(f"a header longer than {MAX_FIELD} bytes")
+        elif len(self.headers) >= MAX_HEADERS:
+            self._error = HeadTooLarge(f"more than {MAX_HEADERS} headers")
+        elif self._head_bytes > MAX_HEAD:
+            self._error = HeadTooLarge(f"more than {MAX_HEAD} bytes of headers")
+        if self._error is not None:
+            raise self._error  # httptools stops and raises HttpParserCallbackError
         lower = name.lower()
         if lower == b"content-length" or lower == b"transfer-encoding":
             self._framed = True
@@ -179,6 +211,7 @@ class Connection(asyncio.Protocol):
             self._framed = True  # no body, whatever the headers say
 
     def on_body(self, body: bytes) -> None:
+        self._overhead -= len(body)
         room = self._limit - len(self.body)
         if room > 0:
             self.body += body[:room]

@@ -1,0 +1,68 @@
+"""The callback HTTP/1.1 client (`adapters.http1`) against hostile or broken receivers on real loopback servers:
+oversized heads, bytes past an answer's end, keep-alive races, closing mid-request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from dlrhub.adapters import http1, http1_wire
+from tests.integration.engine.test_http1 import OK, RawServer, always, no_names, post
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[http1.Pool]:
+    p = http1.Pool(no_names, body_limit=1024)
+    yield p
+    await p.close()
+
+
+def chunked(trailers: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" + trailers + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # A header value that never ends (the server holds the connection open after it).
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 300_000,
+        # A header name that never ends.
+        b"HTTP/1.1 200 OK\r\n" + b"n" * 300_000,
+        # One header line longer than MAX_FIELD, then a whole answer.
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * (http1_wire.MAX_FIELD + 1) + b"\r\nContent-Length: 2\r\n\r\nok",
+        # Too many headers, each short.
+        b"HTTP/1.1 200 OK\r\n" + b"H: v\r\n" * http1_wire.MAX_HEADERS + b"Content-Length: 2\r\n\r\nok",
+        # Short headers whose sum passes MAX_HEAD.
+        b"HTTP/1.1 200 OK\r\n" + b"H: " + b"v" * 8000 + b"\r\n" * 1 + (b"H: " + b"v" * 8000 + b"\r\n") * 9,
+        # Too many trailers after a chunked body, and a trailer that never ends.
+        chunked(b"T: v\r\n" * (http1_wire.MAX_HEADERS + 1)),
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nT: " + b"t" * 300_000,
+    ],
+    ids=[
+        "endless-value",
+        "endless-name",
+        "long-line",
+        "many-headers",
+        "head-bytes",
+        "trailers",
+        "endless-trailer",
+    ],
+)
+async def test_an_oversized_head_or_trailer_is_a_protocol_error_and_its_connection_closed(pool, answer):
+    async with RawServer(always(answer)) as server:
+        with pytest.raises(http1_wire.HeadTooLarge):
+            await post(pool, server, timeout_s=5.0)
+        assert pool.open_connections() == 0
+
+
+async def test_heads_within_the_limits_are_read(pool):
+    many = (
+        b"HTTP/1.1 200 OK\r\n" + b"H: v\r\n" * (http1_wire.MAX_HEADERS - 1) + b"Content-Length: 2\r\n\r\nok"
+    )
+    long = b"HTTP/1.1 200 OK\r\nX: " + b"a" * http1_wire.MAX_FIELD + b"\r\nContent-Length: 2\r\n\r\nok"
+    async with RawServer(lambda conn, index: ((many, long, OK)[index % 3], False)) as server:
+        answers = [await post(pool, server) for _ in range(3)]
+    assert [(a.status, a.body, a.complete) for a in answers] == [(200, b"ok", True)] * 3
+    assert len(answers[0].headers) == http1_wire.MAX_HEADERS
+    assert server.connections == 1
