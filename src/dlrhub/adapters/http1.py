@@ -2,7 +2,8 @@
 
 Lean by design (ADR 0012): one request per connection at a time, written in one `write`; the status, headers
 and at most `body_limit` bytes of the body read by httptools; no cookies, no redirects, no compression, no
-retries but one (a reused connection the server had closed before any answer came back). A connection goes
+retries but one (an idempotent request on a reused connection the server closed before any answer came back; an
+idle connection the server closed is seen before it is used). A connection goes
 back to its destination's idle list only when its answer ended and both ends keep it alive; a timed-out,
 failed, cut-short or half-read one is closed, never reused.
 """
@@ -20,6 +21,10 @@ from dlrhub.adapters import http1_wire as wire
 
 #: Seconds an idle connection is kept (aiohttp's default keep-alive).
 IDLE_S = 15.0
+
+#: Methods sent again on a new connection when a kept-alive one closes before any answer (RFC 9110 9.2.2). A POST
+#: the server may have read is never sent twice: its failure is the attempt's outcome, retried by the dispatcher.
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 #: Answers a name's addresses for a port, each already admitted by the URL guard.
 Resolve = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -115,9 +120,9 @@ class Pool:
         conn = self._take(dest, loop.time())
         if conn is not None:
             try:
-                return await self._exchange(dest, conn, data, deadline, loop)
+                return await self._exchange(dest, conn, data, deadline, loop, method in IDEMPOTENT)
             except _Stale:
-                pass  # the server closed it as it was taken: once more on a new connection
+                pass  # the server closed it as it was taken: a GET once more on a new connection
         conn = await self._connect(dest, deadline, loop)
         return await self._exchange(dest, conn, data, deadline, loop)
 
@@ -128,7 +133,7 @@ class Pool:
         while idle:
             conn = idle.pop()
             self._idle_count -= 1
-            if conn.open and now - conn.idle_since < IDLE_S:
+            if conn.usable and now - conn.idle_since < IDLE_S:
                 return conn
             conn.abort()
         return None
@@ -194,6 +199,7 @@ class Pool:
         data: bytes,
         deadline: float,
         loop: asyncio.AbstractEventLoop,
+        retry: bool = False,
     ) -> wire.Response:
         waiter = conn.start(self._limit, loop)
         timer = loop.call_at(deadline, conn.time_out)
@@ -202,7 +208,7 @@ class Pool:
             await waiter
         except BaseException as exc:
             conn.abort()
-            if isinstance(exc, ConnectionError) and conn.reused and not conn.received:
+            if retry and isinstance(exc, ConnectionError) and conn.reused and not conn.received:
                 raise _Stale from exc
             if not conn.headers_done or not isinstance(exc, Exception) or isinstance(exc, wire.HeadTooLarge):
                 raise

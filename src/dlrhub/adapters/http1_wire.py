@@ -119,6 +119,11 @@ class Connection(asyncio.Protocol):
             waiter.set_exception(ConnectionResetError("the connection was closed"))
         return waiter
 
+    @property
+    def usable(self) -> bool:
+        """Open, and not closed by the server while idle (its EOF or close already seen)."""
+        return self.open and self._transport is not None and not self._transport.is_closing()
+
     def write(self, data: bytes) -> None:
         if self.open and self._transport is not None:
             self._transport.write(data)
@@ -184,6 +189,7 @@ class Connection(asyncio.Protocol):
             self._finish(self._error or ProtocolError(f"malformed answer: {exc}"))
 
     def eof_received(self) -> bool:
+        self.open = False  # never taken again, even before connection_lost runs
         return False  # close the transport: connection_lost judges whether the answer ended
 
     # -- httptools' callbacks ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ oversized heads, bytes past an answer's end, keep-alive races, closing mid-reque
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -66,3 +67,30 @@ async def test_heads_within_the_limits_are_read(pool):
     assert [(a.status, a.body, a.complete) for a in answers] == [(200, b"ok", True)] * 3
     assert len(answers[0].headers) == http1_wire.MAX_HEADERS
     assert server.connections == 1
+
+
+async def test_a_post_the_server_may_have_read_is_never_sent_twice(pool):
+    # The second POST rides the kept-alive connection; the server reads it whole, then closes without answering.
+    # It may have acted on it: the failure is the attempt's outcome, not a silent second delivery.
+    async with RawServer(lambda conn, index: (OK, False) if index == 0 else (b"", True)) as server:
+        first = await post(pool, server)
+        with pytest.raises(ConnectionError):
+            await post(pool, server)
+        third = await post(pool, server)
+    assert (first.status, third.status) == (200, 200)
+    assert [r[0] for r in server.requests] == [0, 0, 1]
+
+
+async def test_an_idle_connection_the_server_closed_is_not_used(pool):
+    # The server answers, then closes the kept-alive connection while it is idle: the next POST goes on a new
+    # connection at once, never written to the closed one.
+    async with RawServer(always(OK, close=True)) as server:
+        await post(pool, server)
+        for _ in range(1000):
+            if pool.open_connections() == 0:
+                break
+            await asyncio.sleep(0.005)
+        assert pool.open_connections() == 0
+        second = await post(pool, server)
+    assert second.status == 200
+    assert [r[0] for r in server.requests] == [0, 1]
