@@ -216,7 +216,7 @@ class Pool:
         finally:
             timer.cancel()
         response = conn.response(complete=conn.complete)
-        if conn.complete and conn.keep_alive and conn.open:
+        if conn.complete and conn.keep_alive and conn.usable and not conn.dirty:
             self._give_back(dest, conn, loop.time())
         else:
             conn.abort() if not conn.complete else conn.close()

@@ -91,6 +91,9 @@ class Connection(asyncio.Protocol):
         #: Set once given back to the idle list: a later request on it rides a kept-alive connection.
         self.reused = False
         self.idle_since = 0.0
+        #: Bytes came after an answer's end (an overlong body, a body on a 204, a second answer): the connection's
+        #: framing cannot be trusted, so it is never reused.
+        self.dirty = False
         self._clear()
 
     def _clear(self) -> None:
@@ -186,14 +189,27 @@ class Connection(asyncio.Protocol):
         except HeadTooLarge as exc:
             self._finish(exc)
         except httptools.HttpParserError as exc:
-            self._finish(self._error or ProtocolError(f"malformed answer: {exc}"))
+            if self.complete:
+                self.dirty = (
+                    True  # garbage after the answer's end: the answer stands, the connection does not
+                )
+            else:
+                self._finish(self._error or ProtocolError(f"malformed answer: {exc}"))
 
     def eof_received(self) -> bool:
         self.open = False  # never taken again, even before connection_lost runs
         return False  # close the transport: connection_lost judges whether the answer ended
 
     # -- httptools' callbacks ---------------------------------------------------------------------------------
+    # Once an answer is complete it is frozen: anything the parser reads after it in the same bytes (a next
+    # answer nobody asked for) only marks the connection dirty.
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.dirty = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete:
+            return
         self._head_bytes += len(name) + len(value)
         if len(name) > MAX_FIELD or len(value) > MAX_FIELD:
             self._error = HeadTooLarge(f"a header longer than {MAX_FIELD} bytes")
@@ -209,6 +225,8 @@ class Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.complete:
+            return
         self.status = self._parser.get_status_code()
         if self.status >= 200:
             self.headers_done = True
@@ -217,6 +235,8 @@ class Connection(asyncio.Protocol):
             self._framed = True  # no body, whatever the headers say
 
     def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
         self._overhead -= len(body)
         room = self._limit - len(self.body)
         if room > 0:
@@ -225,6 +245,8 @@ class Connection(asyncio.Protocol):
             self._finish()  # past the limit: the rest is not read (the caller closes the connection)
 
     def on_message_complete(self) -> None:
+        if self.complete:
+            return
         if self.status < 200:
             self._clear()  # an interim answer (100 Continue...): the real one follows
             self.received = True

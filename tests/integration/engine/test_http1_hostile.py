@@ -94,3 +94,21 @@ async def test_an_idle_connection_the_server_closed_is_not_used(pool):
         second = await post(pool, server)
     assert second.status == 200
     assert [r[0] for r in server.requests] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", 200, b"ok"),  # a body longer than announced
+        (b"HTTP/1.1 204 No Content\r\n\r\n{}", 204, b""),  # a body on a 204
+        (OK + b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nnope", 200, b"ok"),  # two answers in one write
+        (OK + b"HTTP/1.1 500", 200, b"ok"),  # the start of a second answer
+    ],
+    ids=["overlong", "204-body", "two-answers", "half-answer"],
+)
+async def test_bytes_past_an_answers_end_leave_it_whole_and_its_connection_unused(pool, answer, status, body):
+    async with RawServer(lambda conn, index: (answer if conn == index == 0 else OK, False)) as server:
+        first, second = await post(pool, server), await post(pool, server)
+    assert (first.status, first.body, first.complete) == (status, body, True)
+    assert (second.status, second.body) == (200, b"ok")
+    assert [r[0] for r in server.requests] == [0, 1]  # the second on a new connection
