@@ -14,13 +14,19 @@ import asyncio
 import collections
 import dataclasses
 import ipaddress
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+
+import aiohappyeyeballs
 
 from dlrhub.adapters import http1_wire as wire
 
 #: Seconds an idle connection is kept (aiohttp's default keep-alive).
 IDLE_S = 15.0
+
+#: Seconds before the next address is tried while one is still connecting (RFC 8305, aiohttp's).
+HAPPY_EYEBALLS_S = 0.25
 
 #: Methods sent again on a new connection when a kept-alive one closes before any answer (RFC 9110 9.2.2). A POST
 #: the server may have read is never sent twice: its failure is the attempt's outcome, retried by the dispatcher.
@@ -64,6 +70,12 @@ class Destination:
         return self.scheme == "https"
 
 
+def _addr_info(address: str, port: int) -> aiohappyeyeballs.AddrInfoType:
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+
+
 class _Stale(Exception):
     """A reused connection was closed by the server before any byte of the answer came back."""
 
@@ -92,6 +104,7 @@ class Pool:
         self._idle_count = 0
         self._open: set[wire.Connection] = set()
         self._sweep_at = 0.0
+        self._turn = 0
 
     def open_connections(self) -> int:
         """Connections open now, idle or busy."""
@@ -175,22 +188,28 @@ class Pool:
                     addresses = await self._resolve(dest.host, dest.port)
                 except OSError as exc:
                     raise ResolveError(f"{dest.host}: {exc}") from exc
-            last: OSError = ResolveError(f"{dest.host}: no address")
-            for address in addresses:
-                try:
-                    _, conn = await loop.create_connection(
-                        lambda: wire.Connection(self._open),
-                        address,
-                        dest.port,
-                        ssl=self._ssl if dest.tls else None,
-                        # The certificate is checked against the URL's host, not the pinned address.
-                        server_hostname=dest.host if dest.tls else None,
-                    )
-                except OSError as exc:
-                    last = exc
-                    continue
-                return conn
-        raise last
+            if not addresses:
+                raise ResolveError(f"{dest.host}: no address")
+            # Happy Eyeballs (RFC 8305) over the admitted addresses alone, each connection starting at the next
+            # one in turn: a dead address costs a connection HAPPY_EYEBALLS_S, not the whole timeout.
+            self._turn += 1
+            turn = self._turn % len(addresses)
+            sock = await aiohappyeyeballs.start_connection(
+                [_addr_info(a, dest.port) for a in (*addresses[turn:], *addresses[:turn])],
+                happy_eyeballs_delay=HAPPY_EYEBALLS_S,
+            )
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: wire.Connection(self._open),
+                    sock=sock,
+                    ssl=self._ssl if dest.tls else None,
+                    # The certificate is checked against the URL's host, not the pinned address.
+                    server_hostname=dest.host if dest.tls else None,
+                )
+            except BaseException:
+                sock.close()
+                raise
+            return conn
 
     async def _exchange(
         self,

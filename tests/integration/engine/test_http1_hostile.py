@@ -4,9 +4,12 @@ oversized heads, bytes past an answer's end, keep-alive races, closing mid-reque
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
+import uvloop
 
 from dlrhub.adapters import http1, http1_wire
 from tests.integration.engine.test_http1 import OK, RawServer, always, no_names, post
@@ -112,3 +115,38 @@ async def test_bytes_past_an_answers_end_leave_it_whole_and_its_connection_unuse
     assert (first.status, first.body, first.complete) == (status, body, True)
     assert (second.status, second.body) == (200, b"ok")
     assert [r[0] for r in server.requests] == [0, 1]  # the second on a new connection
+
+
+async def test_a_dead_first_address_does_not_stall_every_connection():
+    # hooks.test has two admitted addresses; the first silently drops SYNs (a listener on 127.0.0.2 whose accept
+    # queue is full and never accepted), the second answers. Each answer closes its connection, so each request
+    # dials: Happy Eyeballs reaches the live address instead of waiting out the timeout on the dead one.
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.2", "127.0.0.1"]
+
+    p = http1.Pool(resolve)
+    async with RawServer(always(OK, close=True)) as server:
+        dead = socket.socket()
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            dead.bind(("127.0.0.2", server.port))
+            dead.listen(0)
+            for filler in fillers:
+                filler.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    filler.connect(("127.0.0.2", server.port))
+            await asyncio.sleep(0.1)  # let the fillers' handshakes fill the accept queue
+            answers = [
+                await p.request(server.dest("hooks.test"), "GET", "/", (), None, 5.0) for _ in range(3)
+            ]
+        finally:
+            await p.close()
+            for s in (dead, *fillers):
+                s.close()
+    assert [a.status for a in answers] == [200] * 3
+    assert server.connections == 3
+
+
+def test_a_dead_first_address_on_uvloop():
+    # The workers run on uvloop: Happy Eyeballs' sockets are handed to its create_connection.
+    uvloop.run(test_a_dead_first_address_does_not_stall_every_connection())
