@@ -56,7 +56,9 @@ class Destination:
 
     @classmethod
     def of(cls, scheme: str, host: str, port: int) -> Destination:
-        """The destination of a URL's scheme (http or https), host and port."""
+        """The destination of a URL's scheme (http or https), host and port. A fully qualified name's trailing
+        dot is dropped (as aiohttp did): the certificate, SNI and Host name the host without it."""
+        host = host.rstrip(".") or host
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
