@@ -107,6 +107,8 @@ class Pool:
         self._open: set[wire.Connection] = set()
         self._sweep_at = 0.0
         self._turn = 0
+        #: Set by `close`: requests still in flight are never retried, nor their connections kept.
+        self._closed = False
 
     def open_connections(self) -> int:
         """Connections open now, idle or busy."""
@@ -129,6 +131,8 @@ class Pool:
         (`complete` False). Raises TimeoutError, ResolveError, ProtocolError, OSError (refused, reset, TLS) or
         whatever `resolve` raises (the guard's errors.BlockedURL) when no answer came.
         """
+        if self._closed:
+            raise ConnectionResetError("the connection pool is closed")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         data = wire.request_bytes(method, target, dest.host_header, headers, body)
@@ -136,8 +140,10 @@ class Pool:
         if conn is not None:
             try:
                 return await self._exchange(dest, conn, data, deadline, loop, method in IDEMPOTENT)
-            except _Stale:
-                pass  # the server closed it as it was taken: a GET once more on a new connection
+            except _Stale as stale:
+                if self._closed:
+                    raise stale.__cause__ or ConnectionResetError("the connection pool is closed") from None
+                # the server closed it as it was taken: a GET once more on a new connection
         conn = await self._connect(dest, deadline, loop)
         return await self._exchange(dest, conn, data, deadline, loop)
 
@@ -154,7 +160,7 @@ class Pool:
         return None
 
     def _give_back(self, dest: Destination, conn: wire.Connection, now: float) -> None:
-        if self._idle_count >= self._max_idle:
+        if self._closed or self._idle_count >= self._max_idle:
             conn.close()
             return
         conn.idle_since = now
@@ -211,6 +217,9 @@ class Pool:
             except BaseException:
                 sock.close()
                 raise
+            if self._closed:
+                conn.abort()  # opened as the pool closed: nothing may stay open after `close`
+                raise ConnectionResetError("the connection pool is closed")
             return conn
 
     async def _exchange(
@@ -244,7 +253,8 @@ class Pool:
         return response
 
     async def close(self) -> None:
-        """Close every connection, idle or busy."""
+        """Close every connection, idle or busy; requests in flight fail, and none is sent again."""
+        self._closed = True
         for conn in list(self._open):
             conn.abort()
         self._idle.clear()

@@ -12,7 +12,7 @@ import pytest
 import uvloop
 
 from dlrhub.adapters import http1, http1_wire
-from tests.integration.engine.test_http1 import OK, RawServer, always, no_names, post
+from tests.integration.engine.test_http1 import HOLD, OK, RawServer, always, no_names, post
 
 
 @pytest.fixture
@@ -150,3 +150,24 @@ async def test_a_dead_first_address_does_not_stall_every_connection():
 def test_a_dead_first_address_on_uvloop():
     # The workers run on uvloop: Happy Eyeballs' sockets are handed to its create_connection.
     uvloop.run(test_a_dead_first_address_does_not_stall_every_connection())
+
+
+async def test_closing_the_pool_mid_request_sends_nothing_again_and_leaves_nothing_open():
+    # The second GET rides the kept-alive connection and is held unanswered; the pool closes under it. It fails,
+    # is not sent again on a new connection, and no connection outlives the close.
+    p = http1.Pool(no_names)
+    async with RawServer(lambda conn, index: (OK, False) if conn == index == 0 else HOLD) as server:
+        get = lambda: p.request(server.dest(), "GET", "/", (), None, 5.0)  # noqa: E731
+        assert (await get()).status == 200
+        held = asyncio.ensure_future(get())
+        for _ in range(1000):
+            if len(server.requests) == 2:
+                break
+            await asyncio.sleep(0.005)
+        await p.close()
+        with pytest.raises(ConnectionError):
+            await held
+        with pytest.raises(ConnectionError):
+            await get()
+        assert p.open_connections() == 0
+    assert [r[0] for r in server.requests] == [0, 0]
