@@ -171,3 +171,58 @@ async def test_closing_the_pool_mid_request_sends_nothing_again_and_leaves_nothi
             await get()
         assert p.open_connections() == 0
     assert [r[0] for r in server.requests] == [0, 0]
+
+
+async def test_an_ip_literal_is_admitted_where_it_is_dialled():
+    # The pool asks `admit` about every IP literal before it dials it unresolved; a refusal dials nothing.
+    asked: list[str] = []
+
+    def refuse(address: str) -> None:
+        asked.append(address)
+        raise ConnectionRefusedError(f"{address} is refused")
+
+    p = http1.Pool(no_names, admit=refuse)
+    async with RawServer(always(OK)) as server:
+        with pytest.raises(ConnectionRefusedError):
+            await post(p, server)
+        await p.close()
+    assert asked == ["127.0.0.1"]
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        test_a_post_the_server_may_have_read_is_never_sent_twice,
+        test_heads_within_the_limits_are_read,
+    ],
+    ids=lambda case: case.__name__.removeprefix("test_"),
+)
+def test_the_same_on_uvloop(case):
+    async def run() -> None:
+        p = http1.Pool(no_names, body_limit=1024)
+        try:
+            await case(p)
+        finally:
+            await p.close()
+
+    uvloop.run(run())
+
+
+@pytest.mark.parametrize("answer", [OK + b"HTTP/1.1 500", b"HTTP/1.1 200 OK\r\n" + b"H: v\r\n" * 200])
+def test_bytes_past_the_end_and_oversized_heads_on_uvloop(answer):
+    async def run() -> None:
+        p = http1.Pool(no_names, body_limit=1024)
+        try:
+            if answer.startswith(OK):
+                await test_bytes_past_an_answers_end_leave_it_whole_and_its_connection_unused(
+                    p, answer, 200, b"ok"
+                )
+            else:
+                await test_an_oversized_head_or_trailer_is_a_protocol_error_and_its_connection_closed(
+                    p, answer
+                )
+        finally:
+            await p.close()
+
+    uvloop.run(run())
