@@ -9,9 +9,23 @@ from collections.abc import Sequence
 
 import httptools
 
+#: Longest header (or trailer) name or value read, in bytes (aiohttp's limit).
+MAX_FIELD = 8190
+#: Most bytes of an answer's header (and trailer) names and values in all.
+MAX_HEAD = 65536
+#: Most headers and trailers an answer may carry.
+MAX_HEADERS = 100
+#: Most bytes of an answer that are not its body (status line, headers, chunk framing, trailers): bounds what
+#: the parser buffers of a header whose end never comes.
+MAX_OVERHEAD = 2 * MAX_HEAD
+
 
 class ProtocolError(ConnectionError):
     """The answer was not HTTP/1.x, or a request header could not be written."""
+
+
+class HeadTooLarge(ProtocolError):
+    """The answer's headers or trailers passed a limit (MAX_FIELD, MAX_HEAD, MAX_HEADERS, MAX_OVERHEAD)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,6 +91,9 @@ class Connection(asyncio.Protocol):
         #: Set once given back to the idle list: a later request on it rides a kept-alive connection.
         self.reused = False
         self.idle_since = 0.0
+        #: Bytes came after an answer's end (an overlong body, a body on a 204, a second answer): the connection's
+        #: framing cannot be trusted, so it is never reused.
+        self.dirty = False
         self._clear()
 
     def _clear(self) -> None:
@@ -90,6 +107,10 @@ class Connection(asyncio.Protocol):
         self.received = False
         #: The body's end is announced (Content-Length or chunked), not marked by the close.
         self._framed = False
+        self._head_bytes = 0
+        #: Bytes fed to the parser that were not body bytes.
+        self._overhead = 0
+        self._error: ProtocolError | None = None
 
     # -- the caller's side ------------------------------------------------------------------------------------
     def start(self, limit: int, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
@@ -100,6 +121,11 @@ class Connection(asyncio.Protocol):
         if not self.open:
             waiter.set_exception(ConnectionResetError("the connection was closed"))
         return waiter
+
+    @property
+    def usable(self) -> bool:
+        """Open, and not closed by the server while idle (its EOF or close already seen)."""
+        return self.open and self._transport is not None and not self._transport.is_closing()
 
     def write(self, data: bytes) -> None:
         if self.open and self._transport is not None:
@@ -153,24 +179,54 @@ class Connection(asyncio.Protocol):
             self.abort()  # bytes nobody asked for: this connection cannot be trusted with another request
             return
         self.received = True
+        self._overhead += len(data)
         try:
             self._parser.feed_data(data)
+            if self._overhead > MAX_OVERHEAD:
+                raise HeadTooLarge(f"more than {MAX_OVERHEAD} bytes of headers and framing")
         except httptools.HttpParserUpgrade:
             self._finish(ProtocolError("the server switched protocols"))
+        except HeadTooLarge as exc:
+            self._finish(exc)
         except httptools.HttpParserError as exc:
-            self._finish(ProtocolError(f"malformed answer: {exc}"))
+            if self.complete:
+                self.dirty = (
+                    True  # garbage after the answer's end: the answer stands, the connection does not
+                )
+            else:
+                self._finish(self._error or ProtocolError(f"malformed answer: {exc}"))
 
     def eof_received(self) -> bool:
+        self.open = False  # never taken again, even before connection_lost runs
         return False  # close the transport: connection_lost judges whether the answer ended
 
     # -- httptools' callbacks ---------------------------------------------------------------------------------
+    # Once an answer is complete it is frozen: anything the parser reads after it in the same bytes (a next
+    # answer nobody asked for) only marks the connection dirty.
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.dirty = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete:
+            return
+        self._head_bytes += len(name) + len(value)
+        if len(name) > MAX_FIELD or len(value) > MAX_FIELD:
+            self._error = HeadTooLarge(f"a header longer than {MAX_FIELD} bytes")
+        elif len(self.headers) >= MAX_HEADERS:
+            self._error = HeadTooLarge(f"more than {MAX_HEADERS} headers")
+        elif self._head_bytes > MAX_HEAD:
+            self._error = HeadTooLarge(f"more than {MAX_HEAD} bytes of headers")
+        if self._error is not None:
+            raise self._error  # httptools stops and raises HttpParserCallbackError
         lower = name.lower()
         if lower == b"content-length" or lower == b"transfer-encoding":
             self._framed = True
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.complete:
+            return
         self.status = self._parser.get_status_code()
         if self.status >= 200:
             self.headers_done = True
@@ -179,6 +235,9 @@ class Connection(asyncio.Protocol):
             self._framed = True  # no body, whatever the headers say
 
     def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
+        self._overhead -= len(body)
         room = self._limit - len(self.body)
         if room > 0:
             self.body += body[:room]
@@ -186,6 +245,8 @@ class Connection(asyncio.Protocol):
             self._finish()  # past the limit: the rest is not read (the caller closes the connection)
 
     def on_message_complete(self) -> None:
+        if self.complete:
+            return
         if self.status < 200:
             self._clear()  # an interim answer (100 Continue...): the real one follows
             self.received = True

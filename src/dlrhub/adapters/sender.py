@@ -156,14 +156,6 @@ class _Target:
     wire_text: str
 
 
-def _check_literal(host: str, allow: urls.Allowlist) -> None:
-    try:
-        ip = ipaddress.ip_address(host.strip("[]").partition("%")[0])
-    except ValueError:
-        return
-    urls.check_address(ip, allow)
-
-
 def tls_context(ca_file: str = "") -> ssl.SSLContext:
     """How https callbacks are verified: the system's CAs (honouring `SSL_CERT_FILE`), plus `ca_file`'s if given.
 
@@ -239,6 +231,7 @@ class Sender:
             tls_context(self.config.ca_file),
             body_limit=RESPONSE_KEEP,
             max_idle=self.config.pool_size,
+            admit=self._admit,
         )
 
     async def close(self) -> None:
@@ -303,24 +296,30 @@ class Sender:
     def _target(self, url: str) -> _Target:
         """Guard `url` (raises errors.BlockedURL) and remember the verdict."""
         checked = urls.check_url(url)
-        if checked.ip is not None and checked.ip not in self._admitted:
-            # An IP literal is never resolved: its address is checked here, once per address (the allowlist is
-            # fixed), since URLs that differ only in path or query (`/cb/1`, `?id=2`) are each new to `_targets`.
-            urls.check_address(checked.ip, self.config.allow)
-            if len(self._admitted) >= TARGETS_KEPT:
-                self._admitted.clear()
-            self._admitted.add(checked.ip)
+        if checked.ip is not None:
+            self._admit(checked.ip)
         wire = _wire_url(url)
-        if wire.raw_host != checked.host and checked.ip is None:
-            # yarl reads the host unlike the guard: an IP literal to yarl is never resolved, so check it.
-            _check_literal(wire.raw_host or "", self.config.allow)
         if wire.scheme not in ("http", "https") or not wire.raw_host or wire.port is None:
             raise errors.BlockedURL("URL cannot be parsed")
         dest = http1.Destination.of(wire.scheme, wire.raw_host, wire.port)
+        if dest.literal:
+            # What is dialled unresolved is checked as the address it is, however the guard read the URL.
+            self._admit(dest.host)
         if len(self._targets) >= TARGETS_KEPT:
             self._targets.clear()
         target = self._targets[url] = _Target(checked.endpoint, dest, wire.raw_path_qs, str(wire))
         return target
+
+    def _admit(self, literal: urls.IPAddress | str) -> None:
+        """Check an IP literal's address (raises errors.BlockedURL), once per address (the allowlist is fixed):
+        URLs that differ only in path or query (`/cb/1`, `?id=2`) are each new to `_targets`."""
+        ip = ipaddress.ip_address(literal.partition("%")[0]) if isinstance(literal, str) else literal
+        if ip in self._admitted:
+            return
+        urls.check_address(ip, self.config.allow)
+        if len(self._admitted) >= TARGETS_KEPT:
+            self._admitted.clear()
+        self._admitted.add(ip)
 
     async def _attempt(
         self,

@@ -66,6 +66,8 @@ _REFUSED_V6 = _table(
     ("3fff::/20", "reserved"),
 )
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+#: A host's last label that makes it a numeric IPv4 form (WHATWG URL's "ends in a number"), not a name.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -195,10 +197,20 @@ def _check_authority(scheme: str, netloc: str) -> ParsedTarget:
         ip = None
     if ip is None:
         try:
-            host = host.encode("idna").decode("ascii")
+            host = host.encode("idna").decode("ascii").rstrip(".")
         except UnicodeError as exc:
             raise errors.BlockedURL("URL host is not a valid name") from exc
-    else:
+        try:
+            # IDNA maps full-width digits and ideographic full stops (`１２７。０.０.１`) to an IP literal, which a
+            # client dials as it is: it is judged as that address.
+            ip = ipaddress.ip_address(host)
+            percent = zone = ""
+        except ValueError:
+            if _NUMERIC_LABEL.fullmatch(host.rpartition(".")[2]) is not None:
+                # `127.1`, `2130706433`, `0x7f.1`, `0177.0.0.1`: what a resolver or a browser may read as an
+                # IPv4 address is no name: refused rather than guessed at.
+                raise errors.BlockedURL("URL host is not a valid name") from None
+    if ip is not None:
         # One spelling per address, so that `[::1]` and `[0:0::1]` are one endpoint.
         host = _canonical(ip) + percent + zone
     return ParsedTarget(scheme=scheme, host=host.lower(), port=port or SCHEMES[scheme], ip=ip)

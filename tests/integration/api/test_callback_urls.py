@@ -28,6 +28,14 @@ NEVER = [
     "http://192.168.0.10/cb",
     "http://169.254.169.254/latest/meta-data",
     "http://[::ffff:127.0.0.1]/cb",
+    # IDNA makes these the literals 169.254.169.254 and 192.168.0.10.
+    "http://\uff11\uff16\uff19.\uff12\uff15\uff14.\uff11\uff16\uff19.\uff12\uff15\uff14/latest/meta-data",
+    "http://192\u3002168\u30020\u300210/cb",
+    # Numeric forms a resolver may read as an IPv4 address are no names.
+    "http://127.1/cb",
+    "http://2130706433/cb",
+    "http://0x7f.1/cb",
+    "http://0177.0.0.1/cb",
 ]
 #: Host names are resolved only when the callback is sent: the door lets them through.
 LATER = ["https://customer.example/cb", "http://localhost:8080/cb"]

@@ -156,11 +156,31 @@ async def test_loopback_is_blocked_without_the_allow_list(receiver):
         bad_scheme = await s.send(callback("ftp://example.com/x"))
         legacy = await s.send(callback(f"http://127.1:{receiver.port}/ok"))
         decimal = await s.send(callback(f"http://2130706433:{receiver.port}/ok"))
+        # IDNA turns full-width digits and ideographic full stops into the literal 127.0.0.1.
+        wide = await s.send(callback(f"http://\uff11\uff12\uff17.\uff10.\uff10.\uff11:{receiver.port}/ok"))
+        stops = await s.send(callback(f"http://127\u30020\u30020\u30021:{receiver.port}/ok"))
+        hex_ = await s.send(callback(f"http://0x7f.1:{receiver.port}/ok"))
+    assert [a.outcome for a in (wide, stops, hex_)] == [OUT.BLOCKED_URL] * 3, [wide, stops, hex_]
     assert legacy.outcome is OUT.BLOCKED_URL
     assert decimal.outcome is OUT.BLOCKED_URL
     assert literal.outcome is OUT.BLOCKED_URL
     assert by_name.outcome is OUT.BLOCKED_URL
     assert bad_scheme.outcome is OUT.BLOCKED_URL
+    assert receiver.hits == []
+
+
+async def test_an_ip_literal_is_checked_where_it_is_dialled_however_the_guard_read_it(receiver, monkeypatch):
+    # Were the guard to read an IP literal as a name (as it once read `１２７.０.０.１`), the sender still checks the
+    # address it dials unresolved.
+    real = urls.check_url
+
+    def as_a_name(url: str) -> urls.ParsedTarget:
+        return dataclasses.replace(real(url), ip=None)
+
+    monkeypatch.setattr(urls, "check_url", as_a_name)
+    async with sender.Sender(sender.SenderConfig()) as s:
+        attempt = await s.send(callback(receiver.url("/ok")))
+    assert attempt.outcome is OUT.BLOCKED_URL and "loopback" in attempt.error
     assert receiver.hits == []
 
 

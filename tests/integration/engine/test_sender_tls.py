@@ -173,3 +173,14 @@ def test_the_ca_file_setting_is_checked_and_reaches_the_sender(tmp_path, ca):
     with pytest.raises(errors.ConfigError, match="callback CA file"):
         sender.tls_context(str(bad))
     assert isinstance(sender.tls_context(str(ca)), ssl.SSLContext)
+
+
+async def test_a_host_with_a_trailing_dot_names_the_host_without_it(tls_receiver, ca):
+    # `sink.test.` is `sink.test` (fully qualified): SNI, the certificate check and the Host header name it
+    # without the dot, as aiohttp did; the certificate for `sink.test` is accepted.
+    config = sender.SenderConfig(allow=LOOPBACK, ca_file=str(ca))
+    async with sender.Sender(config, resolver=PinnedResolver()) as snd:
+        attempt = await snd.send(callback(f"https://{NAME}.:{tls_receiver.port}/hook"))
+    assert attempt.outcome is OUT.OK, attempt.error
+    assert tls_receiver.handshakes == [NAME]
+    assert tls_receiver.requests[0][0] == f"{NAME}:{tls_receiver.port}"

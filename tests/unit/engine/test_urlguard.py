@@ -237,3 +237,37 @@ def test_check_url_on_url_shaped_input(text):
     except errors.BlockedURL:
         return
     assert target.endpoint.startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize(
+    ("url", "ip"),
+    [
+        ("http://\uff11\uff12\uff17.\uff10.\uff10.\uff11:8080/x", "127.0.0.1"),
+        ("http://127\u30020\u30020\u30021/x", "127.0.0.1"),
+        (
+            "http://\uff11\uff16\uff19.\uff12\uff15\uff14.\uff11\uff16\uff19.\uff12\uff15\uff14/",
+            "169.254.169.254",
+        ),
+        ("http://10\uff0e0\uff0e0\uff0e1./", "10.0.0.1"),
+    ],
+)
+def test_a_host_that_idna_makes_an_ip_literal_is_judged_as_that_address(url, ip):
+    target = urls.check_url(url)
+    assert target.ip == ipaddress.ip_address(ip) and target.host == ip
+    with pytest.raises(errors.BlockedURL):
+        urls.check_target(url)
+    assert urls.check_target(url, urls.parse_allowlist([ip])).ip == ipaddress.ip_address(ip)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.1", "2130706433", "0x7f.1", "0x7f000001", "0177.0.0.1", "127.000.000.001", "1.2.3.0x", "a.b.09"],
+)
+def test_numeric_ipv4_forms_that_are_not_plain_literals_are_no_names(host):
+    with pytest.raises(errors.BlockedURL, match="not a valid name"):
+        urls.check_url(f"http://{host}/x")
+
+
+@pytest.mark.parametrize("host", ["1.example", "x1.2x", "example.0xz", "0x.example"])
+def test_names_with_digits_stay_names(host):
+    assert urls.check_url(f"http://{host}/x").ip is None
