@@ -1,6 +1,6 @@
 """The callback sender's HTTP/1.1 client: keep-alive connections per destination, answers read by httptools.
 
-Lean by design (ADR 0012): one request per connection at a time, written in one `write`; the status, headers
+Lean by design (ADR 0011): one request per connection at a time, written in one `write`; the status, headers
 and at most `body_limit` bytes of the body read by httptools; no cookies, no redirects, no compression, no
 retries but one (an idempotent request on a reused connection the server closed before any answer came back; an
 idle connection the server closed is seen before it is used). A connection goes
