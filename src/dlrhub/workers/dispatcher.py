@@ -59,7 +59,7 @@ class Dispatcher:
         #: Claimed and not yet recorded (or given back), by callback id.
         self.holding: dict[str, models.Callback] = {}
         #: Slots in flight and callbacks waiting for them, per destination host (health is per health key).
-        self.lanes = lanes_.Lanes(self.config.per_endpoint, self.config.concurrency)
+        self.lanes = lanes_.Lanes(self.config.per_endpoint)
         self._wake = asyncio.Event()
         self.caches = cache_.DispatchCache(db, self.config)
         self.judgements = endpoint_health.Judgements(self.caches)
@@ -248,18 +248,9 @@ class Dispatcher:
                 task = asyncio.create_task(self._deliver(waiting))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-        lanes.hold(endpoint)
         if endpoint in self._excluded and lanes.room(endpoint) >= lanes.quota:
             self._wake.set()  # the next claim may take more of it
         return kept
-
-    def _refill(self, endpoint: str) -> lanes_.Waiting | None:
-        """An attempt to `endpoint` freed its slot: the destinations held for the pool's cap take it first, in
-        turn, then `endpoint`'s own callbacks; return the one the finished attempt's task sends next."""
-        kept = None
-        while (held := self.lanes.next_held()) is not None:
-            kept = self._pump(held, keep=kept is None) or kept
-        return self._pump(endpoint, keep=kept is None) or kept
 
     async def _deliver(self, waiting: lanes_.Waiting) -> None:
         """Send `waiting`, then the next callback its freed slot starts: no task per callback (about 5 % of CPU)."""
@@ -270,7 +261,7 @@ class Dispatcher:
             except BaseException:
                 self._pump(going.callback.endpoint)  # cancelled (draining): start nothing on this task
                 raise
-            going = self._refill(going.callback.endpoint)
+            going = self._pump(going.callback.endpoint, keep=True)
 
     async def _send(self, waiting: lanes_.Waiting) -> None:
         cb = waiting.callback

@@ -43,7 +43,7 @@ def open_lane(
     (a rate limit's tokens, `workers/pacing.py`; None: as many as there are slots).
     """
     opened = Opened()
-    while lanes.free(endpoint) and (budget is None or len(opened.start) < budget):
+    while lanes.load[endpoint] < lanes.slots and (budget is None or len(opened.start) < budget):
         # A key with a probe in flight keeps its callbacks waiting for the probe's answer.
         waiting = lanes.pop(endpoint, lanes.probing)
         if waiting is None:

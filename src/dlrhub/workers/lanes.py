@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import sys
 import time
 from collections.abc import Container
 
@@ -36,14 +35,8 @@ class Lanes:
     claimed for again once its queue has run dry, while all its slots are still busy).
     """
 
-    def __init__(self, slots: int, pool: int | None = None) -> None:
+    def __init__(self, slots: int) -> None:
         self.slots = slots
-        #: In flight at once over all destinations (None: no cap but the destinations'), and in flight now.
-        self.pool = pool if pool is not None else sys.maxsize
-        self.busy = 0
-        #: Destinations with a free slot and callbacks waiting that the pool's cap held back, in the order they
-        #: were held (an ordered set): a slot the pool frees goes to them in turn.
-        self.blocked: dict[str, None] = {}
         self.quota = slots
         self.cap = 2 * slots
         self.load: collections.Counter[str] = collections.Counter()
@@ -84,21 +77,8 @@ class Lanes:
         queue.append(item)
 
     def free(self, endpoint: str) -> bool:
-        """Whether `endpoint` has a slot free, the pool one too, and a callback waiting for it."""
-        return self.busy < self.pool and self.load[endpoint] < self.slots and self.waiting(endpoint) > 0
-
-    def hold(self, endpoint: str) -> None:
-        """Queue `endpoint` for the pool's next free slot when only the pool's cap keeps its callbacks waiting."""
-        if self.busy >= self.pool and self.load[endpoint] < self.slots and self.waiting(endpoint) > 0:
-            self.blocked[endpoint] = None
-
-    def next_held(self) -> str | None:
-        """The destination held longest for the pool's cap, now that the pool has a free slot (None: none)."""
-        if not self.blocked or self.busy >= self.pool:
-            return None
-        endpoint = next(iter(self.blocked))
-        del self.blocked[endpoint]
-        return endpoint
+        """Whether `endpoint` has a slot free and a callback waiting for it."""
+        return self.load[endpoint] < self.slots and self.waiting(endpoint) > 0
 
     def pop(self, endpoint: str, skip: Container[str] = ()) -> Waiting | None:
         """Take the oldest waiting callback of `endpoint` whose health key is not in `skip` (None when none)."""
@@ -129,13 +109,11 @@ class Lanes:
         return taken
 
     def start(self, endpoint: str) -> None:
-        """A callback of `endpoint` takes a slot (and one of the pool's)."""
+        """A callback of `endpoint` takes a slot."""
         self.load[endpoint] += 1
-        self.busy += 1
 
     def finish(self, endpoint: str) -> None:
-        """A callback of `endpoint` gives its slot back (and the pool's)."""
-        self.busy -= 1
+        """A callback of `endpoint` gives its slot back."""
         left = self.load[endpoint] - 1
         if left <= 0:
             del self.load[endpoint]
@@ -145,4 +123,3 @@ class Lanes:
     def clear(self) -> None:
         """Forget every waiting callback (shutting down: the caller gives them back)."""
         self.queues.clear()
-        self.blocked.clear()

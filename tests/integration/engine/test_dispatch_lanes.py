@@ -31,15 +31,10 @@ class HoldingSender:
         self.in_flight: collections.Counter[str] = collections.Counter()
         self.peak: collections.Counter[str] = collections.Counter()
         self.held: collections.deque[asyncio.Future[None]] = collections.deque()
-        #: The destination of each attempt, in the order they started, and the most in flight at once in all.
-        self.started: list[str] = []
-        self.peak_total = 0
 
     async def send(self, cb: models.Callback, secrets: object = (), url: str | None = None) -> models.Attempt:
         endpoint = cb.endpoint
-        self.started.append(endpoint)
         self.in_flight[endpoint] += 1
-        self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
         self.peak[endpoint] = max(self.peak[endpoint], self.in_flight[endpoint])
         try:
             if self.hold or endpoint in self.hang:
@@ -96,11 +91,12 @@ class Counting:
 
 @contextlib.asynccontextmanager
 async def running(
-    db: store.Store, snd: HoldingSender, per_endpoint: int, concurrency: int = 32
+    db: store.Store, snd: HoldingSender, per_endpoint: int
 ) -> AsyncIterator[dispatcher.Dispatcher]:
     stop = asyncio.Event()
-    cfg = config(per_endpoint=per_endpoint, concurrency=concurrency, batch_size=50)
-    d = dispatcher.Dispatcher(db, typing.cast(sender.Sender, snd), cfg)
+    d = dispatcher.Dispatcher(
+        db, typing.cast(sender.Sender, snd), config(per_endpoint=per_endpoint, concurrency=32, batch_size=50)
+    )
     task = asyncio.create_task(d.run(stop))
     try:
         yield d

@@ -52,33 +52,3 @@ def test_a_lane_holds_its_cap_in_flight_and_as_many_waiting_then_is_full():
     assert lane.full() == frozenset() and lane.destinations() == 1
     assert [w.callback.id for w in lane.take_all("http://a:80")] == ["cb5", "cb6", "cb7"]
     assert lane.waiting("http://a:80") == 0
-
-
-def test_a_full_pool_holds_destinations_in_turn_and_each_freed_slot_goes_to_the_one_held_longest():
-    lane = lanes.Lanes(4, pool=2)
-    a, b, c = "http://a:80", "http://b:80", "http://c:80"
-    for i in range(3):
-        for endpoint in (a, b, c):
-            lane.push(waiting(i, endpoint))
-    lane.start(a)
-    lane.start(a)
-    # The pool is full: a destination with room of its own is not free, and is held in the order asked.
-    assert not lane.free(b)
-    for endpoint in (b, c, a, b):
-        lane.hold(endpoint)
-    assert list(lane.blocked) == [b, c, a]
-    assert lane.next_held() is None  # no slot of the pool is free yet
-    lane.finish(a)
-    assert lane.next_held() == b and list(lane.blocked) == [c, a]
-    lane.start(b)
-    lane.hold(b)  # still waiting callbacks: to the back of the turn
-    assert list(lane.blocked) == [c, a, b]
-    # A destination at its own cap is not held for the pool (its own slots free it).
-    full = lanes.Lanes(1, pool=1)
-    full.push(waiting(1, a))
-    full.push(waiting(2, a))
-    full.start(a)
-    full.hold(a)
-    assert not full.blocked
-    lane.clear()
-    assert not lane.blocked
