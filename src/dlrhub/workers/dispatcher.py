@@ -20,7 +20,7 @@ from dlrhub.services import alerts
 from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_cache as cache_
 from dlrhub.workers import dispatch_config as config_
-from dlrhub.workers import dispatch_log, endpoint_health, gate, pacing
+from dlrhub.workers import dispatch_log, endpoint_health, gate, pacing, recorder
 from dlrhub.workers import lanes as lanes_
 
 log = logging.getLogger("dlrhub.dispatch")
@@ -60,19 +60,15 @@ class Dispatcher:
         self.holding: dict[str, models.Callback] = {}
         #: Slots in flight and callbacks waiting for them, per destination host (health is per health key).
         self.lanes = lanes_.Lanes(self.config.per_endpoint)
-        self._results: list[store.AttemptResult] = []
-        self._released: list[tuple[str, dt.datetime]] = []
-        self._cancelled: list[str] = []
-        self._have_results = asyncio.Event()
-        #: Set once `flush_rows` results wait: the flush need not wait out its window.
-        self._flush_full = asyncio.Event()
         self._wake = asyncio.Event()
         self.caches = cache_.DispatchCache(db, self.config)
         self.judgements = endpoint_health.Judgements(self.caches)
+        self.recorder = recorder.Recorder(
+            db, self.owner, self.config, self.judgements, clock, self.holding, self._wake
+        )
         #: Rate limits per destination: a callback waits in its lane's FIFO, slotless, for its token.
         self.pacer = pacing.Pacer(db, self.config.endpoint_cache_s)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closing = False
         self._stopping = False
         #: Whether the last claim may have left due callbacks it could take now (claim again at once).
         self._more = False
@@ -87,7 +83,7 @@ class Dispatcher:
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set; then wait for attempts in flight and record them."""
-        flusher = asyncio.create_task(self._flush_loop(), name="dlrhub-dispatch-flush")
+        flusher = asyncio.create_task(self.recorder.run(), name="dlrhub-dispatch-flush")
         # All that wakes it sets `_wake`, the store's wake-up too: a new callback reaches `tick` in one step of the
         # loop, a full turn of a loop busy sending a backlog (docs/benchmarks.md "Fair claims").
         self.store.wake_with(self._wake)
@@ -107,8 +103,7 @@ class Dispatcher:
                 watcher.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
             await self._drain()
-            self._closing = True
-            self._have_results.set()
+            self.recorder.close()
             try:
                 await asyncio.wait_for(flusher, timeout=30.0)
             except TimeoutError:
@@ -245,9 +240,7 @@ class Dispatcher:
             if budget is not None and len(opened.start) >= budget and lanes.free(endpoint):
                 self.pacer.wake(endpoint, self._pump, lanes.waiting(endpoint))  # out: lease more, pump again
             if opened.release or opened.cancel:
-                self._released.extend(opened.release)
-                self._cancelled.extend(opened.cancel)
-                self._have_results.set()
+                self.recorder.give_back(opened.release, opened.cancel)
             for waiting in opened.start:
                 if keep and kept is None:
                     kept = waiting  # the caller's task sends it
@@ -282,8 +275,7 @@ class Dispatcher:
         except Exception:
             # A bug or a malformed secret: give the callback back rather than lose it.
             log.exception("dispatch: sending %s failed", cb.id)
-            self._released.append((cb.id, self.clock() + dt.timedelta(seconds=self.config.defer_s)))
-            self._have_results.set()
+            self.recorder.give_back([(cb.id, self.clock() + dt.timedelta(seconds=self.config.defer_s))])
         else:
             self.judge(cb, attempt)
 
@@ -294,9 +286,7 @@ class Dispatcher:
         retry_after = None if attempt.retry_after_s is None else dt.timedelta(seconds=attempt.retry_after_s)
         number, outcome, status = attempt.number - cb.retry_from, attempt.outcome, attempt.status_code
         decision = retry.decide(policy, number, outcome, status, retry_after, now, self.rand)
-        self._results.append(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
-        if len(self._results) >= self.config.flush_rows:
-            self._flush_full.set()
+        self.recorder.record(store.AttemptResult(attempt, retry.STATE_AFTER[decision.kind], decision.due_at))
         dispatch_log.decided(cb, attempt, decision.kind)
         before, after = self.judgements.judge(
             cb, attempt, now, self.config.breaker, gone_disables=policy.disable_on_gone
@@ -306,65 +296,6 @@ class Dispatcher:
             self.on_endpoint(cb, before, after)  # the alerts of a pause or a disable
         if self.metrics is not None:
             self.metrics.attempt_judged(cb, attempt, after)
-        self._have_results.set()
-
-    # -- recording ------------------------------------------------------------------------------------------
-    async def _flush_loop(self) -> None:
-        while True:
-            await self._have_results.wait()
-            await self._gather()
-            self._have_results.clear()
-            self._flush_full.clear()
-            try:
-                await self._flush()
-            except Exception as exc:
-                if not isinstance(exc, errors.StoreUnavailable):  # the store logs an outage once
-                    log.exception("dispatch: recording attempts failed; will retry")
-                await asyncio.sleep(0.5)
-                self._have_results.set()
-                continue
-            if self._closing and not self._have_results.is_set():
-                return
-
-    async def _gather(self) -> None:
-        """Let answers that trickle in gather for one transaction: up to `flush_window_s`, or until `flush_rows`
-        wait (at once when closing). The window is far below the lease, so nothing held is at risk meanwhile."""
-        if self._closing or len(self._results) >= self.config.flush_rows or self.config.flush_window_s <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._flush_full.wait(), self.config.flush_window_s)
-
-    async def _flush(self) -> None:
-        """Record every finished attempt, endpoint change and give-back in as few transactions as possible."""
-        results, self._results = self._results, []
-        released, self._released = self._released, []
-        health = self.judgements.take()
-        cancelled, self._cancelled = self._cancelled, []
-        now = self.clock()
-        try:
-            if results:
-                await self.store.record_attempts(results, now)
-            if released:
-                await self.store.release_callbacks(self.owner, released, now)
-            if cancelled:
-                await self.store.cancel_callbacks(cancelled, now)
-            if health:
-                await self.judgements.write(self.store, health, now)
-        except BaseException:
-            # Keep them for the next flush (at least once: the leases still hold them).
-            self._results[:0] = results
-            self._released[:0] = released
-            self._cancelled[:0] = cancelled
-            self.judgements.give_back(health)
-            raise
-        self.judgements.stored()
-        for result in results:
-            self.holding.pop(result.attempt.callback_id, None)
-        for cid in [*(cid for cid, _ in released), *cancelled]:
-            self.holding.pop(cid, None)
-        if results or released:
-            # Room in the backlog, and maybe a message's next callback is now due.
-            self._wake.set()
 
     async def _drain(self) -> None:
         """Wait for attempts in flight (up to the sender's timeout), then give back what was never sent."""
@@ -377,10 +308,8 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        done = {r.attempt.callback_id for r in self._results} | {cid for cid, _ in self._released}
-        done |= set(self._cancelled)
-        unsent = [(cid, self.clock()) for cid in self.holding if cid not in done]
-        self._released.extend(unsent)
+        done = self.recorder.queued()
+        self.recorder.give_back([(cid, self.clock()) for cid in self.holding if cid not in done])
 
 
 async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
