@@ -29,6 +29,12 @@ COLUMN_TYPES = (
 HAS_MIGRATIONS_TABLE = "SELECT to_regclass('schema_migrations')"
 
 
+def affected(status: str) -> int:
+    """The row count of an asyncpg command status such as `UPDATE 3` or `INSERT 0 12` (0 when it names none)."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def _encode_json(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 

@@ -171,12 +171,12 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
 
     async def defer_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
         pool = await self.pool()
-        return _count(await pool.execute(DEFER_ENDPOINT, health_key, until, now))
+        return core.affected(await pool.execute(DEFER_ENDPOINT, health_key, until, now))
 
     async def advance_endpoint_callbacks(self, health_key: str, until: dt.datetime, now: dt.datetime) -> int:
         pool = await self.pool()
         async with pool.acquire() as conn, conn.transaction():
-            count = _count(await conn.execute(ADVANCE_ENDPOINT, health_key, until, now))
+            count = core.affected(await conn.execute(ADVANCE_ENDPOINT, health_key, until, now))
             if count:
                 await conn.execute(NOTIFY, core.CALLBACKS_CHANNEL)
         return count
@@ -185,11 +185,11 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
         if not ids:
             return 0
         pool = await self.pool()
-        return _count(await pool.execute(CANCEL, ids, now))
+        return core.affected(await pool.execute(CANCEL, ids, now))
 
     async def cancel_endpoint_callbacks(self, health_key: str, now: dt.datetime) -> int:
         pool = await self.pool()
-        return _count(await pool.execute(CANCEL_ENDPOINT, health_key, now))
+        return core.affected(await pool.execute(CANCEL_ENDPOINT, health_key, now))
 
     async def find_callbacks(self, where: nouns.CallbackFilter) -> list[models.Callback]:
         pool = await self.pool()
@@ -211,7 +211,7 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
                 [c[3] for c in changes],
             )
             await conn.execute(NOTIFY, core.CALLBACKS_CHANNEL)
-        return _count(status)
+        return core.affected(status)
 
     async def get_endpoints(self, endpoints: list[str]) -> dict[str, models.Endpoint]:
         if not endpoints:
@@ -263,9 +263,3 @@ class PostgresDispatch(wakes.Wakes, core.PostgresCore):
         counts = dict.fromkeys(models.EndpointState, 0)
         counts.update({models.EndpointState(r["state"]): r["n"] for r in found})
         return counts
-
-
-def _count(status: str) -> int:
-    """The row count of an asyncpg command status such as `UPDATE 3`."""
-    tail = status.rsplit(" ", 1)[-1]
-    return int(tail) if tail.isdigit() else 0

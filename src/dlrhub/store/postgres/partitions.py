@@ -16,6 +16,8 @@ import re
 
 import asyncpg
 
+from dlrhub.store.postgres import core
+
 log = logging.getLogger("dlrhub.prune")
 
 
@@ -235,11 +237,8 @@ async def _drop(conn: asyncpg.Connection, table: str, spec: Table, p: Partition)
     moved = 0
     if any(kept):
         match = " OR ".join(f"{o.column} = ANY(${i}::text[])" for i, o in enumerate(spec.owners, start=1))
-        moved = _count(await conn.execute(f"INSERT INTO {table} SELECT * FROM {p.name} WHERE {match}", *kept))
+        moved = core.affected(
+            await conn.execute(f"INSERT INTO {table} SELECT * FROM {p.name} WHERE {match}", *kept)
+        )
     await conn.execute(f"DROP TABLE {p.name}")
     return moved
-
-
-def _count(status: str) -> int:
-    """The row count of a command status such as `INSERT 0 12`."""
-    return int(status.rsplit(" ", 1)[-1])

@@ -79,11 +79,6 @@ DELETE_AUDIT = (
 )
 
 
-def _count(status: str) -> int:
-    """The row count of a command status such as `DELETE 12`."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
 async def _events_steps(conn: asyncpg.Connection, chunked: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """The statements of `chunked` (partition -> its delete) of the partitions of events there are."""
     present = {p.name for p in await partitions.partitions(conn, "events")}
@@ -95,7 +90,7 @@ class PostgresRetention(core.PostgresCore):
 
     async def _prune_one(self, table: str, sql: str, before: dt.datetime, limit: int) -> retention.Pruned:
         pool = await self.pool()
-        return {table: _count(await pool.execute(sql, before, limit))}
+        return {table: core.affected(await pool.execute(sql, before, limit))}
 
     async def _prune_with(
         self,
@@ -118,7 +113,7 @@ class PostgresRetention(core.PostgresCore):
             ids = [row[0] for row in await conn.fetch(select, before, limit)]
             if ids:
                 for table, sql in steps:
-                    counts[table] += _count(await conn.execute(sql, ids))
+                    counts[table] += core.affected(await conn.execute(sql, ids))
         return counts
 
     async def prune_callbacks(self, before: dt.datetime, limit: int) -> retention.Pruned:
@@ -132,7 +127,7 @@ class PostgresRetention(core.PostgresCore):
             deleted = 0
             for name, sql in ATTEMPTS_CHUNKED.items():
                 if name in present and deleted < limit:
-                    deleted += _count(await conn.execute(sql, before, limit - deleted))
+                    deleted += core.affected(await conn.execute(sql, before, limit - deleted))
         return {"attempts": deleted}
 
     async def prepare_partitions(self, now: dt.datetime) -> None:
