@@ -9,7 +9,8 @@ It runs `fleet.run_dlrhub` once, and beside it, in this bench only:
   (`http1.Pool.request`), compared with the sink's drawn latency of that request;
 - the loop thread's time on a CPU, runnable but waiting for one, and idle (`/proc/thread-self/schedstat`).
 
-So a gap to the ideal can be told apart: slots idle (few in flight: claims, flushes, lanes), or slots held longer
+Before it, in the same run, a bare aiohttp client makes the same requests (`fleet.run_bare`): dlrhub's time is
+printed against it, as well as against the ideal. So a gap to the ideal can be told apart: slots idle (few in flight: claims, flushes, lanes), or slots held longer
 than their answers (exchange - drawn latency; the sink's own share is `--bare`'s, a loop that does nothing else
 sending the same requests on dlrhub's HTTP client).
 
@@ -171,6 +172,12 @@ async def amain(args: argparse.Namespace) -> None:
     timeout_s, pool = config.callback_timeout_s, config.dispatch_concurrency
     if args.bare:
         await bare(n, seed, pool, timeout_s)
+    # The plain library limit, in the same run before dlrhub's: a bare aiohttp client making the same requests.
+    proc, ports = fleet.start_sink(seed, 200, False)
+    try:
+        base = await fleet.run_bare(ports, n, seed, pool, timeout_s, False)
+    finally:
+        fleet.stop_sink(proc)
     probe = Probe()
     instrument(probe)
     stop = asyncio.Event()
@@ -190,7 +197,9 @@ async def amain(args: argparse.Namespace) -> None:
     ideal_s, _ = fleet.ideal(answers, [i % 200 for i in range(n)], pool, timeout_s)
     print(
         f"dlrhub: {run.seconds:.2f} s = {ideal_s / run.seconds:.0%} of the ideal ({ideal_s:.2f} s); "
-        f"{run.cpu_s / n * 1e6:.0f} us CPU a callback, {run.cpu_s / run.seconds:.2f} of a core"
+        f"{run.cpu_s / n * 1e6:.0f} us CPU a callback, {run.cpu_s / run.seconds:.2f} of a core; "
+        f"{base.seconds / run.seconds:.0%} of the bare aiohttp client ({ideal_s / base.seconds:.0%} of the ideal, "
+        f"{base.cpu_s / n * 1e6:.0f} us CPU a request)"
     )
     print(
         f"loop thread over {wall:.2f} s (the run and the dispatcher's drain): on a CPU {ran:.2f} s, runnable but waiting "

@@ -4,7 +4,8 @@
 writes the batch (`accept_messages`), as a send did before its signature went in its batch; "after" writes the
 batch with its signatures (`Accept.signature`). The two alternate batch by batch on one database (migrated here).
 Prints, for each, the wall time per batch (median, p90) and the CPU per send of this process and, on PostgreSQL,
-of the database's backends (Linux `/proc`).
+of the database's backends (Linux `/proc`), and the ratio against the plain driver writing as many rows in one
+transaction, alternated with the batches in the same run (`store_bare.Bare`).
 
     python bench/signed_batch.py --database-url postgresql://postgres@127.0.0.1:5432/<fresh db> [--batches 300]
 """
@@ -14,13 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
 import time
 from decimal import Decimal
-from pathlib import Path
 
-from dlrhub import settings, store
+import store_bare
+from dlrhub import settings
 from dlrhub.core import ids, models
 from dlrhub.dialects import registry
 from dlrhub.planning import accepts
@@ -29,17 +29,6 @@ from dlrhub.services import accounts as accounts_
 from dlrhub.services import hub as hub_
 
 PRICE = Decimal("0.0125")
-
-
-def _cpu(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def _batch(account: models.Account, size: int, signed: bool, now: dt.datetime) -> list[accepts.Accept]:
@@ -60,28 +49,24 @@ def _batch(account: models.Account, size: int, signed: bool, now: dt.datetime) -
     return out
 
 
-async def _backends(db: store.Store) -> list[int]:
-    pool = getattr(db, "pool", None)
-    if pool is None or not str(getattr(db, "url", "")).startswith("postgres"):
-        return []
-    rows = await (await pool()).fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-    return [int(r["pid"]) for r in rows]
-
-
 async def run(url: str, batches: int, size: int) -> None:
     hub = hub_.Hub.open(settings.Settings(database_url=url))
     db = hub.store
     await db.migrate()
     account = (await accounts_.create(hub, "bench", balance=Decimal("1e12"))).account
     await db.accept_messages(_batch(account, size, True, dt.datetime.now(dt.UTC)), dt.datetime.now(dt.UTC))
-    pids = await _backends(db)
+    pids = await store_bare.backends(db)
+    bare = store_bare.Bare(url)
+    await bare.open()
+    await bare.write(size)
+    bare_walls: list[float] = []
     walls: dict[str, list[float]] = {"before": [], "after": []}
     cpu = {"before": [0.0, 0.0], "after": [0.0, 0.0]}
     for i in range(2 * batches):
         mode = "before" if i % 2 == 0 else "after"
         now = dt.datetime.now(dt.UTC)
         items = _batch(account, size, mode == "after", now)
-        mine, theirs, started = time.process_time(), _cpu(pids), time.perf_counter()
+        mine, theirs, started = time.process_time(), store_bare.cpu_s(pids), time.perf_counter()
         if mode == "before":
             until = now + dt.timedelta(minutes=2)
             taken = await asyncio.gather(*(db.take_signature(ids.token(), until, now) for _ in items))
@@ -89,16 +74,24 @@ async def run(url: str, batches: int, size: int) -> None:
         results = await db.accept_messages(items, now)
         walls[mode].append((time.perf_counter() - started) * 1000)
         cpu[mode][0] += time.process_time() - mine
-        cpu[mode][1] += _cpu(pids) - theirs
+        cpu[mode][1] += store_bare.cpu_s(pids) - theirs
+        if mode == "after":
+            started = time.perf_counter()
+            await bare.write(size)
+            bare_walls.append((time.perf_counter() - started) * 1000)
         assert all(isinstance(r, planning.IngestResult) for r in results), results
     await hub.close()
+    await bare.close()
+    floor = statistics.median(bare_walls)
+    print(f"bare driver, {size} rows a transaction: {floor:6.2f} ms median (the floor)")
     sends = batches * size
     for mode in ("before", "after"):
         w = sorted(walls[mode])
         print(
             f"{mode:6}: {statistics.median(w):6.2f} ms median, {w[int(len(w) * 0.9)]:6.2f} ms p90 per batch of"
             f" {size}; CPU per send {cpu[mode][0] / sends * 1e6:4.0f} us here,"
-            f" {cpu[mode][1] / sends * 1e6:4.0f} us in the database's backends"
+            f" {cpu[mode][1] / sends * 1e6:4.0f} us in the database's backends;"
+            f" bare / dlrhub {floor / statistics.median(w):.0%}"
         )
 
 
