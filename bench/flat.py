@@ -7,7 +7,9 @@ For each backend (an SQLite file; PostgreSQL databases `<prefix>full`, `<prefix>
 - **full**: the same, plus a history generated inside the database (recursive CTE / generate_series, in batches)
   of about `--rows` rows: messages, two events each, a finished callback for 80 % of them with one attempt (two
   when it failed), a RequestId for 30 %. Their ages spread evenly over 100 days, so about 70 % are older than the
-  default 30-day retention and the pruner has work; the rest is within it.
+  default 30-day retention and the pruner has work; the rest is within it. On PostgreSQL, both stores' `attempts`
+  and `events` have a partition for each day of the 100 and the week ahead, and no `_legacy` partition (as a store
+  on the partitioned schema for 100 days has them: `partition_by_day`), so the history goes into its days.
 
 Then, round by round, the same-run baselines and the two stores in alternating order (medians and ranges):
 
@@ -72,6 +74,7 @@ from dlrhub.dialects.nxcloud import signing
 from dlrhub.services import accounts, esms, events
 from dlrhub.services import hub as hub_
 from dlrhub.store.postgres import esms as pg_esms
+from dlrhub.store.postgres import partitions as pg_partitions
 from dlrhub.store.sqlite import esms as sqlite_esms
 from dlrhub.workers import dispatcher, pruner
 
@@ -92,6 +95,9 @@ NX_BODY: dict[str, Any] = {
 LOOPBACK = ("127.0.0.1",)
 #: How the generated message ids are made; a store prepared with other ids is generated again.
 IDS_MINTED = "time-ordered"
+#: How the PostgreSQL stores' time-partitioned tables are laid out (`partition_by_day`); a store laid out
+#: otherwise is generated again.
+LAYOUT = "by-day"
 TABLES = ("messages", "events", "callbacks", "attempts", "request_ids")
 
 
@@ -369,6 +375,45 @@ class Place:
         return found
 
 
+async def partition_by_day(url: str, now: float) -> list[str]:
+    """PostgreSQL: lay out each time-partitioned table (`attempts`, `events`; migrations 0025, 0029) as a store
+    on the partitioned schema for HISTORY_DAYS has it: a partition for each UTC day from `now - HISTORY_DAYS` to
+    DAYS_AHEAD days after `now`, and no `<table>_legacy`. A new store's legacy partition takes every time up to
+    the end of the migration's day, so without this the generated history would all go into it and retention
+    would delete it in chunks; with it, the history's days go into their partitions and the pruner drops them
+    (`partitions.drop_past`). The legacy partition is empty in a new store; it is detached and dropped.
+    Returns the partitions created."""
+    first = dt.datetime.fromtimestamp(now - HISTORY_DAYS * 86_400.0 - 86_400.0, dt.UTC)
+    first = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    last = dt.datetime.fromtimestamp(now, dt.UTC) + dt.timedelta(days=pg_partitions.DAYS_AHEAD)
+    created: list[str] = []
+    conn = await asyncpg.connect(url)
+    try:
+        for table in pg_partitions.PARTITIONED:
+            legacy = f"{table}_legacy"
+            async with conn.transaction():
+                if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", legacy):
+                    if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {legacy})"):
+                        raise SystemExit(f"{legacy} is not empty: not a new store")
+                    await conn.execute(f"ALTER TABLE {table} DETACH PARTITION {legacy}")
+                    await conn.execute(f"DROP TABLE {legacy}")
+                existing = await pg_partitions.partitions(conn, table)
+                day = first
+                while day <= last:
+                    end = day + dt.timedelta(days=1)
+                    if not any(p.overlaps(day, end) for p in existing):
+                        part = pg_partitions.day_name(table, day)
+                        await conn.execute(
+                            f"CREATE TABLE {part} PARTITION OF {table}"
+                            f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+                        )
+                        created.append(part)
+                    day = end
+    finally:
+        await conn.close()
+    return created
+
+
 async def new_store(
     place: Place, name: str, args: argparse.Namespace, history: int, now: float | None = None
 ) -> None:
@@ -381,8 +426,12 @@ async def new_store(
     made = [await accounts.create(hub, f"flat {k}", balance=Decimal("1e12")) for k in range(3)]
     await hub.close()
     first = made[0]
+    now = time.time() if now is None else now
+    if place.backend == "postgres":
+        days = await partition_by_day(url, now)
+        print(f"    {name}: {len(days)} day partitions of attempts and events", file=sys.stderr, flush=True)
     info: dict[str, Any] = {
-        "now": time.time() if now is None else now,
+        "now": now,
         "accounts": [m.account.id for m in made],
         "oa_id": first.oa.oa_id,
         "creds": {
@@ -395,6 +444,7 @@ async def new_store(
         "history": history,
         "working_set": args.working_set,
         "ids": IDS_MINTED,
+        "layout": LAYOUT if place.backend == "postgres" else None,
     }
     path = place.info_path(name)
 
@@ -782,7 +832,7 @@ async def measure(place: Place, args: argparse.Namespace, sink: str, label: str)
 # -- size under steady traffic ---------------------------------------------------------------------------------
 async def sizes(url: str) -> tuple[int, int, int]:
     """(database bytes, WAL bytes, free bytes inside): file + WAL and freelist on SQLite; PostgreSQL's
-    pg_database_size, 0, and the pruned tables' total relation size in the third place."""
+    pg_database_size, 0, and the pruned tables' total relation size (their partitions') in the third place."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         wal = Path(path + "-wal")
@@ -795,8 +845,11 @@ async def sizes(url: str) -> tuple[int, int, int]:
     conn = await asyncpg.connect(url)
     try:
         db = await conn.fetchval("SELECT pg_database_size(current_database())")
+        # A partitioned table (attempts, events) has no storage of its own: its partitions' sizes are summed.
         tables = await conn.fetchval(
-            "SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest($1::text[]) AS t", list(TABLES)
+            "SELECT sum(pg_total_relation_size(r)) FROM unnest($1::text[]) AS t, LATERAL"
+            " (SELECT t::regclass UNION SELECT relid FROM pg_partition_tree(t::regclass)) AS p(r)",
+            list(TABLES),
         )
         return int(db), 0, int(tables)
     finally:
@@ -922,10 +975,11 @@ async def prepare(place: Place, args: argparse.Namespace, label: str) -> None:
     path = place.info_path("full")
     ready = path.exists() and await place.exists("full")
     info = place.load("full") if ready else {}
-    same = (info.get("history"), info.get("working_set"), info.get("ids")) == (
+    same = (info.get("history"), info.get("working_set"), info.get("ids"), info.get("layout")) == (
         history,
         args.working_set,
         IDS_MINTED,
+        LAYOUT if place.backend == "postgres" else None,
     )
     if ready and same:
         if not info.get("complete"):
