@@ -9,7 +9,7 @@ import re
 import asyncpg
 import pytest
 
-from dlrhub.store.postgres import retention
+from dlrhub.store.postgres import partitions, retention
 
 #: Every statement of the PostgreSQL pruner, and what its parameters are.
 STATEMENTS = {
@@ -64,3 +64,42 @@ async def test_the_attempts_chunk_plan(pg_url: str, partition: str) -> None:
     assert re.search(rf"Index Scan (using|on) {partition}_pkey", text), text
     assert "Seq Scan" not in text, text
     assert "Limit" in text and "LockRows" in text, text
+
+
+@pytest.mark.postgres
+async def test_a_chunks_attempts_are_sought_only_in_the_days_they_can_be_in(pg_url: str) -> None:
+    """With a partition for each of many days, deleting a chunk's attempts reads the partitions of the days
+    between its callbacks' creation and last change (give or take the clock margin), not every partition."""
+    assert dt.timedelta(days=1) == partitions.CLOCK_MARGIN  # the statement's `interval '1 day'`
+    now = dt.datetime.now(dt.UTC)
+    made = now + dt.timedelta(days=12)
+    ids = ["cb-1", "cb-2", "cb-3"]
+    conn = await asyncpg.connect(pg_url)
+    try:
+        for ahead in range(0, 24, 6):
+            await partitions.create_ahead(conn, "attempts", now + dt.timedelta(days=ahead))
+        days = [p for p in await partitions.partitions(conn, "attempts") if p.lower is not None]
+        await conn.execute(
+            "INSERT INTO callbacks (id, event_id, account_id, dialect, order_key, seq, method, url, body, endpoint,"
+            " state, due_at, created_at, updated_at) SELECT id, id, 'acc', 'native', id, 0, 'POST', 'http://x/',"
+            " '', 'http://x', 'succeeded', $2, $2, $2 FROM unnest($1::text[]) AS id",
+            ids,
+            made,
+        )
+        await conn.execute(
+            "INSERT INTO attempts (callback_id, number, started_at, duration_ms, outcome)"
+            " SELECT id, 1, $2, 1, 'ok' FROM unnest($1::text[]) AS id",
+            ids,
+            made + dt.timedelta(seconds=1),
+        )
+        # As a prepared statement runs once its plan is generic: the partitions are pruned as it executes.
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        sql = f"EXPLAIN (ANALYZE, COSTS OFF) {retention.DELETE_CALLBACK_ATTEMPTS}"
+        plan = "\n".join(r[0] for r in await conn.fetch(sql, ids))
+        left = await conn.fetchval("SELECT count(*) FROM attempts")
+    finally:
+        await conn.close()
+    read = {m for m in re.findall(r"Scan on (attempts_\w+) attempts_\d+(?![^\n]*never executed)", plan)}
+    assert len(days) >= 20, days
+    assert 1 <= len(read) <= 4, plan
+    assert left == 0, plan

@@ -22,7 +22,15 @@ SELECT_CALLBACKS = (
     "SELECT id FROM callbacks WHERE created_at < $1 AND state IN ('succeeded', 'failed', 'cancelled')"
     " AND updated_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
-DELETE_CALLBACK_ATTEMPTS = "DELETE FROM attempts WHERE callback_id = ANY($1::text[])"
+#: A chunk's attempts, sought only in the days they can be in (made after their callback, recorded before its last
+#: change, give or take `partitions.CLOCK_MARGIN` of the hosts' clocks): by `callback_id` alone PostgreSQL probed
+#: every day's partition, 682 ms a chunk of 200 with 110 of them (23 ms bounded). An attempt outside the bounds
+#: goes with its day's partition.
+DELETE_CALLBACK_ATTEMPTS = (
+    "DELETE FROM attempts WHERE callback_id = ANY($1::text[])"
+    " AND started_at >= (SELECT min(created_at) FROM callbacks WHERE id = ANY($1::text[])) - interval '1 day'"
+    " AND started_at < (SELECT max(updated_at) FROM callbacks WHERE id = ANY($1::text[])) + interval '1 day'"
+)
 DELETE_CALLBACKS = "DELETE FROM callbacks WHERE id = ANY($1::text[])"
 #: Attempts go with their day's partition (`partitions.drop_past`); rows are deleted one by one only in the two
 #: partitions that cover other times: `attempts_legacy` (the rows from before migration 0025) and the default.
