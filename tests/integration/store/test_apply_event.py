@@ -9,8 +9,10 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from dlrhub import store
-from dlrhub.core import models
+from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
 from tests.conftest import make_account
 
@@ -114,3 +116,30 @@ async def test_an_acknowledgement_after_the_time_out_is_recorded_unapplied(db: s
     # The unapplied event leaves the message as stored, and the result says so.
     assert result.message == before
     assert await db.get_message("m1") == before
+
+
+async def test_an_event_id_stored_for_another_message_is_refused(db: store.Store) -> None:
+    """An event id is an idempotency key: the same id again for *another* message is no duplicate of it (the
+    caller would hear its event was stored while nothing was, and no callback went), nor a new event (its
+    callbacks' ids, derived from the event's id and the URL, would collide with the first's). Refused, and
+    nothing of it is written: not even the new message its first event would have made."""
+    inputs = await _message(db)
+    first = await db.apply_event(_event(E.SUCCESS, "engine-1"), inputs, now=NOW)
+    other = models.Message(
+        id="m2", account_id=inputs.account.id, dialect=models.Dialect.NATIVE, type_id=25,
+        recipient="84900000002", state=models.MessageState.ACCEPTED, seq=0, created_at=NOW, updated_at=NOW,
+        callback_url="https://example.com/cb", price=Decimal("300"),
+    )  # fmt: skip
+    reused = models.StatusEvent(id="engine-1", kind=E.SUCCESS, occurred_at=NOW, message_id="m2")
+    with pytest.raises(errors.Conflict, match="engine-1"):
+        await db.apply_event(reused, inputs, now=NOW, new_message=other)
+    with pytest.raises(errors.UnknownMessage):
+        await db.get_message("m2")
+    # Stored since, the message refuses it as well.
+    await db.accept_message(other, models.StatusEvent("m2:accepted", E.ACCEPTED, NOW, "m2"), inputs, now=NOW)
+    with pytest.raises(errors.Conflict):
+        await db.apply_event(reused, inputs, now=NOW)
+    assert [e.id for e in await db.list_events("m2")] == ["m2:accepted"]
+    # The id's own message still hears it as the duplicate it is.
+    again = await db.apply_event(_event(E.SUCCESS, "engine-1"), inputs, now=NOW)
+    assert again.duplicate and again.event == first.event
