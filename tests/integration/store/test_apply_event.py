@@ -143,3 +143,42 @@ async def test_an_event_id_stored_for_another_message_is_refused(db: store.Store
     # The id's own message still hears it as the duplicate it is.
     again = await db.apply_event(_event(E.SUCCESS, "engine-1"), inputs, now=NOW)
     assert again.duplicate and again.event == first.event
+
+
+async def test_the_event_ids_of_a_pruned_message_are_free_again(db: store.Store) -> None:
+    """Retention forgets a message with its events: an id of theirs that comes again is a new event, as it was
+    before events were partitioned, for its message made again or for another. (On PostgreSQL a pruned message's
+    events stay in their day's partition until the day is dropped: the id's lookup must not find them there.)"""
+    later = NOW + dt.timedelta(
+        days=2
+    )  # a day with its own partition on PostgreSQL (the template's week ahead)
+    account = make_account()
+    await db.create_account(account, [])
+    inputs = planning.RenderInputs(account)
+    gone = models.Message(
+        id="m9", account_id=account.id, dialect=models.Dialect.NATIVE, type_id=25, recipient="84900000001",
+        state=models.MessageState.ACCEPTED, seq=0, created_at=later, updated_at=later, callback_url=None,
+        price=Decimal("300"),
+    )  # fmt: skip
+    engine = models.StatusEvent(id="engine-9", kind=E.SUCCESS, occurred_at=later, message_id="m9")
+    for mid in ("m8", "m9"):
+        made = await db.apply_event(
+            dataclasses.replace(engine, id=f"engine-{mid[1:]}", message_id=mid),
+            inputs,
+            now=later,
+            new_message=dataclasses.replace(gone, id=mid),
+        )
+        assert not made.duplicate
+    assert (await db.prune_messages(later + dt.timedelta(days=1), 100))["messages"] == 2
+
+    # Made again days later, as retention's own days would have it (its old events' day is still there).
+    again_at = later + 2 * dt.timedelta(days=1)
+    made_again = dataclasses.replace(gone, created_at=again_at, updated_at=again_at)
+    again = await db.apply_event(engine, inputs, now=again_at, new_message=made_again)
+    assert not again.duplicate and again.event.applied
+    assert [e.id for e in await db.list_events("m9")] == ["engine-9"]
+    # Nor is it refused for another message.
+    other = dataclasses.replace(made_again, id="m10")
+    reused = dataclasses.replace(engine, id="engine-8", message_id="m10")
+    assert not (await db.apply_event(reused, inputs, now=again_at, new_message=other)).duplicate
+    assert [e.id for e in await db.list_events("m10")] == ["engine-8"]

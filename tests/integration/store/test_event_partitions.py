@@ -65,7 +65,7 @@ async def plan_of(conn: asyncpg.Connection, sql: str, *args: Any) -> set[str]:
     return {
         m.group(1)
         for line in plan.splitlines()
-        if (m := re.search(r" on (events_\w+) events(_\d+)?\b", line)) and "never executed" not in line
+        if (m := re.search(r" on (events_\w+) (?:events|e)(_\d+)?\b", line)) and "never executed" not in line
     }
 
 

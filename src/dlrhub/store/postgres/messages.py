@@ -49,9 +49,17 @@ CALLBACK_ORDER = (
 CALLBACK_COLUMNS = (*CALLBACK_ORDER, "updated_at")
 #: An event row's columns.
 EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at", "account_id")
+#: An event `e` still kept. Retention forgets a message's or journey's events with it, but those of a day's
+#: partition stay there until the day is dropped (docs/adr/0009): they are not seen, and a message made again
+#: under the same id does not own them (made more than a day after they were recorded, as EVENTS_OF reads).
+KEPT_EVENT = (
+    "(e.message_id IS NULL OR EXISTS (SELECT FROM messages AS o WHERE o.id = e.message_id"
+    " AND o.created_at <= e.recorded_at + interval '1 day'))"
+    " AND (e.journey_id IS NULL OR EXISTS (SELECT FROM journeys AS j WHERE j.journey_id = e.journey_id))"
+)
 #: Whether an event id is stored: a duplicate (`SEEN_EVENT` then reads what is stored). Both reads below alias the
 #: event's message `m`.
-EVENT_SEEN = "EXISTS (SELECT FROM events WHERE id = {id})"
+EVENT_SEEN = "EXISTS (SELECT FROM events AS e WHERE e.id = {id} AND " + KEPT_EVENT + ")"
 #: An event's message, locked, and whether the event is stored already.
 LOCK_MESSAGE = (
     f"SELECT m.*, {EVENT_SEEN.format(id='$2')} AS event_seen FROM messages m WHERE m.id = $1 FOR UPDATE OF m"
@@ -66,7 +74,7 @@ INSERT_MESSAGE = (
 #: an id is looked up in every partition (an index probe each), because an `event_id` is an idempotency key for as
 #: long as the event is kept, whatever message it came with. Two deliveries of one id are serialised by the id's
 #: lock (BEGIN_EVENT), taken before the lookup.
-SEEN_EVENT = "SELECT * FROM events WHERE id = $1"
+SEEN_EVENT = "SELECT e.* FROM events AS e WHERE e.id = $1 AND " + KEPT_EVENT
 #: No constraint keeps an id unique any more, and the lock of its message or journey does not serialise two
 #: deliveries of one id that name two messages (or none): every event's transaction begins with a lock on its
 #: id's key (`event_lock_key`), in BEGIN's round trip, so that the second delivery looks the id up once the first
