@@ -357,3 +357,32 @@ async def test_one_event_id_for_two_messages_at_once_is_stored_once(
         assert [e.id for e in await db.list_events("a")] == ["a:accepted"]
     finally:
         await db.close()
+
+
+async def test_a_day_whose_row_reaches_the_default_while_its_partition_is_made_is_skipped(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    """A day's partition is made only while the default partition holds no row of that day. A row of it that a
+    host whose clock runs ahead writes while the partition is being made (after the check, before the creation
+    has the default's lock) makes the creation fail: the day is left to the default, as when the row was there
+    first, and the other days are made; the pruning round goes on."""
+    db: Any = store.from_url(pg_url)
+    try:
+        async with conn.transaction():  # an insert in flight, of a time no partition covers yet
+            await conn.execute(INSERT, "ahead", "m", None, NOW + dt.timedelta(hours=1), "acc")
+            making = asyncio.create_task(db.prepare_partitions(NOW))
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'relation'"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            for _ in range(3000):  # until the creation waits for the insert (LOCK_TIMEOUT, 2 s, at most)
+                if making.done() or await conn.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.01)
+        await making
+        parts = {r[0] for r in await conn.fetch(LIST)}
+        assert day(NOW) not in parts
+        assert {day(NOW + i * DAY) for i in range(1, partitions.DAYS_AHEAD + 1)} <= parts
+        assert (await where(conn))["ahead"][0] == "events_default"
+    finally:
+        await db.close()
