@@ -182,3 +182,43 @@ async def test_the_event_ids_of_a_pruned_message_are_free_again(db: store.Store)
     reused = dataclasses.replace(engine, id="engine-8", message_id="m10")
     assert not (await db.apply_event(reused, inputs, now=again_at, new_message=other)).duplicate
     assert [e.id for e in await db.list_events("m10")] == ["engine-8"]
+
+
+async def test_a_message_id_made_again_by_another_account_shows_none_of_the_old_events(
+    db: store.Store,
+) -> None:
+    """A message id is free again once retention deleted its message, for any account (an engine numbering its
+    messages `m-1`, `m-2`…). The new message's history holds its own events only: none of the old message's, which
+    on PostgreSQL stay in their day's partition until the day is dropped."""
+    made = NOW + dt.timedelta(
+        days=1
+    )  # days with their own partition on PostgreSQL (the template's week ahead)
+    late = made + dt.timedelta(days=2)
+    first, second = make_account(), make_account()
+    for account in (first, second):
+        await db.create_account(account, [])
+    old = models.Message(
+        id="m-1", account_id=first.id, dialect=models.Dialect.NATIVE, type_id=25, recipient="84900000001",
+        state=models.MessageState.ACCEPTED, seq=0, created_at=made, updated_at=made, callback_url=None,
+        price=Decimal("300"),
+    )  # fmt: skip
+    accepted = models.StatusEvent(id="a-1", kind=E.ACCEPTED, occurred_at=made, message_id="m-1")
+    await db.accept_message(old, accepted, planning.RenderInputs(first), now=made)
+    delivered = models.StatusEvent(id="a-2", kind=E.DELIVERED, occurred_at=made, message_id="m-1")
+    await db.apply_event(delivered, planning.RenderInputs(first), now=made)
+    # A late, stale event: recorded, unapplied, and the message's last change stays the delivery.
+    stale = models.StatusEvent(
+        id="a-3", kind=E.SUCCESS, occurred_at=made, message_id="m-1", raw={"to": "8490"}
+    )
+    assert not (await db.apply_event(stale, planning.RenderInputs(first), now=late)).event.applied
+    assert (await db.prune_messages(late, 100))["messages"] == 1
+
+    again = dataclasses.replace(old, account_id=second.id, created_at=late, updated_at=late)
+    mine = models.StatusEvent(id="b-1", kind=E.ACCEPTED, occurred_at=late, message_id="m-1")
+    await db.accept_message(again, mine, planning.RenderInputs(second), now=late)
+    assert [e.id for e in await db.list_events("m-1")] == ["b-1"]
+    # Nor is an old event's id taken as one of the new message's.
+    reused = dataclasses.replace(stale, raw=None)
+    later = late + dt.timedelta(minutes=1)
+    assert not (await db.apply_event(reused, planning.RenderInputs(second), now=later)).duplicate
+    assert [e.id for e in await db.list_events("m-1")] == ["b-1", "a-3"]

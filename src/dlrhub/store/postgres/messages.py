@@ -51,10 +51,11 @@ CALLBACK_COLUMNS = (*CALLBACK_ORDER, "updated_at")
 EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at", "account_id")
 #: An event `e` still kept. Retention forgets a message's or journey's events with it, but those of a day's
 #: partition stay there until the day is dropped (docs/adr/0009): they are not seen, and a message made again
-#: under the same id does not own them (made more than a day after they were recorded, as EVENTS_OF reads).
+#: under the same id does not own them (made more than a day after they were recorded, or by another account, as
+#: EVENTS_OF reads).
 KEPT_EVENT = (
     "(e.message_id IS NULL OR EXISTS (SELECT FROM messages AS o WHERE o.id = e.message_id"
-    " AND o.created_at <= e.recorded_at + interval '1 day'))"
+    " AND o.account_id = e.account_id AND o.created_at <= e.recorded_at + interval '1 day'))"
     " AND (e.journey_id IS NULL OR EXISTS (SELECT FROM journeys AS j WHERE j.journey_id = e.journey_id))"
 )
 #: Whether an event id is stored: a duplicate (`SEEN_EVENT` then reads what is stored). Both reads below alias the
@@ -82,10 +83,13 @@ SEEN_EVENT = "SELECT e.* FROM events AS e WHERE e.id = $1 AND " + KEPT_EVENT
 BEGIN_EVENT = "BEGIN; SELECT pg_advisory_xact_lock({key})"
 #: The same lock on its own, in a transaction begun otherwise (`$1`: `event_lock_key`).
 LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock($1)"
-#: A message's events, from the partitions since its creation (less a day for hosts whose clocks disagree).
+#: A message's events, from the partitions since its creation (less a day for hosts whose clocks disagree), and
+#: of its account: a message made again under the id of one retention deleted (whose events stay in their day's
+#: partition until the day is dropped) shows none of the old one's, whoever made either.
 EVENTS_OF = (
     "SELECT * FROM events WHERE message_id = $1"
     " AND recorded_at >= (SELECT created_at FROM messages WHERE id = $1) - interval '1 day'"
+    " AND account_id = (SELECT account_id FROM messages WHERE id = $1)"
     " ORDER BY seq, recorded_at"
 )
 UPSERT_REQUEST_ID = (
