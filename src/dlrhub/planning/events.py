@@ -151,9 +151,12 @@ def decide(
 
     A seen event id is a duplicate: the stored event, message and journey come back and nothing is written.
     Otherwise `new_message` stands in for a message the store lacks. Raises errors.UnknownMessage when the
-    event names a message that is neither stored nor given.
+    event names a message that is neither stored nor given, and errors.Conflict when its id is stored for
+    another message or journey (nothing may be written then: the store undoes what it did).
     """
     if seen is not None:
+        if _other_owner(seen.message_id, event.message_id) or _other_owner(seen.journey_id, event.journey_id):
+            raise errors.Conflict(f"event {event.id!r} was stored for another message or journey")
         return Applied(IngestResult(seen, message, journey, [], duplicate=True), None)
     insert = False
     if message is None and event.message_id:
@@ -162,6 +165,12 @@ def decide(
         message, insert = new_message, True
     plan = plan_event(event, message, journey, inputs, now)
     return Applied(IngestResult(plan.event, plan.message, plan.journey, plan.callbacks), plan, insert)
+
+
+def _other_owner(stored: str | None, given: str | None) -> bool:
+    """Whether an event id stored naming `stored` comes again naming another: a journey's event names its message
+    when it is found, and may come again without it (or with it, found since)."""
+    return stored is not None and given is not None and stored != given
 
 
 def _advance(

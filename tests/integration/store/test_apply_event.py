@@ -9,8 +9,10 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from dlrhub import store
-from dlrhub.core import models
+from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
 from tests.conftest import make_account
 
@@ -114,3 +116,109 @@ async def test_an_acknowledgement_after_the_time_out_is_recorded_unapplied(db: s
     # The unapplied event leaves the message as stored, and the result says so.
     assert result.message == before
     assert await db.get_message("m1") == before
+
+
+async def test_an_event_id_stored_for_another_message_is_refused(db: store.Store) -> None:
+    """An event id is an idempotency key: the same id again for *another* message is no duplicate of it (the
+    caller would hear its event was stored while nothing was, and no callback went), nor a new event (its
+    callbacks' ids, derived from the event's id and the URL, would collide with the first's). Refused, and
+    nothing of it is written: not even the new message its first event would have made."""
+    inputs = await _message(db)
+    first = await db.apply_event(_event(E.SUCCESS, "engine-1"), inputs, now=NOW)
+    other = models.Message(
+        id="m2", account_id=inputs.account.id, dialect=models.Dialect.NATIVE, type_id=25,
+        recipient="84900000002", state=models.MessageState.ACCEPTED, seq=0, created_at=NOW, updated_at=NOW,
+        callback_url="https://example.com/cb", price=Decimal("300"),
+    )  # fmt: skip
+    reused = models.StatusEvent(id="engine-1", kind=E.SUCCESS, occurred_at=NOW, message_id="m2")
+    with pytest.raises(errors.Conflict, match="engine-1"):
+        await db.apply_event(reused, inputs, now=NOW, new_message=other)
+    with pytest.raises(errors.UnknownMessage):
+        await db.get_message("m2")
+    # Stored since, the message refuses it as well.
+    await db.accept_message(other, models.StatusEvent("m2:accepted", E.ACCEPTED, NOW, "m2"), inputs, now=NOW)
+    with pytest.raises(errors.Conflict):
+        await db.apply_event(reused, inputs, now=NOW)
+    assert [e.id for e in await db.list_events("m2")] == ["m2:accepted"]
+    # The id's own message still hears it as the duplicate it is.
+    again = await db.apply_event(_event(E.SUCCESS, "engine-1"), inputs, now=NOW)
+    assert again.duplicate and again.event == first.event
+
+
+async def test_the_event_ids_of_a_pruned_message_are_free_again(db: store.Store) -> None:
+    """Retention forgets a message with its events: an id of theirs that comes again is a new event, as it was
+    before events were partitioned, for its message made again or for another. (On PostgreSQL a pruned message's
+    events stay in their day's partition until the day is dropped: the id's lookup must not find them there.)"""
+    later = NOW + dt.timedelta(
+        days=2
+    )  # a day with its own partition on PostgreSQL (the template's week ahead)
+    account = make_account()
+    await db.create_account(account, [])
+    inputs = planning.RenderInputs(account)
+    gone = models.Message(
+        id="m9", account_id=account.id, dialect=models.Dialect.NATIVE, type_id=25, recipient="84900000001",
+        state=models.MessageState.ACCEPTED, seq=0, created_at=later, updated_at=later, callback_url=None,
+        price=Decimal("300"),
+    )  # fmt: skip
+    engine = models.StatusEvent(id="engine-9", kind=E.SUCCESS, occurred_at=later, message_id="m9")
+    for mid in ("m8", "m9"):
+        made = await db.apply_event(
+            dataclasses.replace(engine, id=f"engine-{mid[1:]}", message_id=mid),
+            inputs,
+            now=later,
+            new_message=dataclasses.replace(gone, id=mid),
+        )
+        assert not made.duplicate
+    assert (await db.prune_messages(later + dt.timedelta(days=1), 100))["messages"] == 2
+
+    # Made again days later, as retention's own days would have it (its old events' day is still there).
+    again_at = later + 2 * dt.timedelta(days=1)
+    made_again = dataclasses.replace(gone, created_at=again_at, updated_at=again_at)
+    again = await db.apply_event(engine, inputs, now=again_at, new_message=made_again)
+    assert not again.duplicate and again.event.applied
+    assert [e.id for e in await db.list_events("m9")] == ["engine-9"]
+    # Nor is it refused for another message.
+    other = dataclasses.replace(made_again, id="m10")
+    reused = dataclasses.replace(engine, id="engine-8", message_id="m10")
+    assert not (await db.apply_event(reused, inputs, now=again_at, new_message=other)).duplicate
+    assert [e.id for e in await db.list_events("m10")] == ["engine-8"]
+
+
+async def test_a_message_id_made_again_by_another_account_shows_none_of_the_old_events(
+    db: store.Store,
+) -> None:
+    """A message id is free again once retention deleted its message, for any account (an engine numbering its
+    messages `m-1`, `m-2`…). The new message's history holds its own events only: none of the old message's, which
+    on PostgreSQL stay in their day's partition until the day is dropped."""
+    made = NOW + dt.timedelta(
+        days=1
+    )  # days with their own partition on PostgreSQL (the template's week ahead)
+    late = made + dt.timedelta(days=2)
+    first, second = make_account(), make_account()
+    for account in (first, second):
+        await db.create_account(account, [])
+    old = models.Message(
+        id="m-1", account_id=first.id, dialect=models.Dialect.NATIVE, type_id=25, recipient="84900000001",
+        state=models.MessageState.ACCEPTED, seq=0, created_at=made, updated_at=made, callback_url=None,
+        price=Decimal("300"),
+    )  # fmt: skip
+    accepted = models.StatusEvent(id="a-1", kind=E.ACCEPTED, occurred_at=made, message_id="m-1")
+    await db.accept_message(old, accepted, planning.RenderInputs(first), now=made)
+    delivered = models.StatusEvent(id="a-2", kind=E.DELIVERED, occurred_at=made, message_id="m-1")
+    await db.apply_event(delivered, planning.RenderInputs(first), now=made)
+    # A late, stale event: recorded, unapplied, and the message's last change stays the delivery.
+    stale = models.StatusEvent(
+        id="a-3", kind=E.SUCCESS, occurred_at=made, message_id="m-1", raw={"to": "8490"}
+    )
+    assert not (await db.apply_event(stale, planning.RenderInputs(first), now=late)).event.applied
+    assert (await db.prune_messages(late, 100))["messages"] == 1
+
+    again = dataclasses.replace(old, account_id=second.id, created_at=late, updated_at=late)
+    mine = models.StatusEvent(id="b-1", kind=E.ACCEPTED, occurred_at=late, message_id="m-1")
+    await db.accept_message(again, mine, planning.RenderInputs(second), now=late)
+    assert [e.id for e in await db.list_events("m-1")] == ["b-1"]
+    # Nor is an old event's id taken as one of the new message's.
+    reused = dataclasses.replace(stale, raw=None)
+    later = late + dt.timedelta(minutes=1)
+    assert not (await db.apply_event(reused, planning.RenderInputs(second), now=later)).duplicate
+    assert [e.id for e in await db.list_events("m-1")] == ["b-1", "a-3"]

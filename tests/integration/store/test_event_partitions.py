@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from dlrhub import settings, store
-from dlrhub.core import models
+from dlrhub.core import errors, models
 from dlrhub.services import hub as hub_
 from dlrhub.services import retention
 from dlrhub.store.postgres import messages as pg_messages
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.postgres
 #: Far from the day the template was migrated on, so every partition here is the test's own.
 NOW = dt.datetime(2030, 1, 10, 12, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
+SECOND = dt.timedelta(seconds=1)
 INSERT = (
     "INSERT INTO events (id, message_id, journey_id, seq, kind, applied, occurred_at, recorded_at, account_id)"
     " VALUES ($1, $2, $3, 1, 'accepted', true, $4, $4, $5)"
@@ -64,7 +65,7 @@ async def plan_of(conn: asyncpg.Connection, sql: str, *args: Any) -> set[str]:
     return {
         m.group(1)
         for line in plan.splitlines()
-        if (m := re.search(r" on (events_\w+) events(_\d+)?\b", line)) and "never executed" not in line
+        if (m := re.search(r" on (events_\w+) (?:events|e)(_\d+)?\b", line)) and "never executed" not in line
     }
 
 
@@ -254,7 +255,7 @@ async def test_two_deliveries_of_an_event_without_owner_queue_on_its_id(
         account = make_account()
         lonely = models.StatusEvent(id="lonely", kind=models.EventKind.SUCCESS, occurred_at=NOW)
         async with conn.transaction():  # the first delivery, in flight
-            await conn.execute(pg_messages.LOCK_EVENT_ID, "lonely")
+            await conn.execute(pg_messages.LOCK_EVENT_ID, pg_messages.event_lock_key("lonely"))
             second = asyncio.create_task(db.apply_event(lonely, inputs(account), now=NOW))
             waiting = (
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
@@ -313,3 +314,75 @@ async def test_the_migration_keeps_the_rows_positions_and_sequence(
     await conn.execute("DROP TABLE events_legacy")
     await conn.execute(INSERT, "later", "m", None, tomorrow, "acc")
     assert (await where(conn))["later"][2] > max(pos for _, _, pos in old.values())
+
+
+async def test_one_event_id_for_two_messages_at_once_is_stored_once(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    """The key `(id, recorded_at)` no longer keeps an id unique, and two deliveries of one id for two messages
+    lock two rows: each would look the id up before the other stored it, and both be stored (the second's
+    callbacks, whose ids derive from the event's, skipped as conflicts). They queue on the id's lock instead: the
+    second finds the first and is refused."""
+    db: Any = store.from_url(pg_url)
+    try:
+        account = make_account()
+        await db.create_account(account, [])
+        for mid in ("a", "b"):
+            await accept(db, account, mid, NOW, callback_url="https://example.com/cb")
+        async with conn.transaction():  # holds message b, as an event of b in flight would
+            await conn.execute("SELECT FROM messages WHERE id = 'b' FOR UPDATE")
+            to_b = asyncio.create_task(
+                db.apply_event(event("b", models.EventKind.SUCCESS, "x"), inputs(account), now=NOW)
+            )
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            for _ in range(3000):  # until b's delivery waits for b
+                if to_b.done() or await conn.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.01)
+            assert not to_b.done()
+            to_a = asyncio.create_task(
+                db.apply_event(event("a", models.EventKind.SUCCESS, "x"), inputs(account), now=NOW + SECOND)
+            )
+            for _ in range(3000):  # until a's delivery is stored, or waits for b's
+                if to_a.done() or await conn.fetchval(waiting) > 1:
+                    break
+                await asyncio.sleep(0.01)
+        done = await asyncio.gather(to_b, to_a, return_exceptions=True)
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE id = 'x'") == 1
+        assert isinstance(done[1], errors.Conflict), done
+        assert [c.message_id for c in await db.list_callbacks("b")][-1] == "b"
+        assert [e.id for e in await db.list_events("a")] == ["a:accepted"]
+    finally:
+        await db.close()
+
+
+async def test_a_day_whose_row_reaches_the_default_while_its_partition_is_made_is_skipped(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    """A day's partition is made only while the default partition holds no row of that day. A row of it that a
+    host whose clock runs ahead writes while the partition is being made (after the check, before the creation
+    has the default's lock) makes the creation fail: the day is left to the default, as when the row was there
+    first, and the other days are made; the pruning round goes on."""
+    db: Any = store.from_url(pg_url)
+    try:
+        async with conn.transaction():  # an insert in flight, of a time no partition covers yet
+            await conn.execute(INSERT, "ahead", "m", None, NOW + dt.timedelta(hours=1), "acc")
+            making = asyncio.create_task(db.prepare_partitions(NOW))
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'relation'"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            for _ in range(3000):  # until the creation waits for the insert (LOCK_TIMEOUT, 2 s, at most)
+                if making.done() or await conn.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.01)
+        await making
+        parts = {r[0] for r in await conn.fetch(LIST)}
+        assert day(NOW) not in parts
+        assert {day(NOW + i * DAY) for i in range(1, partitions.DAYS_AHEAD + 1)} <= parts
+        assert (await where(conn))["ahead"][0] == "events_default"
+    finally:
+        await db.close()

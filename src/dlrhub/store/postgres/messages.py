@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import hashlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -46,9 +49,18 @@ CALLBACK_ORDER = (
 CALLBACK_COLUMNS = (*CALLBACK_ORDER, "updated_at")
 #: An event row's columns.
 EVENT_COLUMNS = (*rows.columns(models.StatusEvent), "recorded_at", "account_id")
+#: An event `e` still kept. Retention forgets a message's or journey's events with it, but those of a day's
+#: partition stay there until the day is dropped (docs/adr/0009): they are not seen, and a message made again
+#: under the same id does not own them (made more than a day after they were recorded, or by another account, as
+#: EVENTS_OF reads).
+KEPT_EVENT = (
+    "(e.message_id IS NULL OR EXISTS (SELECT FROM messages AS o WHERE o.id = e.message_id"
+    " AND o.account_id = e.account_id AND o.created_at <= e.recorded_at + interval '1 day'))"
+    " AND (e.journey_id IS NULL OR EXISTS (SELECT FROM journeys AS j WHERE j.journey_id = e.journey_id))"
+)
 #: Whether an event id is stored: a duplicate (`SEEN_EVENT` then reads what is stored). Both reads below alias the
 #: event's message `m`.
-EVENT_SEEN = "EXISTS (SELECT FROM events WHERE id = {id})"
+EVENT_SEEN = "EXISTS (SELECT FROM events AS e WHERE e.id = {id} AND " + KEPT_EVENT + ")"
 #: An event's message, locked, and whether the event is stored already.
 LOCK_MESSAGE = (
     f"SELECT m.*, {EVENT_SEEN.format(id='$2')} AS event_seen FROM messages m WHERE m.id = $1 FOR UPDATE OF m"
@@ -61,15 +73,23 @@ INSERT_MESSAGE = (
 )
 #: A stored event, by its id. `events` is partitioned by day (docs/adr/0009) and its key is `(id, recorded_at)`:
 #: an id is looked up in every partition (an index probe each), because an `event_id` is an idempotency key for as
-#: long as the event is kept, whatever message it came with. Two deliveries of one event are serialised by the lock
-#: on its message or journey, taken before the lookup, or by LOCK_EVENT_ID when it has neither.
-SEEN_EVENT = "SELECT * FROM events WHERE id = $1"
-#: Two deliveries of an event with neither message nor journey have no row lock to queue on: they queue on this.
-LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-#: A message's events, from the partitions since its creation (less a day for hosts whose clocks disagree).
+#: long as the event is kept, whatever message it came with. Two deliveries of one id are serialised by the id's
+#: lock (BEGIN_EVENT), taken before the lookup.
+SEEN_EVENT = "SELECT e.* FROM events AS e WHERE e.id = $1 AND " + KEPT_EVENT
+#: No constraint keeps an id unique any more, and the lock of its message or journey does not serialise two
+#: deliveries of one id that name two messages (or none): every event's transaction begins with a lock on its
+#: id's key (`event_lock_key`), in BEGIN's round trip, so that the second delivery looks the id up once the first
+#: has committed. Taken before any row lock, by every event alike: no two events wait on each other in turn.
+BEGIN_EVENT = "BEGIN; SELECT pg_advisory_xact_lock({key})"
+#: The same lock on its own, in a transaction begun otherwise (`$1`: `event_lock_key`).
+LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock($1)"
+#: A message's events, from the partitions since its creation (less a day for hosts whose clocks disagree), and
+#: of its account: a message made again under the id of one retention deleted (whose events stay in their day's
+#: partition until the day is dropped) shows none of the old one's, whoever made either.
 EVENTS_OF = (
     "SELECT * FROM events WHERE message_id = $1"
     " AND recorded_at >= (SELECT created_at FROM messages WHERE id = $1) - interval '1 day'"
+    " AND account_id = (SELECT account_id FROM messages WHERE id = $1)"
     " ORDER BY seq, recorded_at"
 )
 UPSERT_REQUEST_ID = (
@@ -77,6 +97,26 @@ UPSERT_REQUEST_ID = (
     " ON CONFLICT (account_id, request_id) DO UPDATE SET message_id = EXCLUDED.message_id,"
     " created_at = EXCLUDED.created_at"
 )
+
+
+def event_lock_key(event_id: str) -> int:
+    """The key of `event_id`'s advisory lock: a signed 64-bit hash of it."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def _event_transaction(conn: asyncpg.Connection, event_id: str) -> AsyncIterator[None]:
+    """A transaction that holds `event_id`'s lock from its start (BEGIN_EVENT, one round trip); committed when
+    the block ends, rolled back when it raises."""
+    await conn.execute(BEGIN_EVENT.format(key=event_lock_key(event_id)))  # an integer: nothing to quote
+    try:
+        yield
+    except BaseException:
+        if not conn.is_closed():
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await conn.execute("ROLLBACK")  # else the pool's reset rolls it back
+        raise
+    await conn.execute("COMMIT")
 
 
 class PostgresMessages(core.PostgresCore):
@@ -90,10 +130,10 @@ class PostgresMessages(core.PostgresCore):
         now: dt.datetime,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
-        """Four round trips for an event of a message: BEGIN, the message's read (inserting `new_message` first,
+        """Four round trips for an event of a message: BEGIN with the id's lock, the message's read (inserting `new_message` first,
         or locking the stored one) with the check of the event's id, the writes, COMMIT."""
         pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
+        async with pool.acquire() as conn, _event_transaction(conn, event.id):
             message, seen_checked = None, False
             if event.message_id:
                 row = None
@@ -113,8 +153,6 @@ class PostgresMessages(core.PostgresCore):
                     "SELECT * FROM journeys WHERE journey_id = $1 FOR UPDATE", event.journey_id
                 )
                 journey = None if jrow is None else rows.from_row(models.Journey, jrow)
-            if message is None and journey is None:
-                await conn.execute(LOCK_EVENT_ID, event.id)
             seen = None if seen_checked else await conn.fetchrow(SEEN_EVENT, event.id)
             stored = None if seen is None else rows.from_row(models.StatusEvent, seen)
             applied = planning.decide(event, stored, message, journey, new_message, inputs, now)

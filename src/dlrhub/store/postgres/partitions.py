@@ -160,7 +160,6 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
     already gone to the default partition: a new partition may not take rows the default holds, so those rows stay
     there (the chunked deletes reach them) and the day goes on without its own partition. Each creation is its own
     short transaction; one that cannot have its lock in LOCK_TIMEOUT raises `asyncpg.LockNotAvailableError`."""
-    key = PARTITIONED[table].key
     created: list[str] = []
     if not await _try_lock(conn):
         return created
@@ -171,21 +170,38 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
             end = day + dt.timedelta(days=1)
             if any(p.overlaps(day, end) for p in existing):
                 continue
-            async with conn.transaction():
-                await _short_locks(conn)
-                if default is not None and await conn.fetchval(
-                    f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {key} >= $1 AND {key} < $2)", day, end
-                ):
-                    continue
-                name = day_name(table, day)
-                await conn.execute(
-                    f"CREATE TABLE {name} PARTITION OF {table}"
-                    f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
-                )
-            created.append(name)
+            try:
+                name = await _create_day(conn, table, default, day, end)
+            except asyncpg.CheckViolationError:
+                # A row of the day reached the default after the check, before the creation had its lock.
+                log.warning("prune: %s's default took rows of %s meanwhile; left to it", table, f"{day:%F}")
+                continue
+            if name is not None:
+                created.append(name)
     finally:
         await _unlock(conn)
     return created
+
+
+async def _create_day(
+    conn: asyncpg.Connection, table: str, default: str | None, day: dt.datetime, end: dt.datetime
+) -> str | None:
+    """Create `table`'s partition for `[day, end)` in a transaction of its own; its name, or None when the default
+    partition holds rows of the day already. Raises asyncpg.CheckViolationError when such a row was written
+    meanwhile (PostgreSQL checks the default under its lock as it creates the partition)."""
+    key = PARTITIONED[table].key
+    async with conn.transaction():
+        await _short_locks(conn)
+        if default is not None and await conn.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {key} >= $1 AND {key} < $2)", day, end
+        ):
+            return None
+        name = day_name(table, day)
+        await conn.execute(
+            f"CREATE TABLE {name} PARTITION OF {table}"
+            f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+        )
+    return name
 
 
 async def drop_past(conn: asyncpg.Connection, table: str, before: dt.datetime) -> dict[str, int]:
