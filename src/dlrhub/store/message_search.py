@@ -12,13 +12,14 @@ and what each costs a write:
   inserted; the recipient never changes, so an update does not touch it on SQLite (on PostgreSQL see below).
 - `messages_request_id (request_id) WHERE request_id IS NOT NULL`: the customer's RequestId, with the primary key
   for the message id. Only messages sent with a RequestId pay for it.
-- `messages_state (state, created_at, id)` and `messages_dialect (dialect, created_at, id)`: a state or dialect
-  alone. Without them a state (or dialect) with few or no messages is a walk of the whole table. The dialect never
-  changes (an insert's cost only); the state does, two or three times in a message's life, and each change moves
-  its entry in `messages_state`.
+- `messages_state_dialect (state, dialect, created_at, id)` (migration 0030, in place of one index per column):
+  a state, a dialect, or both. A state alone is one walk per dialect, a dialect alone one per state, merged
+  (UNION ALL, as the phone's forms), so a state or dialect with few or no messages costs a few index probes,
+  never a walk of the table. One index entry per insert where there were two; the state changes two or three
+  times in a message's life, and each change moves its entry.
 
 On PostgreSQL a message update is not HOT already (`zalo_msg_id`, `channel_due_at` and `channel_state` are
-indexed), so each update writes an entry in every index of `messages`: each new index above costs one index entry
+indexed), so each update writes an entry in every index of `messages`: each index above costs one index entry
 per insert and per update there.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dlrhub.core import models
 from dlrhub.store import nouns, rows
 
 #: The columns ordering a page (descending), the keyset of `MessageQuery.before`.
@@ -50,12 +52,13 @@ def select(q: nouns.MessageQuery, backend: rows.Backend) -> tuple[str, list[Any]
     def col(name: str, filter_name: str) -> str:
         # SQLite keeps no statistics (nothing runs ANALYZE), so it takes any index an equality names: a unary `+`
         # keeps it on the lead filter's index, the most selective one as a rule. PostgreSQL plans by statistics.
-        return name if backend == "postgres" or filter_name == lead else f"+{name}"
+        walked = (lead,) if lead not in ("state", "dialect") else ("state", "dialect")
+        return name if backend == "postgres" or filter_name in walked else f"+{name}"
 
     def at(value: dt.datetime) -> Any:
         return value.timestamp() if backend == "sqlite" else value
 
-    def where(recipient: str | None) -> str:
+    def where(recipient: str | None, state: str | None = None, dialect: str | None = None) -> str:
         found: list[str] = []
         if q.public_id is not None:
             found.append(f"(id = {bind(q.public_id)} OR request_id = {bind(q.public_id)})")
@@ -65,10 +68,10 @@ def select(q: nouns.MessageQuery, backend: rows.Backend) -> tuple[str, list[Any]
             found.append(f"{col('recipient', 'phones')} IN ({', '.join(bind(p) for p in q.phones)})")
         if q.account_id is not None:
             found.append(f"{col('account_id', 'account_id')} = {bind(q.account_id)}")
-        if q.state is not None:
-            found.append(f"{col('state', 'state')} = {bind(q.state.value)}")
-        if q.dialect is not None:
-            found.append(f"{col('dialect', 'dialect')} = {bind(q.dialect.value)}")
+        if state is not None:
+            found.append(f"{col('state', 'state')} = {bind(state)}")
+        if dialect is not None:
+            found.append(f"{col('dialect', 'dialect')} = {bind(dialect)}")
         if q.since is not None:
             found.append(f"created_at >= {bind(at(q.since))}")
         if q.until is not None and (q.before is None or q.before[0] >= q.until):
@@ -79,17 +82,33 @@ def select(q: nouns.MessageQuery, backend: rows.Backend) -> tuple[str, list[Any]
             found.append(f"(created_at, id) < ({bind(at(created_at))}, {bind(message_id)})")
         return " WHERE " + " AND ".join(found) if found else ""
 
+    state = q.state.value if q.state is not None else None
+    dialect = q.dialect.value if q.dialect is not None else None
     page = f"{ORDER} LIMIT {limit(q)}"
+    if lead in ("state", "dialect") and (state is None or dialect is None):
+        # `messages_state_dialect` orders by time within one (state, dialect) pair: each pair's newest rows in
+        # index order, merged, rather than every message of the state (or dialect) sorted.
+        pairs = [
+            (s, d)
+            for s in ([state] if state is not None else [m.value for m in models.MessageState])
+            for d in ([dialect] if dialect is not None else [m.value for m in models.Dialect])
+        ]
+        branches = [
+            f"SELECT * FROM (SELECT * FROM messages{where(None, s, d)} {page}) AS f{n}"
+            for n, (s, d) in enumerate(pairs)
+        ]
+        return f"{' UNION ALL '.join(branches)} {page}", params
     if lead == "phones" and len(q.phones) > 1:
         # One number stored in several forms: each form's newest rows in index order, merged, rather than every
         # message of the recipients sorted (a busy test number may have many).
         branches = [
-            f"SELECT * FROM (SELECT * FROM messages{where(p)} {page}) AS f{n}" for n, p in enumerate(q.phones)
+            f"SELECT * FROM (SELECT * FROM messages{where(p, state, dialect)} {page}) AS f{n}"
+            for n, p in enumerate(q.phones)
         ]
         return f"{' UNION ALL '.join(branches)} {page}", params
     if lead == "phones":
-        return f"SELECT * FROM messages{where(q.phones[0])} {page}", params
-    return f"SELECT * FROM messages{where(None)} {page}", params
+        return f"SELECT * FROM messages{where(q.phones[0], state, dialect)} {page}", params
+    return f"SELECT * FROM messages{where(None, state, dialect)} {page}", params
 
 
 def _lead(q: nouns.MessageQuery) -> str | None:

@@ -13,7 +13,9 @@ from dlrhub.core import models
 from dlrhub.store import nouns, rows
 from dlrhub.store.sqlite import core
 
-FIND_BY_ZALO_MSG_ID = "SELECT * FROM messages WHERE zalo_msg_id = ? AND account_id = ? LIMIT 1"
+#: `+account_id` keeps SQLite (no statistics) on the Zalo msg id's index: it took the account's, and walked every
+#: message of the account for each Zalo receipt.
+FIND_BY_ZALO_MSG_ID = "SELECT * FROM messages WHERE zalo_msg_id = ? AND +account_id = ? LIMIT 1"
 #: `+account_id` keeps SQLite on the primary key (with many ids it would pick the account index and scan).
 STATUSES = (
     "SELECT id, type_id, recipient, recipient_kind, state, callback_url, request_id, oa_id, template_id, price,"
