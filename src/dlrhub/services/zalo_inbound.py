@@ -35,7 +35,8 @@ class Result(enum.StrEnum):
     APPLIED = "applied"
     #: A receipt was kept as an orphan, to be matched when its send result arrives.
     ORPHAN = "orphan"
-    #: Nothing dlrhub acts on (another event, or an unknown journey).
+    #: Nothing dlrhub acts on (another event, an unknown journey, or an event whose id is stored for another
+    #: message, such as a journey acknowledged again naming another of its messages).
     IGNORED = "ignored"
 
 
@@ -191,8 +192,13 @@ async def handle(hub: hub_.Hub, raw: bytes, headers: Mapping[str, str]) -> Resul
         headers.get(webhook.SIGNATURE_HEADER), raw, event.app_id, event.timestamp, oa.oa_secret
     ):
         raise errors.NotAuthorized("bad X-ZEvent-Signature")
-    if isinstance(event, webhook.DeliveryReceipt):
-        return await _receipt(hub, oa, event, raw)
-    if isinstance(event, webhook.JourneyAcknowledged | webhook.JourneyTimedOut):
-        return await _journey(hub, oa, event, raw)
+    try:
+        if isinstance(event, webhook.DeliveryReceipt):
+            return await _receipt(hub, oa, event, raw)
+        if isinstance(event, webhook.JourneyAcknowledged | webhook.JourneyTimedOut):
+            return await _journey(hub, oa, event, raw)
+    except errors.Conflict as exc:
+        # The event's id is stored for another message (a journey acknowledged again naming another of its
+        # messages): nothing was written, and Zalo sending it again would change nothing. Answered as a repeat.
+        log.warning("zalo event ignored: %s", exc)
     return Result.IGNORED

@@ -240,3 +240,42 @@ def test_the_lease_is_never_shorter_than_a_live_send():
     )
     # 8 turns of its OA's semaphore, each up to 4 Zalo calls of 2 s.
     assert worker.lease_s(config) == 64
+
+
+async def test_a_second_journey_acknowledgement_naming_another_message_is_acknowledged_and_ignored(db):
+    """Zalo acknowledges a journey once (spec/DECISIONS.md): one that comes again naming another of the journey's
+    messages has the first's event id, stored for the first message. The webhook answers it 200, as every
+    repeat, and changes nothing: not the 409 the store's refusal would be, which Zalo would only send again."""
+    async with running(db) as r:
+        first, second = await r.send("84900000300"), await r.send("84900000300")
+        journey = models.Journey(
+            journey_id="1257624175686111232",
+            account_id=r.new.account.id,
+            appkey=r.new.app.appkey,
+            oa_id=r.new.oa.oa_id,
+            token="tok-a",
+            token_type="token_logistics_7",
+            phone="84900000300",
+            state=models.JourneyState.ISSUED,
+            created_at=r.clock(),
+            expires_at=r.clock() + dt.timedelta(days=7),
+        )
+        await r.hub.store.put_journey(journey)
+        ts = str(int(r.clock().timestamp() * 1000))
+        ack = {
+            "app_id": r.new.oa.app_id,
+            "oa_id": r.new.oa.oa_id,
+            "timestamp": ts,
+            "event_name": "event_journey_acknowledged",
+            "journey_id": journey.journey_id,
+        }
+        applied = await r.post_event(ack | {"tracking_id": first.id}, zns=False)
+        assert (applied.status_code, applied.json()["result"]) == (200, "applied")
+        before = (await r.kinds(first.id), await r.kinds(second.id))
+        again = await r.post_event(ack | {"tracking_id": second.id}, zns=False)
+        assert again.status_code == 200, again.text
+        assert again.json()["result"] == "ignored"
+        assert (await r.kinds(first.id), await r.kinds(second.id)) == before
+        stored = await r.hub.store.get_journey(journey.journey_id)
+    assert stored is not None
+    assert (stored.state, stored.acknowledged_message_id) == (models.JourneyState.ACKNOWLEDGED, first.id)
