@@ -255,7 +255,7 @@ async def test_two_deliveries_of_an_event_without_owner_queue_on_its_id(
         account = make_account()
         lonely = models.StatusEvent(id="lonely", kind=models.EventKind.SUCCESS, occurred_at=NOW)
         async with conn.transaction():  # the first delivery, in flight
-            await conn.execute(pg_messages.LOCK_EVENT_ID, pg_messages.event_lock_key("lonely"))
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", pg_messages.event_lock_key("lonely"))
             second = asyncio.create_task(db.apply_event(lonely, inputs(account), now=NOW))
             waiting = (
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"

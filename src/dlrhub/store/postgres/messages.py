@@ -81,8 +81,6 @@ SEEN_EVENT = "SELECT e.* FROM events AS e WHERE e.id = $1 AND " + KEPT_EVENT
 #: id's key (`event_lock_key`), in BEGIN's round trip, so that the second delivery looks the id up once the first
 #: has committed. Taken before any row lock, by every event alike: no two events wait on each other in turn.
 BEGIN_EVENT = "BEGIN; SELECT pg_advisory_xact_lock({key})"
-#: The same lock on its own, in a transaction begun otherwise (`$1`: `event_lock_key`).
-LOCK_EVENT_ID = "SELECT pg_advisory_xact_lock($1)"
 #: A message's events, from the partitions since its creation (less a day for hosts whose clocks disagree), and
 #: of its account: a message made again under the id of one retention deleted (whose events stay in their day's
 #: partition until the day is dropped) shows none of the old one's, whoever made either.
