@@ -10,10 +10,8 @@ import sqlite3
 import asyncpg
 import pytest
 
-from dlrhub import store
 from dlrhub.store.postgres import activity as pg_activity
 from dlrhub.store.sqlite import activity as lite_activity
-from dlrhub.store.sqlite import core
 
 #: Each read and the index it must use.
 INDEXES = {
@@ -34,14 +32,6 @@ def lite_params(name: str) -> tuple[object, ...]:
 
 def pg_params(name: str) -> tuple[object, ...]:
     return (SINCE, UNTIL) + ((SINCE, 60) if name in PER_MINUTE else ())
-
-
-@pytest.fixture
-async def lite(sqlite_url: str):
-    db = store.from_url(sqlite_url)
-    assert isinstance(db, core.SqliteCore)
-    yield db._writer_connection()
-    await db.close()
 
 
 @pytest.mark.parametrize("name", sorted(INDEXES))

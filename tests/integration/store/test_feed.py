@@ -204,14 +204,6 @@ async def test_the_feed_reads_each_accounts_applied_events_from_a_position(db: s
     assert [e.event.id for e in after_third] == ["m3:accepted", "m4:accepted"]
 
 
-@pytest.fixture
-async def lite(sqlite_url: str):
-    db = store.from_url(sqlite_url)
-    assert isinstance(db, core.SqliteCore)
-    yield db._writer_connection()
-    await db.close()
-
-
 def _plan(conn: sqlite3.Connection, sql: str, params: Any) -> list[str]:
     return [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 

@@ -22,7 +22,6 @@ from dlrhub.store.postgres import esms as pg_esms
 from dlrhub.store.postgres import feed as pg_feed
 from dlrhub.store.postgres import retention as pg_retention
 from dlrhub.store.sqlite import channel as lite_channel
-from dlrhub.store.sqlite import core
 from dlrhub.store.sqlite import esms as lite_esms
 from dlrhub.store.sqlite import feed as lite_feed
 from dlrhub.store.sqlite import retention as lite_retention
@@ -123,14 +122,6 @@ SELECT 'm' || lpad(n::text, 8, '0'), 'a' || (n % 10), (ARRAY['esms', 'esms', 'nx
        CASE WHEN n % 100 = 1 THEN 'j' || n END
 FROM generate_series(1, 20000) AS n
 """
-
-
-@pytest.fixture
-async def lite(sqlite_url: str):
-    db = store.from_url(sqlite_url)
-    assert isinstance(db, core.SqliteCore)
-    yield db._writer_connection()
-    await db.close()
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import sqlite3
 import asyncpg
 import pytest
 
-from dlrhub import store
 from dlrhub.store.postgres import callbacks as pg_callbacks
 from dlrhub.store.sqlite import callbacks as lite_callbacks
-from dlrhub.store.sqlite import core
 
 PG_FILL = """
 INSERT INTO callbacks (id, event_id, account_id, dialect, message_id, order_key, seq, method, url, body,
@@ -22,14 +20,6 @@ SELECT 'cb' || i, 'ev' || i, 'a', 'native', 'm' || i, 'm' || i, 1, 'POST', 'http
        now() + (i % 600) * interval '1 second', 1, now(), now()
 FROM generate_series(1, 50000) AS i
 """
-
-
-@pytest.fixture
-async def lite(sqlite_url: str):
-    db = store.from_url(sqlite_url)
-    assert isinstance(db, core.SqliteCore)
-    yield db._writer_connection()
-    await db.close()
 
 
 def test_sqlite_oldest_due_reads_the_index(lite: sqlite3.Connection):

@@ -11,7 +11,7 @@ from dlrhub import settings
 from dlrhub.core import ids, models
 from dlrhub.simulator import modes as simulator_modes
 from dlrhub.workers import zalo_channel as worker
-from tests.integration.zalo.channel import running
+from tests.integration.zalo.channel import Running, running
 
 Mode = simulator_modes.Mode
 
@@ -146,21 +146,26 @@ async def test_orphan_is_matched_later_and_repeats_change_nothing(db):
         assert await r.hub.store.list_callbacks(message.id) == callbacks
 
 
+def _issued_journey(r: Running) -> models.Journey:
+    """A journey issued to the running app's OA for 84900000300, a week to run."""
+    return models.Journey(
+        journey_id="1257624175686111232",
+        account_id=r.new.account.id,
+        appkey=r.new.app.appkey,
+        oa_id=r.new.oa.oa_id,
+        token="tok-a",
+        token_type="token_logistics_7",
+        phone="84900000300",
+        state=models.JourneyState.ISSUED,
+        created_at=r.clock(),
+        expires_at=r.clock() + dt.timedelta(days=7),
+    )
+
+
 async def test_journey_acknowledged_and_timed_out(db):
     dr_url = "https://customer.example/dr"
     async with running(db, account={"dr_url": dr_url}) as r:
-        acked = models.Journey(
-            journey_id="1257624175686111232",
-            account_id=r.new.account.id,
-            appkey=r.new.app.appkey,
-            oa_id=r.new.oa.oa_id,
-            token="tok-a",
-            token_type="token_logistics_7",
-            phone="84900000300",
-            state=models.JourneyState.ISSUED,
-            created_at=r.clock(),
-            expires_at=r.clock() + dt.timedelta(days=7),
-        )
+        acked = _issued_journey(r)
         await r.hub.store.put_journey(acked)
         await r.hub.store.put_journey(dataclasses.replace(acked, journey_id="77", token="tok-b"))
         ts = str(int(r.clock().timestamp() * 1000))
@@ -255,18 +260,7 @@ async def test_a_second_journey_acknowledgement_naming_another_message_is_acknow
     repeat, and changes nothing: not the 409 the store's refusal would be, which Zalo would only send again."""
     async with running(db) as r:
         first, second = await r.send("84900000300"), await r.send("84900000300")
-        journey = models.Journey(
-            journey_id="1257624175686111232",
-            account_id=r.new.account.id,
-            appkey=r.new.app.appkey,
-            oa_id=r.new.oa.oa_id,
-            token="tok-a",
-            token_type="token_logistics_7",
-            phone="84900000300",
-            state=models.JourneyState.ISSUED,
-            created_at=r.clock(),
-            expires_at=r.clock() + dt.timedelta(days=7),
-        )
+        journey = _issued_journey(r)
         await r.hub.store.put_journey(journey)
         ts = str(int(r.clock().timestamp() * 1000))
         ack = {

@@ -128,8 +128,8 @@ class PostgresMessages(core.PostgresCore):
         now: dt.datetime,
         new_message: models.Message | None = None,
     ) -> planning.IngestResult:
-        """Four round trips for an event of a message: BEGIN with the id's lock, the message's read (inserting `new_message` first,
-        or locking the stored one) with the check of the event's id, the writes, COMMIT."""
+        """Four round trips for an event of a message: BEGIN with the id's lock, the message's read (inserting
+        `new_message` first, or locking the stored one) with the check of the event's id, the writes, COMMIT."""
         pool = await self.pool()
         async with pool.acquire() as conn, _event_transaction(conn, event.id):
             message, seen_checked = None, False
