@@ -14,6 +14,11 @@ BACKEND: rows.Backend = "postgres"
 #: The channel `NOTIFY` uses when new callbacks are due, so dispatchers need not poll hard.
 CALLBACKS_CHANNEL = "dlrhub_callbacks"
 _MIGRATION_LOCK = 7_210_001
+#: Every pooled connection starts in READ COMMITTED, whatever the database's or role's default: the store's
+#: statements count on it (a one-statement debit rechecks the balance on the row's newest version after waiting;
+#: an event's advisory lock is seen by the next statement of its transaction). Under REPEATABLE READ or
+#: SERIALIZABLE those would fail with serialization errors, or read a snapshot older than the lock.
+SESSION_SETTINGS = {"default_transaction_isolation": "read committed"}
 #: Fills `migrations.CREATE_MAP`'s table from a migration's prelude.
 FILL_MAP = "INSERT INTO migration_map (old, new) VALUES ($1, $2)"
 #: A migration's applied-at time is the database's own: migrating takes no clock.
@@ -84,6 +89,7 @@ class PostgresCore:
                         max_size=self._max_size,
                         init=_init,
                         reset=_keep_session,
+                        server_settings=SESSION_SETTINGS,
                     )
         return self._pool
 
@@ -102,7 +108,7 @@ class PostgresCore:
                         max_size=2,
                         init=_init,
                         reset=_keep_session,
-                        server_settings=server_settings,
+                        server_settings={**SESSION_SETTINGS, **server_settings},
                     )
                     self._settings_pools[name] = found
         return found
