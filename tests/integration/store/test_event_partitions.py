@@ -386,3 +386,28 @@ async def test_a_day_whose_row_reaches_the_default_while_its_partition_is_made_i
         assert (await where(conn))["ahead"][0] == "events_default"
     finally:
         await db.close()
+
+
+async def test_events_without_owner_go_by_age_only_from_the_default(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    """An event with no message whose journey is not stored goes with its day's partition; in `events_default`
+    (a day with no partition) it is deleted by age, in chunks, and an event of a message there is left to it."""
+    db: Any = store.from_url(pg_url)
+    try:
+        old = NOW - 40 * DAY
+        await db.prepare_partitions(old)  # days old .. old+7; the day before has none
+        for eid, message_id, at in (
+            ("in-a-day", None, old),
+            ("in-default-1", None, old - DAY),
+            ("in-default-2", None, old - DAY + SECOND),
+            ("of-a-message", "m", old - DAY),
+        ):
+            await conn.execute(INSERT, eid, message_id, "j-gone", at, None)
+        placed = await where(conn)
+        assert placed["in-a-day"][0] == day(old)
+        assert {placed[e][0] for e in ("in-default-1", "in-default-2", "of-a-message")} == {"events_default"}
+        assert [await db.prune_events(NOW, 1) for _ in range(3)] == [{"events": n} for n in (1, 1, 0)]
+        assert set(await where(conn)) == {"in-a-day", "of-a-message"}
+    finally:
+        await db.close()
