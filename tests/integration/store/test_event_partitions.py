@@ -411,3 +411,47 @@ async def test_events_without_owner_go_by_age_only_from_the_default(
         assert set(await where(conn)) == {"in-a-day", "of-a-message"}
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize("table", sorted(partitions.PARTITIONED))
+async def test_a_later_days_partition_is_made_without_reading_the_default_under_its_lock(
+    conn: asyncpg.Connection, table: str
+) -> None:
+    """Creating a partition reads the whole default partition under an ACCESS EXCLUSIVE lock unless the default's
+    constraints prove it holds no row of the new day: a day after today is made with such a constraint, which
+    PostgreSQL says (at debug1) implies the default's new bound, and which is gone once the day is made."""
+    notices: list[str] = []
+    conn.add_log_listener(lambda _c, m: notices.append(str(m.message)))
+    await conn.execute("SET client_min_messages = debug1")
+    created = await partitions.create_ahead(conn, table, NOW)
+    await conn.execute("RESET client_min_messages")
+    assert created == [partitions.day_name(table, NOW + i * DAY) for i in range(partitions.DAYS_AHEAD + 1)]
+    implied = [
+        n
+        for n in notices
+        if re.fullmatch(
+            rf'updated partition constraint for default partition "{table}_default" is implied by existing constraints',
+            n,
+        )
+    ]
+    # Every day but today (see the next test): today's is made as before, reading the default under its lock.
+    assert len(implied) == partitions.DAYS_AHEAD, notices
+    assert not await conn.fetchval(
+        partitions.FIND_CONSTRAINT, f"{table}_default", f"{table}_default_not_new_day"
+    )
+
+
+async def test_a_later_day_whose_rows_are_in_the_default_is_left_to_it(conn: asyncpg.Connection) -> None:
+    """A day after today whose row reached the default gets no partition (the constraint's validation finds the
+    row), and no constraint is left behind; one left by a creation cut short is dropped by the next round."""
+    await conn.execute(INSERT, "early", "m", None, NOW + 3 * DAY, "acc")
+    created = await partitions.create_ahead(conn, "events", NOW)
+    assert day(NOW + 3 * DAY) not in created and len(created) == partitions.DAYS_AHEAD
+    check = "events_default_not_new_day"
+    assert not await conn.fetchval(partitions.FIND_CONSTRAINT, "events_default", check)
+    later = NOW + 20 * DAY
+    await conn.execute(
+        f"ALTER TABLE events_default ADD CONSTRAINT {check} CHECK (recorded_at < '{later.isoformat()}') NOT VALID"
+    )
+    assert len(await partitions.create_ahead(conn, "events", later)) == partitions.DAYS_AHEAD + 1
+    assert not await conn.fetchval(partitions.FIND_CONSTRAINT, "events_default", check)
