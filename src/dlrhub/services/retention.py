@@ -71,7 +71,8 @@ KINDS = (
 #: Events without owner (`prune_events`) go this long after `events_cutoff`: when their day's partition would
 #: (PostgreSQL's `partitions.CLOCK_MARGIN`, the margin for the hosts' clocks), on both backends.
 EVENTS_MARGIN = dt.timedelta(days=1)
-#: Events that belong to nothing kept, pruned by age once the days of events are dropped.
+#: Events that belong to nothing kept, pruned by age once the days of events are dropped (no setting of its own:
+#: its cutoff is `events_cutoff`'s, less EVENTS_MARGIN).
 OWNERLESS_EVENTS = Kind("events", "", lambda db, before, n: db.prune_events(before, n))
 
 
