@@ -43,11 +43,32 @@ class ExternalEvent:
     raw: dict[str, object] | None = None
 
 
+#: The kinds of event dlrhub's Zalo channel records for a message it sends, under the id `<message id>:<kind>`
+#: (`workers/zalo_channel.py`, `services/zalo_inbound.py`).
+CHANNEL_KINDS = frozenset({models.EventKind.SUCCESS, models.EventKind.FAILED, models.EventKind.DELIVERED})
+
+
+async def _check_not_channels(hub: hub_.Hub, event_id: str) -> None:
+    """Refuse an event id in the form of the Zalo channel's own (`<message id>:success`, `:failed`,
+    `:delivered`) when that message is one the channel sends: stored first from a door, it would make the
+    channel's own event a repeat (the message's send outcome or receipt lost), or a clash with another message
+    (the send's outcome not recorded, the message left `sending` until recovery fails it with 17005)."""
+    message_id, colon, kind = event_id.rpartition(":")
+    if not colon or not message_id or kind not in {k.value for k in CHANNEL_KINDS}:
+        return
+    channel: store.ChannelQueue = hub.store
+    if await channel.sent_by_channel(message_id):
+        raise errors.InvalidInput(
+            "event_id", f"{event_id!r} is reserved: the Zalo channel records {message_id!r}'s {kind} itself"
+        )
+
+
 async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResult:
     """Store an external engine's event, creating its message on first sight.
 
-    Idempotent by `event_id`. Raises errors.UnknownAccount, and errors.Conflict when the message id belongs to
-    another account.
+    Idempotent by `event_id`. Raises errors.UnknownAccount, errors.Conflict when the message id belongs to
+    another account, and errors.InvalidInput when the event id is one the Zalo channel keeps for itself
+    (`_check_not_channels`).
     """
     messages: store.Messages = hub.store
     # The account as the doors read it (reused for lookups.TTL_S; a change made here is seen at once): one read
@@ -81,6 +102,7 @@ async def ingest_external(hub: hub_.Hub, ev: ExternalEvent) -> store.IngestResul
         existing = None
     if existing is not None and existing.account_id != account.id:
         raise errors.Conflict(f"message {ev.message_id!r} belongs to another account")
+    await _check_not_channels(hub, ev.event_id)
     event = models.StatusEvent(
         id=ev.event_id,
         kind=ev.kind,

@@ -3,7 +3,8 @@
 Where the store partitions a table by time (PostgreSQL: attempts, events), the round first creates the partitions
 of the coming days, and drops a kind's partitions that are wholly past before deleting the rest in chunks. Events
 go with their message or journey: their days are dropped last, once messages and journeys have been pruned, at
-`events_cutoff` (the store keeps the rows of those still kept).
+`events_cutoff` (the store keeps the rows of those still kept). Events that belong to nothing kept (no message,
+no journey stored) go by age then too, a day (EVENTS_MARGIN) past that cutoff, as their day's partition would.
 
 The order matters: callbacks (with their attempts) go before messages, which may only go once their callbacks
 have, and messages before the journeys they belong to, so one round can remove a whole message.
@@ -65,6 +66,14 @@ KINDS = (
     Kind("orphan_receipts", "retain_orphans_days", lambda db, before, n: db.prune_orphans(before, n)),
     Kind("audit_log", "retain_audit_days", lambda db, before, n: db.prune_audit(before, n)),
 )
+
+
+#: Events without owner (`prune_events`) go this long after `events_cutoff`: when their day's partition would
+#: (PostgreSQL's `partitions.CLOCK_MARGIN`, the margin for the hosts' clocks), on both backends.
+EVENTS_MARGIN = dt.timedelta(days=1)
+#: Events that belong to nothing kept, pruned by age once the days of events are dropped (no setting of its own:
+#: its cutoff is `events_cutoff`'s, less EVENTS_MARGIN).
+OWNERLESS_EVENTS = Kind("events", "", lambda db, before, n: db.prune_events(before, n))
 
 
 def cutoffs(config: settings_.Settings, now: dt.datetime) -> dict[str, dt.datetime]:
@@ -135,7 +144,16 @@ async def prune(
                 hub.metrics.pruned.labels(kind=table).inc(n)
     events_before = events_cutoff(hub.settings, now)
     if events_before is not None and not (stop is not None and stop.is_set()):
-        for table, n in (await db.drop_partitions("events", events_before)).items():
+        counts = await db.drop_partitions("events", events_before)
+        ownerless, _ = await prune_kind(
+            db,
+            OWNERLESS_EVENTS,
+            events_before - EVENTS_MARGIN,
+            limit=hub.settings.prune_chunk_rows,
+            pause=pause,
+            stop=stop,
+        )
+        for table, n in [*counts.items(), *ownerless.items()]:
             total[table] += n
             if n:
                 hub.metrics.pruned.labels(kind=table).inc(n)

@@ -125,6 +125,11 @@ class ChannelQueue(typing.Protocol):
         """
 
     @abc.abstractmethod
+    async def sent_by_channel(self, message_id: str) -> bool:
+        """Whether message `message_id` is stored and was queued for dlrhub's Zalo channel (queued, being sent or
+        done): its `success`, `failed` and `delivered` events are the channel's own, under ids of its own."""
+
+    @abc.abstractmethod
     async def finish_channel_message(self, message_id: str, now: dt.datetime) -> None:
         """The send's outcome is recorded: the message leaves the channel queue for good (`done`)."""
 

@@ -53,6 +53,13 @@ class Retention(typing.Protocol):
         with their events: `{"journeys": n, "events": m}` (events in a day's partition: as `prune_messages`)."""
 
     @abc.abstractmethod
+    async def prune_events(self, before: dt.datetime, limit: int) -> Pruned:
+        """Events that belong to nothing kept, recorded before `before`: no message (a message's events go with
+        it) and no journey stored (a time-out whose journey was pruned, an event stored with no owner at all):
+        `{"events": n}`. Where the backend partitions events by day (PostgreSQL), those in a day's partition go
+        with their day (`drop_partitions`) instead, and this deletes only those in the default partition."""
+
+    @abc.abstractmethod
     async def prune_request_ids(self, before: dt.datetime, limit: int) -> Pruned:
         """RequestIds first used before `before` (the dedup window is behind them): `{"request_ids": n}`."""
 

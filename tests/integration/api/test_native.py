@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -9,7 +10,9 @@ import pytest
 
 from dlrhub import settings, store
 from dlrhub.api import app as app_
+from dlrhub.core import models
 from dlrhub.services import hub as hub_
+from tests.integration.store import test_contract as contract
 
 TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -170,3 +173,42 @@ async def test_the_esms_delivered_callback_is_an_account_choice_off_by_default(
     assert (made.json()["esms_delivered_callback"], opted.json()["esms_delivered_callback"]) == (False, True)
     listed = (await client.get("/v1/admin/accounts", headers=AUTH)).json()["accounts"]
     assert {a["name"]: a["esms_delivered_callback"] for a in listed} == {"plain": False, "opted": True}
+
+
+async def test_an_event_id_of_the_zalo_channels_own_is_refused(
+    client: httpx.AsyncClient, db: store.Store
+) -> None:
+    """`<message id>:success`, `:failed` and `:delivered` are the ids the Zalo channel records a message it sends
+    under: from the native door, for that message or another, they are refused (422 naming `event_id`), so the
+    channel's own outcome is never taken for a repeat or a clash. The same form for a message the channel does not
+    send is an engine's own id, taken as before."""
+    account = await db.get_account(await new_account(client))
+    queued = contract.new_message(account, "zm-1")
+    await db.accept_message(
+        queued,
+        contract.event("zm-1", models.EventKind.ACCEPTED),
+        contract.inputs(account),
+        now=contract.NOW,
+        channel_due_at=contract.NOW,
+    )
+    for changes in (
+        {"event_id": "zm-1:success", "message_id": "zm-1", "dialect": "native"},
+        {"event_id": "zm-1:failed", "message_id": "m-other"},
+        {"event_id": "zm-1:delivered", "message_id": "m-other", "status": "delivered"},
+    ):
+        r = await client.post("/v1/events", json=event(account.id, **changes), headers=AUTH)
+        assert r.status_code == 422, r.text
+        assert (r.json()["error"], r.json()["field"]) == ("invalid_request", "event_id"), r.json()
+        assert "reserved" in r.json()["message"]
+    assert await db.get_messages(account.id, ["m-other"]) == []
+    assert [e.id for e in await db.list_events("zm-1")] == ["zm-1:accepted"]
+    # The channel's own outcome is then recorded, and moves the message.
+    sent = models.StatusEvent(id="zm-1:success", kind=models.EventKind.SUCCESS, occurred_at=contract.NOW)
+    result = await db.apply_event(
+        dataclasses.replace(sent, message_id="zm-1"), contract.inputs(account), now=contract.NOW
+    )
+    assert not result.duplicate and result.message is not None
+    assert result.message.state is models.MessageState.SUCCESS
+    # An engine's own message: the same form is its id to choose.
+    mine = event(account.id, event_id="m-2:success", message_id="m-2")
+    assert (await client.post("/v1/events", json=mine, headers=AUTH)).status_code == 202

@@ -359,30 +359,26 @@ async def test_one_event_id_for_two_messages_at_once_is_stored_once(
         await db.close()
 
 
-async def test_a_day_whose_row_reaches_the_default_while_its_partition_is_made_is_skipped(
+async def test_events_without_owner_go_by_age_only_from_the_default(
     pg_url: str, conn: asyncpg.Connection
 ) -> None:
-    """A day's partition is made only while the default partition holds no row of that day. A row of it that a
-    host whose clock runs ahead writes while the partition is being made (after the check, before the creation
-    has the default's lock) makes the creation fail: the day is left to the default, as when the row was there
-    first, and the other days are made; the pruning round goes on."""
+    """An event with no message whose journey is not stored goes with its day's partition; in `events_default`
+    (a day with no partition) it is deleted by age, in chunks, and an event of a message there is left to it."""
     db: Any = store.from_url(pg_url)
     try:
-        async with conn.transaction():  # an insert in flight, of a time no partition covers yet
-            await conn.execute(INSERT, "ahead", "m", None, NOW + dt.timedelta(hours=1), "acc")
-            making = asyncio.create_task(db.prepare_partitions(NOW))
-            waiting = (
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'relation'"
-                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            )
-            for _ in range(3000):  # until the creation waits for the insert (LOCK_TIMEOUT, 2 s, at most)
-                if making.done() or await conn.fetchval(waiting):
-                    break
-                await asyncio.sleep(0.01)
-        await making
-        parts = {r[0] for r in await conn.fetch(LIST)}
-        assert day(NOW) not in parts
-        assert {day(NOW + i * DAY) for i in range(1, partitions.DAYS_AHEAD + 1)} <= parts
-        assert (await where(conn))["ahead"][0] == "events_default"
+        old = NOW - 40 * DAY
+        await db.prepare_partitions(old)  # days old .. old+7; the day before has none
+        for eid, message_id, at in (
+            ("in-a-day", None, old),
+            ("in-default-1", None, old - DAY),
+            ("in-default-2", None, old - DAY + SECOND),
+            ("of-a-message", "m", old - DAY),
+        ):
+            await conn.execute(INSERT, eid, message_id, "j-gone", at, None)
+        placed = await where(conn)
+        assert placed["in-a-day"][0] == day(old)
+        assert {placed[e][0] for e in ("in-default-1", "in-default-2", "of-a-message")} == {"events_default"}
+        assert [await db.prune_events(NOW, 1) for _ in range(3)] == [{"events": n} for n in (1, 1, 0)]
+        assert set(await where(conn)) == {"in-a-day", "of-a-message"}
     finally:
         await db.close()

@@ -183,3 +183,55 @@ def test_the_pause_between_chunks_follows_the_chunks_cost() -> None:
     assert retention.pause_after(0.001) == retention.PAUSE_S
     assert retention.pause_after(0.1) == pytest.approx(retention.DUTY * 0.1)
     assert retention.DUTY >= 19
+
+
+#: Past every day partition the PostgreSQL test database has: there these events are in `events_default`.
+FAR = dt.datetime(2030, 6, 1, 12, tzinfo=dt.UTC)
+
+
+async def test_events_that_belong_to_nothing_kept_go_a_day_past_the_events_cutoff(db: store.Store) -> None:
+    """An event with no message whose journey is not stored (one stored with no owner, one naming a journey that
+    is gone) goes by age, as its day's partition would on PostgreSQL: a day (the margin for clocks) past the
+    events' cutoff. One of a journey still kept and one not that old stay."""
+    account = make_account()
+    await db.create_account(account, [])
+    cutoff = FAR - dt.timedelta(days=30)
+    old = cutoff - dt.timedelta(days=3)
+    kept = models.Journey(
+        journey_id="j-kept",
+        account_id=account.id,
+        appkey=None,
+        oa_id="oa",
+        token="t1",
+        token_type="token_logistics_7",
+        phone="84900000001",
+        state=models.JourneyState.ISSUED,
+        created_at=old,
+        expires_at=FAR,
+    )
+    await db.put_journey(kept)
+    stored: dict[str, tuple[str | None, dt.datetime]] = {
+        "lonely": (None, old),
+        "stray": ("j-gone", old),
+        "pinned": ("j-kept", old),
+        "edge": (None, cutoff - dt.timedelta(hours=12)),  # less than the margin before the cutoff
+    }
+
+    def ownerless(eid: str) -> models.StatusEvent:
+        journey_id, at = stored[eid]
+        return models.StatusEvent(
+            id=eid, kind=models.EventKind.SUCCESS, occurred_at=at, journey_id=journey_id
+        )
+
+    for eid, (_, at) in stored.items():
+        assert not (await db.apply_event(ownerless(eid), inputs(account), now=at)).duplicate
+    config = settings.Settings(retain_messages_days=30, retain_callbacks_days=30)
+    hub = hub_.Hub(settings=config, store=db, clock=lambda: FAR)
+    counts = await retention.prune(hub, pause=no_pause)
+    assert counts["events"] == 2
+    assert hub.metrics.pruned.labels(kind="events")._value.get() == counts["events"]
+    # An event kept is still known by its id (a repeat is a duplicate); a pruned one is not.
+    again = {
+        eid: (await db.apply_event(ownerless(eid), inputs(account), now=FAR)).duplicate for eid in stored
+    }
+    assert again == {"lonely": False, "stray": False, "pinned": True, "edge": True}

@@ -25,7 +25,7 @@ def _params(sql: str) -> list[object]:
 
 
 def test_every_statement_is_checked() -> None:
-    assert len(STATEMENTS) == 16
+    assert len(STATEMENTS) == 17
 
 
 @pytest.mark.postgres
@@ -64,6 +64,25 @@ async def test_the_attempts_chunk_plan(pg_url: str, partition: str) -> None:
     assert re.search(rf"Index Scan (using|on) {partition}_pkey", text), text
     assert "Seq Scan" not in text, text
     assert "Limit" in text and "LockRows" in text, text
+
+
+@pytest.mark.postgres
+async def test_the_ownerless_events_chunk_plan(pg_url: str) -> None:
+    """Events that belong to nothing kept are deleted from `events_default` only, walking its part of
+    `events_ownerless` oldest first (only events without a message are in it), `LIMIT` rows locked, each one's
+    journey probed by its key."""
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute("SET enable_seqscan = off")
+        sql = retention.DELETE_OWNERLESS_EVENTS
+        plan = [r[0] for r in await conn.fetch(f"EXPLAIN (COSTS OFF) {sql}", BEFORE, 1000)]
+    finally:
+        await conn.close()
+    text = "\n".join(plan)
+    assert plan[0].strip() == "Delete on events_default", text
+    assert re.search(r"Index Scan using events_default_recorded_at_idx on events_default", text), text
+    assert re.search(r"Index (Only )?Scan using journeys_pkey", text), text
+    assert "Seq Scan" not in text and "Limit" in text and "LockRows" in text, text
 
 
 @pytest.mark.postgres

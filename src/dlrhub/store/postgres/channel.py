@@ -27,6 +27,7 @@ MARK_SENDING = (
     " WHERE id = ANY($1::text[])"
 )
 MARK_DONE = "UPDATE messages SET channel_state = 'done', channel_lease_until = NULL WHERE id = $1"
+SENT_BY_CHANNEL = "SELECT EXISTS (SELECT FROM messages WHERE id = $1 AND channel_state <> 'none')"
 CLAIM_STALE = (
     "UPDATE messages SET channel_lease_until = $3 WHERE id IN (SELECT id FROM messages"
     " WHERE channel_state = 'sending' AND channel_lease_until < $1 ORDER BY channel_lease_until LIMIT $2"
@@ -53,6 +54,10 @@ LIST_ORPHANS = (
 
 class PostgresChannel(core.PostgresCore):
     """The channel queue's methods of the Store."""
+
+    async def sent_by_channel(self, message_id: str) -> bool:
+        pool = await self.pool()
+        return bool(await pool.fetchval(SENT_BY_CHANNEL, message_id))
 
     async def claim_channel_messages(
         self, now: dt.datetime, limit: int, lease_s: float, day: str, next_day: dt.datetime

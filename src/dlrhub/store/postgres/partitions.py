@@ -87,6 +87,10 @@ SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
 FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
 WHERE i.inhparent = to_regclass($1)
 """
+#: Whether table `$1` has the constraint `$2`.
+FIND_CONSTRAINT = (
+    "SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)"
+)
 _BOUND = re.compile(r"FOR VALUES FROM \((.+)\) TO \((.+)\)")
 
 
@@ -159,19 +163,29 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
     A day that overlaps a partition already there (`attempts_legacy`) is skipped, and so is one whose rows have
     already gone to the default partition: a new partition may not take rows the default holds, so those rows stay
     there (the chunked deletes reach them) and the day goes on without its own partition. Each creation is its own
-    short transaction; one that cannot have its lock in LOCK_TIMEOUT raises `asyncpg.LockNotAvailableError`."""
+    short transaction; one that cannot have its lock in LOCK_TIMEOUT raises `asyncpg.LockNotAvailableError`.
+
+    A day after today is made without reading the default under a lock (`_create_later_day`); today's, missing
+    only when the pruner did not run for a week, with the default's rows checked under the creation's lock, as a
+    row of today may reach the default at any moment then (`_create_day`)."""
     created: list[str] = []
     if not await _try_lock(conn):
         return created
     try:
         existing = await partitions(conn, table)
         default = next((p.name for p in existing if p.default), None)
+        if default is not None:
+            await _drop_exclusion(conn, default)  # left by a creation cut short (the connection lost)
+        today = days_ahead(now)[0]
         for day in days_ahead(now):
             end = day + dt.timedelta(days=1)
             if any(p.overlaps(day, end) for p in existing):
                 continue
             try:
-                name = await _create_day(conn, table, default, day, end)
+                if default is not None and day > today:
+                    name = await _create_later_day(conn, table, default, day, end)
+                else:
+                    name = await _create_day(conn, table, default, day, end)
             except asyncpg.CheckViolationError:
                 # A row of the day reached the default after the check, before the creation had its lock.
                 log.warning("prune: %s's default took rows of %s meanwhile; left to it", table, f"{day:%F}")
@@ -181,6 +195,65 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
     finally:
         await _unlock(conn)
     return created
+
+
+def _exclusion(default: str) -> str:
+    """The name of the CHECK constraint that keeps a day being made out of the default partition."""
+    return f"{default}_not_new_day"
+
+
+async def _drop_exclusion(conn: asyncpg.Connection, default: str) -> None:
+    """Drop the default's exclusion of a new day if it has one (looked up first: dropping takes the default's
+    ACCESS EXCLUSIVE lock, even for nothing). Errors are logged: the next round drops it."""
+    name = _exclusion(default)
+    try:
+        if await conn.fetchval(FIND_CONSTRAINT, default, name):
+            async with conn.transaction():
+                await _short_locks(conn)
+                await conn.execute(f"ALTER TABLE {default} DROP CONSTRAINT IF EXISTS {name}")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        log.warning("prune: could not drop %s on %s (%s); the next round does", name, default, exc)
+
+
+async def _create_later_day(
+    conn: asyncpg.Connection, table: str, default: str, day: dt.datetime, end: dt.datetime
+) -> str | None:
+    """Create `table`'s partition for the day `[day, end)` after today without reading the default partition
+    under a lock; its name, or None when the default holds rows of the day.
+
+    Creating a partition makes PostgreSQL prove that the default holds no row of the new range, by reading all of
+    it under an ACCESS EXCLUSIVE lock (which every read of the parent that probes the default waits behind), unless
+    the default's own constraints already imply it. So a CHECK that excludes the day is added NOT VALID (a moment's
+    lock), validated by a read that takes no lock writers or readers wait for, and then the creation skips its
+    read; the CHECK goes in the creation's transaction. Meanwhile a row of the day could not be written to the
+    default: only a host whose clock runs a day ahead writes one, and the days ahead have their partitions
+    already. A validation that finds a row of the day leaves the day to the default."""
+    key, check = PARTITIONED[table].key, _exclusion(default)
+    async with conn.transaction():
+        await _short_locks(conn)
+        await conn.execute(
+            f"ALTER TABLE {default} ADD CONSTRAINT {check} CHECK ({key} IS NOT NULL"
+            f" AND ({key} < '{day.isoformat()}' OR {key} >= '{end.isoformat()}')) NOT VALID"
+        )
+    try:
+        await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
+    except asyncpg.CheckViolationError:
+        await _drop_exclusion(conn, default)
+        return None
+    name = day_name(table, day)
+    try:
+        async with conn.transaction():
+            await _short_locks(conn)
+            await conn.execute(
+                f"CREATE TABLE {name} PARTITION OF {table}"
+                f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+            )
+            await conn.execute(f"ALTER TABLE {default} DROP CONSTRAINT {check}")
+    except BaseException:
+        if not conn.is_closed():
+            await _drop_exclusion(conn, default)
+        raise
+    return name
 
 
 async def _create_day(

@@ -73,6 +73,17 @@ JOURNEY_EVENTS_CHUNKED = {
     "events_default": DELETE_DEFAULT_JOURNEY_EVENTS,
 }
 DELETE_JOURNEYS = "DELETE FROM journeys WHERE journey_id = ANY($1::text[])"
+#: An event that belongs to nothing kept: no message (its message's events go with it, from any partition) and no
+#: journey stored (a time-out whose journey is gone, an event stored with no owner at all). In a day's partition it
+#: goes with its day; in the default, nothing else takes it: it goes by age, at the cutoff its day would have gone
+#: at, walking `events_ownerless` (recorded_at) WHERE message_id IS NULL oldest first. Rows of a journey kept are
+#: walked over, not deleted: few, as journeys are.
+DELETE_OWNERLESS_EVENTS = (
+    "DELETE FROM events_default WHERE (id, recorded_at) IN (SELECT id, recorded_at FROM events_default AS e"
+    " WHERE message_id IS NULL AND recorded_at < $1"
+    " AND NOT EXISTS (SELECT 1 FROM journeys AS j WHERE j.journey_id = e.journey_id)"
+    " ORDER BY recorded_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+)
 DELETE_REQUEST_IDS = (
     "DELETE FROM request_ids WHERE (account_id, request_id) IN (SELECT account_id, request_id FROM request_ids"
     " WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
@@ -171,6 +182,13 @@ class PostgresRetention(core.PostgresCore):
         return await self._prune_with(
             SELECT_JOURNEYS, (("journeys", DELETE_JOURNEYS),), before, limit, events_of=JOURNEY_EVENTS_CHUNKED
         )
+
+    async def prune_events(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            if not any(p.default for p in await partitions.partitions(conn, "events")):
+                return {"events": 0}
+            return {"events": core.affected(await conn.execute(DELETE_OWNERLESS_EVENTS, before, limit))}
 
     async def prune_request_ids(self, before: dt.datetime, limit: int) -> retention.Pruned:
         return await self._prune_one("request_ids", DELETE_REQUEST_IDS, before, limit)

@@ -32,6 +32,7 @@ MARK_SENDING = (
     "UPDATE messages SET channel_state = 'sending', channel_due_at = ?, channel_lease_until = ? WHERE id = ?"
 )
 MARK_DONE = "UPDATE messages SET channel_state = 'done', channel_lease_until = NULL WHERE id = ?"
+SENT_BY_CHANNEL = "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ? AND channel_state <> 'none')"
 SELECT_STALE = (
     f"SELECT * FROM messages WHERE {IN_FLIGHT} AND channel_state = 'sending' AND channel_lease_until < ?"
     " ORDER BY channel_lease_until LIMIT ?"
@@ -55,6 +56,9 @@ LIST_ORPHANS = (
 
 class SqliteChannel(core.SqliteCore):
     """The channel queue's methods of the Store."""
+
+    async def sent_by_channel(self, message_id: str) -> bool:
+        return bool(await self._read(lambda conn: conn.execute(SENT_BY_CHANNEL, (message_id,)).fetchone()[0]))
 
     async def claim_channel_messages(
         self, now: dt.datetime, limit: int, lease_s: float, day: str, next_day: dt.datetime

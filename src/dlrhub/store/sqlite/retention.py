@@ -35,6 +35,14 @@ SELECT_JOURNEYS = (
 )
 DELETE_JOURNEY_EVENTS = "DELETE FROM events WHERE journey_id = ?"
 DELETE_JOURNEY = "DELETE FROM journeys WHERE journey_id = ?"
+#: An event that belongs to nothing kept: no message (its message's events go with it) and no journey stored (a
+#: time-out whose journey is gone, an event stored with no owner at all). It goes by age, walking
+#: `events_ownerless` (recorded_at) WHERE message_id IS NULL oldest first; rows of a journey kept are walked over.
+DELETE_OWNERLESS_EVENTS = (
+    "DELETE FROM events WHERE pos IN (SELECT pos FROM events AS e WHERE message_id IS NULL"
+    " AND recorded_at < :before AND NOT EXISTS (SELECT 1 FROM journeys AS j WHERE j.journey_id = e.journey_id)"
+    " ORDER BY recorded_at LIMIT :limit)"
+)
 DELETE_REQUEST_IDS = (
     "DELETE FROM request_ids WHERE rowid IN"
     " (SELECT rowid FROM request_ids WHERE created_at < :before ORDER BY created_at LIMIT :limit)"
@@ -96,6 +104,9 @@ class SqliteRetention(core.SqliteCore):
     async def prune_journeys(self, before: dt.datetime, limit: int) -> retention.Pruned:
         steps = (("events", DELETE_JOURNEY_EVENTS), ("journeys", DELETE_JOURNEY))
         return await self._prune_with(SELECT_JOURNEYS, steps, before, limit)
+
+    async def prune_events(self, before: dt.datetime, limit: int) -> retention.Pruned:
+        return await self._prune_one("events", DELETE_OWNERLESS_EVENTS, before, limit)
 
     async def prune_request_ids(self, before: dt.datetime, limit: int) -> retention.Pruned:
         return await self._prune_one("request_ids", DELETE_REQUEST_IDS, before, limit)
