@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import sqlite3
 from collections.abc import Collection, Mapping
+from typing import Any
 
 import orjson
 
 from dlrhub.core import errors, models
 from dlrhub.store import claims, queues, rows
 from dlrhub.store.sqlite import core, messages
+
+#: What a claim returns: a Callback's columns, in `rows.callbacks_from_values`'s order (not the lease's). The claims
+#: lease by rowid (the primary key's index on the text id is not read).
+CLAIMED = ", ".join(rows.CALLBACK_COLUMNS)
+#: Where `CLAIMED` holds a callback's destination and its due time.
+ENDPOINT, DUE_AT = rows.CALLBACK_COLUMNS.index("endpoint"), rows.CALLBACK_COLUMNS.index("due_at")
 
 # One statement each, whatever the batch size: fewer, larger statements cost less than one per row (they were
 # chosen when a writer thread shared the GIL with the loop; they still save the per-statement overhead).
@@ -36,7 +44,8 @@ SELECT account_id FROM a WHERE account_id IS NOT NULL
 #: claim. Then round-robin: every account's first, then every account's second, ... at most `:quota` per
 #: destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are in the claim;
 #: within an account a claim spreads over its destinations, as due order would.
-CLAIM_DUE = """
+CLAIM_DUE = (
+    """
 WITH RECURSIVE
   excluded(endpoint) AS (SELECT value FROM json_each(:exclude)),
   accounts(account_id, pos) AS (SELECT value, key FROM json_each(:accounts)),
@@ -87,21 +96,23 @@ WITH RECURSIVE
     )
     WHERE p.i < p.take
   ),
-  turns(id, endpoint, pos, turn) AS (
-    SELECT id, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked WHERE i > 0
+  turns(rid, endpoint, pos, turn) AS (
+    SELECT rid, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked WHERE i > 0
   ),
-  capped(id, pos, turn, n) AS (
-    SELECT id, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) FROM turns
+  capped(rid, pos, turn, n) AS (
+    SELECT rid, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) FROM turns
   )
 UPDATE callbacks SET lease_until = :until, lease_owner = :owner
-WHERE id IN (SELECT id FROM capped WHERE n <= :quota ORDER BY turn, pos LIMIT :limit)
-RETURNING *
-"""
+WHERE rowid IN (SELECT rid FROM capped WHERE n <= :quota ORDER BY turn, pos LIMIT :limit)
+RETURNING """
+    + CLAIMED
+)
 #: The first `:limit` claimable callbacks of one destination, in due order (the `callbacks_endpoint_due` index).
-CLAIM_ENDPOINT = """
+CLAIM_ENDPOINT = (
+    """
 UPDATE callbacks SET lease_until = :until, lease_owner = :owner
-WHERE id IN (
-  SELECT c.id FROM callbacks c
+WHERE rowid IN (
+  SELECT c.rowid FROM callbacks c
   WHERE c.endpoint = :endpoint AND c.state = 'pending' AND c.due_at <= :now
     AND (c.lease_until IS NULL OR c.lease_until < :now)
     AND NOT EXISTS (
@@ -110,8 +121,9 @@ WHERE id IN (
   ORDER BY c.due_at
   LIMIT :limit
 )
-RETURNING *
-"""
+RETURNING """
+    + CLAIMED
+)
 #: Counts kept by the triggers of migration 0014 (one row per dialect and state).
 COUNT_CALLBACKS = "SELECT dialect, state, sum(n) AS n FROM callback_counts GROUP BY dialect, state"
 #: MIN over the partial index `callbacks_due`: SQLite reads its first entry.
@@ -136,6 +148,19 @@ WHERE callbacks.id = u.value ->> 0
 OLDEST_DUE = "SELECT * FROM callbacks WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1"
 
 
+def tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor of `conn` whose rows are plain tuples (no `sqlite3.Row` made for each)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor
+
+
+def claimed(found: list[tuple[Any, ...]]) -> list[models.Callback]:
+    """Claimed rows (`CLAIMED`) as callbacks, in due order."""
+    found.sort(key=operator.itemgetter(DUE_AT))
+    return rows.callbacks_from_values(found)
+
+
 class SqliteCallbacks(core.SqliteCore):
     """Claiming, recording and listing callbacks."""
 
@@ -158,53 +183,53 @@ class SqliteCallbacks(core.SqliteCore):
         first_pass = claims.Pass(limit, limit if quota is None else quota, frozenset(exclude))
         turns, n = self._turns, claims.accounts(limit)
 
-        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+        def run(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             def scan(after: str, n: int) -> list[str]:
                 return [r[0] for r in conn.execute(ACCOUNTS_PENDING, {"after": after, "n": n})]
 
             first = scan(turns.after, n)
             wrapped = scan("", n - len(first)) if turns.wraps(first, n) else []
             accounts = turns.take(n, first, wrapped)
-            found: list[sqlite3.Row] = []
+            found: list[tuple[Any, ...]] = []
             step: claims.Pass | None = first_pass if accounts else None
             for _ in range(claims.PASSES):
                 if step is None:
                     break
-                got = conn.execute(
-                    CLAIM_DUE,
-                    {
-                        **params,
-                        "accounts": orjson.dumps(accounts).decode(),
-                        "limit": step.limit,
-                        "quota": step.quota,
-                        "exclude": orjson.dumps(sorted(step.exclude)).decode(),
-                        "steps": step.steps,
-                        "share": step.share,
-                    },
-                ).fetchall()
+                got = (
+                    tuples(conn)
+                    .execute(
+                        CLAIM_DUE,
+                        {
+                            **params,
+                            "accounts": orjson.dumps(accounts).decode(),
+                            "limit": step.limit,
+                            "quota": step.quota,
+                            "exclude": orjson.dumps(sorted(step.exclude)).decode(),
+                            "steps": step.steps,
+                            "share": step.share,
+                        },
+                    )
+                    .fetchall()
+                )
                 found += got
-                step = step.then(r["endpoint"] for r in got)
+                step = step.then(r[ENDPOINT] for r in got)
             return found
 
-        found = rows.from_rows(models.Callback, await self._tx(run))
-        found.sort(key=lambda c: c.due_at)
-        return found
+        return claimed(await self._tx(run))
 
     async def claim_endpoint_callbacks(
         self, owner: str, now: dt.datetime, limits: Mapping[str, int], lease_s: float
     ) -> list[models.Callback]:
         until = now.timestamp() + lease_s
 
-        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            found: list[sqlite3.Row] = []
+        def run(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            found: list[tuple[Any, ...]] = []
             for endpoint, limit in limits.items():
                 params = {"now": now.timestamp(), "limit": limit, "until": until, "owner": owner}
-                found += conn.execute(CLAIM_ENDPOINT, {**params, "endpoint": endpoint}).fetchall()
+                found += tuples(conn).execute(CLAIM_ENDPOINT, {**params, "endpoint": endpoint}).fetchall()
             return found
 
-        found = rows.from_rows(models.Callback, await self._tx(run))
-        found.sort(key=lambda c: c.due_at)
-        return found
+        return claimed(await self._tx(run))
 
     async def record_attempts(self, results: list[queues.AttemptResult], now: dt.datetime) -> None:
         if not results:
