@@ -38,10 +38,11 @@ SELECT account_id FROM a WHERE account_id IS NOT NULL
 """
 #: The fair claim. For each account of `:accounts` (a JSON array, in turn order), its destinations in
 #: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), counting up to
-#: `:share` claimable callbacks of each, until those counted reach `:limit` or `:steps` were looked at. Of each
-#: destination walked it takes its first `take` claimable callbacks in due order: `:share` when the walk found
-#: enough, else more of those that had `:share` (up to `:quota`), so a few destinations with backlogs fill the
-#: claim. Then round-robin: every account's first, then every account's second, ... at most `:quota` per
+#: `:share` claimable callbacks of each, until those counted reach `:limit` or `:steps` were looked at. The walk
+#: keeps the callbacks it counts (one seek each, from the last: leased callbacks ahead of them are stepped over
+#: once), and `more` goes on from where it stopped: of each destination walked the claim takes its first `take`
+#: claimable callbacks in due order, `:share` when the walk found enough, else more of those that had `:share`
+#: (up to `:quota`), so a few destinations with backlogs fill the claim. Then round-robin: every account's first, then every account's second, ... at most `:quota` per
 #: destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are in the claim;
 #: within an account a claim spreads over its destinations, as due order would.
 CLAIM_DUE = (
@@ -49,42 +50,45 @@ CLAIM_DUE = (
 WITH RECURSIVE
   excluded(endpoint) AS (SELECT value FROM json_each(:exclude)),
   accounts(account_id, pos) AS (SELECT value, key FROM json_each(:accounts)),
-  walk(account_id, pos, endpoint, k, s) AS (
+  walk(account_id, pos, endpoint, n, due_at, rid, id, k, s) AS (
     SELECT a.account_id, a.pos,
       (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = a.account_id
-       ORDER BY c.account_id, c.endpoint LIMIT 1), 0, 0
+       ORDER BY c.account_id, c.endpoint LIMIT 1), 0, -1e308, -9223372036854775808, NULL, 0, 0
     FROM accounts a
     UNION ALL
     SELECT w.account_id, w.pos,
-      (SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-         AND c.endpoint > w.endpoint ORDER BY c.account_id, c.endpoint LIMIT 1),
-      w.k + (CASE WHEN w.endpoint IN excluded THEN 0 ELSE (SELECT count(*) FROM (
-        SELECT 1 FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
-          AND c.endpoint = w.endpoint AND c.due_at <= :now AND (c.lease_until IS NULL OR c.lease_until < :now)
-          AND NOT EXISTS (
-            SELECT 1 FROM callbacks p WHERE p.order_key = c.order_key AND p.seq < c.seq AND p.state = 'pending'
-          )
-        ORDER BY c.account_id, c.endpoint, c.due_at LIMIT :share)) END), w.s + 1
-    FROM walk w
+      CASE WHEN x.rowid IS NULL THEN (
+        SELECT c.endpoint FROM callbacks c WHERE c.state = 'pending' AND c.account_id = w.account_id
+          AND c.endpoint > w.endpoint ORDER BY c.account_id, c.endpoint LIMIT 1
+      ) ELSE w.endpoint END,
+      CASE WHEN x.rowid IS NULL THEN 0 ELSE w.n + 1 END,
+      coalesce(x.due_at, -1e308), coalesce(x.rowid, -9223372036854775808), x.id,
+      w.k + (x.rowid IS NOT NULL), w.s + (x.rowid IS NULL)
+    FROM walk w LEFT JOIN callbacks x ON x.rowid = (CASE WHEN w.n < :share AND w.endpoint NOT IN excluded THEN (
+      SELECT y.rowid FROM callbacks y
+      WHERE y.account_id = w.account_id AND y.endpoint = w.endpoint AND y.state = 'pending'
+        AND (y.due_at, y.rowid) > (w.due_at, w.rid) AND y.due_at <= :now
+        AND (y.lease_until IS NULL OR y.lease_until < :now)
+        AND NOT EXISTS (
+          SELECT 1 FROM callbacks o WHERE o.order_key = y.order_key AND o.seq < y.seq AND o.state = 'pending'
+        )
+      ORDER BY y.account_id, y.endpoint, y.due_at, y.rowid LIMIT 1
+    ) END)
     WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k < :limit
   ),
-  counted(pos, c) AS (
-    SELECT pos, coalesce(next_k - k, :share) FROM (
-      SELECT pos, endpoint, k, lead(k) OVER (PARTITION BY pos ORDER BY s) AS next_k FROM walk
-    ) WHERE endpoint IS NOT NULL AND endpoint NOT IN excluded
-  ),
+  counted(pos, c) AS (SELECT pos, max(n) FROM walk WHERE endpoint IS NOT NULL GROUP BY pos, endpoint),
   width(pos, take) AS (
     SELECT pos, CASE WHEN sum(c) >= :limit THEN :share
       ELSE min(:quota, :share + (:limit - sum(c) + max(1, sum(c >= :share)) - 1) / max(1, sum(c >= :share))) END
     FROM counted GROUP BY pos
   ),
-  picked(account_id, endpoint, pos, take, i, id, due_at, rid) AS (
-    SELECT w.account_id, w.endpoint, w.pos, t.take, 0, NULL, -1e308, -9223372036854775808
+  more(account_id, endpoint, pos, take, i, id, due_at, rid) AS (
+    SELECT w.account_id, w.endpoint, w.pos, t.take, w.n, w.id, w.due_at, w.rid
     FROM walk w JOIN width t ON t.pos = w.pos
-    WHERE w.endpoint IS NOT NULL AND w.endpoint NOT IN excluded
+    WHERE w.n = :share AND t.take > :share
     UNION ALL
     SELECT p.account_id, p.endpoint, p.pos, p.take, p.i + 1, x.id, x.due_at, x.rowid
-    FROM picked p JOIN callbacks x ON x.rowid = (
+    FROM more p JOIN callbacks x ON x.rowid = (
       SELECT y.rowid FROM callbacks y
       WHERE y.account_id = p.account_id AND y.endpoint = p.endpoint AND y.state = 'pending'
         AND (y.due_at, y.rowid) > (p.due_at, p.rid) AND y.due_at <= :now
@@ -96,8 +100,13 @@ WITH RECURSIVE
     )
     WHERE p.i < p.take
   ),
+  picked(id, rid, endpoint, pos, due_at) AS (
+    SELECT id, rid, endpoint, pos, due_at FROM walk WHERE n > 0
+    UNION ALL
+    SELECT id, rid, endpoint, pos, due_at FROM more WHERE i > :share
+  ),
   turns(rid, endpoint, pos, turn) AS (
-    SELECT rid, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked WHERE i > 0
+    SELECT rid, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked
   ),
   capped(rid, pos, turn, n) AS (
     SELECT rid, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) FROM turns
