@@ -11,6 +11,7 @@ Each side is a source tree (`--side NAME=SRC`, `SRC` put first on `PYTHONPATH`; 
 round runs every side in turn, each in a fresh process on a fresh copy, so two trees' claims alternate in one run:
 
     python bench/claims.py --side this=src --side base=/tmp/base-claim/src [--rounds 5]
+    python bench/claims.py --mapping --case "claim 256"   # the row mapping alone, the old mapper and the new
 """
 
 from __future__ import annotations
@@ -89,6 +90,32 @@ async def drain(path: Path, limit: int, held: int) -> dict[str, float]:
     return {"cpu_s": cpu, "rows": claimed, "claims": claims}
 
 
+def mapping(path: Path, reps: int = 50) -> None:
+    """CPU µs a row to map 256 claimed rows into callbacks: `rows.from_rows` (sqlite3.Row, the claims' mapper
+    before) against `rows.callbacks_from_values` (tuples), the best of `reps`, in this process."""
+    from dlrhub.core import models
+    from dlrhub.store import rows
+
+    conn = sqlite3.connect(path)
+    query = f"SELECT {', '.join(rows.CALLBACK_COLUMNS)} FROM callbacks LIMIT 256"
+    values = conn.execute(query).fetchall()
+    conn.row_factory = sqlite3.Row
+    named = conn.execute(query).fetchall()
+    conn.close()
+    for name, run in (
+        ("rows.from_rows", lambda: rows.from_rows(models.Callback, named)),
+        ("rows.callbacks_from_values", lambda: rows.callbacks_from_values(values)),
+    ):
+        best = min(timed(run) for _ in range(reps))
+        print(f"mapping: {name:<28} {best / len(values) * 1e6:.1f} µs a row")
+
+
+def timed(run: Any) -> float:
+    t0 = time.thread_time()
+    run()
+    return time.thread_time() - t0
+
+
 def worker(args: argparse.Namespace) -> None:
     result = asyncio.run(drain(Path(args.path), args.limit, args.held))
     print(json.dumps(result))
@@ -104,6 +131,7 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=200)
     parser.add_argument("--held", type=int, default=2048, help="claimed callbacks left leased (the backlog)")
     parser.add_argument("--case", action="append", default=[], help="only these cases (by name)")
+    parser.add_argument("--mapping", action="store_true", help="only the row mapping, in this process")
     parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
@@ -119,6 +147,9 @@ def main() -> None:
         for accounts in sorted({c[2] for c in cases}):
             templates[accounts] = Path(tmp) / f"template-{accounts}.db"
             asyncio.run(template(templates[accounts], args.callbacks, args.endpoints, accounts))
+        if args.mapping:
+            mapping(templates[min(templates)])
+            return
         per: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
         rows_per_claim: dict[tuple[str, str], float] = {}
         for r in range(args.rounds):

@@ -42,11 +42,13 @@ SELECT account_id FROM a WHERE account_id IS NOT NULL
 #: keeps the callbacks it counts (one seek each, from the last: leased callbacks ahead of them are stepped over
 #: once), and `more` goes on from where it stopped: of each destination walked the claim takes its first `take`
 #: claimable callbacks in due order, `:share` when the walk found enough, else more of those that had `:share`
-#: (up to `:quota`), so a few destinations with backlogs fill the claim. Then round-robin: every account's first, then every account's second, ... at most `:quota` per
-#: destination and `:limit` in all. Whatever one account has queued, the others' due callbacks are in the claim;
-#: within an account a claim spreads over its destinations, as due order would.
-CLAIM_DUE = (
-    """
+#: (up to `:quota`), so a few destinations with backlogs fill the claim. It returns those candidates (`rowid,
+#: endpoint, pos, due_at, id`); `claims.rounds` orders them round-robin (every account's first, then every
+#: account's second, ... at most `:quota` per destination and `:limit` in all) and `LEASE` leases what it keeps:
+#: the same order in Python costs less than the statement's window functions and sorts did (about 6 µs a row of a
+#: claim of 256). Whatever one account has queued, the others' due callbacks are in the claim; within an account a
+#: claim spreads over its destinations, as due order would.
+CLAIM_DUE = """
 WITH RECURSIVE
   excluded(endpoint) AS (SELECT value FROM json_each(:exclude)),
   accounts(account_id, pos) AS (SELECT value, key FROM json_each(:accounts)),
@@ -104,15 +106,14 @@ WITH RECURSIVE
     SELECT id, rid, endpoint, pos, due_at FROM walk WHERE n > 0
     UNION ALL
     SELECT id, rid, endpoint, pos, due_at FROM more WHERE i > :share
-  ),
-  turns(rid, endpoint, pos, turn) AS (
-    SELECT rid, endpoint, pos, row_number() OVER (PARTITION BY pos ORDER BY due_at, id) FROM picked
-  ),
-  capped(rid, pos, turn, n) AS (
-    SELECT rid, pos, turn, row_number() OVER (PARTITION BY endpoint ORDER BY turn, pos) FROM turns
   )
+SELECT rid, endpoint, pos, due_at, id FROM picked
+"""
+#: The lease of a fair claim's callbacks, `:rids` a JSON array of their rowids.
+LEASE = (
+    """
 UPDATE callbacks SET lease_until = :until, lease_owner = :owner
-WHERE rowid IN (SELECT rid FROM capped WHERE n <= :quota ORDER BY turn, pos LIMIT :limit)
+WHERE rowid IN (SELECT value FROM json_each(:rids))
 RETURNING """
     + CLAIMED
 )
@@ -204,22 +205,21 @@ class SqliteCallbacks(core.SqliteCore):
             for _ in range(claims.PASSES):
                 if step is None:
                     break
-                got = (
-                    tuples(conn)
-                    .execute(
-                        CLAIM_DUE,
-                        {
-                            **params,
-                            "accounts": orjson.dumps(accounts).decode(),
-                            "limit": step.limit,
-                            "quota": step.quota,
-                            "exclude": orjson.dumps(sorted(step.exclude)).decode(),
-                            "steps": step.steps,
-                            "share": step.share,
-                        },
-                    )
-                    .fetchall()
-                )
+                cursor = tuples(conn)
+                candidates = cursor.execute(
+                    CLAIM_DUE,
+                    {
+                        "now": params["now"],
+                        "accounts": orjson.dumps(accounts).decode(),
+                        "limit": step.limit,
+                        "quota": step.quota,
+                        "exclude": orjson.dumps(sorted(step.exclude)).decode(),
+                        "steps": step.steps,
+                        "share": step.share,
+                    },
+                ).fetchall()
+                rids = claims.rounds(candidates, step.quota, step.limit)
+                got = cursor.execute(LEASE, {**params, "rids": orjson.dumps(rids).decode()}).fetchall()
                 found += got
                 step = step.then(r[ENDPOINT] for r in got)
             return found
