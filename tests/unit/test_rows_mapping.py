@@ -75,3 +75,27 @@ def test_an_unknown_enum_value_is_still_refused():
     ).fetchall()
     with pytest.raises(ValueError, match="nope"):
         rows.from_rows(models.Attempt, [row])
+
+
+def test_callbacks_from_values_maps_every_field_like_from_row():
+    made = callbacks()
+    conn = sqlite3.connect(":memory:")
+    names = rows.columns(models.Callback)
+    conn.execute(f"CREATE TABLE callbacks ({', '.join(names)})")
+    for cb in made:
+        row = rows.to_row(cb, "sqlite")
+        conn.execute(
+            f"INSERT INTO callbacks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+    found = conn.execute(f"SELECT {', '.join(rows.CALLBACK_COLUMNS)} FROM callbacks ORDER BY id").fetchall()
+    assert rows.callbacks_from_values(found) == made
+    assert rows.callbacks_from_values([]) == []
+
+
+def test_callbacks_from_values_refuses_an_unknown_enum_value():
+    [plain, _] = callbacks()
+    values = list(rows.to_row(plain, "sqlite").values())
+    values[rows.CALLBACK_COLUMNS.index("state")] = "nope"
+    with pytest.raises(ValueError, match="nope"):
+        rows.callbacks_from_values([values])

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import operator
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 #: Accounts with pending callbacks looked at per claim, at most.
 ACCOUNTS = 256
@@ -72,6 +74,31 @@ class Pass:
             return None
         full = {e for e, n in per.items() if n >= self.quota}
         return Pass(self.limit - got, self.quota - max(deeper), self.exclude | full)
+
+
+def rounds(candidates: Iterable[Sequence[Any]], quota: int, limit: int) -> list[Any]:
+    """Which of a claim's `candidates` (`(key, destination, account's turn position, due time, id)`) it takes:
+    round-robin over the accounts (each account's first in due order, then each one's second, ...), at most
+    `quota` of a destination and `limit` in all; their keys, in that order."""
+    if limit <= 0:
+        return []
+    by_account: dict[Any, list[Sequence[Any]]] = collections.defaultdict(list)
+    for c in candidates:
+        by_account[c[2]].append(c)
+    ranked: list[tuple[int, Any, Any, Any]] = []
+    for pos, found in by_account.items():
+        found.sort(key=operator.itemgetter(3, 4))
+        ranked += [(turn, pos, c[1], c[0]) for turn, c in enumerate(found, 1)]
+    ranked.sort(key=operator.itemgetter(0, 1))
+    per: collections.Counter[Any] = collections.Counter()
+    taken: list[Any] = []
+    for _, _, destination, key in ranked:
+        if per[destination] < quota:
+            per[destination] += 1
+            taken.append(key)
+            if len(taken) >= limit:
+                break
+    return taken
 
 
 class Turns:

@@ -67,6 +67,11 @@ def _reader(hint: Any) -> _Conv | None:
     return None
 
 
+@functools.cache
+def _members(kind: type[enum.Enum]) -> dict[Any, Any]:
+    return {m.value: m for m in kind}
+
+
 def _enum_reader(kind: type[enum.Enum]) -> _Conv:
     """A member of `kind` by its value: a dict lookup (calling the enum class is slow), the call on a miss."""
     members = {m.value: m for m in kind}
@@ -119,6 +124,61 @@ def from_rows(cls: type[T], found: Sequence[Any]) -> list[T]:
     return made
 
 
+def callbacks_from_values(found: Iterable[Sequence[Any]]) -> list[models.Callback]:
+    """Callbacks from rows holding `CALLBACK_COLUMNS` in that order (tuples or rows of either backend): the claims'
+    mapper, spelled out field by field, with no mapping built per row (about 7 µs a row against 17 for
+    `from_rows`, which the claims of `bench/fleet.py` paid for every callback)."""
+    callback, request, utc, at = models.Callback, models.CallbackRequest, dt.UTC, dt.datetime.fromtimestamp
+    # A member by its value: a dict lookup; calling the enum class (slow) only on a miss, where it raises.
+    dialect, state, outcome = models.Dialect, models.CallbackState, models.AttemptOutcome
+    dialects, states, outcomes = (_members(dialect), _members(state), _members(outcome))
+    return [
+        callback(
+            id_,
+            event_id,
+            account_id,
+            dialects.get(dialect_) or dialect(dialect_),
+            order_key,
+            seq,
+            request(method, url, bytes(body), content_type),
+            states.get(state_) or state(state_),
+            at(due_at, utc) if due_at.__class__ is float else _to_dt(due_at),
+            attempts,
+            at(created_at, utc) if created_at.__class__ is float else _to_dt(created_at),
+            message_id,
+            endpoint,
+            health_key,
+            None if last_outcome is None else outcomes.get(last_outcome) or outcome(last_outcome),
+            last_status,
+            retry_from,
+            traceparent,
+        )
+        for (
+            id_,
+            event_id,
+            account_id,
+            dialect_,
+            order_key,
+            seq,
+            method,
+            url,
+            body,
+            content_type,
+            state_,
+            due_at,
+            attempts,
+            created_at,
+            message_id,
+            endpoint,
+            health_key,
+            last_outcome,
+            last_status,
+            retry_from,
+            traceparent,
+        ) in found
+    ]
+
+
 def _write(value: Any, backend: Backend) -> Any:
     conv = _writer(type(value), backend)
     return value if conv is None else conv(value)
@@ -161,6 +221,10 @@ def columns(cls: type) -> list[str]:
     for name in _fields(cls):
         names.extend(REQUEST_COLUMNS if name == "request" else (name,))
     return names
+
+
+#: A Callback's columns in field order (its request spread), as `callbacks_from_values` reads them.
+CALLBACK_COLUMNS = tuple(columns(models.Callback))
 
 
 def to_row(obj: Any, backend: Backend) -> dict[str, Any]:
