@@ -6,8 +6,9 @@ succeeded) in transactions of `--batch` rows, in claim order shuffled within win
 come back in any order), with a PASSIVE checkpoint every five transactions (the store's checkpointer's work,
 which the dispatcher process pays for too). It prints the CPU per row (`time.process_time`, every thread) of the
 schema as migrated, of copies with one index dropped, and of the **bare** copy with none of the partial indexes a
-delivered callback leaves (the ratio's baseline): each variant on a fresh copy of the same file, alternated,
-medians of `--rounds`.
+delivered callback leaves (the ratio's baseline), all with the store writer's `temp_store=MEMORY`, and of the
+schema as migrated with SQLite's default (the statement journal spilled to a temporary file, the writer's setting
+before 2026-12-05): each variant on a fresh copy of the same file, alternated, medians of `--rounds`.
 
     python bench/record_indexes.py [--callbacks 20000] [--batch 300] [--rounds 5]
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 import orjson
 
 import fleet
-from dlrhub.store.sqlite import callbacks
+from dlrhub.store.sqlite import callbacks, core
 
 #: The partial indexes a callback leaves when it is delivered (state 'pending' or <> 'succeeded').
 LEFT_ON_DELIVERY = (
@@ -42,6 +43,8 @@ LEFT_ON_DELIVERY = (
 )
 VARIANTS = {
     "as migrated": "",
+    # The writer's statement journal spilled to a temporary file past 64 KB before it kept it in memory.
+    "as migrated, temp_store=DEFAULT": core.TEMP_IN_FILES + ";",
     **{f"without {name}": f"DROP INDEX {name};" for name in LEFT_ON_DELIVERY},
     "bare (none of them)": "".join(f"DROP INDEX {name};" for name in LEFT_ON_DELIVERY),
 }
@@ -59,6 +62,7 @@ def record_all(path: Path, ddl: str, batch: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536", "wal_autocheckpoint=0"):
         conn.execute(f"PRAGMA {pragma}")
+    conn.execute(core.TEMP_IN_MEMORY)  # as the store's writer
     conn.executescript(ddl)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     ids = [row[0] for row in conn.execute("SELECT id FROM callbacks ORDER BY rowid")]

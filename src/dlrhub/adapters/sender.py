@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import dataclasses
 import datetime as dt
 import functools
@@ -17,7 +15,7 @@ from types import TracebackType
 import aiohttp.abc
 import yarl
 
-from dlrhub.adapters import http1, resolver
+from dlrhub.adapters import caps, http1, resolver
 from dlrhub.core import clock as clock_
 from dlrhub.core import errors, models, retry, urls
 from dlrhub.core import signing as webhook_signing
@@ -25,8 +23,6 @@ from dlrhub.core import signing as webhook_signing
 USER_AGENT = "dlrhub-webhooks/0.1"
 #: How much of an answer's body an Attempt keeps.
 RESPONSE_KEEP = 1024
-#: Endpoint semaphores kept when idle, before idle ones are dropped.
-IDLE_LIMITERS = 4096
 #: URLs whose guard verdict and wire form a sender remembers (all forgotten at once past this).
 TARGETS_KEPT = 4096
 #: Seconds a name's admitted addresses are reused for new connections (aiohttp's `ttl_dns_cache` before).
@@ -46,85 +42,6 @@ class SenderConfig:
     allow: urls.Allowlist = urls.NOTHING
     #: A PEM file of CA certificates trusted for https callbacks besides the system's ("": the system's alone).
     ca_file: str = ""
-
-
-class EndpointLimiter:
-    """A cap on requests in flight per destination; idle caps are forgotten so the table stays bounded."""
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise errors.ConfigError("per-endpoint concurrency must be at least 1")
-        self.limit = limit
-        self._sems: dict[str, asyncio.Semaphore] = {}
-        self._busy: collections.Counter[str] = collections.Counter()
-
-    def in_flight(self, endpoint: str) -> int:
-        """Requests holding or waiting for the cap of `endpoint`."""
-        return self._busy[endpoint]
-
-    async def acquire(self, endpoint: str) -> None:
-        """Wait for one of `endpoint`'s slots; pair with `release`."""
-        sem = self._sems.get(endpoint)
-        if sem is None:
-            if len(self._sems) >= IDLE_LIMITERS:
-                self._forget_idle()
-            sem = self._sems[endpoint] = asyncio.Semaphore(self.limit)
-        self._busy[endpoint] += 1
-        try:
-            await sem.acquire()
-        except BaseException:
-            self._done(endpoint)
-            raise
-
-    def release(self, endpoint: str) -> None:
-        """Give back a slot taken by `acquire`."""
-        self._sems[endpoint].release()
-        self._done(endpoint)
-
-    def _done(self, endpoint: str) -> None:
-        left = self._busy[endpoint] - 1
-        if left <= 0:
-            del self._busy[endpoint]
-        else:
-            self._busy[endpoint] = left
-
-    def _forget_idle(self) -> None:
-        for key in [k for k in self._sems if k not in self._busy]:
-            del self._sems[key]
-
-
-class Slots:
-    """The pool's cap: `limit` held at once, the others waiting in FIFO order. asyncio.Semaphore (Python 3.11)
-    walks all its waiters on an acquire made while any wait; a full pool of a busy fleet has hundreds waiting."""
-
-    def __init__(self, limit: int) -> None:
-        self._free = limit
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    async def acquire(self) -> None:
-        """Wait for a slot; pair with `release`."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed a slot just as it was cancelled: pass it on
-            else:
-                waiter.cancel()  # skipped by `release`
-            raise
-
-    def release(self) -> None:
-        """Give a slot back: to the first waiter still waiting, if any."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
 
 
 @functools.lru_cache(maxsize=64)
@@ -212,10 +129,10 @@ class Sender:
         self._guard: aiohttp.abc.AbstractResolver | None = None
         #: (host, port) -> (monotonic expiry, the addresses the guard admitted).
         self._dns: dict[tuple[str, int], tuple[float, list[str]]] = {}
-        self.limiter = EndpointLimiter(self.config.per_endpoint)
+        self.limiter = caps.EndpointLimiter(self.config.per_endpoint)
         if self.config.pool_size < 1:
             raise errors.ConfigError("the sender's pool size must be at least 1")
-        self._slots = Slots(self.config.pool_size)
+        self._slots = caps.Slots(self.config.pool_size)
         #: The guard's verdict on a URL's text is the same every time (the allowlist is fixed): it is checked
         #: once, not per attempt. Names are still resolved, and their addresses checked, per connection.
         self._targets: dict[str, _Target] = {}
@@ -294,9 +211,12 @@ class Sender:
         # The destination's slot first, then one of the pool's: a stuck destination waits on its own cap and
         # holds at most that many of the pool. The timeout starts once both are held, so waiting for a slot is
         # never counted against a healthy receiver.
-        await self.limiter.acquire(target.endpoint)
+        endpoint = target.endpoint
+        if not self.limiter.take(endpoint):
+            await self.limiter.acquire(endpoint)
         try:
-            await self._slots.acquire()
+            if not self._slots.take():
+                await self._slots.acquire()
             try:
                 started_at = self._clock()
                 t0 = time.perf_counter()
@@ -304,7 +224,7 @@ class Sender:
             finally:
                 self._slots.release()
         finally:
-            self.limiter.release(target.endpoint)
+            self.limiter.release(endpoint)
 
     def _target(self, url: str) -> _Target:
         """Guard `url` (raises errors.BlockedURL) and remember the verdict."""

@@ -14,6 +14,7 @@ import pytest
 
 from dlrhub import store
 from dlrhub.core import ids, models, urls
+from dlrhub.store import migrations
 from dlrhub.store.sqlite import checkpoint, core
 from tests.conftest import make_account
 from tests.integration.engine.test_dispatcher import ingest
@@ -130,8 +131,10 @@ async def test_the_wal_stays_bounded_under_writes_that_never_pause(sqlite_url, m
     limit = 256 * 1024
     # A write every half millisecond or so: never a pause long enough for a checkpoint and its fsyncs.
     monkeypatch.setattr(checkpoint, "WAL_LIMIT_BYTES", limit)
-    # About twenty passes over the second these writes take, as many holds as the WAL needs to start over.
+    # About twenty rounds over the second these writes take, as many holds as the WAL needs to start over; no copy
+    # by the clock: the WAL's size alone brings each pass on.
     monkeypatch.setattr(checkpoint, "INTERVAL_S", 0.05)
+    monkeypatch.setattr(checkpoint, "COPY_EVERY_S", 3600.0)
     lite = store.from_url(sqlite_url)
     assert isinstance(lite, core.SqliteCore)
     blob = b"x" * 4096
@@ -190,3 +193,62 @@ async def test_an_idle_store_is_not_held_again_and_again(sqlite_url, monkeypatch
     finally:
         await lite.close()
     assert holds <= 1
+
+
+async def test_the_writer_keeps_statement_journals_in_memory_and_a_migration_sorts_in_files(
+    lite, monkeypatch
+):
+    """A multi-row UPDATE journals the pages it changes so that the statement alone can be undone; past 64 KB
+    SQLite spilled that journal to a temporary file, a write per page. The writer keeps it in memory; a
+    migration, which may build an index over a whole table, sorts in temporary files as before."""
+    seen: list[int] = []
+    statements = core._statements
+
+    def spying(sql: str) -> list[str]:
+        assert lite._writer is not None
+        seen.append(lite._writer.execute("PRAGMA temp_store").fetchone()[0])
+        return statements(sql)
+
+    assert await lite._tx(lambda conn: conn.execute("PRAGMA temp_store").fetchone()[0]) == 2  # MEMORY
+    monkeypatch.setattr(core, "_statements", spying)
+    monkeypatch.setattr(migrations, "load", lambda backend: [("9999_probe", "SELECT 1")])
+    assert await lite.migrate() == ["9999_probe"]
+    assert seen == [0]  # DEFAULT: files
+    assert await lite._tx(lambda conn: conn.execute("PRAGMA temp_store").fetchone()[0]) == 2
+
+
+async def test_the_checkpointer_syncs_the_wal_every_round_and_copies_it_back_less_often(
+    sqlite_url, monkeypatch
+):
+    """A busy dispatcher re-dirties the same index pages in every transaction, so each copy of the WAL back into
+    the file copies nearly the same pages: the copies run every COPY_EVERY_S, and the rounds between only fsync
+    the WAL, as a copy does first (a commit survives an OS crash as soon as it did before)."""
+    monkeypatch.setattr(checkpoint, "INTERVAL_S", 0.02)
+    monkeypatch.setattr(checkpoint, "COPY_EVERY_S", 0.2)
+    events: list[str] = []
+    copy, sync = checkpoint.Checkpointer._pass, checkpoint.Checkpointer._sync_wal
+
+    def copying(self, conn):
+        events.append("copy")
+        return copy(self, conn)
+
+    def syncing(self):
+        events.append("sync")
+        sync(self)
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "_pass", copying)
+    monkeypatch.setattr(checkpoint.Checkpointer, "_sync_wal", syncing)
+    lite = store.from_url(sqlite_url)
+    assert isinstance(lite, core.SqliteCore)
+    try:
+        while events.count("copy") < 3:
+            await lite._tx(
+                lambda conn: conn.execute(
+                    "INSERT INTO oa_quota (oa_id, day, used) VALUES (?, 'd', 1)", (ids.token(),)
+                )
+            )
+            await asyncio.sleep(0.01)
+    finally:
+        await lite.close()
+    assert events.count("sync") >= 2 * events.count("copy"), events
+    assert not Path(lite.path + "-wal").exists()  # closed: copied back and removed as before
