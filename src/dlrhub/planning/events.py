@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from dlrhub.core import errors, ids, models, rendering, states, urls
+from dlrhub.core import errors, frozen, ids, models, rendering, states, urls
 from dlrhub.dialects import registry
 
 
@@ -91,7 +91,7 @@ def plan_event(
             changes: dict[str, Any] = {"state": jmove.state}
             if event.kind is models.EventKind.JOURNEY_ACKNOWLEDGED:
                 changes["acknowledged_message_id"] = event.message_id
-            new_journey = dataclasses.replace(journey, **changes)
+            new_journey = frozen.replace(journey, **changes)
     elif message is None and states.is_journey_event(event.kind):
         applied = True
     if not applied:
@@ -102,7 +102,7 @@ def plan_event(
         order_key = new_message.id
     else:
         seq, order_key = 1, f"journey:{event.journey_id}"
-    recorded = dataclasses.replace(event, seq=seq, applied=applied)
+    recorded = frozen.replace(event, seq=seq, applied=applied)
     callbacks: list[models.Callback] = []
     if applied:
         account_id = (new_message or new_journey or _missing()).account_id
@@ -189,7 +189,7 @@ def _advance(
             changes["zalo_msg_id"] = found
     if event.kind in (models.EventKind.SUCCESS, models.EventKind.FAILED):
         changes["sent_at"] = event.occurred_at
-    return dataclasses.replace(message, **changes)
+    return frozen.replace(message, **changes)
 
 
 def _missing() -> models.Message:

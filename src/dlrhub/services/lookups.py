@@ -26,11 +26,14 @@ from dlrhub.services import hub as hub_
 
 #: Seconds a found record is reused (misses are not kept: a new account works at once).
 TTL_S = 2.0
+#: TTL_S as a span of time: an entry keeps the datetime it expires at, compared with the clock's reading as it is
+#: (a `timestamp()` per look-up cost more than the look-up's dict search).
+_TTL = dt.timedelta(seconds=TTL_S)
 #: Entries kept per store before the cache is emptied (bounds memory under a flood of keys).
 MAX_ENTRIES = 10_000
 
 T = TypeVar("T")
-_caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[float, Any]]] = (
+_caches: weakref.WeakKeyDictionary[store.Store, dict[tuple[str, str], tuple[dt.datetime, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 #: The reads in flight, per store: the requests that miss the same record together share one read.
@@ -60,7 +63,7 @@ async def _cached(
     cache = _caches.get(db)
     if cache is None:
         cache = _caches[db] = {}
-    now = hub.clock().timestamp()
+    now = hub.clock()
     hit = cache.get((kind, key))
     if hit is not None and hit[0] > now and not fresh:
         found: T = hit[1]
@@ -69,7 +72,7 @@ async def _cached(
     if value is not None:
         if len(cache) >= MAX_ENTRIES:
             cache.clear()
-        cache[(kind, key)] = (now + TTL_S, value)
+        cache[(kind, key)] = (now + _TTL, value)
     return value
 
 
