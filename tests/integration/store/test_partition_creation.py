@@ -98,3 +98,30 @@ async def test_a_later_day_whose_rows_are_in_the_default_is_left_to_it(conn: asy
     )
     assert len(await partitions.create_ahead(conn, "events", later)) == partitions.DAYS_AHEAD + 1
     assert not await conn.fetchval(partitions.FIND_CONSTRAINT, "events_default", check)
+
+
+class _CutAtValidate:
+    """`conn`, but its VALIDATE CONSTRAINT is cut short (the pruner cancelled at shutdown, a statement timeout)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        if "VALIDATE CONSTRAINT" in sql:
+            raise asyncio.CancelledError
+        result: str = await self._conn.execute(sql, *args)
+        return result
+
+
+async def test_a_validation_cut_short_leaves_no_check_on_the_default(conn: asyncpg.Connection) -> None:
+    """The NOT VALID CHECK that excludes a later day from the default is in force for new rows as soon as it is
+    added: a validation cancelled or failing otherwise than on a row of the day must drop it, or every row of that
+    day (which has no partition yet) is refused until the next round."""
+    cut: Any = _CutAtValidate(conn)
+    with pytest.raises(asyncio.CancelledError):
+        await partitions.create_ahead(cut, "events", NOW)
+    assert not await conn.fetchval(partitions.FIND_CONSTRAINT, "events_default", "events_default_not_new_day")
+    await conn.execute(INSERT, "tomorrow", "m", None, NOW + DAY, "acc")

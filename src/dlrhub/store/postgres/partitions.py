@@ -236,10 +236,18 @@ async def _create_later_day(
             f" AND ({key} < '{day.isoformat()}' OR {key} >= '{end.isoformat()}')) NOT VALID"
         )
     try:
-        await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
+        async with (
+            conn.transaction()
+        ):  # its lock waited for LOCK_TIMEOUT at most, the CHECK meanwhile in force
+            await _short_locks(conn)
+            await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
     except asyncpg.CheckViolationError:
         await _drop_exclusion(conn, default)
         return None
+    except BaseException:  # cancelled, timed out, its lock not had: the CHECK must not outlive the creation
+        if not conn.is_closed():
+            await _drop_exclusion(conn, default)
+        raise
     name = day_name(table, day)
     try:
         async with conn.transaction():
