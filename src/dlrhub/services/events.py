@@ -48,12 +48,23 @@ class ExternalEvent:
 CHANNEL_KINDS = frozenset({models.EventKind.SUCCESS, models.EventKind.FAILED, models.EventKind.DELIVERED})
 
 
+#: The kinds of event `services/zalo_inbound.py` records for a journey, under the id `journey:<journey id>:<kind>`.
+JOURNEY_KINDS = frozenset({models.EventKind.JOURNEY_ACKNOWLEDGED, models.EventKind.JOURNEY_TIME_OUT})
+
+
 async def _check_not_channels(hub: hub_.Hub, event_id: str) -> None:
     """Refuse an event id in the form of the Zalo channel's own (`<message id>:success`, `:failed`,
     `:delivered`) when that message is one the channel sends: stored first from a door, it would make the
     channel's own event a repeat (the message's send outcome or receipt lost), or a clash with another message
-    (the send's outcome not recorded, the message left `sending` until recovery fails it with 17005)."""
+    (the send's outcome not recorded, the message left `sending` until recovery fails it with 17005); and the
+    ids Zalo's journey events are recorded under (`journey:<journey id>:<kind>`), whatever the journey."""
     message_id, colon, kind = event_id.rpartition(":")
+    if message_id.startswith("journey:") and len(message_id) > 8 and kind in {k.value for k in JOURNEY_KINDS}:
+        # Zalo's journey events' own ids, whoever's journey (nothing looked up, so nothing told of another's):
+        # taken first from this door, the webhook's event would clash with it and be ignored.
+        raise errors.InvalidInput(
+            "event_id", f"{event_id!r} is reserved: dlrhub records a journey's {kind} under it"
+        )
     if not colon or not message_id or kind not in {k.value for k in CHANNEL_KINDS}:
         return
     channel: store.ChannelQueue = hub.store

@@ -212,3 +212,19 @@ async def test_an_event_id_of_the_zalo_channels_own_is_refused(
     # An engine's own message: the same form is its id to choose.
     mine = event(account.id, event_id="m-2:success", message_id="m-2")
     assert (await client.post("/v1/events", json=mine, headers=AUTH)).status_code == 202
+
+
+async def test_an_event_id_of_zalos_journey_events_is_refused(client: httpx.AsyncClient) -> None:
+    """`journey:<journey id>:journey_acknowledged` and `:journey_time_out` are the ids dlrhub records Zalo's journey
+    events under (`services/zalo_inbound.py`): taken first from the native door, the webhook's event would clash
+    with it (stored for another message) and be ignored, the journey's acknowledgement or time-out lost. They are
+    refused whatever the journey (no lookup: nothing is told of another account's)."""
+    account = await new_account(client)
+    for kind in ("journey_acknowledged", "journey_time_out"):
+        body = event(account, event_id=f"journey:j-1:{kind}", message_id="m-j")
+        r = await client.post("/v1/events", json=body, headers=AUTH)
+        assert r.status_code == 422, r.text
+        assert (r.json()["error"], r.json()["field"]) == ("invalid_request", "event_id"), r.json()
+    # Other ids of that shape are the engine's own.
+    mine = event(account, event_id="journey:j-1:success", message_id="m-j")
+    assert (await client.post("/v1/events", json=mine, headers=AUTH)).status_code == 202

@@ -15,7 +15,7 @@ import pytest
 
 from dlrhub import store
 from dlrhub.store.postgres import partitions
-from tests.integration.store.test_event_partitions import DAY, INSERT, LIST, NOW, day, where
+from tests.integration.store.test_event_partitions import DAY, INSERT, LIST, NOW, SECOND, day, where
 
 pytestmark = pytest.mark.postgres
 
@@ -77,8 +77,9 @@ async def test_a_later_days_partition_is_made_without_reading_the_default_under_
             n,
         )
     ]
-    # Every day but today (see the next test): today's is made as before, reading the default under its lock.
-    assert len(implied) == partitions.DAYS_AHEAD, notices
+    # Every day but today and tomorrow (NOW is noon: tomorrow starts within a day), made as before, reading the
+    # default under its lock (`test_a_row_of_tomorrow_written_at_midnight_during_the_creation_is_stored`).
+    assert len(implied) == partitions.DAYS_AHEAD - 1, notices
     assert not await conn.fetchval(
         partitions.FIND_CONSTRAINT, f"{table}_default", f"{table}_default_not_new_day"
     )
@@ -98,3 +99,70 @@ async def test_a_later_day_whose_rows_are_in_the_default_is_left_to_it(conn: asy
     )
     assert len(await partitions.create_ahead(conn, "events", later)) == partitions.DAYS_AHEAD + 1
     assert not await conn.fetchval(partitions.FIND_CONSTRAINT, "events_default", check)
+
+
+class _CutAtValidate:
+    """`conn`, but its VALIDATE CONSTRAINT is cut short (the pruner cancelled at shutdown, a statement timeout)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        if "VALIDATE CONSTRAINT" in sql:
+            raise asyncio.CancelledError
+        result: str = await self._conn.execute(sql, *args)
+        return result
+
+
+async def test_a_validation_cut_short_leaves_no_check_on_the_default(conn: asyncpg.Connection) -> None:
+    """The NOT VALID CHECK that excludes a later day from the default is in force for new rows as soon as it is
+    added: a validation cancelled or failing otherwise than on a row of the day must drop it, or every row of that
+    day (which has no partition yet) is refused until the next round."""
+    cut: Any = _CutAtValidate(conn)
+    with pytest.raises(asyncio.CancelledError):
+        await partitions.create_ahead(cut, "events", NOW)
+    assert not await conn.fetchval(partitions.FIND_CONSTRAINT, "events_default", "events_default_not_new_day")
+    await conn.execute(INSERT, "tomorrow", "m", None, NOW + DAY, "acc")
+
+
+class _WritesAtValidate:
+    """`conn`, but as its first VALIDATE CONSTRAINT starts, `other` writes an event recorded at `at`."""
+
+    def __init__(self, conn: asyncpg.Connection, other: asyncpg.Connection, at: dt.datetime) -> None:
+        self._conn, self._other, self._at = conn, other, at
+        self.written = False
+        self.refused: asyncpg.CheckViolationError | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        if "VALIDATE CONSTRAINT" in sql and not self.written:
+            self.written = True
+            try:
+                await self._other.execute(INSERT, "at-midnight", "m", None, self._at, "acc")
+            except asyncpg.CheckViolationError as exc:
+                self.refused = exc
+        result: str = await self._conn.execute(sql, *args)
+        return result
+
+
+async def test_a_row_of_tomorrow_written_at_midnight_during_the_creation_is_stored(
+    pg_url: str, conn: asyncpg.Connection
+) -> None:
+    """A round that starts just before midnight with tomorrow's partition missing (the pruner stopped for a week)
+    must not put a CHECK excluding tomorrow on the default: midnight passes while the partitions are made, and
+    the rows of the new day, which go to the default until their partition exists, would be refused."""
+    before_midnight = NOW.replace(hour=23, minute=59, second=59)
+    other = await asyncpg.connect(pg_url)
+    try:
+        wrapped: Any = _WritesAtValidate(conn, other, before_midnight + 2 * SECOND)
+        created = await partitions.create_ahead(wrapped, "events", before_midnight)
+    finally:
+        await other.close()
+    assert wrapped.written and wrapped.refused is None
+    assert len(created) == partitions.DAYS_AHEAD + 1
+    assert (await where(conn))["at-midnight"][0] in {"events_default", day(before_midnight + DAY)}

@@ -165,9 +165,11 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
     there (the chunked deletes reach them) and the day goes on without its own partition. Each creation is its own
     short transaction; one that cannot have its lock in LOCK_TIMEOUT raises `asyncpg.LockNotAvailableError`.
 
-    A day after today is made without reading the default under a lock (`_create_later_day`); today's, missing
-    only when the pruner did not run for a week, with the default's rows checked under the creation's lock, as a
-    row of today may reach the default at any moment then (`_create_day`)."""
+    A day that starts CLOCK_MARGIN or more after `now` is made without reading the default under a lock
+    (`_create_later_day`); today's and tomorrow's, missing only when the pruner did not run for a week, with the
+    default's rows checked under the creation's lock (`_create_day`): a row of either may reach the default at any
+    moment then (tomorrow's at midnight, while the creation that began before it still runs), which the CHECK of
+    `_create_later_day` would refuse."""
     created: list[str] = []
     if not await _try_lock(conn):
         return created
@@ -176,13 +178,12 @@ async def create_ahead(conn: asyncpg.Connection, table: str, now: dt.datetime) -
         default = next((p.name for p in existing if p.default), None)
         if default is not None:
             await _drop_exclusion(conn, default)  # left by a creation cut short (the connection lost)
-        today = days_ahead(now)[0]
         for day in days_ahead(now):
             end = day + dt.timedelta(days=1)
             if any(p.overlaps(day, end) for p in existing):
                 continue
             try:
-                if default is not None and day > today:
+                if default is not None and day >= now + CLOCK_MARGIN:
                     name = await _create_later_day(conn, table, default, day, end)
                 else:
                     name = await _create_day(conn, table, default, day, end)
@@ -226,8 +227,8 @@ async def _create_later_day(
     the default's own constraints already imply it. So a CHECK that excludes the day is added NOT VALID (a moment's
     lock), validated by a read that takes no lock writers or readers wait for, and then the creation skips its
     read; the CHECK goes in the creation's transaction. Meanwhile a row of the day could not be written to the
-    default: only a host whose clock runs a day ahead writes one, and the days ahead have their partitions
-    already. A validation that finds a row of the day leaves the day to the default."""
+    default: the day starts CLOCK_MARGIN or more after the round's `now`, so only a host whose clock runs a day
+    ahead writes one. A validation that finds a row of the day leaves the day to the default."""
     key, check = PARTITIONED[table].key, _exclusion(default)
     async with conn.transaction():
         await _short_locks(conn)
@@ -236,10 +237,18 @@ async def _create_later_day(
             f" AND ({key} < '{day.isoformat()}' OR {key} >= '{end.isoformat()}')) NOT VALID"
         )
     try:
-        await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
+        async with (
+            conn.transaction()
+        ):  # its lock waited for LOCK_TIMEOUT at most, the CHECK meanwhile in force
+            await _short_locks(conn)
+            await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
     except asyncpg.CheckViolationError:
         await _drop_exclusion(conn, default)
         return None
+    except BaseException:  # cancelled, timed out, its lock not had: the CHECK must not outlive the creation
+        if not conn.is_closed():
+            await _drop_exclusion(conn, default)
+        raise
     name = day_name(table, day)
     try:
         async with conn.transaction():

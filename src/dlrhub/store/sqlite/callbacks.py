@@ -103,17 +103,20 @@ WITH RECURSIVE
     WHERE p.i < p.take
   ),
   picked(id, rid, endpoint, pos, due_at) AS (
-    SELECT id, rid, endpoint, pos, due_at FROM walk WHERE n > 0
+    SELECT w.id, w.rid, w.endpoint, w.pos, w.due_at FROM walk w JOIN width t ON t.pos = w.pos
+    WHERE w.n > 0 AND w.n <= t.take
     UNION ALL
     SELECT id, rid, endpoint, pos, due_at FROM more WHERE i > :share
   )
 SELECT rid, endpoint, pos, due_at, id FROM picked
 """
-#: The lease of a fair claim's callbacks, `:rids` a JSON array of their rowids.
+#: The lease of a fair claim's callbacks, `:rids` a JSON array of their rowids: each only if still claimable (pending,
+#: due, its lease none or expired), checked here in the claim's transaction, so a rowid never leases a row twice.
 LEASE = (
     """
 UPDATE callbacks SET lease_until = :until, lease_owner = :owner
-WHERE rowid IN (SELECT value FROM json_each(:rids))
+WHERE rowid IN (SELECT value FROM json_each(:rids)) AND state = 'pending' AND due_at <= :now
+  AND (lease_until IS NULL OR lease_until < :now)
 RETURNING """
     + CLAIMED
 )
