@@ -87,8 +87,7 @@ class Slots:
 
     async def acquire(self) -> None:
         """Wait for a slot; pair with `release`."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
+        if self.take():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)

@@ -69,12 +69,13 @@ def _reader(hint: Any) -> _Conv | None:
 
 @functools.cache
 def _members(kind: type[enum.Enum]) -> dict[Any, Any]:
+    """`kind`'s members by value."""
     return {m.value: m for m in kind}
 
 
 def _enum_reader(kind: type[enum.Enum]) -> _Conv:
     """A member of `kind` by its value: a dict lookup (calling the enum class is slow), the call on a miss."""
-    members = {m.value: m for m in kind}
+    members = _members(kind)
 
     def read(value: Any) -> Any:
         found = members.get(value)

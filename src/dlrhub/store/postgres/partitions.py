@@ -236,21 +236,16 @@ async def _create_later_day(
             f"ALTER TABLE {default} ADD CONSTRAINT {check} CHECK ({key} IS NOT NULL"
             f" AND ({key} < '{day.isoformat()}' OR {key} >= '{end.isoformat()}')) NOT VALID"
         )
-    try:
-        async with (
-            conn.transaction()
-        ):  # its lock waited for LOCK_TIMEOUT at most, the CHECK meanwhile in force
-            await _short_locks(conn)
-            await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
-    except asyncpg.CheckViolationError:
-        await _drop_exclusion(conn, default)
-        return None
-    except BaseException:  # cancelled, timed out, its lock not had: the CHECK must not outlive the creation
-        if not conn.is_closed():
-            await _drop_exclusion(conn, default)
-        raise
     name = day_name(table, day)
     try:
+        try:
+            # Its lock waited for LOCK_TIMEOUT at most, the CHECK meanwhile in force.
+            async with conn.transaction():
+                await _short_locks(conn)
+                await conn.execute(f"ALTER TABLE {default} VALIDATE CONSTRAINT {check}")
+        except asyncpg.CheckViolationError:
+            await _drop_exclusion(conn, default)
+            return None
         async with conn.transaction():
             await _short_locks(conn)
             await conn.execute(
@@ -258,7 +253,7 @@ async def _create_later_day(
                 f" FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
             )
             await conn.execute(f"ALTER TABLE {default} DROP CONSTRAINT {check}")
-    except BaseException:
+    except BaseException:  # cancelled, timed out, a lock not had: the CHECK must not outlive the creation
         if not conn.is_closed():
             await _drop_exclusion(conn, default)
         raise

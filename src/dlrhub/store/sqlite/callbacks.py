@@ -36,6 +36,23 @@ WITH RECURSIVE a(account_id, k) AS (
 )
 SELECT account_id FROM a WHERE account_id IS NOT NULL
 """
+
+
+def _next_claimable(walker: str) -> str:
+    """The subquery of the fair claim: the rowid of the next claimable callback of `walker`'s account and
+    destination after its last one (due, unleased, no earlier callback of its message pending)."""
+    return f"""
+      SELECT y.rowid FROM callbacks y
+      WHERE y.account_id = {walker}.account_id AND y.endpoint = {walker}.endpoint AND y.state = 'pending'
+        AND (y.due_at, y.rowid) > ({walker}.due_at, {walker}.rid) AND y.due_at <= :now
+        AND (y.lease_until IS NULL OR y.lease_until < :now)
+        AND NOT EXISTS (
+          SELECT 1 FROM callbacks o WHERE o.order_key = y.order_key AND o.seq < y.seq AND o.state = 'pending'
+        )
+      ORDER BY y.account_id, y.endpoint, y.due_at, y.rowid LIMIT 1
+"""
+
+
 #: The fair claim. For each account of `:accounts` (a JSON array, in turn order), its destinations in
 #: `callbacks_account_due` (one seek each: a destination of `:exclude` is skipped, never walked), counting up to
 #: `:share` claimable callbacks of each, until those counted reach `:limit` or `:steps` were looked at. The walk
@@ -67,15 +84,7 @@ WITH RECURSIVE
       coalesce(x.due_at, -1e308), coalesce(x.rowid, -9223372036854775808), x.id,
       w.k + (x.rowid IS NOT NULL), w.s + (x.rowid IS NULL)
     FROM walk w LEFT JOIN callbacks x ON x.rowid = (CASE WHEN w.n < :share AND w.endpoint NOT IN excluded THEN (
-      SELECT y.rowid FROM callbacks y
-      WHERE y.account_id = w.account_id AND y.endpoint = w.endpoint AND y.state = 'pending'
-        AND (y.due_at, y.rowid) > (w.due_at, w.rid) AND y.due_at <= :now
-        AND (y.lease_until IS NULL OR y.lease_until < :now)
-        AND NOT EXISTS (
-          SELECT 1 FROM callbacks o WHERE o.order_key = y.order_key AND o.seq < y.seq AND o.state = 'pending'
-        )
-      ORDER BY y.account_id, y.endpoint, y.due_at, y.rowid LIMIT 1
-    ) END)
+{next_w}    ) END)
     WHERE w.endpoint IS NOT NULL AND w.s < :steps AND w.k < :limit
   ),
   counted(pos, c) AS (SELECT pos, max(n) FROM walk WHERE endpoint IS NOT NULL GROUP BY pos, endpoint),
@@ -91,15 +100,7 @@ WITH RECURSIVE
     UNION ALL
     SELECT p.account_id, p.endpoint, p.pos, p.take, p.i + 1, x.id, x.due_at, x.rowid
     FROM more p JOIN callbacks x ON x.rowid = (
-      SELECT y.rowid FROM callbacks y
-      WHERE y.account_id = p.account_id AND y.endpoint = p.endpoint AND y.state = 'pending'
-        AND (y.due_at, y.rowid) > (p.due_at, p.rid) AND y.due_at <= :now
-        AND (y.lease_until IS NULL OR y.lease_until < :now)
-        AND NOT EXISTS (
-          SELECT 1 FROM callbacks o WHERE o.order_key = y.order_key AND o.seq < y.seq AND o.state = 'pending'
-        )
-      ORDER BY y.account_id, y.endpoint, y.due_at, y.rowid LIMIT 1
-    )
+{next_p}    )
     WHERE p.i < p.take
   ),
   picked(id, rid, endpoint, pos, due_at) AS (
@@ -109,7 +110,7 @@ WITH RECURSIVE
     SELECT id, rid, endpoint, pos, due_at FROM more WHERE i > :share
   )
 SELECT rid, endpoint, pos, due_at, id FROM picked
-"""
+""".format(next_w=_next_claimable("w"), next_p=_next_claimable("p"))
 #: The lease of a fair claim's callbacks, `:rids` a JSON array of their rowids: each only if still claimable (pending,
 #: due, its lease none or expired), checked here in the claim's transaction, so a rowid never leases a row twice.
 LEASE = (

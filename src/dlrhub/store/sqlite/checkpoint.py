@@ -41,10 +41,11 @@ class Checkpointer:
     SQLite starts the WAL over only when a write begins with every frame already copied back, which never
     happens while writes keep arriving: under a steady load the WAL grew by about 60 MB a second. So once it
     passes `wal_limit_bytes` (the file's size, checked every INTERVAL_S, tells: it only grows past the limit
-    when the WAL does, as `journal_size_limit` trims it back to the limit), a pass runs under `hold_writes`: the writes of that moment wait (on the event
-    loop, which stays free) while the pass copies the few frames since the last one, and the next write then
-    starts the WAL over (`journal_size_limit` trims the file back). Should the thread fail, `fallback` is called
-    (the store turns SQLite's automatic checkpoints back on), so the WAL never grows unchecked.
+    when the WAL does, as `journal_size_limit` trims it back to the limit), a pass runs under `hold_writes`: the
+    writes of that moment wait (on the event loop, which stays free) while the pass copies the few frames since
+    the last one, and the next write then starts the WAL over (`journal_size_limit` trims the file back). Should
+    the thread fail, `fallback` is called (the store turns SQLite's automatic checkpoints back on), so the WAL
+    never grows unchecked.
     """
 
     def __init__(
