@@ -7,6 +7,11 @@ store is drained, while, as in the fleet, at most `--held` claimed callbacks sta
 as delivered, outside the measured time). It prints the claim's thread CPU (`time.thread_time`: the claim runs
 inline on the calling thread) per claimed row, median of `--rounds`, and rows per claim.
 
+**bare**, measured in the same run and alternated with the sides, is the plain library's claim on the same copy:
+one `sqlite3` statement leasing the next `limit` due callbacks in due order (`BARE_CLAIM`: no fairness, no
+order within a message, rows left as tuples), with the same records between claims; each side prints its CPU a
+row against it.
+
 Each side is a source tree (`--side NAME=SRC`, `SRC` put first on `PYTHONPATH`; default: this tree as `this`); a
 round runs every side in turn, each in a fresh process on a fresh copy, so two trees' claims alternate in one run:
 
@@ -35,6 +40,13 @@ from typing import Any
 #: (name, claim size, accounts)
 CASES = (("claim 1,024", 1024, 1), ("claim 256", 256, 1), ("claim 256, 2 accounts", 256, 2))
 QUOTA = 64
+#: The baseline: the next `limit` due callbacks leased in due order, as plain sqlite3 does it, rows as tuples.
+BARE_CLAIM = """
+UPDATE callbacks SET lease_until = :until, lease_owner = 'bench'
+WHERE rowid IN (SELECT rowid FROM callbacks WHERE state = 'pending' AND due_at <= :now
+                AND (lease_until IS NULL OR lease_until < :now) ORDER BY due_at LIMIT :limit)
+RETURNING *
+"""
 
 
 async def template(path: Path, n: int, endpoints: int, accounts: int) -> None:
@@ -90,6 +102,38 @@ async def drain(path: Path, limit: int, held: int) -> dict[str, float]:
     return {"cpu_s": cpu, "rows": claimed, "claims": claims}
 
 
+def drain_bare(path: Path, limit: int, held: int) -> dict[str, float]:
+    """`drain` with BARE_CLAIM on a plain sqlite3 connection (WAL, as the store's)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    leased: collections.deque[str] = collections.deque()
+    cpu = 0.0
+    claimed = claims = 0
+    while True:
+        now = time.time()
+        t0 = time.thread_time()
+        conn.execute("BEGIN IMMEDIATE")
+        found = conn.execute(BARE_CLAIM, {"now": now, "until": now + 60.0, "limit": limit}).fetchall()
+        conn.execute("COMMIT")
+        cpu += time.thread_time() - t0
+        if not found:
+            break
+        claims += 1
+        claimed += len(found)
+        leased.extend(row[0] for row in found)
+        done = [leased.popleft() for _ in range(max(0, len(leased) - held))]
+        if done:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "UPDATE callbacks SET state = 'succeeded', lease_until = NULL WHERE id = ?",
+                [(i,) for i in done],
+            )
+            conn.execute("COMMIT")
+    conn.close()
+    return {"cpu_s": cpu, "rows": claimed, "claims": claims}
+
+
 def mapping(path: Path, reps: int = 50) -> None:
     """CPU µs a row to map 256 claimed rows into callbacks: `rows.from_rows` (sqlite3.Row, the claims' mapper
     before) against `rows.callbacks_from_values` (tuples), the best of `reps`, in this process."""
@@ -117,7 +161,10 @@ def timed(run: Any) -> float:
 
 
 def worker(args: argparse.Namespace) -> None:
-    result = asyncio.run(drain(Path(args.path), args.limit, args.held))
+    if args.bare:
+        result = drain_bare(Path(args.path), args.limit, args.held)
+    else:
+        result = asyncio.run(drain(Path(args.path), args.limit, args.held))
     print(json.dumps(result))
 
 
@@ -133,6 +180,7 @@ def main() -> None:
     parser.add_argument("--case", action="append", default=[], help="only these cases (by name)")
     parser.add_argument("--mapping", action="store_true", help="only the row mapping, in this process")
     parser.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -141,6 +189,7 @@ def main() -> None:
         return
     here = Path(__file__).resolve().parent
     sides = dict(s.split("=", 1) for s in args.side) or {"this": str(here.parent / "src")}
+    sides = {**sides, "bare": str(here.parent / "src")}
     cases = [c for c in CASES if not args.case or c[0] in args.case]
     with tempfile.TemporaryDirectory() as tmp:
         templates = {}
@@ -171,6 +220,7 @@ def main() -> None:
                             str(limit),
                             "--held",
                             str(args.held),
+                            *(["--bare"] if side == "bare" else []),
                         ],
                         env=env,
                         check=True,
@@ -183,12 +233,14 @@ def main() -> None:
         print(
             f"{args.callbacks:,} callbacks to {args.endpoints} destinations, {args.rounds} rounds, held {args.held}"
         )
-        print(f"{'case':<24} {'side':<8} {'µs/row median (range)':<26} rows/claim")
+        print(f"{'case':<24} {'side':<8} {'µs/row median (range)':<26} {'rows/claim':<11} CPU against bare")
         for name, _, _ in cases:
+            bare = statistics.median(per[(name, "bare")])
             for side in sides:
                 xs = per[(name, side)]
                 spread = f"{statistics.median(xs):.1f} ({min(xs):.1f}–{max(xs):.1f})"
-                print(f"{name:<24} {side:<8} {spread:<26} {rows_per_claim[(name, side)]:.0f}")
+                ratio = f"{statistics.median(xs) / bare:.2f}x"
+                print(f"{name:<24} {side:<8} {spread:<26} {rows_per_claim[(name, side)]:<11.0f} {ratio}")
 
 
 if __name__ == "__main__":
