@@ -54,6 +54,10 @@ class UnknownMessage(NotFound):
     """No such message."""
 
 
+class UnknownJourney(NotFound):
+    """No such journey."""
+
+
 class UnknownCallback(NotFound):
     """No such callback."""
 

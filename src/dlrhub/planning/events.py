@@ -92,8 +92,6 @@ def plan_event(
             if event.kind is models.EventKind.JOURNEY_ACKNOWLEDGED:
                 changes["acknowledged_message_id"] = event.message_id
             new_journey = frozen.replace(journey, **changes)
-    elif message is None and states.is_journey_event(event.kind):
-        applied = True
     if not applied:
         # An event its journey refuses (an acknowledgement after the time-out) moves the message no more either.
         new_message = message
@@ -105,7 +103,9 @@ def plan_event(
     recorded = frozen.replace(event, seq=seq, applied=applied)
     callbacks: list[models.Callback] = []
     if applied:
-        account_id = (new_message or new_journey or _missing()).account_id
+        owner = new_message or new_journey
+        assert owner is not None  # only a message or a journey applies an event
+        account_id = owner.account_id
         dialect = registry.dialect_of(new_message)
         ctx = rendering.RenderContext(
             event=recorded,
@@ -151,7 +151,8 @@ def decide(
 
     A seen event id is a duplicate: the stored event, message and journey come back and nothing is written.
     Otherwise `new_message` stands in for a message the store lacks. Raises errors.UnknownMessage when the
-    event names a message that is neither stored nor given, and errors.Conflict when its id is stored for
+    event names a message that is neither stored nor given, errors.UnknownJourney when it names only a journey
+    that is not stored (pruned since a webhook looked it up), and errors.Conflict when its id is stored for
     another message or journey (nothing may be written then: the store undoes what it did).
     """
     if seen is not None:
@@ -163,6 +164,8 @@ def decide(
         if new_message is None:
             raise errors.UnknownMessage(f"no message {event.message_id!r}")
         message, insert = new_message, True
+    if message is None and journey is None:
+        raise errors.UnknownJourney(f"no journey {event.journey_id!r}")
     plan = plan_event(event, message, journey, inputs, now)
     return Applied(IngestResult(plan.event, plan.message, plan.journey, plan.callbacks), plan, insert)
 
@@ -190,7 +193,3 @@ def _advance(
     if event.kind in (models.EventKind.SUCCESS, models.EventKind.FAILED):
         changes["sent_at"] = event.occurred_at
     return frozen.replace(message, **changes)
-
-
-def _missing() -> models.Message:
-    raise ValueError("an event needs a message or a journey")

@@ -173,7 +173,12 @@ async def _journey(
         raw=orjson.loads(raw),
     )
     account = await accounts.get_account(journey.account_id)
-    await events.apply(hub, status, account)
+    try:
+        await events.apply(hub, status, account)
+    except errors.UnknownJourney:
+        # Pruned by retention since the read above: nothing was written, as for an unknown journey.
+        log.info("journey event for pruned journey %s ignored", event.journey_id)
+        return Result.IGNORED
     return Result.APPLIED
 
 

@@ -222,3 +222,21 @@ async def test_a_message_id_made_again_by_another_account_shows_none_of_the_old_
     later = late + dt.timedelta(minutes=1)
     assert not (await db.apply_event(reused, planning.RenderInputs(second), now=later)).duplicate
     assert [e.id for e in await db.list_events("m-1")] == ["b-1", "a-3"]
+
+
+async def test_a_journey_event_whose_journey_is_gone_writes_nothing(db: store.Store) -> None:
+    """A journey's time-out that reaches the store after its journey was pruned (between the webhook's lookup
+    and its write) is refused as an unknown journey, and leaves nothing behind."""
+    inputs = await _message(db)
+    timed_out = models.StatusEvent(
+        id="journey:gone:journey_time_out", kind=E.JOURNEY_TIME_OUT, occurred_at=NOW, journey_id="gone"
+    )
+    for _ in range(2):
+        with pytest.raises(errors.UnknownJourney):
+            await db.apply_event(timed_out, inputs, now=NOW)
+    # Nothing was stored under the id: once the journey exists, the same event applies rather than repeats.
+    journey = await db.get_journey("j1")
+    assert journey is not None
+    await db.put_journey(dataclasses.replace(journey, journey_id="gone", token="tok2"))
+    result = await db.apply_event(timed_out, inputs, now=NOW)
+    assert result.event.applied and not result.duplicate

@@ -280,3 +280,34 @@ async def test_a_second_journey_acknowledgement_naming_another_message_is_acknow
         stored = await r.hub.store.get_journey(journey.journey_id)
     assert stored is not None
     assert (stored.state, stored.acknowledged_message_id) == (models.JourneyState.ACKNOWLEDGED, first.id)
+
+
+async def test_a_journey_pruned_between_the_webhooks_read_and_its_write_is_ignored(db, monkeypatch):
+    """Retention can delete a journey after the webhook found it and before its event is written: the webhook
+    answers `ignored` (as for an unknown journey) and stores nothing, not a bare 500."""
+    async with running(db) as r:
+        stale = _issued_journey(r)  # never stored: as the journey read just before retention deleted it
+        store = r.hub.store
+        found = {stale.journey_id: stale}
+
+        async def get_journey(journey_id: str) -> models.Journey | None:
+            return found.get(journey_id)
+
+        monkeypatch.setattr(store, "get_journey", get_journey)
+        ts = str(int(r.clock().timestamp() * 1000))
+        out = {
+            "app_id": r.new.oa.app_id,
+            "oa_id": r.new.oa.oa_id,
+            "timestamp": ts,
+            "event_name": "event_journey_time_out",
+            "journey_id": stale.journey_id,
+        }
+        answer = await r.post_event(out, zns=False)
+        assert (answer.status_code, answer.json()["result"]) == (200, "ignored"), answer.text
+        monkeypatch.undo()
+        # Nothing stored under the event's id: the journey made now takes the same event as new.
+        await store.put_journey(stale)
+        again = await r.post_event(out, zns=False)
+        assert again.json()["result"] == "applied"
+        stored = await store.get_journey(stale.journey_id)
+    assert stored is not None and stored.state is models.JourneyState.TIMED_OUT
