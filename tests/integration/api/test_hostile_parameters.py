@@ -9,6 +9,7 @@ UTC, year 0); both backends answered 500 for `?before=9223372036854775808` on th
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -118,6 +119,27 @@ async def test_a_time_out_of_range_in_utc_gets_422(world, when: str) -> None:
     # The edges themselves are times.
     edge = event | {"occurred_at": "0001-01-01T00:00:00Z" if when.startswith("0001") else "9999-12-31T23:59Z"}
     assert (await http.post("/v1/events", json=edge, headers=AUTH)).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "number", ["100000000000000000000000000000", "-9223372036854775809", "NaN", "-Infinity"]
+)
+async def test_a_number_in_raw_that_cannot_be_written_back_gets_422(world, number: str) -> None:
+    """Python's JSON parser (the native door's) takes these; orjson, which writes `raw`, refused the integers
+    with a bare 500 and wrote the others as `null`."""
+    db_url, _, http, new = world
+    event = {
+        "event_id": "e-1",
+        "message_id": "m-1",
+        "account": new.account.id,
+        "type_id": 25,
+        "status": "success",
+    }
+    raw = json.dumps(event | {"raw": {"upstream": [1, "NUMBER"]}}).replace('"NUMBER"', number)
+    before = await row_count(db_url)
+    answer = await http.post("/v1/events", content=raw, headers=AUTH | {"content-type": "application/json"})
+    refused(answer, "raw")
+    assert await row_count(db_url) == before
 
 
 @pytest.mark.parametrize("before", [2**63, 10**30])
