@@ -87,6 +87,14 @@ async def test_nul_in_a_path_or_query_parameter_gets_422(world) -> None:
     assert await row_count(db_url) == before
 
 
+async def test_a_customer_token_for_an_account_id_holding_nul_gets_422(world) -> None:
+    db_url, _, http, _ = world
+    before = await row_count(db_url)
+    body = {"name": "shop", "kind": "customer", "account_id": "acc\x00"}
+    refused(await http.post("/v1/admin/tokens", json=body, headers=AUTH), "account_id")
+    assert await row_count(db_url) == before
+
+
 async def test_a_customer_cannot_name_a_host_holding_nul(world) -> None:
     db_url, hub, http, new = world
     made = await tokens.create(hub, "ops", "shop", control.TokenKind.CUSTOMER, new.account.id)
