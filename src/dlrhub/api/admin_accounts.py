@@ -168,7 +168,9 @@ async def post_ledger(
 async def list_ledger(
     account_id: AccountId,
     hub: deps.HubDep,
-    before: Annotated[int | None, fastapi.Query(ge=1, description="The previous page's `next`.")] = None,
+    before: Annotated[
+        int | None, fastapi.Query(ge=1, le=ledger.MAX_ROW_ID, description="The previous page's `next`.")
+    ] = None,
     limit: Annotated[int, fastapi.Query(ge=1, le=ledger.MAX_PAGE)] = 100,
 ) -> fastapi.Response:
     """An account's ledger rows, newest first; `next` is the cursor of the following page (null on the last)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fastapi
 import pydantic
 
-from dlrhub.api import deps
+from dlrhub.api import deps, fields
 from dlrhub.core import control
 from dlrhub.services import tokens
 
@@ -23,7 +23,7 @@ class TokenIn(pydantic.BaseModel):
     kind: control.TokenKind = pydantic.Field(
         description="`admin` (everything), `read` (every read, no change) or `customer` (one account's pull)."
     )
-    account_id: str | None = pydantic.Field(
+    account_id: fields.Name | None = pydantic.Field(
         None, min_length=1, max_length=64, description="The account of a customer token (only then)."
     )
 

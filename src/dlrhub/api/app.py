@@ -66,6 +66,8 @@ ROUTERS = (
     admin_oas.router,
     ops.router,
 )
+#: The dialect doors: they read their own input and answer every refusal in their own code tables.
+DIALECT_ROUTERS = (nxcloud.router, esms.router, zalo_webhook.router)
 Endpoint = Callable[[fastapi.Request], Awaitable[fastapi.Response]]
 #: Endpoints served on the fast lane (see `App`): each takes only the request and answers every refusal itself.
 FAST_ENDPOINTS: tuple[Endpoint, ...] = (nxcloud.mt, *esms.SEND_ENDPOINTS)
@@ -178,8 +180,10 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> App:
     )
     app.state.hub = hub
     for router in ROUTERS:
-        app.include_router(router)
-    web_routes.install(app)
+        # The others refuse a path or query parameter no stored text may hold (NUL, ...) with their own 422.
+        plain = [] if router in DIALECT_ROUTERS else [deps.PLAIN_PARAMETERS]
+        app.include_router(router, dependencies=plain)
+    web_routes.install(app, dependencies=[deps.PLAIN_PARAMETERS])
     zalo_wiring.install(app, hub)
     _install_error_answers(app)
     app.add_middleware(BodyLimit, limit=hub.settings.max_body_bytes, prefixes=NATIVE_PREFIXES)

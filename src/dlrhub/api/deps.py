@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import fastapi
 import orjson
 
-from dlrhub.core import errors, scopes
+from dlrhub.core import chars, errors, scopes
 from dlrhub.services import hub as hub_
 from dlrhub.services import tokens
 
@@ -32,6 +32,20 @@ async def read_body(request: fastapi.Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def plain_parameters(request: fastapi.Request) -> None:
+    """Refuse a path or query parameter holding a character no stored text may hold (`chars.text_fault`: NUL, other
+    C0 controls): PostgreSQL cannot compare `text` with NUL, so such a value would fail in the store as a bare 500.
+    Raises errors.InvalidInput naming the parameter (422, or an error page under `/ui` and `/portal`)."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        problem = chars.text_fault(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise errors.InvalidInput(name, problem)
+
+
+#: The dependency of every router but the dialect doors' (which answer in their own code tables).
+PLAIN_PARAMETERS = fastapi.Depends(plain_parameters)
 
 
 def json_response(

@@ -11,7 +11,7 @@ import pydantic
 
 from dlrhub import store
 from dlrhub.api import deps, fields
-from dlrhub.core import errors, models, scopes, urls
+from dlrhub.core import clock, errors, models, scopes, urls
 from dlrhub.services import events, replay
 
 router = fastapi.APIRouter(prefix="/v1", tags=["native"])
@@ -23,10 +23,12 @@ Id = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=128, pat
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
+    if clock.in_utc(value) is None:
+        raise ValueError("out of range: in UTC it falls outside the years 1 to 9999")
     return value
 
 
-#: A time in a native request; one without a time zone is refused.
+#: A time in a native request; one without a time zone, or outside the years 1 to 9999 in UTC, is refused.
 AwareTime = Annotated[dt.datetime, pydantic.AfterValidator(_aware)]
 
 

@@ -8,10 +8,15 @@ refuses them, in its dialect's error shape, with nothing written (docs/reference
 - free text (template values, `ext`, event text) and every key and string inside a JSON value hold none of
   U+0000–U+001F except tab, line feed and carriage return (the characters XML 1.0 also refuses);
 - neither holds a lone surrogate (U+D800–U+DFFF), which is not Unicode text and has no UTF-8 form.
+
+A JSON value kept as sent holds no number that cannot be written back: an integer outside -2^63 to 2^64 - 1
+(orjson, which writes every stored JSON, refuses it) or `NaN`/`Infinity` (not JSON, though Python's parser takes
+them).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -19,6 +24,8 @@ from typing import Any
 _NOT_IN_ID = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 #: A character no free text may hold.
 _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+#: The integers a stored JSON value may hold: orjson writes none outside them (a signed or unsigned 64-bit one).
+INT_RANGE = range(-(2**63), 2**64)
 #: JSON values are walked at most this deep; deeper ones are refused (a parser's own limit is usually lower).
 MAX_DEPTH = 256
 
@@ -44,8 +51,9 @@ def text_fault(value: str) -> str | None:
 
 
 def json_fault(value: Any, path: str = "") -> tuple[str, str] | None:
-    """The first key or string in a decoded JSON value that cannot be stored, as `(path, problem)`; None when
-    every one can. Paths read `a.b[2]`; strings follow `text_fault`; nesting deeper than `MAX_DEPTH` is refused."""
+    """The first key, string or number in a decoded JSON value that cannot be stored, as `(path, problem)`; None
+    when every one can. Paths read `a.b[2]`; strings follow `text_fault`; integers must lie in `INT_RANGE` and
+    floats be finite; nesting deeper than `MAX_DEPTH` is refused."""
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
@@ -53,6 +61,10 @@ def json_fault(value: Any, path: str = "") -> tuple[str, str] | None:
             problem = text_fault(item)
             if problem is not None:
                 return where or "value", problem
+        elif isinstance(item, int) and not isinstance(item, bool) and item not in INT_RANGE:
+            return where or "value", "an integer outside 64 bits"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return where or "value", "not a JSON number (NaN or infinite)"
         elif isinstance(item, dict | list):
             if depth >= MAX_DEPTH:
                 return where or "value", f"nested deeper than {MAX_DEPTH} levels"

@@ -10,7 +10,7 @@ account stays as it is (403). A limit can only slow delivery down, never speed i
 from __future__ import annotations
 
 from dlrhub import store
-from dlrhub.core import control, errors, urls
+from dlrhub.core import chars, control, errors, urls
 from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
@@ -40,6 +40,9 @@ def destination(url: str) -> str:
     """The host a URL (or `scheme://host:port`) is sent to. Raises errors.InvalidInput."""
     if "://" not in url or not url.startswith(("http://", "https://")):
         raise errors.InvalidInput("endpoint", "must be an http(s) URL")
+    problem = chars.id_fault(url)
+    if problem is not None:
+        raise errors.InvalidInput("endpoint", problem)
     return urls.endpoint_key(url)
 
 

@@ -20,6 +20,8 @@ MAX_AMOUNT = Decimal("1e12")
 MAX_REASON = 500
 #: The most rows one page lists.
 MAX_PAGE = 500
+#: The largest row id a page's `before` may name (a BIGINT's: a larger one fails in either store).
+MAX_ROW_ID = 2**63 - 1
 #: The kinds an operator may write (opening rows come with the account, charges with the sends).
 OPERATOR_KINDS = (control.LedgerKind.TOP_UP, control.LedgerKind.ADJUSTMENT, control.LedgerKind.REFUND)
 
@@ -39,10 +41,13 @@ def entry_json(entry: control.LedgerEntry) -> dict[str, Any]:
 
 
 def _amount(kind: control.LedgerKind, amount: Decimal) -> Decimal:
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.0001")):
+    if not amount.is_finite():
         raise errors.InvalidInput("amount", "must be a number with at most 4 decimals")
+    # The range first: quantizing a huge amount (1e309) overflows the context's precision and raises.
     if not -MAX_AMOUNT <= amount <= MAX_AMOUNT or amount == 0:
         raise errors.InvalidInput("amount", f"must be non-zero, between -{MAX_AMOUNT} and {MAX_AMOUNT}")
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise errors.InvalidInput("amount", "must be a number with at most 4 decimals")
     if kind is not control.LedgerKind.ADJUSTMENT and amount < 0:
         raise errors.InvalidInput(
             "amount", f"a {kind.value} must be positive (an adjustment may be negative)"

@@ -16,7 +16,7 @@ from typing import Any
 
 from dlrhub import store
 from dlrhub.adapters.zalo import client, tokens
-from dlrhub.core import errors, models
+from dlrhub.core import chars, errors, models
 from dlrhub.dialects.zalo import wire
 from dlrhub.services import audit
 from dlrhub.services import hub as hub_
@@ -82,6 +82,10 @@ def view(oa: models.OA, now: dt.datetime, quota: wire.Quota | None = None) -> di
 def _secret(field: str, value: str) -> str:
     if not value or len(value) > MAX_SECRET or value != value.strip():
         raise errors.InvalidInput(field, f"must be 1 to {MAX_SECRET} characters without surrounding spaces")
+    # Checked before Zalo is asked (a refresh token is spent then), not when PostgreSQL refuses NUL after.
+    problem = chars.id_fault(value)
+    if problem is not None:
+        raise errors.InvalidInput(field, problem)
     return value
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import TypeVar
 
 from dlrhub import store
-from dlrhub.core import chars, errors, models, scopes
+from dlrhub.core import chars, clock, errors, models, scopes
 from dlrhub.services import hub as hub_
 
 #: Rows a page shows unless asked otherwise, and the most it may show.
@@ -125,6 +125,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         raise problem from None
     if (
         created_at.tzinfo is None
+        or clock.in_utc(created_at) is None
         or not message_id
         or chars.id_fault(message_id)
         or len(message_id) > MAX_ID_CHARS
@@ -164,4 +165,7 @@ def _time(value: str, field: str) -> dt.datetime | None:
         at = dt.datetime.fromisoformat(value)
     except ValueError:
         raise errors.InvalidInput(field, "not a time: write 2026-12-03 or 2026-12-03T13:00 (UTC)") from None
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+    found = clock.in_utc(at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at)
+    if found is None:
+        raise errors.InvalidInput(field, "out of range: in UTC it falls outside the years 1 to 9999")
+    return found

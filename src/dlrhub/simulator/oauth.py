@@ -66,7 +66,10 @@ class TokenDesk:
     async def handle(self, request: Request) -> Response:
         """The OAuth v4 token endpoint: `refresh_token` and `authorization_code` grants (form-encoded)."""
         raw = await http.read_body(request) or b""
-        form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+        try:
+            form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+        except ValueError:  # more fields than that: refused as Zalo refuses a form it cannot read
+            return _refused(OAUTH_BAD_REFRESH_TOKEN, "Invalid grant_type")
         app_id = form.get("app_id", [""])[0]
         grant = form.get("grant_type", [""])[0]
         old = form.get("refresh_token", [""])[0]

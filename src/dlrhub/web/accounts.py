@@ -71,7 +71,7 @@ async def _oas(hub: hub_.Hub, client: zalo_client.ZaloClient | None, account_id:
 async def detail(
     request: fastapi.Request,
     account_id: AccountId,
-    before: Annotated[int | None, fastapi.Query(ge=1)] = None,
+    before: Annotated[int | None, fastapi.Query(ge=1, le=ledger.MAX_ROW_ID)] = None,
     done: Annotated[str, fastapi.Query(max_length=40)] = "",
 ) -> fastapi.Response:
     """One account: fields, balance and a page of its ledger (newest first, `before` pages on), OAs, templates,

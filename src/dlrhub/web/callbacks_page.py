@@ -10,7 +10,7 @@ from typing import Annotated
 
 import fastapi
 
-from dlrhub.core import errors, models
+from dlrhub.core import clock, errors, models
 from dlrhub.services import callback_lists, replay
 from dlrhub.web import message_page, pages, session
 
@@ -64,7 +64,10 @@ def _time(field: str, text: str) -> dt.datetime | None:
         found = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise errors.InvalidInput(field, "write a time as 2026-12-03T13:00 (UTC)") from None
-    return found if found.tzinfo is not None else found.replace(tzinfo=dt.UTC)
+    utc = clock.in_utc(found if found.tzinfo is not None else found.replace(tzinfo=dt.UTC))
+    if utc is None:
+        raise errors.InvalidInput(field, "out of range: in UTC it falls outside the years 1 to 9999")
+    return utc
 
 
 def _form(

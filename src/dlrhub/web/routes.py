@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import fastapi
+import fastapi.params
 import fastapi.staticfiles
 
 from dlrhub.web import (
@@ -36,11 +39,12 @@ ROUTERS: tuple[fastapi.APIRouter, ...] = (
 )
 
 
-def install(app: fastapi.FastAPI) -> None:
-    """Add the pages, `/static` and the login redirect to `app` (made with `docs_url=None, redoc_url=None`)."""
+def install(app: fastapi.FastAPI, dependencies: Sequence[fastapi.params.Depends] = ()) -> None:
+    """Add the pages, `/static` and the login redirect to `app` (made with `docs_url=None, redoc_url=None`);
+    `dependencies` run before every page's own (the API's guard on path and query parameters)."""
     app.mount("/static", fastapi.staticfiles.StaticFiles(directory=pages.HERE / "static"), name="static")
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=dependencies)
 
     @app.exception_handler(session.LoginNeeded)
     async def login_needed(request: fastapi.Request, _: session.LoginNeeded) -> fastapi.Response:

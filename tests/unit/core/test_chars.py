@@ -43,6 +43,15 @@ def test_json_faults_are_found_at_any_depth_in_keys_and_strings() -> None:
     assert chars.json_fault("\x02") == ("value", "contains the control character U+0002")
 
 
+def test_json_numbers_no_store_can_write_back_are_faults() -> None:
+    """orjson (which writes every stored JSON) refuses integers outside 64 bits; NaN and infinities are not JSON."""
+    assert chars.json_fault({"a": [2**64 - 1, -(2**63), 1.5, True]}) is None
+    assert chars.json_fault({"a": [1, 2**64]}) == ("a[1]", "an integer outside 64 bits")
+    assert chars.json_fault({"a": -(2**63) - 1}) == ("a", "an integer outside 64 bits")
+    assert chars.json_fault({"b": float("nan")}) == ("b", "not a JSON number (NaN or infinite)")
+    assert chars.json_fault([float("-inf")]) == ("[0]", "not a JSON number (NaN or infinite)")
+
+
 def test_json_faults_are_found_in_document_order() -> None:
     assert chars.json_fault({"a": "\x01", "b": "\x00"}) == ("a", "contains the control character U+0001")
     assert chars.json_fault([["\x00"], "\x01"]) == ("[0][0]", "contains NUL")
