@@ -87,8 +87,13 @@ class Settings:
     #: Retry schedules in seconds (each delay is jittered by ±20 %).
     esms_retry_schedule: tuple[float, ...] = (10.0, 30.0, 120.0, 600.0, 1800.0)
     standard_retry_schedule: tuple[float, ...] = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
-    #: GetCallback requests per second per account.
+    #: Requests per second per account to each eSMS pull API: GetCallback, QueryZnsStatus, GetZaloMessageStatus
+    #: (eSMS's own limits), GetSendStatus and GetBalance (eSMS documents none; dlrhub bounds them too).
     esms_getcallback_tps: int = 20
+    esms_zns_status_tps: int = 100
+    esms_zalo_status_tps: int = 30
+    esms_send_status_tps: int = 100
+    esms_balance_tps: int = 100
     #: Largest request body any front door reads, in bytes.
     max_body_bytes: int = 1_048_576
     #: Create a demo account on a new store's first start of `dlrhub serve` and print its credentials.
@@ -192,6 +197,10 @@ AT_LEAST_ONE = frozenset(
         "endpoint_concurrency",
         "breaker_failures",
         "esms_getcallback_tps",
+        "esms_zns_status_tps",
+        "esms_zalo_status_tps",
+        "esms_send_status_tps",
+        "esms_balance_tps",
         "max_body_bytes",
         "prune_chunk_rows",
         "metrics_top_endpoints",

@@ -1,8 +1,9 @@
 """The eSMS-compatible front door: the ZNS send paths, GetCallback and the status APIs, at eSMS's own paths.
 
 Answers follow eSMS: HTTP 200 with the result code in the body (`CodeResult`, `CodeResponse` or `Code`), except
-GetCallback over its TPS limit, which gets HTTP 429 with `Retry-After`, and any API while the database does not
-answer (HTTP 503: `api.outage`).
+a request over its API's per-account rate limit (GetCallback and each status API count on their own), which gets
+HTTP 429 with `Retry-After` and code 160 in that API's shape, and any API while the database does not answer
+(HTTP 503: `api.outage`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import fastapi
 
 from dlrhub.adapters import ratelimit
 from dlrhub.api import deps
-from dlrhub.core import errors
+from dlrhub.core import errors, models
 from dlrhub.dialects.esms import codes, requests, responses
 from dlrhub.services import esms
 from dlrhub.services import hub as hub_
@@ -24,8 +25,12 @@ from dlrhub.services import hub as hub_
 PREFIX = "/MainService.svc/json/"
 #: The GetCallback path, as on `status-sms.esms.vn`.
 GET_CALLBACK = "/ZaloCallback/GetCallback"
-#: The rate-limit scope of GetCallback.
+#: The rate-limit scope of each API: each counts an account's requests on its own.
 GET_CALLBACK_SCOPE = "esms-getcallback"
+SEND_STATUS_SCOPE = "esms-getsendstatus"
+ZNS_STATUS_SCOPE = "esms-queryznsstatus"
+ZALO_STATUS_SCOPE = "esms-getzalomessagestatus"
+BALANCE_SCOPE = "esms-getbalance"
 _LIMITER = "esms_limiter"
 #: The request body in the OpenAPI document: a JSON object (each handler reads and validates it itself).
 JSON_BODY: dict[str, object] = {
@@ -45,7 +50,7 @@ router = fastapi.APIRouter(tags=["esms"], lifespan=_lifespan)
 
 
 def limiter(app: fastapi.FastAPI, hub: hub_.Hub) -> ratelimit.Limiter:
-    """The app's GetCallback limiter, made on first use (Redis when `redis_url` is set)."""
+    """The app's limiter of the eSMS APIs, made on first use (Redis when `redis_url` is set)."""
     found: ratelimit.Limiter | None = getattr(app.state, _LIMITER, None)
     if found is None:
         found = ratelimit.Limiter.from_settings(hub.settings.redis_url)
@@ -96,32 +101,58 @@ for _variant, _handler in zip(requests.Variant, SEND_ENDPOINTS, strict=True):
     )
 
 
-@router.post(GET_CALLBACK, openapi_extra=JSON_BODY)
-async def get_callback(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
-    """eSMS GetCallback: the latest status of up to 200 messages sent with a CallbackUrl."""
-    try:
-        query, account = await esms.authenticate_get_callback(hub, await _body(request, hub))
-        wait = await limiter(request.app, hub).hit(
-            GET_CALLBACK_SCOPE, account.id, hub.settings.esms_getcallback_tps
-        )
-        if wait is not None:
-            return _json(responses.tps_exceeded(), 429, {"Retry-After": str(wait)})
-        records = await esms.get_callback(hub, query, account)
-    except errors.DialectError as exc:
-        return _json(responses.get_callback_error(exc.code, exc.text))
-    return _json(responses.get_callback(records))
-
-
-#: A status API's use case: the answer body for a request's input (its query, or its JSON body).
-_Case = Callable[[hub_.Hub, Any], Awaitable[dict[str, Any]]]
-#: How a status API words a refusal: its error body for a code and text.
+#: How an eSMS API words a refusal: its error body for a code and text.
 _Refusal = Callable[[int, str | None], bytes]
 
 
-async def _status(hub: hub_.Hub, case: _Case, given: Awaitable[Any], refusal: _Refusal) -> fastapi.Response:
-    """Answer a status API: `case` on the request's input, or the refusal in that API's own shape."""
+async def _over_limit(
+    request: fastapi.Request,
+    hub: hub_.Hub,
+    limit: tuple[str, int],
+    account: models.Account,
+    refusal: _Refusal,
+) -> fastapi.Response | None:
+    """HTTP 429 with `Retry-After` and code 160 in the API's own `refusal` shape when this request of `account`
+    is over its `limit` (the scope, and requests a second); None when it is within."""
+    scope, per_second = limit
+    wait = await limiter(request.app, hub).hit(scope, account.id, per_second)
+    if wait is None:
+        return None
+    return _json(refusal(int(codes.Code.TPS_EXCEEDED), None), 429, {"Retry-After": str(wait)})
+
+
+@router.post(GET_CALLBACK, openapi_extra=JSON_BODY)
+async def get_callback(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
+    """eSMS GetCallback: the latest status of up to 200 messages sent with a CallbackUrl."""
+    refusal = responses.get_callback_error
     try:
-        body = await case(hub, await given)
+        query, account = await esms.authenticate_get_callback(hub, await _body(request, hub))
+        limit = (GET_CALLBACK_SCOPE, hub.settings.esms_getcallback_tps)
+        limited = await _over_limit(request, hub, limit, account, refusal)
+        if limited is not None:
+            return limited
+        records = await esms.get_callback(hub, query, account)
+    except errors.DialectError as exc:
+        return _json(refusal(exc.code, exc.text))
+    return _json(responses.get_callback(records))
+
+
+async def _status(
+    request: fastapi.Request,
+    hub: hub_.Hub,
+    api: esms.StatusApi[Any],
+    given: Awaitable[Any],
+    limit: tuple[str, int],
+    refusal: _Refusal,
+) -> fastapi.Response:
+    """Answer a status API: authenticate the request's input, count it against the account's `limit`, then
+    `api`'s answer; or the refusal in that API's own shape."""
+    try:
+        query, account = await api.authenticate(hub, await given)
+        limited = await _over_limit(request, hub, limit, account, refusal)
+        if limited is not None:
+            return limited
+        body = await api.answer(hub, query, account)
     except errors.DialectError as exc:
         return _json(refusal(exc.code, exc.text))
     return _json(responses.code_result(body))
@@ -134,25 +165,35 @@ async def _query(request: fastapi.Request) -> dict[str, Any]:
 @router.get(PREFIX + "GetSendStatus")
 async def get_send_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetSendStatus (`?RefId=&ApiKey=&SecretKey=`)."""
-    return await _status(hub, esms.send_status, _query(request), responses.code_response_error)
+    limit = (SEND_STATUS_SCOPE, hub.settings.esms_send_status_tps)
+    return await _status(
+        request, hub, esms.SEND_STATUS, _query(request), limit, responses.code_response_error
+    )
 
 
 @router.post(PREFIX + "QueryZnsStatus/", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "QueryZnsStatus", include_in_schema=False)
 async def query_zns_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS QueryZnsStatus: a ZNS message's status by SMSID."""
-    return await _status(hub, esms.zns_status, _body(request, hub), responses.code_result_error)
+    limit = (ZNS_STATUS_SCOPE, hub.settings.esms_zns_status_tps)
+    return await _status(
+        request, hub, esms.ZNS_STATUS, _body(request, hub), limit, responses.code_result_error
+    )
 
 
 @router.post(PREFIX + "GetZaloMessageStatus", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "GetZaloMessageStatus/", include_in_schema=False)
 async def get_zalo_message_status(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetZaloMessageStatus: Zalo's delivery status of a message by its Zalo msg id."""
-    return await _status(hub, esms.zalo_message_status, _body(request, hub), responses.code_result_error)
+    limit = (ZALO_STATUS_SCOPE, hub.settings.esms_zalo_status_tps)
+    return await _status(
+        request, hub, esms.ZALO_MESSAGE_STATUS, _body(request, hub), limit, responses.code_result_error
+    )
 
 
 @router.post(PREFIX + "GetBalance_json", openapi_extra=JSON_BODY)
 @router.post(PREFIX + "GetBalance_json/", include_in_schema=False)
 async def get_balance(request: fastapi.Request, hub: deps.HubDep) -> fastapi.Response:
     """eSMS GetBalance: the account's balance."""
-    return await _status(hub, esms.balance, _body(request, hub), responses.balance_error)
+    limit = (BALANCE_SCOPE, hub.settings.esms_balance_tps)
+    return await _status(request, hub, esms.BALANCE, _body(request, hub), limit, responses.balance_error)

@@ -58,7 +58,14 @@ ENTRIES: Mapping[models.Dialect, Entry] = {
             retry=retry.ESMS,
             id_shape=ids.SMSID,
             doors=("esms",),
-            settings=("esms_retry_schedule", "esms_getcallback_tps"),
+            settings=(
+                "esms_retry_schedule",
+                "esms_getcallback_tps",
+                "esms_zns_status_tps",
+                "esms_zalo_status_tps",
+                "esms_send_status_tps",
+                "esms_balance_tps",
+            ),
             own_journeys=True,
         ),
         Entry(

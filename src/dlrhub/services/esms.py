@@ -1,12 +1,16 @@
 """The eSMS use cases: accept a ZNS send, answer GetCallback and the status APIs.
 
 Each takes the raw request (bytes or query parameters) and returns the answer body, or raises
-`errors.DialectError` with the eSMS code. The HTTP layer only maps those onto the wire.
+`errors.DialectError` with the eSMS code. The HTTP layer only maps those onto the wire. GetCallback and the status
+APIs (`StatusApi`) come in two steps, authenticate then answer, so that the door counts an authenticated account's
+request against its rate limit in between.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from dlrhub import store
 from dlrhub.adapters import tracing
@@ -124,24 +128,17 @@ async def _message(hub: hub_.Hub, account: models.Account, message_id: str) -> m
     return found[0]
 
 
-async def send_status(hub: hub_.Hub, params: dict[str, Any]) -> dict[str, Any]:
-    """The GetSendStatus body for `RefId`; 105 when the account has no such message."""
-    query = queries.parse_send_status(params)
-    account = await _account(hub, query.api_key, query.secret_key)
+async def _send_status(hub: hub_.Hub, query: queries.StatusQuery, account: models.Account) -> dict[str, Any]:
     return pull.send_status(await _message(hub, account, query.message_id))
 
 
-async def zns_status(hub: hub_.Hub, raw: object) -> dict[str, Any]:
-    """The QueryZnsStatus body for `SmsId`; 105 when the account has no such message."""
-    query = queries.parse_zns_status(raw)
-    account = await _account(hub, query.api_key, query.secret_key)
+async def _zns_status(hub: hub_.Hub, query: queries.StatusQuery, account: models.Account) -> dict[str, Any]:
     return pull.zns_status(await _message(hub, account, query.message_id))
 
 
-async def zalo_message_status(hub: hub_.Hub, raw: object) -> dict[str, Any]:
-    """The GetZaloMessageStatus body for a Zalo `MessageId`; 854 when the account sent no such message."""
-    query = queries.parse_zalo_message_status(raw)
-    account = await _account(hub, query.api_key, query.secret_key)
+async def _zalo_message_status(
+    hub: hub_.Hub, query: queries.StatusQuery, account: models.Account
+) -> dict[str, Any]:
     accounts: store.Accounts = hub.store
     messages: store.Messages = hub.store
     checks.check_pull_oa(await accounts.get_oa(query.oa_id or ""), account)
@@ -151,8 +148,35 @@ async def zalo_message_status(hub: hub_.Hub, raw: object) -> dict[str, Any]:
     return pull.zalo_message_status(message)
 
 
-async def balance(hub: hub_.Hub, raw: object) -> dict[str, Any]:
-    """The GetBalance body."""
-    query = queries.parse_balance(raw)
-    account = await _account(hub, query.api_key, query.secret_key)
+async def _balance(hub: hub_.Hub, query: queries.BalanceQuery, account: models.Account) -> dict[str, Any]:
     return pull.balance(account)
+
+
+_Query = TypeVar("_Query", queries.StatusQuery, queries.BalanceQuery)
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusApi(Generic[_Query]):
+    """A status API's use case in two steps, so that a door can count the request against the account (its rate
+    limit) between them: `authenticate`, then `answer`."""
+
+    #: The request's input (a JSON body, or query parameters) as a query; raises the API's own codes.
+    parse: Callable[[Any], _Query]
+    #: The answer body for the query of an authenticated account; raises the API's own codes.
+    answer: Callable[[hub_.Hub, _Query, models.Account], Awaitable[dict[str, Any]]]
+
+    async def authenticate(self, hub: hub_.Hub, raw: object) -> tuple[_Query, models.Account]:
+        """The request's query and the account it authenticates (read afresh); raises 110 or the API's code
+        for a malformed request, 101 or 143."""
+        query = self.parse(raw)
+        return query, await _account(hub, query.api_key, query.secret_key)
+
+
+#: GetSendStatus (`RefId` in the query parameters): 105 when the account has no such message.
+SEND_STATUS = StatusApi(queries.parse_send_status, _send_status)
+#: QueryZnsStatus (`SmsId`): 105 when the account has no such message.
+ZNS_STATUS = StatusApi(queries.parse_zns_status, _zns_status)
+#: GetZaloMessageStatus (Zalo's `MessageId` and the `OAID`): 854 when the account sent no such message.
+ZALO_MESSAGE_STATUS = StatusApi(queries.parse_zalo_message_status, _zalo_message_status)
+#: GetBalance: the account's balance.
+BALANCE = StatusApi(queries.parse_balance, _balance)

@@ -159,3 +159,25 @@ def test_retention_keeps_what_the_dialects_promise(name: str, value: str, ok: bo
     else:
         with pytest.raises(errors.ConfigError, match=name):
             settings.load(env)
+
+
+#: Each eSMS pull API's per-account requests a second: eSMS's own limits, and dlrhub's bound where it has none.
+ESMS_TPS = {
+    "esms_getcallback_tps": 20,
+    "esms_zns_status_tps": 100,
+    "esms_zalo_status_tps": 30,
+    "esms_send_status_tps": 100,
+    "esms_balance_tps": 100,
+}
+
+
+@pytest.mark.parametrize(("name", "default"), list(ESMS_TPS.items()))
+def test_each_esms_pull_limit_has_its_default_its_variable_and_is_at_least_one(
+    name: str, default: int
+) -> None:
+    assert getattr(settings.Settings(), name) == default
+    variable = f"DLRHUB_{name.upper()}"
+    assert getattr(settings.load({variable: "7"}), name) == 7
+    with pytest.raises(errors.ConfigError) as caught:
+        settings.load({variable: "0"})
+    assert f"setting {name} ({variable}): bad value 0 (1 or more)" in str(caught.value)

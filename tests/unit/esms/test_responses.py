@@ -31,9 +31,15 @@ def test_duplicate_carries_send_status():
 
 
 def test_get_callback_errors_use_a_numeric_code():
-    assert responses.tps_exceeded() == b'{"Code":160,"Message":"TPS exceeded"}'
+    assert responses.get_callback_error(160) == b'{"Code":160,"Message":"TPS exceeded"}'
     assert responses.get_callback_error(101) == b'{"Code":101,"Message":"Authorize Failed"}'
     assert responses.get_callback([]) == b'{"Code":100,"Message":"Success","Data_callback":[]}'
+
+
+def test_tps_exceeded_in_each_status_apis_shape():
+    assert responses.code_result_error(160) == b'{"CodeResult":"160","ErrorMessage":"TPS exceeded"}'
+    assert responses.code_response_error(160) == b'{"CodeResponse":"160","ErrorMessage":"TPS exceeded"}'
+    assert responses.balance_error(160) == b'{"Balance":0,"CodeResponse":"160","ErrorMessage":"TPS exceeded"}'
 
 
 def test_balance_error_is_the_documented_shape():

@@ -47,11 +47,6 @@ def get_callback_error(code: int, message: str | None = None) -> bytes:
     return dumps({"Code": code, "Message": message if message is not None else codes.text(code)})
 
 
-def tps_exceeded() -> bytes:
-    """The body of an HTTP 429 from GetCallback (DECISIONS › GetCallback over 20 TPS)."""
-    return get_callback_error(int(codes.Code.TPS_EXCEEDED))
-
-
 def code_result(body: dict[str, Any]) -> bytes:
     """A `CodeResult`/`CodeResponse` body built by `pull` (GetSendStatus, QueryZnsStatus,
     GetZaloMessageStatus, GetBalance)."""
