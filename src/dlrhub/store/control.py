@@ -148,8 +148,9 @@ class Keys(typing.Protocol):
         now: dt.datetime,
     ) -> bool:
         """In one transaction: make `(new_key, new_secret)` the account's current `kind` pair if its current key is
-        still `expected_key`, keep `retired` (the old pair, None to drop it at once) and drop the account's retired
-        pairs expired by `now`. False (nothing written) when the current key is no longer `expected_key`.
+        still `expected_key`, keep `retired` (the old pair, None to drop it at once), end the account's earlier
+        retired `kind` pairs no later than `retired` (at `now` without it) and drop its retired pairs expired by
+        `now`. False (nothing written) when the current key is no longer `expected_key`.
         Raises errors.Conflict when `new_key` is taken."""
 
     @abc.abstractmethod
