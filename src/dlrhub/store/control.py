@@ -100,6 +100,10 @@ class EndpointLimits(typing.Protocol):
         """Remove the limit of `endpoint`; whether there was one."""
 
     @abc.abstractmethod
+    async def endpoint_shared(self, endpoint: str, account_id: str) -> bool:
+        """Whether a callback of another account than `account_id` goes to `endpoint`, in any state."""
+
+    @abc.abstractmethod
     async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
         """Take up to `want` tokens of `endpoint`'s limit at `now` (seconds since the epoch) from the bucket every
         dispatcher shares (`core.token_bucket.take` on its row, atomically); None when it has no limit."""
