@@ -119,7 +119,8 @@ def serve() -> None:
         else:
             loopback = LOOPBACK_CLOSED
         base = f"http://{config.host}:{config.port}"
-        console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")
+        shown = settings.shown_url(config.database_url)  # a password in the URL is never printed
+        console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {shown})")
         console.print(
             f"dashboard: {base}/ui (log in with an admin or read token; customer tokens open /portal)"
         )

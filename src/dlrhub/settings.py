@@ -11,6 +11,7 @@ import difflib
 import importlib.util
 import math
 import os
+import re
 import ssl
 import tomllib
 import typing
@@ -23,6 +24,19 @@ from dlrhub.core import errors, signing, urls
 ENV_PREFIX = "DLRHUB_"
 #: Settings whose values may hold a secret (a token, or a password inside a URL): never echoed in errors.
 SECRET_SETTINGS = frozenset({"admin_token", "database_url", "redis_url", "alert_secret"})
+_PASSWORD_PARAM = re.compile(r"(?i)([?&](?:password|passwd|sslpassword)=)[^&#]*")
+
+
+def shown_url(url: str) -> str:
+    """A store or Redis URL as a banner may print it: a password in its authority or its query shown as `…`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = userinfo.partition(":")[0] + ":…@" + host
+    return _PASSWORD_PARAM.sub(r"\1…", f"{scheme}://{authority}{slash}{tail}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
