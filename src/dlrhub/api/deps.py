@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import fastapi
 import orjson
 
-from dlrhub.core import errors, scopes
+from dlrhub.core import chars, errors, scopes
 from dlrhub.services import hub as hub_
 from dlrhub.services import tokens
 
@@ -68,7 +68,16 @@ async def _authorize(request: fastapi.Request, scope: scopes.Scope) -> scopes.Pr
         raise errors.Forbidden(
             f"a {found.kind.value} token does not reach this route (it needs {scope.value})"
         )
+    check_params(request)
     return found
+
+
+def check_params(request: fastapi.Request) -> None:
+    """Refuse (errors.InvalidInput, 422) a path or query parameter no identifier may hold (`core.chars`): on
+    PostgreSQL its NUL failed the route's store read with a bare 500."""
+    fault = chars.params_fault([*request.path_params.items(), *request.query_params.multi_items()])
+    if fault is not None:
+        raise errors.InvalidInput(*fault)
 
 
 def _requirer(scope: scopes.Scope) -> Callable[[fastapi.Request], Awaitable[scopes.Principal]]:

@@ -13,6 +13,7 @@ refuses them, in its dialect's error shape, with nothing written (docs/reference
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 #: A character no identifier or name may hold.
@@ -35,6 +36,16 @@ def id_fault(value: str) -> str | None:
     """Why `value` cannot be an identifier or name (`"contains NUL"`, …), or None when it can."""
     found = _NOT_IN_ID.search(value)
     return None if found is None else _describe(found.group())
+
+
+def params_fault(params: Iterable[tuple[str, Any]]) -> tuple[str, str] | None:
+    """The first of a request's path or query parameters that cannot be an identifier, as `(name, problem)`;
+    None when every one can. Each may end in a store read, where PostgreSQL refuses a NUL with an error."""
+    for name, value in params:
+        problem = id_fault(value) if isinstance(value, str) else None
+        if problem is not None:
+            return name, problem
+    return None
 
 
 def text_fault(value: str) -> str | None:

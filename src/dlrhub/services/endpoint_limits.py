@@ -12,7 +12,7 @@ speed it up beyond what the lanes allow.
 from __future__ import annotations
 
 from dlrhub import store
-from dlrhub.core import control, errors, urls
+from dlrhub.core import chars, control, errors, urls
 from dlrhub.services import audit
 from dlrhub.services import hub as hub_
 
@@ -42,6 +42,9 @@ def destination(url: str) -> str:
     """The host a URL (or `scheme://host:port`) is sent to. Raises errors.InvalidInput."""
     if "://" not in url or not url.startswith(("http://", "https://")):
         raise errors.InvalidInput("endpoint", "must be an http(s) URL")
+    problem = chars.id_fault(url)
+    if problem is not None:  # a NUL failed the store's read on PostgreSQL with a bare 500
+        raise errors.InvalidInput("endpoint", problem)
     return urls.endpoint_key(url)
 
 

@@ -15,7 +15,7 @@ import urllib.parse
 
 import fastapi
 
-from dlrhub.core import control, errors, scopes
+from dlrhub.core import chars, control, errors, scopes
 from dlrhub.services import tokens
 
 #: The cookie holding the session's token.
@@ -64,6 +64,9 @@ async def viewer(request: fastapi.Request) -> scopes.Principal:
     request.state.principal = found
     request.state.actor = found.actor
     request.state.csrf = csrf_token(token)
+    fault = chars.params_fault([*request.path_params.items(), *request.query_params.multi_items()])
+    if fault is not None:  # a NUL failed a page's store read on PostgreSQL with a bare 500
+        raise errors.InvalidInput(*fault)
     return found
 
 
