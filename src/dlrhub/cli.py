@@ -79,7 +79,7 @@ def _logging(config: settings.Settings) -> None:
 
 #: What `serve`'s banner says about callbacks to loopback, in each case.
 LOOPBACK_DEMO = (
-    "callbacks to loopback: allowed for the demo (this store holds only the demo account;"
+    "callbacks to loopback: allowed for the demo account's callbacks (this store holds only the demo account;"
     " set DLRHUB_CALLBACK_ALLOW to choose)"
 )
 LOOPBACK_SETTING = "callbacks to loopback or private addresses: allowed by setting DLRHUB_CALLBACK_ALLOW ({})"
@@ -114,7 +114,8 @@ def serve() -> None:
         if config.callback_allow:
             loopback = LOOPBACK_SETTING.format(", ".join(config.callback_allow))
         elif config.demo_account and await accounts.only_demo(hub):
-            hub.settings = dataclasses.replace(hub.settings, callback_allow=LOOPBACK)
+            # The demo account's callbacks alone: an account made while this runs gets no loopback.
+            hub.demo_allow = LOOPBACK
             loopback = LOOPBACK_DEMO
         else:
             loopback = LOOPBACK_CLOSED

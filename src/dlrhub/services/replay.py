@@ -92,7 +92,7 @@ async def replay(hub: hub_.Hub, req: ReplayRequest, actor: str = "system") -> Re
     `url` breaks the URL rules, and errors.UnknownCallback when named ids match nothing.
     """
     db: store.Callbacks = hub.store
-    where = _filter(req, urls.allowlist(hub.settings.callback_allow))
+    where = _filter(req, hub.allow(req.owner))
     if req.owner is not None:
         if req.account_id not in (None, req.owner):
             raise errors.UnknownAccount(f"no account {req.account_id!r}")
