@@ -267,8 +267,9 @@ class Dispatcher:
             going = self._pump(going.callback.endpoint, keep=True)
 
     def _sender_of(self, cb: models.Callback) -> sender.Sender:
-        demo = self.demo_sender is not None and hub_.is_demo(cb.account_id)
-        return self.demo_sender if demo and self.demo_sender is not None else self.sender
+        if self.demo_sender is not None and hub_.is_demo(cb.account_id):
+            return self.demo_sender
+        return self.sender
 
     async def _send(self, waiting: lanes_.Waiting) -> None:
         cb = waiting.callback
@@ -320,7 +321,8 @@ class Dispatcher:
 
 
 async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
-    """The worker `dlrhub serve` and `dlrhub worker` start: one sender, one dispatcher, until `stop`."""
+    """The worker `dlrhub serve` and `dlrhub worker` start: one sender (and the demo account's own, when
+    `hub.demo_allow` opens addresses to it), one dispatcher, until `stop`."""
     config = config_.DispatchConfig.from_settings(hub.settings)
     config_.ensure_file_limit(config.concurrency)
     async with contextlib.AsyncExitStack() as senders:
