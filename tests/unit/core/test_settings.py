@@ -159,3 +159,21 @@ def test_retention_keeps_what_the_dialects_promise(name: str, value: str, ok: bo
     else:
         with pytest.raises(errors.ConfigError, match=name):
             settings.load(env)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://dlrhub:s3cret@db:5432/dlrhub", "postgresql://dlrhub:…@db:5432/dlrhub"),
+        (
+            "postgresql://dlrhub@db/dlrhub?password=s3cret&sslmode=require",
+            "postgresql://dlrhub@db/dlrhub?password=…&sslmode=require",
+        ),
+        ("redis://:s3cret@cache:6379/0", "redis://:…@cache:6379/0"),
+        ("postgresql://db/dlrhub?sslpassword=s3cret", "postgresql://db/dlrhub?sslpassword=…"),
+        ("sqlite:///var/lib/dlrhub/a@b:c.sqlite3", "sqlite:///var/lib/dlrhub/a@b:c.sqlite3"),
+        ("postgresql://dlrhub@db/dlrhub", "postgresql://dlrhub@db/dlrhub"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert settings.shown_url(url) == shown
