@@ -31,7 +31,7 @@ from dlrhub.commands import (
     templates,
     tokens,
 )
-from dlrhub.core import errors
+from dlrhub.core import errors, urls
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 from dlrhub.services import tokens as tokens_
@@ -79,7 +79,7 @@ def _logging(config: settings.Settings) -> None:
 
 #: What `serve`'s banner says about callbacks to loopback, in each case.
 LOOPBACK_DEMO = (
-    "callbacks to loopback: allowed for the demo (this store holds only the demo account;"
+    "callbacks to loopback: allowed for the demo account's callbacks (this store holds only the demo account;"
     " set DLRHUB_CALLBACK_ALLOW to choose)"
 )
 LOOPBACK_SETTING = "callbacks to loopback or private addresses: allowed by setting DLRHUB_CALLBACK_ALLOW ({})"
@@ -114,12 +114,14 @@ def serve() -> None:
         if config.callback_allow:
             loopback = LOOPBACK_SETTING.format(", ".join(config.callback_allow))
         elif config.demo_account and await accounts.only_demo(hub):
-            hub.settings = dataclasses.replace(hub.settings, callback_allow=LOOPBACK)
+            # The demo account's callbacks alone: an account made while this runs gets no loopback.
+            hub.demo_allow = LOOPBACK
             loopback = LOOPBACK_DEMO
         else:
             loopback = LOOPBACK_CLOSED
         base = f"http://{config.host}:{config.port}"
-        console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {config.database_url})")
+        shown = urls.shown_url(config.database_url)  # a password in the URL is never printed
+        console.print(f"[bold]dlrhub[/bold] on {base}  (docs {base}/docs, store {shown})")
         console.print(
             f"dashboard: {base}/ui (log in with an admin or read token; customer tokens open /portal)"
         )

@@ -29,6 +29,13 @@ TARGETS_KEPT = 4096
 DNS_TTL_S = 10.0
 
 
+def storable(text: str) -> str:
+    """`text` from a receiver (its answer, an error naming what it sent) as an attempt stores it: NUL, which
+    PostgreSQL's text cannot hold, shown as U+FFFD. Stored as it came, it failed the batch's write, and the
+    recorder kept retrying it, with every other account's attempts of that batch."""
+    return text.replace("\x00", "\ufffd")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class SenderConfig:
     """How the sender's HTTP client behaves."""
@@ -289,7 +296,7 @@ class Sender:
                 started_at=started_at,
                 duration_ms=(time.perf_counter() - t0) * 1000.0,
                 outcome=_classify(exc),
-                error=(type(exc).__name__ + ": " + str(exc))[:200],
+                error=storable(type(exc).__name__ + ": " + str(exc))[:200],
             )
         # A body cut short after the status line (the limit, a timeout, a close) is judged by the status.
         status = answer.status
@@ -301,6 +308,6 @@ class Sender:
             duration_ms=(time.perf_counter() - t0) * 1000.0,
             outcome=models.AttemptOutcome.OK if 200 <= status <= 299 else models.AttemptOutcome.HTTP_STATUS,
             status_code=status,
-            response=answer.body.decode("utf-8", errors="replace"),
+            response=storable(answer.body.decode("utf-8", errors="replace")),
             retry_after_s=delay.total_seconds() if delay is not None else None,
         )

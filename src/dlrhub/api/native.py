@@ -135,7 +135,7 @@ async def post_event(body: EventIn, hub: deps.HubDep) -> fastapi.Response:
     if body.callback_url is not None:
         # The syntax was checked with the body; a literal address the allow-list does not open is refused now.
         try:
-            urls.check_target(body.callback_url, urls.allowlist(hub.settings.callback_allow))
+            urls.check_target(body.callback_url, hub.allow())
         except errors.BlockedURL as exc:
             raise errors.InvalidInput("callback_url", str(exc)) from None
     result = await events.ingest_external(hub, ev)

@@ -359,3 +359,18 @@ def health_label(key: str) -> str:
     if path == "/":
         return target
     return f"{origin}/~{hashlib.sha256(path.encode()).hexdigest()[:12]}"
+
+
+_PASSWORD_PARAM = re.compile(r"(?i)([?&](?:password|passwd|sslpassword)=)[^&#]*")
+
+
+def shown_url(url: str) -> str:
+    """A store or Redis URL as a banner may print it: a password in its authority or its query shown as `…`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = userinfo.partition(":")[0] + ":…@" + host
+    return _PASSWORD_PARAM.sub(r"\1…", f"{scheme}://{authority}{slash}{tail}")

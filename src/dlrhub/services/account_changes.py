@@ -82,7 +82,7 @@ def _checked(hub: hub_.Hub, name: str, value: Any) -> Any:
         if not value:
             return None
         try:
-            urls.check_target(str(value), urls.allowlist(hub.settings.callback_allow))
+            urls.check_target(str(value), hub.allow())
         except errors.BlockedURL as exc:
             raise errors.InvalidInput(name, str(exc)) from None
         return str(value)

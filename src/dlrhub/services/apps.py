@@ -57,7 +57,7 @@ def _dr_url(hub: hub_.Hub, value: object) -> str | None:
     if not isinstance(value, str):
         raise errors.InvalidInput("dr_url", "must be a URL")
     try:
-        urls.check_target(value, urls.allowlist(hub.settings.callback_allow))
+        urls.check_target(value, hub.allow())
     except errors.BlockedURL as exc:
         raise errors.BlockedURL(f"dr_url: {exc}") from None
     return value

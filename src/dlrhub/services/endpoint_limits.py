@@ -3,8 +3,10 @@
 A limit belongs to a destination host (`urls.endpoint_key`, scheme://host:port), since it protects the receiver's
 gateway, and every account's callbacks there are paced by it. There is at most one per host. The operator (an
 admin token, the CLI) sets, changes and removes any. An account (a customer token) may set one only on a host its
-own callbacks go to, and change or remove only one it set itself: a limit set by the operator or by another
-account stays as it is (403). A limit can only slow delivery down, never speed it up beyond what the lanes allow.
+own callbacks go to and no other account's do, and change or remove only one it set itself: a limit set by the
+operator or by another account stays as it is (403), and so does a host another account's callbacks go to (a
+limit there would slow that account down: the operator decides). A limit can only slow delivery down, never
+speed it up beyond what the lanes allow.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def destination(url: str) -> str:
     if "://" not in url or not url.startswith(("http://", "https://")):
         raise errors.InvalidInput("endpoint", "must be an http(s) URL")
     problem = chars.id_fault(url)
-    if problem is not None:
+    if problem is not None:  # a NUL failed the store's read on PostgreSQL with a bare 500
         raise errors.InvalidInput("endpoint", problem)
     return urls.endpoint_key(url)
 
@@ -56,6 +58,9 @@ async def _check_account(
     )
     if not used:
         raise errors.Forbidden(f"your account has no callbacks to {endpoint}")
+    if await hub.store.endpoint_shared(endpoint, account_id):
+        # A limit paces every account's callbacks to the host: one account may not slow down another's.
+        raise errors.Forbidden(f"other accounts' callbacks go to {endpoint} too; ask the operator")
 
 
 async def set_limit(

@@ -47,7 +47,7 @@ async def send(hub: hub_.Hub, raw: object, variant: requests.Variant) -> str:
     if request.callback_url is not None:
         # A URL that can never be delivered is refused now; a name's addresses are checked when it is sent.
         try:
-            urls.check_target(request.callback_url, urls.allowlist(hub.settings.callback_allow))
+            urls.check_target(request.callback_url, hub.allow())
         except errors.BlockedURL as exc:
             raise codes.error(codes.Code.BAD_REQUEST_DATA, f"Invalid request: CallbackUrl: {exc}") from None
     account = await lookups.account_by_esms_key(hub, request.api_key)

@@ -137,7 +137,7 @@ async def _mt_message(
     if req.dr_webhook is not None:
         try:
             # A URL that can never be delivered is refused now; a name's addresses are checked when it is sent.
-            urls.check_target(req.dr_webhook, urls.allowlist(hub.settings.callback_allow))
+            urls.check_target(req.dr_webhook, hub.allow())
         except errors.BlockedURL as exc:
             raise _refuse("drWebhook", str(exc)) from None
     checker = await lookups.template_checker(hub, target.oa.oa_id, req.template_id)

@@ -100,6 +100,10 @@ class EndpointLimits(typing.Protocol):
         """Remove the limit of `endpoint`; whether there was one."""
 
     @abc.abstractmethod
+    async def endpoint_shared(self, endpoint: str, account_id: str) -> bool:
+        """Whether a callback of another account than `account_id` goes to `endpoint`, in any state."""
+
+    @abc.abstractmethod
     async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
         """Take up to `want` tokens of `endpoint`'s limit at `now` (seconds since the epoch) from the bucket every
         dispatcher shares (`core.token_bucket.take` on its row, atomically); None when it has no limit."""
@@ -148,8 +152,9 @@ class Keys(typing.Protocol):
         now: dt.datetime,
     ) -> bool:
         """In one transaction: make `(new_key, new_secret)` the account's current `kind` pair if its current key is
-        still `expected_key`, keep `retired` (the old pair, None to drop it at once) and drop the account's retired
-        pairs expired by `now`. False (nothing written) when the current key is no longer `expected_key`.
+        still `expected_key`, keep `retired` (the old pair, None to drop it at once), end the account's earlier
+        retired `kind` pairs no later than `retired` (at `now` without it) and drop its retired pairs expired by
+        `now`. False (nothing written) when the current key is no longer `expected_key`.
         Raises errors.Conflict when `new_key` is taken."""
 
     @abc.abstractmethod

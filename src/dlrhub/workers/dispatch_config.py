@@ -95,13 +95,13 @@ class DispatchConfig:
         )
 
 
-def sender_config(config: settings.Settings) -> sender.SenderConfig:
-    """The sender's part of the settings."""
+def sender_config(config: settings.Settings, extra_allow: tuple[str, ...] = ()) -> sender.SenderConfig:
+    """The sender's part of the settings; `extra_allow` opens more addresses (the demo account's sender)."""
     return sender.SenderConfig(
         timeout_s=config.callback_timeout_s,
         pool_size=config.dispatch_concurrency,
         per_endpoint=config.endpoint_concurrency,
-        allow=urls.parse_allowlist(config.callback_allow),
+        allow=urls.parse_allowlist(config.callback_allow + extra_allow),
         ca_file=config.callback_ca_file,
     )
 

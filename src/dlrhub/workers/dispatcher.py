@@ -47,9 +47,12 @@ class Dispatcher:
         owner: str | None = None,
         rand: Callable[[], float] = random.random,
         on_endpoint: EndpointHook | None = None,
+        demo_sender: sender.Sender | None = None,
     ) -> None:
         self.store = db
         self.sender = snd
+        #: Sends the demo account's callbacks, with the addresses `Hub.demo_allow` opens to it alone.
+        self.demo_sender = demo_sender
         self.config = config or config_.DispatchConfig()
         self.clock = clock
         self.metrics = meter
@@ -263,12 +266,17 @@ class Dispatcher:
                 raise
             going = self._pump(going.callback.endpoint, keep=True)
 
+    def _sender_of(self, cb: models.Callback) -> sender.Sender:
+        if self.demo_sender is not None and hub_.is_demo(cb.account_id):
+            return self.demo_sender
+        return self.sender
+
     async def _send(self, waiting: lanes_.Waiting) -> None:
         cb = waiting.callback
         try:
             try:
                 with tracing.span("callback attempt", cb.traceparent, "client", callback_id=cb.id):
-                    attempt = await self.sender.send(cb, waiting.secrets)
+                    attempt = await self._sender_of(cb).send(cb, waiting.secrets)
             finally:
                 self.lanes.finish(cb.endpoint)
                 self.lanes.probing.discard(cb.health_key)  # judged below, or given back: either way answered
@@ -313,13 +321,27 @@ class Dispatcher:
 
 
 async def run(hub: hub_.Hub, stop: asyncio.Event) -> None:
-    """The worker `dlrhub serve` and `dlrhub worker` start: one sender, one dispatcher, until `stop`."""
+    """The worker `dlrhub serve` and `dlrhub worker` start: one sender (and the demo account's own, when
+    `hub.demo_allow` opens addresses to it), one dispatcher, until `stop`."""
     config = config_.DispatchConfig.from_settings(hub.settings)
     config_.ensure_file_limit(config.concurrency)
-    async with sender.Sender(config_.sender_config(hub.settings), clock=hub.clock) as snd:
+    async with contextlib.AsyncExitStack() as senders:
+        snd = await senders.enter_async_context(
+            sender.Sender(config_.sender_config(hub.settings), clock=hub.clock)
+        )
+        demo = None
+        if hub.demo_allow:  # its own guard and pool: no other account's callback goes through it
+            demo_config = config_.sender_config(hub.settings, hub.demo_allow)
+            demo = await senders.enter_async_context(sender.Sender(demo_config, clock=hub.clock))
         watch = alerts.EndpointAlerts(hub)
         dispatcher = Dispatcher(
-            hub.store, snd, config, clock=hub.clock, meter=hub.metrics, on_endpoint=watch.changed
+            hub.store,
+            snd,
+            config,
+            clock=hub.clock,
+            meter=hub.metrics,
+            on_endpoint=watch.changed,
+            demo_sender=demo,
         )
         log.info("dispatch: started as %s", dispatcher.owner)
         try:

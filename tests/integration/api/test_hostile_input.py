@@ -27,6 +27,7 @@ from dlrhub import settings as settings_
 from dlrhub import store
 from dlrhub.api import app as app_
 from dlrhub.api import esms as esms_api
+from dlrhub.core import chars
 from dlrhub.dialects.nxcloud import signing
 from dlrhub.dialects.zalo import webhook
 from dlrhub.services import accounts
@@ -281,6 +282,27 @@ async def admin_door(w: World, hostile: str) -> None:
         response = await w.http.post(
             "/v1/admin/accounts", content=dumps(fill(template, hostile)), headers=AUTH
         )
+        native_problem(response)
+    # Ids in a path or a query: PostgreSQL failed the store's read of a NUL with a bare 500.
+    bad = query(hostile.replace("/", ""))
+    for method, path in [
+        ("GET", f"/v1/admin/accounts/{bad}/keys"),
+        ("POST", f"/v1/admin/accounts/{bad}/signing-secrets"),
+        ("GET", f"/v1/admin/apps/{bad}"),
+        ("GET", f"/v1/admin/oas/{bad}"),
+        ("POST", f"/v1/admin/oas/{bad}/deactivate"),
+        ("GET", f"/v1/admin/oas/{bad}/templates"),
+        ("DELETE", f"/v1/admin/tokens/{bad}"),
+        ("GET", f"/v1/admin/oas?account_id={bad}"),
+        ("DELETE", f"/v1/endpoint-limits?endpoint=https%3A%2F%2F{bad}.example"),
+    ]:
+        response = await w.http.request(method, path, headers=AUTH)
+        if response.status_code < 500 and chars.id_fault(urllib.parse.unquote(bad)) is None:
+            continue  # a lone surrogate's bytes are read as U+FFFD: an id like another
+        native_problem(response)
+    for path in ("/v1/endpoint-limits", "/v1/admin/endpoint-limits"):
+        body = {"endpoint": f"https://{hostile}.example", "rate_per_s": 1}
+        response = await w.http.put(path, content=dumps(body), headers=AUTH)
         native_problem(response)
 
 

@@ -101,6 +101,37 @@ async def test_esms_rotation_with_no_overlap_refuses_the_old_pair_at_once(custom
     assert await balance_code(customer, answer["ApiKey"], answer["SecretKey"]) == "100"
 
 
+async def test_a_rotation_with_no_overlap_also_stops_the_pairs_retired_before(customer: Customer):
+    """A leaked key rotated out with the default overlap, then rotated again with none: no earlier pair works."""
+    at(customer, T0)
+    first = customer.credentials["esms"]
+    second = await rotate(customer, "esms")  # `first` works 24 h more
+    assert await balance_code(customer, first["ApiKey"], first["SecretKey"]) == "100"
+    third = await rotate(customer, "esms", {"overlap_seconds": 0})
+    assert await balance_code(customer, first["ApiKey"], first["SecretKey"]) == "101"
+    assert await balance_code(customer, second["ApiKey"], second["SecretKey"]) == "101"
+    assert await balance_code(customer, third["ApiKey"], third["SecretKey"]) == "100"
+    status = await customer.http.get(
+        f"/v1/admin/accounts/{customer.credentials['id']}/keys", headers=admin(customer)
+    )
+    assert status.json()["retired"] == []
+
+
+async def test_a_shorter_overlap_ends_the_pairs_retired_before_with_it(customer: Customer):
+    at(customer, T0)
+    first = customer.credentials["nxcloud"]
+    second = await rotate(customer, "nxcloud", {"overlap_seconds": 7 * 86_400})
+    third = await rotate(customer, "nxcloud", {"overlap_seconds": 3600})
+    # Both earlier pairs work for the hour the last rotation gave, and neither a moment longer.
+    at(customer, T0 + dt.timedelta(minutes=59))
+    assert await mt_code(customer, first["accessKey"], first["accessSecret"]) == 0
+    assert await mt_code(customer, second["accessKey"], second["accessSecret"]) == 0
+    at(customer, T0 + dt.timedelta(hours=1))
+    assert await mt_code(customer, first["accessKey"], first["accessSecret"]) == 1005
+    assert await mt_code(customer, second["accessKey"], second["accessSecret"]) == 1005
+    assert await mt_code(customer, third["accessKey"], third["accessSecret"]) == 0
+
+
 async def test_nxcloud_rotation_checks_each_key_against_its_own_secret(customer: Customer):
     at(customer, T0)
     old = customer.credentials["nxcloud"]

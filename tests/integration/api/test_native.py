@@ -136,6 +136,26 @@ async def test_non_json_and_huge_bodies(client: httpx.AsyncClient) -> None:
     assert r.status_code == 413
 
 
+async def test_every_route_caps_its_body_before_it_checks_the_token(client: httpx.AsyncClient) -> None:
+    """FastAPI reads a body before a route's dependencies run: a route the cap missed let anyone, token or not,
+    make the process hold a body of any size."""
+    huge = b'{"endpoint":"https://x.example","rate_per_s":1,"pad":"' + b"a" * 70_000 + b'"}'
+    json_ = {"content-type": "application/json"}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b" " * 10_000
+
+    for path in ("/v1/endpoint-limits", "/v1/feed/events", "/v1/no-such-route"):
+        r = await client.put(path, content=huge, headers=json_)
+        assert r.status_code == 413, (path, r.status_code)
+    # Without a Content-Length, the cap holds as the body streams in.
+    r = await client.put("/v1/endpoint-limits", content=chunks(), headers=json_)
+    assert r.status_code == 413
+    small = await client.put("/v1/endpoint-limits", json={"endpoint": "https://x.example", "rate_per_s": 1})
+    assert small.status_code == 401
+
+
 async def test_admin_needs_the_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/admin/accounts")).status_code == 401
     bad = {"Authorization": "Bearer wrong"}

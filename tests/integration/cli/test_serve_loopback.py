@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 import dlrhub as package
 from dlrhub import cli
@@ -48,11 +49,13 @@ def banner(tmp_path: Path, probe: str | None = None, **env: str) -> tuple[list[s
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")}
     environ["PYTHONPATH"] = str(Path(package.__file__).parent.parent)
     environ.update(
-        DLRHUB_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DLRHUB_PORT=str(port),
-        DLRHUB_ADMIN_TOKEN="t",
-        DLRHUB_LOG_LEVEL="error",
-        **env,
+        {
+            "DLRHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "DLRHUB_PORT": str(port),
+            "DLRHUB_ADMIN_TOKEN": "t",
+            "DLRHUB_LOG_LEVEL": "error",
+            **env,
+        }
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", ENTRY, "serve"],
@@ -111,3 +114,13 @@ def test_loopback_is_open_for_the_demo_store_only(tmp_path: Path) -> None:
 def test_no_demo_account_means_no_loopback(tmp_path: Path) -> None:
     lines, _ = banner(tmp_path, DLRHUB_DEMO_ACCOUNT="off")
     assert cli.LOOPBACK_CLOSED in lines, lines
+
+
+@pytest.mark.postgres
+def test_the_banner_never_prints_the_store_password(tmp_path: Path, pg_url: str) -> None:
+    user, _, rest = pg_url.partition("://")[2].partition("@")
+    with_password = f"postgresql://{user}:hunter2-never-shown@{rest}"  # trust auth ignores it
+    lines, _ = banner(tmp_path, DLRHUB_DATABASE_URL=with_password)
+    text = "\n".join(lines)
+    assert "hunter2-never-shown" not in text
+    assert f"store postgresql://{user}:…@{rest}" in text

@@ -19,8 +19,8 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 S = models.CallbackState
 
 
-def client(db) -> httpx.AsyncClient:
-    hub = hub_.Hub(settings=settings.Settings(admin_token=TOKEN), store=db)
+def client(db, allow: tuple[str, ...] = ()) -> httpx.AsyncClient:
+    hub = hub_.Hub(settings=settings.Settings(admin_token=TOKEN, callback_allow=allow), store=db)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app_.create_app(hub)), base_url="http://t")
 
 
@@ -28,7 +28,7 @@ async def test_list_replay_by_message_and_to_another_url(db):
     secret = signing_secret(b"r" * 24)
     account = make_account(signing_secrets=(secret,))
     await db.create_account(account, [])
-    async with Receiver() as rec, client(db) as http:
+    async with Receiver() as rec, client(db, allow=("127.0.0.1",)) as http:
         await ingest(db, account, "m1", models.EventKind.SUCCESS, rec.url("/hook"))
         async with running(db, config()):
 
@@ -187,6 +187,12 @@ async def test_replay_refuses_bad_requests(db):
             "/v1/callbacks/replay", json={"message_id": "x", "url": "ftp://example.com/"}, headers=AUTH
         )
         assert bad_url.status_code == 422
+        # An address the URL guard refuses is refused at once (the sender would refuse every attempt).
+        for blocked in ("http://127.0.0.1:8080/x", "http://[::ffff:169.254.169.254]/", "http://10.0.0.8/dr"):
+            refused = await http.post(
+                "/v1/callbacks/replay", json={"message_id": "x", "url": blocked}, headers=AUTH
+            )
+            assert refused.status_code == 422 and refused.json()["error"] == "blocked_url", blocked
         unknown = await http.post("/v1/callbacks/replay", json={"callback_ids": ["cb_nope"]}, headers=AUTH)
         assert unknown.status_code == 404
         assert (await http.get("/v1/messages/nope/callbacks", headers=AUTH)).status_code == 404

@@ -91,11 +91,28 @@ async def test_a_rotation_refuses_a_taken_key_and_writes_nothing(db: store.Store
 async def test_retired_keys_are_listed_soonest_first(db: store.Store):
     account = make_account()
     await db.create_account(account, [])
+    first = control.RetiredKey(NX, account.nx_access_key, "s1", account.id, T0 + dt.timedelta(hours=1))
+    assert await db.rotate_customer_key(NX, account.id, account.nx_access_key, "N2", "s2", first, T0)
+    second = control.RetiredKey(NX, "N2", "s2", account.id, T0 + dt.timedelta(hours=5))
+    assert await db.rotate_customer_key(NX, account.id, "N2", "N3", "s3", second, T0)
+    assert await db.list_retired_keys(account.id) == [first, second]
+
+
+async def test_a_rotation_ends_the_earlier_retired_pairs_of_its_kind_with_the_one_it_retires(db: store.Store):
+    account = make_account()
+    await db.create_account(account, [])
     first = control.RetiredKey(NX, account.nx_access_key, "s1", account.id, T0 + dt.timedelta(hours=5))
     assert await db.rotate_customer_key(NX, account.id, account.nx_access_key, "N2", "s2", first, T0)
+    esms = control.RetiredKey(ESMS, account.esms_api_key, "e1", account.id, T0 + dt.timedelta(hours=9))
+    assert await db.rotate_customer_key(ESMS, account.id, account.esms_api_key, "E2", "e2", esms, T0)
     second = control.RetiredKey(NX, "N2", "s2", account.id, T0 + dt.timedelta(hours=1))
     assert await db.rotate_customer_key(NX, account.id, "N2", "N3", "s3", second, T0)
-    assert await db.list_retired_keys(account.id) == [second, first]
+    capped = dataclasses.replace(first, valid_until=second.valid_until)
+    found = await db.list_retired_keys(account.id)
+    assert set(found) == {capped, second, esms}  # the other kind keeps its time
+    # No overlap: every retired NXCloud pair ends now (and is dropped); the eSMS one stays.
+    assert await db.rotate_customer_key(NX, account.id, "N3", "N4", "s4", None, T0)
+    assert await db.list_retired_keys(account.id) == [esms]
 
 
 async def test_signing_secrets_are_swapped_only_from_what_was_read(db: store.Store):

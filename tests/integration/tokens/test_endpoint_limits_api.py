@@ -55,8 +55,7 @@ async def test_a_customer_limits_only_hosts_of_its_own_callbacks_and_never_the_o
     a, b = make_account(name="a"), make_account(name="b")
     for account in (a, b):
         await db.create_account(account, [])
-    await ingest(db, a, "ma", models.EventKind.SUCCESS, "https://shared.example/a")
-    await ingest(db, b, "mb", models.EventKind.SUCCESS, "https://shared.example/b")
+    await ingest(db, a, "ma", models.EventKind.SUCCESS, "https://a-only.example/a")
     await ingest(db, b, "mb2", models.EventKind.SUCCESS, "https://b-only.example/b")
     ta, tb = bearer(await api.token("a", "customer", a.id)), bearer(await api.token("b", "customer", b.id))
 
@@ -65,22 +64,22 @@ async def test_a_customer_limits_only_hosts_of_its_own_callbacks_and_never_the_o
         OWN, json={"endpoint": "https://b-only.example", "rate_per_s": 1}, headers=ta
     )
     assert refused.status_code == 403
-    # A limits the shared host; B (callbacks there too) cannot change or remove A's limit.
-    mine = await api.http.put(OWN, json={"endpoint": "https://shared.example/a", "rate_per_s": 3}, headers=ta)
+    # A limits its own host; B (no callbacks there) can neither change nor remove A's limit.
+    mine = await api.http.put(OWN, json={"endpoint": "https://a-only.example/a", "rate_per_s": 3}, headers=ta)
     assert mine.status_code == 200 and mine.json()["set_by"] == f"account:{a.id}"
-    body = {"endpoint": "https://shared.example", "rate_per_s": 100}
+    body = {"endpoint": "https://a-only.example", "rate_per_s": 100}
     assert (await api.http.put(OWN, json=body, headers=tb)).status_code == 403
-    shared = {"endpoint": "https://shared.example:443"}
-    assert (await api.http.delete(OWN, params=shared, headers=tb)).status_code == 403
+    own_host = {"endpoint": "https://a-only.example:443"}
+    assert (await api.http.delete(OWN, params=own_host, headers=tb)).status_code == 403
     assert [x["rate_per_s"] for x in (await api.http.get(OWN, headers=ta)).json()["limits"]] == [3.0]
     assert (await api.http.get(OWN, headers=tb)).json()["limits"] == []
     # The operator's limit replaces it; A can then neither raise nor remove it.
     op = await api.http.put(
-        ADMIN, json={"endpoint": "https://shared.example", "rate_per_s": 10}, headers=bearer(BOOT)
+        ADMIN, json={"endpoint": "https://a-only.example", "rate_per_s": 10}, headers=bearer(BOOT)
     )
     assert op.status_code == 200
     assert (await api.http.put(OWN, json=body | {"rate_per_s": 1}, headers=ta)).status_code == 403
-    assert (await api.http.delete(OWN, params=shared, headers=ta)).status_code == 403
+    assert (await api.http.delete(OWN, params=own_host, headers=ta)).status_code == 403
     limits = (await api.http.get(ADMIN, headers=bearer(BOOT))).json()["limits"]
     assert [(x["rate_per_s"], x["set_by"]) for x in limits] == [(10.0, "operator")]
     # B removes nothing of its own on b-only.example (none set), and may set one there.
@@ -92,3 +91,26 @@ async def test_a_customer_limits_only_hosts_of_its_own_callbacks_and_never_the_o
     assert (
         await api.http.delete(OWN, params={"endpoint": "https://b-only.example"}, headers=tb)
     ).status_code == 200
+
+
+async def test_a_customer_cannot_slow_down_a_host_another_account_sends_to(api, db) -> None:
+    """A limit paces every account's callbacks to its host: one account set on a shared host would delay the
+    others' (down to one callback in hours), so only the operator may limit a shared host."""
+    a, b = make_account(name="a"), make_account(name="b")
+    for account in (a, b):
+        await db.create_account(account, [])
+    await ingest(db, a, "ma", models.EventKind.SUCCESS, "https://shared.example/a")
+    await ingest(db, b, "mb", models.EventKind.SUCCESS, "https://shared.example/b")
+    ta = bearer(await api.token("a", "customer", a.id))
+    crawl = {"endpoint": "https://shared.example/a", "rate_per_s": 0.0001, "burst": 1}
+    refused = await api.http.put(OWN, json=crawl, headers=ta)
+    assert refused.status_code == 403 and "other accounts" in refused.json()["message"]
+    assert (await api.http.get(ADMIN, headers=bearer(BOOT))).json()["limits"] == []
+    # A limit set while A was alone there cannot be tightened once B's callbacks go there too; it can go.
+    await ingest(db, a, "ma2", models.EventKind.SUCCESS, "https://a-first.example/a")
+    first = {"endpoint": "https://a-first.example", "rate_per_s": 5}
+    assert (await api.http.put(OWN, json=first, headers=ta)).status_code == 200
+    await ingest(db, b, "mb2", models.EventKind.SUCCESS, "https://a-first.example/b")
+    assert (await api.http.put(OWN, json=first | {"rate_per_s": 0.0001}, headers=ta)).status_code == 403
+    gone = await api.http.delete(OWN, params={"endpoint": "https://a-first.example"}, headers=ta)
+    assert gone.status_code == 200

@@ -101,3 +101,18 @@ async def test_a_page_error_is_a_page_with_its_message_escaped(web: Web):
     assert missing.status_code == 404
     assert "text/html" in missing.headers["content-type"]
     assert "<script>nope" not in missing.text
+
+
+async def test_a_nul_in_a_page_s_parameters_is_a_422_page_on_each_backend(web: Web, db):
+    """Each of these read the store with the NUL, which PostgreSQL answered with an error: a bare 500."""
+    browser = await web.login(BOOT)
+    for path in (
+        "/ui/accounts?name=a%00b",
+        "/ui/accounts?after=a%00b",
+        "/ui/callbacks?account=a%00b",
+        "/ui/callbacks?endpoint=http://a%00b",
+        "/ui/endpoints?account=a%00b",
+    ):
+        answer = await browser.get(path)
+        assert answer.status_code == 422, (path, answer.status_code)
+        assert "contains NUL" in answer.text

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dlrhub import settings
-from dlrhub.core import errors
+from dlrhub.core import errors, urls
 
 EXAMPLE = Path(__file__).parents[3] / "dlrhub.example.toml"
 
@@ -181,3 +181,21 @@ def test_each_esms_pull_limit_has_its_default_its_variable_and_is_at_least_one(
     with pytest.raises(errors.ConfigError) as caught:
         settings.load({variable: "0"})
     assert f"setting {name} ({variable}): bad value 0 (1 or more)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://dlrhub:s3cret@db:5432/dlrhub", "postgresql://dlrhub:…@db:5432/dlrhub"),
+        (
+            "postgresql://dlrhub@db/dlrhub?password=s3cret&sslmode=require",
+            "postgresql://dlrhub@db/dlrhub?password=…&sslmode=require",
+        ),
+        ("redis://:s3cret@cache:6379/0", "redis://:…@cache:6379/0"),
+        ("postgresql://db/dlrhub?sslpassword=s3cret", "postgresql://db/dlrhub?sslpassword=…"),
+        ("sqlite:///var/lib/dlrhub/a@b:c.sqlite3", "sqlite:///var/lib/dlrhub/a@b:c.sqlite3"),
+        ("postgresql://dlrhub@db/dlrhub", "postgresql://dlrhub@db/dlrhub"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert urls.shown_url(url) == shown

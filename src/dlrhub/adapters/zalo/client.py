@@ -82,6 +82,9 @@ class ZaloClient:
                 params=dict(params) if params else None,
                 data=data,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
+                # A redirect would carry the app secret, a refresh token or an access token (headers, and a
+                # 307's body) to a host nobody configured: its answer is parsed as Zalo's, an error.
+                allow_redirects=False,
             ) as resp:
                 body = bytearray()
                 async for chunk in resp.content.iter_chunked(16 * 1024):

@@ -28,6 +28,8 @@ FROM took WHERE e.endpoint = took.endpoint
 RETURNING took.granted, e.tokens, e.tokens_at, e.rate_per_s
 """
 
+SHARED = "SELECT EXISTS (SELECT 1 FROM callbacks WHERE endpoint = $1 AND account_id <> $2)"
+
 
 class PostgresEndpointLimits(core.PostgresCore):
     """Rate limits per destination host."""
@@ -52,6 +54,10 @@ class PostgresEndpointLimits(core.PostgresCore):
         pool = await self.pool()
         status = await pool.execute("DELETE FROM endpoint_limits WHERE endpoint = $1", endpoint)
         return bool(status == "DELETE 1")
+
+    async def endpoint_shared(self, endpoint: str, account_id: str) -> bool:
+        pool = await self.pool()
+        return bool(await pool.fetchval(SHARED, endpoint, account_id))
 
     async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
         pool = await self.pool()

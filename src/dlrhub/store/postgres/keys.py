@@ -32,6 +32,11 @@ ROTATE_PAIR = {
 INSERT_RETIRED = (
     "INSERT INTO retired_keys (kind, key, secret, account_id, valid_until) VALUES ($1, $2, $3, $4, $5)"
 )
+#: A rotation ends the account's earlier retired pairs of its kind no later than the pair it retires now: a pair
+#: rotated out twice never outlives the one rotated out after it (an overlap of 0 stops them all).
+CAP_RETIRED = (
+    "UPDATE retired_keys SET valid_until = $1 WHERE account_id = $2 AND kind = $3 AND valid_until > $1"
+)
 DROP_EXPIRED = "DELETE FROM retired_keys WHERE account_id = $1 AND valid_until <= $2"
 FIND_RETIRED = "SELECT * FROM retired_keys WHERE kind = $1 AND key = $2"
 LIST_RETIRED = "SELECT * FROM retired_keys WHERE account_id = $1 ORDER BY valid_until, kind, key"
@@ -81,6 +86,8 @@ class PostgresKeys(core.PostgresCore):
                 raise errors.Conflict("the new key is taken") from exc
             if done == "UPDATE 0":
                 return False
+            cap = now if retired is None else retired.valid_until
+            await conn.execute(CAP_RETIRED, cap, account_id, kind.value)
             await conn.execute(DROP_EXPIRED, account_id, now)
             if retired is not None:
                 r = retired

@@ -17,6 +17,7 @@ UPSERT = (
 
 TOKENS = "SELECT rate_per_s, burst, tokens, tokens_at FROM endpoint_limits WHERE endpoint = ?"
 SET_TOKENS = "UPDATE endpoint_limits SET tokens = ?, tokens_at = ? WHERE endpoint = ?"
+SHARED = "SELECT 1 FROM callbacks WHERE endpoint = ? AND account_id <> ? LIMIT 1"
 
 
 class SqliteEndpointLimits(core.SqliteCore):
@@ -40,6 +41,10 @@ class SqliteEndpointLimits(core.SqliteCore):
     async def delete_endpoint_limit(self, endpoint: str) -> bool:
         sql = "DELETE FROM endpoint_limits WHERE endpoint = ?"
         return bool(await self._tx(lambda conn: conn.execute(sql, (endpoint,)).rowcount == 1))
+
+    async def endpoint_shared(self, endpoint: str, account_id: str) -> bool:
+        row = await self._read(lambda c: c.execute(SHARED, (endpoint, account_id)).fetchone())
+        return row is not None
 
     async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:
         def run(conn: sqlite3.Connection) -> token_bucket.Taken | None:

@@ -32,6 +32,9 @@ ROTATE_PAIR = {
 INSERT_RETIRED = (
     "INSERT INTO retired_keys (kind, key, secret, account_id, valid_until) VALUES (?, ?, ?, ?, ?)"
 )
+#: A rotation ends the account's earlier retired pairs of its kind no later than the pair it retires now: a pair
+#: rotated out twice never outlives the one rotated out after it (an overlap of 0 stops them all).
+CAP_RETIRED = "UPDATE retired_keys SET valid_until = ? WHERE account_id = ? AND kind = ? AND valid_until > ?"
 DROP_EXPIRED = "DELETE FROM retired_keys WHERE account_id = ? AND valid_until <= ?"
 FIND_RETIRED = "SELECT * FROM retired_keys WHERE kind = ? AND key = ?"
 LIST_RETIRED = "SELECT * FROM retired_keys WHERE account_id = ? ORDER BY valid_until, kind, key"
@@ -79,6 +82,8 @@ class SqliteKeys(core.SqliteCore):
                 raise errors.Conflict("the new key is taken") from exc
             if changed.rowcount == 0:
                 return False
+            cap = (now if retired is None else retired.valid_until).timestamp()
+            conn.execute(CAP_RETIRED, (cap, account_id, kind.value, cap))
             conn.execute(DROP_EXPIRED, (account_id, now.timestamp()))
             if retired is not None:
                 r = retired
