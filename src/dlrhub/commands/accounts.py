@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import control, models
 from dlrhub.services import account_changes, accounts, keys, ledger
 from dlrhub.services import hub as hub_
@@ -124,7 +124,7 @@ def list_(
                 keys.hint(a.esms_api_key),
                 keys.hint(a.nx_access_key),
             )
-        console.print(table)
+        tables.show(console, table)
 
     _run(work, show)
 
@@ -290,6 +290,6 @@ def ledger_(
         for e in found:
             at = e.created_at.isoformat(timespec="seconds")
             table.add_row(str(e.id), at, e.kind.value, str(e.amount), str(e.message_count), e.actor, e.reason)
-        console.print(table)
+        tables.show(console, table)
 
     _run(work, show)

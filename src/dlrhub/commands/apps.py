@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import models
 from dlrhub.services import apps
 
@@ -37,7 +37,7 @@ def _print(found: list[models.App], as_json: bool, *, one: bool = False) -> None
             str(a["oa_id"] or "-"),
             str(a["dr_url"] or "-"),
         )
-    console.print(table)
+    tables.show(console, table)
 
 
 def _quotation(text: str) -> str | None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime, store
-from dlrhub.commands import replay, session
+from dlrhub.commands import replay, session, tables
 from dlrhub.core import errors
 from dlrhub.services import audit
 
@@ -58,7 +58,7 @@ def listing(
         table = Table("at", "actor", "action", "target", "details")
         for e in found:
             table.add_row(e.at.isoformat(), e.actor, e.action, e.target, json.dumps(e.details))
-        console.print(table)
+        tables.show(console, table)
         if next_cursor:
             console.print(f"more: --cursor {next_cursor}")
 

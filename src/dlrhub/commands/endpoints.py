@@ -17,7 +17,7 @@ from rich.table import Table
 
 from dlrhub import runtime
 from dlrhub.api.callbacks import endpoint_json
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import errors, models, urls
 from dlrhub.services import endpoint_limits as limits
 from dlrhub.services import endpoints
@@ -90,7 +90,7 @@ def listing(
                 e.paused_until.isoformat() if e.paused_until else "",
                 e.updated_at.isoformat(),
             )
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)
 
@@ -216,6 +216,6 @@ def limit_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
         table = Table("endpoint", "rate/s", "burst", "set by", "updated")
         for x in found:
             table.add_row(x.endpoint, f"{x.rate_per_s:g}", str(x.burst), x.set_by, x.updated_at.isoformat())
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)

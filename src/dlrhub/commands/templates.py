@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import templates as templates_
 from dlrhub.services import templates, zalo_wiring
 
@@ -43,7 +43,7 @@ def _print(found: list[templates_.Template]) -> None:
     for t in found:
         price = "" if t.price is None else str(t.price)
         table.add_row(t.template_id, t.name, t.status, t.source.value, _params_text(t), price)
-    console.print(table)
+    tables.show(console, table)
 
 
 def _out(obj: Any) -> None:

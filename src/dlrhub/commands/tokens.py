@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import control
 from dlrhub.services import tokens
 
@@ -70,7 +70,7 @@ def listing(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
                 t.last_used_at.isoformat() if t.last_used_at else "never",
                 t.revoked_at.isoformat() if t.revoked_at else "",
             )
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)
 
