@@ -172,6 +172,8 @@ def migrate() -> None:
         try:
             applied = await hub.store.migrate()
             await session.require_schema(hub, console)  # says so when a newer release migrated it further
+        except errors.ConfigError as exc:  # a role that may not create tables: one line, not a traceback
+            raise session.config_error(console, exc) from None
         finally:
             await hub.close()
         console.print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")
