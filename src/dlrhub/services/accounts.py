@@ -171,12 +171,12 @@ async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     return await create(hub, "demo", demo=True)
 
 
-async def only_demo(hub: hub_.Hub) -> bool:
-    """Whether the store's one account is the demo account `ensure_demo` made on its first start: a demo store,
-    where `dlrhub serve` may open callbacks to loopback. Any other account makes it a real one, for good."""
+async def sole_demo(hub: hub_.Hub) -> models.Account | None:
+    """The demo account `ensure_demo` made on the store's first start, when it is the store's one account: a demo
+    store, where `dlrhub serve` may open callbacks to loopback. Any other account makes it a real one, for good."""
     db: store.Accounts = hub.store
     found = await db.list_accounts()
-    return len(found) == 1 and found[0].id.startswith(ids.DEMO_ACCOUNT_PREFIX)
+    return found[0] if len(found) == 1 and found[0].id.startswith(ids.DEMO_ACCOUNT_PREFIX) else None
 
 
 # -- showing and listing (changing: `account_changes`) ---------------------------------------------------------------------------------
