@@ -105,7 +105,7 @@ def pause(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Hold every callback to one account's endpoint until a time (one never judged: name its account); other
-    accounts' endpoints on the host keep sending. Running dispatchers stop within `endpoint_cache_s`."""
+    accounts' endpoints on the host keep sending. Running dispatchers stop within 2 s."""
     config = session.load_settings(console)
 
     async def main() -> None:
@@ -173,7 +173,7 @@ def limit(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Pace every account's callbacks to one destination host to a rate (requests a second), for a receiver
-    behind a gateway with a fixed TPS. Running dispatchers apply it within `endpoint_cache_s`."""
+    behind a gateway with a fixed TPS. Running dispatchers apply it within 2 s."""
     config = session.load_settings(console)
 
     async def main() -> None:
