@@ -48,3 +48,14 @@ def printed_plain(table: Table, width: int) -> str:
     out = io.StringIO()
     Console(file=out, width=width, color_system=None).print(table)
     return out.getvalue()
+
+
+def test_a_long_url_is_folded_whole_rather_than_cut() -> None:
+    url = "http://127.0.0.1:9000/?SMSID=01a248a711cd6da126723e4d25f1eed5792&SendFailed=0&SendStatus=5"
+    table = Table("callback", "url")
+    table.add_row("cb_375aff6865025fa8b380057eb43ebd4b", url)
+    text = printed(table, 90)
+    assert "cb_375aff6865025fa8b380057eb43ebd4b" in text, text
+    assert all(len(line) <= 90 for line in text.splitlines()), text
+    cells = "".join(line.split("│")[2].strip() for line in text.splitlines() if line.count("│") == 3)
+    assert cells == url, text

@@ -6,14 +6,17 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+#: Words longer than this (URLs, bodies; ids are shorter) are folded across lines instead of kept on one.
+LONG_WORD = 40
+
 
 def show(console: Console, table: Table) -> None:
     """Print `table` on `console`; its columns wrap between words, never inside one.
 
     Left to itself, rich fits a table to the console by cutting cells short with an ellipsis, so an account id
     came out as `acc_5118a0…`, useless to copy into the next command. Here each column is at least as wide as
-    its longest word; the console's width left over goes to the columns with the most to wrap; a table whose
-    words do not fit the console is printed wider than it.
+    its longest word (a word longer than LONG_WORD is folded at that width); the console's width left over goes
+    to the columns with the most to wrap; a table whose words do not fit the console is printed wider than it.
     """
     options = console.options.update(max_width=1 << 16)
     pad = table.padding[1] + table.padding[3]  # (top, right, bottom, left)
@@ -21,7 +24,11 @@ def show(console: Console, table: Table) -> None:
     highs: list[int] = []
     for column in table.columns:
         sizes = [Measurement.get(console, options, cell) for cell in (column.header, *column.cells)]
-        lows.append(max(size.minimum for size in sizes))
+        low = max(size.minimum for size in sizes)
+        if low > LONG_WORD:  # a URL or a body: folded across lines, still whole, rather than widen the table
+            column.overflow = "fold"
+            low = LONG_WORD
+        lows.append(low)
         highs.append(max(size.maximum for size in sizes))
     edges = len(table.columns) + 1 if table.box is not None else 0
     if sum(highs) + pad * len(highs) + edges <= console.width:
