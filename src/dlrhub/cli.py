@@ -36,7 +36,11 @@ from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 from dlrhub.services import tokens as tokens_
 
-app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.",
+    no_args_is_help=True,
+)
 console = Console(soft_wrap=True)
 
 app.add_typer(accounts_cmd.app, name="accounts")

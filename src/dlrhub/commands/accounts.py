@@ -20,7 +20,9 @@ from dlrhub.services import account_changes, accounts, keys, ledger
 from dlrhub.services import hub as hub_
 
 app = typer.Typer(
-    help="Create, list, change and deactivate accounts; top up their balance.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Create, list, change and deactivate accounts; top up their balance.",
+    no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
 
@@ -158,7 +160,7 @@ def update(
     price: Annotated[
         list[str] | None,
         typer.Option(
-            help="KEY=PRICE, repeatable: KEY a TypeId (25) or tpl:<template id> (priced first); KEY= removes it."
+            help="KEY=PRICE, repeatable: KEY a TypeId (25) or tpl:TEMPLATE_ID (priced first); KEY= removes it."
         ),
     ] = None,
     utc_offset_minutes: Annotated[

@@ -15,7 +15,11 @@ from dlrhub.commands import session, tables
 from dlrhub.core import models
 from dlrhub.services import apps
 
-app = typer.Typer(help="NXCloud apps: appkey, default DR URL, quotation, route.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="NXCloud apps: appkey, default DR URL, quotation, route.",
+    no_args_is_help=True,
+)
 console = Console(soft_wrap=True)
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 #: What `--quotation` takes to remove the quotation (sends are then refused with 9004).

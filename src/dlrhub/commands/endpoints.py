@@ -23,7 +23,9 @@ from dlrhub.services import endpoint_limits as limits
 from dlrhub.services import endpoints
 
 app = typer.Typer(
-    help="Accounts' callback endpoints: their health; pause, resume or reset one.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Accounts' callback endpoints: their health; pause, resume or reset one.",
+    no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
 

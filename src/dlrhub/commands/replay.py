@@ -17,7 +17,10 @@ from dlrhub.commands import session, tables
 from dlrhub.core import errors, models
 from dlrhub.services import replay
 
-app = typer.Typer(help="Redeliver callbacks, and show a message's callbacks with their attempts.")
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Redeliver callbacks, and show a message's callbacks with their attempts.",
+)
 console = Console(soft_wrap=True)  # an error stays one line, however narrow the terminal
 
 _AGO = re.compile(r"^(\d{1,6})([smhd])$")

@@ -17,7 +17,10 @@ from dlrhub.commands import session, tables
 from dlrhub.core import templates as templates_
 from dlrhub.services import templates, zalo_wiring
 
-app = typer.Typer(help="An OA's ZNS templates: sync them from Zalo, add one by hand, list, show.")
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="An OA's ZNS templates: sync them from Zalo, add one by hand, list, show.",
+)
 console = Console(soft_wrap=True)
 
 OaId = Annotated[str, typer.Argument(help="The Zalo OA id.")]

@@ -16,7 +16,9 @@ from dlrhub.core import control
 from dlrhub.services import tokens
 
 app = typer.Typer(
-    help="Named API tokens: admin, read-only, and per-account customer tokens.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Named API tokens: admin, read-only, and per-account customer tokens.",
+    no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
 
