@@ -36,7 +36,11 @@ from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 from dlrhub.services import tokens as tokens_
 
-app = typer.Typer(help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="dlrhub: delivery reports for Zalo ZNS, SMS and Viber.",
+    no_args_is_help=True,
+)
 console = Console(soft_wrap=True)
 
 app.add_typer(accounts_cmd.app, name="accounts")
@@ -85,6 +89,11 @@ LOOPBACK_DEMO = (
 LOOPBACK_SETTING = "callbacks to loopback or private addresses: allowed by setting DLRHUB_CALLBACK_ALLOW ({})"
 LOOPBACK_CLOSED = "callbacks to loopback: not allowed (set DLRHUB_CALLBACK_ALLOW=127.0.0.1,::1 to allow)"
 LOOPBACK = ("127.0.0.1", "::1")
+#: What a later start of a demo store says, since the demo account's credentials were printed only on the first.
+DEMO_AGAIN = (
+    "demo account {0}: its credentials were shown on its first start; new ones:"
+    " dlrhub keys rotate-esms {0} --overlap 0 (and rotate-nxcloud)"
+)
 
 
 @app.command()
@@ -111,9 +120,10 @@ def serve() -> None:
             hub.settings = dataclasses.replace(hub.settings, admin_token="")
             console.print("no bootstrap admin token: named admin tokens exist (dlrhub tokens list)")
         made = await accounts.ensure_demo(hub) if config.demo_account else None
+        demo = await accounts.sole_demo(hub) if config.demo_account else None
         if config.callback_allow:
             loopback = LOOPBACK_SETTING.format(", ".join(config.callback_allow))
-        elif config.demo_account and await accounts.only_demo(hub):
+        elif demo is not None:
             # The demo account's callbacks alone: an account made while this runs gets no loopback.
             hub.demo_allow = LOOPBACK
             loopback = LOOPBACK_DEMO
@@ -132,6 +142,8 @@ def serve() -> None:
         if made is not None:
             console.print("demo account created; its credentials (shown once):")
             console.print_json(json.dumps(made.credentials()))
+        elif demo is not None:
+            console.print(DEMO_AGAIN.format(demo.id), highlight=False)
         console.print(loopback)
         await runtime.run(hub)
 
@@ -174,6 +186,8 @@ def migrate() -> None:
         try:
             applied = await hub.store.migrate()
             await session.require_schema(hub, console)  # says so when a newer release migrated it further
+        except errors.ConfigError as exc:  # a role that may not create tables: one line, not a traceback
+            raise session.config_error(console, exc) from None
         finally:
             await hub.close()
         console.print(f"applied: {', '.join(applied)}" if applied else "the schema is up to date")

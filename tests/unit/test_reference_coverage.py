@@ -3,6 +3,7 @@ every CLI verb in `docs/reference/cli.md`."""
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from pathlib import Path
@@ -61,3 +62,62 @@ def test_every_route_is_documented(route: str) -> None:
 @pytest.mark.parametrize("verb", verbs())
 def test_every_cli_verb_is_documented(verb: str) -> None:
     assert f"`{verb}" in CLI, f"{verb} is not in docs/reference/cli.md"
+
+
+#: `dlrhub` and the words after it: a command line in the docs (prose such as "dlrhub keeps" names no verb).
+COMMAND = re.compile(r"(?:^|[\s`(/])dlrhub((?: +[a-z][a-z0-9-]*)+)([^`|\n#;&)]*)")
+
+
+@functools.cache
+def _root() -> typing.Any:
+    return typer.main.get_command(cli.app)
+
+
+def unknown_words(line: str) -> list[str]:
+    """What a doc line's `dlrhub …` commands name that the CLI lacks: a sub-verb, or a `--flag` of the verb."""
+    root = _root()
+    found: list[str] = []
+    for m in COMMAND.finditer(line):
+        command: typing.Any = root
+        path: list[str] = []
+        words = m.group(1).split()
+        for word in words:
+            subs = getattr(command, "commands", None)
+            if not subs:
+                break
+            if word not in subs:
+                command = None
+                if path:  # a known group followed by an unknown verb; a first word unknown is prose
+                    found.append(" ".join([*path, word]))
+                break
+            command, path = subs[word], [*path, word]
+        if command is None or getattr(command, "commands", None):
+            continue
+        flags = {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+        rest = " ".join(words[len(path) :]) + " " + m.group(2)
+        found += [
+            f"{' '.join(path)} {f}"
+            for f in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest)
+            if f not in flags
+        ]
+    return found
+
+
+def test_the_command_check_can_tell_a_missing_verb_or_flag() -> None:
+    assert unknown_words("    dlrhub accounts create --name x --colour red") == ["accounts create --colour"]
+    assert unknown_words("run `dlrhub keys rotate-all acc_1`") == ["keys rotate-all"]
+    assert unknown_words("dlrhub keeps only its SHA-256; `dlrhub keys rotate-esms acc_1 --overlap 0`") == []
+
+
+@pytest.mark.parametrize(
+    "doc",
+    sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "deploy").rglob("*.service")]),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_dlrhub_command_in_the_docs_exists_with_its_flags(doc: Path) -> None:
+    bad = [
+        f"{n}: {word}"
+        for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1)
+        for word in unknown_words(line)
+    ]
+    assert not bad, bad

@@ -23,7 +23,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong admin token."},
     404: {"description": "No such account (or signing key id)."},
     409: {
-        "description": "A limit or a guard: the last signing secret, too many secrets, a concurrent change."
+        "description": "A limit or a guard: a deactivated account, the last signing secret, too many secrets,"
+        " a concurrent change."
     },
     422: {"description": "A bad value, naming the field."},
 }

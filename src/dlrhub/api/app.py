@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import fastapi
@@ -192,6 +192,17 @@ def create_app(hub: hub_.Hub, *, manage_store: bool = False) -> App:
     return app
 
 
+def _said(err: Mapping[str, Any]) -> str:
+    """pydantic's message for one error, a string's length told in characters: a text field that may be null
+    (`fields.Name | None`) is measured after its character check, where pydantic speaks of "items"."""
+    kind = err.get("type")
+    if kind in ("too_long", "too_short") and isinstance(err.get("input"), str):
+        bound = (err.get("ctx") or {}).get("max_length" if kind == "too_long" else "min_length")
+        plural = "" if bound == 1 else "s"
+        return f"String should have at {'most' if kind == 'too_long' else 'least'} {bound} character{plural}"
+    return str(err.get("msg", "invalid"))
+
+
 def _install_error_answers(app: fastapi.FastAPI) -> None:
     @app.exception_handler(errors.StoreUnavailable)
     async def unavailable(request: fastapi.Request, _: errors.StoreUnavailable) -> fastapi.Response:
@@ -206,7 +217,7 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
     ) -> fastapi.Response:
         if pages.is_page(request):
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {e.get('msg', 'invalid')}"
+                f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {_said(e)}"
                 for e in exc.errors()
             )
             return pages.error(request, 422, problems)
@@ -216,7 +227,7 @@ def _install_error_answers(app: fastapi.FastAPI) -> None:
         fields = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            fields.append({"field": loc, "problem": err.get("msg", "invalid")})
+            fields.append({"field": loc, "problem": _said(err)})
         message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
         return deps.problem(422, "invalid_request", message, fields=fields)
 

@@ -35,11 +35,12 @@ async def read_body(request: fastapi.Request, limit: int) -> bytes | None:
 
 
 async def plain_parameters(request: fastapi.Request) -> None:
-    """Refuse a path or query parameter holding a character no stored text may hold (`chars.text_fault`: NUL, other
-    C0 controls): PostgreSQL cannot compare `text` with NUL, so such a value would fail in the store as a bare 500.
-    Raises errors.InvalidInput naming the parameter (422, or an error page under `/ui` and `/portal`)."""
+    """Refuse a path or query parameter no identifier may hold (`chars.id_fault`: any control character; each
+    names an id, a filter or a cursor): PostgreSQL cannot compare `text` with NUL, so such a value would fail in
+    the store as a bare 500. Raises errors.InvalidInput naming the parameter (422, or an error page under `/ui`
+    and `/portal`)."""
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
-        problem = chars.text_fault(value) if isinstance(value, str) else None
+        problem = chars.id_fault(value) if isinstance(value, str) else None
         if problem is not None:
             raise errors.InvalidInput(name, problem)
 

@@ -14,13 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import control, models
 from dlrhub.services import account_changes, accounts, keys, ledger
 from dlrhub.services import hub as hub_
 
 app = typer.Typer(
-    help="Create, list, change and deactivate accounts; top up their balance.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Create, list, change and deactivate accounts; top up their balance.",
+    no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
 
@@ -124,7 +126,7 @@ def list_(
                 keys.hint(a.esms_api_key),
                 keys.hint(a.nx_access_key),
             )
-        console.print(table)
+        tables.show(console, table)
 
     _run(work, show)
 
@@ -158,7 +160,7 @@ def update(
     price: Annotated[
         list[str] | None,
         typer.Option(
-            help="KEY=PRICE, repeatable: KEY a TypeId (25) or tpl:<template id> (priced first); KEY= removes it."
+            help="KEY=PRICE, repeatable: KEY a TypeId (25) or tpl:TEMPLATE_ID (priced first); KEY= removes it."
         ),
     ] = None,
     utc_offset_minutes: Annotated[
@@ -290,6 +292,6 @@ def ledger_(
         for e in found:
             at = e.created_at.isoformat(timespec="seconds")
             table.add_row(str(e.id), at, e.kind.value, str(e.amount), str(e.message_count), e.actor, e.reason)
-        console.print(table)
+        tables.show(console, table)
 
     _run(work, show)

@@ -11,11 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import models
 from dlrhub.services import apps
 
-app = typer.Typer(help="NXCloud apps: appkey, default DR URL, quotation, route.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="NXCloud apps: appkey, default DR URL, quotation, route.",
+    no_args_is_help=True,
+)
 console = Console(soft_wrap=True)
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 #: What `--quotation` takes to remove the quotation (sends are then refused with 9004).
@@ -37,7 +41,7 @@ def _print(found: list[models.App], as_json: bool, *, one: bool = False) -> None
             str(a["oa_id"] or "-"),
             str(a["dr_url"] or "-"),
         )
-    console.print(table)
+    tables.show(console, table)
 
 
 def _quotation(text: str) -> str | None:

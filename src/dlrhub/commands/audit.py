@@ -11,18 +11,22 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime, store
-from dlrhub.commands import replay, session
+from dlrhub.commands import replay, session, tables
 from dlrhub.core import errors
 from dlrhub.services import audit
 
-app = typer.Typer(help="The audit log: who took which admin action, when.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="The audit log: who took which admin action, when.",
+    no_args_is_help=True,
+)
 console = Console(soft_wrap=True)
 
 
 @app.command("list")
 def listing(
     actor: Annotated[
-        str | None, typer.Option(help="Only this actor (a token name, bootstrap, cli:<user>).")
+        str | None, typer.Option(help="Only this actor (a token name, bootstrap, cli:LOGIN).")
     ] = None,
     action: Annotated[str | None, typer.Option(help="Only this action, e.g. token.create.")] = None,
     target: Annotated[str | None, typer.Option(help="Only actions on this id.")] = None,
@@ -58,7 +62,7 @@ def listing(
         table = Table("at", "actor", "action", "target", "details")
         for e in found:
             table.add_row(e.at.isoformat(), e.actor, e.action, e.target, json.dumps(e.details))
-        console.print(table)
+        tables.show(console, table)
         if next_cursor:
             console.print(f"more: --cursor {next_cursor}")
 

@@ -17,13 +17,15 @@ from rich.table import Table
 
 from dlrhub import runtime
 from dlrhub.api.callbacks import endpoint_json
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import errors, models, urls
 from dlrhub.services import endpoint_limits as limits
 from dlrhub.services import endpoints
 
 app = typer.Typer(
-    help="Accounts' callback endpoints: their health; pause, resume or reset one.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Accounts' callback endpoints: their health; pause, resume or reset one.",
+    no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
 
@@ -90,7 +92,7 @@ def listing(
                 e.paused_until.isoformat() if e.paused_until else "",
                 e.updated_at.isoformat(),
             )
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)
 
@@ -105,7 +107,7 @@ def pause(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Hold every callback to one account's endpoint until a time (one never judged: name its account); other
-    accounts' endpoints on the host keep sending. Running dispatchers stop within `endpoint_cache_s`."""
+    accounts' endpoints on the host keep sending. Running dispatchers stop within 2 s."""
     config = session.load_settings(console)
 
     async def main() -> None:
@@ -173,7 +175,7 @@ def limit(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Pace every account's callbacks to one destination host to a rate (requests a second), for a receiver
-    behind a gateway with a fixed TPS. Running dispatchers apply it within `endpoint_cache_s`."""
+    behind a gateway with a fixed TPS. Running dispatchers apply it within 2 s."""
     config = session.load_settings(console)
 
     async def main() -> None:
@@ -216,6 +218,6 @@ def limit_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
         table = Table("endpoint", "rate/s", "burst", "set by", "updated")
         for x in found:
             table.add_row(x.endpoint, f"{x.rate_per_s:g}", str(x.burst), x.set_by, x.updated_at.isoformat())
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)

@@ -17,7 +17,9 @@ from dlrhub.core import control, errors
 from dlrhub.services import hub as hub_
 from dlrhub.services import keys
 
-app = typer.Typer(help="Rotate customer keys and signing secrets.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown", help="Rotate customer keys and signing secrets.", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 Account = Annotated[str, typer.Argument(help="The account's id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -13,7 +13,7 @@ import typer
 
 from dlrhub.dialects.nxcloud import signing
 
-app = typer.Typer(help="Tools for the NXCloud dialect.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode="markdown", help="Tools for the NXCloud dialect.", no_args_is_help=True)
 
 
 @app.callback()

@@ -17,7 +17,9 @@ from dlrhub.commands import session
 from dlrhub.services import hub as hub_
 from dlrhub.services import oas, zalo_wiring
 
-app = typer.Typer(help="Register and manage real Zalo OAs.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown", help="Register and manage real Zalo OAs.", no_args_is_help=True
+)
 console = Console(soft_wrap=True, stderr=True)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

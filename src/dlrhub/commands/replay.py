@@ -13,11 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import errors, models
 from dlrhub.services import replay
 
-app = typer.Typer(help="Redeliver callbacks, and show a message's callbacks with their attempts.")
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Redeliver callbacks, and show a message's callbacks with their attempts.",
+)
 console = Console(soft_wrap=True)  # an error stays one line, however narrow the terminal
 
 _AGO = re.compile(r"^(\d{1,6})([smhd])$")
@@ -85,7 +88,7 @@ def run(
         table = Table("callback", "message", "state", "attempts", "url")
         for cb in result.selected[:50]:
             table.add_row(cb.id, cb.message_id or "", cb.state.value, str(cb.attempts), cb.request.url[:80])
-        console.print(table)
+        tables.show(console, table)
         more = f" (first 50 of {len(result.selected)} shown)" if len(result.selected) > 50 else ""
         verb = "would replay" if dry_run else "requeued"
         console.print(f"{verb} {result.requeued if not dry_run else len(result.selected)} callback(s){more}")
@@ -132,6 +135,6 @@ def show(
                     str(a.status_code or ""),
                     a.started_at.isoformat(),
                 )
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)

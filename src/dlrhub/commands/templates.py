@@ -13,11 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import templates as templates_
 from dlrhub.services import templates, zalo_wiring
 
-app = typer.Typer(help="An OA's ZNS templates: sync them from Zalo, add one by hand, list, show.")
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="An OA's ZNS templates: sync them from Zalo, add one by hand, list, show.",
+)
 console = Console(soft_wrap=True)
 
 OaId = Annotated[str, typer.Argument(help="The Zalo OA id.")]
@@ -43,7 +46,7 @@ def _print(found: list[templates_.Template]) -> None:
     for t in found:
         price = "" if t.price is None else str(t.price)
         table.add_row(t.template_id, t.name, t.status, t.source.value, _params_text(t), price)
-    console.print(table)
+    tables.show(console, table)
 
 
 def _out(obj: Any) -> None:

@@ -11,12 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from dlrhub import runtime
-from dlrhub.commands import session
+from dlrhub.commands import session, tables
 from dlrhub.core import control
 from dlrhub.services import tokens
 
 app = typer.Typer(
-    help="Named API tokens: admin, read-only, and per-account customer tokens.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Named API tokens: admin, read-only, and per-account customer tokens.",
+    no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
 
@@ -70,7 +72,7 @@ def listing(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
                 t.last_used_at.isoformat() if t.last_used_at else "never",
                 t.revoked_at.isoformat() if t.revoked_at else "",
             )
-        console.print(table)
+        tables.show(console, table)
 
     runtime.start(main)
 

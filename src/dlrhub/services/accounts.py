@@ -11,7 +11,7 @@ from typing import Any
 
 from dlrhub import store
 from dlrhub.core import errors, ids, models
-from dlrhub.services import audit, keys, zalo_wiring
+from dlrhub.services import apps, audit, keys, zalo_wiring
 from dlrhub.services import hub as hub_
 
 #: Template ids every new OA is registered with, so a fresh account can send at once (simulator or demo).
@@ -96,10 +96,12 @@ async def create(
     opening balance is the ledger's first row, by `actor`. `demo`
     gives it a demo account id (`ids.demo_account_id`): only `ensure_demo` passes it.
 
-    Raises errors.InvalidInput when a value is out of range.
+    Raises errors.InvalidInput when a value is out of range or malformed (the name, the currency and the DR URL
+    are checked as `services.apps` checks an app's), errors.BlockedURL when the URL guard refuses `dr_url`.
     """
-    if not name.strip() or len(name) > 200:
-        raise errors.InvalidInput("name", "must be 1 to 200 characters")
+    name = apps.checked_name(name)
+    currency = apps.checked_currency(currency)
+    dr_url = apps.checked_dr_url(hub, dr_url)
     if balance < 0:
         raise errors.InvalidInput("balance", "must not be negative")
     if not -720 <= utc_offset_minutes <= 840:
@@ -110,7 +112,7 @@ async def create(
     oa_id = _digits(19) if with_demo_oa else None
     account = models.Account(
         id=ids.demo_account_id() if demo else ids.account_id(),
-        name=name.strip(),
+        name=name,
         status=models.AccountStatus.ACTIVE,
         esms_api_key=ids.token(16).upper(),
         esms_secret_key=ids.token(16).upper(),
@@ -171,12 +173,12 @@ async def ensure_demo(hub: hub_.Hub) -> NewAccount | None:
     return await create(hub, "demo", demo=True)
 
 
-async def only_demo(hub: hub_.Hub) -> bool:
-    """Whether the store's one account is the demo account `ensure_demo` made on its first start: a demo store,
-    where `dlrhub serve` may open callbacks to loopback. Any other account makes it a real one, for good."""
+async def sole_demo(hub: hub_.Hub) -> models.Account | None:
+    """The demo account `ensure_demo` made on the store's first start, when it is the store's one account: a demo
+    store, where `dlrhub serve` may open callbacks to loopback. Any other account makes it a real one, for good."""
     db: store.Accounts = hub.store
     found = await db.list_accounts()
-    return len(found) == 1 and found[0].id.startswith(ids.DEMO_ACCOUNT_PREFIX)
+    return found[0] if len(found) == 1 and found[0].id.startswith(ids.DEMO_ACCOUNT_PREFIX) else None
 
 
 # -- showing and listing (changing: `account_changes`) ---------------------------------------------------------------------------------

@@ -41,7 +41,9 @@ def app_json(app: models.App) -> dict[str, object]:
     }
 
 
-def _name(value: object) -> str:
+def checked_name(value: object) -> str:
+    """An account's or app's name, stripped: 1 to 200 characters, no control character. Raises
+    errors.InvalidInput."""
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise errors.InvalidInput("name", "must be 1 to 200 characters")
     fault = chars.id_fault(value)
@@ -50,7 +52,7 @@ def _name(value: object) -> str:
     return value.strip()
 
 
-def _dr_url(hub: hub_.Hub, value: object) -> str | None:
+def checked_dr_url(hub: hub_.Hub, value: object) -> str | None:
     """A default DR URL the URL guard lets through (None or "" clears it). Raises errors.BlockedURL."""
     if value is None or value == "":
         return None
@@ -78,7 +80,8 @@ def _quotation(value: object) -> Decimal | None:
     return price.quantize(PLACES)
 
 
-def _currency(value: object) -> str:
+def checked_currency(value: object) -> str:
+    """An ISO 4217 code as written: three capital letters. Raises errors.InvalidInput."""
     if not isinstance(value, str) or _CURRENCY.match(value) is None:
         raise errors.InvalidInput("currency", "must be three capital letters (e.g. VND)")
     return value
@@ -124,11 +127,11 @@ async def create(
     app = models.App(
         appkey=ids.token(8),
         account_id=account.id,
-        name=_name(name),
+        name=checked_name(name),
         active=_flag("active", active),
-        dr_url=_dr_url(hub, dr_url),
+        dr_url=checked_dr_url(hub, dr_url),
         quotation=_quotation(quotation),
-        currency=_currency(account.currency if currency is None else currency),
+        currency=checked_currency(account.currency if currency is None else currency),
         routed=_flag("routed", routed),
         oa_id=await _oa_id(hub, account.id, oa_id),
     )
@@ -169,13 +172,13 @@ async def update(hub: hub_.Hub, appkey: str, changes: Mapping[str, Any], actor: 
     values: dict[str, Any] = {}
     for field, value in changes.items():
         if field == "name":
-            values[field] = _name(value)
+            values[field] = checked_name(value)
         elif field == "dr_url":
-            values[field] = _dr_url(hub, value)
+            values[field] = checked_dr_url(hub, value)
         elif field == "quotation":
             values[field] = _quotation(value)
         elif field == "currency":
-            values[field] = _currency(value)
+            values[field] = checked_currency(value)
         elif field == "oa_id":
             values[field] = await _oa_id(hub, app.account_id, value)
         else:

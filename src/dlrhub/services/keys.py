@@ -90,6 +90,13 @@ def _new_pair(kind: control.KeyKind) -> tuple[str, str]:
     return ids.token(8), ids.token(16)
 
 
+def _changeable(account: models.Account) -> models.Account:
+    """`account`, unless it is deactivated: nothing about it changes any more (errors.Conflict)."""
+    if account.status is models.AccountStatus.DEACTIVATED:
+        raise errors.Conflict(f"account {account.id!r} is deactivated")
+    return account
+
+
 def _current(account: models.Account, kind: control.KeyKind) -> tuple[str, str]:
     if kind is control.KeyKind.ESMS:
         return account.esms_api_key, account.esms_secret_key
@@ -130,14 +137,14 @@ async def rotate(
     `overlap` (DEFAULT_OVERLAP when neither is given; a zero overlap refuses it at once).
 
     Pairs retired before and already expired are dropped. Raises errors.UnknownAccount, errors.InvalidInput
-    (both times given, a time in the past or without a zone, more than MAX_OVERLAP), errors.Conflict when other
-    rotations of the account keep landing in between.
+    (both times given, a time in the past or without a zone, more than MAX_OVERLAP), errors.Conflict when the
+    account is deactivated or other rotations of the account keep landing in between.
     """
     db: store.Store = hub.store
     now = hub.clock()
     until = _old_until(now, old_valid_until, overlap)
     for _ in range(ATTEMPTS):
-        account = await db.get_account(account_id)
+        account = _changeable(await db.get_account(account_id))
         old_key, old_secret = _current(account, kind)
         key, secret = _new_pair(kind)
         retired = control.RetiredKey(kind, old_key, old_secret, account_id, until) if until > now else None
@@ -189,11 +196,11 @@ async def add_signing_secret(hub: hub_.Hub, account_id: str, actor: str) -> dict
     """Add a fresh signing secret to the account: callbacks carry its signature besides the others'.
 
     Returns its key id, the secret (shown this once) and every live key id. Raises errors.UnknownAccount,
-    errors.Conflict when signing.MAX_SECRETS are live already.
+    errors.Conflict when the account is deactivated or signing.MAX_SECRETS are live already.
     """
     db: store.Store = hub.store
     for _ in range(ATTEMPTS):
-        current = (await db.get_account(account_id)).signing_secrets
+        current = _changeable(await db.get_account(account_id)).signing_secrets
         if len(current) >= signing.MAX_SECRETS:
             raise errors.Conflict(
                 f"at most {signing.MAX_SECRETS} signing secrets may be live; retire one first"
@@ -223,11 +230,12 @@ async def retire_signing_secret(
     """Stop signing with the secret `retired_id`; the others stay live.
 
     Retiring the last one turns signing off, which only `allow_unsigned` permits. Raises errors.UnknownAccount,
-    errors.NotFound (no live secret with that key id), errors.Conflict (the last one, without `allow_unsigned`).
+    errors.NotFound (no live secret with that key id), errors.Conflict (the last one, without `allow_unsigned`;
+    a deactivated account).
     """
     db: store.Store = hub.store
     for _ in range(ATTEMPTS):
-        current = (await db.get_account(account_id)).signing_secrets
+        current = _changeable(await db.get_account(account_id)).signing_secrets
         kept = tuple(s for s in current if key_id(s) != retired_id)
         if len(kept) == len(current):
             raise errors.NotFound(f"no live signing secret {retired_id!r} on account {account_id!r}")

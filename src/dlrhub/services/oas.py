@@ -33,7 +33,7 @@ class ZaloRefused(errors.InvalidInput):
         if answer.timed_out:
             problem = "Zalo did not answer; nothing was stored (try again)"
         else:
-            problem = f"Zalo refused them: {answer.error} {answer.message or ''}".rstrip()
+            problem = f"Zalo refused the credentials: {answer.error} {answer.message or ''}".rstrip()
         super().__init__(field, problem)
         self.zalo_error = answer.error
         self.zalo_message = answer.message
@@ -96,11 +96,17 @@ def _zalo_id(field: str, value: str) -> str:
 
 
 async def _grant(
-    zalo: client.ZaloClient, app_id: str, app_secret: str, refresh_token: str, now: dt.datetime
+    zalo: client.ZaloClient,
+    app_id: str,
+    app_secret: str,
+    refresh_token: str,
+    now: dt.datetime,
+    field: str = "refresh_token",
 ) -> tokens.TokenState:
+    """The token pair Zalo grants; ZaloRefused names `field`, the value the operator gave that Zalo judged."""
     answer = await zalo.refresh_token(app_id, app_secret, refresh_token)
     if answer.value is None:
-        raise ZaloRefused("refresh_token", answer)
+        raise ZaloRefused(field, answer)
     return tokens.after_grant(answer.value, now, refresh_token)
 
 
@@ -194,8 +200,10 @@ async def update_secrets(
         async with db.oa_token_lock(oa_id):
             current = await get(hub, oa_id)
             refresh = wanted.get("refresh_token") or current.refresh_token
+            # Zalo's refusal is blamed on the value the operator gave: a new refresh token, else the app secret.
+            judged = "refresh_token" if "refresh_token" in wanted else "app_secret"
             state = await _grant(
-                zalo, oa.app_id, wanted.get("app_secret") or oa.app_secret, refresh, hub.clock()
+                zalo, oa.app_id, wanted.get("app_secret") or oa.app_secret, refresh, hub.clock(), judged
             )
             changes = dataclasses.replace(
                 changes,

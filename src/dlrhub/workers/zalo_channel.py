@@ -301,12 +301,12 @@ def keeper_for(
 
 
 async def _wait_for_simulator(hub: hub_.Hub, zalo: client.ZaloClient, stop: asyncio.Event) -> None:
-    """In `dlrhub serve` the simulator is served by this very process: wait until it answers."""
+    """In `dlrhub serve` the simulator is served by this very process, whose workers start before its server
+    listens: wait, without a line per miss, until it answers."""
     if not wiring.uses_simulator(hub.settings):
         return
     while not stop.is_set():
-        answer = await zalo.quota("readiness-probe")
-        if not answer.timed_out:
+        if await zalo.answers():
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.2)

@@ -129,6 +129,17 @@ async def test_a_notify_url_is_set_guarded_audited_and_removed(customer: custome
     ]
 
 
+async def test_a_new_account_s_dr_url_passes_the_url_guard(customer: customers.Customer):
+    """As `POST /v1/admin/apps` checks an app's DR URL, so does the account's creation for its first app."""
+    admin = Admin(customer)
+    before = (await admin.call("GET", "")).json()["accounts"]
+    for dr_url in ("ftp://customer.example/dr", "http://169.254.169.254/latest"):
+        refused = await admin.call("POST", "", {"name": "shop", "dr_url": dr_url})
+        assert refused.status_code == 422, refused.text
+        assert "dr_url" in refused.json()["message"], refused.text
+    assert (await admin.call("GET", "")).json()["accounts"] == before  # nothing stored
+
+
 async def test_lock_unlock_and_deactivate(customer: customers.Customer):
     admin = Admin(customer)
     assert (await admin.call("POST", "/{id}/lock")).json()["status"] == "locked"

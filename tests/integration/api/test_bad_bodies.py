@@ -52,3 +52,40 @@ async def test_a_json_object_with_a_wrong_field_gets_422(client: httpx.AsyncClie
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_request"
     assert {f["field"] for f in r.json()["fields"]} >= {"message_id", "account"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "limit"),
+    [
+        ("POST", "/v1/events", {"callback_url": "https://x.example/" + "a" * 3000}, "callback_url", 2048),
+        ("POST", "/v1/events", {"request_id": "r" * 51}, "request_id", 50),
+        ("POST", "/v1/events", {"text": "t" * 1001}, "text", 1000),
+        (
+            "POST",
+            "/v1/admin/accounts",
+            {"name": "acme", "dr_url": "https://x.example/" + "a" * 300},
+            "dr_url",
+            256,
+        ),
+        ("PATCH", "/v1/admin/accounts/acc_x", {"name": "n" * 201}, "name", 200),
+        (
+            "PATCH",
+            "/v1/admin/accounts/acc_x",
+            {"notify_url": "https://x.example/" + "a" * 3000},
+            "notify_url",
+            2048,
+        ),
+        ("POST", "/v1/callbacks/replay", {"since": "2026-01-01T00:00:00Z", "url": "h" * 3000}, "url", 2048),
+    ],
+)
+async def test_an_optional_text_over_its_limit_is_refused_in_characters(
+    client: httpx.AsyncClient, method: str, path: str, body: dict[str, str], field: str, limit: int
+) -> None:
+    """Not pydantic's "Value should have at most N items after validation" for a string that may be null."""
+    event = {"event_id": "e", "message_id": "m", "account": "acc_x", "type_id": 2, "status": "success"}
+    r = await client.request(
+        method, path, json={**event, **body} if path == "/v1/events" else body, headers=AUTH
+    )
+    assert r.status_code == 422, r.text
+    [problem] = [f for f in r.json()["fields"] if f["field"] == field]
+    assert problem["problem"] == f"String should have at most {limit} characters", r.text

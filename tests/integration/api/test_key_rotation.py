@@ -193,6 +193,27 @@ async def test_rotation_refuses_bad_times_and_unknown_accounts(customer: Custome
     assert await balance_code(customer, old["ApiKey"], old["SecretKey"]) == "100"  # nothing changed
 
 
+async def test_a_deactivated_account_s_keys_and_signing_secrets_change_no_more(customer: Customer):
+    """Deactivation is for good: nothing about the account changes any more, its keys included (409)."""
+    account_id = customer.credentials["id"]
+    base = f"/v1/admin/accounts/{account_id}"
+    added = await customer.http.post(f"{base}/signing-secrets", headers=admin(customer))
+    assert added.status_code == 201, added.text
+    r = await customer.http.post(f"{base}/deactivate", headers=admin(customer))
+    assert r.status_code == 200, r.text
+    before = (await customer.http.get(f"{base}/keys", headers=admin(customer))).json()
+    for method, path in (
+        ("POST", "/keys/esms/rotate"),
+        ("POST", "/keys/nxcloud/rotate"),
+        ("POST", "/signing-secrets"),
+        ("DELETE", f"/signing-secrets/{added.json()['key_id']}?allow_unsigned=true"),
+    ):
+        r = await customer.http.request(method, base + path, headers=admin(customer))
+        assert r.status_code == 409, (path, r.text)
+        assert "deactivated" in r.json()["message"]
+    assert (await customer.http.get(f"{base}/keys", headers=admin(customer))).json() == before
+
+
 async def test_a_cached_retired_key_stops_at_its_time_not_at_the_cache_s_end(customer: Customer):
     at(customer, T0)
     old = customer.credentials["esms"]

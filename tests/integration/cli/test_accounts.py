@@ -67,3 +67,30 @@ def test_accounts_verbs_change_and_top_up_an_account_through_the_ledger(tmp_path
     assert "nothing to change" in str(run("update", account_id, code=1))
     assert run("list", "--name", "SHO", "--json")[0]["id"] == account_id
     assert "Shop" in str(run("list"))
+
+
+def test_accounts_create_checks_its_values_as_apps_and_update_do(tmp_path) -> None:
+    """The currency, the name and the app's DR URL of a new account pass the checks `accounts update` and
+    `apps create` apply; a refused one stores nothing."""
+    env = {"DLRHUB_DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3"}
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["migrate"], env=env).exit_code == 0
+    for extra, says in (
+        (["--currency", "vnd"], "currency"),
+        (["--dr-url", "ftp://customer.example/dr"], "dr_url: only http and https URLs are allowed"),
+        (["--dr-url", "http://10.0.0.1/dr"], "dr_url"),
+    ):
+        done = runner.invoke(cli.app, ["accounts", "create", "--name", "Shop", *extra], env=env)
+        assert done.exit_code == 1, (extra, done.output)
+        assert says in done.output, (extra, done.output)
+    bad_name = runner.invoke(cli.app, ["accounts", "create", "--name", "a\x01b"], env=env)
+    assert bad_name.exit_code == 1 and "name" in bad_name.output, bad_name.output
+    listed = runner.invoke(cli.app, ["accounts", "list", "--json"], env=env)
+    assert json.loads(listed.stdout) == []
+    made = runner.invoke(
+        cli.app,
+        ["accounts", "create", "--name", " Shop ", "--dr-url", "https://customer.example/dr", "--json"],
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["name"] == "Shop"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 import dlrhub as package
@@ -178,6 +179,50 @@ def test_api_refuses_an_unmigrated_postgres_database(tmp_path: Path, pg_template
     output = (done.stdout + done.stderr).strip()
     assert done.returncode == 2, output
     assert output.startswith("configuration error: the database schema is not migrated"), output
+
+
+async def _role_without_create(database: str) -> str:
+    """A login role that may connect to `database` but not create in its schema (PostgreSQL 15's default for a
+    role that does not own the database); returns its name."""
+    role = f"{database}_r"
+    conn = await asyncpg.connect(pg.admin_dsn())
+    try:
+        await conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(pg.admin_dsn(database))
+    try:
+        await conn.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{role}"')
+    finally:
+        await conn.close()
+    return role
+
+
+@pytest.mark.postgres
+def test_migrate_as_a_role_that_may_not_create_tables_says_what_to_grant(tmp_path: Path, pg_template) -> None:
+    name = asyncio.run(pg.create_empty())
+    role = asyncio.run(_role_without_create(name))
+    url = f"postgresql://{role}@{pg.admin_dsn(name).split('@', 1)[1]}"
+    try:
+        done = dlrhub(tmp_path, "migrate", DLRHUB_DATABASE_URL=url)
+    finally:
+        asyncio.run(pg.Template.drop(name))
+        asyncio.run(_drop_role(role))
+    output = (done.stdout + done.stderr).strip()
+    assert done.returncode == 2, output
+    assert len(output.splitlines()) == 1, output
+    assert output.startswith("configuration error: cannot migrate: permission denied for schema public"), (
+        output
+    )
+    assert f"ALTER DATABASE {name} OWNER TO {role}" in output
+
+
+async def _drop_role(role: str) -> None:
+    conn = await asyncpg.connect(pg.admin_dsn())
+    try:
+        await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    finally:
+        await conn.close()
 
 
 def test_tracing_on_without_opentelemetry_is_one_line_and_exit_2(tmp_path):

@@ -62,6 +62,11 @@ def test_an_operator_registers_updates_and_deactivates_an_oa(tmp_path, zalo_url:
     assert [o["oa_id"] for o in listed] == [console["oa_id"]]
     spent = _run(env, "oas", "update-secrets", console["oa_id"], "--refresh-token", console["refresh_token"])
     assert spent.exit_code == 1 and "-14020" in spent.output
+    assert spent.output.startswith("error: refresh_token: Zalo refused"), spent.output
+    # A wrong app secret alone is blamed on the app secret, the value given, not on the stored refresh token.
+    bad_secret = _run(env, "oas", "update-secrets", console["oa_id"], "--app-secret", "wrong")
+    assert bad_secret.exit_code == 1 and "-14002" in bad_secret.output
+    assert bad_secret.output.startswith("error: app_secret: Zalo refused"), bad_secret.output
     fresh = httpx.post(f"{zalo_url}/console/oas/{console['oa_id']}/refresh-token").json()["refresh_token"]
     updated = _run(env, "oas", "update-secrets", console["oa_id"], "--refresh-token", fresh, "--json")
     assert updated.exit_code == 0, updated.output

@@ -98,12 +98,14 @@ def test_loopback_is_open_for_the_demo_store_only(tmp_path: Path) -> None:
     again, answer = banner(tmp_path, probe=demo)
     assert cli.LOOPBACK_DEMO in again, again  # still nothing but the demo account: still a demo
     assert not any("demo account created" in line for line in again)
+    assert cli.DEMO_AGAIN.format(demo) in again, again  # where the lost credentials come from
     assert not refused(answer)
 
     made = dlrhub(tmp_path, "accounts", "create", "--name", "acme", "--json")
     assert made.returncode == 0, made.stdout + made.stderr
     real, answer = banner(tmp_path, probe=demo)
     assert cli.LOOPBACK_CLOSED in real, real  # a real customer now: loopback is closed for good
+    assert not any(line.startswith("demo account") for line in real), real
     assert refused(answer)
 
     by_setting, answer = banner(tmp_path, probe=demo, DLRHUB_CALLBACK_ALLOW="127.0.0.1,10.0.0.0/8")

@@ -155,3 +155,22 @@ async def test_a_read_session_sees_the_page_without_buttons_and_may_press_none(s
     no_csrf = await admin.http.post(base + "/lock", data={session.CSRF_FIELD: "0" * 40})
     assert no_csrf.status_code == 403
     assert (await hub.store.get_account(account_id)).status is models.AccountStatus.ACTIVE
+
+
+async def test_a_deactivated_account_shows_no_rotate_or_ledger_form_and_refuses_them(shop) -> None:
+    customer, _ = shop
+    hub = customer.hub
+    account_id = customer.credentials["id"]
+    before = await hub.store.get_account(account_id)
+    deactivated = await customer.http.post(
+        f"/v1/admin/accounts/{account_id}/deactivate", headers={"Authorization": f"Bearer {customers.ADMIN}"}
+    )
+    assert deactivated.status_code == 200, deactivated.text
+    admin = await login(customer.http, customers.ADMIN)
+    base = f"/ui/accounts/{account_id}"
+    page = await admin.get(base)
+    assert page.status_code == 200 and "deactivated" in page.text
+    assert '/rotate"' not in page.text and 'id="ledger-form"' not in page.text, page.text
+    refused = await admin.post(base + "/keys/esms/rotate", {"overlap_hours": "0"})
+    assert refused.status_code == 409, refused.text
+    assert (await hub.store.get_account(account_id)).esms_api_key == before.esms_api_key

@@ -3,9 +3,17 @@ per call."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import types
+import typing
 
+from aiohttp import web
+
+from dlrhub import settings
 from dlrhub.adapters.zalo import client
+from dlrhub.services import hub as hub_
+from dlrhub.workers import zalo_channel
 from tests import log_lines
 
 
@@ -25,3 +33,44 @@ async def test_a_zalo_that_does_not_answer_is_logged_once_per_window() -> None:
     no_answer = [line for line in lines.json() if line["message"].startswith("no answer from")]
     assert len(no_answer) == 1, lines.text
     assert "oa-access-token-not-logged" not in lines.text
+
+
+class _Counting(client.ZaloClient):
+    """Sets `missed` when a call found nothing listening."""
+
+    missed = asyncio.Event()
+
+    async def _call(self, *args: typing.Any, **kwargs: typing.Any) -> bytes:
+        try:
+            return await super()._call(*args, **kwargs)
+        except Exception:
+            self.missed.set()
+            raise
+
+
+async def _zalo_error(_: web.Request) -> web.Response:
+    return web.json_response({"error": -216, "message": "Access token is invalid"})
+
+
+async def test_serve_waiting_for_its_own_simulator_logs_no_answer_line() -> None:
+    """`dlrhub serve` starts its workers before its server listens; the wait for its simulator is silent."""
+    port = closed_port()
+    base = f"http://127.0.0.1:{port}"
+    config = settings.Settings(zalo_mode="simulator")
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", _zalo_error)
+    runner = web.AppRunner(app, access_log=None)
+    with log_lines.captured("info") as lines:
+        zalo = _Counting(api_base=base, oauth_base=base, timeout=2.0)
+        zalo.missed = asyncio.Event()
+        async with zalo:
+            hub = typing.cast(hub_.Hub, types.SimpleNamespace(settings=config))
+            waiting = asyncio.create_task(zalo_channel._wait_for_simulator(hub, zalo, asyncio.Event()))
+            await zalo.missed.wait()  # the server is not listening yet: at least one miss
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            try:
+                await waiting
+            finally:
+                await runner.cleanup()
+    assert not [line for line in lines.json() if line["message"].startswith("no answer from")], lines.text

@@ -72,8 +72,10 @@ class ZaloClient:
         headers: Mapping[str, str],
         params: Mapping[str, str] | None = None,
         data: bytes | Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> bytes:
-        """The answer's body (any HTTP status: Zalo puts its errors in the body); raises _NoAnswer."""
+        """The answer's body (any HTTP status: Zalo puts its errors in the body); raises _NoAnswer (logged
+        unless `quiet`)."""
         try:
             async with self._http().request(
                 method,
@@ -94,7 +96,8 @@ class ZaloClient:
                         return b""
                 return bytes(body)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            log.info("no answer from %s %s: %s", method, url, type(exc).__name__)
+            if not quiet:
+                log.info("no answer from %s %s: %s", method, url, type(exc).__name__)
             raise _NoAnswer from exc
 
     def _json_headers(self, oa_token: str, **extra: str) -> dict[str, str]:
@@ -179,6 +182,15 @@ class ZaloClient:
         except _NoAnswer:
             return wire.timeout_answer()
         return wire.quota_answer(raw)
+
+    async def answers(self) -> bool:
+        """Whether anything answers at the API base (any HTTP answer counts). A miss is not logged: a process
+        that serves its own simulator asks this while its server is still starting, which is no outage."""
+        try:
+            await self._call("GET", self.api_base + wire.PATH_QUOTA, headers={}, quiet=True)
+        except _NoAnswer:
+            return False
+        return True
 
     async def list_templates(
         self, oa_token: str, offset: int = 0, limit: int = templates.PAGE_LIMIT, status: str | None = None

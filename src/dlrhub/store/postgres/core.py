@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dlrhub.core import errors
 from dlrhub.store import migrations, rows
 
 BACKEND: rows.Backend = "postgres"
@@ -124,6 +125,17 @@ class PostgresCore:
     async def migrate(self) -> list[str]:
         self._column_types.clear()
         pool = await self.pool()
+        try:
+            return await self._migrate(pool)
+        except asyncpg.InsufficientPrivilegeError as exc:
+            role, database = await pool.fetchrow("SELECT current_user, current_database()")
+            raise errors.ConfigError(
+                f"cannot migrate: {exc} (role {role} must own database {database}, or hold CREATE on its"
+                f" schema public: `ALTER DATABASE {database} OWNER TO {role}` as a superuser; a new one:"
+                f" `createdb -O {role} {database}`)"
+            ) from None
+
+    async def _migrate(self, pool: asyncpg.Pool) -> list[str]:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
             await conn.execute(
