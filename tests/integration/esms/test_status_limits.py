@@ -138,3 +138,14 @@ async def test_retry_after_is_the_limiters_wait(db: store.Store, name: str):
         assert (answer.status_code, answer.content, answer.headers["retry-after"]) == (429, api.over, "3")
     finally:
         await customer.aclose()
+
+
+@pytest.mark.parametrize("name", list(APIS))
+async def test_a_failing_redis_lets_requests_through(db: store.Store, name: str):
+    """As documented (esms.md › Rate limits): a rate limit must not take the API down with it."""
+    api = APIS[name]
+    customer = await customers.in_process(db, {api.setting: 1, "redis_url": "redis://127.0.0.1:1/0"})
+    try:
+        assert [(await api.call(customer, customer.creds)).status_code for _ in range(3)] == [200] * 3
+    finally:
+        await customer.aclose()
