@@ -44,6 +44,17 @@ async def world(db_url: str) -> AsyncIterator[tuple[str, hub_.Hub, httpx.AsyncCl
     await db.close()
 
 
+def native_event(new: accounts.NewAccount) -> dict[str, Any]:
+    """A native `success` event of message `m-1` of `new`'s account."""
+    return {
+        "event_id": "e-1",
+        "message_id": "m-1",
+        "account": new.account.id,
+        "type_id": 25,
+        "status": "success",
+    }
+
+
 def refused(response: httpx.Response, field: str) -> None:
     assert response.status_code == 422, response.text
     body = response.json()
@@ -142,14 +153,7 @@ async def test_a_customer_cannot_name_a_host_holding_nul(world) -> None:
 @pytest.mark.parametrize("when", OUT_OF_RANGE)
 async def test_a_time_out_of_range_in_utc_gets_422(world, when: str) -> None:
     db_url, _, http, new = world
-    event = {
-        "event_id": "e-1",
-        "message_id": "m-1",
-        "account": new.account.id,
-        "type_id": 25,
-        "status": "success",
-        "occurred_at": when,
-    }
+    event = native_event(new) | {"occurred_at": when}
     before = await row_count(db_url)
     refused(await http.post("/v1/events", json=event, headers=AUTH), "occurred_at")
     refused(await http.post("/v1/callbacks/replay", json={"since": when}, headers=AUTH), "since")
@@ -169,18 +173,15 @@ async def test_a_number_in_raw_that_cannot_be_written_back_gets_422(world, numbe
     """Python's JSON parser (the native door's) takes these; orjson, which writes `raw`, refused the integers
     with a bare 500 and wrote the others as `null`."""
     db_url, _, http, new = world
-    event = {
-        "event_id": "e-1",
-        "message_id": "m-1",
-        "account": new.account.id,
-        "type_id": 25,
-        "status": "success",
-    }
+    event = native_event(new)
     raw = json.dumps(event | {"raw": {"upstream": [1, "NUMBER"]}}).replace('"NUMBER"', number)
     before = await row_count(db_url)
     answer = await http.post("/v1/events", content=raw, headers=AUTH | {"content-type": "application/json"})
     refused(answer, "raw")
     assert await row_count(db_url) == before
+    # The numbers at the edges of what can be written back are kept as sent.
+    edges = {"upstream": [2**64 - 1, -(2**63), 1.7976931348623157e308, -0.0]}
+    assert (await http.post("/v1/events", json=event | {"raw": edges}, headers=AUTH)).status_code == 202
 
 
 @pytest.mark.parametrize("before", [2**63, 10**30])
