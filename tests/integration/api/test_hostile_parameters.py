@@ -161,9 +161,37 @@ async def test_a_time_out_of_range_in_utc_gets_422(world, when: str) -> None:
     refused(await http.get("/v1/admin/audit", params={"since": when}, headers=AUTH), "since")
     refused(await http.get("/v1/admin/audit", params={"until": when}, headers=AUTH), "until")
     assert await row_count(db_url) == before
-    # The edges themselves are times.
-    edge = event | {"occurred_at": "0001-01-01T00:00:00Z" if when.startswith("0001") else "9999-12-31T23:59Z"}
-    assert (await http.post("/v1/events", json=edge, headers=AUTH)).status_code == 202
+
+
+#: Times that UTC can hold but the account's zone cannot write (NXCloud's `sendTime`), with the account's offset.
+UNWRITABLE = [
+    ("9999-12-31T23:59:59Z", 480),
+    ("9999-12-31T10:00:00Z", 840),
+    ("0001-01-01T00:00:00Z", -720),
+    ("0001-01-01T11:59:59Z", -720),
+]
+
+
+@pytest.mark.parametrize(("when", "offset"), UNWRITABLE)
+async def test_an_event_time_the_accounts_zone_cannot_write_gets_422(world, when: str, offset: int) -> None:
+    """Before, NXCloud's rendering of `sendTime` in the account's zone overflowed: a bare 500 on both backends."""
+    db_url, hub, http, _ = world
+    nx = await accounts.create(hub, "nx", utc_offset_minutes=offset)
+    event = native_event(nx) | {"dialect": "nxcloud", "callback_url": "https://customer.example/nx"}
+    before = await row_count(db_url)
+    refused(await http.post("/v1/events", json=event | {"occurred_at": when}, headers=AUTH), "occurred_at")
+    assert await row_count(db_url) == before
+
+
+@pytest.mark.parametrize(
+    ("when", "offset"), [("0001-01-02T00:00:00Z", -720), ("9999-12-30T23:59:59.999999Z", 840)]
+)
+async def test_the_first_and_last_writable_times_are_taken_and_written(world, when: str, offset: int) -> None:
+    _, hub, http, _ = world
+    nx = await accounts.create(hub, "nx", utc_offset_minutes=offset)
+    event = native_event(nx) | {"dialect": "nxcloud", "callback_url": "https://customer.example/nx"}
+    answer = await http.post("/v1/events", json=event | {"occurred_at": when}, headers=AUTH)
+    assert (answer.status_code, len(answer.json()["callbacks"])) == (202, 1), answer.text
 
 
 @pytest.mark.parametrize(
