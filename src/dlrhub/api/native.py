@@ -23,12 +23,13 @@ Id = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=128, pat
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone (e.g. 2024-05-01T10:12:39Z)")
-    if clock.in_utc(value) is None:
-        raise ValueError("out of range: in UTC it falls outside the years 1 to 9999")
+    if clock.writable(value) is None:
+        # Not merely storable: an event's time is written later in the account's zone (NXCloud's `sendTime`).
+        raise ValueError("out of range: write a time from 0001-01-02 to 9999-12-30 (UTC)")
     return value
 
 
-#: A time in a native request; one without a time zone, or outside the years 1 to 9999 in UTC, is refused.
+#: A time in a native request; one without a time zone, or outside 0001-01-02 to 9999-12-30 in UTC, is refused.
 AwareTime = Annotated[dt.datetime, pydantic.AfterValidator(_aware)]
 
 

@@ -7,6 +7,10 @@ from collections.abc import Callable
 
 #: What a clock is: a function that returns the current time, timezone-aware.
 Clock = Callable[[], dt.datetime]
+#: The first and last times (UTC) that every zone dlrhub writes a time in can write: a day inside the years 1 to
+#: 9999 at either end, for an account's UTC offset (-12:00 to +14:00, NXCloud's `sendTime`) and Vietnam time (eSMS).
+EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
 
 
 def utcnow() -> dt.datetime:
@@ -21,3 +25,10 @@ def in_utc(value: dt.datetime) -> dt.datetime | None:
         return value.astimezone(dt.UTC)
     except OverflowError:
         return None
+
+
+def writable(value: dt.datetime) -> dt.datetime | None:
+    """A timezone-aware `value` in UTC when it lies from `EARLIEST` to `LATEST`, so that any zone can write it (a
+    stored event time is written later in the account's zone); None otherwise."""
+    utc = in_utc(value)
+    return utc if utc is not None and EARLIEST <= utc <= LATEST else None

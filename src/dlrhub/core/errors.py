@@ -7,11 +7,13 @@ DlrhubError
 ├── NotFound               a referenced record does not exist
 │   ├── UnknownAccount
 │   ├── UnknownMessage
+│   ├── UnknownJourney
 │   ├── UnknownCallback
 │   └── UnknownToken
 ├── Conflict               the request clashes with stored state
 │   ├── DuplicateRequest   a RequestId seen within its window
-│   └── InsufficientBalance the account cannot pay for the message
+│   ├── InsufficientBalance the account cannot pay for the message
+│   └── Replayed           a signed request's signature was taken before
 ├── InvalidInput           a request is malformed (names the field)
 ├── DialectError           a front door refuses with a code from its own table
 ├── BlockedURL             the URL guard refused a callback destination

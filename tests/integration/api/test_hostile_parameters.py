@@ -44,6 +44,17 @@ async def world(db_url: str) -> AsyncIterator[tuple[str, hub_.Hub, httpx.AsyncCl
     await db.close()
 
 
+def native_event(new: accounts.NewAccount) -> dict[str, Any]:
+    """A native `success` event of message `m-1` of `new`'s account."""
+    return {
+        "event_id": "e-1",
+        "message_id": "m-1",
+        "account": new.account.id,
+        "type_id": 25,
+        "status": "success",
+    }
+
+
 def refused(response: httpx.Response, field: str) -> None:
     assert response.status_code == 422, response.text
     body = response.json()
@@ -142,14 +153,7 @@ async def test_a_customer_cannot_name_a_host_holding_nul(world) -> None:
 @pytest.mark.parametrize("when", OUT_OF_RANGE)
 async def test_a_time_out_of_range_in_utc_gets_422(world, when: str) -> None:
     db_url, _, http, new = world
-    event = {
-        "event_id": "e-1",
-        "message_id": "m-1",
-        "account": new.account.id,
-        "type_id": 25,
-        "status": "success",
-        "occurred_at": when,
-    }
+    event = native_event(new) | {"occurred_at": when}
     before = await row_count(db_url)
     refused(await http.post("/v1/events", json=event, headers=AUTH), "occurred_at")
     refused(await http.post("/v1/callbacks/replay", json={"since": when}, headers=AUTH), "since")
@@ -157,9 +161,37 @@ async def test_a_time_out_of_range_in_utc_gets_422(world, when: str) -> None:
     refused(await http.get("/v1/admin/audit", params={"since": when}, headers=AUTH), "since")
     refused(await http.get("/v1/admin/audit", params={"until": when}, headers=AUTH), "until")
     assert await row_count(db_url) == before
-    # The edges themselves are times.
-    edge = event | {"occurred_at": "0001-01-01T00:00:00Z" if when.startswith("0001") else "9999-12-31T23:59Z"}
-    assert (await http.post("/v1/events", json=edge, headers=AUTH)).status_code == 202
+
+
+#: Times that UTC can hold but the account's zone cannot write (NXCloud's `sendTime`), with the account's offset.
+UNWRITABLE = [
+    ("9999-12-31T23:59:59Z", 480),
+    ("9999-12-31T10:00:00Z", 840),
+    ("0001-01-01T00:00:00Z", -720),
+    ("0001-01-01T11:59:59Z", -720),
+]
+
+
+@pytest.mark.parametrize(("when", "offset"), UNWRITABLE)
+async def test_an_event_time_the_accounts_zone_cannot_write_gets_422(world, when: str, offset: int) -> None:
+    """Before, NXCloud's rendering of `sendTime` in the account's zone overflowed: a bare 500 on both backends."""
+    db_url, hub, http, _ = world
+    nx = await accounts.create(hub, "nx", utc_offset_minutes=offset)
+    event = native_event(nx) | {"dialect": "nxcloud", "callback_url": "https://customer.example/nx"}
+    before = await row_count(db_url)
+    refused(await http.post("/v1/events", json=event | {"occurred_at": when}, headers=AUTH), "occurred_at")
+    assert await row_count(db_url) == before
+
+
+@pytest.mark.parametrize(
+    ("when", "offset"), [("0001-01-02T00:00:00Z", -720), ("9999-12-30T23:59:59.999999Z", 840)]
+)
+async def test_the_first_and_last_writable_times_are_taken_and_written(world, when: str, offset: int) -> None:
+    _, hub, http, _ = world
+    nx = await accounts.create(hub, "nx", utc_offset_minutes=offset)
+    event = native_event(nx) | {"dialect": "nxcloud", "callback_url": "https://customer.example/nx"}
+    answer = await http.post("/v1/events", json=event | {"occurred_at": when}, headers=AUTH)
+    assert (answer.status_code, len(answer.json()["callbacks"])) == (202, 1), answer.text
 
 
 @pytest.mark.parametrize(
@@ -169,18 +201,15 @@ async def test_a_number_in_raw_that_cannot_be_written_back_gets_422(world, numbe
     """Python's JSON parser (the native door's) takes these; orjson, which writes `raw`, refused the integers
     with a bare 500 and wrote the others as `null`."""
     db_url, _, http, new = world
-    event = {
-        "event_id": "e-1",
-        "message_id": "m-1",
-        "account": new.account.id,
-        "type_id": 25,
-        "status": "success",
-    }
+    event = native_event(new)
     raw = json.dumps(event | {"raw": {"upstream": [1, "NUMBER"]}}).replace('"NUMBER"', number)
     before = await row_count(db_url)
     answer = await http.post("/v1/events", content=raw, headers=AUTH | {"content-type": "application/json"})
     refused(answer, "raw")
     assert await row_count(db_url) == before
+    # The numbers at the edges of what can be written back are kept as sent.
+    edges = {"upstream": [2**64 - 1, -(2**63), 1.7976931348623157e308, -0.0]}
+    assert (await http.post("/v1/events", json=event | {"raw": edges}, headers=AUTH)).status_code == 202
 
 
 @pytest.mark.parametrize("before", [2**63, 10**30])

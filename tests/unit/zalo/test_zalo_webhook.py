@@ -126,6 +126,8 @@ def test_parse_journey_events():
         b"[" * 100_000,
         EXAMPLE_BODY.replace(b'"msg_id":"0123456789abcdef0123"', b'"msg_id":12'),
         EXAMPLE_BODY.replace(b'"1714529561250"', b'"99999999999999999999"'),
+        # 9999-12-31T23:59:59Z: UTC holds it, an account's zone east of UTC cannot write it.
+        EXAMPLE_BODY.replace(b'"1714529561250"', b'"253402300799000"'),
         EXAMPLE_BODY.replace(b'"sender":{"id":"2222222222222222222"}', b'"sender":{"id":"x y"}'),
         EXAMPLE_BODY.replace(b'"recipient":{"id":"84900000001"}', b'"recipient":[]'),
         b'{"a":"\xff"}',

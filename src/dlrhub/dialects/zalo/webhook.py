@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from dlrhub.core import chars, errors
+from dlrhub.core import chars, clock, errors
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 SERVER_HEADER = "X-ZEvent-Server"
@@ -134,9 +134,13 @@ def _object(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _epoch(value: str, where: str) -> dt.datetime:
     try:
-        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+        at = dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise errors.InvalidInput(where, "time out of range") from exc
+    # A time stored here is written later in the account's zone (NXCloud's `sendTime`): every zone must hold it.
+    if clock.writable(at) is None:
+        raise errors.InvalidInput(where, "time out of range")
+    return at
 
 
 def _oa_id(body: Mapping[str, Any]) -> str | None:
