@@ -151,8 +151,8 @@ def decide(
 
     A seen event id is a duplicate: the stored event, message and journey come back and nothing is written.
     Otherwise `new_message` stands in for a message the store lacks. Raises errors.UnknownMessage when the
-    event names a message that is neither stored nor given, errors.UnknownJourney when it names only a journey
-    that is not stored (pruned since a webhook looked it up), and errors.Conflict when its id is stored for
+    event names a message that is neither stored nor given, errors.UnknownJourney for a journey's event whose
+    journey is not stored and that names no message (the journey pruned since a webhook looked it up), and errors.Conflict when its id is stored for
     another message or journey (nothing may be written then: the store undoes what it did).
     """
     if seen is not None:
@@ -164,7 +164,7 @@ def decide(
         if new_message is None:
             raise errors.UnknownMessage(f"no message {event.message_id!r}")
         message, insert = new_message, True
-    if message is None and journey is None:
+    if message is None and journey is None and states.is_journey_event(event.kind):
         raise errors.UnknownJourney(f"no journey {event.journey_id!r}")
     plan = plan_event(event, message, journey, inputs, now)
     return Applied(IngestResult(plan.event, plan.message, plan.journey, plan.callbacks), plan, insert)
