@@ -59,3 +59,14 @@ def test_a_long_url_is_folded_whole_rather_than_cut() -> None:
     assert all(len(line) <= 90 for line in text.splitlines()), text
     cells = "".join(line.split("│")[2].strip() for line in text.splitlines() if line.count("│") == 3)
     assert cells == url, text
+
+
+def test_cells_are_printed_as_written_not_read_as_markup() -> None:
+    # A customer's callback URL (replay, endpoints) or an account's name is data: `[/]` raised MarkupError.
+    url = "http://receiver.example/dr?tag=[/]&x=[bold]y[/bold]"
+    table = Table("callback", "url")
+    table.add_row("cb_1", url)
+    table.add_row("cb_2", "shop :smile: [red]")
+    text = printed(table, 200)
+    assert url in text, text
+    assert "shop :smile: [red]" in text, text

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import math
+import time
 import typing
 from typing import Any
 
@@ -37,6 +38,8 @@ CALLS_PER_SEND = 4
 #: A stale message still waiting for its receipt is looked at again this often.
 RECHECK_S = 30.0
 IDLE_WAIT_S = 0.1
+#: Seconds the channel waits for its simulator in silence (a `dlrhub serve` starting), then says it waits.
+SIMULATOR_QUIET_S = 5.0
 #: 9000 / 9005 from NXCloud's table: dlrhub refused the message itself, so there is no `zaloRes`.
 CODE_BAD_REQUEST, TEXT_BAD_REQUEST = 9000, "Request parameter error"
 CODE_NO_ROUTE, TEXT_NO_ROUTE = 9005, "Missing customer APP routes"
@@ -302,12 +305,17 @@ def keeper_for(
 
 async def _wait_for_simulator(hub: hub_.Hub, zalo: client.ZaloClient, stop: asyncio.Event) -> None:
     """In `dlrhub serve` the simulator is served by this very process, whose workers start before its server
-    listens: wait, without a line per miss, until it answers."""
+    listens: wait, without a line per miss, until it answers. One line says so once the wait outlasts a start
+    (SIMULATOR_QUIET_S): a `dlrhub worker` whose API is not running would otherwise send nothing, silently."""
     if not wiring.uses_simulator(hub.settings):
         return
+    since, said = time.monotonic(), False
     while not stop.is_set():
         if await zalo.answers():
             return
+        if not said and time.monotonic() - since >= SIMULATOR_QUIET_S:
+            said = True
+            log.warning("zalo channel: no answer from the Zalo simulator at %s yet; waiting", zalo.api_base)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.2)
 

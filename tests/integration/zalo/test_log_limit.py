@@ -74,3 +74,26 @@ async def test_serve_waiting_for_its_own_simulator_logs_no_answer_line() -> None
             finally:
                 await runner.cleanup()
     assert not [line for line in lines.json() if line["message"].startswith("no answer from")], lines.text
+
+
+async def test_a_wait_for_the_simulator_that_outlasts_a_start_says_so_once(monkeypatch) -> None:
+    """A `dlrhub worker` whose API (serving the simulator) is not running: silent, it would send nothing and say
+    nothing; past SIMULATOR_QUIET_S one line names the simulator it waits for."""
+    monkeypatch.setattr(zalo_channel, "SIMULATOR_QUIET_S", 0.0)
+    base = f"http://127.0.0.1:{closed_port()}"
+    config = settings.Settings(zalo_mode="simulator")
+    stop = asyncio.Event()
+    with log_lines.captured("info") as lines:
+        zalo = _Counting(api_base=base, oauth_base=base, timeout=2.0)
+        zalo.missed = asyncio.Event()
+        async with zalo:
+            hub = typing.cast(hub_.Hub, types.SimpleNamespace(settings=config))
+            waiting = asyncio.create_task(zalo_channel._wait_for_simulator(hub, zalo, stop))
+            for _ in range(3):  # three misses: the line comes after the first, and only once
+                zalo.missed.clear()
+                await zalo.missed.wait()
+            stop.set()
+            await waiting
+    said = [line for line in lines.json() if "no answer from the Zalo simulator" in line["message"]]
+    assert len(said) == 1, lines.text
+    assert base in said[0]["message"]
