@@ -101,7 +101,7 @@ class EndpointLimits(typing.Protocol):
 
     @abc.abstractmethod
     async def endpoint_shared(self, endpoint: str, account_id: str) -> bool:
-        """Whether a callback of another account than `account_id` goes to `endpoint`, in any state."""
+        """Whether a callback of another account than `account_id` waits to go to `endpoint` (pending)."""
 
     @abc.abstractmethod
     async def take_endpoint_tokens(self, endpoint: str, want: int, now: float) -> token_bucket.Taken | None:

@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 
 from dlrhub.core import control
+from dlrhub.store.postgres import endpoint_limits as postgres_limits
+from dlrhub.store.sqlite import endpoint_limits as sqlite_limits
 
 T0 = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -58,3 +60,11 @@ async def test_takes_at_once_never_grant_more_than_the_bucket_holds(db) -> None:
         *(db.take_endpoint_tokens("http://gw.example:80", 3, 100.0) for _ in range(12))
     )
     assert sum(t.granted for t in taken if t is not None) == 20
+
+
+def test_the_shared_host_check_reads_the_pending_index_not_every_callback(lite) -> None:
+    """A customer token can ask whether a host is shared (`PUT /v1/endpoint-limits`): the check must not scan every
+    callback the store keeps (SQLite's plan; PostgreSQL's statement has the same partial-index predicate)."""
+    plan = [row[3] for row in lite.execute(f"EXPLAIN QUERY PLAN {sqlite_limits.SHARED}", ("e", "a"))]
+    assert plan and all(not step.startswith("SCAN") for step in plan), plan
+    assert "state = 'pending'" in postgres_limits.SHARED

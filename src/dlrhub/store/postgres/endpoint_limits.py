@@ -28,7 +28,11 @@ FROM took WHERE e.endpoint = took.endpoint
 RETURNING took.granted, e.tokens, e.tokens_at, e.rate_per_s
 """
 
-SHARED = "SELECT EXISTS (SELECT 1 FROM callbacks WHERE endpoint = $1 AND account_id <> $2)"
+#: Read through the pending callbacks' partial index (`callbacks_endpoint_due`): a customer token can ask it, so
+#: it never scans every callback ever kept.
+SHARED = (
+    "SELECT EXISTS (SELECT 1 FROM callbacks WHERE endpoint = $1 AND state = 'pending' AND account_id <> $2)"
+)
 
 
 class PostgresEndpointLimits(core.PostgresCore):
