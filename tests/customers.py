@@ -17,7 +17,7 @@ from dlrhub.services import accounts, zalo_wiring
 from dlrhub.services import hub as hub_
 
 #: The admin token of in-process hubs.
-ADMIN = "test-admin-token"
+ADMIN = "test-admin-token-0123456789"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,8 @@ from dlrhub.core import errors, signing, urls
 ENV_PREFIX = "DLRHUB_"
 #: Settings whose values may hold a secret (a token, or a password inside a URL): never echoed in errors.
 SECRET_SETTINGS = frozenset({"admin_token", "database_url", "redis_url", "alert_secret"})
+#: The shortest bootstrap admin token taken: it opens every account, so it must not be guessable.
+MIN_ADMIN_TOKEN = 24
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class Settings:
     #: How many failing (account, endpoint) pairs `dlrhub_endpoint_failing` exports, most failures first.
     metrics_top_endpoints: int = 20
     #: Bearer token for the native and admin routes (`/v1/events`, `/v1/messages`, `/v1/callbacks`,
-    #: `/v1/endpoints`, `/v1/admin/*`). Empty: `dlrhub serve` makes one at start and prints it.
+    #: `/v1/endpoints`, `/v1/admin/*`), 24 characters or more. Empty: `dlrhub serve` makes one and prints it.
     admin_token: str = ""
     #: Redis URL for shared rate-limit counters across nodes; empty keeps counters in memory.
     redis_url: str = ""
@@ -292,6 +294,9 @@ def _problem(name: str, value: Any) -> str | None:
     elif name in ("port", "worker_port"):
         if not 0 <= value <= 65_535:
             return "0 to 65535"
+    elif name == "admin_token":
+        if value and len(value) < MIN_ADMIN_TOKEN:
+            return f"empty, or at least {MIN_ADMIN_TOKEN} characters (such as `openssl rand -hex 24`)"
     elif name == "alert_secret":
         if value:
             try:

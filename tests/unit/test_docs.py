@@ -3,13 +3,15 @@ the repository."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from dlrhub.adapters import metrics
-from dlrhub.services import lookups
+from dlrhub.services import keys, lookups
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -50,3 +52,21 @@ def test_the_lookup_cache_lifetime_is_the_code_s() -> None:
         for seconds in re.findall(r"cached for (\d+(?:\.\d+)?) s", doc.read_text(encoding="utf-8"))
     }
     assert said == {lookups.TTL_S}
+
+
+#: A time given to a key rotation in a doc's example (`--old-valid-until X`, `"old_valid_until": X`), to the line's end.
+ROTATION_TIME = re.compile(r"""(?:--old-valid-until |"old_valid_until\\?": )(.*)""")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_rotation_times_in_the_docs_never_go_stale(doc: Path) -> None:
+    # A time written out goes into the past one day, and the service refuses it ("is in the past"): examples
+    # have `date` work theirs out when they run, which this runs. Placeholders (`ISO`, `…`) are left alone.
+    for given in ROTATION_TIME.findall(doc.read_text(encoding="utf-8")):
+        assert not re.match(r'[\\"\']*\d', given), f"a rotation time written out: {given}"
+        command = re.search(r"\$\((date [^)]*)\)", given)
+        if command is None:
+            continue
+        out = subprocess.run(["bash", "-c", command.group(1)], capture_output=True, text=True, check=True)
+        when = dt.datetime.fromisoformat(out.stdout.strip())
+        keys._old_until(dt.datetime.now(dt.UTC), when, None)  # raises errors.InvalidInput when refused

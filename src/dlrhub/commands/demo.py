@@ -102,7 +102,7 @@ async def _dlrhub(workdir: Path) -> AsyncIterator[tuple[hub_.Hub, str]]:
         database_url=f"sqlite:///{workdir / 'demo.sqlite3'}",
         host="127.0.0.1",
         port=sock.getsockname()[1],
-        admin_token=secrets.token_urlsafe(16),
+        admin_token=secrets.token_urlsafe(24),
         zalo_mode="simulator",
         zalo_timeout_s=2.0,
         simulator_receipt_delay_s=0.2,

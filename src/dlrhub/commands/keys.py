@@ -26,7 +26,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 OldValidUntil = Annotated[
     str | None,
     typer.Option(
-        help="When the old pair stops working: ISO 8601 with a zone (e.g. 2025-06-01T00:00:00+07:00)."
+        help="When the old pair stops working: ISO 8601 with a zone (YYYY-MM-DDTHH:MM:SS+07:00), from now to"
+        " 90 days ahead."
     ),
 ]
 Overlap = Annotated[

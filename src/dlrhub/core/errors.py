@@ -17,7 +17,8 @@ DlrhubError
 ├── InvalidInput           a request is malformed (names the field)
 ├── DialectError           a front door refuses with a code from its own table
 ├── BlockedURL             the URL guard refused a callback destination
-└── StoreUnavailable       the database does not answer (the doors answer "try again later")
+├── StoreUnavailable       the database does not answer (the doors answer "try again later")
+└── Unstorable             the database refuses a value of a row (the row's fault, not an outage)
 
 Zalo's failures are not exceptions: the Zalo client returns them as values (`wire.SendOutcome`, `wire.Answer`).
 """
@@ -112,3 +113,8 @@ class BlockedURL(DlrhubError):
 
 class StoreUnavailable(DlrhubError):
     """The database does not answer; try again later."""
+
+
+class Unstorable(DlrhubError):
+    """The database refuses a value of the rows written (too long, not in its encoding, out of range, against a
+    constraint): the rows' fault, not an outage, and writing them again fails again. Nothing was written."""

@@ -110,7 +110,9 @@ def _old_until(
         raise errors.InvalidInput("overlap", "give old_valid_until or overlap, not both")
     if old_valid_until is not None:
         if old_valid_until.tzinfo is None:
-            raise errors.InvalidInput("old_valid_until", "needs a time zone (e.g. 2025-01-31T12:00:00+07:00)")
+            raise errors.InvalidInput(
+                "old_valid_until", "needs a time zone (such as YYYY-MM-DDT12:00:00+07:00)"
+            )
         if old_valid_until < now:
             raise errors.InvalidInput("old_valid_until", "is in the past")
         until = old_valid_until

@@ -1,16 +1,19 @@
-"""Which driver failures mean "the database is down", raised as errors.StoreUnavailable and logged once an outage."""
+"""Which driver failures mean "the database is down", raised as errors.StoreUnavailable and logged once an outage,
+and which mean "the database refuses this row's values" (`refused`), raised as errors.Unstorable where asked."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import asyncpg
+import orjson
 
 from dlrhub.core import errors
 from dlrhub.store import base
@@ -60,6 +63,39 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.InterfaceError):
         return any(word in str(exc) for word in _PG_GONE)
     return False
+
+
+#: Failures for a value of a row, not for the database: PostgreSQL's data exceptions (SQLSTATE class 22: a value
+#: too long, not in the encoding, NUL, out of range; asyncpg raises the same class for a value it cannot encode,
+#: such as a lone surrogate or an int past int32) and broken constraints (class 23); SQLite's (a value too big, a
+#: broken constraint), and what Python's sqlite3 raises binding a value (a lone surrogate, an int past int64), as
+#: orjson does writing one into a JSON parameter.
+_REFUSED: tuple[type[Exception], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+    UnicodeEncodeError,
+    OverflowError,
+    orjson.JSONEncodeError,
+)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether `exc`, raised by sqlite3 or asyncpg, means the database refuses a value of the rows written: the
+    rows' fault, which writing them again repeats (never an outage: those are retried)."""
+    return isinstance(exc, _REFUSED) and not is_outage(exc)
+
+
+@contextlib.contextmanager
+def refused() -> Iterator[None]:
+    """Raise errors.Unstorable, from the driver's failure, when the database refuses a value written inside."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_refusal(exc):
+            raise
+        raise errors.Unstorable() from exc
 
 
 class Watch:

@@ -70,7 +70,11 @@ class Outbox(typing.Protocol):
 
     @abc.abstractmethod
     async def record_attempts(self, results: list[AttemptResult], now: dt.datetime) -> None:
-        """Store attempts and move their callbacks, in one transaction, releasing the leases."""
+        """Store attempts and move their callbacks, in one transaction, releasing the leases.
+
+        Raises errors.Unstorable, having written none of them, when the database refuses a value of one (the
+        recorder then finds it: `workers/recorder.py`), errors.StoreUnavailable in an outage.
+        """
 
     @abc.abstractmethod
     async def release_callbacks(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
@@ -15,6 +16,18 @@ from dlrhub.workers import endpoint_health
 
 log = logging.getLogger("dlrhub.dispatch")
 
+#: The error text of an attempt recorded without its own texts: the database refused a value of it.
+NOT_STORABLE = "answer not storable"
+
+
+def degraded(result: store.AttemptResult) -> list[store.AttemptResult]:
+    """The forms to record `result` in when the database refuses it, safest last: its response and error texts
+    replaced by NOT_STORABLE (their length or encoding is the usual fault), then its status code and Retry-After
+    dropped too. Each keeps the attempt's number, time and outcome, and the callback's new state and due time."""
+    texts = dataclasses.replace(result.attempt, response="", error=NOT_STORABLE)
+    bare = dataclasses.replace(texts, status_code=None, retry_after_s=None)
+    return [dataclasses.replace(result, attempt=form) for form in (texts, bare)]
+
 
 class Recorder:
     """What one dispatcher decided and has not written yet.
@@ -23,6 +36,10 @@ class Recorder:
     `flush_rows` results wait, it records them all, with the endpoint changes and the give-backs. What it wrote
     is forgotten from `holding` (the dispatcher's claimed callbacks) and `wake` is set: there is room in the
     backlog, and maybe a message's next callback is due. After `close()` it writes what is left and ends.
+
+    A write that fails for an outage is tried again, all of it, until the store answers. A batch of attempts the
+    database refuses for a value of a row (errors.Unstorable) is not: the rows it refuses are found by halving
+    it, the others recorded as they are, and each refused one recorded `degraded` (docs/discussions/delivery-semantics.md).
     """
 
     def __init__(
@@ -104,7 +121,7 @@ class Recorder:
         now = self.clock()
         try:
             if results:
-                await self.store.record_attempts(results, now)
+                await self._record(results, now)
             if released:
                 await self.store.release_callbacks(self.owner, released, now)
             if cancelled:
@@ -112,16 +129,63 @@ class Recorder:
             if health:
                 await self.judgements.write(self.store, health, now)
         except BaseException:
-            # Keep them for the next flush (at least once: the leases still hold them).
+            # Keep what is not written for the next flush (at least once: the leases still hold them).
             self.results[:0] = results
             self.released[:0] = released
             self.cancelled[:0] = cancelled
             self.judgements.give_back(health)
             raise
         self.judgements.stored()
-        for result in results:
-            self.holding.pop(result.attempt.callback_id, None)
         for cid in [*(cid for cid, _ in released), *cancelled]:
             self.holding.pop(cid, None)
-        if results or released:
+        if released:
             self.wake.set()
+
+    async def _record(self, left: list[store.AttemptResult], now: dt.datetime) -> None:
+        """Record the attempts in `left`, taking each out of it, and out of `holding`, once written: what an
+        outage leaves in it is still to write. A run of them that the database refuses is halved until each row
+        it refuses is alone, and that row is recorded in its first `degraded` form the database takes."""
+        sizes = [len(left)]  # a stack of the lengths of the runs of `left` to write, the next on top
+        while sizes:
+            size = sizes.pop()
+            run = left[:size]
+            try:
+                await self.store.record_attempts(run, now)
+            except errors.Unstorable as exc:
+                if size > 1:
+                    sizes += [size - size // 2, size // 2]
+                    continue
+                await self._record_refused(run[0], now, exc)
+            del left[:size]
+            for result in run:
+                self.holding.pop(result.attempt.callback_id, None)
+            self.wake.set()
+
+    async def _record_refused(
+        self, result: store.AttemptResult, now: dt.datetime, refusal: errors.Unstorable
+    ) -> None:
+        """Record the attempt the database refused as it was, in a `degraded` form. Logs no value of it: only
+        the callback, the attempt's number and the driver's kind of refusal (its message may quote the value)."""
+        attempt = result.attempt
+        why = type(refusal.__cause__ or refusal).__name__
+        for form in degraded(result):
+            try:
+                await self.store.record_attempts([form], now)
+            except errors.Unstorable:
+                continue
+            log.warning(
+                "dispatch: the database refused attempt %d of callback %s (%s); recorded as %r",
+                attempt.number,
+                attempt.callback_id,
+                why,
+                form.attempt.error,
+            )
+            return
+        # Not even its bare outcome is taken: give it up, and the lease sends the callback again when it ends.
+        log.error(
+            "dispatch: the database refused attempt %d of callback %s (%s) in every form; not recorded, the "
+            "callback is sent again when its lease ends",
+            attempt.number,
+            attempt.callback_id,
+            why,
+        )

@@ -32,7 +32,7 @@ from tests.acceptance.engine import harness
 # Two dozen CLI processes and a server: longer than the suite's per-test timeout on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
-BOOT = "go-live-bootstrap-token"
+BOOT = "go-live-bootstrap-token-0123456789"
 #: Numbers the simulator sends, then reports delivered (docs/reference/simulator.md), in each dialect's form.
 OK_PHONE = "0900000300"
 NX_PHONE = "84900000300"

@@ -25,7 +25,7 @@ from tests.conftest import make_account, signing_secret
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-ADMIN = "on-call-admin"
+ADMIN = "on-call-admin-token-0123456789"
 ALERT_SECRET = signing_secret(b"o" * 24)
 
 

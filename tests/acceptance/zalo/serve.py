@@ -17,7 +17,7 @@ from tests import receivers
 from tests.acceptance.engine import harness
 
 DLRHUB = str(Path(sys.executable).parent / "dlrhub")
-ADMIN = "acceptance-admin"
+ADMIN = "acceptance-admin-token-0123456789"
 
 
 @dataclasses.dataclass

@@ -12,13 +12,13 @@ from dlrhub import settings, store
 from dlrhub.api import app as app_
 from dlrhub.services import hub as hub_
 
-AUTH = {"Authorization": "Bearer t"}
+AUTH = {"Authorization": "Bearer test-admin-token-0123456789"}
 JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
 async def client(db: store.Store) -> AsyncIterator[httpx.AsyncClient]:
-    hub = hub_.Hub(settings=settings.Settings(admin_token="t"), store=db)
+    hub = hub_.Hub(settings=settings.Settings(admin_token="test-admin-token-0123456789"), store=db)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app_.create_app(hub)), base_url="http://t"
     ) as c:

@@ -17,7 +17,7 @@ from dlrhub.dialects.nxcloud import signing
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 
-TOKEN = "t"
+TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NEVER = [
     "ftp://customer.example/cb",

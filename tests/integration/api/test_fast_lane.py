@@ -19,7 +19,7 @@ from dlrhub.services import hub as hub_
 
 @pytest.fixture
 async def hub(db: store.Store) -> hub_.Hub:
-    return hub_.Hub(settings=settings.Settings(admin_token="t"), store=db)
+    return hub_.Hub(settings=settings.Settings(admin_token="test-admin-token-0123456789"), store=db)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from dlrhub.dialects.zalo import webhook
 from dlrhub.services import accounts
 from dlrhub.services import hub as hub_
 
-ADMIN = "test-admin-token"
+ADMIN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
 ESMS = "/MainService.svc/json/"
 #: A string stands in for "the hostile string" in the bodies below.

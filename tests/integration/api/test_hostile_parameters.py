@@ -26,7 +26,7 @@ from dlrhub.services import hub as hub_
 from dlrhub.web import routes as web_routes
 from tests.integration.api.test_hostile_input import row_count
 
-ADMIN = "test-admin-token"
+ADMIN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 #: UTC-converted, these fall in year 0 and year 10000.
 OUT_OF_RANGE = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]

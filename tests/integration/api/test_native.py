@@ -14,7 +14,7 @@ from dlrhub.core import models
 from dlrhub.services import hub as hub_
 from tests.integration.store import test_contract as contract
 
-TOKEN = "test-admin-token"
+TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -23,7 +23,7 @@ from dlrhub.services import hub as hub_
 from dlrhub.workers import dispatch_config as config_
 from dlrhub.workers import dispatcher
 
-TOKEN = "t"
+TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ESMS_KEYS = {"ApiKey": "k" * 20, "SecretKey": "s" * 20}
 

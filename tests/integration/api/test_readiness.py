@@ -14,7 +14,7 @@ from dlrhub.services import hub as hub_
 
 
 def _client(db: store.Store) -> tuple[hub_.Hub, httpx.AsyncClient]:
-    hub = hub_.Hub(settings=settings.Settings(admin_token="t"), store=db)
+    hub = hub_.Hub(settings=settings.Settings(admin_token="test-admin-token-0123456789"), store=db)
     transport = httpx.ASGITransport(app=app_.create_app(hub))
     return hub, httpx.AsyncClient(transport=transport, base_url="http://dlrhub.test")
 

@@ -24,7 +24,7 @@ def test_serve_writes_every_line_as_json(tmp_path: Path) -> None:
     env.update(
         DLRHUB_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         DLRHUB_PORT=str(port),
-        DLRHUB_ADMIN_TOKEN="t",
+        DLRHUB_ADMIN_TOKEN="test-admin-token-0123456789",
         DLRHUB_LOG_FORMAT="json",
     )
     log = tmp_path / "stderr.log"

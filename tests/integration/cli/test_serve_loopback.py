@@ -39,7 +39,12 @@ def loopback_event(port: int, account: str) -> httpx.Response:
         "event_id": f"e-{port}", "message_id": f"m-{port}", "account": account, "type_id": 24,
         "status": "success", "dialect": "native", "callback_url": "http://127.0.0.1:9/cb",
     }  # fmt: skip
-    return httpx.post(f"{base}/v1/events", json=body, headers={"Authorization": "Bearer t"}, timeout=10)
+    return httpx.post(
+        f"{base}/v1/events",
+        json=body,
+        headers={"Authorization": "Bearer test-admin-token-0123456789"},
+        timeout=10,
+    )
 
 
 def banner(tmp_path: Path, probe: str | None = None, **env: str) -> tuple[list[str], httpx.Response | None]:
@@ -52,7 +57,7 @@ def banner(tmp_path: Path, probe: str | None = None, **env: str) -> tuple[list[s
         {
             "DLRHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "DLRHUB_PORT": str(port),
-            "DLRHUB_ADMIN_TOKEN": "t",
+            "DLRHUB_ADMIN_TOKEN": "test-admin-token-0123456789",
             "DLRHUB_LOG_LEVEL": "error",
             **env,
         }

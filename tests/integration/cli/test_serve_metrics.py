@@ -28,7 +28,7 @@ def test_serve_exposes_every_family_on_its_one_port(tmp_path: Path) -> None:
         DLRHUB_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         DLRHUB_PORT=str(port),
         DLRHUB_WORKER_PORT=str(worker_port),  # a worker's setting: serve listens on `port` only
-        DLRHUB_ADMIN_TOKEN="t",
+        DLRHUB_ADMIN_TOKEN="test-admin-token-0123456789",
         DLRHUB_LOG_LEVEL="error",
     )
     proc = subprocess.Popen(

@@ -14,7 +14,7 @@ from tests.conftest import make_account, signing_secret
 from tests.integration.engine.test_dispatcher import config, eventually, ingest, running, states
 from tests.receivers import Receiver
 
-TOKEN = "t0ken"
+TOKEN = "test-admin-token-0123456789"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 S = models.CallbackState
 

@@ -15,7 +15,7 @@ from dlrhub.api import app as app_
 from dlrhub.services import hub as hub_
 
 #: The bootstrap admin token (DLRHUB_ADMIN_TOKEN) of the test hub.
-BOOT = "bootstrap-admin-token"
+BOOT = "bootstrap-admin-token-0123456789"
 T0 = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 
 

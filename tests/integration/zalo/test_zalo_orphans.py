@@ -11,7 +11,7 @@ from dlrhub.api import app as app_
 from dlrhub.services import hub as hub_
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-ADMIN = {"Authorization": "Bearer adm"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789"}
 OA = "2222222222222222222"
 
 
@@ -27,7 +27,9 @@ def receipt(msg_id: str, tracking_id: str | None) -> dict[str, object]:
 
 
 async def test_orphans_are_listed_newest_first_with_their_state(db: store.Store):
-    hub = hub_.Hub(settings=settings.Settings(admin_token="adm"), store=db, clock=lambda: NOW)
+    hub = hub_.Hub(
+        settings=settings.Settings(admin_token="test-admin-token-0123456789"), store=db, clock=lambda: NOW
+    )
     await db.put_orphan_receipt(OA, "old", None, receipt("old", None), NOW - dt.timedelta(days=2))
     await db.put_orphan_receipt(
         OA, "taken", "zalomid.t", receipt("taken", "zalomid.t"), NOW - dt.timedelta(hours=2)

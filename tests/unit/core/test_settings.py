@@ -57,6 +57,24 @@ def test_bad_secret_values_are_not_echoed(tmp_path: Path) -> None:
     assert "918273645" not in str(caught.value)
 
 
+@pytest.mark.parametrize("token", ["s3cr3t", "x" * 23, "short-but-not-that-short"[:23]])
+def test_a_short_admin_token_is_refused_without_echoing_it(token: str, tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'admin_token = "{token}"\n', encoding="utf-8")
+    for env, file in (({"DLRHUB_ADMIN_TOKEN": token}, None), ({}, path)):
+        with pytest.raises(errors.ConfigError) as caught:
+            settings.load(env, file)
+        said = str(caught.value)
+        assert said.startswith("setting admin_token (DLRHUB_ADMIN_TOKEN): bad value (hidden)")
+        assert "at least 24 characters" in said
+        assert token not in said
+
+
+@pytest.mark.parametrize("token", ["", "x" * 24, "0123456789abcdef" * 3])
+def test_an_admin_token_of_24_characters_or_none_is_taken(token: str) -> None:
+    assert settings.load({"DLRHUB_ADMIN_TOKEN": token}).admin_token == token
+
+
 def test_the_removed_delivered_callback_setting_is_refused_with_where_it_went(tmp_path: Path) -> None:
     # It is an account's choice now (DECISIONS › When is the GET callback sent?): ignoring it would silently
     # change what every account's receivers get.

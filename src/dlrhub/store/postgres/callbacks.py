@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 import asyncpg
 
 from dlrhub.core import errors, models
-from dlrhub.store import claims, queues, rows
+from dlrhub.store import claims, outage, queues, rows
 from dlrhub.store.postgres import core, messages
 
 #: Counts kept by the statement triggers of migration 0014: a few rows per live backend.
@@ -303,21 +303,22 @@ class PostgresCallbacks(core.PostgresCore):
             return
         attempts = [r.attempt for r in results]
         pool = await self.pool()
-        await pool.execute(
-            RECORD_ATTEMPTS,
-            [a.callback_id for a in attempts],
-            [a.number for a in attempts],
-            [a.started_at for a in attempts],
-            [a.duration_ms for a in attempts],
-            [a.outcome.value for a in attempts],
-            [a.status_code for a in attempts],
-            [a.response for a in attempts],
-            [a.error for a in attempts],
-            [a.retry_after_s for a in attempts],
-            [r.state.value for r in results],
-            [r.due_at for r in results],
-            now,
-        )
+        with outage.refused():
+            await pool.execute(
+                RECORD_ATTEMPTS,
+                [a.callback_id for a in attempts],
+                [a.number for a in attempts],
+                [a.started_at for a in attempts],
+                [a.duration_ms for a in attempts],
+                [a.outcome.value for a in attempts],
+                [a.status_code for a in attempts],
+                [a.response for a in attempts],
+                [a.error for a in attempts],
+                [a.retry_after_s for a in attempts],
+                [r.state.value for r in results],
+                [r.due_at for r in results],
+                now,
+            )
 
     async def list_callbacks(self, message_id: str) -> list[models.Callback]:
         pool = await self.pool()
