@@ -56,7 +56,7 @@ grep -q "up to date" "$work/migrate-again.log" || fail "a second dlrhub migrate 
 echo "smoke: dlrhub migrate applied the schema"
 
 port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-DLRHUB_HOST=127.0.0.1 DLRHUB_PORT=$port DLRHUB_ADMIN_TOKEN=smoke "$dlrhub" serve >"$work/serve.log" 2>&1 &
+DLRHUB_HOST=127.0.0.1 DLRHUB_PORT=$port DLRHUB_ADMIN_TOKEN=smoke-admin-token-0123456789 "$dlrhub" serve >"$work/serve.log" 2>&1 &
 server=$!
 healthy=""
 for _ in $(seq 1 150); do
