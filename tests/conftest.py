@@ -106,3 +106,20 @@ def make_account(**changes: Any) -> models.Account:
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
     return account if not changes else dataclasses.replace(account, **changes)
+
+
+def make_journey(account_id: str, journey_id: str, at: dt.datetime, **changes: Any) -> models.Journey:
+    """An issued journey of `account_id` on OA `oa`, made at `at` and expiring then (`changes` override)."""
+    journey = models.Journey(
+        journey_id=journey_id,
+        account_id=account_id,
+        appkey=None,
+        oa_id="oa",
+        token="t1",
+        token_type="token_logistics_7",
+        phone="84900000001",
+        state=models.JourneyState.ISSUED,
+        created_at=at,
+        expires_at=at,
+    )
+    return journey if not changes else dataclasses.replace(journey, **changes)

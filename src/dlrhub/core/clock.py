@@ -19,8 +19,11 @@ def utcnow() -> dt.datetime:
 
 
 def in_utc(value: dt.datetime) -> dt.datetime | None:
-    """A timezone-aware `value` in UTC, or None when that falls outside the years 1 to 9999 (`0001-01-01T00:00+14:00`,
-    `9999-12-31T23:59-14:00`): no store can take such a time, and the conversion itself raises."""
+    """`value` in UTC (a naive one read as UTC), or None when that falls outside the years 1 to 9999
+    (`0001-01-01T00:00+14:00`, `9999-12-31T23:59-14:00`): no store can take such a time, and the conversion itself
+    raises."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
     try:
         return value.astimezone(dt.UTC)
     except OverflowError:

@@ -165,7 +165,7 @@ def _time(value: str, field: str) -> dt.datetime | None:
         at = dt.datetime.fromisoformat(value)
     except ValueError:
         raise errors.InvalidInput(field, "not a time: write 2026-12-03 or 2026-12-03T13:00 (UTC)") from None
-    found = clock.in_utc(at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at)
+    found = clock.in_utc(at)
     if found is None:
         raise errors.InvalidInput(field, "out of range: in UTC it falls outside the years 1 to 9999")
     return found

@@ -64,7 +64,7 @@ def _time(field: str, text: str) -> dt.datetime | None:
         found = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise errors.InvalidInput(field, "write a time as 2026-12-03T13:00 (UTC)") from None
-    utc = clock.in_utc(found if found.tzinfo is not None else found.replace(tzinfo=dt.UTC))
+    utc = clock.in_utc(found)
     if utc is None:
         raise errors.InvalidInput(field, "out of range: in UTC it falls outside the years 1 to 9999")
     return utc

@@ -14,7 +14,7 @@ import pytest
 from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
-from tests.conftest import make_account
+from tests.conftest import make_account, make_journey
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 E = models.EventKind
@@ -25,12 +25,8 @@ async def _message(db: store.Store) -> planning.RenderInputs:
     account = make_account()
     await db.create_account(account, [])
     await db.put_journey(
-        models.Journey(
-            journey_id="j1", account_id=account.id, appkey=None, oa_id="oa", token="tok",
-            token_type="token_logistics_7", phone="84900000001", state=models.JourneyState.ISSUED,
-            created_at=NOW, expires_at=NOW + dt.timedelta(hours=1),
-        )
-    )  # fmt: skip
+        make_journey(account.id, "j1", NOW, token="tok", expires_at=NOW + dt.timedelta(hours=1))
+    )
     message = models.Message(
         id="m1", account_id=account.id, dialect=models.Dialect.NATIVE, type_id=25, recipient="84900000001",
         state=models.MessageState.ACCEPTED, seq=0, created_at=NOW, updated_at=NOW,

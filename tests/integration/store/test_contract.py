@@ -12,7 +12,7 @@ import pytest
 from dlrhub import store
 from dlrhub.core import errors, models
 from dlrhub.planning import events as planning
-from tests.conftest import make_account
+from tests.conftest import make_account, make_journey
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -291,18 +291,7 @@ async def test_get_messages_keeps_order_and_account(db: store.Store) -> None:
 async def test_journey_events(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
-    journey = models.Journey(
-        journey_id="j1",
-        account_id=account.id,
-        appkey=None,
-        oa_id="oa",
-        token="tok",
-        token_type="token_logistics_7",
-        phone="84900000001",
-        state=models.JourneyState.ISSUED,
-        created_at=NOW,
-        expires_at=NOW,
-    )
+    journey = make_journey(account.id, "j1", NOW, token="tok")
     await db.put_journey(journey)
     assert await db.get_journey_by_token("tok") == journey
     timeout = models.StatusEvent(

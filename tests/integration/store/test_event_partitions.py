@@ -21,7 +21,7 @@ from dlrhub.services import hub as hub_
 from dlrhub.services import retention
 from dlrhub.store.postgres import messages as pg_messages
 from dlrhub.store.postgres import partitions
-from tests.conftest import make_account
+from tests.conftest import make_account, make_journey
 from tests.integration.store.test_contract import event, inputs, new_message
 
 pytestmark = pytest.mark.postgres
@@ -151,18 +151,7 @@ async def test_a_day_is_dropped_past_retention_and_the_events_still_owned_surviv
         await db.create_account(account, [])
         await accept(db, account, "gone", old)  # no callback, finished: pruned
         await accept(db, account, "queued", old, channel_due_at=NOW)  # still queued for Zalo: kept
-        journey = models.Journey(
-            journey_id="j-issued",
-            account_id=account.id,
-            appkey=None,
-            oa_id="oa",
-            token="t1",
-            token_type="token_logistics_7",
-            phone="84900000001",
-            state=models.JourneyState.ISSUED,  # kept
-            created_at=old,
-            expires_at=NOW,
-        )
+        journey = make_journey(account.id, "j-issued", old, expires_at=NOW)  # issued: kept
         await db.put_journey(journey)
         await conn.execute(INSERT, "journey:j-issued:x", None, "j-issued", old, account.id)
         # Days past retention but not by the margin yet: kept.

@@ -13,7 +13,7 @@ from dlrhub import settings, store
 from dlrhub.core import control, errors, models
 from dlrhub.services import hub as hub_
 from dlrhub.services import retention
-from tests.conftest import make_account
+from tests.conftest import make_account, make_journey
 from tests.integration.store.test_contract import event, inputs, new_message
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
@@ -116,18 +116,7 @@ async def test_request_ids_stay_through_their_window(db: store.Store) -> None:
 async def test_journeys_go_with_their_last_message_unless_issued(db: store.Store) -> None:
     account = make_account()
     await db.create_account(account, [])
-    journey = models.Journey(
-        journey_id="j-done",
-        account_id=account.id,
-        appkey=None,
-        oa_id="oa",
-        token="t1",
-        token_type="token_logistics_7",
-        phone="84900000001",
-        state=models.JourneyState.TIMED_OUT,
-        created_at=OLD,
-        expires_at=OLD,
-    )
+    journey = make_journey(account.id, "j-done", OLD, state=models.JourneyState.TIMED_OUT)
     await db.put_journey(journey)
     await db.put_journey(
         dataclasses.replace(journey, journey_id="j-issued", token="t2", state=models.JourneyState.ISSUED)
@@ -197,18 +186,7 @@ async def test_events_that_belong_to_nothing_kept_go_a_day_past_the_events_cutof
     await db.create_account(account, [])
     cutoff = FAR - dt.timedelta(days=30)
     old = cutoff - dt.timedelta(days=3)
-    kept = models.Journey(
-        journey_id="j-kept",
-        account_id=account.id,
-        appkey=None,
-        oa_id="oa",
-        token="t1",
-        token_type="token_logistics_7",
-        phone="84900000001",
-        state=models.JourneyState.ISSUED,
-        created_at=old,
-        expires_at=FAR,
-    )
+    kept = make_journey(account.id, "j-kept", old, expires_at=FAR)
     await db.put_journey(kept)
     stored: dict[str, tuple[str | None, dt.datetime]] = {
         "lonely": (None, old),
